@@ -1,0 +1,34 @@
+# WhaleTrack. `make run` = the main job, `make test` = the whole suite on PostgreSQL + Redis.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# The test suite uses the machine's PostgreSQL and Redis (pytest-django creates test_whaletrack).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
+
+.PHONY: run test lint bench services install
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py run_main
+
+services:
+	@bash .ci/services.sh
+
+test: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) WHALETRACK_SOURCES=replay \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install services
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ethereum_ingest.py

@@ -1,0 +1,29 @@
+"""Shared pytest fixtures. Tests run against PostgreSQL and Redis (see Makefile `test`)."""
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="analyst", password="pw-analyst-1")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="staff", password="pw-staff-1", is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def replay_data_dir():
+    """The recorded mainnet data (../shared/data), read in place, never copied."""
+    path = settings.REPLAY_DATA_DIR
+    assert path.is_dir(), f"recorded data not found at {path} (set REPLAY_DATA_DIR)"
+    return path

@@ -1,0 +1,1 @@
+"""Registers the Ethereum collector (filled in below)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WhalesConfig(AppConfig):
+    name = "whales"
+    verbose_name = "Whales"

@@ -1,0 +1,202 @@
+"""Writes to the whale registry. Ledgers call these with plain dataclasses (whales.types).
+
+Every function here is idempotent on natural keys and runs inside the caller's transaction when
+there is one, so a collector can move its cursor in the same transaction as the rows.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from whales.models import (
+    CollectorRun,
+    EventThreshold,
+    EventType,
+    RunStatus,
+    SyncCursor,
+    Trade,
+    Whale,
+    WhaleEvent,
+)
+from whales.types import WhaleActivity
+
+logger = logging.getLogger(__name__)
+
+_TRADE_FIELDS = (
+    "chain", "block_time", "block_number", "block_hash", "tx_hash", "log_index", "source", "platform",
+    "direction", "base_asset", "base_token_address", "quote_asset", "quote_token_address", "amount_raw",
+    "amount_base", "amount_quote", "price_usd", "value_usd", "fee_usd", "counterparty",
+    "counterparty_name", "is_internal",
+)
+
+
+def _natural_key(chain: str, tx_hash: str, log_index: int, whale_id: int, direction: str) -> tuple:
+    return (chain, tx_hash, log_index, whale_id, direction)
+
+
+def event_threshold_map() -> dict[str, Decimal]:
+    """Minimum USD value per event type: the admin-edited rows over ``settings.WHALE_EVENT_MIN_USD``."""
+    thresholds = dict(settings.WHALE_EVENT_MIN_USD)
+    thresholds.update(EventThreshold.objects.values_list("event_type", "min_value_usd"))
+    return thresholds
+
+
+def trades_ingest(*, activities: Sequence[WhaleActivity]) -> list[Trade]:
+    """Store ``activities`` as Trades and raise their WhaleEvents; return the Trades that were new.
+
+    Shape: one Trade per activity natural key (chain, tx_hash, log_index, whale, direction); an
+    activity already stored is skipped, so the same batch ingested twice stores it once. A new
+    activity with ``event_type`` set, not internal, and ``value_usd`` at or above that type's
+    threshold (``event_threshold_map``) also becomes a WhaleEvent. Each whale's
+    ``last_active_at`` moves forward to its newest block time (never backwards).
+    Runs in one transaction (the caller's, if any).
+    """
+    if not activities:
+        return []
+    with transaction.atomic():
+        tx_hashes = {a.tx_hash for a in activities}
+        chains = {a.chain for a in activities}
+        existing = set(
+            Trade.objects.filter(chain__in=chains, tx_hash__in=tx_hashes).values_list(
+                "chain", "tx_hash", "log_index", "whale_id", "direction"
+            )
+        )
+        new_trades: list[Trade] = []
+        new_activities: list[WhaleActivity] = []
+        for activity in activities:
+            key = _natural_key(activity.chain, activity.tx_hash, activity.log_index, activity.whale_id,
+                               activity.direction)
+            if key in existing:
+                continue
+            existing.add(key)
+            new_activities.append(activity)
+            new_trades.append(
+                Trade(whale_id=activity.whale_id, **{name: getattr(activity, name) for name in _TRADE_FIELDS})
+            )
+        # ignore_conflicts: a concurrent writer that got here first wins; our copy is dropped.
+        Trade.objects.bulk_create(new_trades, batch_size=1000, ignore_conflicts=True)
+        events_ingest(activities=new_activities)
+        _whales_touch(new_activities)
+    return new_trades
+
+
+def events_ingest(*, activities: Iterable[WhaleActivity]) -> list[WhaleEvent]:
+    """Create the WhaleEvents that ``activities`` raise (see ``trades_ingest``); return the new ones."""
+    thresholds = event_threshold_map()
+    observed_at = timezone.now()
+    events = [
+        WhaleEvent(
+            chain=a.chain,
+            type=a.event_type,
+            whale_id=a.whale_id,
+            block_time=a.block_time,
+            block_number=a.block_number,
+            tx_hash=a.tx_hash,
+            log_index=a.log_index,
+            summary=a.summary[:500],
+            value_usd=a.value_usd,
+            details=a.details,
+            observed_at=observed_at,
+        )
+        for a in activities
+        if a.event_type
+        and not a.is_internal
+        and a.value_usd is not None
+        and a.value_usd >= thresholds.get(a.event_type, Decimal("Infinity"))
+    ]
+    WhaleEvent.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+    return events
+
+
+def _whales_touch(activities: Iterable[WhaleActivity]) -> None:
+    newest: dict[int, datetime] = {}
+    for a in activities:
+        if a.whale_id not in newest or a.block_time > newest[a.whale_id]:
+            newest[a.whale_id] = a.block_time
+    for whale_id, block_time in newest.items():
+        Whale.objects.filter(pk=whale_id).filter(
+            Q(last_active_at__isnull=True) | Q(last_active_at__lt=block_time)
+        ).update(last_active_at=block_time)
+        Whale.objects.filter(pk=whale_id).filter(
+            Q(first_seen_at__isnull=True) | Q(first_seen_at__gt=block_time)
+        ).update(first_seen_at=block_time)
+
+
+def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[dict]:
+    """Delete the Trades and WhaleEvents stored from orphaned blocks; return what was deleted.
+
+    Shape: one dict per deleted trade: {whale_id, tx_hash, log_index, direction, block_number,
+    block_hash, value_usd (str or None)}. Used by reorg handling, inside its transaction.
+    """
+    trades = Trade.objects.filter(chain=chain, block_hash__in=block_hashes)
+    deleted = [
+        {**row, "value_usd": None if row["value_usd"] is None else str(row["value_usd"])}
+        for row in trades.values("whale_id", "tx_hash", "log_index", "direction", "block_number",
+                                 "block_hash", "value_usd").order_by("block_number", "tx_hash", "log_index")
+    ]
+    tx_hashes = {row["tx_hash"] for row in deleted}
+    WhaleEvent.objects.filter(chain=chain, tx_hash__in=tx_hashes).exclude(
+        type=EventType.REORG_RETRACTION
+    ).delete()
+    trades.delete()
+    return deleted
+
+
+def reorg_retraction_record(
+    *, chain: str, block_number: int, block_hash: str, block_time: datetime, deleted: list[dict]
+) -> WhaleEvent:
+    """Record one ``reorg_retraction`` event for an orphaned block (idempotent on its hash)."""
+    event, _ = WhaleEvent.objects.get_or_create(
+        chain=chain,
+        type=EventType.REORG_RETRACTION,
+        tx_hash=block_hash,
+        log_index=-1,
+        whale=None,
+        defaults={
+            "block_time": block_time,
+            "block_number": block_number,
+            "summary": f"Block {block_number} was orphaned by a reorg; {len(deleted)} trade(s) withdrawn",
+            "details": {"orphaned_block_hash": block_hash, "block_number": block_number, "trades": deleted},
+        },
+    )
+    return event
+
+
+def cursor_get_or_create(*, stream: str, start: int) -> SyncCursor:
+    """The cursor of ``stream``, created at ``start`` when missing."""
+    cursor, _ = SyncCursor.objects.get_or_create(stream=stream, defaults={"position": start})
+    return cursor
+
+
+def cursor_advance(*, stream: str, expected: int, position: int, position_hash: str) -> bool:
+    """Compare-and-set: move ``stream`` from ``expected`` to ``position``; False if another run moved it."""
+    updated = SyncCursor.objects.filter(stream=stream, position=expected).update(
+        position=position, position_hash=position_hash, updated_at=timezone.now()
+    )
+    return updated == 1
+
+
+def collector_run_start(*, collector: str, from_position: int | None = None) -> CollectorRun:
+    """Open a run-log row (committed at once, so a killed run still shows as 'running')."""
+    return CollectorRun.objects.create(collector=collector, from_position=from_position)
+
+
+def collector_run_finish(
+    *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None
+) -> CollectorRun:
+    """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text."""
+    run.finished_at = timezone.now()
+    run.status = status
+    run.error = error[:5000]
+    run.to_position = to_position
+    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
+    run.save()
+    log = logger.warning if status == RunStatus.FAILED else logger.info
+    log("collector.run.finished", extra={"collector": run.collector, "status": status, "error": error[:200]})
+    return run

@@ -1,0 +1,187 @@
+"""WhaleTrack settings: one module, every environment difference read by django-environ.
+
+The real environment beats ``.env``; ``.env.example`` lists every variable with its default.
+Embedded default: SQLite, in-memory channel layer, local-memory cache, collectors in-process.
+``DATABASE_URL`` switches to PostgreSQL and ``REDIS_URL`` to channels-redis, Redis cache and the
+Celery broker (DESIGN.md section 4).
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Django core -----------------------------------------------------------------------------
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "channels",
+    "whales",
+    "ledgers.market",
+    "ledgers.ethereum",
+    "ledgers.replay",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "whaletrack.urls"
+WSGI_APPLICATION = "whaletrack.wsgi.application"
+ASGI_APPLICATION = "whaletrack.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Collectors and the web server share one file: wait for the writer instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
+}
+
+# --- Redis: channel layer, cache, Celery broker --------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+# Both layers drop group messages silently past `capacity` (STACK.md pitfall 2): set it deliberately.
+CHANNEL_LAYER_CAPACITY = env.int("CHANNEL_LAYER_CAPACITY", default=1000)
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_LAYER_CAPACITY},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="600/minute")},
+    "EXCEPTION_HANDLER": "whaletrack.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WhaleTrack API",
+    "DESCRIPTION": "Whale wallets, their trades and events, valued in USD.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Data sources -----------------------------------------------------------------------------
+# auto: probe the live endpoints and fall back to the recordings when they cannot be reached;
+# live: live endpoints only; replay: the recordings served by ledgers.replay (DESIGN.md section 6).
+WHALETRACK_SOURCES = env.str("WHALETRACK_SOURCES", default="auto")
+REPLAY_DATA_DIR = Path(env.str("REPLAY_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data")))
+REPLAY_HOST = env.str("REPLAY_HOST", default="127.0.0.1")
+REPLAY_PORT = env.int("REPLAY_PORT", default=8545)
+
+ETH_RPC_URL = env.str("ETH_RPC_URL", default="https://ethereum-rpc.publicnode.com")
+ETH_RPC_TIMEOUT_S = env.float("ETH_RPC_TIMEOUT_S", default=20.0)
+ETH_RPC_RETRIES = env.int("ETH_RPC_RETRIES", default=5)
+# First block when no cursor exists yet; None = start at the confirmed head.
+ETH_START_BLOCK = env.int("ETH_START_BLOCK", default=None)
+ETH_CONFIRMATIONS = env.int("ETH_CONFIRMATIONS", default=2)
+ETH_MAX_BLOCKS_PER_RUN = env.int("ETH_MAX_BLOCKS_PER_RUN", default=50)
+# How many recent block hashes are kept to find the common ancestor after a reorg.
+ETH_REORG_DEPTH = env.int("ETH_REORG_DEPTH", default=64)
+
+COINGECKO_API_URL = env.str("COINGECKO_API_URL", default="https://api.coingecko.com/api/v3")
+COINGECKO_API_KEY = env.str("COINGECKO_API_KEY", default="")
+COINGECKO_TIMEOUT_S = env.float("COINGECKO_TIMEOUT_S", default=15.0)
+# price_at() refuses prices older than this (the recorded CoinGecko series is daily).
+PRICE_MAX_AGE_HOURS = env.int("PRICE_MAX_AGE_HOURS", default=48)
+
+# --- Whale events ----------------------------------------------------------------------------
+# Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that
+# analysts edit in the admin (seeded from these by a data migration).
+WHALE_EVENT_MIN_USD = {
+    "large_transfer": env.str("LARGE_TRANSFER_MIN_USD", default="1000000"),
+    "large_swap": env.str("LARGE_SWAP_MIN_USD", default="250000"),
+    "exchange_flow": env.str("EXCHANGE_FLOW_MIN_USD", default="500000"),
+}
+WHALE_EVENT_MIN_USD = {k: Decimal(v) for k, v in WHALE_EVENT_MIN_USD.items()}
+
+# --- Main job ---------------------------------------------------------------------------------
+WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
+WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")
