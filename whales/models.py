@@ -388,6 +388,9 @@ class WalletMetrics(MetricsFields):
             models.Index(fields=["-volume_30d_usd"], name="metrics_volume"),
         ]
 
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id}"
+
 
 class WalletMetricsDaily(MetricsFields):
     """One row per whale per UTC day, for history charts."""
@@ -398,6 +401,9 @@ class WalletMetricsDaily(MetricsFields):
     class Meta:
         verbose_name_plural = "wallet metrics (daily)"
         constraints = [models.UniqueConstraint(fields=["whale", "date"], name="metricsdaily_uniq")]
+
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id} on {self.date}"
 
 
 class SyncCursor(models.Model):
