@@ -6,6 +6,7 @@ there is one, so a collector can move its cursor in the same transaction as the 
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -47,8 +48,16 @@ def event_threshold_map() -> dict[str, Decimal]:
     return thresholds
 
 
-def trades_ingest(*, activities: Sequence[WhaleActivity]) -> list[Trade]:
-    """Store ``activities`` as Trades and raise their WhaleEvents; return the Trades that were new.
+@dataclass(frozen=True)
+class IngestResult:
+    """What ``trades_ingest`` stored: the new Trades and the new WhaleEvents (unsaved pks on PostgreSQL)."""
+
+    trades: list[Trade]
+    events: list[WhaleEvent]
+
+
+def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
+    """Store ``activities`` as Trades and raise their WhaleEvents; return what was new.
 
     Shape: one Trade per activity natural key (chain, tx_hash, log_index, whale, direction); an
     activity already stored is skipped, so the same batch ingested twice stores it once. A new
@@ -58,7 +67,7 @@ def trades_ingest(*, activities: Sequence[WhaleActivity]) -> list[Trade]:
     Runs in one transaction (the caller's, if any).
     """
     if not activities:
-        return []
+        return IngestResult(trades=[], events=[])
     with transaction.atomic():
         tx_hashes = {a.tx_hash for a in activities}
         chains = {a.chain for a in activities}
@@ -81,9 +90,9 @@ def trades_ingest(*, activities: Sequence[WhaleActivity]) -> list[Trade]:
             )
         # ignore_conflicts: a concurrent writer that got here first wins; our copy is dropped.
         Trade.objects.bulk_create(new_trades, batch_size=1000, ignore_conflicts=True)
-        events_ingest(activities=new_activities)
+        events = events_ingest(activities=new_activities)
         _whales_touch(new_activities)
-    return new_trades
+    return IngestResult(trades=new_trades, events=events)
 
 
 def events_ingest(*, activities: Iterable[WhaleActivity]) -> list[WhaleEvent]:

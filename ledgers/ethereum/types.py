@@ -1,0 +1,63 @@
+"""Frozen dataclasses the Ethereum client returns (decoded from JSON-RPC; never ORM objects).
+
+Units: quantities are ``int`` (wei, gas); addresses lowercase ``0x`` + 40 hex; hashes lowercase
+``0x`` + 64 hex; ``block_time`` aware UTC.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawLog:
+    """One event log of a receipt: emitting contract, topics (hex strings), data (hex), index in block."""
+
+    address: str
+    topics: tuple[str, ...]
+    data: str
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawReceipt:
+    """A transaction receipt: ``status`` 1 = success, 0 = reverted; fee = gas_used x effective_gas_price."""
+
+    tx_hash: str
+    status: int
+    gas_used: int
+    effective_gas_price: int
+    contract_address: str
+    logs: tuple[RawLog, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RawTransaction:
+    """A transaction of a full block: ``to_address`` is "" for a contract creation; ``value_wei`` in wei."""
+
+    tx_hash: str
+    tx_index: int
+    from_address: str
+    to_address: str
+    value_wei: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawBlock:
+    """A block with its full transactions and their receipts (in transaction order)."""
+
+    number: int
+    block_hash: str
+    parent_hash: str
+    block_time: datetime
+    transactions: tuple[RawTransaction, ...]
+    receipts: tuple[RawReceipt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """Just enough of a block to walk back to a common ancestor after a reorg."""
+
+    number: int
+    block_hash: str
+    parent_hash: str
+    block_time: datetime
