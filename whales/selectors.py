@@ -3,12 +3,12 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from whales.chains import Chain
 from whales.collectors import collector_get, collector_names
-from whales.models import CollectorRun, RunStatus, Trade, Whale, WhaleEvent
+from whales.models import CollectorRun, Holding, RunStatus, Trade, Whale, WhaleEvent, WhaleLabel
 
 
 def whale_list() -> QuerySet[Whale]:
@@ -102,4 +102,72 @@ def dashboard_summary() -> dict:
         "window_end": window_end.isoformat(),
         "latest_block_time": latest.isoformat() if latest else None,
         "collectors": collector_health_list(),
+    }
+
+
+# --- API and dashboard reads -------------------------------------------------------------------
+
+
+def whale_list_with_labels() -> QuerySet[Whale]:
+    """``whale_list()`` plus the whale's label rows prefetched (one extra query for a whole page).
+
+    Shape: each whale has ``whale_labels`` (WhaleLabel rows, label and added_by joined) ordered by
+    label slug then id, so a label carried by two sources is two adjacent rows.
+    """
+    label_rows = WhaleLabel.objects.select_related("label", "added_by").order_by("label__slug", "id")
+    return whale_list().prefetch_related(Prefetch("whale_labels", queryset=label_rows))
+
+
+def whale_get(*, chain: str, address: str) -> Whale:
+    """The whale ``(chain, address)`` with entity, metrics, label provenance and holdings loaded.
+
+    ``address`` must already be normalized (``whales.chains.normalize_address``).
+    Shape: ``holdings`` prefetched, largest USD value first (unpriced last), then asset.
+    Raises: Whale.DoesNotExist when no such whale is stored.
+    """
+    holdings = Holding.objects.order_by(F("value_usd").desc(nulls_last=True), "asset")
+    return whale_list_with_labels().prefetch_related(Prefetch("holdings", queryset=holdings)).get(
+        chain=chain, address=address
+    )
+
+
+def whale_recently_active_list(*, limit: int = 10) -> list[Whale]:
+    """The ``limit`` whales with the newest activity (``last_active_at`` set), newest first."""
+    return list(
+        whale_list_with_labels().filter(last_active_at__isnull=False).order_by("-last_active_at", "-id")[:limit]
+    )
+
+
+def event_recent_list(*, limit: int = 20) -> list[WhaleEvent]:
+    """The ``limit`` newest WhaleEvents (by block time, then id), whale and entity joined."""
+    return list(event_list()[:limit])
+
+
+def collector_health_get(name: str) -> dict:
+    """The ``collector_health_list()`` item of collector ``name``.
+
+    Raises: KeyError when no collector of that name is registered.
+    """
+    collector_get(name)  # KeyError for an unknown name, before any query
+    for item in collector_health_list():
+        if item["name"] == name:
+            return item
+    raise KeyError(name)
+
+
+def collector_run_list(*, name: str, limit: int = 20) -> QuerySet[CollectorRun]:
+    """The ``limit`` newest run log rows of collector ``name`` (by start time, then id)."""
+    return CollectorRun.objects.filter(collector=name).order_by("-started_at", "-id")[:limit]
+
+
+def dashboard_page() -> dict:
+    """Everything the server-rendered dashboard shows.
+
+    Shape: {summary: dashboard_summary(), events: the 20 newest WhaleEvents,
+    active_whales: the 10 whales with the newest activity}.
+    """
+    return {
+        "summary": dashboard_summary(),
+        "events": event_recent_list(limit=20),
+        "active_whales": whale_recently_active_list(limit=10),
     }

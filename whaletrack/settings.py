@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "ledgers.market",
     "ledgers.ethereum",
     "ledgers.replay",
+    "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Whale wallets, their trades and events, valued in USD.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Whale.type and WhaleEvent.type are both called "type": give their enums distinct names.
+    "ENUM_NAME_OVERRIDES": {"WhaleTypeEnum": "whales.models.WhaleType", "EventTypeEnum": "whales.models.EventType"},
 }
 
 # --- Data sources -----------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from whales.selectors import collector_health_list, dashboard_summary
+from whales.selectors import collector_health_list, dashboard_page
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The first dashboard page: summary cards, collector freshness and the newest whale events."""
-    return render(request, "dashboard.html", {"summary": dashboard_summary()})
+    """The first dashboard page: summary cards, collector freshness, the newest whale events and
+    the most recently active whales (context: ``whales.selectors.dashboard_page()``)."""
+    return render(request, "dashboard.html", dashboard_page())
 
 
 def _check_database() -> str:

@@ -1,1 +1,16 @@
-urlpatterns: list = []
+"""Routes of the whales API, mounted at ``/api/v1/`` by ``whaletrack.urls``."""
+
+from django.urls import path
+
+from whales.api import views
+
+urlpatterns = [
+    path("dashboard/summary", views.DashboardSummaryView.as_view(), name="api-dashboard-summary"),
+    path("whales", views.WhaleListView.as_view(), name="api-whale-list"),
+    path("whales/top", views.TopWhaleListView.as_view(), name="api-whale-top"),
+    path("wallets/<str:chain>/<str:address>", views.WalletDetailView.as_view(), name="api-wallet-detail"),
+    path("wallets/<str:chain>/<str:address>/trades", views.WalletTradeListView.as_view(), name="api-wallet-trades"),
+    path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
+    path("collectors/health", views.CollectorHealthListView.as_view(), name="api-collector-health"),
+    path("collectors/<str:name>", views.CollectorDetailView.as_view(), name="api-collector-detail"),
+]

@@ -1,0 +1,66 @@
+"""/health against the real dependencies of the test run (PostgreSQL, Redis channel layer and broker)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+import whales.collectors
+from tests.whales.api_factories import CollectorRunFactory
+from whales.collectors import Collector, CollectorResult
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
+
+
+@pytest.fixture(autouse=True)
+def _only_test_collector(monkeypatch):
+    collector = Collector(
+        name="test.collector",
+        run=lambda **_: CollectorResult(collector="test.collector", status="ok"),
+        description="Test collector",
+        stale_after_s=600,
+    )
+    monkeypatch.setattr(whales.collectors, "_REGISTRY", {collector.name: collector})
+
+
+@pytest.fixture
+def redis_settings(settings):
+    """Skip unless the run uses the Redis channel layer, as the test command does (REDIS_URL)."""
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"] != "channels_redis.core.RedisChannelLayer":
+        pytest.skip("run with REDIS_URL set: this test checks the real Redis channel layer")
+    return settings
+
+
+def test_health_is_ok_with_every_dependency_up_and_fresh_collectors(client, redis_settings):
+    CollectorRunFactory(started_at=timezone.now() - timedelta(minutes=1))
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "channel_layer": "ok", "broker": "ok"}
+    assert [(c["name"], c["is_stale"]) for c in body["collectors"]] == [("test.collector", False)]
+
+
+def test_health_is_degraded_but_200_when_a_collector_is_stale(client, redis_settings):
+    CollectorRunFactory(started_at=timezone.now() - timedelta(hours=1))  # older than stale_after_s=600
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["collectors"][0]["is_stale"] is True
+
+
+def test_health_is_503_when_the_channel_layer_is_down(client, redis_settings):
+    redis_settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CLOSED_PORT_REDIS]}}
+    }
+    CollectorRunFactory(started_at=timezone.now() - timedelta(minutes=1))
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"] == "ok"
+    assert body["checks"]["channel_layer"].startswith("error: ")
+    assert [c["name"] for c in body["collectors"]] == ["test.collector"]  # the database still answers

@@ -1,0 +1,308 @@
+"""Serializers of the whales API: response shapes and query-parameter validation.
+
+Units: every ``*_usd`` field is a Decimal USD amount rendered as a string (``COERCE_DECIMAL_TO_STRING``)
+with the column's scale (8 places for USD, 4 for percentages, 30 for token amounts, 18 for prices),
+so values are exact; times are ISO-8601 UTC; ``null`` means unknown / not priced.
+"""
+
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from whales.api.pagination import MAX_ID
+from whales.chains import tx_url
+from whales.models import (
+    CollectorRun,
+    Entity,
+    EventType,
+    Holding,
+    Trade,
+    WalletMetrics,
+    Whale,
+    WhaleEvent,
+    WhaleLabel,
+)
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+# sort_by value -> ordering field; every one sorts with NULLs last in both directions.
+WHALE_SORT_FIELDS = {
+    "roi": "metrics__roi_percent",
+    "portfolio_value": "metrics__portfolio_value_usd",
+    "volume_30d": "metrics__volume_30d_usd",
+    "last_active": "last_active_at",
+}
+
+
+# --- query parameters ------------------------------------------------------------------------
+
+
+def _limit_field(default: int = DEFAULT_LIMIT) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, default=default, min_value=1, max_value=MAX_LIMIT,
+        help_text=f"Page size, 1-{MAX_LIMIT} (default {default}).",
+    )
+
+
+class WhaleListParamsSerializer(serializers.Serializer):
+    """Sorting and paging of ``GET whales`` (filters are in ``WhaleFilterSet``)."""
+
+    sort_by = serializers.ChoiceField(
+        choices=list(WHALE_SORT_FIELDS), required=False, default="last_active",
+        error_messages={"invalid_choice": (
+            '"{input}" is not a valid sort_by; allowed: ' + ", ".join(WHALE_SORT_FIELDS)
+            + " (score is not available until wallet scoring exists)."
+        )},
+        help_text="Sort key (default last_active). `score` is rejected until wallet scoring exists.",
+    )
+    order = serializers.ChoiceField(
+        choices=["asc", "desc"], required=False, default="desc",
+        help_text="Sort direction (default desc); whales without a value come last either way.",
+    )
+    limit = _limit_field()
+    offset = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=MAX_ID, help_text="Rows to skip (default 0)."
+    )
+
+
+class TradeListParamsSerializer(serializers.Serializer):
+    """Paging of ``GET wallets/{chain}/{address}/trades`` (filters are in ``TradeFilterSet``)."""
+
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text="next_cursor of the previous page; omit (or leave blank) for the first page.",
+    )
+    limit = _limit_field()
+
+
+class EventListParamsSerializer(serializers.Serializer):
+    """Paging of ``GET events/recent`` (filters are in ``EventFilterSet``)."""
+
+    limit = _limit_field()
+    since_id = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_ID,
+        help_text="Backfill: only events with id > since_id, oldest first (ascending id).",
+    )
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: ``{"detail": str, "code": str}``."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class EntityRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Entity
+        fields = ["slug", "name", "kind"]
+        read_only_fields = fields
+
+
+class WalletMetricsSerializer(serializers.ModelSerializer):
+    """Current wallet metrics (DESIGN.md section 9); ``computed_at`` says how fresh they are."""
+
+    class Meta:
+        model = WalletMetrics
+        fields = ["roi_percent", "portfolio_value_usd", "realized_pnl_usd", "unrealized_pnl_usd",
+                  "volume_30d_usd", "trades_30d", "win_rate_percent", "computed_at"]
+        read_only_fields = fields
+
+
+def _metrics_or_none(whale: Whale) -> dict | None:
+    metrics = getattr(whale, "metrics", None)  # a missing reverse one-to-one raises AttributeError
+    return WalletMetricsSerializer(metrics).data if metrics is not None else None
+
+
+class WhaleListItemSerializer(serializers.ModelSerializer):
+    """One row of ``GET whales``; needs ``whales.selectors.whale_list_with_labels()`` rows (no extra queries)."""
+
+    entity = EntityRefSerializer(allow_null=True, read_only=True)
+    labels = serializers.SerializerMethodField()
+    explorer_url = serializers.CharField(read_only=True)
+    metrics = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Whale
+        fields = ["id", "chain", "address", "name", "entity", "type", "labels", "is_tracked",
+                  "last_active_at", "explorer_url", "metrics"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.SlugField()))
+    def get_labels(self, whale: Whale) -> list[str]:
+        """Label slugs, sorted, each once (a label from two sources is one slug here)."""
+        return sorted({row.label.slug for row in whale.whale_labels.all()})
+
+    @extend_schema_field(WalletMetricsSerializer(allow_null=True))
+    def get_metrics(self, whale: Whale) -> dict | None:
+        return _metrics_or_none(whale)
+
+
+class LabelProvenanceSerializer(serializers.ModelSerializer):
+    """A label on a wallet with its provenance (who/what added it, on which evidence)."""
+
+    slug = serializers.CharField(source="label.slug", read_only=True)
+    name = serializers.CharField(source="label.name", read_only=True)
+    added_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WhaleLabel
+        fields = ["slug", "name", "source", "evidence_url", "confidence", "added_by", "added_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_added_by(self, row: WhaleLabel) -> str | None:
+        return row.added_by.get_username() if row.added_by is not None else None
+
+
+class WalletSerializer(serializers.ModelSerializer):
+    """The wallet part of ``GET wallets/{chain}/{address}``."""
+
+    entity = EntityRefSerializer(allow_null=True, read_only=True)
+    labels = LabelProvenanceSerializer(source="whale_labels", many=True, read_only=True)
+    explorer_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Whale
+        fields = ["id", "address", "chain", "name", "entity", "type", "is_tracked", "labels", "explorer_url",
+                  "first_seen_at", "last_active_at", "notes"]
+        read_only_fields = fields
+
+
+class HoldingSerializer(serializers.ModelSerializer):
+    """One asset held; ``amount`` in human units, ``value_usd`` at the latest price (null = unpriced)."""
+
+    class Meta:
+        model = Holding
+        fields = ["asset", "amount", "value_usd", "portfolio_percent", "updated_at"]
+        read_only_fields = fields
+
+
+class WalletDetailSerializer(serializers.Serializer):
+    """``GET wallets/{chain}/{address}``: {wallet, metrics, holdings, score}; score is null until scoring exists."""
+
+    wallet = WalletSerializer(source="*", read_only=True)
+    metrics = serializers.SerializerMethodField()
+    holdings = HoldingSerializer(many=True, read_only=True)
+    score = serializers.SerializerMethodField()
+
+    @extend_schema_field(WalletMetricsSerializer(allow_null=True))
+    def get_metrics(self, whale: Whale) -> dict | None:
+        return _metrics_or_none(whale)
+
+    @extend_schema_field({"type": "object", "nullable": True,
+                          "description": "Smart-money score; always null until wallet scoring exists."})
+    def get_score(self, whale: Whale) -> None:
+        return None
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    """One trade; amounts in human units, ``price_usd`` per base unit, ``external_url`` the explorer link."""
+
+    external_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Trade
+        fields = ["id", "chain", "tx_hash", "log_index", "block_number", "block_time", "source", "platform",
+                  "direction", "base_asset", "base_token_address", "quote_asset", "amount_base", "amount_quote",
+                  "price_usd", "value_usd", "fee_usd", "pnl_usd", "counterparty", "counterparty_name",
+                  "is_internal", "external_url"]
+        read_only_fields = fields
+
+
+class TradePageSerializer(serializers.Serializer):
+    items = TradeSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Cursor of the next page; null on the last.")
+
+
+class WhaleRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Whale
+        fields = ["chain", "address", "name"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One live-feed event. ``external_url`` is the transaction's explorer link ("" for a reorg
+    retraction, whose ``tx_hash`` is the orphaned block's hash)."""
+
+    whale = WhaleRefSerializer(allow_null=True, read_only=True)
+    external_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WhaleEvent
+        fields = ["id", "chain", "type", "whale", "block_time", "block_number", "tx_hash", "log_index",
+                  "summary", "value_usd", "details", "observed_at", "external_url"]
+        read_only_fields = fields
+
+    def get_external_url(self, event: WhaleEvent) -> str:
+        return "" if event.type == EventType.REORG_RETRACTION else tx_url(event.chain, event.tx_hash)
+
+
+class EventListSerializer(serializers.Serializer):
+    items = EventSerializer(many=True)
+
+
+class WhaleListSerializer(serializers.Serializer):
+    items = WhaleListItemSerializer(many=True)
+    total = serializers.IntegerField(help_text="Rows matching the filters, ignoring limit/offset.")
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """A DateTimeField that also accepts the ISO strings selectors return, rendering them like every
+    other time in the API (UTC, ``Z``) instead of passing the string through."""
+
+    def to_representation(self, value: datetime | str | None) -> str | None:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return super().to_representation(value)
+
+
+class CollectorHealthSerializer(serializers.Serializer):
+    """Freshness of one collector (``whales.selectors.collector_health_list`` item)."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    last_run_at = IsoDateTimeField(allow_null=True)
+    last_success_at = IsoDateTimeField(allow_null=True)
+    last_status = serializers.CharField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    last_duration_ms = serializers.IntegerField(allow_null=True)
+    runs_24h = serializers.IntegerField()
+    failures_24h = serializers.IntegerField()
+    stale_after_s = serializers.IntegerField()
+    is_stale = serializers.BooleanField(help_text="No successful run within stale_after_s.")
+
+
+class CollectorHealthListSerializer(serializers.Serializer):
+    items = CollectorHealthSerializer(many=True)
+
+
+class CollectorRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CollectorRun
+        fields = ["id", "started_at", "finished_at", "status", "from_position", "to_position", "blocks",
+                  "items_seen", "items_written", "events_written", "error", "duration_ms"]
+        read_only_fields = fields
+
+
+class CollectorDetailSerializer(CollectorHealthSerializer):
+    runs = CollectorRunSerializer(many=True, help_text="The 20 newest runs, newest first.")
+
+
+class DashboardSummarySerializer(serializers.Serializer):
+    """Headline figures; "24h" ends at ``window_end`` (now, or the newest recorded activity offline)."""
+
+    total_tracked_whales = serializers.IntegerField()
+    active_whales_24h = serializers.IntegerField()
+    total_volume_24h_usd = serializers.DecimalField(max_digits=38, decimal_places=8)
+    hyperliquid_whales = serializers.IntegerField()
+    events_24h = serializers.IntegerField()
+    window_end = IsoDateTimeField()
+    latest_block_time = IsoDateTimeField(allow_null=True)
+    collectors = CollectorHealthSerializer(many=True)
+

@@ -1,0 +1,256 @@
+"""Read-only API views of the whale registry (``/api/v1/``). Anonymous reads, throttled by settings.
+
+Views only parse input (FilterSets for filters, ``*ParamsSerializer`` for paging/sorting), call
+``whales.selectors`` and format output. Errors are ``{"detail", "code"}``: a bad query parameter is
+400 ``invalid_parameter``, a bad cursor 400 ``invalid_cursor``, a bad address 400 ``invalid_address``,
+an unknown chain 404 ``unknown_chain``, an unknown wallet or collector 404 ``not_found``.
+"""
+
+from django.db.models import F, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from whales.api.errors import InvalidAddress, InvalidParameter, NotFound, UnknownChain, flatten_errors
+from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
+from whales.api.pagination import keyset_page
+from whales.api.serializers import (
+    WHALE_SORT_FIELDS,
+    CollectorDetailSerializer,
+    CollectorHealthListSerializer,
+    DashboardSummarySerializer,
+    ErrorSerializer,
+    EventListParamsSerializer,
+    EventListSerializer,
+    EventSerializer,
+    TradeListParamsSerializer,
+    TradePageSerializer,
+    TradeSerializer,
+    WalletDetailSerializer,
+    WhaleListItemSerializer,
+    WhaleListParamsSerializer,
+    WhaleListSerializer,
+)
+from whales.chains import Chain, normalize_address
+from whales.models import Whale, WhaleEvent
+from whales.selectors import (
+    collector_health_get,
+    collector_health_list,
+    collector_run_list,
+    dashboard_summary,
+    event_list,
+    trade_list,
+    whale_get,
+    whale_list_with_labels,
+)
+
+BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Unknown chain (unknown_chain) or wallet (not_found).")
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """DjangoFilterBackend that answers an invalid filter value with 400 ``invalid_parameter``."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            errors = filterset.errors.get_json_data()
+            raise InvalidParameter(flatten_errors({k: [e["message"] for e in v] for k, v in errors.items()}))
+        return filterset.qs
+
+
+class FilteredSchema(AutoSchema):
+    """Documents the view's FilterSet as query parameters even though the response is an object."""
+
+    def get_filter_backends(self) -> list:
+        return list(getattr(self.view, "filter_backends", []))
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """Validated query parameters. Raises: InvalidParameter naming each bad parameter."""
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise InvalidParameter(flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def _wallet_key(chain: str, address: str) -> tuple[str, str]:
+    """``(chain, normalized address)`` from URL parts. Raises: UnknownChain, InvalidAddress."""
+    if chain not in Chain.values:
+        raise UnknownChain(f"Unknown chain {chain!r}; known: {', '.join(Chain.values)}.")
+    try:
+        return chain, normalize_address(chain, address)
+    except ValueError as exc:
+        raise InvalidAddress(str(exc)) from exc
+
+
+def _wallet_get(chain: str, address: str) -> Whale:
+    chain, address = _wallet_key(chain, address)
+    try:
+        return whale_get(chain=chain, address=address)
+    except Whale.DoesNotExist as exc:
+        raise NotFound(f"No wallet {address} on {chain}.") from exc
+
+
+class DashboardSummaryView(APIView):
+    """GET dashboard/summary: headline counts, 24h volume (USD string) and collector freshness."""
+
+    @extend_schema(operation_id="dashboard_summary", responses={200: DashboardSummarySerializer})
+    def get(self, request: Request) -> Response:
+        return Response(DashboardSummarySerializer(dashboard_summary()).data)
+
+
+class WhaleListView(GenericAPIView):
+    """GET whales: filtered, sorted, limit/offset page of whales as {"items": [...], "total": N}.
+
+    Queries: count + page (entity and metrics joined) + label rows, whatever the page size.
+    """
+
+    serializer_class = WhaleListItemSerializer
+    filter_backends = [StrictFilterBackend]
+    filterset_class = WhaleFilterSet
+    schema = FilteredSchema()
+
+    def get_queryset(self) -> QuerySet[Whale]:
+        return whale_list_with_labels()
+
+    def list_params(self, request: Request) -> dict:
+        return _params(WhaleListParamsSerializer, request)
+
+    @extend_schema(
+        operation_id="whale_list",
+        parameters=[WhaleListParamsSerializer],
+        responses={200: WhaleListSerializer, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.list_params(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        field = F(WHALE_SORT_FIELDS[params["sort_by"]])
+        ordering = field.asc(nulls_last=True) if params["order"] == "asc" else field.desc(nulls_last=True)
+        queryset = queryset.order_by(ordering, "id")
+        start = params["offset"]
+        page = queryset[start:start + params["limit"]]
+        return Response({"items": WhaleListItemSerializer(page, many=True).data, "total": queryset.count()})
+
+
+class TopWhaleListView(WhaleListView):
+    """GET whales/top: ``GET whales`` sorted by ROI descending, 10 rows (filters still apply)."""
+
+    def list_params(self, request: Request) -> dict:
+        return {"sort_by": "roi", "order": "desc", "limit": 10, "offset": 0}
+
+    @extend_schema(operation_id="whale_top_list", responses={200: WhaleListSerializer, 400: BAD_REQUEST})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+_WALLET_PATH = [
+    OpenApiParameter("chain", str, OpenApiParameter.PATH, enum=Chain.values, description="Chain key."),
+    OpenApiParameter("address", str, OpenApiParameter.PATH,
+                     description="Address, any case for EVM chains (normalized before lookup)."),
+]
+
+
+class WalletDetailView(APIView):
+    """GET wallets/{chain}/{address}: wallet with label provenance, metrics, holdings, score (null)."""
+
+    @extend_schema(
+        operation_id="wallet_detail",
+        parameters=_WALLET_PATH,
+        responses={
+            200: WalletDetailSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Address invalid on the chain (invalid_address)."),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, chain: str, address: str) -> Response:
+        return Response(WalletDetailSerializer(_wallet_get(chain, address)).data)
+
+
+class WalletTradeListView(GenericAPIView):
+    """GET wallets/{chain}/{address}/trades: the wallet's trades, newest first, cursor-paginated.
+
+    Shape: {"items": [...], "next_cursor": str | null}; order (block_time, id) descending.
+    """
+
+    serializer_class = TradeSerializer
+    filter_backends = [StrictFilterBackend]
+    filterset_class = TradeFilterSet
+    schema = FilteredSchema()
+
+    def get_queryset(self) -> QuerySet:
+        return trade_list()
+
+    @extend_schema(
+        operation_id="wallet_trade_list",
+        parameters=[*_WALLET_PATH, TradeListParamsSerializer],
+        responses={
+            200: TradePageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="invalid_parameter, invalid_cursor or invalid_address."),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, chain: str, address: str) -> Response:
+        params = _params(TradeListParamsSerializer, request)
+        whale = _wallet_get(chain, address)
+        queryset = self.filter_queryset(self.get_queryset().filter(whale=whale))
+        page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
+        return Response({"items": TradeSerializer(page.items, many=True).data, "next_cursor": page.next_cursor})
+
+
+class EventRecentListView(GenericAPIView):
+    """GET events/recent: newest whale events first; with ``since_id``, events after it in ascending id.
+
+    ``since_id`` is the backfill after a WebSocket reconnect: pass the largest id seen and page on
+    with the last id returned until fewer than ``limit`` come back.
+    """
+
+    serializer_class = EventSerializer
+    filter_backends = [StrictFilterBackend]
+    filterset_class = EventFilterSet
+    schema = FilteredSchema()
+
+    def get_queryset(self) -> QuerySet[WhaleEvent]:
+        return event_list()
+
+    @extend_schema(
+        operation_id="event_recent_list",
+        parameters=[EventListParamsSerializer],
+        responses={200: EventListSerializer, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        params = _params(EventListParamsSerializer, request)
+        queryset = self.filter_queryset(self.get_queryset())
+        if params.get("since_id") is not None:
+            queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")
+        return Response({"items": EventSerializer(queryset[: params["limit"]], many=True).data})
+
+
+class CollectorHealthListView(APIView):
+    """GET collectors/health: freshness of every registered collector, sorted by name."""
+
+    @extend_schema(operation_id="collector_health_list", responses={200: CollectorHealthListSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(CollectorHealthListSerializer({"items": collector_health_list()}).data)
+
+
+class CollectorDetailView(APIView):
+    """GET collectors/{name}: one collector's freshness plus its 20 newest runs."""
+
+    @extend_schema(
+        operation_id="collector_detail",
+        responses={200: CollectorDetailSerializer, 404: OpenApiResponse(ErrorSerializer, description="not_found")},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        try:
+            item = collector_health_get(name)
+        except KeyError as exc:
+            raise NotFound(f"No collector named {name!r}.") from exc
+        return Response(CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data)
