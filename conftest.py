@@ -27,3 +27,20 @@ def replay_data_dir():
     path = settings.REPLAY_DATA_DIR
     assert path.is_dir(), f"recorded data not found at {path} (set REPLAY_DATA_DIR)"
     return path
+
+
+@pytest.fixture(scope="session")
+def replay_node(replay_data_dir):
+    """One ledgers.replay node for the whole session, on a free loopback port, serving the recordings."""
+    from ledgers.replay.server import ReplayServer
+
+    server = ReplayServer(replay_data_dir, port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def replay(replay_node):
+    """The session's replay node; faults injected by the test are cleared after it."""
+    yield replay_node
+    replay_node.faults.clear()

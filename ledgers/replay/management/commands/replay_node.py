@@ -1,0 +1,63 @@
+"""``manage.py replay_node``: serve the recorded data in the foreground until SIGINT/SIGTERM."""
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ledgers.replay.services import start_replay_node
+
+
+class Command(BaseCommand):
+    help = "Serve the recorded mainnet data (Ethereum JSON-RPC, CoinGecko) over loopback HTTP."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=settings.REPLAY_HOST)
+        parser.add_argument("--port", type=int, default=settings.REPLAY_PORT, help="0 = any free port")
+        parser.add_argument("--data-dir", type=Path, default=settings.REPLAY_DATA_DIR)
+        parser.add_argument("--eth-copies", type=int, default=0,
+                            help="serve N synthetic copies of blocks 19433902-19433903 after them (benchmarks)")
+        parser.add_argument("--head-block", type=int, default=None, help="override eth_blockNumber")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            server = start_replay_node(
+                data_dir=options["data_dir"], host=options["host"], port=options["port"],
+                eth_copies=options["eth_copies"], head_block=options["head_block"],
+            )
+        except (FileNotFoundError, ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            summary = server.summary()
+            self.stdout.write(f"Replay node serving recordings from {server.data_dir}")
+            self.stdout.write(
+                f"  ethereum: {summary['blocks']} blocks ({summary['full_blocks']} with full transactions, "
+                f"{summary['blocks_with_receipts']} with receipts), {summary['receipts']} receipts, "
+                f"{summary['transactions']} transactions, {summary['eth_copies']} synthetic copies of the "
+                f"19433902-19433903 pair, head {summary['head_block']}"
+            )
+            series = ", ".join(f"{k} <- {v}" for k, v in summary["coingecko_series"].items()) or "none"
+            self.stdout.write(
+                f"  coingecko: {summary['coingecko_responses']} recorded responses; daily series: {series}")
+            self.stdout.write(f"  ETH_RPC_URL={server.eth_url}")
+            self.stdout.write(f"  COINGECKO_API_URL={server.coingecko_url}")
+            self.stdout.write(f"  control: {server.url}/_replay/faults, {server.url}/_replay/stats")
+            self.stdout.write("Press Ctrl+C to stop.")
+            self.stdout.flush()
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("Replay node stopped.")

@@ -1,0 +1,357 @@
+"""The replay node: a loopback HTTP server answering like the live services, from real recordings.
+
+Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
+
+- ``POST /ethereum``: Ethereum JSON-RPC 2.0 (single call or batch array), see ``ledgers.replay.ethereum``;
+- ``GET /coingecko/api/v3/...``: CoinGecko API v3, see ``ledgers.replay.coingecko``;
+- control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
+  ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``), ``GET``/``DELETE
+  /_replay/faults``, ``GET``/``DELETE /_replay/stats``, ``GET /_replay/info``.
+
+Only the standard library serves requests (``http.server.ThreadingHTTPServer``, HTTP/1.1 keep-alive,
+one thread per connection); no Django is needed inside request handling.
+"""
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections import OrderedDict
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ledgers.replay.coingecko import CoinGeckoIndex
+from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
+from ledgers.replay.faults import FaultInjector, ReplayStats
+
+logger = logging.getLogger(__name__)
+
+ETH_PATH = "/ethereum"
+COINGECKO_PREFIX = "/coingecko/api/v3"
+CONTROL_PREFIX = "/_replay/"
+MAX_BODY_BYTES = 16 * 1024 * 1024
+JSON = "application/json"
+
+
+class _EncodeCache:
+    """Encoded JSON of the last few large results. Entries hold the object itself, so its ``id``
+    cannot be reused by another object while cached."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, dict | list):
+            return _dumps(value)
+        key = id(value)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is value:
+                self._items.move_to_end(key)
+                return hit[1]
+        encoded = _dumps(value)
+        with self._lock:
+            self._items[key] = (value, encoded)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return encoded
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _rpc_error(call_id: Any, code: int, message: str) -> bytes:
+    return b'{"jsonrpc":"2.0","id":%s,"error":%s}' % (_dumps(call_id), _dumps({"code": code, "message": message}))
+
+
+class ReplayServer:
+    """Serves the recordings under ``data_dir`` over HTTP on ``host:port`` (0 = any free port).
+
+    ``eth_copies=N`` adds N synthetic copies of the recorded pair 19,433,902-19,433,903 after it
+    (DERIVED from the real blocks, for benchmarks; see ``ledgers.replay.ethereum``). ``head_block``
+    overrides the head (default: the highest block recorded with its receipts, i.e. 19,433,903, or
+    the last copy). The data is indexed in the constructor; ``start()`` binds and serves in a
+    daemon thread. ``faults`` (FaultInjector) and ``stats`` (ReplayStats) are usable in process.
+
+    Raises: ValueError (constructor) when ``eth_copies`` > 0 and the template pair is not recorded;
+    OSError (``start``) when the port cannot be bound.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        eth_copies: int = 0,
+        head_block: int | None = None,
+    ) -> None:
+        if eth_copies < 0:
+            raise ValueError("eth_copies must be >= 0")
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        started = time.monotonic()
+        self.eth_index = EthereumIndex.load(self.data_dir)
+        self.eth = EthereumRpc(self.eth_index, copies=eth_copies, head_block=head_block)
+        self.coingecko = CoinGeckoIndex.load(self.data_dir)
+        self.index_seconds = time.monotonic() - started
+        self.faults = FaultInjector()
+        self.stats = ReplayStats()
+        self._encoder = _EncodeCache()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> "ReplayServer":
+        """Bind and serve in a daemon thread; returns self. Raises: RuntimeError if already started."""
+        if self._httpd is not None:
+            raise RuntimeError("replay server already started")
+        httpd = ThreadingHTTPServer((self.host, self.port), _ReplayHandler)
+        httpd.daemon_threads = True
+        httpd.replay = self  # type: ignore[attr-defined]  # read by _ReplayHandler
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # stop() waits at most one poll
+            name=f"replay-node:{httpd.server_address[1]}", daemon=True)
+        self._thread.start()
+        logger.info("replay.started", extra={"url": self.url})
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection (idempotent)."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        with self._connections_lock:
+            for conn in list(self._connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the peer
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        logger.info("replay.stopped", extra={"data_dir": str(self.data_dir)})
+
+    def __enter__(self) -> "ReplayServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- addresses ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` of the running server. Raises: RuntimeError before ``start()``."""
+        if self._httpd is None:
+            raise RuntimeError("replay server is not running")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def eth_url(self) -> str:
+        """Ethereum JSON-RPC endpoint (``url + "/ethereum"``), for ETH_RPC_URL."""
+        return self.url + ETH_PATH
+
+    @property
+    def coingecko_url(self) -> str:
+        """CoinGecko API base (``url + "/coingecko/api/v3"``), for COINGECKO_API_URL."""
+        return self.url + COINGECKO_PREFIX
+
+    @property
+    def head_block(self) -> int | None:
+        """Block number answered by ``eth_blockNumber`` and the ``latest``/``safe``/``finalized``
+        tags. Settable at run time (e.g. to let a test "mine" the next recorded block); None = default."""
+        return self.eth.head
+
+    @head_block.setter
+    def head_block(self, value: int | None) -> None:
+        self.eth.head = value
+
+    def summary(self) -> dict[str, Any]:
+        """What was indexed: ``{"blocks", "full_blocks", "blocks_with_receipts", "receipts",
+        "transactions", "eth_copies", "head_block", "coingecko_responses", "coingecko_series",
+        "json_files", "skipped_files", "index_seconds"}``."""
+        c = self.eth_index.counts
+        return {
+            "blocks": c.blocks,
+            "full_blocks": c.full_blocks,
+            "blocks_with_receipts": c.blocks_with_receipts,
+            "receipts": c.receipts,
+            "transactions": c.transactions,
+            "eth_copies": self.eth.copies.count if self.eth.copies else 0,
+            "head_block": self.head_block,
+            "coingecko_responses": len(self.coingecko.recorded),
+            "coingecko_series": {k: s.path.name for k, s in sorted(self.coingecko.series.items())},
+            "json_files": c.files,
+            "skipped_files": c.skipped,
+            "index_seconds": round(self.index_seconds, 3),
+        }
+
+    # --- request handling (called from handler threads) ---------------------------------------
+    def _track(self, conn: socket.socket, *, opened: bool) -> None:
+        with self._connections_lock:
+            if opened:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _rpc_calls(self, body: bytes) -> Any:
+        """Parsed JSON-RPC body, or ValueError."""
+        return json.loads(body)
+
+    def _rpc_response(self, parsed: Any) -> bytes:
+        if isinstance(parsed, list):
+            if not parsed:
+                return _rpc_error(None, -32600, "empty batch")
+            return b"[" + b",".join(self._rpc_one(call) for call in parsed) + b"]"
+        return self._rpc_one(parsed)
+
+    def _rpc_one(self, call: Any) -> bytes:
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            call_id = call.get("id") if isinstance(call, dict) else None
+            return _rpc_error(call_id, -32600, "invalid request")
+        call_id = call.get("id")
+        try:
+            result = self.eth.call(call["method"], call.get("params"))
+        except RpcError as exc:
+            return _rpc_error(call_id, exc.code, exc.message)
+        return b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (_dumps(call_id), self._encoder.encode(result))
+
+    def _control(self, verb: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if path == "/_replay/faults":
+            if verb == "POST":
+                try:
+                    added = self.faults.add_many(json.loads(body))
+                except (ValueError, TypeError) as exc:
+                    return 400, _dumps({"error": str(exc)})
+                return 200, _dumps({"added": added})
+            if verb == "DELETE":
+                self.faults.clear()
+                return 200, _dumps({"cleared": True})
+            if verb == "GET":
+                return 200, _dumps(self.faults.active())
+        elif path == "/_replay/stats":
+            if verb == "GET":
+                return 200, _dumps(self.stats.snapshot())
+            if verb == "DELETE":
+                self.stats.reset()
+                return 200, _dumps({"reset": True})
+        elif path == "/_replay/info" and verb == "GET":
+            return 200, _dumps({**self.summary(), "eth_url": self.eth_url, "coingecko_url": self.coingecko_url})
+        else:
+            return 404, _dumps({"error": "not found"})
+        return 405, _dumps({"error": f"{verb} not allowed"})
+
+
+class _ReplayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection per thread
+    timeout = 60  # an idle keep-alive connection is closed after this many seconds
+    server_version = "WhaleTrackReplay/1.0"
+
+    @property
+    def replay(self) -> ReplayServer:
+        return self.server.replay  # type: ignore[attr-defined]  # set in ReplayServer.start
+
+    def setup(self) -> None:
+        super().setup()
+        self.replay._track(self.connection, opened=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.replay._track(self.connection, opened=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("replay.request", extra={"line": format % args})
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _read_body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _dumps({"error": "bad Content-Length"}))
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self, verb: str) -> None:
+        replay = self.replay
+        url = urlsplit(self.path)
+        path = url.path
+        body = self._read_body()
+        if body is None:
+            return
+        if path.startswith(CONTROL_PREFIX):
+            self._send(*replay._control(verb, path, body))
+            return
+
+        rpc_methods: list[str] = []
+        parsed: Any = None
+        parse_failed = False
+        is_eth = path.rstrip("/") == ETH_PATH
+        if is_eth and verb == "POST":
+            try:
+                parsed = replay._rpc_calls(body)
+            except ValueError:
+                parse_failed = True
+            else:
+                calls = parsed if isinstance(parsed, list) else [parsed]
+                rpc_methods = [c["method"] for c in calls if isinstance(c, dict) and isinstance(c.get("method"), str)]
+        replay.stats.record(path, rpc_methods)
+
+        fault = replay.faults.take(path, rpc_methods)
+        if fault is not None:
+            if fault.delay_s:
+                time.sleep(fault.delay_s)
+            if fault.status is not None:
+                headers = {"Retry-After": "0"} if fault.status == 429 else {}
+                self._send(fault.status, _dumps({"error": "injected fault", "status": fault.status}), headers)
+                return
+
+        if is_eth:
+            if verb != "POST":
+                status, payload = 405, _dumps({"error": "JSON-RPC needs POST"})
+            elif parse_failed:
+                status, payload = 200, _rpc_error(None, -32700, "Parse error")
+            else:
+                status, payload = 200, replay._rpc_response(parsed)
+        elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
+            answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
+            status, payload = answer.status, answer.body
+        else:
+            status, payload = 404, _dumps({"error": "not found"})
+
+        if fault is not None and fault.malformed:
+            status, payload = 200, payload[: max(1, len(payload) // 2)]
+        self._send(status, payload)
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", JSON)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
