@@ -27,9 +27,9 @@ def _only_test_collector(monkeypatch):
 
 @pytest.fixture
 def redis_settings(settings):
-    """Skip unless the run uses the Redis channel layer, as the test command does (REDIS_URL)."""
+    """The suite runs on the Redis channel layer (``make test`` sets REDIS_URL); anything else is an error."""
     if settings.CHANNEL_LAYERS["default"]["BACKEND"] != "channels_redis.core.RedisChannelLayer":
-        pytest.skip("run with REDIS_URL set: this test checks the real Redis channel layer")
+        pytest.fail("run with REDIS_URL set (make test): this test checks the real Redis channel layer")
     return settings
 
 
