@@ -172,6 +172,7 @@ ETH_REORG_DEPTH = env.int("ETH_REORG_DEPTH", default=64)
 COINGECKO_API_URL = env.str("COINGECKO_API_URL", default="https://api.coingecko.com/api/v3")
 COINGECKO_API_KEY = env.str("COINGECKO_API_KEY", default="")
 COINGECKO_TIMEOUT_S = env.float("COINGECKO_TIMEOUT_S", default=15.0)
+MARKET_PRICE_UPDATES_ENABLED = env.bool("MARKET_PRICE_UPDATES_ENABLED", default=True)  # kill switch of the task
 # price_at() refuses prices older than this (the recorded CoinGecko series is daily).
 PRICE_MAX_AGE_HOURS = env.int("PRICE_MAX_AGE_HOURS", default=48)
 

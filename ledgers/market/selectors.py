@@ -29,24 +29,28 @@ class AssetInfo:
     symbol: str
     decimals: int
     contract_address: str
-    is_stablecoin: bool
+    is_stablecoin: bool  # priced at exactly 1 USD: a stablecoin, or priced through one
     priced_by_id: int  # the asset whose PriceHistory values this one (itself, or its reference)
 
 
 def _info(asset: Asset) -> AssetInfo:
+    # A token priced through a stablecoin (e.g. a wrapped USDC) is itself worth 1 USD: the reference
+    # has no PriceHistory to take. (Reads price_reference: select_related it for many assets.)
+    reference = asset.price_reference if asset.price_reference_id else None
     return AssetInfo(
         id=asset.id,
         symbol=asset.symbol,
         decimals=asset.decimals,
         contract_address=asset.contract_address,
-        is_stablecoin=asset.is_stablecoin,
+        is_stablecoin=asset.is_stablecoin or (reference is not None and reference.is_stablecoin),
         priced_by_id=asset.price_reference_id or asset.id,
     )
 
 
 def asset_map(*, chain: str) -> dict[str, AssetInfo]:
     """``{contract_address: AssetInfo}`` of the assets on ``chain``; the native coin is under ""."""
-    return {a.contract_address: _info(a) for a in Asset.objects.filter(chain=chain)}
+    assets = Asset.objects.filter(chain=chain).select_related("price_reference")
+    return {a.contract_address: _info(a) for a in assets}
 
 
 def max_price_age() -> timedelta:
