@@ -79,6 +79,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Collectors and the web server share one file: wait for the writer instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now (evidence URLs in the admin)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -180,9 +181,9 @@ PRICE_MAX_AGE_HOURS = env.int("PRICE_MAX_AGE_HOURS", default=48)
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that
 # analysts edit in the admin (seeded from these by a data migration).
 WHALE_EVENT_MIN_USD = {
-    "large_transfer": env.str("LARGE_TRANSFER_MIN_USD", default="1000000"),
-    "large_swap": env.str("LARGE_SWAP_MIN_USD", default="250000"),
-    "exchange_flow": env.str("EXCHANGE_FLOW_MIN_USD", default="500000"),
+    "large_transfer": env.str("LARGE_TRANSFER_MIN_USD", default="100000"),
+    "large_swap": env.str("LARGE_SWAP_MIN_USD", default="50000"),
+    "exchange_flow": env.str("EXCHANGE_FLOW_MIN_USD", default="100000"),
 }
 WHALE_EVENT_MIN_USD = {k: Decimal(v) for k, v in WHALE_EVENT_MIN_USD.items()}
 

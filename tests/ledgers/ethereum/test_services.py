@@ -195,7 +195,8 @@ def test_events_only_above_thresholds_and_never_for_internal_transfers(recorded_
     }
 
 
-def test_transfer_between_two_wallets_of_one_entity_is_internal_and_raises_no_event(recorded_world, eth_client):
+def test_transfer_between_two_wallets_of_one_entity_is_internal_and_raises_no_event(recorded_world, eth_client,
+                                                                                     settings):
     from whales.models import Entity, EventThreshold, KnownAddress
 
     binance14 = "0x28c6c06298d514db089934071355e5743bf21d60"
@@ -213,8 +214,9 @@ def test_transfer_between_two_wallets_of_one_entity_is_internal_and_raises_no_ev
     trade = Trade.objects.get(whale__address=binance14, tx_hash=raw_tx["hash"])
     assert (trade.direction, trade.source, trade.is_internal) == ("send", "onchain", True)
     assert not WhaleEvent.objects.filter(tx_hash=raw_tx["hash"]).exists()
-    # Swaps keep the default large_swap threshold (250,000 USD), which no recorded swap reaches.
-    assert not Trade.objects.filter(direction__in=["buy", "sell"], value_usd__gte=250_000).exists()
+    # Swaps keep the default large_swap threshold (50,000 USD), which no recorded swap reaches.
+    assert settings.WHALE_EVENT_MIN_USD["large_swap"] == Decimal(50_000)
+    assert not Trade.objects.filter(direction__in=["buy", "sell"], value_usd__gte=50_000).exists()
     assert WhaleEvent.objects.count() == Trade.objects.filter(
         is_internal=False, value_usd__gte=1).exclude(direction__in=["buy", "sell"]).count()
 

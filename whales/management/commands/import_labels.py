@@ -1,0 +1,56 @@
+"""``manage.py import_labels``: public label sets -> Entity / KnownAddress (and the default whale list)."""
+
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from whales.labelsets import default_whales_select
+from whales.registry import labels_import
+
+DEFAULT_WHALE_RULE = default_whales_select.__doc__ or ""
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the Etherscan label cloud and the GraphSense TagPacks (read in place from REPLAY_DATA_DIR) "
+        "into Entity and KnownAddress. Idempotent: a re-run prints 0 created. With --track-default-whales, "
+        "also create the default whale list. DEFAULT WHALE LIST RULE: Ethereum = every ETH tag of the "
+        "GraphSense reserve-wallet packs published by the exchanges (exchange-wallets-*.yaml) + Etherscan "
+        "addresses of the major exchanges' numbered wallet series ('Binance 14', 'Kraken 4', and the "
+        "series' unnumbered first wallet 'Binance') + every Etherscan 'fund' address + every Etherscan "
+        "address owned by a known market maker (Alameda Research, Jump Trading, Wintermute, Cumberland, "
+        "Amber Group, Auros Global, FalconX, Genesis Trading, ...); Bitcoin = every owner in "
+        "richest_addresses.yaml + every BTC tag of the exchange-wallets-*.yaml packs."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--data-dir", type=Path, default=None,
+                            help="Folder holding the label sets (default: settings.REPLAY_DATA_DIR).")
+        parser.add_argument("--track-default-whales", action="store_true",
+                            help="Also create the default whale list (rule above) as tracked Whales.")
+
+    def handle(self, *args, data_dir: Path | None = None, track_default_whales: bool = False, **options) -> None:
+        data_dir = Path(data_dir or settings.REPLAY_DATA_DIR)
+        try:
+            result = labels_import(data_dir=data_dir, track_default_whales=track_default_whales)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise CommandError(f"cannot read the label sets under {data_dir}: {exc}") from exc
+        for report in result.files:
+            self.stdout.write(f"{report.file}: {report.read} rows read, {report.kept} kept, "
+                              f"{report.skipped} skipped (other currencies), {report.bad} bad")
+        for bad in result.bad_rows:
+            self.stderr.write(f"bad row: {bad}")
+        self.stdout.write(
+            f"entities: {result.entities_created} created; known addresses: {result.addresses_created} created, "
+            f"{result.addresses_updated} updated, {result.addresses_unchanged} unchanged; "
+            f"{len(result.bad_rows)} bad rows skipped"
+        )
+        if track_default_whales:
+            per_chain = ", ".join(f"{chain} {count}" for chain, count in result.default_whales.items())
+            self.stdout.write(
+                f"default whales: {per_chain}; whales: {result.whales_created} created, "
+                f"{result.whales_updated} updated; labels: {result.labels_created} created; "
+                f"whale labels: {result.whale_labels_created} created"
+            )
