@@ -72,7 +72,7 @@ class ParseContext:
     assets: dict[str, AssetInfo]
     prices: PriceBook
     chain: str = Chain.ETHEREUM
-    _fee_charged: set = field(default_factory=set)
+    fee_charged: set = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +202,9 @@ def block_activities(block: RawBlock, ctx: ParseContext) -> list[WhaleActivity]:
 
 def _fee_for(whale_address: str, tx: RawTransaction, receipt: RawReceipt, valuer: _Valuer) -> Decimal | None:
     key = (tx.tx_hash, whale_address)
-    if tx.from_address != whale_address or key in valuer.ctx._fee_charged:
+    if tx.from_address != whale_address or key in valuer.ctx.fee_charged:
         return None
-    valuer.ctx._fee_charged.add(key)
+    valuer.ctx.fee_charged.add(key)
     return valuer.fee_usd(receipt)
 
 
