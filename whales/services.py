@@ -124,17 +124,33 @@ def events_ingest(*, activities: Iterable[WhaleActivity]) -> list[WhaleEvent]:
 
 
 def _whales_touch(activities: Iterable[WhaleActivity]) -> None:
+    """Move first_seen_at/last_active_at to the activities' block times: two UPDATEs per distinct time.
+
+    Whales are grouped by their newest (and oldest) block time in the batch; a block's activities
+    share one time, so a block costs two statements however many whales it touches.
+    """
     newest: dict[int, datetime] = {}
+    oldest: dict[int, datetime] = {}
     for a in activities:
         if a.whale_id not in newest or a.block_time > newest[a.whale_id]:
             newest[a.whale_id] = a.block_time
-    for whale_id, block_time in newest.items():
-        Whale.objects.filter(pk=whale_id).filter(
+        if a.whale_id not in oldest or a.block_time < oldest[a.whale_id]:
+            oldest[a.whale_id] = a.block_time
+    for block_time, whale_ids in _group_by_value(newest).items():
+        Whale.objects.filter(pk__in=whale_ids).filter(
             Q(last_active_at__isnull=True) | Q(last_active_at__lt=block_time)
         ).update(last_active_at=block_time)
-        Whale.objects.filter(pk=whale_id).filter(
+    for block_time, whale_ids in _group_by_value(oldest).items():
+        Whale.objects.filter(pk__in=whale_ids).filter(
             Q(first_seen_at__isnull=True) | Q(first_seen_at__gt=block_time)
         ).update(first_seen_at=block_time)
+
+
+def _group_by_value(mapping: dict[int, datetime]) -> dict[datetime, list[int]]:
+    groups: dict[datetime, list[int]] = {}
+    for key, value in mapping.items():
+        groups.setdefault(value, []).append(key)
+    return groups
 
 
 def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[dict]:
