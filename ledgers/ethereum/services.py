@@ -1,17 +1,18 @@
 """The Ethereum whale collector: walk blocks from the cursor, store whale trades and events.
 
-Idempotency: each block is stored in ONE transaction together with the cursor's compare-and-set
-(position n -> n + 1) and its BlockRecord, so a run killed at any point leaves whole blocks only
-and the next run continues from the first missing one; two runs racing on a block store it once
-(the loser's compare-and-set fails and it stops). Trades and events are keyed by their natural
-keys, so re-walking stored blocks (``--from-block``) changes nothing.
+Idempotency: each fetched batch of consecutive blocks is stored in ONE transaction together with
+the cursor's compare-and-set (position n -> last + 1) and the BlockRecords, so a run killed at any
+point leaves whole batches only and the next run continues from the first missing block; two runs
+racing on a batch store it once (the loser's compare-and-set fails and it stops). Trades and events
+are keyed by their natural keys, so re-walking stored blocks (``--from-block``) changes nothing.
 
-Reorgs (DESIGN.md section 10): before storing block n the collector checks n.parent_hash against
-the stored hash of n - 1. On a mismatch it walks back through the stored BlockRecords, asking the
-node for the canonical hash at each height, to the newest common ancestor; then, in one
-transaction, it deletes the orphaned blocks' trades and events, records one ``reorg_retraction``
-event per orphaned block, drops their BlockRecords and moves the cursor back to ancestor + 1, and
-carries on from there (re-ingesting the new canonical blocks).
+Reorgs (DESIGN.md section 10): before storing a batch starting at block n the collector checks
+n.parent_hash against the stored hash of n - 1 (and that the batch itself is one chain). On a
+mismatch it walks back through the stored BlockRecords, asking the node for the canonical hash at
+each height, to the newest common ancestor; then, in one transaction, it deletes the orphaned
+blocks' trades and events, records one ``reorg_retraction`` event per orphaned block, drops their
+BlockRecords and moves the cursor back to ancestor + 1, and carries on from there (re-ingesting
+the new canonical blocks).
 """
 
 import logging
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 COLLECTOR_NAME = "ethereum"
 STREAM = "ethereum.blocks"
-FETCH_BATCH = 10  # blocks per JSON-RPC batch round trip
+FETCH_BATCH = 10  # blocks per JSON-RPC batch round trip and per database transaction
 
 
 class ReorgTooDeep(RpcError):
@@ -123,21 +124,37 @@ def _handle_reorg(client: EthereumRpcClient, block: RawBlock, cursor_position: i
     return new_position
 
 
-def _store_block(block: RawBlock, ctx: ParseContext, expected: int) -> tuple[int, int] | None:
-    """Store one block's activities with the cursor CAS; None when another run already moved the cursor."""
-    activities = block_activities(block, ctx)
+def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> tuple[int, int] | None:
+    """Store consecutive ``blocks`` in ONE transaction with the cursor's compare-and-set.
+
+    Returns (new trades, new events), or None when another run moved the cursor first (nothing
+    is written then). A batch is all or nothing, so a crash leaves whole batches only.
+    """
+    activities = [activity for block in blocks for activity in block_activities(block, ctx)]
+    last = blocks[-1]
     with transaction.atomic():
-        if not cursor_advance(stream=STREAM, expected=expected, position=block.number + 1,
-                              position_hash=block.block_hash):
+        if not cursor_advance(stream=STREAM, expected=expected, position=last.number + 1,
+                              position_hash=last.block_hash):
             return None
-        BlockRecord.objects.update_or_create(
-            block_number=block.number,
-            defaults={"block_hash": block.block_hash, "parent_hash": block.parent_hash,
-                      "block_time": block.block_time, "transactions": len(block.transactions)},
+        BlockRecord.objects.bulk_create(
+            [BlockRecord(block_number=b.number, block_hash=b.block_hash, parent_hash=b.parent_hash,
+                         block_time=b.block_time, transactions=len(b.transactions)) for b in blocks],
+            update_conflicts=True, unique_fields=["block_number"],
+            update_fields=["block_hash", "parent_hash", "block_time", "transactions"],
         )
-        BlockRecord.objects.filter(block_number__lt=block.number - settings.ETH_REORG_DEPTH).delete()
+        BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
         stored = trades_ingest(activities=activities)
     return len(stored.trades), len(stored.events)
+
+
+def _linked_prefix(blocks: list[RawBlock]) -> list[RawBlock]:
+    """The leading blocks that form one chain (the node may have reorged between two fetches)."""
+    prefix = blocks[:1]
+    for block in blocks[1:]:
+        if block.parent_hash != prefix[-1].block_hash:
+            break
+        prefix.append(block)
+    return prefix
 
 
 def blocks_collect(
@@ -147,6 +164,7 @@ def blocks_collect(
     to_block: int | None = None,
     max_blocks: int | None = None,
     confirmations: int | None = None,
+    batch_blocks: int = FETCH_BATCH,
     progress: Callable[[Progress], None] | None = None,
 ) -> CollectorResult:
     """Collect whale activity from the next blocks; return what the run did (also in the run log).
@@ -156,6 +174,7 @@ def blocks_collect(
         (``confirmations`` defaults to ETH_CONFIRMATIONS; recordings are final, so replay uses 0);
         ``from_block`` moves the cursor there first (an explicit re-walk; stored rows are kept and
         not duplicated). ``max_blocks`` defaults to ETH_MAX_BLOCKS_PER_RUN when neither bound is given.
+        Blocks are fetched and stored ``batch_blocks`` at a time, each batch in one transaction.
     Units: trade amounts in token units, values in USD at block time (module ``activity``).
     Raises: nothing; failures are returned (status "failed", error text) and logged in
         CollectorRun. Blocks stored before a failure stay stored, and the cursor stands after them.
@@ -181,34 +200,29 @@ def blocks_collect(
             end = min(end, position + max_blocks - 1)
         whales = _whale_refs()
         while position <= end:
-            numbers = list(range(position, min(position + FETCH_BATCH, end + 1)))
+            numbers = list(range(position, min(position + batch_blocks, end + 1)))
             blocks = client.get_blocks(numbers)  # network I/O stays outside the transactions
-            ctx = parse_context(blocks, whales)
-            restart = False
-            for block in blocks:
-                parent = BlockRecord.objects.filter(block_number=block.number - 1).values_list(
-                    "block_hash", flat=True).first()
-                if parent is not None and parent != block.parent_hash:
-                    new_position = _handle_reorg(client, block, expected)
-                    if new_position < 0:
-                        return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
-                                       events_written, "cursor moved by another run")
-                    position = expected = new_position
-                    restart = True
-                    break
-                stored = _store_block(block, ctx, expected)
-                if stored is None:  # another run stored this block first: it owns the stream now
+            parent = BlockRecord.objects.filter(block_number=blocks[0].number - 1).values_list(
+                "block_hash", flat=True).first()
+            if parent is not None and parent != blocks[0].parent_hash:
+                new_position = _handle_reorg(client, blocks[0], expected)
+                if new_position < 0:
                     return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
                                    events_written, "cursor moved by another run")
-                position = expected = block.number + 1
-                blocks_done += 1
-                items_seen += len(block.transactions)
-                trades_written += stored[0]
-                events_written += stored[1]
-                if progress is not None:
-                    progress(Progress(block.number, end, blocks_done, trades_written, events_written))
-            if restart:
+                position = expected = new_position
                 continue
+            blocks = _linked_prefix(blocks)  # a reorg inside the batch is caught on the next round
+            stored = _store_blocks(blocks, parse_context(blocks, whales), expected)
+            if stored is None:  # another run stored these blocks first: it owns the stream now
+                return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
+                               events_written, "cursor moved by another run")
+            position = expected = blocks[-1].number + 1
+            blocks_done += len(blocks)
+            items_seen += sum(len(b.transactions) for b in blocks)
+            trades_written += stored[0]
+            events_written += stored[1]
+            if progress is not None:
+                progress(Progress(blocks[-1].number, end, blocks_done, trades_written, events_written))
         return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written, events_written)
     except (RpcUnavailable, RpcError) as exc:
         return _finish(run, RunStatus.FAILED, position, blocks_done, items_seen, trades_written, events_written,

@@ -233,29 +233,34 @@ def test_collecting_twice_stores_everything_once(recorded_world, eth_client):
     assert len(first["trades"]) == Trade.objects.count() > 0
 
 
-def test_a_run_killed_after_the_first_block_resumes_to_the_clean_state(recorded_world, eth_client, monkeypatch):
+@pytest.mark.parametrize(("batch_blocks", "cursor_after_kill"), [(1, LAST), (10, FIRST)],
+                         ids=["first-batch-committed", "whole-batch-rolled-back"])
+def test_a_run_killed_mid_run_resumes_to_the_clean_state(recorded_world, eth_client, monkeypatch,
+                                                         batch_blocks, cursor_after_kill):
     collect(eth_client)
     clean = state()
     for model in (Trade, WhaleEvent, SyncCursor, BlockRecord):
         model.objects.all().delete()
     Whale.objects.update(last_active_at=None, first_seen_at=None)
 
-    real = services.block_activities
+    real = services.trades_ingest
 
-    def crash_on_second_block(block, ctx):
-        if block.number == LAST:
-            raise KeyboardInterrupt("killed")  # a kill mid-run: not an error the collector handles
-        return real(block, ctx)
+    def killed_in_the_second_block(*, activities):
+        stored = real(activities=activities)  # rows written inside the open transaction...
+        if any(a.block_number == LAST for a in activities):
+            raise KeyboardInterrupt("killed")  # ...then a kill: not an error the collector handles
+        return stored
 
-    monkeypatch.setattr(services, "block_activities", crash_on_second_block)
+    monkeypatch.setattr(services, "trades_ingest", killed_in_the_second_block)
     with pytest.raises(KeyboardInterrupt):
-        collect(eth_client)
-    assert SyncCursor.objects.get(stream=STREAM).position == LAST  # block 1 committed, block 2 not
-    monkeypatch.setattr(services, "block_activities", real)
+        collect(eth_client, batch_blocks=batch_blocks)
+    assert SyncCursor.objects.get(stream=STREAM).position == cursor_after_kill
+    assert set(Trade.objects.values_list("block_number", flat=True)) == ({FIRST} if batch_blocks == 1 else set())
+    monkeypatch.setattr(services, "trades_ingest", real)
 
     resumed = blocks_collect(client=eth_client, to_block=LAST, confirmations=0)
 
-    assert resumed.status == "ok" and resumed.blocks == 1
+    assert resumed.status == "ok" and resumed.blocks == LAST - cursor_after_kill + 1
     assert state() == clean
 
 

@@ -44,7 +44,8 @@ def test_collect_command_prints_progress_and_counts(recorded_world, replay):
     lines = out.getvalue().splitlines()
     trades = Trade.objects.count()
     transactions = sum(len(recorded.raw_block(n)["transactions"]) for n in recorded.RECORDED_BLOCKS)
-    assert lines[0].startswith(f"  block {recorded.RECORDED_BLOCKS[0]} (to {recorded.RECORDED_BLOCKS[1]}): 1 blocks")
+    # One progress line per stored batch (both recorded blocks fit in one batch of 10).
+    assert lines[0].startswith(f"  block {recorded.RECORDED_BLOCKS[1]} (to {recorded.RECORDED_BLOCKS[1]}): 2 blocks")
     assert lines[-1].startswith(f"ethereum: ok, 2 blocks, {transactions} items seen, {trades} trades written")
     assert CollectorRun.objects.get().status == "ok"
 
