@@ -286,3 +286,16 @@ def test_a_malformed_block_fails_the_run_with_its_reason_and_keeps_stored_data(r
     run = CollectorRun.objects.order_by("-started_at").first()
     assert (run.status, run.error) == ("failed", result.error)
     assert state() == before
+
+
+def test_a_batch_is_stored_only_up_to_where_it_stops_being_one_chain():
+    from dataclasses import replace
+
+    from ledgers.ethereum.client import decode_block
+
+    first, second = (decode_block(recorded.raw_block(n), recorded.raw_receipts(n)) for n in recorded.RECORDED_BLOCKS)
+    assert services._linked_prefix([first, second]) == [first, second]  # the recorded pair is one chain
+    # Derived from the recording: the second block's parent hash rewritten, as if the node had
+    # switched forks between answering the two blocks of one batch.
+    forked = replace(second, parent_hash="0x" + "ab" * 32)
+    assert services._linked_prefix([first, forked]) == [first]
