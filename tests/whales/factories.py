@@ -1,4 +1,4 @@
-"""Model factories for the whale registry (tests/whales/...)."""
+"""Model factories for the whale registry, shared by every tests/whales module."""
 
 from decimal import Decimal
 
@@ -9,14 +9,18 @@ from factory.django import DjangoModelFactory
 from whales.chains import Chain
 from whales.models import (
     CollectorRun,
-    Direction,
     Entity,
     EntityKind,
+    EventType,
+    Holding,
     KnownAddress,
     Label,
+    RunStatus,
     Trade,
     TradeSource,
+    WalletMetrics,
     Whale,
+    WhaleEvent,
     WhaleLabel,
 )
 
@@ -28,7 +32,7 @@ class EntityFactory(DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"entity-{n}")
     name = factory.Sequence(lambda n: f"Entity {n}")
-    kind = EntityKind.EXCHANGE
+    kind = EntityKind.FUND
 
 
 class LabelFactory(DjangoModelFactory):
@@ -37,7 +41,7 @@ class LabelFactory(DjangoModelFactory):
         django_get_or_create = ("slug",)
 
     slug = factory.Sequence(lambda n: f"label-{n}")
-    name = factory.LazyAttribute(lambda o: o.slug.title())
+    name = factory.Sequence(lambda n: f"Label {n}")
 
 
 class WhaleFactory(DjangoModelFactory):
@@ -45,7 +49,7 @@ class WhaleFactory(DjangoModelFactory):
         model = Whale
 
     chain = Chain.ETHEREUM
-    address = factory.Sequence(lambda n: f"0x{n:040x}")
+    address = factory.Sequence(lambda n: f"0x{n + 1:040x}")
     name = factory.Sequence(lambda n: f"Whale {n}")
 
 
@@ -55,8 +59,7 @@ class WhaleLabelFactory(DjangoModelFactory):
 
     whale = factory.SubFactory(WhaleFactory)
     label = factory.SubFactory(LabelFactory)
-    source = "analyst"
-    evidence_url = "https://example.org/evidence"
+    source = "etherscan"
 
 
 class KnownAddressFactory(DjangoModelFactory):
@@ -69,23 +72,58 @@ class KnownAddressFactory(DjangoModelFactory):
     source = "test"
 
 
+class WalletMetricsFactory(DjangoModelFactory):
+    class Meta:
+        model = WalletMetrics
+
+    whale = factory.SubFactory(WhaleFactory)
+    roi_percent = Decimal("12.5000")
+    portfolio_value_usd = Decimal("1000000.00000000")
+    volume_30d_usd = Decimal("500000.00000000")
+
+
+class HoldingFactory(DjangoModelFactory):
+    class Meta:
+        model = Holding
+
+    whale = factory.SubFactory(WhaleFactory)
+    asset = factory.Sequence(lambda n: f"TOKEN{n}")
+    amount = Decimal("1.5")
+
+
 class TradeFactory(DjangoModelFactory):
     class Meta:
         model = Trade
 
     whale = factory.SubFactory(WhaleFactory)
-    chain = Chain.ETHEREUM
+    chain = factory.SelfAttribute("whale.chain")
     block_time = factory.LazyFunction(timezone.now)
     block_number = factory.Sequence(lambda n: 19_000_000 + n)
-    tx_hash = factory.Sequence(lambda n: f"0x{n:064x}")
+    tx_hash = factory.Sequence(lambda n: f"0x{n + 1:064x}")
+    log_index = 0
     source = TradeSource.ONCHAIN
-    direction = Direction.SEND
+    platform = "uniswap_v3"
+    direction = "buy"
     base_asset = "ETH"
-    amount_base = Decimal("1000")
+
+
+class WhaleEventFactory(DjangoModelFactory):
+    class Meta:
+        model = WhaleEvent
+
+    whale = factory.SubFactory(WhaleFactory)
+    chain = Chain.ETHEREUM
+    type = EventType.LARGE_TRANSFER
+    block_time = factory.LazyFunction(timezone.now)
+    block_number = factory.Sequence(lambda n: 19_000_000 + n)
+    tx_hash = factory.Sequence(lambda n: f"0x{n + 1:064x}")
+    summary = factory.Sequence(lambda n: f"event {n}")
 
 
 class CollectorRunFactory(DjangoModelFactory):
     class Meta:
         model = CollectorRun
 
-    collector = "ethereum.transfers"
+    collector = "test.collector"
+    started_at = factory.LazyFunction(timezone.now)
+    status = RunStatus.OK

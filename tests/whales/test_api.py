@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.throttling import AnonRateThrottle
 
 import whales.collectors
-from tests.whales.api_factories import (
+from tests.whales.factories import (
     CollectorRunFactory,
     EntityFactory,
     HoldingFactory,
@@ -176,8 +176,9 @@ def test_whale_list_filters(api_client, query, expected):
     binance = EntityFactory(slug="binance", name="Binance Inc")
     new = WhaleFactory(name="eth-new", address=EVM_LOWER, entity=jump, type=WhaleType.TRADER,
                        last_active_at=now - timedelta(hours=1))
-    old = WhaleFactory(name="eth-old", entity=jump, is_tracked=False, last_active_at=now - timedelta(days=20))
-    btc = WhaleFactory(name="btc", chain=Chain.BITCOIN, address=BTC_BECH32, entity=binance,
+    old = WhaleFactory(name="eth-old", entity=jump, is_tracked=False, type=WhaleType.HOLDER,
+                       last_active_at=now - timedelta(days=20))
+    btc = WhaleFactory(name="btc", chain=Chain.BITCOIN, address=BTC_BECH32, entity=binance, type=WhaleType.HOLDER,
                        last_active_at=now - timedelta(days=3))
     WhaleFactory(name="ancient", chain=Chain.ARBITRUM, type=WhaleType.HOLDER_TRADER,
                  last_active_at=now - timedelta(days=40))

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 import whales.collectors
-from tests.whales.api_factories import CollectorRunFactory
+from tests.whales.factories import CollectorRunFactory
 from whales.collectors import Collector, CollectorResult
 
 pytestmark = pytest.mark.django_db
