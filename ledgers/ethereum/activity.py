@@ -162,7 +162,7 @@ class _Valuer:
 def _fmt_amount(amount: Decimal | None, symbol: str) -> str:
     if amount is None:
         return f"an unknown amount of {symbol}"
-    return f"{amount.normalize():f} {symbol}"
+    return f"{amount.normalize():,f} {symbol}"
 
 
 def _fmt_usd(value: Decimal | None) -> str:

@@ -299,3 +299,30 @@ def test_a_batch_is_stored_only_up_to_where_it_stops_being_one_chain():
     # switched forks between answering the two blocks of one batch.
     forked = replace(second, parent_hash="0x" + "ab" * 32)
     assert services._linked_prefix([first, forked]) == [first]
+
+
+def test_default_thresholds_raise_the_two_six_figure_stablecoin_flows_with_readable_summaries(recorded_world,
+                                                                                              eth_client):
+    collect(eth_client)
+
+    # From the raw receipts: the only whale movements worth 100,000 USD or more are two stablecoin
+    # transfers (stablecoins are valued at 1 USD), one to Coinbase 10 and one from OKX 7.
+    stable = {USDC: ("USDC", 6), USDT: ("USDT", 6)}
+    big = [m for n in recorded.RECORDED_BLOCKS for m in recorded.raw_movements(n)
+           if m["token"] in stable and m["value"] >= 100_000 * 10**6
+           and (m["from"] in recorded_world["whales"] or m["to"] in recorded_world["whales"])]
+    expected = set()
+    for m in big:
+        symbol, decimals = stable[m["token"]]
+        amount = Decimal(m["value"]).scaleb(-decimals)
+        if m["to"] in recorded_world["whales"]:
+            name = recorded_world["whales"][m["to"]].name
+            expected.add(f"{name} received {amount.normalize():,f} {symbol} (${amount:,.2f}) from {m['from']}")
+        else:
+            name = recorded_world["whales"][m["from"]].name
+            expected.add(f"{name} sent {amount.normalize():,f} {symbol} (${amount:,.2f}) to {m['to']}")
+    assert set(WhaleEvent.objects.values_list("summary", flat=True)) == expected
+    assert expected == {
+        "Coinbase 10 received 424,390 USDC ($424,390.00) from 0x5c2ab5dc71ced4d3a07f048dc9c068dfd4fc4d53",
+        "OKX 7 sent 111,000 USDT ($111,000.00) to 0x129a62bd9c6382a5bbfaf3c0aafa764c67b69fec",
+    }
