@@ -47,6 +47,8 @@ class Command(BaseCommand):
         self.step("Ethereum collector", lambda: self.collect_ethereum(sources))
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
+            if "node" in sources:
+                sources["node"].stop()
             return
         if sources["mode"] == "live":
             threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()

@@ -1,0 +1,51 @@
+"""The main job (``run_main``) on the recordings: counts per step, and a re-run that changes nothing."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from ledgers.market.models import PriceHistory
+from tests.ledgers.ethereum import recorded
+from whales.models import KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def snapshot() -> dict:
+    return {
+        "whales": sorted(Whale.objects.values_list("chain", "address", "name", "last_active_at")),
+        "labels": WhaleLabel.objects.count(),
+        "known": KnownAddress.objects.count(),
+        "prices": PriceHistory.objects.count(),
+        "trades": sorted(Trade.objects.values_list("tx_hash", "log_index", "whale__address", "direction",
+                                                   "value_usd")),
+        "events": sorted(WhaleEvent.objects.values_list("tx_hash", "log_index", "summary")),
+        "users": list(get_user_model().objects.values_list("username", "password")),
+    }
+
+
+def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(settings):
+    settings.WHALETRACK_SOURCES = "replay"
+    settings.REPLAY_PORT = 0
+    settings.WHALETRACK_ADMIN_PASSWORD = "main-job-test-pw"  # no generated password file
+    out = StringIO()
+
+    call_command("run_main", "--no-serve", stdout=out)
+
+    text = out.getvalue()
+    transactions = sum(len(recorded.raw_block(n)["transactions"]) for n in recorded.RECORDED_BLOCKS)
+    assert f"ethereum: ok, 2 blocks, {transactions} transactions, {Trade.objects.count()} new trades" in text
+    assert "created admin user 'admin'" in text
+    assert get_user_model().objects.get(username="admin").check_password("main-job-test-pw")
+    assert set(Trade.objects.values_list("block_number", flat=True)) == set(recorded.RECORDED_BLOCKS)
+    assert Whale.objects.filter(address="0x28c6c06298d514db089934071355e5743bf21d60", name="Binance 14").exists()
+    first = snapshot()
+
+    again = StringIO()
+    call_command("run_main", "--no-serve", stdout=again)
+
+    assert "ethereum: ok, 2 blocks, " + f"{transactions} transactions, 0 new trades, 0 new events" in again.getvalue()
+    assert "admin user 'admin' exists (kept as it is)" in again.getvalue()
+    assert snapshot() == first
