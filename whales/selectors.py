@@ -3,7 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from whales.chains import Chain
@@ -49,7 +49,7 @@ def collector_health_list() -> list[dict]:
         row["collector"]: row
         for row in CollectorRun.objects.filter(collector__in=names, started_at__gte=since)
         .values("collector")
-        .annotate(runs=Count("id"), failures=Count("id", filter=_failed()))
+        .annotate(runs=Count("id"), failures=Count("id", filter=Q(status=RunStatus.FAILED)))
     }
     items = []
     for name in names:
@@ -70,12 +70,6 @@ def collector_health_list() -> list[dict]:
             "is_stale": success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
         })
     return items
-
-
-def _failed():
-    from django.db.models import Q
-
-    return Q(status=RunStatus.FAILED)
 
 
 def dashboard_summary() -> dict:
