@@ -54,6 +54,7 @@ def asset_map(*, chain: str) -> dict[str, AssetInfo]:
 
 
 def max_price_age() -> timedelta:
+    """How old a price may be and still value a trade (settings.PRICE_MAX_AGE_HOURS)."""
     return timedelta(hours=settings.PRICE_MAX_AGE_HOURS)
 
 
