@@ -10,7 +10,7 @@ from ledgers.market.models import PriceHistory
 from tests.ledgers.ethereum import recorded
 from whales.models import KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps seeded assets
 
 
 def snapshot() -> dict:
@@ -49,3 +49,31 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert "ethereum: ok, 2 blocks, " + f"{transactions} transactions, 0 new trades, 0 new events" in again.getvalue()
     assert "admin user 'admin' exists (kept as it is)" in again.getvalue()
     assert snapshot() == first
+
+
+def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settings):
+    from decimal import Decimal
+
+    from tests.ledgers.ethereum.evm_node import EvmNode
+
+    node = EvmNode()  # a live JSON-RPC chain on loopback (eth-tester / py-evm): no internet here
+    try:
+        w3 = node.w3
+        whale_account = w3.eth.accounts[0]
+        w3.eth.send_transaction({"from": whale_account, "to": w3.eth.accounts[1], "value": 3 * 10**18})
+        settings.WHALETRACK_SOURCES = "auto"
+        settings.ETH_RPC_URL = node.url
+        settings.ETH_START_BLOCK = 1
+        settings.ETH_CONFIRMATIONS = 0
+        settings.WHALETRACK_ADMIN_PASSWORD = "main-job-test-pw"
+        Whale.objects.create(chain="ethereum", address=whale_account.lower(), name="live whale")
+        out = StringIO()
+
+        call_command("run_main", "--no-serve", stdout=out)
+
+        assert f"== Sources: live ({node.url})" in out.getvalue()
+        trade = Trade.objects.get(whale__address=whale_account.lower())
+        assert (trade.direction, trade.amount_base, trade.block_number) == ("send", Decimal(3), 1)
+        assert not Trade.objects.filter(block_number__in=recorded.RECORDED_BLOCKS).exists()
+    finally:
+        node.stop()
