@@ -24,12 +24,18 @@ class CollectorResult:
 
 @dataclass(frozen=True)
 class Collector:
-    """A named collector: ``run(**options)`` performs one run; ``stale_after_s`` bounds freshness."""
+    """A named collector: ``run(**options)`` performs one run; ``stale_after_s`` bounds freshness.
+
+    A long-running collector (a stream monitor) also gives ``live_stats()``: its process's current
+    statistics (a dict with at least ``connected`` and ``last_message_age_s``), or None when no
+    process is running; its freshness is then the age of its last message, not of its last run.
+    """
 
     name: str
     run: Callable[..., CollectorResult]
     description: str
     stale_after_s: int = 600
+    live_stats: Callable[[], dict | None] | None = None
 
 
 _REGISTRY: dict[str, Collector] = {}

@@ -35,8 +35,10 @@ def collector_health_list() -> list[dict]:
     """Freshness of every registered collector from its newest run log rows.
 
     Shape: [{name, description, last_run_at, last_success_at, last_status, last_error,
-    last_duration_ms, runs_24h, failures_24h, stale_after_s, is_stale}] sorted by name.
-    ``is_stale`` = no successful run within the collector's ``stale_after_s``.
+    last_duration_ms, runs_24h, failures_24h, stale_after_s, is_stale, live?}] sorted by name.
+    ``is_stale`` = no successful run within the collector's ``stale_after_s``; for a long-running
+    collector (``live`` = its process's statistics, None when not running) = not connected, or no
+    message within ``stale_after_s``.
     """
     now = timezone.now()
     since = now - timedelta(hours=24)
@@ -69,6 +71,12 @@ def collector_health_list() -> list[dict]:
             "stale_after_s": collector.stale_after_s,
             "is_stale": success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
         })
+        if collector.live_stats is not None:
+            live = collector.live_stats()
+            age = live.get("last_message_age_s") if live else None
+            items[-1]["live"] = live
+            items[-1]["is_stale"] = not (live and live.get("connected") and age is not None
+                                         and age <= collector.stale_after_s)
     return items
 
 

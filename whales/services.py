@@ -19,6 +19,7 @@ from whales.models import (
     CollectorRun,
     EventThreshold,
     EventType,
+    Holding,
     RunStatus,
     SyncCursor,
     Trade,
@@ -225,3 +226,74 @@ def collector_run_finish(
     log = logger.warning if status == RunStatus.FAILED else logger.info
     log("collector.run.finished", extra={"collector": run.collector, "status": status, "error": error[:200]})
     return run
+
+
+def trades_confirm(
+    *, chain: str, tx_hash: str, block_number: int, block_hash: str, block_time: datetime
+) -> int:
+    """Fill in the block of the unconfirmed Trades (and their events) of ``tx_hash`` now that it confirmed.
+
+    Only rows still without a block are touched, so calling it again changes nothing. USD values
+    keep the price of when the transaction was first seen (daily prices: the same day's close).
+    Returns how many Trades were updated.
+    """
+    with transaction.atomic():
+        updated = Trade.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True).update(
+            block_number=block_number, block_hash=block_hash, block_time=block_time)
+        WhaleEvent.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True).exclude(
+            type=EventType.MEMPOOL_WHALE).update(block_number=block_number, block_time=block_time)
+    return updated
+
+
+def trades_withdraw_unconfirmed(*, chain: str, tx_hash: str, whale_id: int) -> int:
+    """Delete ``whale_id``'s unconfirmed Trades of ``tx_hash`` and their events (the transaction was
+    replaced or dropped before confirming); confirmed rows are never touched. Returns Trades deleted."""
+    with transaction.atomic():
+        trades = Trade.objects.filter(chain=chain, tx_hash=tx_hash, whale_id=whale_id, block_number__isnull=True)
+        WhaleEvent.objects.filter(chain=chain, tx_hash=tx_hash, whale_id=whale_id,
+                                  block_number__isnull=True).exclude(type=EventType.MEMPOOL_WHALE).delete()
+        deleted, _ = trades.delete()
+    return deleted
+
+
+def holdings_set(*, whale_id: int, holdings: Sequence[tuple[str, Decimal, Decimal | None]]) -> None:
+    """Set what ``whale_id`` holds: ``(asset, amount, value_usd)`` rows (upserted on (whale, asset)).
+
+    ``portfolio_percent`` of every holding of the whale is recomputed from the stored values
+    (None while any value is unknown or the total is zero). Idempotent.
+    """
+    with transaction.atomic():
+        for asset, amount, value_usd in holdings:
+            Holding.objects.update_or_create(
+                whale_id=whale_id, asset=asset, defaults={"amount": amount, "value_usd": value_usd})
+        rows = list(Holding.objects.filter(whale_id=whale_id))
+        values = [h.value_usd for h in rows]
+        total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
+        for h in rows:
+            percent = None if not total else (h.value_usd / total * 100).quantize(Decimal("0.0001"))
+            if h.portfolio_percent != percent:
+                Holding.objects.filter(pk=h.pk).update(portfolio_percent=percent)
+
+
+def event_record(
+    *,
+    chain: str,
+    type: str,
+    tx_hash: str,
+    whale_id: int | None,
+    block_time: datetime,
+    summary: str,
+    value_usd: Decimal | None,
+    details: dict,
+    block_number: int | None = None,
+    log_index: int = -1,
+) -> tuple[WhaleEvent, bool]:
+    """Record one WhaleEvent on its natural key (chain, type, tx_hash, log_index, whale); return
+    (event, created). For events whose criterion is not a USD threshold (a mempool whale is defined
+    by its BTC amount); an existing event is returned unchanged, so recording twice stores it once."""
+    event, created = WhaleEvent.objects.get_or_create(
+        chain=chain, type=type, tx_hash=tx_hash, log_index=log_index, whale_id=whale_id,
+        defaults={"block_time": block_time, "block_number": block_number, "summary": summary[:500],
+                  "value_usd": value_usd, "details": details},
+    )
+    return event, created

@@ -6,6 +6,7 @@ Embedded default: SQLite, in-memory channel layer, local-memory cache, collector
 Celery broker (DESIGN.md section 4).
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "whales",
     "ledgers.market",
     "ledgers.ethereum",
+    "ledgers.bitcoin",
     "ledgers.replay",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -170,6 +172,34 @@ ETH_MAX_BLOCKS_PER_RUN = env.int("ETH_MAX_BLOCKS_PER_RUN", default=50)
 # How many recent block hashes are kept to find the common ancestor after a reorg.
 ETH_REORG_DEPTH = env.int("ETH_REORG_DEPTH", default=64)
 
+# --- Bitcoin ----------------------------------------------------------------------------------
+# Esplora REST (a mempool.space instance or your own esplora/electrs) and mempool.space's WebSocket.
+BITCOIN_API_URL = env.str("BITCOIN_API_URL", default="https://mempool.space/api")
+BITCOIN_WS_URL = env.str("BITCOIN_WS_URL", default="wss://mempool.space/api/v1/ws")
+BITCOIN_API_TIMEOUT_S = env.float("BITCOIN_API_TIMEOUT_S", default=15.0)
+BITCOIN_API_RETRIES = env.int("BITCOIN_API_RETRIES", default=4)
+# Request budget per source (public mempool.space answers 429 and bans heavy users). Shared by every
+# process through Redis when REDIS_URL is set ("limits" rate-limit notation, e.g. "60/minute").
+BITCOIN_API_BUDGET = env.str("BITCOIN_API_BUDGET", default="60/minute")
+# How long a request may wait for budget before the run stops (the next run continues).
+BITCOIN_API_BUDGET_MAX_WAIT_S = env.float("BITCOIN_API_BUDGET_MAX_WAIT_S", default=30.0)
+# Address history: pages of /txs/chain read per address and run (first sync of a busy address).
+BITCOIN_MAX_PAGES_PER_ADDRESS = env.int("BITCOIN_MAX_PAGES_PER_ADDRESS", default=4)
+# Mempool whale monitor.
+BITCOIN_MEMPOOL_WHALE_MIN_BTC = Decimal(env.str("BITCOIN_MEMPOOL_WHALE_MIN_BTC", default="100"))
+BITCOIN_MEMPOOL_LRU_SIZE = env.int("BITCOIN_MEMPOOL_LRU_SIZE", default=10_000)
+BITCOIN_MEMPOOL_DROP_AFTER_S = env.int("BITCOIN_MEMPOOL_DROP_AFTER_S", default=6 * 3600)
+BITCOIN_WS_OPEN_TIMEOUT_S = env.float("BITCOIN_WS_OPEN_TIMEOUT_S", default=10.0)
+BITCOIN_WS_BACKOFF_MIN_S = env.float("BITCOIN_WS_BACKOFF_MIN_S", default=1.0)
+BITCOIN_WS_BACKOFF_MAX_S = env.float("BITCOIN_WS_BACKOFF_MAX_S", default=30.0)
+# The websockets library reads its reconnect backoff from these variables when it is first imported
+# (its documented configuration); settings load before any app imports it.
+os.environ.setdefault("WEBSOCKETS_BACKOFF_INITIAL_DELAY", str(BITCOIN_WS_BACKOFF_MIN_S))
+os.environ.setdefault("WEBSOCKETS_BACKOFF_MIN_DELAY", str(BITCOIN_WS_BACKOFF_MIN_S))
+os.environ.setdefault("WEBSOCKETS_BACKOFF_MAX_DELAY", str(BITCOIN_WS_BACKOFF_MAX_S))
+os.environ.setdefault("WEBSOCKETS_BACKOFF_FACTOR", "2")
+
+# --- Prices ---------------------------------------------------------------------------------
 COINGECKO_API_URL = env.str("COINGECKO_API_URL", default="https://api.coingecko.com/api/v3")
 COINGECKO_API_KEY = env.str("COINGECKO_API_KEY", default="")
 COINGECKO_TIMEOUT_S = env.float("COINGECKO_TIMEOUT_S", default=15.0)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from ledgers.market.models import Asset, PriceHistory
 
@@ -113,3 +114,14 @@ class PriceBook:
         if i < 0 or when - times[i] > self._max_age:
             return None
         return prices[i]
+
+
+def latest_price(*, asset: Asset | AssetInfo) -> tuple[Decimal, datetime] | None:
+    """The newest known USD price of ``asset`` and its time, however old (for valuing holdings "at the
+    latest price"; a stablecoin is 1 USD now). None when the asset has no price at all."""
+    info = asset if isinstance(asset, AssetInfo) else _info(asset)
+    if info.is_stablecoin:
+        return ONE, timezone.now()
+    row = (PriceHistory.objects.filter(asset_id=info.priced_by_id).order_by("-timestamp")
+           .values_list("price_usd", "timestamp").first())
+    return None if row is None else (row[0], row[1])

@@ -275,7 +275,14 @@ class CollectorHealthSerializer(serializers.Serializer):
     runs_24h = serializers.IntegerField()
     failures_24h = serializers.IntegerField()
     stale_after_s = serializers.IntegerField()
-    is_stale = serializers.BooleanField(help_text="No successful run within stale_after_s.")
+    is_stale = serializers.BooleanField(
+        help_text="No successful run within stale_after_s; for a long-running monitor: not connected or "
+                  "no message within stale_after_s.")
+    live = serializers.DictField(
+        required=False, allow_null=True,
+        help_text="Long-running collectors only: the running process's statistics (connected, "
+                  "last_message_age_s, messages, whales, duplicates_skipped, reconnects, ...); null when "
+                  "no process is running.")
 
 
 class CollectorHealthListSerializer(serializers.Serializer):

@@ -1,0 +1,83 @@
+"""Request budgets for upstream sources, on the ``limits`` library's moving-window rate limiter.
+
+Public endpoints ban heavy users (mempool.space answers 429; Hyperliquid allows 1,200 weight per
+minute per IP), so every client spends from a budget before each call. With ``REDIS_URL`` set the
+budget lives in Redis and is shared by every worker process on the machine (the limit is per IP);
+without it, it is per process (the embedded mode runs one).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from limits import RateLimitItem, parse
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger(__name__)
+
+_STORAGES: dict[str, Storage] = {}
+
+
+class BudgetExhausted(Exception):
+    """The budget had no room for a request within the allowed wait: stop now, the next run continues."""
+
+
+def _storage() -> Storage:
+    url = settings.REDIS_URL or "memory://"
+    if url not in _STORAGES:
+        _STORAGES[url] = storage_from_string(url)
+    return _STORAGES[url]
+
+
+class RequestBudget:
+    """``rate`` requests (or weight units) per window for the source ``name``, e.g. ``"60/minute"``.
+
+    ``spend(cost)`` takes ``cost`` units, sleeping until the moving window has room. Raises:
+    BudgetExhausted when that would take longer than ``max_wait_s``; ValueError (constructor) for
+    a rate the ``limits`` notation cannot parse, or a cost above the whole budget.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rate: str,
+        *,
+        max_wait_s: float = 30.0,
+        storage: Storage | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        try:
+            self.item: RateLimitItem = parse(rate)
+        except ValueError as exc:
+            raise ValueError(f"budget {name!r}: cannot parse rate {rate!r} (e.g. '60/minute')") from exc
+        self.name = name
+        self.rate = rate
+        self.max_wait_s = max_wait_s
+        self._limiter = MovingWindowRateLimiter(storage or _storage())
+        self._sleep = sleep
+        self.waited_s = 0.0  # total time this object slept for budget (progress output, tests)
+
+    def spend(self, cost: int = 1) -> None:
+        """Take ``cost`` units from the budget, waiting for room. Raises: BudgetExhausted, ValueError."""
+        if cost > self.item.amount:
+            raise ValueError(f"budget {self.name!r}: cost {cost} exceeds the whole budget {self.rate}")
+        deadline = time.monotonic() + self.max_wait_s
+        while not self._limiter.hit(self.item, "whaletrack-budget", self.name, cost=cost):
+            stats = self._limiter.get_window_stats(self.item, "whaletrack-budget", self.name)
+            wait = max(stats.reset_time - time.time(), 0.05)
+            if time.monotonic() + wait > deadline:
+                raise BudgetExhausted(
+                    f"request budget {self.name} ({self.rate}) is spent; room again in {wait:.1f} s")
+            logger.info("budget.wait", extra={"budget": self.name, "wait_s": round(wait, 2)})
+            self._sleep(wait)
+            self.waited_s += wait
+
+    def remaining(self) -> int:
+        """Units left in the current window."""
+        return self._limiter.get_window_stats(self.item, "whaletrack-budget", self.name).remaining
+
+    def reset(self) -> None:
+        """Forget what was spent (tests, and an operator after changing the rate)."""
+        self._limiter.clear(self.item, "whaletrack-budget", self.name)
