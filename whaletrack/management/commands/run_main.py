@@ -2,10 +2,13 @@
 
 Steps: migrate; create the admin user; import the label sets and the default whale list; import
 prices; choose the sources (live endpoints when reachable, else the recordings served by the
-replay node); collect Ethereum; then serve admin, API, dashboard and WebSockets with daphne on
-127.0.0.1:8000 (``--no-serve`` stops after collecting). Re-running changes nothing already there:
-every step is idempotent. With the live sources, the Ethereum collector keeps following the chain
-in a background thread while the server runs (the embedded stand-in for Celery beat).
+replay node); collect Ethereum; track the recorded Bitcoin addresses (offline), collect the Bitcoin
+whales and run the mempool monitor (over the recorded stream until it ends, offline); then serve
+admin, API, dashboard and WebSockets with daphne on 127.0.0.1:8000 (``--no-serve`` stops after
+collecting). Re-running changes nothing already there: every step is idempotent. With the live
+sources, the Ethereum and Bitcoin collectors keep following the chains and the mempool monitor
+keeps running in background threads while the server runs (the embedded stand-in for Celery beat
+and the monitor process).
 """
 
 import secrets
@@ -20,13 +23,33 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from ledgers.bitcoin.models import MempoolTransaction
+from ledgers.bitcoin.monitor_run import monitor_once
+from ledgers.bitcoin.services import collect_once as bitcoin_collect_once
 from ledgers.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
 from ledgers.ethereum.services import blocks_collect
 from ledgers.replay.services import start_replay_node
+from whales.chains import Chain, tx_url
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
+from whales.registry import LabelEvidence, whale_upsert
 
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
 LIVE_PROBE_TIMEOUT_S = 3
+MEMPOOL_REPLAY_TIMEOUT_S = 120
+# Bitcoin addresses whose history the recordings hold (../shared/data/bitcoin-mempool-space-*), tracked
+# offline so the dashboard shows Bitcoin activity: address -> (display name, the recorded tx it is in).
+RECORDED_BITCOIN_WHALES = {
+    "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa": (
+        "Genesis address", "c2e051f86e90589c99668e0ec0b94b1c9d97fdcf4ed88ffd3ee1879b5d9a2d3a"),
+    "1K8YYAJJN3E3KD9FFPUXGAxQEVbt2hVj1M": (
+        "829.7 BTC sender (2016)", "0b6461de422c46a221db99608fcbe0326e4f2325ebf2a47c9faf660ed61ee6a4"),
+    "18p3G8gQ3oKy4U9EqnWs7UZswdqAMhE3r8": (
+        "829.7 BTC receiver (2016)", "0b6461de422c46a221db99608fcbe0326e4f2325ebf2a47c9faf660ed61ee6a4"),
+    "bc1q4gjc6kfhlksw9x64vsxf5jpjpx598rr5dz5trm": (
+        "143-output batch payer (2022)", "3d81a6b95903dd457d45a2fc998acc42fe96f59ef01157bdcbc331fe451c8d9e"),
+    "1stAprEZapjCYGUACUcXohQqSHF9MU5Kj": (
+        "RBF sender (2025)", "b6a53d8a8025c0c5b194345925a99741b645cae0b1f180f0613273029f2bf698"),
+}
 
 
 class Command(BaseCommand):
@@ -45,6 +68,10 @@ class Command(BaseCommand):
         self.step("Prices", self.import_prices)
         sources = self.choose_sources()
         self.step("Ethereum collector", lambda: self.collect_ethereum(sources))
+        if sources["mode"] == "replay":
+            self.step("Recorded Bitcoin addresses", self.track_recorded_bitcoin)
+        self.step("Bitcoin collector", lambda: self.collect_bitcoin(sources))
+        self.step("Bitcoin mempool monitor", lambda: self.monitor_mempool(sources))
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
             if "node" in sources:
@@ -52,6 +79,8 @@ class Command(BaseCommand):
             return
         if sources["mode"] == "live":
             threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()
+            threading.Thread(target=self.follow_bitcoin, args=(sources,), daemon=True).start()
+            threading.Thread(target=self.follow_mempool, args=(sources,), daemon=True).start()
         self.serve(options["host"], options["port"])
 
     # --- steps --------------------------------------------------------------------------------
@@ -97,8 +126,10 @@ class Command(BaseCommand):
         if mode in ("auto", "live"):
             try:
                 EthereumRpcClient(settings.ETH_RPC_URL, timeout_s=LIVE_PROBE_TIMEOUT_S, retries=0).chain_id()
-                self.stdout.write(self.style.SUCCESS(f"== Sources: live ({settings.ETH_RPC_URL})"))
-                return {"mode": "live", "eth_url": settings.ETH_RPC_URL}
+                live = f"{settings.ETH_RPC_URL}, {settings.BITCOIN_API_URL}, {settings.BITCOIN_WS_URL}"
+                self.stdout.write(self.style.SUCCESS(f"== Sources: live ({live})"))
+                return {"mode": "live", "eth_url": settings.ETH_RPC_URL, "btc_api_url": settings.BITCOIN_API_URL,
+                        "btc_ws_url": settings.BITCOIN_WS_URL}
             except (RpcUnavailable, RpcError, requests.RequestException) as exc:
                 if mode == "live":
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
@@ -107,7 +138,8 @@ class Command(BaseCommand):
         node = start_replay_node()
         self.stdout.write(self.style.SUCCESS(f"== Sources: replay node on {node.url} serving "
                                              f"{settings.REPLAY_DATA_DIR}"))
-        return {"mode": "replay", "eth_url": node.eth_url, "node": node}
+        return {"mode": "replay", "eth_url": node.eth_url, "btc_api_url": node.bitcoin_url,
+                "btc_ws_url": node.bitcoin_ws_url, "node": node}
 
     def collect_ethereum(self, sources: dict) -> None:
         client = EthereumRpcClient.from_settings(sources["eth_url"])
@@ -124,6 +156,59 @@ class Command(BaseCommand):
         line = (f"   ethereum: {result.status}, {result.blocks} blocks, {result.items_seen} transactions, "
                 f"{result.items_written} new trades, {result.events_written} new events")
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def track_recorded_bitcoin(self) -> None:
+        created = 0
+        for address, (name, txid) in RECORDED_BITCOIN_WHALES.items():
+            evidence = LabelEvidence(slug="recorded", name="In the recordings", source="recordings",
+                                     evidence_url=tx_url(Chain.BITCOIN, txid))
+            _, new, _ = whale_upsert(chain=Chain.BITCOIN, address=address, name=name, labels=[evidence],
+                                     label_source="recordings")
+            created += new
+        self.stdout.write(f"   {len(RECORDED_BITCOIN_WHALES)} recorded Bitcoin addresses tracked ({created} new)")
+
+    def collect_bitcoin(self, sources: dict) -> None:
+        def progress(p) -> None:
+            if p.status != "not found":
+                self.stdout.write(f"   {p.address}: {p.status}, {p.trades_written} trades so far "
+                                  f"({p.addresses_done}/{p.addresses_total} addresses)")
+
+        result = bitcoin_collect_once(api_url=sources["btc_api_url"], progress=progress)
+        extra = result.extra
+        line = (f"   bitcoin: {result.status}, {extra['addresses_done']} of {extra['addresses']} addresses, "
+                f"{result.items_seen} transactions, {result.items_written} new trades, "
+                f"{result.events_written} new events, {extra['requests']} requests")
+        if extra["not_found"]:
+            line += f"; {extra['not_found']} addresses have no history at the source"
+            if sources["mode"] == "replay":
+                line += " (not in the recordings)"
+        self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def monitor_mempool(self, sources: dict) -> None:
+        if sources["mode"] != "replay":
+            self.stdout.write("   the monitor follows the live mempool in the background while the server runs")
+            return
+        stream = sources["node"].mempool_stream
+        self.stdout.write(f"   playing the recorded mempool.space stream ({stream.script_length} frames)")
+        result = monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"],
+                              stop_when=stream.finished.is_set, duration_s=MEMPOOL_REPLAY_TIMEOUT_S)
+        s = result.extra
+        self.stdout.write(
+            f"   mempool: {result.status}, {s.get('messages', 0)} messages, {s.get('transactions', 0)} transactions, "
+            f"{s.get('whales', 0)} whales ({s.get('whales_published', 0)} new events), "
+            f"{s.get('replaced', 0)} replaced, {s.get('confirmed', 0)} confirmed, "
+            f"{s.get('duplicates_skipped', 0)} duplicates skipped; "
+            f"{MempoolTransaction.objects.count()} mempool whales stored")
+
+    def follow_bitcoin(self, sources: dict) -> None:
+        while True:
+            time.sleep(300)
+            bitcoin_collect_once(api_url=sources["btc_api_url"])
+            connection.close()
+
+    def follow_mempool(self, sources: dict) -> None:
+        monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"])
+        connection.close()
 
     def progress(self, p) -> None:
         self.stdout.write(f"   block {p.block_number}: {p.trades_written} trades, {p.events_written} events so far")
@@ -145,7 +230,8 @@ class Command(BaseCommand):
             f"   dashboard   {base}/\n"
             f"   admin       {base}/admin/   user {username!r} password {password!r}\n"
             f"   API         {base}/api/v1/whales   docs {base}/api/docs/   schema {base}/api/schema/\n"
-            f"   health      {base}/health   collectors {base}/api/v1/collectors/health"
+            f"   health      {base}/health   collectors {base}/api/v1/collectors/health\n"
+            f"   mempool     {base}/api/v1/bitcoin/mempool/scorecard   {base}/api/v1/bitcoin/mempool/transactions"
         )
 
     def serve(self, host: str, port: int) -> None:
