@@ -619,7 +619,7 @@ def test_collectors_health_lists_registered_collectors(api_client):
         "last_run_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
         "last_success_at": (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
         "last_status": "failed", "last_error": "boom", "last_duration_ms": 15, "runs_24h": 2, "failures_24h": 1,
-        "stale_after_s": 600, "is_stale": True,
+        "stale_after_s": 600, "is_stale": True, "live": None,
     }
 
 

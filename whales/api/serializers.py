@@ -279,10 +279,10 @@ class CollectorHealthSerializer(serializers.Serializer):
         help_text="No successful run within stale_after_s; for a long-running monitor: not connected or "
                   "no message within stale_after_s.")
     live = serializers.DictField(
-        required=False, allow_null=True,
-        help_text="Long-running collectors only: the running process's statistics (connected, "
-                  "last_message_age_s, messages, whales, duplicates_skipped, reconnects, ...); null when "
-                  "no process is running.")
+        allow_null=True, default=None,
+        help_text="Long-running collectors (the mempool monitor): the running process's statistics "
+                  "(connected, last_message_age_s, messages, whales, duplicates_skipped, reconnects, ...); "
+                  "null when no such process is running, and for run-based collectors.")
 
 
 class CollectorHealthListSerializer(serializers.Serializer):

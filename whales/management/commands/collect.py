@@ -1,4 +1,8 @@
-"""``python manage.py collect NAME [--from-block N] [--to-block M]``: one collector run in the foreground."""
+"""``python manage.py collect NAME [options]``: one collector run in the foreground, with progress.
+
+``collect ethereum [--from-block N] [--to-block M] ...``, ``collect bitcoin [--address A]``,
+``collect bitcoin_mempool [--duration S]`` (the mempool monitor for S seconds).
+"""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -17,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--max-blocks", type=int, help="(ethereum) at most this many blocks")
         parser.add_argument("--confirmations", type=int, help="(ethereum) blocks behind head (ETH_CONFIRMATIONS)")
         parser.add_argument("--rpc-url", help="(ethereum) node URL instead of ETH_RPC_URL")
+        parser.add_argument("--address", help="(bitcoin) only this tracked whale address")
+        parser.add_argument("--api-url", help="(bitcoin) Esplora URL instead of BITCOIN_API_URL")
+        parser.add_argument("--ws-url", help="(bitcoin_mempool) WebSocket URL instead of BITCOIN_WS_URL")
+        parser.add_argument("--duration", type=float, help="(bitcoin_mempool) seconds to monitor (default 60)")
 
     def handle(self, *args, **options) -> None:
         if options["list"] or not options["name"]:
@@ -28,10 +36,27 @@ class Command(BaseCommand):
         except KeyError:
             known = ", ".join(collector_names())
             raise CommandError(f"unknown collector {options['name']!r}; known: {known}") from None
-        kwargs = {key: options[key] for key in ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url")
-                  if options.get(key) is not None}
-        kwargs["progress"] = self._progress
-        result = collector.run(**kwargs)
+        keys = {
+            "ethereum": ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url"),
+            "bitcoin": ("address", "api_url"),
+            "bitcoin_mempool": ("duration", "ws_url", "api_url"),
+        }.get(collector.name, ())
+        given = [key for key in ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url", "address",
+                                 "api_url", "ws_url", "duration") if options.get(key) is not None]
+        unsupported = [f"--{key.replace('_', '-')}" for key in given if key not in keys]
+        if unsupported:
+            raise CommandError(f"{', '.join(unsupported)} does not apply to collector {collector.name!r}")
+        kwargs = {key: options[key] for key in given}
+        if collector.name == "bitcoin_mempool":
+            kwargs["duration_s"] = kwargs.pop("duration", 60.0)
+            if kwargs["duration_s"] <= 0:
+                raise CommandError("--duration must be > 0 seconds")
+        else:
+            kwargs["progress"] = self._progress
+        try:
+            result = collector.run(**kwargs)
+        except ValueError as exc:  # bad input (e.g. an address that is not a tracked whale): nothing ran
+            raise CommandError(str(exc)) from exc
         line = (f"{result.collector}: {result.status}, {result.blocks} blocks, {result.items_seen} items seen, "
                 f"{result.items_written} trades written, {result.events_written} events")
         if result.status == RunStatus.FAILED:
@@ -39,5 +64,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(line))
 
     def _progress(self, p) -> None:
-        self.stdout.write(f"  block {p.block_number} (to {p.to_block}): {p.blocks_done} blocks, "
-                          f"{p.trades_written} trades, {p.events_written} events")
+        if hasattr(p, "block_number"):
+            self.stdout.write(f"  block {p.block_number} (to {p.to_block}): {p.blocks_done} blocks, "
+                              f"{p.trades_written} trades, {p.events_written} events")
+        else:
+            self.stdout.write(f"  {p.address} ({p.addresses_done}/{p.addresses_total}): {p.status}; "
+                              f"{p.trades_written} trades, {p.events_written} events so far")
