@@ -4,12 +4,17 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 
 - ``POST /ethereum``: Ethereum JSON-RPC 2.0 (single call or batch array), see ``ledgers.replay.ethereum``;
 - ``GET /coingecko/api/v3/...``: CoinGecko API v3, see ``ledgers.replay.coingecko``;
+- ``GET /bitcoin/api/...``: Esplora / mempool.space REST, see ``ledgers.replay.bitcoin``;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
-  ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``), ``GET``/``DELETE
-  /_replay/faults``, ``GET``/``DELETE /_replay/stats``, ``GET /_replay/info``.
+  ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``, or, with ``path_prefix``
+  ``/bitcoin/api/v1/ws``, WebSocket faults ``{"drop_after"|"rewind": n, "times"}`` /
+  ``{"malformed_before_frame": k, "text"}``), ``GET``/``DELETE /_replay/faults`` (both kinds),
+  ``GET``/``DELETE /_replay/stats``, ``GET /_replay/info``.
 
-Only the standard library serves requests (``http.server.ThreadingHTTPServer``, HTTP/1.1 keep-alive,
-one thread per connection); no Django is needed inside request handling.
+Only the standard library serves HTTP requests (``http.server.ThreadingHTTPServer``, HTTP/1.1
+keep-alive, one thread per connection); no Django is needed inside request handling. Next to it, on
+its own port, a ``websockets`` server plays mempool.space's WebSocket ``/bitcoin/api/v1/ws`` (see
+``ledgers.replay.mempool_ws``); both start and stop together.
 """
 
 import json
@@ -24,14 +29,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ledgers.replay.bitcoin import EsploraIndex
 from ledgers.replay.coingecko import CoinGeckoIndex
 from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
 from ledgers.replay.faults import FaultInjector, ReplayStats
+from ledgers.replay.mempool_ws import (
+    DEFAULT_WS_RATE,
+    WS_PATH,
+    MempoolScript,
+    MempoolStream,
+    MempoolWsServer,
+    WsFaultInjector,
+)
 
 logger = logging.getLogger(__name__)
 
 ETH_PATH = "/ethereum"
 COINGECKO_PREFIX = "/coingecko/api/v3"
+BITCOIN_PREFIX = "/bitcoin/api"
 CONTROL_PREFIX = "/_replay/"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON = "application/json"
@@ -72,16 +87,19 @@ def _rpc_error(call_id: Any, code: int, message: str) -> bytes:
 
 
 class ReplayServer:
-    """Serves the recordings under ``data_dir`` over HTTP on ``host:port`` (0 = any free port).
+    """Serves the recordings under ``data_dir`` over HTTP on ``host:port`` (0 = any free port), and
+    mempool.space's WebSocket on ``host:ws_port`` (0 = any free port).
 
     ``eth_copies=N`` adds N synthetic copies of the recorded pair 19,433,902-19,433,903 after it
     (DERIVED from the real blocks, for benchmarks; see ``ledgers.replay.ethereum``). ``head_block``
     overrides the head (default: the highest block recorded with its receipts, i.e. 19,433,903, or
-    the last copy). The data is indexed in the constructor; ``start()`` binds and serves in a
-    daemon thread. ``faults`` (FaultInjector) and ``stats`` (ReplayStats) are usable in process.
+    the last copy). ``ws_rate`` = WebSocket frames per second (0 = as fast as possible). The data is
+    indexed in the constructor; ``start()`` binds and serves in daemon threads. In process:
+    ``faults`` (FaultInjector), ``stats`` (ReplayStats), ``bitcoin`` (EsploraIndex), ``mempool_stream``
+    (MempoolStream: cursor, counters, ``reset()``) and ``ws_faults`` (WsFaultInjector).
 
-    Raises: ValueError (constructor) when ``eth_copies`` > 0 and the template pair is not recorded;
-    OSError (``start``) when the port cannot be bound.
+    Raises: ValueError (constructor) when ``eth_copies`` > 0 and the template pair is not recorded, or
+    for a negative ``ws_rate``; OSError (``start``) when a port cannot be bound.
     """
 
     def __init__(
@@ -91,6 +109,8 @@ class ReplayServer:
         port: int = 0,
         eth_copies: int = 0,
         head_block: int | None = None,
+        ws_port: int = 0,
+        ws_rate: float = DEFAULT_WS_RATE,
     ) -> None:
         if eth_copies < 0:
             raise ValueError("eth_copies must be >= 0")
@@ -101,6 +121,11 @@ class ReplayServer:
         self.eth_index = EthereumIndex.load(self.data_dir)
         self.eth = EthereumRpc(self.eth_index, copies=eth_copies, head_block=head_block)
         self.coingecko = CoinGeckoIndex.load(self.data_dir)
+        script = MempoolScript.load(self.data_dir)
+        self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
+        self.mempool_stream = MempoolStream(script, index=self.bitcoin)
+        self.ws_rate = ws_rate  # validated by the setter
+        self._ws = MempoolWsServer(self.mempool_stream, host, ws_port)
         self.index_seconds = time.monotonic() - started
         self.faults = FaultInjector()
         self.stats = ReplayStats()
@@ -123,11 +148,17 @@ class ReplayServer:
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05},  # stop() waits at most one poll
             name=f"replay-node:{httpd.server_address[1]}", daemon=True)
         self._thread.start()
-        logger.info("replay.started", extra={"url": self.url})
+        try:
+            self._ws.start()
+        except OSError:
+            self.stop()
+            raise
+        logger.info("replay.started", extra={"url": self.url, "ws_url": self.bitcoin_ws_url})
         return self
 
     def stop(self) -> None:
-        """Stop serving and close every open connection (idempotent)."""
+        """Stop serving and close every open connection, HTTP and WebSocket (idempotent)."""
+        self._ws.stop()
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -169,6 +200,33 @@ class ReplayServer:
         return self.url + COINGECKO_PREFIX
 
     @property
+    def bitcoin_url(self) -> str:
+        """Esplora REST base (``url + "/bitcoin/api"``), for BITCOIN_API_URL."""
+        return self.url + BITCOIN_PREFIX
+
+    @property
+    def bitcoin_ws_url(self) -> str:
+        """mempool.space WebSocket (``ws://HOST:WSPORT/bitcoin/api/v1/ws``), for BITCOIN_WS_URL.
+        Raises: RuntimeError before ``start()``."""
+        return self._ws.url
+
+    @property
+    def ws_faults(self) -> WsFaultInjector:
+        """The WebSocket faults (``drop_after``, ``rewind``, ``malformed``, ``clear``)."""
+        return self.mempool_stream.faults
+
+    @property
+    def ws_rate(self) -> float:
+        """WebSocket frames per second on each connection (0 = as fast as possible); settable."""
+        return self.mempool_stream.rate
+
+    @ws_rate.setter
+    def ws_rate(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError("ws_rate must be a number >= 0")
+        self.mempool_stream.rate = value
+
+    @property
     def head_block(self) -> int | None:
         """Block number answered by ``eth_blockNumber`` and the ``latest``/``safe``/``finalized``
         tags. Settable at run time (e.g. to let a test "mine" the next recorded block); None = default."""
@@ -181,7 +239,8 @@ class ReplayServer:
     def summary(self) -> dict[str, Any]:
         """What was indexed: ``{"blocks", "full_blocks", "blocks_with_receipts", "receipts",
         "transactions", "eth_copies", "head_block", "coingecko_responses", "coingecko_series",
-        "json_files", "skipped_files", "index_seconds"}``."""
+        "json_files", "skipped_files", "bitcoin_txs", "bitcoin_addresses", "bitcoin_tip_height",
+        "bitcoin_script_frames", "index_seconds"}`` (json_files/skipped_files: Ethereum's)."""
         c = self.eth_index.counts
         return {
             "blocks": c.blocks,
@@ -195,6 +254,10 @@ class ReplayServer:
             "coingecko_series": {k: s.path.name for k, s in sorted(self.coingecko.series.items())},
             "json_files": c.files,
             "skipped_files": c.skipped,
+            "bitcoin_txs": len(self.bitcoin.txs),
+            "bitcoin_addresses": len(self.bitcoin.by_address),
+            "bitcoin_tip_height": self.bitcoin.tip_height,
+            "bitcoin_script_frames": self.mempool_stream.script_length,
             "index_seconds": round(self.index_seconds, 3),
         }
 
@@ -232,15 +295,16 @@ class ReplayServer:
         if path == "/_replay/faults":
             if verb == "POST":
                 try:
-                    added = self.faults.add_many(json.loads(body))
+                    added = self._add_faults(json.loads(body))
                 except (ValueError, TypeError) as exc:
                     return 400, _dumps({"error": str(exc)})
                 return 200, _dumps({"added": added})
             if verb == "DELETE":
                 self.faults.clear()
+                self.ws_faults.clear()
                 return 200, _dumps({"cleared": True})
             if verb == "GET":
-                return 200, _dumps(self.faults.active())
+                return 200, _dumps(self.faults.active() + self.ws_faults.active())
         elif path == "/_replay/stats":
             if verb == "GET":
                 return 200, _dumps(self.stats.snapshot())
@@ -248,10 +312,26 @@ class ReplayServer:
                 self.stats.reset()
                 return 200, _dumps({"reset": True})
         elif path == "/_replay/info" and verb == "GET":
-            return 200, _dumps({**self.summary(), "eth_url": self.eth_url, "coingecko_url": self.coingecko_url})
+            return 200, _dumps({**self.summary(), "eth_url": self.eth_url, "coingecko_url": self.coingecko_url,
+                                "bitcoin_url": self.bitcoin_url, "bitcoin_ws_url": self.bitcoin_ws_url})
         else:
             return 404, _dumps({"error": "not found"})
         return 405, _dumps({"error": f"{verb} not allowed"})
+
+    def _add_faults(self, specs: Any) -> int:
+        """Add HTTP and WebSocket faults from the control endpoint's JSON; all or nothing.
+        Raises: ValueError / TypeError describing the first bad spec."""
+        if isinstance(specs, dict):
+            specs = [specs]
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            raise ValueError("expected a JSON list of fault objects")
+        is_ws = [isinstance(s.get("path_prefix"), str) and s["path_prefix"].startswith(WS_PATH) for s in specs]
+        ws_faults = self.ws_faults.parse_http([s for s, ws in zip(specs, is_ws, strict=True) if ws])
+        http_specs = [s for s, ws in zip(specs, is_ws, strict=True) if not ws]
+        if http_specs:
+            self.faults.add_many(http_specs)
+        self.ws_faults.extend(ws_faults)
+        return len(specs)
 
 
 class _ReplayHandler(BaseHTTPRequestHandler):
@@ -317,6 +397,7 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             return
 
         rpc_methods: list[str] = []
+        content_type = JSON
         parsed: Any = None
         parse_failed = False
         is_eth = path.rstrip("/") == ETH_PATH
@@ -349,16 +430,24 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body
+        elif path.startswith(BITCOIN_PREFIX + "/"):
+            if verb == "GET":
+                esplora = replay.bitcoin.answer(path[len(BITCOIN_PREFIX):])
+                status, payload, content_type = esplora.status, esplora.body, esplora.content_type
+            else:
+                status, payload, content_type = 405, b"Method Not Allowed", "text/plain"
         else:
             status, payload = 404, _dumps({"error": "not found"})
 
         if fault is not None and fault.malformed:
             status, payload = 200, payload[: max(1, len(payload) // 2)]
-        self._send(status, payload)
+        self._send(status, payload, content_type=content_type)
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: bytes, headers: dict[str, str] | None = None, content_type: str = JSON,
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", JSON)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -9,11 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ledgers.replay.mempool_ws import DEFAULT_WS_RATE
 from ledgers.replay.services import start_replay_node
 
 
 class Command(BaseCommand):
-    help = "Serve the recorded mainnet data (Ethereum JSON-RPC, CoinGecko) over loopback HTTP."
+    help = ("Serve the recorded mainnet data (Ethereum JSON-RPC, CoinGecko, Esplora) over loopback HTTP, "
+            "and mempool.space's WebSocket.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.REPLAY_HOST)
@@ -22,12 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--eth-copies", type=int, default=0,
                             help="serve N synthetic copies of blocks 19433902-19433903 after them (benchmarks)")
         parser.add_argument("--head-block", type=int, default=None, help="override eth_blockNumber")
+        parser.add_argument("--ws-port", type=int, default=0, help="WebSocket port (0 = any free port)")
+        parser.add_argument("--ws-rate", type=float, default=DEFAULT_WS_RATE,
+                            help="WebSocket frames per second (0 = as fast as possible)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             server = start_replay_node(
                 data_dir=options["data_dir"], host=options["host"], port=options["port"],
                 eth_copies=options["eth_copies"], head_block=options["head_block"],
+                ws_port=options["ws_port"], ws_rate=options["ws_rate"],
             )
         except (FileNotFoundError, ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
@@ -51,6 +57,12 @@ class Command(BaseCommand):
                 f"  coingecko: {summary['coingecko_responses']} recorded responses; daily series: {series}")
             self.stdout.write(f"  ETH_RPC_URL={server.eth_url}")
             self.stdout.write(f"  COINGECKO_API_URL={server.coingecko_url}")
+            self.stdout.write(
+                f"  bitcoin: {summary['bitcoin_txs']} transactions indexed, {summary['bitcoin_addresses']} addresses, "
+                f"tip height {summary['bitcoin_tip_height']}, {summary['bitcoin_script_frames']} WebSocket script "
+                f"frames at {server.ws_rate:g}/s")
+            self.stdout.write(f"  BITCOIN_API_URL={server.bitcoin_url}")
+            self.stdout.write(f"  BITCOIN_WS_URL={server.bitcoin_ws_url}")
             self.stdout.write(f"  control: {server.url}/_replay/faults, {server.url}/_replay/stats")
             self.stdout.write("Press Ctrl+C to stop.")
             self.stdout.flush()
