@@ -32,3 +32,5 @@ lint: install
 
 bench: install services
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ethereum_ingest.py
+	$(PY) bench/mempool_monitor.py
+	$(PY) bench/lru.py
