@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-# The test suite uses the machine's PostgreSQL and Redis (pytest-django creates test_whaletrack).
+# The test suite uses the machine's PostgreSQL and Redis (pytest-django creates test_whaletrack). The
+# replay node is local: the Esplora request budget is lifted (its own tests set theirs).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
@@ -25,7 +26,7 @@ services:
 
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) WHALETRACK_SOURCES=replay \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		BITCOIN_API_BUDGET=1000000/minute $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import redis  # noqa: F401  (see below)
 from django.conf import settings
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
@@ -17,6 +18,10 @@ from limits.strategies import MovingWindowRateLimiter
 
 logger = logging.getLogger(__name__)
 
+# ``limits`` checks the redis module's version when it first builds a Redis storage, reading
+# ``redis.__version__`` from sys.modules; a thread that does so while another thread is still
+# importing redis sees a half-imported module and fails. Importing redis here, at app import time,
+# settles it before any thread builds a budget.
 _STORAGES: dict[str, Storage] = {}
 
 

@@ -119,6 +119,10 @@ def mempool_whale_record(*, seen: WhaleSeen, tx: BitcoinTx | None, observed_at: 
             block_time=first_seen, summary=_summary(seen, value_btc, value_usd, labels, whales),
             value_usd=value_usd, details=details,
         )
+    # A whale this one replaced, whose fee bump was unknown then, gets it now.
+    for replaced in MempoolTransaction.objects.filter(replaced_by_txid=seen.txid, replacement_fee_sats__isnull=True):
+        MempoolTransaction.objects.filter(pk=replaced.pk).update(
+            replacement_fee_sats=seen.fee_sats, fee_bump_sats=seen.fee_sats - replaced.fee_sats)
     if tx is not None and tx.status.confirmed and tx.status.block_height is not None:
         mempool_confirmed(txid=seen.txid, block_height=tx.status.block_height, block_hash=tx.status.block_hash,
                           block_time=tx.status.block_time or observed_at)

@@ -14,7 +14,7 @@
   new block pending whales are checked against Esplora and those not seen for
   BITCOIN_MEMPOOL_DROP_AFTER_S are marked dropped.
 - Live statistics go to the Django cache (key ``bitcoin.mempool.monitor``, read by /health and the
-  collectors health endpoint) at most once a second and on every connect/disconnect.
+  collectors health endpoint) every second and on every connect/disconnect.
 - ``stop()`` (SIGTERM/SIGINT in the command) closes the connection and ends ``run()`` cleanly.
 """
 
@@ -31,7 +31,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -165,26 +165,36 @@ class MempoolMonitor:
         self._order = {txid: -n for n, txid in enumerate(stored)}
         self._pending = self.watcher.watch = set(stored)
         main = asyncio.ensure_future(self._loop())
+        heartbeat = asyncio.ensure_future(self._heartbeat())
         waiters = [asyncio.ensure_future(self._stop.wait())]
         if duration_s is not None:
             waiters.append(asyncio.ensure_future(asyncio.sleep(duration_s)))
         if stop_when is not None:
             waiters.append(asyncio.ensure_future(self._poll(stop_when)))
         await asyncio.wait([main, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        connected = self._ws is not None
         self.stop()
-        try:
-            await asyncio.wait_for(asyncio.shield(main), timeout=5)
+        try:  # connected: let the loop close the connection cleanly; else it is waiting to reconnect
+            await asyncio.wait_for(asyncio.shield(main), timeout=5 if connected else 0)
         except TimeoutError:
             main.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await main
-        for waiter in waiters:
-            waiter.cancel()
+        for task in (*waiters, heartbeat):
+            task.cancel()
         if main.done() and not main.cancelled() and main.exception() is not None:
             raise main.exception()
         self.stats.connected = False
         await self._publish_stats(force=True)
+        await sync_to_async(connections.close_all)()  # the worker thread's connection, not kept idle
         return self.stats
+
+    async def _heartbeat(self) -> None:
+        """Publish the statistics every second even when no frame arrives (a quiet stream is not a dead
+        monitor: the age of the last message tells them apart)."""
+        while True:
+            await asyncio.sleep(1.0)
+            await self._publish_stats(force=True)
 
     async def _poll(self, predicate: Callable[[], bool]) -> None:
         while not predicate():

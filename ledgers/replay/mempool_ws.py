@@ -491,8 +491,7 @@ class MempoolStream:
             with self._lock:
                 replay = range(max(0, self._cursor - rewind), self._cursor)
             for index in replay:
-                if self._text_for(index, client) is not None:
-                    self._wait_slot(conn, client)
+                self._wait_slot(conn, client)
                 text = self._text_for(index, client)
                 if text is None:
                     with self._lock:
@@ -514,8 +513,9 @@ class MempoolStream:
                 if not self._send(conn, client, malformed):
                     return False
                 continue
-            if self._text_for(index, client) is not None:
-                self._wait_slot(conn, client)  # tracking may change while waiting: decide after it
+            # Wait for the frame's slot even when it would be skipped now: the client's track-tx may
+            # arrive meanwhile (mempool.space decides per frame as it goes out).
+            self._wait_slot(conn, client)
             text = self._text_for(index, client)
             with self._lock:
                 if self._cursor != index:
