@@ -6,9 +6,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from ledgers.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.market.models import PriceHistory
+from tests.ledgers.bitcoin import recorded as btc_recorded
 from tests.ledgers.ethereum import recorded
-from whales.models import KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
+from whales.models import Holding, KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps seeded assets
 
@@ -23,6 +25,9 @@ def snapshot() -> dict:
                                                    "value_usd")),
         "events": sorted(WhaleEvent.objects.values_list("tx_hash", "log_index", "summary")),
         "users": list(get_user_model().objects.values_list("username", "password")),
+        "holdings": sorted(Holding.objects.values_list("whale__address", "asset", "amount", "value_usd")),
+        "mempool": sorted(MempoolTransaction.objects.values_list("txid", "status", "fee_bump_sats",
+                                                                 "time_to_confirm_s", "value_usd")),
     }
 
 
@@ -36,11 +41,21 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
 
     text = out.getvalue()
     transactions = sum(len(recorded.raw_block(n)["transactions"]) for n in recorded.RECORDED_BLOCKS)
-    assert f"ethereum: ok, 2 blocks, {transactions} transactions, {Trade.objects.count()} new trades" in text
+    eth_trades = Trade.objects.filter(chain="ethereum").count()
+    assert f"ethereum: ok, 2 blocks, {transactions} transactions, {eth_trades} new trades" in text
     assert "created admin user 'admin'" in text
     assert get_user_model().objects.get(username="admin").check_password("main-job-test-pw")
-    assert set(Trade.objects.values_list("block_number", flat=True)) == set(recorded.RECORDED_BLOCKS)
+    assert set(Trade.objects.filter(chain="ethereum").values_list("block_number", flat=True)) == set(
+        recorded.RECORDED_BLOCKS)
     assert Whale.objects.filter(address="0x28c6c06298d514db089934071355e5743bf21d60", name="Binance 14").exists()
+    # Bitcoin: the recorded addresses are tracked and collected, the recorded mempool stream monitored.
+    genesis = Whale.objects.get(chain="bitcoin", address=btc_recorded.GENESIS_ADDRESS)
+    assert genesis.trades.count() == len(btc_recorded.exposed("satoshi-genesis-txs.json"))
+    assert genesis.whale_labels.get().source == "recordings"
+    assert "5 recorded Bitcoin addresses tracked (5 new)" in text
+    assert "bitcoin: partial," in text and "(not in the recordings)" in text  # the label sets' BTC whales
+    assert "mempool: ok, 15 messages" in text and "5 whales (5 new events), 1 replaced, 1 confirmed" in text
+    assert MempoolTransaction.objects.filter(status=MempoolStatus.CONFIRMED, confirmed_height=890448).count() == 1
     first = snapshot()
 
     again = StringIO()
@@ -48,6 +63,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
 
     assert "ethereum: ok, 2 blocks, " + f"{transactions} transactions, 0 new trades, 0 new events" in again.getvalue()
     assert "admin user 'admin' exists (kept as it is)" in again.getvalue()
+    assert "5 whales (0 new events)" in again.getvalue()
     assert snapshot() == first
 
 
@@ -66,12 +82,15 @@ def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settin
         settings.ETH_START_BLOCK = 1
         settings.ETH_CONFIRMATIONS = 0
         settings.WHALETRACK_ADMIN_PASSWORD = "main-job-test-pw"
+        settings.BITCOIN_API_URL = "http://127.0.0.1:9/api"  # nothing listens: the Bitcoin run fails fast
+        settings.BITCOIN_API_RETRIES = 0
         Whale.objects.create(chain="ethereum", address=whale_account.lower(), name="live whale")
         out = StringIO()
 
         call_command("run_main", "--no-serve", stdout=out)
 
-        assert f"== Sources: live ({node.url})" in out.getvalue()
+        assert f"== Sources: live ({node.url}, http://127.0.0.1:9/api, " in out.getvalue()
+        assert "bitcoin: failed, 0 of " in out.getvalue()
         trade = Trade.objects.get(whale__address=whale_account.lower())
         assert (trade.direction, trade.amount_base, trade.block_number) == ("send", Decimal(3), 1)
         assert not Trade.objects.filter(block_number__in=recorded.RECORDED_BLOCKS).exists()
