@@ -181,8 +181,9 @@ BITCOIN_API_RETRIES = env.int("BITCOIN_API_RETRIES", default=4)
 # Request budget per source (public mempool.space answers 429 and bans heavy users). Shared by every
 # process through Redis when REDIS_URL is set ("limits" rate-limit notation, e.g. "60/minute").
 BITCOIN_API_BUDGET = env.str("BITCOIN_API_BUDGET", default="60/minute")
-# How long a request may wait for budget before the run stops (the next run continues).
-BITCOIN_API_BUDGET_MAX_WAIT_S = env.float("BITCOIN_API_BUDGET_MAX_WAIT_S", default=30.0)
+# How long a request may wait for budget before the run stops (the next run continues with the
+# addresses it did not reach). Over a minute, so a run proceeds at the budget's pace.
+BITCOIN_API_BUDGET_MAX_WAIT_S = env.float("BITCOIN_API_BUDGET_MAX_WAIT_S", default=65.0)
 # Address history: pages of /txs/chain read per address and run (first sync of a busy address).
 BITCOIN_MAX_PAGES_PER_ADDRESS = env.int("BITCOIN_MAX_PAGES_PER_ADDRESS", default=4)
 # Mempool whale monitor.

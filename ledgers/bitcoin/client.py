@@ -133,10 +133,13 @@ class EsploraClient:
         self._session.mount("https://", adapter)
 
     @classmethod
-    def from_settings(cls, url: str | None = None) -> "EsploraClient":
-        """A client on ``url`` or BITCOIN_API_URL with the configured timeout, retries and budget."""
-        budget = RequestBudget("bitcoin_api", settings.BITCOIN_API_BUDGET,
-                               max_wait_s=settings.BITCOIN_API_BUDGET_MAX_WAIT_S)
+    def from_settings(cls, url: str | None = None, *, budget_rate: str | None = None,
+                      max_wait_s: float | None = None) -> "EsploraClient":
+        """A client on ``url`` or BITCOIN_API_URL with the configured timeout, retries and request budget
+        (BITCOIN_API_BUDGET, or ``budget_rate``; waits up to BITCOIN_API_BUDGET_MAX_WAIT_S, or
+        ``max_wait_s``, for room). Raises: ValueError for a budget rate that cannot be parsed."""
+        budget = RequestBudget("bitcoin_api", budget_rate or settings.BITCOIN_API_BUDGET,
+                               max_wait_s=settings.BITCOIN_API_BUDGET_MAX_WAIT_S if max_wait_s is None else max_wait_s)
         return cls(url or settings.BITCOIN_API_URL, timeout_s=settings.BITCOIN_API_TIMEOUT_S,
                    retries=settings.BITCOIN_API_RETRIES, budget=budget)
 

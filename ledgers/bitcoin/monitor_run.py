@@ -13,6 +13,7 @@ from whales.models import RunStatus
 from whales.services import collector_run_finish, collector_run_start
 
 MONITOR_NAME = "bitcoin_mempool"
+MONITOR_BUDGET_WAIT_S = 2.0
 
 
 def monitor_once(
@@ -23,13 +24,16 @@ def monitor_once(
     stop_when: Callable[[], bool] | None = None,
     handle_signals: bool = False,
     on_start: Callable[[MempoolMonitor], None] | None = None,
+    budget_rate: str | None = None,
     **_: object,
 ) -> CollectorResult:
     """Run the monitor on BITCOIN_WS_URL (or ``ws_url``) until ``duration_s`` passes, ``stop_when()``
     is true or, with ``handle_signals``, SIGTERM/SIGINT; log the run. Raises: nothing for network
     trouble (it reconnects); a fatal connection error (bad URL, 4xx handshake) fails the run."""
     run = collector_run_start(collector=MONITOR_NAME)
-    esplora = EsploraClient.from_settings(api_url)
+    # A whale's Esplora lookup never waits long for the shared budget: without it the whale is stored
+    # from the stream's summary, and the frames keep flowing.
+    esplora = EsploraClient.from_settings(api_url, budget_rate=budget_rate, max_wait_s=MONITOR_BUDGET_WAIT_S)
     monitor = MempoolMonitor(ws_url=ws_url or settings.BITCOIN_WS_URL, esplora=esplora)
     if on_start is not None:
         on_start(monitor)

@@ -35,7 +35,7 @@ from ledgers.bitcoin.types import BitcoinTx
 from ledgers.market.selectors import PriceBook, asset_map, latest_price
 from whales.chains import Chain
 from whales.collectors import CollectorResult
-from whales.models import KnownAddress, RunStatus, Trade, Whale
+from whales.models import KnownAddress, RunStatus, SyncCursor, Trade, Whale
 from whales.services import (
     collector_run_finish,
     collector_run_start,
@@ -85,11 +85,16 @@ class AddressResult:
 
 
 def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
+    """Tracked Bitcoin whales, least recently synced first (never synced first of all), so a run the
+    request budget cuts short is continued by the next run with the addresses it did not reach."""
     whales = Whale.objects.filter(chain=Chain.BITCOIN, is_tracked=True)
     if addresses is not None:
         whales = whales.filter(address__in=list(addresses))
-    return [WhaleRef(id=pk, address=address, name=name, entity_id=entity_id)
+    refs = [WhaleRef(id=pk, address=address, name=name, entity_id=entity_id)
             for pk, address, name, entity_id in whales.order_by("id").values_list("id", "address", "name", "entity_id")]
+    synced = dict(SyncCursor.objects.filter(stream__startswith="bitcoin.address:").values_list("stream", "updated_at"))
+    never = timezone.now().replace(year=1970)
+    return sorted(refs, key=lambda ref: synced.get(address_stream(ref.address), never))
 
 
 def _counterparties(txs: list[BitcoinTx]) -> dict[str, Counterparty]:
@@ -243,13 +248,14 @@ def addresses_collect(
 
 
 def collect_once(**options) -> CollectorResult:
-    """Registry entry point: one run on BITCOIN_API_URL (or ``options['api_url']``); ``options['address']``
-    restricts it to one tracked address. Raises: ValueError when that address is not a tracked whale."""
+    """Registry entry point: one run on BITCOIN_API_URL (or ``options['api_url']``, with the request budget
+    ``options['budget_rate']`` if given); ``options['address']`` restricts it to one tracked address.
+    Raises: ValueError when that address is not a tracked whale."""
     address = options.pop("address", None)
     if address is not None and not Whale.objects.filter(chain=Chain.BITCOIN, address=address,
                                                         is_tracked=True).exists():
         raise ValueError(f"{address} is not a tracked Bitcoin whale (add it in the admin or import_whales)")
-    client = EsploraClient.from_settings(options.pop("api_url", None))
+    client = EsploraClient.from_settings(options.pop("api_url", None), budget_rate=options.pop("budget_rate", None))
     try:
         return addresses_collect(client=client, addresses=[address] if address else None,
                                  progress=options.pop("progress", None))

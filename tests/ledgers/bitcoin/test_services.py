@@ -168,3 +168,26 @@ def test_collect_command_for_one_address(replay, settings, capsys):
     with pytest.raises(CommandError, match="--from-block does not apply"):
         call_command("collect", "bitcoin", "--from-block", "5")
     assert CollectorRun.objects.filter(collector="bitcoin").count() == 1  # the rejected calls ran nothing
+
+
+def test_a_run_cut_short_by_the_budget_is_continued_by_the_next_run_with_the_addresses_it_missed(replay):
+    from ledgers.bitcoin.client import EsploraClient
+    from whales.budget import RequestBudget
+
+    Whale.objects.create(chain="bitcoin", address=recorded.GENESIS_ADDRESS)
+    Whale.objects.create(chain="bitcoin", address=BATCH_PAYER)
+    budget = RequestBudget("test-budget-order", "4/minute", max_wait_s=0)
+    budget.reset()
+    client = EsploraClient(replay.bitcoin_url, retries=0, budget=budget)
+    order: list[str] = []
+    first = addresses_collect(client=client, progress=lambda p: order.append(p.address))
+    # stats + first page + the (empty) next page = 3 requests for the genesis address; the batch
+    # payer's second request finds the budget spent, and the run stops there.
+    assert (first.status, order) == (RunStatus.PARTIAL, [recorded.GENESIS_ADDRESS])
+    assert "budget" in first.error and not Trade.objects.filter(whale__address=BATCH_PAYER).exists()
+    budget.reset()
+    order.clear()
+    addresses_collect(client=client, progress=lambda p: order.append(p.address))
+    assert order[0] == BATCH_PAYER  # never synced, so first this time
+    assert Trade.objects.filter(whale__address=BATCH_PAYER).count() == 1  # the one recorded tx: a send
+    budget.reset()

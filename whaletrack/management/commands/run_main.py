@@ -36,6 +36,8 @@ from whales.registry import LabelEvidence, whale_upsert
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
 LIVE_PROBE_TIMEOUT_S = 3
 MEMPOOL_REPLAY_TIMEOUT_S = 120
+# The replay node is local: no public instance's request budget to respect.
+REPLAY_BUDGET = "1000000/minute"
 # Bitcoin addresses whose history the recordings hold (../shared/data/bitcoin-mempool-space-*), tracked
 # offline so the dashboard shows Bitcoin activity: address -> (display name, the recorded tx it is in).
 RECORDED_BITCOIN_WHALES = {
@@ -173,7 +175,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"   {p.address}: {p.status}, {p.trades_written} trades so far "
                                   f"({p.addresses_done}/{p.addresses_total} addresses)")
 
-        result = bitcoin_collect_once(api_url=sources["btc_api_url"], progress=progress)
+        result = bitcoin_collect_once(api_url=sources["btc_api_url"], progress=progress,
+                                      budget_rate=REPLAY_BUDGET if sources["mode"] == "replay" else None)
         extra = result.extra
         line = (f"   bitcoin: {result.status}, {extra['addresses_done']} of {extra['addresses']} addresses, "
                 f"{result.items_seen} transactions, {result.items_written} new trades, "
@@ -190,7 +193,7 @@ class Command(BaseCommand):
             return
         stream = sources["node"].mempool_stream
         self.stdout.write(f"   playing the recorded mempool.space stream ({stream.script_length} frames)")
-        result = monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"],
+        result = monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"], budget_rate=REPLAY_BUDGET,
                               stop_when=stream.finished.is_set, duration_s=MEMPOOL_REPLAY_TIMEOUT_S)
         s = result.extra
         self.stdout.write(
