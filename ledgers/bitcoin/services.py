@@ -143,9 +143,11 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     """Sync one tracked address (module docstring). Raises: EsploraUnavailable, EsploraError
     (AddressNotFound included); nothing is written for the address then."""
     stream = address_stream(whale.address)
-    cursor = cursor_get_or_create(stream=stream, start=0)
-    expected = cursor.position
-    first_sync = not cursor.position_hash
+    # The cursor is created with the address's first stored sync (its updated_at = last sync time).
+    cursor = SyncCursor.objects.filter(stream=stream).first()
+    expected = cursor.position if cursor else 0
+    cursor_hash = cursor.position_hash if cursor else ""
+    first_sync = not cursor_hash
     stats = client.address_stats(whale.address)
     txs = _history_fetch(client, whale.address, expected, first_sync)
     now = timezone.now()
@@ -166,7 +168,7 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
 
     newest = max(confirmed_txs, key=lambda tx: tx.status.block_height, default=None)
     position = max(expected, newest.status.block_height) if newest else expected
-    position_hash = newest.txid if newest and newest.status.block_height >= expected else cursor.position_hash
+    position_hash = newest.txid if newest and newest.status.block_height >= expected else cursor_hash
     balance = stats.balance
     holding_value = None
     if btc is not None and (latest := latest_price(asset=btc)) is not None:
@@ -174,6 +176,7 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
 
     confirmed = withdrawn = 0
     with transaction.atomic():
+        cursor_get_or_create(stream=stream, start=0)
         if not cursor_advance(stream=stream, expected=expected, position=position, position_hash=position_hash or ""):
             return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
         stored = trades_ingest(activities=activities)
