@@ -251,7 +251,10 @@ class MempoolMonitor:
 
     # --- frames -------------------------------------------------------------------------------
     async def _on_frame(self, ws: ClientConnection, frame: str | bytes) -> None:
+        malformed = self.watcher.stats.malformed
         signals = self.watcher.feed(frame)
+        if self.watcher.stats.malformed > malformed:  # logged and skipped; the stream goes on
+            logger.warning("bitcoin.mempool.malformed_frame", extra={"frame": str(frame[:200])})
         self.stats.messages += 1
         self.stats.last_message_at = timezone.now().isoformat()
         for signal in signals:  # track first: the server only reports on tracked transactions

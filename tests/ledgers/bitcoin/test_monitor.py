@@ -133,13 +133,33 @@ def test_dropped_connection_reconnects_with_no_whale_missed_or_published_twice(r
     assert_recorded_outcome(tracked)
 
 
-def test_malformed_frames_are_skipped_and_the_stream_goes_on(replay):
+def test_malformed_frames_are_logged_and_skipped_and_the_stream_goes_on(replay, caplog):
     tracked = Whale.objects.create(chain="bitcoin", address=RBF_SENDER)
     replay.ws_faults.malformed(before_frame=3)
     replay.ws_faults.malformed(before_frame=11, text="not json at all")
     result = run_monitor(replay)
     assert result.extra["malformed"] == 2 and result.extra["whales_published"] == 5
+    logged = [r.frame for r in caplog.records if r.message == "bitcoin.mempool.malformed_frame"]
+    assert logged == ['{"transactions": [{"txid": ', "not json at all"]
     assert_recorded_outcome(tracked)
+
+
+def test_whales_not_seen_for_the_drop_time_are_dropped_on_the_next_block(replay):
+    """With a drop time of 0 s, the whales Esplora does not know (e8852160, 17a9e519: stream only)
+    are dropped at the next recorded block; the ones that end otherwise are not."""
+    import asyncio
+
+    from ledgers.bitcoin.client import EsploraClient
+
+    replay.ws_rate = 25
+    esplora = EsploraClient(replay.bitcoin_url, retries=0)
+    monitor = MempoolMonitor(ws_url=replay.bitcoin_ws_url, esplora=esplora, drop_after_s=0)
+    stats = asyncio.run(monitor.run(stop_when=replay.mempool_stream.finished.is_set, duration_s=30))
+    statuses = dict(MempoolTransaction.objects.values_list("txid", "status"))
+    assert statuses["e88521600e3c8348d0534777ca6490091cb3cdd1fac8a2abe95123f7cef319e5"] == MempoolStatus.DROPPED
+    assert statuses["17a9e5194345d8da287d49c0bf595474e08fc81434646925d6640964929aa7f9"] == MempoolStatus.DROPPED
+    assert (statuses[TX01], statuses[TX02]) == (MempoolStatus.REPLACED, MempoolStatus.CONFIRMED)
+    assert stats.dropped == 2
 
 
 def test_live_statistics_in_health_while_running(replay, client):
