@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ledgers.market",
     "ledgers.ethereum",
     "ledgers.bitcoin",
+    "ledgers.hyperliquid",
     "ledgers.replay",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -200,6 +201,25 @@ os.environ.setdefault("WEBSOCKETS_BACKOFF_MIN_DELAY", str(BITCOIN_WS_BACKOFF_MIN
 os.environ.setdefault("WEBSOCKETS_BACKOFF_MAX_DELAY", str(BITCOIN_WS_BACKOFF_MAX_S))
 os.environ.setdefault("WEBSOCKETS_BACKOFF_FACTOR", "2")
 
+# --- Hyperliquid and its bridge on Arbitrum ----------------------------------------------------
+# Info API (POST {HYPERLIQUID_API_URL}/info). Hyperliquid allows 1,200 weight per minute per IP; the
+# budget is shared through Redis by every process when REDIS_URL is set ("limits" notation).
+HYPERLIQUID_API_URL = env.str("HYPERLIQUID_API_URL", default="https://api.hyperliquid.xyz")
+HYPERLIQUID_TIMEOUT_S = env.float("HYPERLIQUID_TIMEOUT_S", default=15.0)
+HYPERLIQUID_RETRIES = env.int("HYPERLIQUID_RETRIES", default=4)
+HYPERLIQUID_WEIGHT_BUDGET = env.str("HYPERLIQUID_WEIGHT_BUDGET", default="1200/minute")
+HYPERLIQUID_BUDGET_MAX_WAIT_S = env.float("HYPERLIQUID_BUDGET_MAX_WAIT_S", default=65.0)
+# Arbitrum One JSON-RPC (bridge deposit discovery) and the bridge / USDC contracts there.
+ARBITRUM_RPC_URL = env.str("ARBITRUM_RPC_URL", default="https://arb1.arbitrum.io/rpc")
+ARBITRUM_RPC_TIMEOUT_S = env.float("ARBITRUM_RPC_TIMEOUT_S", default=20.0)
+HYPERLIQUID_BRIDGE_ADDRESS = env.str("HYPERLIQUID_BRIDGE_ADDRESS", default="0x2df1c51e09aecf9cacb7bc98cb1742757f163df7")
+ARBITRUM_USDC_ADDRESS = env.str("ARBITRUM_USDC_ADDRESS", default="0xaf88d065e77c8cc2239327c5edb3a432268e5831")
+# A deposit of at least this much USDC makes the depositor a Hyperliquid whale.
+HYPERLIQUID_BRIDGE_MIN_USD = Decimal(env.str("HYPERLIQUID_BRIDGE_MIN_USD", default="100000"))
+# Blocks per eth_getLogs request, and where discovery starts without a cursor (None = head - 10,000).
+ARBITRUM_LOGS_BLOCK_RANGE = env.int("ARBITRUM_LOGS_BLOCK_RANGE", default=2_000)
+HYPERLIQUID_BRIDGE_START_BLOCK = env.int("HYPERLIQUID_BRIDGE_START_BLOCK", default=None)
+
 # --- Prices ---------------------------------------------------------------------------------
 COINGECKO_API_URL = env.str("COINGECKO_API_URL", default="https://api.coingecko.com/api/v3")
 COINGECKO_API_KEY = env.str("COINGECKO_API_KEY", default="")
@@ -215,6 +235,7 @@ WHALE_EVENT_MIN_USD = {
     "large_transfer": env.str("LARGE_TRANSFER_MIN_USD", default="100000"),
     "large_swap": env.str("LARGE_SWAP_MIN_USD", default="50000"),
     "exchange_flow": env.str("EXCHANGE_FLOW_MIN_USD", default="100000"),
+    "perp_trade": env.str("PERP_TRADE_MIN_USD", default="100000"),
 }
 WHALE_EVENT_MIN_USD = {k: Decimal(v) for k, v in WHALE_EVENT_MIN_USD.items()}
 
