@@ -341,13 +341,28 @@ class EventThreshold(models.Model):
 
 
 class Holding(models.Model):
-    """What a whale holds of one asset, valued at the latest price."""
+    """What a whale holds of one asset, valued at the latest price, or one open perp position.
+
+    A perp position (``is_perp``) has a signed ``amount`` (negative = short), ``value_usd`` = its
+    position value (notional at the mark price), the entry price, unrealized P&L, return on equity
+    (a ratio: 0.0104 = +1.04 %), leverage, liquidation price and the distance to it in percent;
+    its ``portfolio_percent`` is its notional as a share of the account value.
+    """
 
     whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="holdings")
     asset = models.CharField(max_length=100)
     amount = amount_field()
     value_usd = usd_field(null=True, blank=True)
     portfolio_percent = percent_field(null=True, blank=True)
+    is_perp = models.BooleanField(default=False)
+    entry_price_usd = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
+    unrealized_pnl_usd = usd_field(null=True, blank=True)
+    return_on_equity = models.DecimalField(max_digits=24, decimal_places=8, null=True, blank=True)
+    leverage_type = models.CharField(max_length=20, blank=True)
+    leverage = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    liquidation_price_usd = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
+    liquidation_distance_percent = percent_field(null=True, blank=True)
+    margin_used_usd = usd_field(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 _TRADE_FIELDS = (
     "chain", "block_time", "block_number", "block_hash", "tx_hash", "log_index", "source", "platform",
     "direction", "base_asset", "base_token_address", "quote_asset", "quote_token_address", "amount_raw",
-    "amount_base", "amount_quote", "price_usd", "value_usd", "fee_usd", "counterparty",
+    "amount_base", "amount_quote", "price_usd", "value_usd", "fee_usd", "pnl_usd", "counterparty",
     "counterparty_name", "is_internal",
 )
 
@@ -297,3 +297,44 @@ def event_record(
                   "value_usd": value_usd, "details": details},
     )
     return event, created
+
+
+@dataclass(frozen=True)
+class PerpPosition:
+    """An open perp position as ``perp_positions_set`` stores it (a Holding with ``is_perp``)."""
+
+    asset: str
+    size: Decimal
+    position_value_usd: Decimal
+    entry_price_usd: Decimal
+    unrealized_pnl_usd: Decimal
+    return_on_equity: Decimal
+    leverage_type: str
+    leverage: Decimal
+    liquidation_price_usd: Decimal | None
+    liquidation_distance_percent: Decimal | None
+    margin_used_usd: Decimal
+
+
+def perp_positions_set(*, whale_id: int, positions: Sequence[PerpPosition], account_value_usd: Decimal,
+                       account_asset: str = "USDC") -> None:
+    """Make ``positions`` the whale's open perp positions and ``account_value_usd`` its account holding.
+
+    Perp holdings of coins no longer open are deleted; ``portfolio_percent`` of a position is its
+    notional as a share of the account value (None when the account value is zero). Idempotent.
+    """
+    with transaction.atomic():
+        for p in positions:
+            percent = None if not account_value_usd else (p.position_value_usd / account_value_usd * 100).quantize(
+                Decimal("0.0001"))
+            Holding.objects.update_or_create(whale_id=whale_id, asset=p.asset, defaults={
+                "amount": p.size, "value_usd": p.position_value_usd, "portfolio_percent": percent, "is_perp": True,
+                "entry_price_usd": p.entry_price_usd, "unrealized_pnl_usd": p.unrealized_pnl_usd,
+                "return_on_equity": p.return_on_equity, "leverage_type": p.leverage_type, "leverage": p.leverage,
+                "liquidation_price_usd": p.liquidation_price_usd,
+                "liquidation_distance_percent": p.liquidation_distance_percent, "margin_used_usd": p.margin_used_usd,
+            })
+        Holding.objects.filter(whale_id=whale_id, is_perp=True).exclude(
+            asset__in=[p.asset for p in positions]).delete()
+        Holding.objects.update_or_create(whale_id=whale_id, asset=account_asset, defaults={
+            "amount": account_value_usd, "value_usd": account_value_usd, "portfolio_percent": None, "is_perp": False})

@@ -36,6 +36,7 @@ class WhaleActivity:
     price_usd: Decimal | None = None
     value_usd: Decimal | None = None
     fee_usd: Decimal | None = None
+    pnl_usd: Decimal | None = None
     counterparty: str = ""
     counterparty_name: str = ""
     is_internal: bool = False
