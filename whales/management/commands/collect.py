@@ -1,7 +1,8 @@
 """``python manage.py collect NAME [options]``: one collector run in the foreground, with progress.
 
 ``collect ethereum [--from-block N] [--to-block M] ...``, ``collect bitcoin [--address A]``,
-``collect bitcoin_mempool [--duration S]`` (the mempool monitor for S seconds).
+``collect bitcoin_mempool [--duration S]`` (the mempool monitor for S seconds),
+``collect hyperliquid [--address A]``.
 """
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-blocks", type=int, help="(ethereum) at most this many blocks")
         parser.add_argument("--confirmations", type=int, help="(ethereum) blocks behind head (ETH_CONFIRMATIONS)")
         parser.add_argument("--rpc-url", help="(ethereum) node URL instead of ETH_RPC_URL")
-        parser.add_argument("--address", help="(bitcoin) only this tracked whale address")
-        parser.add_argument("--api-url", help="(bitcoin) Esplora URL instead of BITCOIN_API_URL")
+        parser.add_argument("--address", help="(bitcoin, hyperliquid) only this tracked whale address")
+        parser.add_argument("--api-url", help="(bitcoin, hyperliquid) API URL instead of BITCOIN_API_URL / "
+                                              "HYPERLIQUID_API_URL")
         parser.add_argument("--ws-url", help="(bitcoin_mempool) WebSocket URL instead of BITCOIN_WS_URL")
         parser.add_argument("--duration", type=float, help="(bitcoin_mempool) seconds to monitor (default 60)")
 
@@ -39,6 +41,7 @@ class Command(BaseCommand):
         keys = {
             "ethereum": ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url"),
             "bitcoin": ("address", "api_url"),
+            "hyperliquid": ("address", "api_url"),
             "bitcoin_mempool": ("duration", "ws_url", "api_url"),
         }.get(collector.name, ())
         given = [key for key in ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url", "address",
@@ -67,6 +70,9 @@ class Command(BaseCommand):
         if hasattr(p, "block_number"):
             self.stdout.write(f"  block {p.block_number} (to {p.to_block}): {p.blocks_done} blocks, "
                               f"{p.trades_written} trades, {p.events_written} events")
+        elif hasattr(p, "whales_done"):
+            self.stdout.write(f"  {p.address} ({p.whales_done}/{p.whales_total}): {p.status}; "
+                              f"{p.trades_written} trades, {p.events_written} events so far")
         else:
             self.stdout.write(f"  {p.address} ({p.addresses_done}/{p.addresses_total}): {p.status}; "
                               f"{p.trades_written} trades, {p.events_written} events so far")
