@@ -11,6 +11,9 @@ Per whale (address = its Hyperliquid account, the same address as on Arbitrum/Et
 3. ``userNonFundingLedgerUpdates`` from its own cursor (``hyperliquid.ledger:<address>``) ->
    deposit / withdraw Trades.
 
+When the positions cannot be read (an error answer) the fills and ledger are still stored, the
+stored positions are left as they were, and the run is ``partial``.
+
 Each whale is stored in ONE transaction with both cursors' compare-and-set, so a run killed at any
 point leaves whole whales only and the next run continues; the Info API calls happen before it and
 spend the weight budget (``HyperliquidClient``). A bad fill or update is logged and skipped.
@@ -75,6 +78,7 @@ class WhaleSyncResult:
     trades_written: int
     events_written: int
     stored: bool
+    positions_error: str = ""  # why the positions could not be read ("" = read)
 
 
 def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
@@ -133,8 +137,13 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
     fills_since = fills_cursor.position if fills_cursor else 0
     ledger_since = ledger_cursor.position if ledger_cursor else 0
 
-    state = client.clearinghouse_state(whale.address)
-    positions, account_value = positions_of(state)
+    try:
+        positions, account_value = positions_of(client.clearinghouse_state(whale.address))
+    except (HyperliquidError, BadRecord) as exc:  # fills and ledger are still worth storing
+        logger.warning("hyperliquid.positions.unavailable", extra={"whale": whale.address, "error": str(exc)})
+        positions, account_value, positions_error = [], None, str(exc)
+    else:
+        positions_error = ""
     fills = _fills_fetch(client, whale.address, fills_since, now_ms)
     updates = client.user_non_funding_ledger_updates(whale.address, ledger_since, now_ms)
 
@@ -152,14 +161,19 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
             transaction.set_rollback(True)
             return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
         stored = trades_ingest(activities=fill_acts + ledger_acts)
-        perp_positions_set(whale_id=whale.id, account_value_usd=account_value, positions=[
+        if account_value is not None:
+            _positions_store(whale, positions, account_value)
+    return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,
+                           len(stored.trades), len(stored.events), stored=True, positions_error=positions_error)
+
+
+def _positions_store(whale: WhaleRef, positions: list, account_value) -> None:
+    perp_positions_set(whale_id=whale.id, account_value_usd=account_value, positions=[
             PerpPosition(asset=p.coin, size=p.size, position_value_usd=p.position_value, entry_price_usd=p.entry_price,
                          unrealized_pnl_usd=p.unrealized_pnl, return_on_equity=p.return_on_equity,
                          leverage_type=p.leverage_type, leverage=p.leverage, liquidation_price_usd=p.liquidation_price,
                          liquidation_distance_percent=p.liquidation_distance_percent, margin_used_usd=p.margin_used)
             for p in positions])
-    return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,
-                           len(stored.trades), len(stored.events), stored=True)
 
 
 def whales_collect(
@@ -177,7 +191,7 @@ def whales_collect(
     """
     run = collector_run_start(collector=COLLECTOR_NAME)
     whales = _whale_refs(addresses)
-    seen = written = events = done = failed = 0
+    seen = written = events = done = failed = partial = 0
     errors: list[str] = []
     status = RunStatus.OK
     for whale in whales:
@@ -198,10 +212,14 @@ def whales_collect(
             events += result.events_written
             line = (f"ok: {result.positions} positions, {result.fills} fills, {result.ledger_updates} ledger updates"
                     + (f", {result.skipped} bad records skipped" if result.skipped else ""))
+            if result.positions_error:
+                partial += 1
+                errors.append(f"{whale.address}: positions unavailable: {result.positions_error}")
+                line = f"{line}; positions unavailable ({result.positions_error[:80]})"
         done += 1
         if progress is not None:
             progress(WhaleProgress(whale.address, done, len(whales), seen, written, events, line))
-    if status == RunStatus.OK and failed:
+    if status == RunStatus.OK and (failed or partial):
         status = RunStatus.PARTIAL if done > failed else RunStatus.FAILED
     error = "; ".join(errors)[:1000]
     run.items_seen = seen
@@ -211,6 +229,7 @@ def whales_collect(
     return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=seen, items_written=written,
                            events_written=events, error=error,
                            extra={"whales": len(whales), "whales_done": done, "failed": failed,
+                                  "positions_unavailable": partial,
                                   "weight_spent": client.weight_spent, "requests": client.requests_made})
 
 
