@@ -5,6 +5,9 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``POST /ethereum``: Ethereum JSON-RPC 2.0 (single call or batch array), see ``ledgers.replay.ethereum``;
 - ``GET /coingecko/api/v3/...``: CoinGecko API v3, see ``ledgers.replay.coingecko``;
 - ``GET /bitcoin/api/...``: Esplora / mempool.space REST, see ``ledgers.replay.bitcoin``;
+- ``POST /hyperliquid/info``: Hyperliquid's Info API, see ``ledgers.replay.hyperliquid`` (faults can be
+  restricted to one request ``type`` with ``method``; stats count the path only);
+- ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
   ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``, or, with ``path_prefix``
   ``/bitcoin/api/v1/ws``, WebSocket faults ``{"drop_after"|"rewind": n, "times"}`` /
@@ -29,10 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ledgers.replay.arbitrum import ArbitrumRpc, load_arbitrum_index
 from ledgers.replay.bitcoin import EsploraIndex
 from ledgers.replay.coingecko import CoinGeckoIndex
 from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
 from ledgers.replay.faults import FaultInjector, ReplayStats
+from ledgers.replay.hyperliquid import HyperliquidIndex, HyperliquidInfo
 from ledgers.replay.mempool_ws import (
     DEFAULT_WS_RATE,
     WS_PATH,
@@ -45,6 +50,9 @@ from ledgers.replay.mempool_ws import (
 logger = logging.getLogger(__name__)
 
 ETH_PATH = "/ethereum"
+ARBITRUM_PATH = "/arbitrum"
+HYPERLIQUID_PREFIX = "/hyperliquid"
+HYPERLIQUID_INFO_PATH = HYPERLIQUID_PREFIX + "/info"
 COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
 CONTROL_PREFIX = "/_replay/"
@@ -96,7 +104,9 @@ class ReplayServer:
     the last copy). ``ws_rate`` = WebSocket frames per second (0 = as fast as possible). The data is
     indexed in the constructor; ``start()`` binds and serves in daemon threads. In process:
     ``faults`` (FaultInjector), ``stats`` (ReplayStats), ``bitcoin`` (EsploraIndex), ``mempool_stream``
-    (MempoolStream: cursor, counters, ``reset()``) and ``ws_faults`` (WsFaultInjector).
+    (MempoolStream: cursor, counters, ``reset()``), ``ws_faults`` (WsFaultInjector), ``hyperliquid``
+    (HyperliquidInfo: ``requests`` log, ``reset()``, ``weight_in_window(seconds)``) and ``arbitrum``
+    (ArbitrumRpc; its ``head`` is settable, None = the highest recorded block).
 
     Raises: ValueError (constructor) when ``eth_copies`` > 0 and the template pair is not recorded, or
     for a negative ``ws_rate``; OSError (``start``) when a port cannot be bound.
@@ -121,6 +131,8 @@ class ReplayServer:
         self.eth_index = EthereumIndex.load(self.data_dir)
         self.eth = EthereumRpc(self.eth_index, copies=eth_copies, head_block=head_block)
         self.coingecko = CoinGeckoIndex.load(self.data_dir)
+        self.hyperliquid = HyperliquidInfo(HyperliquidIndex.load(self.data_dir))
+        self.arbitrum = ArbitrumRpc(load_arbitrum_index(self.data_dir))
         script = MempoolScript.load(self.data_dir)
         self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
         self.mempool_stream = MempoolStream(script, index=self.bitcoin)
@@ -205,6 +217,16 @@ class ReplayServer:
         return self.url + BITCOIN_PREFIX
 
     @property
+    def hyperliquid_url(self) -> str:
+        """Hyperliquid API base (``url + "/hyperliquid"``; clients POST to ``+ "/info"``), for HYPERLIQUID_API_URL."""
+        return self.url + HYPERLIQUID_PREFIX
+
+    @property
+    def arbitrum_url(self) -> str:
+        """Arbitrum One JSON-RPC endpoint (``url + "/arbitrum"``), for ARBITRUM_RPC_URL."""
+        return self.url + ARBITRUM_PATH
+
+    @property
     def bitcoin_ws_url(self) -> str:
         """mempool.space WebSocket (``ws://HOST:WSPORT/bitcoin/api/v1/ws``), for BITCOIN_WS_URL.
         Raises: RuntimeError before ``start()``."""
@@ -240,8 +262,11 @@ class ReplayServer:
         """What was indexed: ``{"blocks", "full_blocks", "blocks_with_receipts", "receipts",
         "transactions", "eth_copies", "head_block", "coingecko_responses", "coingecko_series",
         "json_files", "skipped_files", "bitcoin_txs", "bitcoin_addresses", "bitcoin_tip_height",
-        "bitcoin_script_frames", "index_seconds"}`` (json_files/skipped_files: Ethereum's)."""
+        "bitcoin_script_frames", "hyperliquid_recordings", "hyperliquid_users", "hyperliquid_types",
+        "arbitrum_blocks", "arbitrum_receipts", "arbitrum_logs", "arbitrum_head_block", "index_seconds"}``
+        (json_files/skipped_files: Ethereum's; hyperliquid_recordings: indexed ``/info`` interactions)."""
         c = self.eth_index.counts
+        arb = self.arbitrum.index.counts
         return {
             "blocks": c.blocks,
             "full_blocks": c.full_blocks,
@@ -258,6 +283,13 @@ class ReplayServer:
             "bitcoin_addresses": len(self.bitcoin.by_address),
             "bitcoin_tip_height": self.bitcoin.tip_height,
             "bitcoin_script_frames": self.mempool_stream.script_length,
+            "hyperliquid_recordings": self.hyperliquid.index.interactions,
+            "hyperliquid_users": len(self.hyperliquid.index.users),
+            "hyperliquid_types": len(self.hyperliquid.index.types),
+            "arbitrum_blocks": arb.blocks,
+            "arbitrum_receipts": arb.receipts,
+            "arbitrum_logs": len(self.arbitrum.logs),
+            "arbitrum_head_block": self.arbitrum.head,
             "index_seconds": round(self.index_seconds, 3),
         }
 
@@ -273,20 +305,22 @@ class ReplayServer:
         """Parsed JSON-RPC body, or ValueError."""
         return json.loads(body)
 
-    def _rpc_response(self, parsed: Any) -> bytes:
+    def _rpc_response(self, parsed: Any, node: EthereumRpc | None = None) -> bytes:
+        """JSON-RPC answer of ``node`` (default: Ethereum) to a parsed single call or batch."""
+        node = node if node is not None else self.eth
         if isinstance(parsed, list):
             if not parsed:
                 return _rpc_error(None, -32600, "empty batch")
-            return b"[" + b",".join(self._rpc_one(call) for call in parsed) + b"]"
-        return self._rpc_one(parsed)
+            return b"[" + b",".join(self._rpc_one(call, node) for call in parsed) + b"]"
+        return self._rpc_one(parsed, node)
 
-    def _rpc_one(self, call: Any) -> bytes:
+    def _rpc_one(self, call: Any, node: EthereumRpc) -> bytes:
         if not isinstance(call, dict) or not isinstance(call.get("method"), str):
             call_id = call.get("id") if isinstance(call, dict) else None
             return _rpc_error(call_id, -32600, "invalid request")
         call_id = call.get("id")
         try:
-            result = self.eth.call(call["method"], call.get("params"))
+            result = node.call(call["method"], call.get("params"))
         except RpcError as exc:
             return _rpc_error(call_id, exc.code, exc.message)
         return b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (_dumps(call_id), self._encoder.encode(result))
@@ -313,7 +347,8 @@ class ReplayServer:
                 return 200, _dumps({"reset": True})
         elif path == "/_replay/info" and verb == "GET":
             return 200, _dumps({**self.summary(), "eth_url": self.eth_url, "coingecko_url": self.coingecko_url,
-                                "bitcoin_url": self.bitcoin_url, "bitcoin_ws_url": self.bitcoin_ws_url})
+                                "bitcoin_url": self.bitcoin_url, "bitcoin_ws_url": self.bitcoin_ws_url,
+                                "hyperliquid_url": self.hyperliquid_url, "arbitrum_url": self.arbitrum_url})
         else:
             return 404, _dumps({"error": "not found"})
         return 405, _dumps({"error": f"{verb} not allowed"})
@@ -332,6 +367,16 @@ class ReplayServer:
             self.faults.add_many(http_specs)
         self.ws_faults.extend(ws_faults)
         return len(specs)
+
+
+def _info_type(body: bytes) -> str:
+    """The ``type`` of a Hyperliquid info request body ("" when unreadable), for fault matching."""
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    value = request.get("type") if isinstance(request, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 class _ReplayHandler(BaseHTTPRequestHandler):
@@ -400,8 +445,9 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         content_type = JSON
         parsed: Any = None
         parse_failed = False
-        is_eth = path.rstrip("/") == ETH_PATH
-        if is_eth and verb == "POST":
+        rpc_node = {ETH_PATH: replay.eth, ARBITRUM_PATH: replay.arbitrum}.get(path.rstrip("/"))
+        is_hyperliquid = path.rstrip("/") == HYPERLIQUID_INFO_PATH
+        if rpc_node is not None and verb == "POST":
             try:
                 parsed = replay._rpc_calls(body)
             except ValueError:
@@ -411,7 +457,10 @@ class _ReplayHandler(BaseHTTPRequestHandler):
                 rpc_methods = [c["method"] for c in calls if isinstance(c, dict) and isinstance(c.get("method"), str)]
         replay.stats.record(path, rpc_methods)
 
-        fault = replay.faults.take(path, rpc_methods)
+        fault_methods = rpc_methods
+        if is_hyperliquid and verb == "POST":
+            fault_methods = [_info_type(body)]  # lets a fault target one info request type
+        fault = replay.faults.take(path, fault_methods)
         if fault is not None:
             if fault.delay_s:
                 time.sleep(fault.delay_s)
@@ -420,13 +469,19 @@ class _ReplayHandler(BaseHTTPRequestHandler):
                 self._send(fault.status, _dumps({"error": "injected fault", "status": fault.status}), headers)
                 return
 
-        if is_eth:
+        if rpc_node is not None:
             if verb != "POST":
                 status, payload = 405, _dumps({"error": "JSON-RPC needs POST"})
             elif parse_failed:
                 status, payload = 200, _rpc_error(None, -32700, "Parse error")
             else:
-                status, payload = 200, replay._rpc_response(parsed)
+                status, payload = 200, replay._rpc_response(parsed, rpc_node)
+        elif is_hyperliquid:
+            if verb != "POST":
+                status, payload = 405, _dumps({"error": "the Info API needs POST"})
+            else:
+                answer = replay.hyperliquid.answer(body)
+                status, payload = answer.status, answer.body
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body

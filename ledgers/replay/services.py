@@ -23,8 +23,9 @@ def start_replay_node(
     Defaults come from settings: REPLAY_DATA_DIR (read in place), REPLAY_HOST, REPLAY_PORT
     (pass ``port=0`` for any free port). The WebSocket listens on ``ws_port`` (default 0: any free
     port) and plays ``ws_rate`` frames per second. Point ETH_RPC_URL at ``.eth_url``, COINGECKO_API_URL
-    at ``.coingecko_url``, BITCOIN_API_URL at ``.bitcoin_url`` and BITCOIN_WS_URL at ``.bitcoin_ws_url``;
-    call ``.stop()`` when done.
+    at ``.coingecko_url``, BITCOIN_API_URL at ``.bitcoin_url``, BITCOIN_WS_URL at ``.bitcoin_ws_url``,
+    HYPERLIQUID_API_URL at ``.hyperliquid_url`` and ARBITRUM_RPC_URL at ``.arbitrum_url``; call
+    ``.stop()`` when done.
     Raises: FileNotFoundError when the data directory does not exist; ValueError for
     ``eth_copies`` without the recorded template pair; OSError when the port cannot be bound.
     """

@@ -14,8 +14,8 @@ from ledgers.replay.services import start_replay_node
 
 
 class Command(BaseCommand):
-    help = ("Serve the recorded mainnet data (Ethereum JSON-RPC, CoinGecko, Esplora) over loopback HTTP, "
-            "and mempool.space's WebSocket.")
+    help = ("Serve the recorded mainnet data (Ethereum JSON-RPC, CoinGecko, Esplora, Hyperliquid Info API, "
+            "Arbitrum JSON-RPC) over loopback HTTP, and mempool.space's WebSocket.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.REPLAY_HOST)
@@ -64,6 +64,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  BITCOIN_API_URL={server.bitcoin_url}")
             self.stdout.write(f"  BITCOIN_WS_URL={server.bitcoin_ws_url}")
             self.stdout.write(f"  control: {server.url}/_replay/faults, {server.url}/_replay/stats")
+            self.stdout.write(
+                f"  hyperliquid: {summary['hyperliquid_recordings']} recorded /info answers, "
+                f"{summary['hyperliquid_users']} users, {summary['hyperliquid_types']} request types")
+            self.stdout.write(f"  HYPERLIQUID_API_URL={server.hyperliquid_url}")
+            self.stdout.write(
+                f"  arbitrum: {summary['arbitrum_blocks']} blocks, {summary['arbitrum_receipts']} receipts, "
+                f"{summary['arbitrum_logs']} logs, head {summary['arbitrum_head_block']}")
+            self.stdout.write(f"  ARBITRUM_RPC_URL={server.arbitrum_url}")
             self.stdout.write("Press Ctrl+C to stop.")
             self.stdout.flush()
             while not stop.wait(0.5):
