@@ -9,7 +9,8 @@ hash, oid, time, fee, tid?):
   (e.g. liquidations) maps by ``side``: B -> buy, A -> sell, kept with the original ``dir`` in details.
 - Key: the fill's ``tid`` when the API gives one, otherwise (older fills, like the recorded ones)
   hash, oid, time, px, sz, side and startPosition together. ``tx_hash`` is the fill's hash and
-  ``log_index`` a stable 31-bit digest of the key, so a fill is stored once however often it is read.
+  ``log_index`` a stable 31-bit digest of the key (a flip's opening leg: of the key + "open"), so a
+  fill is stored once however often it is read.
 - Amounts: ``amount_base`` = size in coins, ``price_usd`` = px, ``value_usd`` = ``amount_quote`` =
   notional px x size (USDC, taken as 1 USD), ``fee_usd`` = fee, ``pnl_usd`` = the exchange's own
   ``closedPnl`` (Hyperliquid computes it against the position's average entry price), on the
@@ -84,9 +85,10 @@ def fill_key(fill: dict) -> str:
     return "|".join(str(fill.get(k)) for k in ("hash", "oid", "time", "px", "sz", "side", "startPosition"))
 
 
-def fill_log_index(fill: dict) -> int:
-    """A stable 31-bit digest of ``fill_key`` (Trade.log_index is a 32-bit integer)."""
-    digest = hashlib.blake2b(fill_key(fill).encode(), digest_size=8).digest()
+def fill_log_index(fill: dict, leg: str = "") -> int:
+    """A stable 31-bit digest of ``fill_key`` (Trade.log_index is a 32-bit integer); a flip's opening
+    leg (``leg="open"``) has its own, so its trade and event have keys of their own."""
+    digest = hashlib.blake2b((fill_key(fill) + (f"|{leg}" if leg else "")).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & 0x7FFFFFFF
 
 
@@ -122,9 +124,9 @@ def fill_activities(fill: dict, whale: WhaleRef) -> list[WhaleActivity]:
         legs = [(Direction.BUY if side == "B" else Direction.SELL, size, closed_pnl or None, start)]
     else:
         raise BadRecord(f"fill {tx_hash}: unknown dir {dir_text!r} and side {side!r}")
-    log_index = fill_log_index(fill)
     activities = []
-    for direction, leg_size, pnl, leg_start in legs:
+    for n, (direction, leg_size, pnl, leg_start) in enumerate(legs):
+        log_index = fill_log_index(fill, "open" if dir_text in FLIPS and n == 1 else "")
         notional = _usd(px * leg_size)
         leg_fee = _usd(fee * leg_size / size) if fee else None
         is_perp = direction not in (Direction.BUY, Direction.SELL)

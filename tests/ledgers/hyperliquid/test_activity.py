@@ -32,6 +32,7 @@ def test_every_recorded_fill_becomes_trades_with_distinct_natural_keys():
     assert len(activities) == 500 + len(flips) == 522  # a flip is a close plus an open
     keys = {(a.tx_hash, a.log_index, a.direction) for a in activities}
     assert len(keys) == len(activities)
+    assert len({(a.tx_hash, a.log_index) for a in activities}) == len(activities)  # events' keys too
     assert len({fill_log_index(f) for f in fills}) == 500  # distinct per fill even within one hash
     assert all(0 <= fill_log_index(f) < 2**31 for f in fills)
 
