@@ -41,10 +41,12 @@ def replay_node(replay_data_dir):
 
 @pytest.fixture
 def replay(replay_node):
-    """The session's replay node; after the test its faults (HTTP and WebSocket) are cleared, and its
-    Bitcoin WebSocket stream and rate are reset (cursor 0, counters and REST confirmations cleared)."""
+    """The session's replay node; after the test its faults (HTTP and WebSocket) are cleared, its
+    Bitcoin WebSocket stream and rate are reset (cursor 0, counters and REST confirmations cleared),
+    and its Hyperliquid request log is emptied."""
     rate = replay_node.ws_rate
     yield replay_node
     replay_node.faults.clear()
+    replay_node.hyperliquid.reset()
     replay_node.mempool_stream.reset()  # also clears the WebSocket faults and the stream's REST confirmations
     replay_node.ws_rate = rate

@@ -1,5 +1,6 @@
 """The main job (``run_main``) on the recordings: counts per step, and a re-run that changes nothing."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from ledgers.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.market.models import PriceHistory
 from tests.ledgers.bitcoin import recorded as btc_recorded
 from tests.ledgers.ethereum import recorded
+from tests.ledgers.hyperliquid import recorded as hl_recorded
 from whales.models import Holding, KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps seeded assets
@@ -56,6 +58,15 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert "bitcoin: partial," in text and "(not in the recordings)" in text  # the label sets' BTC whales
     assert "mempool: ok, 15 messages" in text and "5 whales (5 new events), 1 replaced, 1 confirmed" in text
     assert MempoolTransaction.objects.filter(status=MempoolStatus.CONFIRMED, confirmed_height=890448).count() == 1
+    # Hyperliquid: the recorded accounts and the two recorded bridge depositors are tracked and collected.
+    assert "3 recorded Hyperliquid accounts tracked (3 new)" in text
+    assert "bridge: ok, " in text and "2 deposits, 2 above the threshold, 2 new Hyperliquid whales" in text
+    assert Whale.objects.filter(chain="hyperliquid").count() == 5
+    fills = Trade.objects.filter(chain="hyperliquid", whale__address=hl_recorded.FILLS_USER).count()
+    assert fills == 500 + sum(1 for f in hl_recorded.fills() if ">" in f["dir"])
+    assert Trade.objects.filter(chain="hyperliquid", direction="deposit", value_usd=Decimal("2703997.45")).exists()
+    assert Holding.objects.filter(whale__address=hl_recorded.POSITIONS_USER, is_perp=True).count() == 12
+    assert "hyperliquid: partial, 5 of 5 whales" in text  # two recorded accounts have no recorded positions
     first = snapshot()
 
     again = StringIO()
@@ -68,8 +79,6 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
 
 
 def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settings):
-    from decimal import Decimal
-
     from tests.ledgers.ethereum.evm_node import EvmNode
 
     node = EvmNode()  # a live JSON-RPC chain on loopback (eth-tester / py-evm): no internet here
@@ -84,6 +93,10 @@ def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settin
         settings.WHALETRACK_ADMIN_PASSWORD = "main-job-test-pw"
         settings.BITCOIN_API_URL = "http://127.0.0.1:9/api"  # nothing listens: the Bitcoin run fails fast
         settings.BITCOIN_API_RETRIES = 0
+        settings.HYPERLIQUID_API_URL = "http://127.0.0.1:9"  # likewise for Hyperliquid and Arbitrum
+        settings.HYPERLIQUID_RETRIES = 0
+        settings.ARBITRUM_RPC_URL = "http://127.0.0.1:9/arbitrum"
+        settings.ARBITRUM_RPC_RETRIES = 0
         Whale.objects.create(chain="ethereum", address=whale_account.lower(), name="live whale")
         out = StringIO()
 

@@ -212,6 +212,7 @@ HYPERLIQUID_BUDGET_MAX_WAIT_S = env.float("HYPERLIQUID_BUDGET_MAX_WAIT_S", defau
 # Arbitrum One JSON-RPC (bridge deposit discovery) and the bridge / USDC contracts there.
 ARBITRUM_RPC_URL = env.str("ARBITRUM_RPC_URL", default="https://arb1.arbitrum.io/rpc")
 ARBITRUM_RPC_TIMEOUT_S = env.float("ARBITRUM_RPC_TIMEOUT_S", default=20.0)
+ARBITRUM_RPC_RETRIES = env.int("ARBITRUM_RPC_RETRIES", default=5)
 HYPERLIQUID_BRIDGE_ADDRESS = env.str("HYPERLIQUID_BRIDGE_ADDRESS", default="0x2df1c51e09aecf9cacb7bc98cb1742757f163df7")
 ARBITRUM_USDC_ADDRESS = env.str("ARBITRUM_USDC_ADDRESS", default="0xaf88d065e77c8cc2239327c5edb3a432268e5831")
 # A deposit of at least this much USDC makes the depositor a Hyperliquid whale.

@@ -71,8 +71,10 @@ class ArbitrumClient:
 
     @classmethod
     def from_settings(cls, url: str | None = None) -> "ArbitrumClient":
-        """A client on ``url`` or ``settings.ARBITRUM_RPC_URL`` with ``settings.ARBITRUM_RPC_TIMEOUT_S``."""
-        return cls(url or settings.ARBITRUM_RPC_URL, timeout_s=settings.ARBITRUM_RPC_TIMEOUT_S)
+        """A client on ``url`` or ``settings.ARBITRUM_RPC_URL`` with ``settings.ARBITRUM_RPC_TIMEOUT_S`` and
+        ``settings.ARBITRUM_RPC_RETRIES``."""
+        return cls(url or settings.ARBITRUM_RPC_URL, timeout_s=settings.ARBITRUM_RPC_TIMEOUT_S,
+                   retries=settings.ARBITRUM_RPC_RETRIES)
 
     # --- transport ----------------------------------------------------------------------------
     def _request(self, method: str, params: list) -> Any:

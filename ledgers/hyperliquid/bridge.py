@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from ledgers.hyperliquid.arbitrum_client import ArbitrumClient, ArbitrumError, ArbitrumUnavailable
 from whales.chains import Chain, normalize_address, tx_url
+from whales.collectors import CollectorResult
 from whales.models import KnownAddress, LabelConfidence, RunStatus, Whale
 from whales.registry import LabelEvidence, whale_upsert
 from whales.services import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
@@ -262,3 +263,17 @@ def _deposits(logs: list[dict], *, bridge: str, usdc: str) -> list[BridgeDeposit
             deposits.append(deposit)
     deposits.sort(key=lambda d: (d.block_number, d.log_index))
     return deposits
+
+
+def collect_once(**options) -> CollectorResult:
+    """Registry entry point: one discovery run on ARBITRUM_RPC_URL (or ``options['rpc_url']``), with
+    ``from_block`` / ``to_block`` / ``min_usd`` passed through."""
+    client = ArbitrumClient.from_settings(options.pop("rpc_url", None))
+    result = bridge_deposits_discover(client=client, from_block=options.get("from_block"),
+                                      to_block=options.get("to_block"), min_usd=options.get("min_usd"),
+                                      progress=options.get("progress"))
+    return CollectorResult(collector=COLLECTOR_NAME, status=result.status, blocks=result.blocks_scanned,
+                           items_seen=result.deposits_seen, items_written=result.whales_created, error=result.error,
+                           extra={"deposits_above_threshold": result.deposits_above_threshold,
+                                  "whales_labelled": result.whales_labelled, "whales_linked": result.whales_linked,
+                                  "next_block": result.next_block})

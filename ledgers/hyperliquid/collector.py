@@ -1,5 +1,6 @@
 """Registers the Hyperliquid collector in the whales collector registry (imported by HyperliquidConfig.ready)."""
 
+from ledgers.hyperliquid import bridge
 from ledgers.hyperliquid.services import COLLECTOR_NAME, collect_once
 from whales.collectors import Collector, collector_register
 
@@ -8,4 +9,10 @@ collector_register(Collector(
     run=collect_once,
     description="Hyperliquid whales (Info API) -> perp positions, fills as trades, deposits and withdrawals",
     stale_after_s=900,
+))
+collector_register(Collector(
+    name=bridge.COLLECTOR_NAME,
+    run=bridge.collect_once,
+    description="Hyperliquid bridge deposits on Arbitrum -> depositors become Hyperliquid whales",
+    stale_after_s=3600,
 ))

@@ -42,6 +42,7 @@ class Command(BaseCommand):
             "ethereum": ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url"),
             "bitcoin": ("address", "api_url"),
             "hyperliquid": ("address", "api_url"),
+            "hyperliquid_bridge": ("from_block", "to_block", "rpc_url"),
             "bitcoin_mempool": ("duration", "ws_url", "api_url"),
         }.get(collector.name, ())
         given = [key for key in ("from_block", "to_block", "max_blocks", "confirmations", "rpc_url", "address",

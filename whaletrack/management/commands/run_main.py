@@ -14,6 +14,7 @@ and the monitor process).
 import secrets
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -28,6 +29,9 @@ from ledgers.bitcoin.monitor_run import monitor_once
 from ledgers.bitcoin.services import collect_once as bitcoin_collect_once
 from ledgers.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
 from ledgers.ethereum.services import blocks_collect
+from ledgers.hyperliquid import bridge
+from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
+from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
 from whales.chains import Chain, tx_url
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
@@ -36,6 +40,20 @@ from whales.registry import LabelEvidence, whale_upsert
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
 LIVE_PROBE_TIMEOUT_S = 3
 MEMPOOL_REPLAY_TIMEOUT_S = 120
+# Hyperliquid accounts whose Info API answers the recordings hold (hyperliquid-python-sdk-cassettes):
+# address -> (display name, what is recorded).
+RECORDED_HYPERLIQUID_WHALES = {
+    "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2": ("Hyperliquid trader (500 recorded fills)", "userFills"),
+    "0x5e9ee1089755c3435139848e47e6635505d5a13a": ("Hyperliquid trader (12 recorded positions)",
+                                                   "clearinghouseState"),
+    "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036": ("Hyperliquid depositor (2.7M USDC recorded)",
+                                                   "userNonFundingLedgerUpdates"),
+}
+# The recorded Hyperliquid bridge deposits on Arbitrum (rotki-test-caching-cassettes): blocks 311,103,061
+# and 311,535,537, of 500.59 and 303.14 USDC. Offline, discovery scans from just before the first and
+# counts deposits from 100 USDC, so both depositors become whales (live: HYPERLIQUID_BRIDGE_MIN_USD).
+RECORDED_BRIDGE_FROM_BLOCK = 311_103_000
+RECORDED_BRIDGE_MIN_USD = Decimal(100)
 # The replay node is local: no public instance's request budget to respect.
 REPLAY_BUDGET = "1000000/minute"
 # Bitcoin addresses whose history the recordings hold (../shared/data/bitcoin-mempool-space-*), tracked
@@ -74,6 +92,10 @@ class Command(BaseCommand):
             self.step("Recorded Bitcoin addresses", self.track_recorded_bitcoin)
         self.step("Bitcoin collector", lambda: self.collect_bitcoin(sources))
         self.step("Bitcoin mempool monitor", lambda: self.monitor_mempool(sources))
+        if sources["mode"] == "replay":
+            self.step("Recorded Hyperliquid accounts", self.track_recorded_hyperliquid)
+        self.step("Hyperliquid bridge deposits (Arbitrum)", lambda: self.discover_bridge_whales(sources))
+        self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(sources))
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
             if "node" in sources:
@@ -83,6 +105,7 @@ class Command(BaseCommand):
             threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()
             threading.Thread(target=self.follow_bitcoin, args=(sources,), daemon=True).start()
             threading.Thread(target=self.follow_mempool, args=(sources,), daemon=True).start()
+            threading.Thread(target=self.follow_hyperliquid, args=(sources,), daemon=True).start()
         self.serve(options["host"], options["port"])
 
     # --- steps --------------------------------------------------------------------------------
@@ -131,7 +154,8 @@ class Command(BaseCommand):
                 live = f"{settings.ETH_RPC_URL}, {settings.BITCOIN_API_URL}, {settings.BITCOIN_WS_URL}"
                 self.stdout.write(self.style.SUCCESS(f"== Sources: live ({live})"))
                 return {"mode": "live", "eth_url": settings.ETH_RPC_URL, "btc_api_url": settings.BITCOIN_API_URL,
-                        "btc_ws_url": settings.BITCOIN_WS_URL}
+                        "btc_ws_url": settings.BITCOIN_WS_URL, "hl_api_url": settings.HYPERLIQUID_API_URL,
+                        "arbitrum_url": settings.ARBITRUM_RPC_URL}
             except (RpcUnavailable, RpcError, requests.RequestException) as exc:
                 if mode == "live":
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
@@ -141,7 +165,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"== Sources: replay node on {node.url} serving "
                                              f"{settings.REPLAY_DATA_DIR}"))
         return {"mode": "replay", "eth_url": node.eth_url, "btc_api_url": node.bitcoin_url,
-                "btc_ws_url": node.bitcoin_ws_url, "node": node}
+                "btc_ws_url": node.bitcoin_ws_url, "hl_api_url": node.hyperliquid_url,
+                "arbitrum_url": node.arbitrum_url, "node": node}
 
     def collect_ethereum(self, sources: dict) -> None:
         client = EthereumRpcClient.from_settings(sources["eth_url"])
@@ -203,10 +228,54 @@ class Command(BaseCommand):
             f"{s.get('duplicates_skipped', 0)} duplicates skipped; "
             f"{MempoolTransaction.objects.count()} mempool whales stored")
 
+    def track_recorded_hyperliquid(self) -> None:
+        created = 0
+        for address, (name, recorded) in RECORDED_HYPERLIQUID_WHALES.items():
+            evidence = LabelEvidence(slug="recorded", name="In the recordings", source="recordings",
+                                     evidence_url=f"https://app.hyperliquid.xyz/explorer/address/{address}")
+            _, new, _ = whale_upsert(chain=Chain.HYPERLIQUID, address=address, name=name, labels=[evidence],
+                                     label_source="recordings", notes=f"Recorded Info API answer: {recorded}")
+            created += new
+        count = len(RECORDED_HYPERLIQUID_WHALES)
+        self.stdout.write(f"   {count} recorded Hyperliquid accounts tracked ({created} new)")
+
+    def discover_bridge_whales(self, sources: dict) -> None:
+        client = ArbitrumClient.from_settings(sources["arbitrum_url"])
+        replay = sources["mode"] == "replay"
+        result = bridge.bridge_deposits_discover(
+            client=client, from_block=RECORDED_BRIDGE_FROM_BLOCK if replay else None,
+            min_usd=RECORDED_BRIDGE_MIN_USD if replay else None)
+        line = (f"   bridge: {result.status}, {result.blocks_scanned} blocks, {result.deposits_seen} deposits, "
+                f"{result.deposits_above_threshold} above the threshold, {result.whales_created} new Hyperliquid "
+                f"whales, {result.whales_linked} linked to an entity")
+        self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def collect_hyperliquid(self, sources: dict) -> None:
+        def progress(p) -> None:
+            self.stdout.write(f"   {p.address}: {p.status}")
+
+        result = hyperliquid_collect_once(api_url=sources["hl_api_url"], progress=progress,
+                                          budget_rate=REPLAY_BUDGET if sources["mode"] == "replay" else None)
+        extra = result.extra
+        line = (f"   hyperliquid: {result.status}, {extra['whales_done']} of {extra['whales']} whales, "
+                f"{result.items_seen} fills and ledger updates, {result.items_written} new trades, "
+                f"{result.events_written} new events, weight {extra['weight_spent']}")
+        if extra.get("positions_unavailable"):
+            line += f"; positions unavailable for {extra['positions_unavailable']}"
+            if sources["mode"] == "replay":
+                line += " (not in the recordings)"
+        self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
     def follow_bitcoin(self, sources: dict) -> None:
         while True:
             time.sleep(300)
             bitcoin_collect_once(api_url=sources["btc_api_url"])
+            connection.close()
+
+    def follow_hyperliquid(self, sources: dict) -> None:
+        while True:
+            time.sleep(60)
+            hyperliquid_collect_once(api_url=sources["hl_api_url"])
             connection.close()
 
     def follow_mempool(self, sources: dict) -> None:
