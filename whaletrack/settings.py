@@ -207,7 +207,9 @@ os.environ.setdefault("WEBSOCKETS_BACKOFF_FACTOR", "2")
 HYPERLIQUID_API_URL = env.str("HYPERLIQUID_API_URL", default="https://api.hyperliquid.xyz")
 HYPERLIQUID_TIMEOUT_S = env.float("HYPERLIQUID_TIMEOUT_S", default=15.0)
 HYPERLIQUID_RETRIES = env.int("HYPERLIQUID_RETRIES", default=4)
-HYPERLIQUID_WEIGHT_BUDGET = env.str("HYPERLIQUID_WEIGHT_BUDGET", default="1200/minute")
+# 1,100 of the 1,200 allowed: the margin covers the latency between spending and the exchange counting,
+# and the per-item weight of list answers, which is only known (and spent) after the answer.
+HYPERLIQUID_WEIGHT_BUDGET = env.str("HYPERLIQUID_WEIGHT_BUDGET", default="1100/minute")
 HYPERLIQUID_BUDGET_MAX_WAIT_S = env.float("HYPERLIQUID_BUDGET_MAX_WAIT_S", default=65.0)
 # Arbitrum One JSON-RPC (bridge deposit discovery) and the bridge / USDC contracts there.
 ARBITRUM_RPC_URL = env.str("ARBITRUM_RPC_URL", default="https://arb1.arbitrum.io/rpc")

@@ -97,3 +97,29 @@ def test_unavailable_api_fails_the_run_and_writes_nothing(replay, hl_client):
     result = whales_collect(client=hl_client)
     assert result.status == RunStatus.FAILED and not Trade.objects.exists()
     assert CollectorRun.objects.get(collector=COLLECTOR_NAME).status == RunStatus.FAILED
+
+
+def test_a_burst_never_exceeds_the_weight_budget_in_any_window_counted_at_the_replay_node(replay):
+    """Ten whales at once. The exchange's limit here is 100 weight per second; the client budgets 80
+    (the margin covers latency jitter between spending and arriving, as the default 1,100 of
+    Hyperliquid's 1,200 per minute does). The replay node's own count of the weight it received
+    (its published-weights table) stays within the limit in every 1 s window."""
+    from ledgers.hyperliquid.client import HyperliquidClient
+    from ledgers.replay.hyperliquid import info_request_weight
+    from whales.budget import RequestBudget
+
+    for n in range(10):  # accounts unknown to the recordings: empty lists, no positions
+        Whale.objects.create(chain="hyperliquid", address=f"0x{n + 1:040x}")
+    budget = RequestBudget("test-hyperliquid-burst", "80/second", max_wait_s=10)
+    budget.reset()
+    replay.hyperliquid.reset()
+    client = HyperliquidClient(replay.hyperliquid_url, retries=0, budget=budget)
+    result = whales_collect(client=client)
+    log = replay.hyperliquid.requests
+    assert result.extra["whales_done"] == 10 and len(log) == 30
+    weights = [(t, info_request_weight(kind, items)) for t, kind, _, items in log]
+    assert sum(w for _, w in weights) == 10 * (2 + 20 + 20)
+    for t, _ in weights:
+        assert sum(w for u, w in weights if t - 1.0 < u <= t) <= 100
+    assert log[-1][0] - log[0][0] >= 4.0  # 420 weight at 80 per second cannot go faster
+    budget.reset()
