@@ -302,6 +302,8 @@ class WhaleEvent(models.Model):
     value_usd = usd_field(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     observed_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was sent to the live feed (claimed once, after commit).")
 
     class Meta:
         constraints = [
@@ -319,6 +321,7 @@ class WhaleEvent(models.Model):
             models.Index(fields=["-block_time"], name="event_time"),
             models.Index(fields=["chain", "-block_time"], name="event_chain_time"),
             models.Index(fields=["whale", "-block_time"], name="event_whale_time"),
+            models.Index(fields=["observed_at"], condition=Q(published_at__isnull=True), name="event_unpublished"),
         ]
 
     def __str__(self) -> str:

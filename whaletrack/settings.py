@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "whales",
+    "alerts",
     "ledgers.market",
     "ledgers.ethereum",
     "ledgers.bitcoin",
@@ -241,6 +242,16 @@ WHALE_EVENT_MIN_USD = {
     "perp_trade": env.str("PERP_TRADE_MIN_USD", default="100000"),
 }
 WHALE_EVENT_MIN_USD = {k: Decimal(v) for k, v in WHALE_EVENT_MIN_USD.items()}
+
+# --- Live feed and alerts --------------------------------------------------------------------
+# /ws/events/ needs a signed-in user unless this makes the public feed anonymous.
+ALERTS_PUBLIC_FEED = env.bool("ALERTS_PUBLIC_FEED", default=False)
+# Webhook deliveries: timeout per POST, attempts in all (exponential backoff between them).
+ALERTS_WEBHOOK_TIMEOUT_S = env.float("ALERTS_WEBHOOK_TIMEOUT_S", default=5.0)
+ALERTS_WEBHOOK_MAX_ATTEMPTS = env.int("ALERTS_WEBHOOK_MAX_ATTEMPTS", default=5)
+# Events committed but not published (a process killed between commit and send) are sent by the
+# sweep task after this many seconds.
+ALERTS_PUBLISH_SWEEP_AFTER_S = env.int("ALERTS_PUBLISH_SWEEP_AFTER_S", default=30)
 
 # --- Main job ---------------------------------------------------------------------------------
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
