@@ -243,6 +243,10 @@ WHALE_EVENT_MIN_USD = {
 }
 WHALE_EVENT_MIN_USD = {k: Decimal(v) for k, v in WHALE_EVENT_MIN_USD.items()}
 
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 # --- Live feed and alerts --------------------------------------------------------------------
 # /ws/events/ needs a signed-in user unless this makes the public feed anonymous.
 ALERTS_PUBLIC_FEED = env.bool("ALERTS_PUBLIC_FEED", default=False)
