@@ -6,7 +6,7 @@ there is one, so a collector can move its cursor in the same transaction as the 
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -51,10 +51,12 @@ def event_threshold_map() -> dict[str, Decimal]:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What ``trades_ingest`` stored: the new Trades and the new WhaleEvents (unsaved pks on PostgreSQL)."""
+    """What ``trades_ingest`` stored: the new Trades and WhaleEvents (their pks unset on PostgreSQL) and
+    the ids of the events this call inserted (for publishing after commit)."""
 
     trades: list[Trade]
     events: list[WhaleEvent]
+    event_ids: list[int] = field(default_factory=list)
 
 
 def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
@@ -93,7 +95,18 @@ def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
         Trade.objects.bulk_create(new_trades, batch_size=1000, ignore_conflicts=True)
         events = events_ingest(activities=new_activities)
         _whales_touch(new_activities)
-    return IngestResult(trades=new_trades, events=events)
+        event_ids = events_inserted_ids(events)
+    return IngestResult(trades=new_trades, events=events, event_ids=event_ids)
+
+
+def events_inserted_ids(events: Sequence[WhaleEvent]) -> list[int]:
+    """Ids of the rows ``events_ingest`` inserted for ``events``: every event of one call shares its
+    ``observed_at``, so rows with that instant and those tx hashes are ours; an event a concurrent
+    writer inserted first has its own ``observed_at`` and is left to that writer to publish."""
+    if not events:
+        return []
+    return list(WhaleEvent.objects.filter(observed_at=events[0].observed_at,
+                                          tx_hash__in={e.tx_hash for e in events}).values_list("id", flat=True))
 
 
 def events_ingest(*, activities: Iterable[WhaleActivity]) -> list[WhaleEvent]:
