@@ -1,0 +1,181 @@
+"""Serializers of the alerts API: rule reads/writes, simulation and alert listings.
+
+Units: ``min_value_usd`` is a Decimal USD amount rendered as a string; times are ISO-8601 UTC.
+Rule conditions (what each field matches) are documented on ``alerts.models.AlertRule``.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alerts.models import AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus, webhook_url_validator
+from alerts.services import alert_payload
+from whales.api.serializers import MAX_LIMIT, EventSerializer
+from whales.chains import Chain
+from whales.models import Direction, Entity, EventType, Label, Whale
+
+MAX_COOLDOWN_S = 7 * 24 * 3600
+
+
+def _limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, default=50, min_value=1, max_value=MAX_LIMIT,
+                                    help_text=f"Page size, 1-{MAX_LIMIT} (default 50).")
+
+
+def _offset_field() -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9,
+                                    help_text="Rows to skip (default 0).")
+
+
+class PageParamsSerializer(serializers.Serializer):
+    """limit/offset paging of ``GET alerts/rules``."""
+
+    limit = _limit_field()
+    offset = _offset_field()
+
+
+class AlertListParamsSerializer(PageParamsSerializer):
+    """Paging and filters of ``GET alerts``."""
+
+    rule = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                    help_text="Only this rule's alerts (one of yours).")
+    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False, help_text="Only this status.")
+
+
+class SimulateParamsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=90,
+                                    help_text="Replay the last N days, 1-90 (default 7).")
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    """A rule as the API shows it. ``webhook_secret`` is the full secret only in the response of the
+    request that set or generated it (null otherwise); ``webhook_secret_hint`` shows its last 4 characters."""
+
+    whales = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    labels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    entities = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    webhook_secret = serializers.SerializerMethodField()
+    webhook_secret_hint = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = AlertRule
+        fields = ["id", "name", "active", "chains", "event_types", "min_value_usd", "whales", "labels", "entities",
+                  "direction", "cooldown_seconds", "channels", "webhook_url", "webhook_secret", "webhook_secret_hint",
+                  "last_alert_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_webhook_secret(self, rule: AlertRule) -> str | None:
+        return rule.webhook_secret if self.context.get("reveal_secret") else None
+
+
+class AlertRuleListSerializer(serializers.Serializer):
+    items = AlertRuleSerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class AlertRuleWriteSerializer(serializers.Serializer):
+    """Body of POST (create), PUT (replace: omitted fields take their defaults) and PATCH (partial).
+
+    Ids of whales/labels/entities must exist. ``webhook_url`` (http/https) is required when
+    ``channels`` has "webhook"; ``webhook_secret`` is optional (16-128 characters; generated when empty).
+    """
+
+    name = serializers.CharField(max_length=200)
+    active = serializers.BooleanField(default=True)
+    chains = serializers.ListField(child=serializers.ChoiceField(choices=Chain.choices), default=list,
+                                   max_length=len(Chain.values), help_text="Empty = any chain.")
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices), default=list,
+                                        max_length=len(EventType.values), help_text="Empty = any type.")
+    min_value_usd = serializers.DecimalField(max_digits=38, decimal_places=8, min_value=0, allow_null=True,
+                                             default=None, help_text="Minimum event value in USD; null = any.")
+    whales = serializers.PrimaryKeyRelatedField(queryset=Whale.objects.all(), many=True, default=list)
+    labels = serializers.PrimaryKeyRelatedField(queryset=Label.objects.all(), many=True, default=list)
+    entities = serializers.PrimaryKeyRelatedField(queryset=Entity.objects.all(), many=True, default=list)
+    direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, default="",
+                                        help_text="Direction of the whale's activity; blank = any.")
+    cooldown_seconds = serializers.IntegerField(min_value=0, max_value=MAX_COOLDOWN_S, default=0)
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=AlertChannel.choices),
+                                     default=lambda: [AlertChannel.WEBSOCKET.value], max_length=2)
+    webhook_url = serializers.CharField(max_length=500, allow_blank=True, default="",
+                                        validators=[webhook_url_validator])
+    webhook_secret = serializers.CharField(min_length=16, max_length=128, allow_blank=True, default="",
+                                           write_only=True, trim_whitespace=False)
+
+    def validate(self, attrs: dict) -> dict:
+        rule: AlertRule | None = self.instance
+        channels = attrs.get("channels", rule.channels if rule is not None else [AlertChannel.WEBSOCKET])
+        url = attrs.get("webhook_url", rule.webhook_url if rule is not None else "")
+        if AlertChannel.WEBHOOK in channels and not url:
+            raise serializers.ValidationError({"webhook_url": "Required when channels include webhook."})
+        return attrs
+
+
+class SimulationDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    alerts = serializers.IntegerField()
+
+
+class PeakHourSerializer(serializers.Serializer):
+    hour = serializers.IntegerField(min_value=0, max_value=23, help_text="Hour of day, UTC.")
+    alerts = serializers.IntegerField()
+
+
+class SimulationSerializer(serializers.Serializer):
+    """Result of ``alerts.selectors.rule_simulate``."""
+
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    events_matched = serializers.IntegerField()
+    alerts = serializers.IntegerField(help_text="Alerts that would have been sent: event alerts + digests.")
+    event_alerts = serializers.IntegerField()
+    digests = serializers.IntegerField()
+    suppressed = serializers.IntegerField(help_text="Matches sent inside digests.")
+    waiting = serializers.IntegerField(help_text="Matches still inside a cooldown at the end of the window.")
+    per_day = SimulationDaySerializer(many=True)
+    peak_hour = PeakHourSerializer(allow_null=True)
+
+
+class AlertRuleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert: the ``alert.message`` payload (``alerts.services.alert_payload``) plus its delivery state."""
+
+    id = serializers.IntegerField()
+    rule = AlertRuleRefSerializer()
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    event = EventSerializer(allow_null=True)
+    events = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the events covered.")
+    count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    digest = serializers.IntegerField(allow_null=True, help_text="The digest that carried a digested alert.")
+    webhook_status = serializers.ChoiceField(choices=WebhookStatus.choices)
+    webhook_attempts = serializers.IntegerField()
+    webhook_last_error = serializers.CharField(allow_blank=True)
+    webhook_delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, alert) -> dict:
+        def iso(value):
+            return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+        return {
+            **alert_payload(alert),
+            "status": alert.status,
+            "delivered_at": iso(alert.delivered_at),
+            "digest": alert.digest_id,
+            "webhook_status": alert.webhook_status,
+            "webhook_attempts": alert.webhook_attempts,
+            "webhook_last_error": alert.webhook_last_error,
+            "webhook_delivered_at": iso(alert.webhook_delivered_at),
+        }
+
+
+class AlertListSerializer(serializers.Serializer):
+    items = AlertSerializer(many=True)
+    total = serializers.IntegerField()

@@ -1,0 +1,13 @@
+"""Routes of the alerts API, mounted at ``/api/v1/`` by ``whaletrack.urls``
+(``path("api/v1/", include("alerts.api.urls"))``)."""
+
+from django.urls import path
+
+from alerts.api import views
+
+urlpatterns = [
+    path("alerts", views.AlertListView.as_view(), name="api-alert-list"),
+    path("alerts/rules", views.AlertRuleListView.as_view(), name="api-alert-rule-list"),
+    path("alerts/rules/<int:rule_id>", views.AlertRuleDetailView.as_view(), name="api-alert-rule-detail"),
+    path("alerts/rules/<int:rule_id>/simulate", views.AlertRuleSimulateView.as_view(), name="api-alert-rule-simulate"),
+]

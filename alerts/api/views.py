@@ -1,0 +1,153 @@
+"""API views of alert rules and alerts (``/api/v1/alerts...``). Authenticated, owner-scoped.
+
+Auth: token (``Authorization: Token <key>``) or session; anonymous requests get 401. Another user's
+rule answers 404 ``not_found`` exactly like a missing one (its existence is not disclosed). Errors are
+``{"detail", "code"}``: bad query parameters and bodies 400 ``invalid_parameter``.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.api.serializers import (
+    AlertListParamsSerializer,
+    AlertListSerializer,
+    AlertRuleListSerializer,
+    AlertRuleSerializer,
+    AlertRuleWriteSerializer,
+    AlertSerializer,
+    PageParamsSerializer,
+    SimulateParamsSerializer,
+    SimulationSerializer,
+)
+from alerts.models import AlertRule
+from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
+from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
+from whales.api.errors import InvalidParameter, NotFound, flatten_errors
+from whales.api.serializers import ErrorSerializer
+
+BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad parameter or body (code invalid_parameter).")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such rule of yours (code not_found).")
+UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Not signed in (code not_authenticated).")
+RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="Id of one of your rules.")
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """Validated query parameters. Raises: InvalidParameter naming each bad parameter."""
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise InvalidParameter(flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def _body(request: Request, *, instance: AlertRule | None = None, partial: bool = False) -> dict:
+    """Validated rule body. Raises: InvalidParameter naming each bad field."""
+    serializer = AlertRuleWriteSerializer(instance=instance, data=request.data, partial=partial)
+    if not serializer.is_valid():
+        raise InvalidParameter(flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def _rule_get(request: Request, rule_id: int) -> AlertRule:
+    try:
+        return alert_rule_get(owner_id=request.user.pk, rule_id=rule_id)
+    except AlertRule.DoesNotExist as exc:
+        raise NotFound(f"No alert rule {rule_id}.") from exc
+
+
+def _rule_response(rule: AlertRule, *, secret_before: str | None, status_code: int = status.HTTP_200_OK) -> Response:
+    rule = AlertRule.objects.prefetch_related("whales", "labels", "entities").get(pk=rule.pk)
+    reveal = bool(rule.webhook_secret) and rule.webhook_secret != secret_before
+    return Response(AlertRuleSerializer(rule, context={"reveal_secret": reveal}).data, status=status_code)
+
+
+class OwnerScopedView(APIView):
+    # Token first: an anonymous request then gets 401 with WWW-Authenticate instead of 403.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class AlertRuleListView(OwnerScopedView):
+    """GET alerts/rules: your rules, newest first, {"items", "total"}; POST: create one (201)."""
+
+    @extend_schema(operation_id="alert_rule_list", parameters=[PageParamsSerializer],
+                   responses={200: AlertRuleListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
+    def get(self, request: Request) -> Response:
+        params = _params(PageParamsSerializer, request)
+        rules = alert_rule_list(owner_id=request.user.pk)
+        page = rules[params["offset"]:params["offset"] + params["limit"]]
+        return Response({"items": AlertRuleSerializer(page, many=True).data, "total": rules.count()})
+
+    @extend_schema(operation_id="alert_rule_create", request=AlertRuleWriteSerializer,
+                   responses={201: AlertRuleSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
+    def post(self, request: Request) -> Response:
+        data = _body(request)
+        try:
+            rule = alert_rule_create(owner_id=request.user.pk, **data)
+        except DjangoValidationError as exc:
+            raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
+        return _rule_response(rule, secret_before=None, status_code=status.HTTP_201_CREATED)
+
+
+class AlertRuleDetailView(OwnerScopedView):
+    """GET/PUT/PATCH/DELETE alerts/rules/{rule_id}: one of your rules."""
+
+    @extend_schema(operation_id="alert_rule_detail", parameters=[RULE_ID],
+                   responses={200: AlertRuleSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    def get(self, request: Request, rule_id: int) -> Response:
+        return Response(AlertRuleSerializer(_rule_get(request, rule_id)).data)
+
+    def _update(self, request: Request, rule_id: int, *, partial: bool) -> Response:
+        rule = _rule_get(request, rule_id)
+        secret_before = rule.webhook_secret
+        data = _body(request, instance=rule, partial=partial)
+        try:
+            rule = alert_rule_update(rule=rule, **data)
+        except DjangoValidationError as exc:
+            raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
+        return _rule_response(rule, secret_before=secret_before)
+
+    @extend_schema(operation_id="alert_rule_replace", parameters=[RULE_ID], request=AlertRuleWriteSerializer,
+                   responses={200: AlertRuleSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    def put(self, request: Request, rule_id: int) -> Response:
+        return self._update(request, rule_id, partial=False)
+
+    @extend_schema(operation_id="alert_rule_update", parameters=[RULE_ID], request=AlertRuleWriteSerializer,
+                   responses={200: AlertRuleSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    def patch(self, request: Request, rule_id: int) -> Response:
+        return self._update(request, rule_id, partial=True)
+
+    @extend_schema(operation_id="alert_rule_delete", parameters=[RULE_ID],
+                   responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    def delete(self, request: Request, rule_id: int) -> Response:
+        alert_rule_delete(rule=_rule_get(request, rule_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlertRuleSimulateView(OwnerScopedView):
+    """POST alerts/rules/{rule_id}/simulate?days=N: what the rule would have sent over the stored
+    events of the last N days (1-90), cooldown and digests included (``rule_simulate``)."""
+
+    @extend_schema(operation_id="alert_rule_simulate", parameters=[RULE_ID, SimulateParamsSerializer], request=None,
+                   responses={200: SimulationSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    def post(self, request: Request, rule_id: int) -> Response:
+        rule = _rule_get(request, rule_id)
+        params = _params(SimulateParamsSerializer, request)
+        return Response(SimulationSerializer(rule_simulate(rule, days=params["days"])).data)
+
+
+class AlertListView(OwnerScopedView):
+    """GET alerts: your alerts, newest first (created_at, id), {"items", "total"}; filters rule, status."""
+
+    @extend_schema(operation_id="alert_list", parameters=[AlertListParamsSerializer],
+                   responses={200: AlertListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
+    def get(self, request: Request) -> Response:
+        params = _params(AlertListParamsSerializer, request)
+        alerts = alert_list(owner_id=request.user.pk, rule_id=params.get("rule"), status=params.get("status"))
+        page = alerts[params["offset"]:params["offset"] + params["limit"]]
+        return Response({"items": AlertSerializer(page, many=True).data, "total": alerts.count()})

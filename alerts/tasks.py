@@ -1,0 +1,39 @@
+"""Celery wrappers of the alerts services (all logic is in alerts.services and alerts.webhooks)."""
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
+from alerts.webhooks import webhook_deliver
+
+
+@shared_task(
+    name="alerts.publish_pending",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=25, time_limit=30, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def publish_pending() -> None:
+    """Beat, every 30 s (migration 0002): events committed but never published, then alerts left
+    ``pending``, both older than ALERTS_PUBLISH_SWEEP_AFTER_S. Safe to run twice at once (claims)."""
+    events_publish_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
+    alerts_deliver_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
+
+
+@shared_task(
+    name="alerts.flush_digests",
+    soft_time_limit=8, time_limit=10, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def flush_digests() -> None:
+    """Beat, every 10 s (migration 0002): one digest per rule whose cooldown ended with alerts waiting."""
+    digests_flush(now=timezone.now())
+
+
+@shared_task(
+    name="alerts.deliver_webhook",
+    # No autoretry: webhook_deliver retries in-process (tenacity) so the embedded thread and the worker
+    # behave alike; 5 attempts x 5 s timeout + backoff stay well inside the limits.
+    soft_time_limit=120, time_limit=150, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def deliver_webhook(alert_id: int) -> None:
+    """Enqueued by ``alerts.services.webhook_dispatch`` after an alert with a webhook is delivered."""
+    webhook_deliver(alert_id=alert_id)

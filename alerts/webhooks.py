@@ -1,0 +1,146 @@
+"""Webhook delivery of alerts: a signed JSON POST, retried with exponential backoff.
+
+Request: ``POST webhook_url`` with the body ``json(alert_payload(alert))`` (compact, keys sorted) and
+headers ``Content-Type: application/json``, ``X-WhaleTrack-Timestamp: <unix seconds>`` and
+``X-WhaleTrack-Signature: sha256=<hex HMAC-SHA256(webhook_secret, raw body)>``. Receivers check the
+signature with ``signature_verify`` (or the same HMAC) over the raw bytes before parsing, and
+de-duplicate on the payload's ``id``: delivery is at least once (a worker killed after the POST
+retries it).
+
+Retries: tenacity, in-process, because the same function runs in a Celery worker
+(``alerts.deliver_webhook``) and, in embedded mode, in a daemon thread with no worker at all; one
+code path retries the same way in both and records every attempt on the Alert. Retried: connection
+errors, timeouts, 5xx and 429, with exponential backoff and jitter (BACKOFF_INITIAL_S doubling, at
+most BACKOFF_MAX_S), up to ``ALERTS_WEBHOOK_MAX_ATTEMPTS`` attempts in all. Terminal: any other
+4xx, a redirect (not followed), a missing URL or secret.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+
+import requests
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from alerts.models import Alert, WebhookStatus
+from alerts.services import alert_payload
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-WhaleTrack-Signature"
+TIMESTAMP_HEADER = "X-WhaleTrack-Timestamp"
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+USER_AGENT = "WhaleTrack-Webhook/1"
+
+
+class WebhookRetryable(Exception):
+    """A failure waiting can fix: connection error, timeout, 5xx, 429."""
+
+
+class WebhookTerminal(Exception):
+    """A failure retrying cannot fix: another 4xx, a redirect, no URL or secret."""
+
+
+def signature_compute(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256(secret, body)>``, the value of X-WhaleTrack-Signature."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_verify(secret: str, body: bytes, header: str | None) -> bool:
+    """True when ``header`` is the signature of the raw ``body`` under ``secret`` (constant-time
+    comparison; a missing or malformed header is False)."""
+    if not header or not secret:
+        return False
+    return hmac.compare_digest(signature_compute(secret, body).encode(), header.strip().encode("utf-8", "replace"))
+
+
+def webhook_body(alert: Alert) -> bytes:
+    """The raw body POSTed for ``alert``: compact JSON of ``alert_payload``, keys sorted, UTF-8."""
+    return json.dumps(alert_payload(alert), separators=(",", ":"), sort_keys=True).encode()
+
+
+def webhook_post(*, url: str, secret: str, body: bytes, timeout_s: float) -> int:
+    """One signed POST; return the 2xx status. Raises: WebhookRetryable / WebhookTerminal."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        TIMESTAMP_HEADER: str(int(time.time())),
+        SIGNATURE_HEADER: signature_compute(secret, body),
+    }
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=timeout_s, allow_redirects=False)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise WebhookRetryable(f"{type(exc).__name__}: {exc}") from exc
+    except requests.RequestException as exc:  # invalid URL and the like
+        raise WebhookTerminal(f"{type(exc).__name__}: {exc}") from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return status
+    text = f"HTTP {status}: {response.text[:200]}"
+    if status == 429 or status >= 500:
+        raise WebhookRetryable(text)
+    raise WebhookTerminal(text)
+
+
+def webhook_deliver(*, alert_id: int) -> str:
+    """POST ``alert_id``'s payload to its rule's webhook, retrying; return the final webhook status.
+
+    Every attempt adds 1 to ``webhook_attempts`` and a failed one sets ``webhook_last_error``;
+    success sets ``webhook_status`` delivered and ``webhook_delivered_at``; a terminal error or the
+    last allowed attempt failing sets failed. Attempts already made (a redelivery) count toward
+    ``ALERTS_WEBHOOK_MAX_ATTEMPTS``. An alert already delivered/failed is left alone. The body is
+    built once, so every attempt sends the same bytes and signature.
+    """
+    alert = Alert.objects.select_related("rule", "event__whale__entity").get(pk=alert_id)
+    if alert.webhook_status in (WebhookStatus.DELIVERED, WebhookStatus.FAILED):
+        return alert.webhook_status
+    rule = alert.rule
+    if not rule.webhook_url or not rule.webhook_secret:
+        _finish(alert_id, WebhookStatus.FAILED, "rule has no webhook_url or webhook_secret")
+        return WebhookStatus.FAILED
+    body = webhook_body(alert)
+    attempts = max(1, settings.ALERTS_WEBHOOK_MAX_ATTEMPTS - alert.webhook_attempts)
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(multiplier=BACKOFF_INITIAL_S, max=BACKOFF_MAX_S, jitter=BACKOFF_INITIAL_S),
+        retry=retry_if_exception_type(WebhookRetryable),
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                _attempt(alert_id, url=rule.webhook_url, secret=rule.webhook_secret, body=body)
+    except WebhookTerminal as exc:
+        _finish(alert_id, WebhookStatus.FAILED, str(exc))
+        return WebhookStatus.FAILED
+    except RetryError as exc:
+        _finish(alert_id, WebhookStatus.FAILED, f"gave up: {exc.last_attempt.exception()}")
+        return WebhookStatus.FAILED
+    _finish(alert_id, WebhookStatus.DELIVERED, "")
+    return WebhookStatus.DELIVERED
+
+
+def _attempt(alert_id: int, *, url: str, secret: str, body: bytes) -> None:
+    Alert.objects.filter(pk=alert_id).update(webhook_attempts=F("webhook_attempts") + 1)
+    try:
+        webhook_post(url=url, secret=secret, body=body, timeout_s=settings.ALERTS_WEBHOOK_TIMEOUT_S)
+    except (WebhookRetryable, WebhookTerminal) as exc:
+        Alert.objects.filter(pk=alert_id).update(webhook_last_error=str(exc)[:2000])
+        logger.warning("alerts.webhook.attempt_failed", extra={"alert": alert_id, "error": str(exc)[:200]})
+        raise
+
+
+def _finish(alert_id: int, status: str, error: str) -> None:
+    fields: dict = {"webhook_status": status}
+    if status == WebhookStatus.DELIVERED:
+        fields["webhook_delivered_at"] = timezone.now()
+    elif error:
+        fields["webhook_last_error"] = error[:2000]
+    Alert.objects.filter(pk=alert_id).update(**fields)
+    log = logger.info if status == WebhookStatus.DELIVERED else logger.warning
+    log("alerts.webhook.finished", extra={"alert": alert_id, "status": status})

@@ -1,0 +1,220 @@
+"""Webhook delivery (alerts.webhooks) against a real HTTP receiver on loopback (http.server in a thread)."""
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import transaction
+
+from alerts import webhooks
+from alerts.models import Alert, AlertStatus, WebhookStatus
+from alerts.services import alert_payload, events_publish
+from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify, webhook_deliver
+from tests.alerts.factories import AlertFactory, AlertRuleFactory, memory_layer
+from tests.whales.factories import WhaleEventFactory
+
+__all__ = ["memory_layer"]  # fixture imported from the factories module
+
+SECRET = "whsec-test-0123456789abcdef"
+
+
+class Receiver:
+    """A loopback HTTP server that records every POST and answers with the scripted statuses in turn
+    (the last one repeats)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[dict] = []
+        self.received = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                receiver.received.set()
+
+            def log_message(self, *args) -> None:  # keep pytest output clean
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/whaletrack"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory():
+    receivers: list[Receiver] = []
+
+    def make(*statuses: int) -> Receiver:
+        receivers.append(Receiver(list(statuses) or [200]))
+        return receivers[-1]
+
+    yield make
+    for receiver in receivers:
+        receiver.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch, settings):
+    monkeypatch.setattr(webhooks, "BACKOFF_INITIAL_S", 0.01)
+    monkeypatch.setattr(webhooks, "BACKOFF_MAX_S", 0.05)
+    settings.ALERTS_WEBHOOK_MAX_ATTEMPTS = 4
+    settings.ALERTS_WEBHOOK_TIMEOUT_S = 2.0
+
+
+def webhook_alert(url: str) -> Alert:
+    rule = AlertRuleFactory(channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
+    return AlertFactory(rule=rule, status=AlertStatus.DELIVERED, webhook_status=WebhookStatus.PENDING)
+
+
+def test_signature_verifies_with_signature_verify_and_an_independent_hmac(db, receiver_factory):
+    receiver = receiver_factory(200)
+    alert = webhook_alert(receiver.url)
+    before = int(time.time())
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    [request] = receiver.requests
+    body, headers = request["body"], request["headers"]
+    assert request["path"] == "/hooks/whaletrack"
+    assert headers["Content-Type"] == "application/json"
+    assert signature_verify(SECRET, body, headers[SIGNATURE_HEADER])
+    independent = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers[SIGNATURE_HEADER] == independent
+    assert before <= int(headers[TIMESTAMP_HEADER]) <= int(time.time())
+    sent = json.loads(body)
+    expected = alert_payload(Alert.objects.select_related("rule", "event__whale__entity").get(pk=alert.pk))
+    assert {k: v for k, v in sent.items() if k != "event"} == {k: v for k, v in expected.items() if k != "event"}
+    assert sent["event"]["id"] == alert.event_id
+    alert.refresh_from_db()
+    assert (alert.webhook_status, alert.webhook_attempts, alert.webhook_last_error) == ("delivered", 1, "")
+    assert alert.webhook_delivered_at is not None
+
+
+@pytest.mark.parametrize(("secret", "tamper", "header"), [
+    ("other-secret-0000", False, None),
+    (SECRET, True, None),
+    (SECRET, False, ""),
+    (SECRET, False, "sha256=deadbeef"),
+    (SECRET, False, "sha1=whatever"),
+    (SECRET, False, "sha256=ü"),
+])
+def test_signature_verify_rejects_wrong_secret_tampered_body_or_bad_header(secret, tamper, header):
+    body = b'{"id":1}'
+    signed = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert signature_verify(SECRET, body, signed)
+    assert not signature_verify(secret, body + (b" " if tamper else b""), signed if header is None else header)
+
+
+def test_a_500_is_retried_and_the_second_attempt_succeeds(db, receiver_factory):
+    receiver = receiver_factory(500, 200)
+    alert = webhook_alert(receiver.url)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    alert.refresh_from_db()
+    assert (alert.webhook_status, alert.webhook_attempts) == ("delivered", 2)
+    assert alert.webhook_last_error.startswith("HTTP 500")
+    first, second = receiver.requests
+    assert first["body"] == second["body"]  # the same bytes, so the same signature
+    assert first["headers"][SIGNATURE_HEADER] == second["headers"][SIGNATURE_HEADER]
+
+
+def test_a_429_is_retried(db, receiver_factory):
+    receiver = receiver_factory(429, 429, 204)
+    alert = webhook_alert(receiver.url)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    assert Alert.objects.get(pk=alert.pk).webhook_attempts == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410])
+def test_a_4xx_other_than_429_is_terminal(db, receiver_factory, status):
+    receiver = receiver_factory(status, 200)
+    alert = webhook_alert(receiver.url)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
+    alert.refresh_from_db()
+    assert (alert.webhook_status, alert.webhook_attempts, len(receiver.requests)) == ("failed", 1, 1)
+    assert alert.webhook_last_error.startswith(f"HTTP {status}")
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED  # terminal: not sent again
+    assert len(receiver.requests) == 1
+
+
+def test_5xx_every_time_gives_up_after_max_attempts(db, receiver_factory):
+    receiver = receiver_factory(503)
+    alert = webhook_alert(receiver.url)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
+    alert.refresh_from_db()
+    assert (alert.webhook_status, alert.webhook_attempts, len(receiver.requests)) == ("failed", 4, 4)
+    assert alert.webhook_last_error.startswith("gave up: HTTP 503")
+
+
+def test_connection_refused_is_retried_then_fails(db):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    alert = webhook_alert(f"http://127.0.0.1:{port}/hook")
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
+    alert.refresh_from_db()
+    assert (alert.webhook_status, alert.webhook_attempts) == ("failed", 4)
+    assert "ConnectionError" in alert.webhook_last_error
+
+
+def test_a_timeout_is_retried(db, receiver_factory, settings):
+    settings.ALERTS_WEBHOOK_TIMEOUT_S = 0.2
+    receiver = receiver_factory(200)
+    original = receiver.server.RequestHandlerClass.do_POST
+    calls = []
+
+    def slow_first(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.6)
+        original(handler)
+
+    receiver.server.RequestHandlerClass.do_POST = slow_first
+    alert = webhook_alert(receiver.url)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    alert.refresh_from_db()
+    assert alert.webhook_attempts == 2
+    assert "Timeout" in alert.webhook_last_error
+
+
+def test_an_already_delivered_webhook_is_not_sent_again(db, receiver_factory):
+    receiver = receiver_factory(200)
+    alert = webhook_alert(receiver.url)
+    webhook_deliver(alert_id=alert.pk)
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedded_mode_publishes_and_posts_from_a_daemon_thread(memory_layer, receiver_factory, settings):
+    """End to end without a worker: commit -> alert -> webhook POST from a thread, signed."""
+    settings.CELERY_BROKER_URL = "memory://"
+    receiver = receiver_factory(200)
+    rule = AlertRuleFactory(channels=["websocket", "webhook"], webhook_url=receiver.url, webhook_secret=SECRET)
+    event = WhaleEventFactory()
+    with transaction.atomic():
+        events_publish(event_ids=[event.pk])
+    assert receiver.received.wait(10)
+    [request] = receiver.requests
+    assert signature_verify(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
+    assert json.loads(request["body"])["events"] == [event.pk]
+    for _ in range(50):  # the thread records the outcome right after the response
+        alert = Alert.objects.get(rule=rule)
+        if alert.webhook_status == WebhookStatus.DELIVERED:
+            break
+        time.sleep(0.1)
+    assert (alert.status, alert.webhook_status, alert.webhook_attempts) == ("delivered", "delivered", 1)
