@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.services import events_publish
 from ledgers.bitcoin.mempool import WhaleSeen
 from ledgers.bitcoin.models import MempoolStatus, MempoolTransaction, UrgencyBand
 from ledgers.bitcoin.types import SATS_PER_BTC, BitcoinTx
@@ -114,11 +115,13 @@ def mempool_whale_record(*, seen: WhaleSeen, tx: BitcoinTx | None, observed_at: 
                 "details": {k: details[k] for k in ("whales", "labels", "inputs", "outputs", "top_outputs")},
             },
         )
-        _, event_created = event_record(
+        event, event_created = event_record(
             chain=Chain.BITCOIN, type=EventType.MEMPOOL_WHALE, tx_hash=seen.txid, whale_id=whale_id,
             block_time=first_seen, summary=_summary(seen, value_btc, value_usd, labels, whales),
             value_usd=value_usd, details=details,
         )
+        if event_created:
+            events_publish(event_ids=[event.id])  # sent once the row commits
     # A whale this one replaced, whose fee bump was unknown then, gets it now.
     for replaced in MempoolTransaction.objects.filter(replaced_by_txid=seen.txid, replacement_fee_sats__isnull=True):
         MempoolTransaction.objects.filter(pk=replaced.pk).update(

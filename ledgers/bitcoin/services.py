@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import events_publish
 from ledgers.bitcoin.activity import AddressContext, Counterparty, WhaleRef, sats_to_btc, tx_activities
 from ledgers.bitcoin.client import AddressNotFound, EsploraClient, EsploraError, EsploraUnavailable
 from ledgers.bitcoin.types import BitcoinTx
@@ -180,6 +181,7 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
         if not cursor_advance(stream=stream, expected=expected, position=position, position_hash=position_hash or ""):
             return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
         stored = trades_ingest(activities=activities)
+        events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
         for txid, status in resolved.items():
             if status is not None and status.confirmed:
                 confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=txid, block_number=status.block_height,

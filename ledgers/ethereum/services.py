@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from alerts.services import events_publish
 from ledgers.ethereum.activity import Counterparty, ParseContext, WhaleRef, block_activities, counterparties_of
 from ledgers.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
 from ledgers.ethereum.models import BlockRecord
@@ -116,8 +117,10 @@ def _handle_reorg(client: EthereumRpcClient, block: RawBlock, cursor_position: i
             return -1
         for record in orphaned:
             deleted = trades_retract(chain=Chain.ETHEREUM, block_hashes=[record.block_hash])
-            reorg_retraction_record(chain=Chain.ETHEREUM, block_number=record.block_number,
-                                    block_hash=record.block_hash, block_time=record.block_time, deleted=deleted)
+            retraction = reorg_retraction_record(chain=Chain.ETHEREUM, block_number=record.block_number,
+                                                 block_hash=record.block_hash, block_time=record.block_time,
+                                                 deleted=deleted)
+            events_publish(event_ids=[retraction.id])
         BlockRecord.objects.filter(block_number__gt=ancestor.block_number).delete()
     logger.warning("ethereum.reorg", extra={"at": block.number, "ancestor": ancestor.block_number,
                                             "orphaned": [r.block_number for r in orphaned]})
@@ -144,6 +147,7 @@ def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> t
         )
         BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
         stored = trades_ingest(activities=activities)
+        events_publish(event_ids=stored.event_ids)  # sent once the batch commits
     return len(stored.trades), len(stored.events)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from alerts.services import events_publish
 from ledgers.hyperliquid.activity import BadRecord, WhaleRef, fill_activities, ledger_activity, positions_of
 from ledgers.hyperliquid.client import FILLS_PAGE_LIMIT, HyperliquidClient, HyperliquidError, HyperliquidUnavailable
 from whales.chains import Chain
@@ -161,6 +162,7 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
             transaction.set_rollback(True)
             return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
         stored = trades_ingest(activities=fill_acts + ledger_acts)
+        events_publish(event_ids=stored.event_ids)  # sent once this whale's transaction commits
         if account_value is not None:
             _positions_store(whale, positions, account_value)
     return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,

@@ -96,6 +96,8 @@ def assert_recorded_outcome(tracked: Whale) -> None:
     events = list(WhaleEvent.objects.filter(type=EventType.MEMPOOL_WHALE).values_list("tx_hash", "whale_id"))
     assert sorted(t for t, _ in events) == sorted(expected)  # one event per whale, none twice
     assert dict(events)[TX01] == tracked.id
+    # Each event was published to the live feed once its row committed (claimed exactly once).
+    assert not WhaleEvent.objects.filter(type=EventType.MEMPOOL_WHALE, published_at__isnull=True).exists()
 
 
 def test_monitor_follows_the_recorded_stream(replay):
