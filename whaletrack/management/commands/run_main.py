@@ -11,6 +11,7 @@ keeps running in background threads while the server runs (the embedded stand-in
 and the monitor process).
 """
 
+import logging
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
 from ledgers.bitcoin.models import MempoolTransaction
 from ledgers.bitcoin.monitor_run import monitor_once
 from ledgers.bitcoin.services import collect_once as bitcoin_collect_once
@@ -37,6 +39,7 @@ from whales.chains import Chain, tx_url
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
 from whales.registry import LabelEvidence, whale_upsert
 
+logger = logging.getLogger(__name__)
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
 LIVE_PROBE_TIMEOUT_S = 3
 MEMPOOL_REPLAY_TIMEOUT_S = 120
@@ -101,6 +104,7 @@ class Command(BaseCommand):
             if "node" in sources:
                 sources["node"].stop()
             return
+        threading.Thread(target=self.alerts_housekeeping, daemon=True).start()
         if sources["mode"] == "live":
             threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()
             threading.Thread(target=self.follow_bitcoin, args=(sources,), daemon=True).start()
@@ -265,6 +269,23 @@ class Command(BaseCommand):
             if sources["mode"] == "replay":
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def alerts_housekeeping(self) -> None:
+        """What Celery beat runs in production: cooldown digests every 10 s; every 30 s, events and
+        alerts a killed process left unsent (embedded mode has no worker)."""
+        ticks = 0
+        while True:
+            time.sleep(10)
+            ticks += 1
+            try:
+                digests_flush()
+                if ticks % 3 == 0:
+                    events_publish_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
+                    alerts_deliver_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
+            except Exception:  # keep the loop alive; the next tick retries
+                logger.exception("run_main.alerts_housekeeping")
+            finally:
+                connection.close()
 
     def follow_bitcoin(self, sources: dict) -> None:
         while True:
