@@ -14,6 +14,7 @@ Channel-layer messages (the contract with ``alerts.consumers``):
     user_group(owner_id)                                   <- {"type": "alert.message", "alert": alert_payload(alert)}
 """
 
+import json
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -146,10 +147,25 @@ def _group_send_many(messages: Sequence[tuple[str, dict]]) -> None:
     async_to_sync(send_all)()
 
 
+def feed_message(payload: dict) -> dict:
+    """The channel-layer message of one event: ``{"type": "whale.event", "event": <what consumers
+    filter on: id, chain, type, value_usd, whale {chain, address}>, "text": <the client frame, JSON
+    encoded once>}``. Layers copy a message per member and consumers would encode it per client:
+    carrying the frame pre-encoded and only the filter fields as a dict keeps fan-out cheap."""
+    whale = payload.get("whale")
+    return {
+        "type": "whale.event",
+        "event": {"id": payload["id"], "chain": payload["chain"], "type": payload["type"],
+                  "value_usd": payload.get("value_usd"),
+                  "whale": {"chain": whale.get("chain"), "address": whale.get("address")} if whale else None},
+        "text": json.dumps({"type": "event", "event": payload}, separators=(",", ":")),
+    }
+
+
 def _feed_send(events: Sequence[WhaleEvent]) -> None:
     messages: list[tuple[str, dict]] = []
     for event in events:
-        message = {"type": "whale.event", "event": event_payload(event)}
+        message = feed_message(event_payload(event))
         groups = [FEED_GROUP, chain_group(event.chain)]
         if event.whale_id is not None:
             groups.append(whale_group(event.whale_id))
