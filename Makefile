@@ -35,4 +35,4 @@ bench: install services
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ethereum_ingest.py
 	$(PY) bench/mempool_monitor.py
 	$(PY) bench/lru.py
-	$(PY) bench/alert_latency.py --rate 5
+	$(PY) bench/alert_latency.py

@@ -18,7 +18,7 @@ What is measured, in one run
         COMMIT and before any publishing work. Latency = receipt at a client - t0 (CLOCK_MONOTONIC is
         system-wide, so the two processes share it). If ``alerts.services.events_publish`` is missing,
         the event_payload is group_sent after commit by this script (printed as ``publish path``).
-    floor: the same number of bare ``group_send(FEED_GROUP, {"type": "whale.event", "event": p})`` of a
+    floor: the same number of bare ``group_send(FEED_GROUP, feed_message(p))`` (the real path's message) of a
         payload p copied from a real event with a fresh id (same size, so the consumers' dedupe keeps it), at
         the same rate, scheduled on daphne's own event loop (``asyncio.run_coroutine_threadsafe``, the loop
         the in-memory layer's queues belong to); latency = receipt - the time just before the send. This is
@@ -216,10 +216,17 @@ def publisher(server_loop: asyncio.AbstractEventLoop) -> None:
         if not sample:
             sample.update(event_payload(WhaleEvent.objects.select_related("whale", "whale__entity").get(pk=event_id)))
 
+    try:
+        from alerts.services import feed_message
+    except ImportError:
+        feed_message = None
+
     def bare(base: int, on_server_loop: bool):
         def step(n: int) -> None:
             payload = {**sample, "id": base + n}
-            message = {"type": "whale.event", "event": payload}
+            # The same message the real path sends (frame pre-encoded), so the floor is the layer and
+            # the fan-out alone: no database, no claim, no payload building.
+            message = feed_message(payload) if feed_message else {"type": "whale.event", "event": payload}
             t0 = time.monotonic()
             if on_server_loop:
                 asyncio.run_coroutine_threadsafe(layer.group_send(FEED_GROUP, message), server_loop).result()

@@ -5,6 +5,7 @@ WebSocket middleware, outermost first (the reasons are in ``alerts/auth.py``):
 ``AuthMiddlewareStack`` (session user) -> ``TokenAuthMiddleware`` (a DRF token replaces it) -> routes.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -24,3 +25,9 @@ application = ProtocolTypeRouter(
         "websocket": BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
+
+# Everything loaded so far (Django, models, URL maps, middleware) lives as long as the process. Move it
+# out of the garbage collector's generations so full collections stay short: without this, their
+# pauses stalled the WebSocket fan-out (bench/alert_latency.py, 200 clients: p99 ~160 ms -> ~60 ms).
+gc.collect()
+gc.freeze()
