@@ -1,6 +1,8 @@
-"""URL composition: admin, API v1, OpenAPI schema and docs, health, dashboard."""
+"""URL composition: pages (dashboard, whales, wallet, live feed, alerts, sign-in), admin, API v1, OpenAPI
+schema and docs, health."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,6 +10,12 @@ from whaletrack import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("whales/", views.whale_list_page, name="whale-list"),
+    path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
+    path("live/", views.live_page, name="live"),
+    path("alerts/", views.alerts_page, name="alerts"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("whales.api.urls")),
     path("api/v1/bitcoin/", include("ledgers.bitcoin.api.urls")),

@@ -23,7 +23,7 @@ from tests.whales.factories import WhaleEventFactory, WhaleFactory
 from whales.models import WhaleEvent
 from whaletrack.asgi import application
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 TIMEOUT = 3  # seconds: the first frame after connect may wait for a database thread
 

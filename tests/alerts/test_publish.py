@@ -38,7 +38,7 @@ from whales.models import WhaleEvent
 
 __all__ = ["memory_layer"]  # fixture imported from the factories module
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 MILLION = Decimal("1000000")
 

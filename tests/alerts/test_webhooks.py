@@ -199,7 +199,7 @@ def test_an_already_delivered_webhook_is_not_sent_again(db, receiver_factory):
     assert len(receiver.requests) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_embedded_mode_publishes_and_posts_from_a_daemon_thread(memory_layer, receiver_factory, settings):
     """End to end without a worker: commit -> alert -> webhook POST from a thread, signed."""
     settings.CELERY_BROKER_URL = "memory://"

@@ -691,7 +691,7 @@ def test_dashboard_page_renders_summary_events_whales_and_collectors(client):
     assert '<span class="card-value" id="events-24h">1</span>' in html
     assert "Jump 1 moved 500 ETH" in html
     assert html.count("older event") == 19  # 20 newest events: 1 recent + 19 of the older ones
-    assert f'href="/api/v1/wallets/ethereum/{whale.address}">Jump 1</a>' in html
+    assert f'href="/wallets/ethereum/{whale.address}/">Jump 1</a>' in html  # the wallet page
     assert "Never active" not in html
     assert "Jump Trading" in html
     assert 'href="/api/v1/collectors/test.collector">test.collector</a>' in html

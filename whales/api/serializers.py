@@ -313,3 +313,41 @@ class DashboardSummarySerializer(serializers.Serializer):
     latest_block_time = IsoDateTimeField(allow_null=True)
     collectors = CollectorHealthSerializer(many=True)
 
+
+
+# --- wallet history (charts) -------------------------------------------------------------------
+
+HISTORY_DEFAULT_DAYS = 90
+HISTORY_MAX_DAYS = 3650
+
+
+class HistoryParamsSerializer(serializers.Serializer):
+    """Window of ``GET wallets/{chain}/{address}/roi-history`` and ``.../portfolio-history``."""
+
+    days = serializers.IntegerField(
+        required=False, default=HISTORY_DEFAULT_DAYS, min_value=1, max_value=HISTORY_MAX_DAYS,
+        help_text=f"Days of history, 1-{HISTORY_MAX_DAYS} (default {HISTORY_DEFAULT_DAYS}), ending at the "
+                  "wallet's newest daily row (today for a wallet that is being updated).",
+    )
+
+
+class RoiPointSerializer(serializers.Serializer):
+    """One day of ROI: ``timestamp`` = the UTC day's midnight; ``value`` = roi_percent (null = unknown)."""
+
+    timestamp = serializers.DateTimeField()
+    value = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+
+
+class PortfolioPointSerializer(serializers.Serializer):
+    """One day of portfolio value: ``value`` = portfolio_value_usd (USD string, null = unknown)."""
+
+    timestamp = serializers.DateTimeField()
+    value = serializers.DecimalField(max_digits=38, decimal_places=8, allow_null=True)
+
+
+class RoiHistorySerializer(serializers.Serializer):
+    points = RoiPointSerializer(many=True, help_text="Oldest day first.")
+
+
+class PortfolioHistorySerializer(serializers.Serializer):
+    points = PortfolioPointSerializer(many=True, help_text="Oldest day first.")

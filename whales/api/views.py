@@ -6,7 +6,10 @@ Views only parse input (FilterSets for filters, ``*ParamsSerializer`` for paging
 an unknown chain 404 ``unknown_chain``, an unknown wallet or collector 404 ``not_found``.
 """
 
-from django.db.models import F, QuerySet
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import F, Max, QuerySet
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,6 +31,11 @@ from whales.api.serializers import (
     EventListParamsSerializer,
     EventListSerializer,
     EventSerializer,
+    HistoryParamsSerializer,
+    PortfolioHistorySerializer,
+    PortfolioPointSerializer,
+    RoiHistorySerializer,
+    RoiPointSerializer,
     TradeListParamsSerializer,
     TradePageSerializer,
     TradeSerializer,
@@ -37,7 +45,7 @@ from whales.api.serializers import (
     WhaleListSerializer,
 )
 from whales.chains import Chain, normalize_address
-from whales.models import Whale, WhaleEvent
+from whales.models import WalletMetricsDaily, Whale, WhaleEvent
 from whales.selectors import (
     collector_health_get,
     collector_health_list,
@@ -203,6 +211,55 @@ class WalletTradeListView(GenericAPIView):
         queryset = self.filter_queryset(self.get_queryset().filter(whale=whale))
         page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
         return Response({"items": TradeSerializer(page.items, many=True).data, "next_cursor": page.next_cursor})
+
+
+def _daily_points(whale: Whale, *, field: str, days: int) -> list[dict]:
+    """``[{timestamp, value}]`` of ``whale``'s WalletMetricsDaily ``field``, oldest day first.
+
+    Shape: the ``days`` UTC days ending at the whale's newest daily row, or today when that row is
+    in the future (so recorded, older data still charts its last ``days`` days instead of nothing);
+    ``timestamp`` is the day's midnight UTC; a day without a row has no point; ``value`` None = the
+    row does not know it (Chart.js draws a gap).
+    """
+    rows = WalletMetricsDaily.objects.filter(whale=whale)
+    newest = rows.aggregate(newest=Max("date"))["newest"]
+    if newest is None:
+        return []
+    end = min(newest, timezone.now().date())
+    window = rows.filter(date__gt=end - timedelta(days=days), date__lte=end).order_by("date")
+    return [
+        {"timestamp": datetime(day.year, day.month, day.day, tzinfo=UTC), "value": value}
+        for day, value in window.values_list("date", field)
+    ]
+
+
+class RoiHistoryView(APIView):
+    """GET wallets/{chain}/{address}/roi-history?days=N: daily ROI % (WalletMetricsDaily.roi_percent)."""
+
+    @extend_schema(
+        operation_id="wallet_roi_history",
+        parameters=[*_WALLET_PATH, HistoryParamsSerializer],
+        responses={200: RoiHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, chain: str, address: str) -> Response:
+        params = _params(HistoryParamsSerializer, request)
+        points = _daily_points(_wallet_get(chain, address), field="roi_percent", days=params["days"])
+        return Response({"points": RoiPointSerializer(points, many=True).data})
+
+
+class PortfolioHistoryView(APIView):
+    """GET wallets/{chain}/{address}/portfolio-history?days=N: daily portfolio value in USD
+    (WalletMetricsDaily.portfolio_value_usd)."""
+
+    @extend_schema(
+        operation_id="wallet_portfolio_history",
+        parameters=[*_WALLET_PATH, HistoryParamsSerializer],
+        responses={200: PortfolioHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, chain: str, address: str) -> Response:
+        params = _params(HistoryParamsSerializer, request)
+        points = _daily_points(_wallet_get(chain, address), field="portfolio_value_usd", days=params["days"])
+        return Response({"points": PortfolioPointSerializer(points, many=True).data})
 
 
 class EventRecentListView(GenericAPIView):

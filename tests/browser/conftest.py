@@ -1,0 +1,141 @@
+"""Fixtures of the browser tests: a real daphne process on the pytest test database and Redis, and
+Debian's Chromium driven by Playwright (``playwright install`` cannot download browsers here: STACK.md
+pitfall 8). Skipped only when /usr/bin/chromium is missing."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT_DIR = BASE_DIR / "var" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """postgres:// URL of the pytest test database (the daphne process must use the same one)."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"daphne did not listen on {port} within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s (daphne sometimes ignores SIGTERM: STACK.md pitfall 7)."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); CI installs it")
+    return CHROMIUM
+
+
+@pytest.fixture
+def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
+    """``http://127.0.0.1:<port>``: daphne serving whaletrack.asgi on the test database and REDIS_URL, so
+    group messages sent from this process (publishing, ``feed.disconnect``) reach its consumers."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url or connection.vendor != "postgresql":
+        pytest.fail("the browser tests need REDIS_URL and a PostgreSQL DATABASE_URL (shared by two processes)")
+    call_command("collectstatic", interactive=False, verbosity=0)  # WhiteNoise serves STATIC_ROOT (DEBUG off)
+    port = free_port()
+    log = tmp_path / "daphne.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "whaletrack.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "ALERTS_PUBLIC_FEED": "false",
+        "CHANNEL_LAYER_CAPACITY": "1000",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
+            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
+            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, process, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(process)
+    print(f"daphne log: {log}")
+
+
+@pytest.fixture
+def browser(chromium_path, transactional_db) -> Iterator[Any]:
+    """A headless Chromium (Playwright sync API). Set up after the database and closed before its flush.
+
+    Playwright's sync API keeps an event loop running in this thread (in another greenlet, with its own
+    connections): Django refuses ORM calls here and ``async_to_sync`` too, so tests do their database work and
+    publishing through ``run`` (a worker thread). Depending on ``transactional_db`` closes the browser
+    before pytest-django flushes the database.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def run(transactional_db) -> Iterator[Callable[..., Any]]:
+    """``run(fn, *args)``: call ``fn`` in a worker thread (no event loop there, its own DB connection) and
+    return its result. The worker's connections are closed afterwards (the test database is dropped later)."""
+    executor = ThreadPoolExecutor(max_workers=1)
+
+    def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return executor.submit(fn, *args, **kwargs).result(timeout=120)
+
+    yield call
+    executor.submit(connections.close_all).result(timeout=30)
+    executor.shutdown()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
