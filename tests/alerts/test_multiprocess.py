@@ -1,10 +1,10 @@
-"""Fan-out across processes on Redis: two daphne processes, one client on each, one publisher process.
+"""Fan-out across processes on Redis: two daphne processes with one client each, and a real Celery
+worker process that publishes.
 
-The publisher is a separate ``manage.py shell -c`` process doing exactly what a worker's publish does
-(``event_payload`` of a committed WhaleEvent, ``group_send`` to FEED_GROUP, its chain group and its whale
-group). A Celery worker would need a task that publishes, and no task in the project publishes by itself
-yet (collector tasks publish only through what they ingest from the recordings); what this test is about,
-channels-redis groups shared by processes, is the same from any process.
+The worker runs ``alerts.publish_pending`` (the sweep that sends committed events nobody published):
+the test commits an unpublished WhaleEvent, sends the task through the Redis broker, and the worker
+claims the event and sends it over channels-redis; both daphne processes deliver it to their client
+exactly once.
 """
 
 import asyncio
@@ -22,29 +22,13 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from tests.whales.factories import WhaleEventFactory
+from whaletrack.celery import app
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+QUEUE = "whaletrack-test-multiprocess"  # its own queue: nothing else queued in Redis runs on this worker
 VENV_BIN = Path(sys.executable).parent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-PUBLISH = """
-import json
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from alerts.groups import FEED_GROUP, chain_group, whale_group
-from alerts.payloads import event_payload
-from whales.models import WhaleEvent
-
-event = WhaleEvent.objects.select_related("whale").get(pk={event_id})
-payload = event_payload(event)
-message = {{"type": "whale.event", "event": payload}}
-layer = get_channel_layer()
-for group in (FEED_GROUP, chain_group(event.chain), whale_group(event.whale_id)):
-    async_to_sync(layer.group_send)(group, message)
-print(json.dumps(payload))
-"""
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -113,6 +97,8 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
         "REDIS_URL": redis_url,
         "CHANNEL_LAYER_CAPACITY": "1000",  # deliberate (STACK.md pitfall 2)
         "ALERTS_PUBLIC_FEED": "false",  # clients authenticate with a token
+        "ALERTS_PUBLISH_SWEEP_AFTER_S": "0",  # the worker's sweep takes the event at once
+        "CELERY_BROKER_URL": redis_url,
     }
     ports = [free_port(), free_port()]
     servers, logs = [], []
@@ -127,7 +113,7 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
         for port, server in zip(ports, servers, strict=True):
             wait_for_port(port, server)
 
-        async def scenario() -> tuple[list[dict], list[dict], dict]:
+        async def scenario() -> tuple[list[dict], list[dict]]:
             connected = [asyncio.Event(), asyncio.Event()]
             published = asyncio.Event()
             clients = [
@@ -137,23 +123,43 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
                                                 {}, connected[1], published)),
             ]
             await asyncio.wait_for(asyncio.gather(*(event.wait() for event in connected)), timeout=15)
-            publisher = await asyncio.create_subprocess_exec(
-                sys.executable, "manage.py", "shell", "-c", PUBLISH.format(event_id=stored.id),
-                cwd=BASE_DIR, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await asyncio.wait_for(publisher.communicate(), timeout=60)
-            assert publisher.returncode == 0, err.decode()
+            app.send_task("alerts.publish_pending", queue=QUEUE)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the worker claims the event when it publishes it
+                if await asyncio.to_thread(published_at, stored.id, close=True) is not None:
+                    break
+                await asyncio.sleep(0.2)
             published.set()
-            first, second = await asyncio.gather(*clients)
-            return first, second, json.loads(out.decode().strip().splitlines()[-1])
+            return tuple(await asyncio.gather(*clients))
 
-        first, second, payload = asyncio.run(scenario())
+        logs.append((tmp_path / "celery-worker.log").open("w"))
+        worker = subprocess.Popen(  # noqa: S603  (our own Celery app with fixed arguments)
+            [str(VENV_BIN / "celery"), "-A", "whaletrack", "worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE,
+             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            cwd=BASE_DIR, env=env, stdout=logs[-1], stderr=subprocess.STDOUT,
+        )
+        servers.append(worker)
+        first, second = asyncio.run(scenario())
     finally:
         for server in servers:
             stop(server)
         for log in logs:
             log.close()
 
-    assert payload["id"] == stored.id
-    assert first == [{"type": "event", "event": payload}]
-    assert second == [{"type": "event", "event": payload}]
+    worker_log = (tmp_path / "celery-worker.log").read_text()
+    assert "alerts.publish_pending" in worker_log and "succeeded" in worker_log
+    assert published_at(stored.id) is not None
+    assert [frame["type"] for frame in first] == ["event"] and first == second  # once each, the same frame
+    event = first[0]["event"]
+    assert event["id"] == stored.id and event["tx_hash"] == stored.tx_hash and event["published_at"]
+
+
+def published_at(event_id: int, *, close: bool = False):
+    """The event's published_at; ``close``: from a helper thread, whose connection is closed after."""
+    from whales.models import WhaleEvent
+
+    try:
+        return WhaleEvent.objects.filter(pk=event_id).values_list("published_at", flat=True).first()
+    finally:
+        if close:
+            connection.close()
