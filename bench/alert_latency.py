@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import itertools
 import json
 import os
@@ -73,71 +72,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@functools.cache
-def proposed_layer_class() -> type:
-    """Build ProposedInMemoryChannelLayer (channels is importable only in the venv, after Django settings)."""
-    from channels.layers import InMemoryChannelLayer
-
-    class ProposedInMemoryChannelLayer(InMemoryChannelLayer):
-        """channels' in-memory layer with two fixes, proposed for the embedded mode's settings:
-
-        - sends from another thread (collector threads, ``async_to_sync`` in ``alerts.services``) run on the
-          event loop that receives (daphne's), where the layer's asyncio queues live: asyncio.Queue is not
-          thread-safe, and a put from a foreign loop does not wake daphne's loop until some other I/O does;
-        - the expiry sweep (``_clean_expired``, a scan of every channel and group) runs at most once a
-          second instead of on every ``receive`` (O(connections) per delivery, O(n^2) per event).
-        """
-
-        def __init__(self, **kwargs) -> None:
-            super().__init__(**kwargs)
-            self._loop: asyncio.AbstractEventLoop | None = None
-            self._cleaned_at = 0.0
-
-        def _clean_expired(self) -> None:
-            now = time.monotonic()
-            if now - self._cleaned_at >= 1.0:
-                self._cleaned_at = now
-                super()._clean_expired()
-
-        async def receive(self, channel: str) -> dict:
-            self._loop = asyncio.get_running_loop()
-            return await super().receive(channel)
-
-        async def _on_receiving_loop(self, method, *args):
-            loop = self._loop
-            if loop is None or loop is asyncio.get_running_loop() or not loop.is_running():
-                return await method(*args)
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(method(*args), loop))
-
-        async def send(self, channel: str, message: dict) -> None:
-            await self._on_receiving_loop(super().send, channel, message)
-
-        async def group_send(self, group: str, message: dict) -> None:
-            await self._on_receiving_loop(super().group_send, group, message)
-
-    return ProposedInMemoryChannelLayer
-
-
-def __getattr__(name: str):  # lets "__main__.ProposedInMemoryChannelLayer" be imported lazily by channels
-    if name == "ProposedInMemoryChannelLayer":
-        return proposed_layer_class()
-    raise AttributeError(name)
-
-
 # --- server process ----------------------------------------------------------------------------------
 
 
-def serve(port: int, *, proposed_layer: bool = False) -> None:
+def serve(port: int) -> None:
     """daphne in this thread; a publisher thread driven by commands on stdin, answering on stdout."""
     import daphne.server  # first: installs the asyncio Twisted reactor
     import django
 
     django.setup()
-    if proposed_layer:
-        from django.conf import settings
-
-        settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"],
-                                               "BACKEND": "__main__.ProposedInMemoryChannelLayer"}}
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -389,7 +332,7 @@ async def bench(args: argparse.Namespace) -> bool:
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--serve", "--port", str(port),
-        *(["--proposed-layer"] if args.proposed_layer else []), cwd=BASE_DIR, env=env,
+        cwd=BASE_DIR, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     server = Server(process)
@@ -444,14 +387,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default="", help="default: a temporary SQLite file")
-    parser.add_argument("--proposed-layer", action="store_true",
-                        help="serve with ProposedInMemoryChannelLayer (see its docstring) instead of channels' own")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     raise_open_files_limit()
     if args.serve:
-        serve(args.port, proposed_layer=args.proposed_layer)
+        serve(args.port)
         return
     sys.exit(0 if asyncio.run(bench(args)) else 1)
 
