@@ -36,3 +36,4 @@ bench: install services
 	$(PY) bench/mempool_monitor.py
 	$(PY) bench/lru.py
 	$(PY) bench/alert_latency.py
+	$(PY) bench/metrics.py

@@ -376,7 +376,11 @@ class Holding(models.Model):
 
 
 class MetricsFields(models.Model):
-    """Fields shared by the current and the daily wallet metrics (definitions in DESIGN.md section 9)."""
+    """Fields shared by the current and the daily wallet metrics (definitions in DESIGN.md section 9).
+
+    Computed by whales.metrics, whose docstring gives every formula and which method (FIFO lots or
+    the exchange's closedPnl) produced each figure; ``details`` holds the per-method split.
+    """
 
     roi_percent = percent_field(null=True, blank=True)
     portfolio_value_usd = usd_field(null=True, blank=True)
@@ -387,6 +391,12 @@ class MetricsFields(models.Model):
     trades_30d = models.IntegerField(default=0)
     trades_1d = models.IntegerField(default=0)
     win_rate_percent = percent_field(null=True, blank=True)
+    realized_pnl_method = models.CharField(
+        max_length=40, blank=True,
+        help_text="Which method produced realized P&L: 'fifo', 'exchange_closed_pnl' or both joined by '+'.")
+    closed_round_trips = models.IntegerField(default=0)
+    unknown_cost_sells = models.IntegerField(default=0, help_text="Sells (partly) without a recorded cost.")
+    details = models.JSONField(default=dict, blank=True, help_text="Per-method split and inputs (whales.metrics).")
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

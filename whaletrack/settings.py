@@ -248,6 +248,10 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
+# --- Wallet metrics ----------------------------------------------------------------------------
+# Kill switch of the scheduled recomputation tasks (whales.tasks).
+WHALE_METRICS_ENABLED = env.bool("WHALE_METRICS_ENABLED", default=True)
+
 # --- Live feed and alerts --------------------------------------------------------------------
 # /ws/events/ needs a signed-in user unless this makes the public feed anonymous.
 ALERTS_PUBLIC_FEED = env.bool("ALERTS_PUBLIC_FEED", default=False)

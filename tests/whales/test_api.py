@@ -129,10 +129,13 @@ def test_whale_list_item_has_every_field_with_exact_values(api_client, user):
             "roi_percent": "123.4567",
             "portfolio_value_usd": "98765432.12345678",
             "realized_pnl_usd": "-1.50000000",
+            "realized_pnl_method": "",
             "unrealized_pnl_usd": None,
             "volume_30d_usd": "0.00000001",
             "trades_30d": 42,
             "win_rate_percent": "55.5000",
+            "closed_round_trips": 0,
+            "unknown_cost_sells": 0,
             "computed_at": "2026-11-20T12:00:00Z",
         },
     }]}

@@ -104,12 +104,19 @@ class EntityRefSerializer(serializers.ModelSerializer):
 
 
 class WalletMetricsSerializer(serializers.ModelSerializer):
-    """Current wallet metrics (DESIGN.md section 9); ``computed_at`` says how fresh they are."""
+    """Current wallet metrics (DESIGN.md section 9); ``computed_at`` says how fresh they are.
+
+    ``realized_pnl_method`` names how the realized P&L was computed: ``fifo`` (spot and on-chain
+    lots), ``exchange_closed_pnl`` (Hyperliquid perps: the exchange's closedPnl, average entry),
+    both joined by "+", or "" when nothing was realized; ``unknown_cost_sells`` counts sells whose
+    cost is unknown (never counted as profit). Definitions: ``whales/metrics.py``.
+    """
 
     class Meta:
         model = WalletMetrics
-        fields = ["roi_percent", "portfolio_value_usd", "realized_pnl_usd", "unrealized_pnl_usd",
-                  "volume_30d_usd", "trades_30d", "win_rate_percent", "computed_at"]
+        fields = ["roi_percent", "portfolio_value_usd", "realized_pnl_usd", "realized_pnl_method",
+                  "unrealized_pnl_usd", "volume_30d_usd", "trades_30d", "win_rate_percent", "closed_round_trips",
+                  "unknown_cost_sells", "computed_at"]
         read_only_fields = fields
 
 

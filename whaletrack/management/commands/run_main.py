@@ -36,6 +36,7 @@ from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
 from whales.chains import Chain, tx_url
+from whales.metrics import metrics_recompute_all
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
 from whales.registry import LabelEvidence, whale_upsert
 
@@ -99,6 +100,7 @@ class Command(BaseCommand):
             self.step("Recorded Hyperliquid accounts", self.track_recorded_hyperliquid)
         self.step("Hyperliquid bridge deposits (Arbitrum)", lambda: self.discover_bridge_whales(sources))
         self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(sources))
+        self.step("Wallet metrics", self.compute_metrics)
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
             if "node" in sources:
@@ -269,6 +271,10 @@ class Command(BaseCommand):
             if sources["mode"] == "replay":
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def compute_metrics(self) -> None:
+        count = metrics_recompute_all()
+        self.stdout.write(f"   metrics of {count} whales computed (ROI, realized/unrealized P&L, volume, win rate)")
 
     def alerts_housekeeping(self) -> None:
         """What Celery beat runs in production: cooldown digests every 10 s; every 30 s, events and
