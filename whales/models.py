@@ -102,6 +102,8 @@ class Whale(models.Model):
     entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="whales")
     type = models.CharField(max_length=20, choices=WhaleType.choices, default=WhaleType.UNCLASSIFIED)
     type_is_manual = models.BooleanField(default=False, help_text="Set by an analyst; classification keeps it.")
+    type_reason = models.CharField(max_length=300, blank=True, help_text="Why classification chose the type.")
+    type_classified_at = models.DateTimeField(null=True, blank=True)
     labels = models.ManyToManyField(Label, through="WhaleLabel", related_name="whales", blank=True)
     is_tracked = models.BooleanField(default=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
@@ -477,3 +479,91 @@ class CollectorRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collector} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class ScoreConfidence(models.TextChoices):
+    LOW = "low", "Low (too few closed trades)"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class ScoringRun(models.Model):
+    """One smart-money scoring run: how many whales it saw, scored, updated and failed on, and how long
+    it took (shown in the admin). At most one runs at a time."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    formula_version = models.CharField(max_length=20)
+    total = models.IntegerField(default=0)
+    processed = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    duration_ms = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="scoringrun_time")]
+
+    def __str__(self) -> str:
+        return f"scoring {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class WalletScore(models.Model):
+    """A smart-money score (0-100) of one whale from one scoring run, with every input and weight in
+    ``components`` and the formula version. Scores are kept as history; ``is_current`` marks each
+    whale's latest (whales that stopped trading keep theirs: no survivorship bias)."""
+
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="scores")
+    run = models.ForeignKey(ScoringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="scores")
+    score = models.DecimalField(max_digits=6, decimal_places=2)
+    confidence = models.CharField(max_length=10, choices=ScoreConfidence.choices)
+    components = models.JSONField(default=dict)
+    formula_version = models.CharField(max_length=20)
+    scored_at = models.DateTimeField(default=timezone.now)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["whale"], condition=Q(is_current=True), name="walletscore_one_current"),
+        ]
+        indexes = [
+            models.Index(fields=["-score"], condition=Q(is_current=True), name="walletscore_current_score"),
+            models.Index(fields=["whale", "-scored_at"], name="walletscore_whale_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.whale_id}: {self.score} ({self.confidence})"
+
+
+class FlowWindow(models.TextChoices):
+    H1 = "1h", "1 hour"
+    H24 = "24h", "24 hours"
+    D7 = "7d", "7 days"
+    D30 = "30d", "30 days"
+
+
+class SmartMoneyFlow(models.Model):
+    """Net flow of one token among smart-money whales over a window, as collected at ``collected_at``.
+
+    ``net_flow_usd`` = bought - sold (USD) by whales scoring at least ``min_score``; ``top_buyers`` /
+    ``top_sellers``: [{whale_id, chain, address, name, net_usd}] largest first.
+    """
+
+    token = models.CharField(max_length=100)
+    window = models.CharField(max_length=4, choices=FlowWindow.choices)
+    net_flow_usd = usd_field()
+    bought_usd = usd_field(default=0)
+    sold_usd = usd_field(default=0)
+    buying_wallets = models.IntegerField(default=0)
+    selling_wallets = models.IntegerField(default=0)
+    top_buyers = models.JSONField(default=list)
+    top_sellers = models.JSONField(default=list)
+    min_score = models.DecimalField(max_digits=6, decimal_places=2)
+    collected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["token", "-collected_at"], name="flow_token_time")]
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.window} {self.net_flow_usd} USD @ {self.collected_at:%Y-%m-%d %H:%M}"
