@@ -37,3 +37,4 @@ bench: install services
 	$(PY) bench/lru.py
 	$(PY) bench/alert_latency.py
 	$(PY) bench/metrics.py
+	$(PY) bench/smart_money_api.py

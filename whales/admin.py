@@ -19,6 +19,7 @@ from django.db import connections
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from whales.chains import Chain, normalize_address, validate_address_for_chain
 from whales.models import (
@@ -27,8 +28,10 @@ from whales.models import (
     EventThreshold,
     KnownAddress,
     Label,
+    ScoringRun,
     SyncCursor,
     Trade,
+    WalletScore,
     Whale,
     WhaleEvent,
     WhaleLabel,
@@ -221,8 +224,9 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
     """Curate thousands of whales: exact address search, cheap filters, bulk track/type actions."""
 
     form = WhaleAdminForm
-    list_display = ("address", "name", "chain", "entity", "type", "type_is_manual", "is_tracked", "label_list",
+    list_display = ("address", "name", "chain", "entity", "type_marked", "type_is_manual", "is_tracked", "label_list",
                     "label_count", "last_active_at")
+    readonly_fields = ("type_is_manual", "type_reason", "type_classified_at")
     list_display_links = ("address", "name")
     list_filter = ("chain", "type", "is_tracked", LabelFilter, EntityInputFilter, ("last_active_at",
                    admin.DateFieldListFilter))
@@ -241,6 +245,12 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(label_total=Count("whale_labels")).prefetch_related(
             Prefetch("labels", queryset=Label.objects.only("id", "slug").order_by("slug")))
+
+    @admin.display(description="type", ordering="type")
+    def type_marked(self, obj: Whale) -> str:
+        # The reason is the cell's tooltip; "(manual)" marks an analyst's type that classification keeps.
+        label = obj.get_type_display() + (" (manual)" if obj.type_is_manual else "")
+        return format_html('<span title="{}">{}</span>', obj.type_reason, label)
 
     @admin.display(description="labels")
     def label_list(self, obj: Whale) -> str:
@@ -374,3 +384,24 @@ class CollectorRunAdmin(BigTableAdmin):
     list_filter = ("collector", "status")
     ordering = ("-started_at",)
 
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(BigTableAdmin):
+    """The smart-money scoring run log with its statistics, read-only (whales.scoring)."""
+
+    list_display = ("started_at", "status", "formula_version", "total", "processed", "updated", "failed",
+                    "duration_ms", "error")
+    list_filter = ("status", "formula_version")
+    ordering = ("-started_at",)
+
+
+@admin.register(WalletScore)
+class WalletScoreAdmin(BigTableAdmin):
+    """Smart-money scores (history; ``is_current`` marks each whale's latest), read-only."""
+
+    list_display = ("whale", "score", "confidence", "formula_version", "is_current", "scored_at", "run")
+    list_filter = ("is_current", "confidence", "formula_version")
+    list_select_related = ("whale", "run")
+    raw_id_fields = ("whale", "run")
+    ordering = ("-scored_at", "-id")

@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -473,12 +474,18 @@ def metrics_recompute_all(*, now: datetime | None = None, batch_size: int = BATC
 
 
 def metrics_after_trades(*, whale_ids: Iterable[int]) -> None:
-    """Hook for collectors after they store trades: queue an incremental recompute of ``whale_ids``
-    once the surrounding transaction commits (nothing is queued for an empty set)."""
+    """Hook for collectors after they store trades: an incremental recompute of ``whale_ids`` once the
+    surrounding transaction commits (nothing for an empty set). With a broker (production) it is the
+    ``whales.recompute_metrics`` task; in the embedded mode (broker ``memory://``, no worker) it runs
+    in-process right after the commit."""
     from whales.tasks import recompute_metrics  # tasks import this module
 
     ids = sorted({int(i) for i in whale_ids})
-    if ids:
+    if not ids:
+        return
+    if settings.CELERY_BROKER_URL.startswith("memory://"):
+        transaction.on_commit(lambda: metrics_recompute(whale_ids=ids), robust=True)
+    else:
         recompute_metrics.delay_on_commit(whale_ids=ids)
 
 

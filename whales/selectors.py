@@ -3,13 +3,21 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from whales.chains import Chain
 from whales.collectors import collector_get, collector_names
-from whales.models import CollectorRun, Holding, RunStatus, Trade, Whale, WhaleEvent, WhaleLabel
+from whales.models import CollectorRun, Holding, RunStatus, Trade, WalletScore, Whale, WhaleEvent, WhaleLabel
 
+# The whale list's sort keys (API and pages) -> the field they order by.
+WHALE_SORT_FIELDS = {
+    "roi": "metrics__roi_percent",
+    "portfolio_value": "metrics__portfolio_value_usd",
+    "volume_30d": "metrics__volume_30d_usd",
+    "last_active": "last_active_at",
+    "score": "current_score",  # annotated by whales_order: the whale's current WalletScore
+}
 
 def whale_list() -> QuerySet[Whale]:
     """Whales with entity and current metrics joined (one query for a page)."""
@@ -173,3 +181,15 @@ def dashboard_page() -> dict:
         "events": event_recent_list(limit=20),
         "active_whales": whale_recently_active_list(limit=10),
     }
+
+
+def whales_order(queryset: QuerySet[Whale], *, sort_by: str, order: str) -> QuerySet[Whale]:
+    """``queryset`` ordered by the whale list's ``sort_by`` (WHALE_SORT_FIELDS keys: roi, portfolio_value,
+    volume_30d, last_active, score) ``order`` asc/desc, missing values last, then by id. ``score`` is the
+    current WalletScore (annotated with one correlated subquery)."""
+    if sort_by == "score":
+        current = WalletScore.objects.filter(whale=OuterRef("pk"), is_current=True).values("score")[:1]
+        queryset = queryset.annotate(current_score=Subquery(current))
+    field = F(WHALE_SORT_FIELDS[sort_by])
+    ordering = field.asc(nulls_last=True) if order == "asc" else field.desc(nulls_last=True)
+    return queryset.order_by(ordering, "id")

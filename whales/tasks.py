@@ -1,9 +1,12 @@
-"""Celery wrappers for the wallet metrics (all logic is in whales.metrics)."""
+"""Celery wrappers for wallet metrics, classification and scoring (all logic is in whales.metrics,
+whales.classification and whales.scoring)."""
 
 from celery import shared_task
 from django.conf import settings
 
+from whales.classification import whales_classify
 from whales.metrics import metrics_recompute, metrics_recompute_all
+from whales.scoring import scoring_run
 
 
 def _enabled() -> bool:
@@ -31,3 +34,27 @@ def recompute_all_metrics() -> None:
     """Beat, hourly (migration 0007): full recompute of every whale (metrics_recompute_all)."""
     if _enabled():
         metrics_recompute_all()
+
+
+@shared_task(
+    name="whales.score_wallets",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=600, time_limit=660,  # under the 15-minute interval; the run records itself as failed
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: runs never overlap (lock)
+)
+def score_wallets() -> None:
+    """Beat, every 15 minutes (migration 0009): the smart-money scoring run (whales.scoring.scoring_run)."""
+    # Kill switch: settings.WHALE_SCORING_ENABLED (default on).
+    if getattr(settings, "WHALE_SCORING_ENABLED", True):
+        scoring_run(batch_size=getattr(settings, "WHALE_SCORING_BATCH_SIZE", 50))
+
+
+@shared_task(
+    name="whales.classify_whales",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=1500, time_limit=1800,
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service overwrites
+)
+def classify_whales() -> None:
+    """Beat, daily (migration 0009): classify every whale (whales.classification.whales_classify)."""
+    # Kill switch: settings.WHALE_CLASSIFICATION_ENABLED (default on).
+    if getattr(settings, "WHALE_CLASSIFICATION_ENABLED", True):
+        whales_classify()

@@ -154,7 +154,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Whale.type and WhaleEvent.type are both called "type": give their enums distinct names.
-    "ENUM_NAME_OVERRIDES": {"WhaleTypeEnum": "whales.models.WhaleType", "EventTypeEnum": "whales.models.EventType"},
+    "ENUM_NAME_OVERRIDES": {
+        "WhaleTypeEnum": "whales.models.WhaleType",
+        "EventTypeEnum": "whales.models.EventType",
+        "ScoreConfidenceEnum": "whales.models.ScoreConfidence",
+        "LabelConfidenceEnum": "whales.models.LabelConfidence",
+        "RunStatusEnum": "whales.models.RunStatus",
+        "ChainEnum": "whales.chains.Chain",
+    },
 }
 
 # --- Data sources -----------------------------------------------------------------------------
@@ -251,6 +258,32 @@ LOGOUT_REDIRECT_URL = "/"
 # --- Wallet metrics ----------------------------------------------------------------------------
 # Kill switch of the scheduled recomputation tasks (whales.tasks).
 WHALE_METRICS_ENABLED = env.bool("WHALE_METRICS_ENABLED", default=True)
+
+# --- Classification and smart money ------------------------------------------------------------
+# Whale type (whales/classification.py): trader = trades_30d >= N or 30-day turnover >= X;
+# holder = no sale for D days; too little history -> unclassified. Daily task.
+WHALE_TRADER_MIN_TRADES_30D = env.int("WHALE_TRADER_MIN_TRADES_30D", default=20)
+WHALE_TRADER_MIN_TURNOVER = env.str("WHALE_TRADER_MIN_TURNOVER", default="1.0")
+WHALE_HOLDER_MIN_HOLD_DAYS = env.int("WHALE_HOLDER_MIN_HOLD_DAYS", default=90)
+WHALE_CLASSIFY_MIN_HISTORY_DAYS = env.int("WHALE_CLASSIFY_MIN_HISTORY_DAYS", default=30)
+WHALE_CLASSIFICATION_ENABLED = env.bool("WHALE_CLASSIFICATION_ENABLED", default=True)
+# Smart-money score v1 (whales/scoring.py): weights of ROI, win rate, realized P&L, consistency.
+WHALE_SCORE_WEIGHTS = env.dict("WHALE_SCORE_WEIGHTS", default={
+    "roi": "0.35", "win_rate": "0.25", "realized_pnl": "0.25", "consistency": "0.15"})
+WHALE_SCORE_PNL_CAP_USD = env.str("WHALE_SCORE_PNL_CAP_USD", default="10000000")
+# Fewer closed round trips than MIN -> low confidence (still scored and listed); from HIGH -> high.
+WHALE_SCORE_MIN_ROUND_TRIPS = env.int("WHALE_SCORE_MIN_ROUND_TRIPS", default=10)
+WHALE_SCORE_HIGH_ROUND_TRIPS = env.int("WHALE_SCORE_HIGH_ROUND_TRIPS", default=30)
+WHALE_SCORING_STALE_MINUTES = env.int("WHALE_SCORING_STALE_MINUTES", default=30)
+WHALE_SCORING_BATCH_SIZE = env.int("WHALE_SCORING_BATCH_SIZE", default=50)
+WHALE_SCORING_ENABLED = env.bool("WHALE_SCORING_ENABLED", default=True)
+# Smart-money flows (whales/flows.py) count whales scoring at least this; API cache TTLs in seconds.
+SMART_MONEY_MIN_SCORE = env.int("SMART_MONEY_MIN_SCORE", default=60)
+SMART_MONEY_FLOWS_ENABLED = env.bool("SMART_MONEY_FLOWS_ENABLED", default=True)
+SMART_MONEY_CACHE_LIST_TTL = env.int("SMART_MONEY_CACHE_LIST_TTL", default=300)
+SMART_MONEY_CACHE_DETAIL_TTL = env.int("SMART_MONEY_CACHE_DETAIL_TTL", default=600)
+SMART_MONEY_CACHE_STATS_TTL = env.int("SMART_MONEY_CACHE_STATS_TTL", default=300)
+SMART_MONEY_CACHE_FLOWS_TTL = env.int("SMART_MONEY_CACHE_FLOWS_TTL", default=300)
 
 # --- Live feed and alerts --------------------------------------------------------------------
 # /ws/events/ needs a signed-in user unless this makes the public feed anonymous.

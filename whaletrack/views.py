@@ -41,6 +41,7 @@ from whales.selectors import (
     trade_list,
     whale_get,
     whale_list_with_labels,
+    whales_order,
 )
 
 WHALE_PAGE_SIZE = 50
@@ -158,9 +159,7 @@ def whale_list_page(request: HttpRequest) -> HttpResponse:
     if errors:
         return render(request, "whales/list.html", context, status=400)
     values = params.validated_data
-    field = F(WHALE_SORT_FIELDS[values["sort_by"]])
-    ordering = field.asc(nulls_last=True) if values["order"] == "asc" else field.desc(nulls_last=True)
-    queryset = filterset.qs.order_by(ordering, "id")
+    queryset = whales_order(filterset.qs, sort_by=values["sort_by"], order=values["order"])
     offset, limit = values["offset"], values["limit"]
     total = queryset.count()
     context.update({

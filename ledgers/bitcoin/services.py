@@ -36,6 +36,7 @@ from ledgers.bitcoin.types import BitcoinTx
 from ledgers.market.selectors import PriceBook, asset_map, latest_price
 from whales.chains import Chain
 from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
 from whales.models import KnownAddress, RunStatus, SyncCursor, Trade, Whale
 from whales.services import (
     collector_run_finish,
@@ -182,6 +183,7 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
             return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
         for txid, status in resolved.items():
             if status is not None and status.confirmed:
                 confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=txid, block_number=status.block_height,

@@ -30,6 +30,7 @@ from ledgers.ethereum.types import RawBlock
 from ledgers.market.selectors import PriceBook, asset_map
 from whales.chains import Chain
 from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
 from whales.models import KnownAddress, RunStatus, Whale
 from whales.services import (
     collector_run_finish,
@@ -148,6 +149,7 @@ def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> t
         BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once the batch commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
     return len(stored.trades), len(stored.events)
 
 

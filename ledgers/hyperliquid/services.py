@@ -31,6 +31,7 @@ from ledgers.hyperliquid.activity import BadRecord, WhaleRef, fill_activities, l
 from ledgers.hyperliquid.client import FILLS_PAGE_LIMIT, HyperliquidClient, HyperliquidError, HyperliquidUnavailable
 from whales.chains import Chain
 from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
 from whales.models import RunStatus, SyncCursor, Whale
 from whales.services import (
     PerpPosition,
@@ -163,6 +164,7 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
             return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
         stored = trades_ingest(activities=fill_acts + ledger_acts)
         events_publish(event_ids=stored.event_ids)  # sent once this whale's transaction commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
         if account_value is not None:
             _positions_store(whale, positions, account_value)
     return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,

@@ -251,12 +251,22 @@ def test_whale_list_default_limit_is_50_and_max_500_accepted(api_client):
     assert len(ids(api_client.get(f"{API}/whales?limit=500"))) == 51
 
 
-def test_whale_list_rejects_score_sort_listing_allowed_values(api_client):
-    body = assert_error(api_client.get(f"{API}/whales?sort_by=score"), 400, "invalid_parameter")
+def test_whale_list_rejects_an_unknown_sort_listing_allowed_values(api_client):
+    body = assert_error(api_client.get(f"{API}/whales?sort_by=luck"), 400, "invalid_parameter")
     assert body["detail"] == (
-        'sort_by: "score" is not a valid sort_by; allowed: roi, portfolio_value, volume_30d, last_active '
-        "(score is not available until wallet scoring exists)."
-    )
+        'sort_by: "luck" is not a valid sort_by; allowed: roi, portfolio_value, volume_30d, last_active, score.')
+
+
+def test_whale_list_sorts_by_the_current_smart_money_score(api_client):
+    from whales.models import WalletScore
+
+    low, high, unscored = WhaleFactory(), WhaleFactory(), WhaleFactory()
+    WalletScore.objects.create(whale=high, score=Decimal("90"), confidence="high", formula_version="v1",
+                               is_current=False)  # an old score: not the current one
+    WalletScore.objects.create(whale=high, score=Decimal("40"), confidence="high", formula_version="v1")
+    WalletScore.objects.create(whale=low, score=Decimal("75.5"), confidence="low", formula_version="v1")
+    assert ids(api_client.get(f"{API}/whales?sort_by=score")) == [low.id, high.id, unscored.id]
+    assert ids(api_client.get(f"{API}/whales?sort_by=score&order=asc")) == [high.id, low.id, unscored.id]
 
 
 @pytest.mark.parametrize(("query", "param"), [

@@ -204,3 +204,19 @@ def test_the_full_recompute_is_scheduled_hourly():
     task = PeriodicTask.objects.get(name="whales: recompute all wallet metrics")
     assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
         "whales.recompute_all_metrics", 1, "hours", True)
+
+
+def test_the_hook_recomputes_in_process_after_commit_in_the_embedded_mode(settings,
+                                                                          django_capture_on_commit_callbacks):
+    """No broker (memory://, no worker): the collectors' hook recomputes right after the commit."""
+    from tests.whales.factories import TradeFactory, WhaleFactory
+    from whales.metrics import metrics_after_trades
+    from whales.models import WalletMetrics
+
+    settings.CELERY_BROKER_URL = "memory://"
+    whale = WhaleFactory()
+    TradeFactory(whale=whale)
+    with django_capture_on_commit_callbacks(execute=True):
+        metrics_after_trades(whale_ids=[whale.id, whale.id])
+        assert not WalletMetrics.objects.filter(whale=whale).exists()  # nothing before the commit
+    assert WalletMetrics.objects.filter(whale=whale).exists()

@@ -196,7 +196,7 @@ def test_whale_list_shows_labels_and_filter_choices(client, whale_set):
 
 @pytest.mark.parametrize(("query", "message"), [
     ("chain=solana", "chain: Select a valid choice."),
-    ("sort_by=score", "sort_by"),
+    ("sort_by=luck", "sort_by"),
     ("limit=0", "limit: Ensure this value is greater than or equal to 1."),
 ])
 def test_whale_list_rejects_bad_input_with_400_and_no_rows(client, whale_set, query, message):

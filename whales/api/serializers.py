@@ -23,17 +23,11 @@ from whales.models import (
     WhaleEvent,
     WhaleLabel,
 )
+from whales.selectors import WHALE_SORT_FIELDS  # the whale list's sort keys (re-exported)
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 # sort_by value -> ordering field; every one sorts with NULLs last in both directions.
-WHALE_SORT_FIELDS = {
-    "roi": "metrics__roi_percent",
-    "portfolio_value": "metrics__portfolio_value_usd",
-    "volume_30d": "metrics__volume_30d_usd",
-    "last_active": "last_active_at",
-}
-
 
 # --- query parameters ------------------------------------------------------------------------
 
@@ -50,11 +44,9 @@ class WhaleListParamsSerializer(serializers.Serializer):
 
     sort_by = serializers.ChoiceField(
         choices=list(WHALE_SORT_FIELDS), required=False, default="last_active",
-        error_messages={"invalid_choice": (
-            '"{input}" is not a valid sort_by; allowed: ' + ", ".join(WHALE_SORT_FIELDS)
-            + " (score is not available until wallet scoring exists)."
-        )},
-        help_text="Sort key (default last_active). `score` is rejected until wallet scoring exists.",
+        error_messages={"invalid_choice": '"{input}" is not a valid sort_by; allowed: ' + ", ".join(WHALE_SORT_FIELDS)
+                        + "."},
+        help_text="Sort key (default last_active); `score` is the current smart-money score.",
     )
     order = serializers.ChoiceField(
         choices=["asc", "desc"], required=False, default="desc",

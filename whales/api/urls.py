@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from whales import smartmoney_api
 from whales.api import views
 
 urlpatterns = [
@@ -17,4 +18,9 @@ urlpatterns = [
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
     path("collectors/health", views.CollectorHealthListView.as_view(), name="api-collector-health"),
     path("collectors/<str:name>", views.CollectorDetailView.as_view(), name="api-collector-detail"),
+    path("smart-money/wallets", smartmoney_api.SmartMoneyWalletListView.as_view(), name="api-smart-money-wallets"),
+    path("smart-money/wallets/<str:chain>/<str:address>", smartmoney_api.SmartMoneyWalletDetailView.as_view(),
+         name="api-smart-money-wallet"),
+    path("smart-money/stats", smartmoney_api.SmartMoneyStatsView.as_view(), name="api-smart-money-stats"),
+    path("smart-money/flows", smartmoney_api.SmartMoneyFlowView.as_view(), name="api-smart-money-flows"),
 ]

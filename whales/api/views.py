@@ -8,7 +8,7 @@ an unknown chain 404 ``unknown_chain``, an unknown wallet or collector 404 ``not
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
@@ -23,7 +23,6 @@ from whales.api.errors import InvalidAddress, InvalidParameter, NotFound, Unknow
 from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import (
-    WHALE_SORT_FIELDS,
     CollectorDetailSerializer,
     CollectorHealthListSerializer,
     DashboardSummarySerializer,
@@ -55,6 +54,7 @@ from whales.selectors import (
     trade_list,
     whale_get,
     whale_list_with_labels,
+    whales_order,
 )
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
@@ -139,10 +139,8 @@ class WhaleListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         params = self.list_params(request)
-        queryset = self.filter_queryset(self.get_queryset())
-        field = F(WHALE_SORT_FIELDS[params["sort_by"]])
-        ordering = field.asc(nulls_last=True) if params["order"] == "asc" else field.desc(nulls_last=True)
-        queryset = queryset.order_by(ordering, "id")
+        queryset = whales_order(self.filter_queryset(self.get_queryset()), sort_by=params["sort_by"],
+                                order=params["order"])
         start = params["offset"]
         page = queryset[start:start + params["limit"]]
         return Response({"items": WhaleListItemSerializer(page, many=True).data, "total": queryset.count()})

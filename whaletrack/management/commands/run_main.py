@@ -36,9 +36,12 @@ from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
 from whales.chains import Chain, tx_url
+from whales.classification import whales_classify
+from whales.flows import flows_collect
 from whales.metrics import metrics_recompute_all
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
 from whales.registry import LabelEvidence, whale_upsert
+from whales.scoring import scoring_run
 
 logger = logging.getLogger(__name__)
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
@@ -101,6 +104,7 @@ class Command(BaseCommand):
         self.step("Hyperliquid bridge deposits (Arbitrum)", lambda: self.discover_bridge_whales(sources))
         self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(sources))
         self.step("Wallet metrics", self.compute_metrics)
+        self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
             if "node" in sources:
@@ -275,6 +279,16 @@ class Command(BaseCommand):
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()
         self.stdout.write(f"   metrics of {count} whales computed (ROI, realized/unrealized P&L, volume, win rate)")
+
+    def score_and_flows(self) -> None:
+        classified = whales_classify()
+        by_type = ", ".join(f"{count} {kind}" for kind, count in sorted(classified.by_type.items())) or "none"
+        self.stdout.write(f"   classified {classified.seen} whales ({by_type}; {classified.manual} set by analysts)")
+        run = scoring_run()
+        self.stdout.write(f"   scoring run: {run.status}, {run.processed} of {run.total} whales scored, "
+                          f"{run.updated} new scores, {run.failed} failed (formula {run.formula_version})")
+        flows = flows_collect()
+        self.stdout.write(f"   smart-money flows: {len(flows)} token/window rows")
 
     def alerts_housekeeping(self) -> None:
         """What Celery beat runs in production: cooldown digests every 10 s; every 30 s, events and

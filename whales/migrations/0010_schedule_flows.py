@@ -1,0 +1,31 @@
+from django.db import migrations
+from django.utils import timezone
+
+TASK_NAME = "whales: collect smart-money flows"
+
+
+def schedule_flows(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    every_15m, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
+    # get_or_create keeps an analyst's edits (interval, enabled) when migrations run again.
+    PeriodicTask.objects.get_or_create(
+        name=TASK_NAME,
+        defaults={"task": "whales.collect_flows", "interval": every_15m, "expire_seconds": 900},
+    )
+    # Historical models skip PeriodicTask.save(), which normally bumps this row; bump it so beat reloads.
+    apps.get_model("django_celery_beat", "PeriodicTasks").objects.update_or_create(
+        ident=1, defaults={"last_update": timezone.now()})
+
+
+def unschedule_flows(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("whales", "0008_smart_money"),
+        ("whales", "0009_schedule_scoring"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+    operations = [migrations.RunPython(schedule_flows, unschedule_flows)]
