@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "ledgers.bitcoin",
     "ledgers.hyperliquid",
     "ledgers.replay",
+    "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
 
