@@ -296,6 +296,14 @@ ALERTS_WEBHOOK_MAX_ATTEMPTS = env.int("ALERTS_WEBHOOK_MAX_ATTEMPTS", default=5)
 # sweep task after this many seconds.
 ALERTS_PUBLISH_SWEEP_AFTER_S = env.int("ALERTS_PUBLISH_SWEEP_AFTER_S", default=30)
 
+# --- Paper trading ----------------------------------------------------------------------------
+# Live trading stays off unless this AND the admin toggle (trading.LiveTradingToggle) are both on.
+TRADING_LIVE_ENABLED = env.bool("TRADING_LIVE_ENABLED", default=False)
+# Fernet key encrypting exchange credentials at rest; empty = credentials cannot be stored.
+TRADING_CREDENTIALS_KEY = env.str("TRADING_CREDENTIALS_KEY", default="")
+# Prices older than this block trading (missing or stale prices never pass the checks).
+TRADING_PRICE_MAX_AGE_HOURS = env.int("TRADING_PRICE_MAX_AGE_HOURS", default=48)
+
 # --- Main job ---------------------------------------------------------------------------------
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
 WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")

@@ -1,0 +1,254 @@
+"""Paper trading: accounts, strategies, orders, fills, positions, FIFO lots, live-trading audit, credentials.
+
+Money is Decimal end to end: USD NUMERIC(38, 8) (``usd_field``), quantities NUMERIC(78, 30)
+(``amount_field``), prices NUMERIC(38, 18) like ``ledgers.market.PriceHistory``. Times are aware UTC.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from whales.models import amount_field, percent_field, usd_field
+
+
+def price_field(**kwargs) -> models.DecimalField:
+    """A USD unit price, 18 decimal places (as PriceHistory.price_usd)."""
+    return models.DecimalField(max_digits=38, decimal_places=18, **kwargs)
+
+
+class AccountMode(models.TextChoices):
+    PAPER = "paper", "Paper"
+    LIVE = "live", "Live"
+
+
+class Account(models.Model):
+    """A trading account with its cash, halt flag and per-account safety limits (DESIGN.md §10).
+
+    ``start_of_day_value`` is the portfolio value (cash + positions at market) taken at the first
+    check of each UTC day (``start_of_day_date``); the daily loss limit is measured against it.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_accounts")
+    name = models.CharField(max_length=100)
+    mode = models.CharField(max_length=10, choices=AccountMode.choices, default=AccountMode.PAPER)
+    base_currency = models.CharField(max_length=10, default="USD")
+    starting_cash = usd_field(default=Decimal("10000"))
+    cash = usd_field(default=Decimal("10000"))
+    halted = models.BooleanField(default=False)
+    halted_reason = models.TextField(blank=True)
+    halted_at = models.DateTimeField(null=True, blank=True)
+    start_of_day_value = usd_field(null=True, blank=True)
+    start_of_day_date = models.DateField(null=True, blank=True)
+    # Limits (each a per-account setting with the defaults of DESIGN.md §10).
+    max_position_percent = percent_field(default=Decimal("20"))
+    max_daily_loss_percent = percent_field(default=Decimal("5"))
+    max_strategy_exposure_percent = percent_field(default=Decimal("30"))
+    max_orders_per_day = models.PositiveIntegerField(default=100)
+    min_order_usd = usd_field(default=Decimal("10"))
+    flatten_on_daily_loss = models.BooleanField(default=True)
+    slippage_bps = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("5"))
+    fee_bps = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("10"))
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="trading_account_owner_name_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mode})"
+
+
+class StrategyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class Strategy(models.Model):
+    """A strategy running on an account; orders carry it so its exposure can be limited."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="strategies")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=StrategyStatus.choices, default=StrategyStatus.ACTIVE)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "strategies"
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="trading_strategy_account_name_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.kind}]"
+
+
+class OrderSide(models.TextChoices):
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "market", "Market"
+    LIMIT = "limit", "Limit"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUBMITTED = "submitted", "Submitted"
+    PARTIALLY_FILLED = "partially_filled", "Partially filled"
+    FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+
+
+class Order(models.Model):
+    """One order; ``client_order_id`` is unique per account so a retried placement is stored once.
+
+    A rejected order is kept (status ``rejected``, ``reject_reason`` names the rule and the numbers)
+    as the audit trail of what the safety checks refused.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")
+    strategy = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    client_order_id = models.CharField(max_length=100)
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    type = models.CharField(max_length=10, choices=OrderType.choices, default=OrderType.MARKET)
+    quantity = amount_field()
+    limit_price = price_field(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    reject_reason = models.TextField(blank=True)
+    filled_quantity = amount_field(default=Decimal(0))
+    average_fill_price = price_field(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "client_order_id"], name="trading_order_client_id_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "created_at"], name="trading_order_acct_created"),
+            models.Index(fields=["status", "type"], name="trading_order_status_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity} {self.symbol} [{self.status}]"
+
+
+class Fill(models.Model):
+    """One execution of an order. ``realized_pnl_usd`` is the FIFO realized P&L of a sell fill
+    (proceeds net of this fill's fee minus the cost of the lots it consumed); None for buys."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="fills")
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    price = price_field()
+    quantity = amount_field()
+    notional_usd = usd_field()
+    fee_usd = usd_field()
+    realized_pnl_usd = usd_field(null=True, blank=True)
+    filled_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "filled_at"], name="trading_fill_acct_time")]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity} {self.symbol} @ {self.price}"
+
+
+class Position(models.Model):
+    """The open quantity of one symbol in an account. ``total_cost`` is the cost of the remaining
+    FIFO lots (buy fees included); ``average_price`` = total_cost / quantity. Deleted when closed."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=30)
+    quantity = amount_field()
+    average_price = price_field()
+    total_cost = usd_field()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="trading_position_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.symbol}"
+
+
+class PositionLot(models.Model):
+    """One FIFO lot: a buy fill's quantity and cost (notional + fee). A partly consumed lot keeps
+    the cost of what remains (``cost_remaining``); a consumed lot stays with zero remaining."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lots")
+    symbol = models.CharField(max_length=30)
+    fill = models.OneToOneField(Fill, on_delete=models.CASCADE, related_name="lot")
+    opened_at = models.DateTimeField()
+    quantity = amount_field()
+    quantity_remaining = amount_field()
+    cost_remaining = usd_field()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "symbol", "opened_at"], name="trading_lot_fifo")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_remaining}/{self.quantity} {self.symbol} @ {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class LiveTradingToggle(models.Model):
+    """Append-only audit of the admin switch for live trading: the newest row is the current state.
+    Live trading needs this switch on AND ``settings.TRADING_LIVE_ENABLED``."""
+
+    enabled = models.BooleanField()
+    previous = models.BooleanField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"live trading {self.previous} -> {self.enabled} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class AccountAudit(models.Model):
+    """Who halted or resumed an account, when, and why (also the daily-loss auto halt)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit")
+    action = models.CharField(max_length=30)
+    reason = models.TextField(blank=True)
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.account_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ExchangeCredential(models.Model):
+    """API credentials for a live exchange, Fernet-encrypted at rest (``trading.crypto``); never
+    logged, never shown in the admin or returned by the API."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="credentials")
+    exchange = models.CharField(max_length=50)
+    api_key_encrypted = models.BinaryField()
+    secret_encrypted = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "exchange"], name="trading_credential_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.exchange} credentials for account {self.account_id}"

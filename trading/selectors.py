@@ -1,0 +1,101 @@
+"""Reads for trading: market prices by symbol, positions, lots, portfolio value, strategy exposure.
+
+Prices (``market_price``) follow ``ledgers.market.selectors``: a stablecoin is 1 USD, a wrapped
+token takes its reference's price, otherwise the newest PriceHistory row at or before ``when`` and
+no older than ``TRADING_PRICE_MAX_AGE_HOURS`` (default: ``PRICE_MAX_AGE_HOURS``, 48). An unknown
+symbol, no row, or a stale row gives None, and the callers BLOCK trading on None.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+
+from ledgers.market.models import Asset, PriceHistory
+from trading.models import Fill, OrderSide, Position, PositionLot
+
+PriceSource = Callable[[str, datetime], Decimal | None]
+"""``price_source(symbol, when) -> USD price or None`` (missing or stale)."""
+
+ZERO = Decimal(0)
+
+
+def trading_price_max_age() -> timedelta:
+    """How old a price may be and still trade (TRADING_PRICE_MAX_AGE_HOURS, else PRICE_MAX_AGE_HOURS)."""
+    hours = getattr(settings, "TRADING_PRICE_MAX_AGE_HOURS", None)
+    if hours is None:
+        hours = getattr(settings, "PRICE_MAX_AGE_HOURS", 48)
+    return timedelta(hours=float(hours))
+
+
+def asset_for_symbol(symbol: str) -> Asset | None:
+    """The asset a trading symbol means: case-insensitive symbol match, a chain's native coin
+    (contract "") first, then the oldest row. None when no asset has that symbol."""
+    return (Asset.objects.filter(symbol__iexact=symbol.strip()).select_related("price_reference")
+            .order_by("contract_address", "id").first())
+
+
+def market_price(symbol: str, when: datetime) -> Decimal | None:
+    """USD price of ``symbol`` at ``when`` by the module's rules; None when missing or stale.
+
+    Source: ledgers.market PriceHistory. Units: USD per unit of the asset.
+    """
+    asset = asset_for_symbol(symbol)
+    if asset is None:
+        return None
+    reference = asset.price_reference if asset.price_reference_id else None
+    if asset.is_stablecoin or (reference is not None and reference.is_stablecoin):
+        return Decimal(1)
+    return (PriceHistory.objects.filter(asset_id=asset.price_reference_id or asset.id, timestamp__lte=when,
+                                        timestamp__gte=when - trading_price_max_age())
+            .order_by("-timestamp").values_list("price_usd", flat=True).first())
+
+
+def position_list(*, account_id: int) -> QuerySet[Position]:
+    """Open positions of the account, by symbol."""
+    return Position.objects.filter(account_id=account_id, quantity__gt=0).order_by("symbol")
+
+
+def open_lots(*, account_id: int, symbol: str) -> QuerySet[PositionLot]:
+    """The account's FIFO lots of ``symbol`` with quantity remaining, oldest first."""
+    return PositionLot.objects.filter(account_id=account_id, symbol=symbol, quantity_remaining__gt=0).order_by(
+        "opened_at", "id")
+
+
+def portfolio_marks(*, account_id: int, when: datetime, price_source: PriceSource | None = None
+                    ) -> dict[str, tuple[Decimal, Decimal | None]]:
+    """``{symbol: (quantity, price or None)}`` of the open positions at ``when``."""
+    source = price_source or market_price
+    return {p.symbol: (p.quantity, source(p.symbol, when)) for p in position_list(account_id=account_id)}
+
+
+def unrealized_pnl(*, account_id: int, when: datetime, price_source: PriceSource | None = None) -> Decimal | None:
+    """Unrealized P&L = sum over open positions of quantity x current price - cost of remaining lots.
+
+    Units: USD. Returns None when any open position has no (fresh) price.
+    """
+    source = price_source or market_price
+    total = ZERO
+    for position in position_list(account_id=account_id):
+        price = source(position.symbol, when)
+        if price is None:
+            return None
+        total += position.quantity * price - position.total_cost
+    return total
+
+
+def realized_pnl(*, account_id: int) -> Decimal:
+    """Sum of the FIFO realized P&L of the account's sell fills (USD)."""
+    return Fill.objects.filter(account_id=account_id).aggregate(t=Sum("realized_pnl_usd"))["t"] or ZERO
+
+
+def strategy_net_quantities(*, account_id: int, strategy_id: int) -> dict[str, Decimal]:
+    """Net quantity (buys - sells) per symbol of the strategy's fills: its share of the positions."""
+    rows = (Fill.objects.filter(account_id=account_id, order__strategy_id=strategy_id)
+            .values_list("symbol", "side").annotate(q=Sum("quantity")))
+    net: dict[str, Decimal] = {}
+    for symbol, side, quantity in rows:
+        net[symbol] = net.get(symbol, ZERO) + (quantity if side == OrderSide.BUY else -quantity)
+    return net

@@ -1,0 +1,479 @@
+"""Writes for trading: order placement and cancellation, limit matching, fills, FIFO lots, halt/resume,
+the daily-loss guard and the live-trading switch.
+
+Locking: every write that touches an account locks, in this fixed order, the Account row, then its
+Position rows ordered by symbol, then (for sells) its lots, with ``select_for_update``; so two workers
+acting on one account serialize and never deadlock. The account lock also makes ``client_order_id``
+idempotent: a retry waits, then finds the stored order and returns it (placing nothing).
+
+FIFO (DESIGN.md §9): a buy fill opens a lot costing notional + fee; a sell consumes the oldest lots
+first; a partly consumed lot keeps its remaining cost (cost_remaining - the consumed share, rounded
+to 1e-8 USD, so remaining + consumed is exactly the lot's cost); a position closed and reopened starts
+new lots; fees are counted once (buy fee in the lot cost, sell fee off the proceeds). Realized P&L of
+a sell fill = notional - fee - cost of the consumed lots. Hence, exactly:
+``cash + cost of remaining lots == starting_cash + total realized P&L``.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from trading.exchange import Exchange, Execution, OrderTicket, PaperExchange, q_price, q_usd
+from trading.models import (
+    OPEN_STATUSES,
+    Account,
+    AccountAudit,
+    AccountMode,
+    Fill,
+    LiveTradingToggle,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionLot,
+    Strategy,
+    StrategyStatus,
+)
+from trading.safety import (
+    Intent,
+    Limits,
+    Snapshot,
+    daily_loss_violation,
+    portfolio_value,
+    pre_trade_violations,
+    unpriced_symbols,
+)
+from trading.selectors import PriceSource, market_price, strategy_net_quantities, trading_price_max_age
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+
+
+class TradingError(ValueError):
+    """Bad input to a trading service (nothing was changed)."""
+
+
+# ---------------------------------------------------------------- FIFO (pure)
+
+
+@dataclass(frozen=True)
+class LotState:
+    """A FIFO lot as the pure functions see it: quantity remaining and its remaining cost (USD)."""
+
+    quantity: Decimal
+    cost: Decimal
+
+
+def fifo_consume(lots: list[LotState], quantity: Decimal) -> tuple[Decimal, list[LotState]]:
+    """Consume ``quantity`` from ``lots`` (oldest first); return (cost consumed, lots after).
+
+    A partly consumed lot gives up cost x taken / remaining (rounded to 1e-8 USD) and keeps the rest;
+    a fully consumed lot gives up all of its remaining cost. Raises TradingError when the lots hold
+    less than ``quantity``.
+    """
+    remaining = quantity
+    consumed = ZERO
+    after: list[LotState] = []
+    for lot in lots:
+        if remaining <= 0 or lot.quantity <= 0:
+            after.append(lot)
+            continue
+        take = min(lot.quantity, remaining)
+        cost = lot.cost if take == lot.quantity else q_usd(lot.cost * take / lot.quantity)
+        consumed += cost
+        remaining -= take
+        after.append(LotState(quantity=lot.quantity - take, cost=lot.cost - cost))
+    if remaining > 0:
+        raise TradingError(f"sell {quantity} exceeds the lots held")
+    return consumed, after
+
+
+# ---------------------------------------------------------------- live switch
+
+
+def live_trading_enabled() -> bool:
+    """True only when settings.TRADING_LIVE_ENABLED AND the newest admin toggle row are both on."""
+    if not getattr(settings, "TRADING_LIVE_ENABLED", False):
+        return False
+    latest = LiveTradingToggle.objects.order_by("-changed_at", "-id").first()
+    return bool(latest and latest.enabled)
+
+
+def live_trading_set(*, enabled: bool, by_user: AbstractBaseUser | None = None, reason: str = "",
+                     now: datetime | None = None) -> LiveTradingToggle:
+    """Flip the admin switch for live trading; every flip is an audit row (who, when, old -> new)."""
+    with transaction.atomic():
+        latest = LiveTradingToggle.objects.select_for_update().order_by("-changed_at", "-id").first()
+        row = LiveTradingToggle.objects.create(
+            enabled=enabled, previous=bool(latest and latest.enabled), changed_by=by_user,
+            changed_at=now or timezone.now(), reason=reason)
+    logger.warning("trading.live.toggle", extra={"enabled": enabled, "by": getattr(by_user, "pk", None)})
+    return row
+
+
+def exchange_for(account: Account) -> Exchange | None:
+    """The venue of ``account``: the paper exchange, or None for a live account (no live adapter yet)."""
+    if account.mode == AccountMode.PAPER:
+        return PaperExchange(slippage_bps=account.slippage_bps, fee_bps=account.fee_bps)
+    return None
+
+
+# ---------------------------------------------------------------- halt / resume
+
+
+def _halt(account: Account, *, reason: str, by_user: AbstractBaseUser | None, now: datetime) -> None:
+    account.halted, account.halted_reason, account.halted_at = True, reason, now
+    account.save(update_fields=["halted", "halted_reason", "halted_at", "updated_at"])
+    AccountAudit.objects.create(account=account, action="halt", reason=reason, by_user=by_user, at=now)
+    logger.warning("trading.account.halted", extra={"account": account.pk, "reason": reason})
+
+
+def account_halt(*, account_id: int, reason: str, by_user: AbstractBaseUser | None = None,
+                 now: datetime | None = None) -> Account:
+    """Emergency stop: the account places nothing until resumed; resting orders stay but do not fill.
+    Audited (AccountAudit). Halting a halted account keeps the first reason."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if not account.halted:
+            _halt(account, reason=reason or "manual halt", by_user=by_user, now=now)
+    return account
+
+
+def account_resume(*, account_id: int, reason: str = "", by_user: AbstractBaseUser | None = None,
+                   now: datetime | None = None) -> Account:
+    """Lift a halt. The start-of-day value is re-based at the next check (a deliberate resume after a
+    daily-loss halt measures the rest of the day from the resumed value). Audited."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.halted:
+            account.halted, account.halted_reason, account.halted_at = False, "", None
+            account.start_of_day_date = None
+            account.save(update_fields=["halted", "halted_reason", "halted_at", "start_of_day_date", "updated_at"])
+            AccountAudit.objects.create(account=account, action="resume", reason=reason, by_user=by_user, at=now)
+    return account
+
+
+# ---------------------------------------------------------------- fills
+
+
+def _lock_positions(account: Account) -> dict[str, Position]:
+    return {p.symbol: p for p in Position.objects.select_for_update().filter(account=account).order_by("symbol")}
+
+
+def _apply_fill(account: Account, order: Order, execution: Execution, positions: dict[str, Position],
+                now: datetime) -> Fill:
+    """Book ``execution`` of ``order``: fill, lots, position, cash, order status (locks already held)."""
+    symbol = order.symbol
+    realized: Decimal | None = None
+    position = positions.get(symbol)
+    if order.side == OrderSide.BUY:
+        cost = execution.notional + execution.fee
+        account.cash -= cost
+    else:
+        lots = list(PositionLot.objects.select_for_update().filter(
+            account=account, symbol=symbol, quantity_remaining__gt=0).order_by("opened_at", "id"))
+        consumed, after = fifo_consume([LotState(lot.quantity_remaining, lot.cost_remaining) for lot in lots],
+                                       execution.quantity)
+        for lot, state in zip(lots, after, strict=True):
+            if (lot.quantity_remaining, lot.cost_remaining) != (state.quantity, state.cost):
+                lot.quantity_remaining, lot.cost_remaining = state.quantity, state.cost
+                lot.save(update_fields=["quantity_remaining", "cost_remaining"])
+        realized = execution.notional - execution.fee - consumed
+        account.cash += execution.notional - execution.fee
+    fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side, price=execution.price,
+                               quantity=execution.quantity, notional_usd=execution.notional, fee_usd=execution.fee,
+                               realized_pnl_usd=realized, filled_at=now)
+    if order.side == OrderSide.BUY:
+        PositionLot.objects.create(account=account, symbol=symbol, fill=fill, opened_at=now,
+                                   quantity=execution.quantity, quantity_remaining=execution.quantity,
+                                   cost_remaining=cost)
+        if position is None:
+            position = Position(account=account, symbol=symbol, quantity=ZERO, total_cost=ZERO, average_price=ZERO)
+            positions[symbol] = position
+        position.quantity += execution.quantity
+        position.total_cost += cost
+    else:
+        assert position is not None
+        position.quantity -= execution.quantity
+        position.total_cost -= consumed
+    if position.quantity > 0:
+        position.average_price = q_price(position.total_cost / position.quantity)
+        position.save()
+    else:
+        position.delete()
+        del positions[symbol]
+    account.save(update_fields=["cash", "updated_at"])
+    order.filled_quantity = execution.quantity
+    order.average_fill_price = execution.price
+    order.status = OrderStatus.FILLED
+    order.filled_at = now
+    order.submitted_at = order.submitted_at or now
+    order.save(update_fields=["filled_quantity", "average_fill_price", "status", "filled_at", "submitted_at"])
+    return fill
+
+
+def _reject(order: Order, reason: str) -> Order:
+    order.status, order.reject_reason = OrderStatus.REJECTED, reason
+    order.save(update_fields=["status", "reject_reason"])
+    logger.info("trading.order.rejected", extra={"order": order.pk, "reason": reason})
+    return order
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _limits(account: Account) -> Limits:
+    return Limits(max_position_percent=account.max_position_percent,
+                  max_daily_loss_percent=account.max_daily_loss_percent,
+                  max_strategy_exposure_percent=account.max_strategy_exposure_percent,
+                  max_orders_per_day=account.max_orders_per_day, min_order_usd=account.min_order_usd)
+
+
+def _snapshot(account: Account, positions: dict[str, Position], source: PriceSource, now: datetime, *,
+              orders_today: int = 0, strategy_id: int | None = None) -> Snapshot:
+    marks = {s: (p.quantity, source(s, now)) for s, p in sorted(positions.items()) if p.quantity > 0}
+    net = strategy_net_quantities(account_id=account.pk, strategy_id=strategy_id) if strategy_id else {}
+    return Snapshot(cash=account.cash, marks=marks, limits=_limits(account), orders_today=orders_today,
+                    start_of_day_value=account.start_of_day_value, strategy_net=net,
+                    has_strategy=strategy_id is not None)
+
+
+def _missing_price_reason(symbols: list[str], now: datetime) -> str:
+    hours = trading_price_max_age() / timedelta(hours=1)
+    return (f"missing_price: no price for {', '.join(symbols)} at {now.isoformat()} "
+            f"within {hours:g} h (missing or stale); trading blocked")
+
+
+def _flatten(account: Account, positions: dict[str, Position], source: PriceSource, now: datetime,
+             trigger: str) -> list[Order]:
+    """Close every position with market sells (risk-reducing: no pre-trade checks); an unpriced
+    position cannot be sold and is recorded as a rejected flatten order."""
+    exchange = exchange_for(account)
+    orders = []
+    for symbol in sorted(positions):
+        position = positions[symbol]
+        order = Order.objects.create(
+            account=account, client_order_id=f"flatten:{now.isoformat()}:{symbol}", symbol=symbol,
+            side=OrderSide.SELL, type=OrderType.MARKET, quantity=position.quantity, created_at=now,
+            submitted_at=now, status=OrderStatus.SUBMITTED)
+        mark = source(symbol, now)
+        if mark is None or exchange is None:
+            _reject(order, _missing_price_reason([symbol], now) if mark is None else "live_adapter_missing")
+        else:
+            execution = exchange.execute(ticket=_ticket(order), mark=mark)
+            assert execution is not None
+            _apply_fill(account, order, execution, positions, now)
+        orders.append(order)
+    logger.warning("trading.account.flattened", extra={"account": account.pk, "trigger": trigger})
+    return orders
+
+
+def _daily_loss_guard(account: Account, positions: dict[str, Position], source: PriceSource,
+                      now: datetime) -> str | None:
+    """Roll the start-of-day value on a new UTC day; on a daily-loss breach halt the account, flatten
+    it when configured, and return the reason. Returns a missing-price reason when unpriced."""
+    snapshot = _snapshot(account, positions, source, now)
+    missing = unpriced_symbols(snapshot)
+    if missing:
+        return _missing_price_reason(missing, now)
+    today = now.astimezone(UTC).date()
+    if account.start_of_day_date != today or account.start_of_day_value is None:
+        account.start_of_day_value, account.start_of_day_date = q_usd(portfolio_value(snapshot)), today
+        account.save(update_fields=["start_of_day_value", "start_of_day_date", "updated_at"])
+        return None
+    violation = daily_loss_violation(snapshot)
+    if violation is None:
+        return None
+    reason = str(violation)
+    _halt(account, reason=reason, by_user=None, now=now)
+    if account.flatten_on_daily_loss:
+        _flatten(account, positions, source, now, trigger=reason)
+        reason += "; account halted and flattened"
+    else:
+        reason += "; account halted"
+    return reason
+
+
+def daily_loss_check(*, account_id: int, now: datetime | None = None,
+                     price_source: PriceSource | None = None) -> bool:
+    """Periodic guard (for a beat task): apply the daily-loss rule without an order; True when it
+    halted the account now. A halted account is left alone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.halted:
+            return False
+        positions = _lock_positions(account)
+        _daily_loss_guard(account, positions, price_source or market_price, now)
+        return account.halted
+
+
+def _ticket(order: Order) -> OrderTicket:
+    return OrderTicket(symbol=order.symbol, side=order.side, type=order.type, quantity=order.quantity,
+                       limit_price=order.limit_price)
+
+
+def _orders_today(account: Account, now: datetime, exclude_pk: int | None = None) -> int:
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    qs = Order.objects.filter(account=account, created_at__gte=start, created_at__lt=start + timedelta(days=1)).exclude(
+        status=OrderStatus.REJECTED)
+    return qs.exclude(pk=exclude_pk).count() if exclude_pk else qs.count()
+
+
+def _block_reason(account: Account, order: Order, positions: dict[str, Position], source: PriceSource,
+                  now: datetime, *, count_orders: bool) -> tuple[str | None, Decimal | None]:
+    """Why ``order`` may not execute now (None = it may), and the market price it would use."""
+    if account.halted:
+        return f"account_halted: {account.halted_reason}", None
+    if account.mode == AccountMode.LIVE:
+        if not live_trading_enabled():
+            return "live_trading_disabled: needs settings.TRADING_LIVE_ENABLED and the admin toggle", None
+        return "live_adapter_missing: no live exchange adapter is configured", None
+    if order.strategy_id is not None and order.strategy.status != StrategyStatus.ACTIVE:
+        return f"strategy_paused: strategy {order.strategy_id} is {order.strategy.status}", None
+    mark = source(order.symbol, now)
+    if mark is None:
+        return _missing_price_reason([order.symbol], now), None
+    guard = _daily_loss_guard(account, positions, source, now)
+    if guard is not None:
+        return guard, mark
+    exchange = exchange_for(account)
+    assert exchange is not None
+    quote = exchange.quote(ticket=_ticket(order), mark=mark)
+    orders_today = _orders_today(account, now, exclude_pk=order.pk) if count_orders else 0
+    snapshot = _snapshot(account, positions, source, now, orders_today=orders_today, strategy_id=order.strategy_id)
+    intent = Intent(symbol=order.symbol, side=order.side, quantity=order.quantity, price=quote.price, mark=mark,
+                    fee=quote.fee)
+    violations = pre_trade_violations(snapshot, intent)
+    if not count_orders:  # at limit matching, the order was counted and sized when placed
+        violations = [v for v in violations if v.rule not in ("max_orders_per_day", "min_order_usd")]
+    return ("; ".join(str(v) for v in violations) or None), mark
+
+
+# ---------------------------------------------------------------- orders
+
+
+def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price: Decimal | None,
+              client_order_id: str, symbol: str) -> None:
+    if side not in OrderSide.values:
+        raise TradingError(f"side must be one of {OrderSide.values}")
+    if order_type not in OrderType.values:
+        raise TradingError(f"order_type must be one of {OrderType.values}")
+    if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
+        raise TradingError("quantity must be a positive Decimal")
+    if order_type == OrderType.LIMIT and (limit_price is None or not limit_price.is_finite() or limit_price <= 0):
+        raise TradingError("a limit order needs a positive limit_price")
+    if order_type == OrderType.MARKET and limit_price is not None:
+        raise TradingError("a market order takes no limit_price")
+    if not client_order_id or len(client_order_id) > 100:
+        raise TradingError("client_order_id must be 1-100 characters")
+    if not symbol.strip() or len(symbol.strip()) > 30:
+        raise TradingError("symbol must be 1-30 characters")
+
+
+def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
+                order_type: str = OrderType.MARKET, limit_price: Decimal | None = None,
+                strategy_id: int | None = None, now: datetime | None = None,
+                price_source: PriceSource | None = None) -> Order:
+    """Place an order; return it (filled, submitted, or rejected with the reason).
+
+    Idempotent on (account, client_order_id): a retry returns the stored order and places nothing.
+    Checks, in order: halted account, live mode, paused strategy, missing/stale price of the symbol,
+    daily loss (halts, and flattens when ``flatten_on_daily_loss``), then ``trading.safety`` rules.
+    A market order fills at once on the paper exchange; a limit order rests until
+    ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default
+    ``trading.selectors.market_price``). Units: quantity in asset units, prices USD.
+    Raises: TradingError on bad input (nothing stored); Account.DoesNotExist.
+    """
+    _validate(side=side, quantity=quantity, order_type=order_type, limit_price=limit_price,
+              client_order_id=client_order_id, symbol=symbol)
+    now = now or timezone.now()
+    source = price_source or market_price
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is not None:
+            return existing
+        positions = _lock_positions(account)
+        strategy = None
+        if strategy_id is not None:
+            strategy = Strategy.objects.filter(pk=strategy_id, account=account).first()
+            if strategy is None:
+                raise TradingError(f"strategy {strategy_id} is not a strategy of account {account_id}")
+        order = Order.objects.create(
+            account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol.strip(), side=side,
+            type=order_type, quantity=quantity, limit_price=limit_price, created_at=now, status=OrderStatus.PENDING)
+        reason, mark = _block_reason(account, order, positions, source, now, count_orders=True)
+        if reason is not None:
+            return _reject(order, reason)
+        order.status, order.submitted_at = OrderStatus.SUBMITTED, now
+        order.save(update_fields=["status", "submitted_at"])
+        exchange = exchange_for(account)
+        assert exchange is not None and mark is not None
+        execution = exchange.execute(ticket=_ticket(order), mark=mark)
+        if execution is not None:
+            _apply_fill(account, order, execution, positions, now)
+    logger.info("trading.order.placed", extra={"order": order.pk, "status": order.status})
+    return order
+
+
+def order_cancel(*, account_id: int, order_id: int, now: datetime | None = None) -> Order:
+    """Cancel an open (pending/submitted) order of the account; return it.
+    Raises: TradingError when the order is not open (filled, cancelled, rejected, failed)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Account.objects.select_for_update().get(pk=account_id)
+        order = Order.objects.select_for_update().get(pk=order_id, account_id=account_id)
+        if order.status not in OPEN_STATUSES:
+            raise TradingError(f"order {order_id} is {order.status}, not open")
+        order.status, order.cancelled_at = OrderStatus.CANCELLED, now
+        order.save(update_fields=["status", "cancelled_at"])
+    return order
+
+
+def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource | None = None) -> int:
+    """Fill every resting limit order whose price has crossed (buy: price <= limit, sell: price >= limit)
+    at its limit price; return how many filled. Before filling, the order passes the position, cash,
+    shorting, strategy-exposure and daily-loss rules again at the current prices (a violation rejects
+    it with the reason). Orders of halted accounts and orders without a fresh price wait."""
+    now = now or timezone.now()
+    source = price_source or market_price
+    filled = 0
+    account_ids = (Order.objects.filter(status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
+                   .values_list("account_id", flat=True).distinct().order_by("account_id"))
+    for account_id in list(account_ids):
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=account_id)
+            if account.halted:
+                continue
+            positions = _lock_positions(account)
+            exchange = exchange_for(account)
+            if exchange is None:
+                continue
+            orders = (Order.objects.select_for_update(of=("self",)).select_related("strategy")
+                      .filter(account=account, status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
+                      .order_by("created_at", "id"))
+            for order in orders:
+                mark = source(order.symbol, now)
+                if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark=mark) is None:
+                    continue
+                reason, mark = _block_reason(account, order, positions, source, now, count_orders=False)
+                if reason is not None:
+                    if not account.halted and not reason.startswith("missing_price"):
+                        _reject(order, f"at fill: {reason}")
+                    continue
+                execution = exchange.execute(ticket=_ticket(order), mark=mark)
+                assert execution is not None
+                _apply_fill(account, order, execution, positions, now)
+                filled += 1
+    return filled
