@@ -1,0 +1,200 @@
+"""P&L summary and equity curve of a trading account (issue 7, section 4).
+
+Definitions (all money in USD as Decimal, times aware UTC):
+
+* Realized P&L: sum of ``Fill.realized_pnl_usd`` (FIFO, set on sell fills; see trading.services).
+* Unrealized P&L: ``trading.selectors.unrealized_pnl`` at ``now`` (None when a held symbol is unpriced).
+* Closed trades: the sell fills with a realized P&L. A win is one with realized P&L > 0, a loss one
+  with realized P&L < 0 (a zero result counts as a trade but neither a win nor a loss).
+* Win rate (percent) = wins / closed trades x 100; None without closed trades.
+* Gross profit = sum of winning P&L; gross loss = |sum of losing P&L|.
+  Profit factor = gross profit / gross loss; None when gross loss is 0.
+* Average win = gross profit / wins, largest win = max winning P&L (None without wins).
+  Average loss = -(gross loss) / losses, largest loss = min losing P&L (negative numbers; None
+  without losses).
+* Volume = sum of ``Fill.notional_usd`` of all fills; fees = sum of ``Fill.fee_usd``.
+* Maximum drawdown (percent) and Sharpe ratio come from the DAILY equity curve (``equity_curve``):
+  with equity values E_0..E_n, peak_k = max(E_0..E_k),
+  drawdown_k = (peak_k - E_k) / peak_k x 100, maximum drawdown = max_k drawdown_k (Decimal; 0 for
+  a flat or rising curve; None for an empty curve). Daily returns r_k = E_k / E_{k-1} - 1 for
+  k = 1..n; Sharpe = mean(r) / stdev(r) x sqrt(365) with the sample standard deviation (n - 1),
+  zero risk-free rate, 365 periods a year (crypto trades every day). Returns are converted to float
+  for the mean, stdev and square root (the only float in this module); Sharpe is a float, rounded
+  to 6 places, None with fewer than 2 returns or a zero standard deviation.
+"""
+
+import itertools
+import math
+import statistics
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from trading.models import Account, Fill, OrderSide
+from trading.selectors import PriceSource, market_price, unrealized_pnl
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+INTERVALS = ("hour", "day", "week", "month")
+
+
+def interval_floor(when: datetime, interval: str) -> datetime:
+    """Start (UTC) of the ``interval`` containing ``when``: the hour, midnight, Monday midnight, the 1st."""
+    when = when.astimezone(UTC)
+    if interval == "hour":
+        return when.replace(minute=0, second=0, microsecond=0)
+    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "day":
+        return day
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
+
+
+def interval_next(start: datetime, interval: str) -> datetime:
+    """The start of the interval after the one starting at ``start``."""
+    if interval == "hour":
+        return start + timedelta(hours=1)
+    if interval == "day":
+        return start + timedelta(days=1)
+    if interval == "week":
+        return start + timedelta(weeks=1)
+    if interval == "month":
+        return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
+            month=start.month + 1)
+    raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
+
+
+def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None = None,
+                 price_source: PriceSource | None = None) -> list[tuple[datetime, Decimal]]:
+    """End-of-interval equity of the account, reconstructed from its fills.
+
+    Points: the first point is at the start of the interval (UTC calendar: hour, day, ISO week from
+    Monday, month) containing the account's first fill, with equity = ``starting_cash`` (no fill
+    yet); then one point at each following interval boundary t <= ``now``; then a last point at
+    ``now`` itself when ``now`` is not a boundary (the current, unfinished interval). No fills: [].
+    Fills after ``now`` are ignored.
+
+    Equity at t = cash(t) + sum over symbols of quantity(t) x price(symbol, t), where, over the fills
+    with ``filled_at <= t``: cash(t) = starting_cash - sum(buy notional + fee) + sum(sell notional -
+    fee) and quantity(t) = sum(buy quantity) - sum(sell quantity). price(symbol, t) comes from
+    ``price_source`` (default ``trading.selectors.market_price``); when it is None (missing or
+    stale) the last known price is carried forward: the price used at the previous point, or the
+    price of the latest fill of that symbol at or before t, whichever is newer. Units: USD, Decimal.
+    """
+    now = now or timezone.now()
+    source = price_source or market_price
+    account = Account.objects.get(pk=account_id)
+    fills = list(Fill.objects.filter(account_id=account_id, filled_at__lte=now).order_by("filled_at", "id")
+                 .values_list("filled_at", "symbol", "side", "price", "quantity", "notional_usd", "fee_usd"))
+    if not fills:
+        return []
+    times = [interval_floor(fills[0][0], interval)]
+    boundary = interval_next(times[0], interval)
+    while boundary <= now:
+        times.append(boundary)
+        boundary = interval_next(boundary, interval)
+    if times[-1] != now:
+        times.append(now)
+
+    cash = account.starting_cash
+    quantities: dict[str, Decimal] = {}
+    last_price: dict[str, tuple[datetime, Decimal]] = {}  # symbol -> (as of, price) carried forward
+    curve: list[tuple[datetime, Decimal]] = []
+    index = 0
+    for t in times:
+        while index < len(fills) and fills[index][0] <= t:
+            filled_at, symbol, side, price, quantity, notional, fee = fills[index]
+            if side == OrderSide.BUY:
+                cash -= notional + fee
+                quantities[symbol] = quantities.get(symbol, ZERO) + quantity
+            else:
+                cash += notional - fee
+                quantities[symbol] = quantities.get(symbol, ZERO) - quantity
+            last_price[symbol] = (filled_at, price)
+            index += 1
+        equity = cash
+        for symbol, quantity in sorted(quantities.items()):
+            if quantity == 0:
+                continue
+            price = source(symbol, t)
+            if price is None:
+                price = last_price[symbol][1]
+            else:
+                last_price[symbol] = (t, price)
+            equity += quantity * price
+        curve.append((t, equity))
+    return curve
+
+
+def max_drawdown_percent(equities: Iterable[Decimal]) -> Decimal | None:
+    """Largest peak-to-trough fall in percent of the peak (module docstring); None without values."""
+    peak: Decimal | None = None
+    worst: Decimal | None = None
+    for equity in equities:
+        peak = equity if peak is None or equity > peak else peak
+        drawdown = (peak - equity) / peak * HUNDRED if peak > 0 else ZERO
+        worst = drawdown if worst is None or drawdown > worst else worst
+    return worst
+
+
+def sharpe_ratio(equities: list[Decimal], periods_per_year: int = 365) -> float | None:
+    """mean / sample stdev of the period returns x sqrt(periods_per_year) (module docstring).
+
+    Float because of the square root; None with fewer than 2 returns or zero dispersion."""
+    returns = [float(b / a - 1) for a, b in itertools.pairwise(equities) if a != 0]
+    if len(returns) < 2:
+        return None
+    deviation = statistics.stdev(returns)
+    if deviation == 0:
+        return None
+    return round(statistics.mean(returns) / deviation * math.sqrt(periods_per_year), 6)
+
+
+def pnl_summary(*, account_id: int, now: datetime | None = None,
+                price_source: PriceSource | None = None) -> dict:
+    """The account's P&L summary (definitions in the module docstring). Keys:
+
+    ``realized_pnl_usd``, ``unrealized_pnl_usd`` (None when unpriced), ``closed_trades``, ``wins``,
+    ``losses``, ``win_rate_percent``, ``gross_profit_usd``, ``gross_loss_usd``, ``profit_factor``,
+    ``average_win_usd``, ``largest_win_usd``, ``average_loss_usd``, ``largest_loss_usd``,
+    ``volume_usd``, ``fees_usd``, ``fill_count``, ``max_drawdown_percent``, ``sharpe_ratio``.
+    Decimal except ``sharpe_ratio`` (float) and the counts (int).
+    """
+    now = now or timezone.now()
+    fills = Fill.objects.filter(account_id=account_id)
+    totals = fills.aggregate(volume=Sum("notional_usd"), fees=Sum("fee_usd"), realized=Sum("realized_pnl_usd"),
+                             n=Count("id"))
+    results = list(fills.filter(side=OrderSide.SELL, realized_pnl_usd__isnull=False)
+                   .values_list("realized_pnl_usd", flat=True))
+    wins = [r for r in results if r > 0]
+    losses = [r for r in results if r < 0]
+    gross_profit = sum(wins, ZERO)
+    gross_loss = -sum(losses, ZERO)
+    equities = [equity for _, equity in equity_curve(account_id=account_id, interval="day", now=now,
+                                                       price_source=price_source)]
+    return {
+        "realized_pnl_usd": totals["realized"] or ZERO,
+        "unrealized_pnl_usd": unrealized_pnl(account_id=account_id, when=now, price_source=price_source),
+        "closed_trades": len(results),
+        "wins": len(wins),
+        "losses": len(losses),
+        "win_rate_percent": Decimal(len(wins)) / len(results) * HUNDRED if results else None,
+        "gross_profit_usd": gross_profit,
+        "gross_loss_usd": gross_loss,
+        "profit_factor": gross_profit / gross_loss if gross_loss else None,
+        "average_win_usd": gross_profit / len(wins) if wins else None,
+        "largest_win_usd": max(wins) if wins else None,
+        "average_loss_usd": -gross_loss / len(losses) if losses else None,
+        "largest_loss_usd": min(losses) if losses else None,
+        "volume_usd": totals["volume"] or ZERO,
+        "fees_usd": totals["fees"] or ZERO,
+        "fill_count": totals["n"],
+        "max_drawdown_percent": max_drawdown_percent(equities),
+        "sharpe_ratio": sharpe_ratio(equities),
+    }

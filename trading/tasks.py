@@ -1,0 +1,42 @@
+"""Celery wrappers for the trading periodic jobs (all logic is in trading.services).
+
+Both are idempotent: matching fills only orders that are still ``submitted`` and crossed (under the
+account lock), and the daily-loss check leaves a halted account alone; so an overlapping or repeated
+run changes nothing twice. Beat rows: migration 0002_schedule_tasks.
+"""
+
+import logging
+
+from celery import shared_task
+
+from trading.models import Account
+from trading.services import daily_loss_check, limit_orders_match
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="trading.match_limit_orders",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=25, time_limit=30, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def match_limit_orders() -> int:
+    """Beat, every 30 s: fill resting limit orders whose price crossed; return how many filled."""
+    filled = limit_orders_match()
+    if filled:
+        logger.info("trading: filled %d limit order(s)", filled)
+    return filled
+
+
+@shared_task(
+    name="trading.check_daily_loss",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=50, time_limit=60, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def check_daily_loss() -> list[int]:
+    """Beat, every 60 s: apply the daily-loss rule to every non-halted account; return the ids halted now."""
+    halted = []
+    for account_id in Account.objects.filter(halted=False).order_by("pk").values_list("pk", flat=True):
+        if daily_loss_check(account_id=account_id):
+            halted.append(account_id)
+    if halted:
+        logger.warning("trading: daily loss limit halted account(s) %s", halted)
+    return halted
