@@ -26,7 +26,7 @@ services:
 
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) WHALETRACK_SOURCES=replay \
-		BITCOIN_API_BUDGET=1000000/minute $(PY) -m pytest $(PYTEST_ARGS)
+		BITCOIN_API_BUDGET=1000000/minute WHALETRACK_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

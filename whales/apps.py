@@ -6,7 +6,6 @@ class WhalesConfig(AppConfig):
     verbose_name = "Whales"
 
     def ready(self) -> None:
-        import whales.flows_tasks  # noqa: F401  (registers whales.collect_flows with Celery)
         from whales.smartmoney_api import smart_money_cache_hook_register
 
         smart_money_cache_hook_register()  # a finished scoring run invalidates the smart-money cache

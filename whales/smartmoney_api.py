@@ -96,22 +96,12 @@ def smart_money_cache_invalidate(*_: object, **__: object) -> int:
     return generation
 
 
-_hook_registered = False
+def smart_money_cache_hook_register() -> None:
+    """Make every finished scoring run invalidate the smart-money cache (``whales.scoring`` keeps one
+    entry per function, so calling this again changes nothing). Called from ``WhalesConfig.ready``."""
+    from whales.scoring import scoring_finished_hook_register  # scoring imports the models this module uses
 
-
-def smart_money_cache_hook_register() -> bool:
-    """Register ``smart_money_cache_invalidate`` with ``whales.scoring.scoring_finished_hook_register``
-    once per process; return whether it is registered (False while whales.scoring lacks the hook)."""
-    global _hook_registered
-    if _hook_registered:
-        return True
-    try:
-        from whales.scoring import scoring_finished_hook_register
-    except ImportError:
-        return False
     scoring_finished_hook_register(smart_money_cache_invalidate)
-    _hook_registered = True
-    return True
 
 
 def cache_key(endpoint: str, params: dict) -> str:
@@ -136,7 +126,6 @@ def cached_response(*, endpoint: str, params: dict, kind: str, build: Callable[[
     return response
 
 
-smart_money_cache_hook_register()
 
 
 # --- serializers ------------------------------------------------------------------------------

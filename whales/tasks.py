@@ -5,6 +5,7 @@ from celery import shared_task
 from django.conf import settings
 
 from whales.classification import whales_classify
+from whales.flows import flows_collect
 from whales.metrics import metrics_recompute, metrics_recompute_all
 from whales.scoring import scoring_run
 
@@ -58,3 +59,16 @@ def classify_whales() -> None:
     # Kill switch: settings.WHALE_CLASSIFICATION_ENABLED (default on).
     if getattr(settings, "WHALE_CLASSIFICATION_ENABLED", True):
         whales_classify()
+
+
+@shared_task(
+    name="whales.collect_flows",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=240, time_limit=300,
+    # Not acks_late: a redelivered run would store a second collection for the same moment.
+    ignore_result=True,
+)
+def collect_flows() -> None:
+    """Beat, every 15 min (migration 0010): one SmartMoneyFlow per token and window (flows_collect)."""
+    # Kill switch: settings.SMART_MONEY_FLOWS_ENABLED (default on).
+    if getattr(settings, "SMART_MONEY_FLOWS_ENABLED", True):
+        flows_collect()

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from alerts.consumers import AlertConsumer, EventFeedConsumer
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.payloads import event_payload
+from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory, WhaleFactory
 from whales.models import WhaleEvent
 from whaletrack.asgi import application
@@ -162,8 +163,7 @@ async def test_feed_remembers_only_the_last_thousand_ids_it_sent(memory_layer):
 
 async def test_feed_delivers_through_the_redis_layer(settings):
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip("REDIS_URL is not set")
+    require(bool(redis_url), "REDIS_URL is not set")
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -21,6 +21,7 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
 from whaletrack.celery import app
 
@@ -85,8 +86,8 @@ async def receive_all(url: str, headers: dict, connected: asyncio.Event, publish
 
 def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_path, django_user_model):
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url or connection.vendor != "postgresql":
-        pytest.skip("needs REDIS_URL and a PostgreSQL DATABASE_URL (processes share both)")
+    require(bool(redis_url) and connection.vendor == "postgresql",
+            "needs REDIS_URL and a PostgreSQL DATABASE_URL (processes share both)")
     stored = WhaleEventFactory()
     user = django_user_model.objects.create_user(username="script", password="pw-script-1")
     key = Token.objects.create(user=user).key

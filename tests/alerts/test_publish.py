@@ -32,6 +32,7 @@ from alerts.services import (
     events_send,
 )
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, UserFactory, listen, memory_layer, received
+from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory, WhaleFactory
 from whales.chains import Chain
 from whales.models import WhaleEvent
@@ -159,8 +160,7 @@ def test_publishing_again_sends_nothing(memory_layer):
 @pytest.fixture
 def redis_layer(settings):
     """A channels-redis layer on the test Redis, with a prefix of its own (flushed afterwards)."""
-    if not settings.REDIS_URL:
-        pytest.skip("needs REDIS_URL")
+    require(bool(settings.REDIS_URL), "needs REDIS_URL")
     settings.CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-alerts-{uuid.uuid4().hex[:8]}"},

@@ -17,6 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from tests.requirements import require
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,8 +67,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); CI installs it")
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install -y chromium); make test installs it")
     return CHROMIUM
 
 

@@ -151,11 +151,11 @@ def test_query_count_does_not_grow_with_whales_or_tokens():
 
 
 def test_collect_flows_task_calls_the_service(monkeypatch, settings):
-    import whales.flows_tasks
-    from whales.flows_tasks import collect_flows
+    import whales.tasks
+    from whales.tasks import collect_flows
 
     calls = []
-    monkeypatch.setattr(whales.flows_tasks, "flows_collect", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(whales.tasks, "flows_collect", lambda **kw: calls.append(kw))
     collect_flows()
     settings.SMART_MONEY_FLOWS_ENABLED = False
     collect_flows()
