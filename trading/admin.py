@@ -1,9 +1,12 @@
 """Admin for trading: accounts (halt/resume actions), strategies (pause/resume), orders, fills,
 positions, lots, the audited live-trading switch, and credentials (ciphertext never shown)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from trading.models import (
     Account,
@@ -15,9 +18,17 @@ from trading.models import (
     Position,
     PositionLot,
     Strategy,
+    StrategySignal,
     StrategyStatus,
 )
 from trading.services import account_halt, account_resume, live_trading_set
+from trading.strategies import StrategyParamsError
+from trading.strategies.services import (
+    strategy_delete,
+    strategy_params_validate,
+    strategy_schedule,
+    strategy_set_status,
+)
 
 
 @admin.register(Account)
@@ -42,19 +53,80 @@ class AccountAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed {queryset.count()} account(s).")
 
 
+class StrategyAdminForm(forms.ModelForm):
+    """Validates ``params`` against the chosen kind's implementation (a clear error, nothing saved)."""
+
+    class Meta:
+        model = Strategy
+        fields = ("account", "name", "kind", "params", "started_at")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind, params = cleaned.get("kind"), cleaned.get("params")
+        if kind and isinstance(params, dict):
+            try:
+                strategy_params_validate(kind=kind, params=params)
+            except StrategyParamsError as exc:
+                raise forms.ValidationError({"params": str(exc)}) from exc
+        elif params is not None and not isinstance(params, dict):
+            raise forms.ValidationError({"params": "params must be a JSON object"})
+        return cleaned
+
+
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
-    list_display = ("name", "account", "kind", "status", "created_at")
+    """Strategies with their own beat row: a new one is scheduled every 5 minutes (edit the schedule,
+    interval or crontab, on the linked periodic task); pause/resume switch both the strategy and its row."""
+
+    form = StrategyAdminForm
+    list_display = ("name", "account", "kind", "status", "schedule", "last_run_at", "last_run")
     list_filter = ("status", "kind")
+    readonly_fields = ("status", "schedule", "last_run_at", "last_run_summary", "created_at")
     actions = ("pause", "resume")
+
+    @admin.display(description="beat row")
+    def schedule(self, obj: Strategy) -> str:
+        task = obj.periodic_task
+        if task is None:
+            return "-"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+        return format_html('<a href="{}">{}</a> ({})', url, task.interval or task.crontab,
+                           "enabled" if task.enabled else "disabled")
+
+    @admin.display(description="last run")
+    def last_run(self, obj: Strategy) -> str:
+        s = obj.last_run_summary or {}
+        if not s:
+            return "-"
+        return (f"{s.get('generated', 0)} signals: {s.get('ordered', 0)} ordered, {s.get('rejected', 0)} rejected, "
+                f"{s.get('skipped', 0)} skipped")
+
+    def save_model(self, request: HttpRequest, obj: Strategy, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.periodic_task_id is None:
+            strategy_schedule(strategy_id=obj.pk)
+            obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Strategy) -> None:
+        strategy_delete(strategy_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            strategy_delete(strategy_id=pk)
 
     @admin.action(description="Pause selected strategies")
     def pause(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
-        queryset.update(status=StrategyStatus.PAUSED)
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            strategy_set_status(strategy_id=pk, status=StrategyStatus.PAUSED, by_user=request.user,
+                                reason="paused from the admin")
+        self.message_user(request, f"Paused {queryset.count()} strategy(ies) and their beat rows.")
 
     @admin.action(description="Resume selected strategies")
     def resume(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
-        queryset.update(status=StrategyStatus.ACTIVE)
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            strategy_set_status(strategy_id=pk, status=StrategyStatus.ACTIVE, by_user=request.user,
+                                reason="resumed from the admin")
+        self.message_user(request, f"Resumed {queryset.count()} strategy(ies) and their beat rows.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -90,6 +162,16 @@ class PositionAdmin(ReadOnlyAdmin):
 @admin.register(PositionLot)
 class PositionLotAdmin(ReadOnlyAdmin):
     list_display = ("account", "symbol", "opened_at", "quantity", "quantity_remaining", "cost_remaining")
+
+
+@admin.register(StrategySignal)
+class StrategySignalAdmin(ReadOnlyAdmin):
+    """Every signal of every strategy with what was done with it (ordered, rejected, skipped and why)."""
+
+    list_display = ("generated_at", "strategy", "side", "symbol", "quantity", "outcome", "outcome_reason", "order")
+    list_filter = ("outcome", "side", "strategy__kind")
+    search_fields = ("key", "symbol", "reason", "outcome_reason")
+    list_select_related = ("strategy", "order")
 
 
 @admin.register(AccountAudit)

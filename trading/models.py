@@ -65,14 +65,30 @@ class StrategyStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
 
 
+class StrategyKind(models.TextChoices):
+    FOLLOW_SMART_MONEY = "follow_smart_money", "Follow smart money"
+    FOLLOW_WHALE = "follow_whale", "Follow a whale"
+
+
 class Strategy(models.Model):
-    """A strategy running on an account; orders carry it so its exposure can be limited."""
+    """A strategy running on an account; orders carry it so its exposure can be limited.
+
+    ``kind`` picks the implementation in ``trading.strategies`` and ``params`` its settings (validated
+    by that implementation). ``periodic_task`` is the strategy's own beat row (interval or crontab,
+    editable in the admin) running ``trading.run_strategy``; pausing disables it. ``started_at``: the
+    strategy acts only on data after this time (a whale's trades before it are not mirrored).
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="strategies")
     name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=50)
+    kind = models.CharField(max_length=50, choices=StrategyKind.choices)
     status = models.CharField(max_length=10, choices=StrategyStatus.choices, default=StrategyStatus.ACTIVE)
     params = models.JSONField(default=dict, blank=True)
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="trading_strategy")
+    started_at = models.DateTimeField(default=timezone.now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -141,6 +157,44 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.quantity} {self.symbol} [{self.status}]"
+
+
+class SignalOutcome(models.TextChoices):
+    ORDERED = "ordered", "Ordered"
+    REJECTED = "rejected", "Rejected by a limit"
+    SKIPPED = "skipped", "Skipped"
+
+
+class StrategySignal(models.Model):
+    """Every signal a strategy generated and what was done with it, stored once per (strategy, key).
+
+    ``key`` is the strategy's natural key of the signal (e.g. the flow collection and token, or the
+    mirrored trade), so a re-run or a retry records and acts on it once. ``outcome``: ``ordered``
+    (``order`` placed: filled or resting), ``rejected`` (the order was refused by a safety rule;
+    ``outcome_reason`` is its reject reason) or ``skipped`` (no order; ``outcome_reason`` says why).
+    ``quantity`` in asset units (None when the strategy could not size it); ``source`` is a JSON
+    reference to the data behind it (flow or trade ids and figures).
+    """
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="signals")
+    key = models.CharField(max_length=80)
+    generated_at = models.DateTimeField()
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    quantity = amount_field(null=True, blank=True)
+    reason = models.TextField()
+    source = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=10, choices=SignalOutcome.choices)
+    outcome_reason = models.TextField(blank=True)
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="signal")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["strategy", "key"], name="trading_signal_strategy_key_uniq")]
+        indexes = [models.Index(fields=["strategy", "-generated_at"], name="trading_signal_strat_time")]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.symbol} [{self.outcome}] {self.key}"
 
 
 class Fill(models.Model):

@@ -2,15 +2,17 @@
 
 Both are idempotent: matching fills only orders that are still ``submitted`` and crossed (under the
 account lock), and the daily-loss check leaves a halted account alone; so an overlapping or repeated
-run changes nothing twice. Beat rows: migration 0002_schedule_tasks.
+run changes nothing twice. Beat rows: migration 0002_schedule_tasks; each strategy has its own
+row running ``run_strategy``.
 """
 
 import logging
 
 from celery import shared_task
 
-from trading.models import Account
+from trading.models import Account, Strategy
 from trading.services import daily_loss_check, limit_orders_match
+from trading.strategies.services import strategy_run
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +42,20 @@ def check_daily_loss() -> list[int]:
     if halted:
         logger.warning("trading: daily loss limit halted account(s) %s", halted)
     return halted
+
+
+@shared_task(
+    name="trading.run_strategy",  # permanent: each strategy's PeriodicTask row stores this string
+    soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def run_strategy(strategy_id: int) -> dict | None:
+    """Beat, on the strategy's own row (trading.strategies.services.strategy_schedule): run it once.
+
+    Safe to repeat or overlap: every signal is acted on once (by its key). A deleted strategy whose
+    row is left logs a warning and does nothing."""
+    try:
+        result = strategy_run(strategy_id=strategy_id)
+    except Strategy.DoesNotExist:
+        logger.warning("trading: strategy %s no longer exists; its beat row can be deleted", strategy_id)
+        return None
+    return result.as_dict()

@@ -120,6 +120,23 @@ def _window_flows(rows: list[dict], *, window: str, min_score: Decimal, now: dat
     return flows
 
 
+def flows_compute(
+    *, now: datetime, min_score: Decimal, tokens: list[str] | None = None, windows: list[str] | None = None
+) -> list[SmartMoneyFlow]:
+    """The flows at ``now`` as UNSAVED SmartMoneyFlow rows (``flows_collect`` stores them).
+
+    Same rules, formula and shape as ``flows_collect``; ``windows`` restricts to those windows
+    (default all four). Used directly by the trading backtest to replay flows at past times from the
+    stored trades. Raises: KeyError for an unknown window.
+    """
+    flows: list[SmartMoneyFlow] = []
+    for window in windows or list(WINDOWS):
+        length = WINDOWS[window]
+        rows = _window_rows(start=now - length, end=now, min_score=min_score, tokens=tokens)
+        flows.extend(_window_flows(rows, window=window, min_score=min_score, now=now))
+    return flows
+
+
 def flows_collect(
     *, now: datetime | None = None, min_score: Decimal | int | str | None = None, tokens: list[str] | None = None
 ) -> list[SmartMoneyFlow]:
@@ -134,10 +151,7 @@ def flows_collect(
     """
     now = now or timezone.now()
     threshold = flows_min_score() if min_score is None else Decimal(str(min_score))
-    flows: list[SmartMoneyFlow] = []
-    for window, length in WINDOWS.items():
-        rows = _window_rows(start=now - length, end=now, min_score=threshold, tokens=tokens)
-        flows.extend(_window_flows(rows, window=window, min_score=threshold, now=now))
+    flows = flows_compute(now=now, min_score=threshold, tokens=tokens)
     with transaction.atomic():
         created = SmartMoneyFlow.objects.bulk_create(flows)
     logger.info("whales.flows.collected", extra={"rows": len(created), "min_score": str(threshold)})

@@ -1,0 +1,136 @@
+"""The strategy interface: a strategy turns stored data into signals; the runner acts on them.
+
+A strategy implements ``generate_signals(now) -> list[Signal]`` and returns EVERY signal it sees at
+``now``, including the ones it will not act on (``skip_reason`` set): nothing is dropped silently,
+the runner (``trading.strategies.services.strategy_run``) records each one as a ``StrategySignal``
+with its outcome. Signals carry a natural ``key``, so returning a signal again on a later run (or
+the same run retried) is harmless: the runner acts on a key once.
+
+Sizing helpers read the account's state through ``trading.selectors`` and prices through the
+injected ``price_source`` (``trading.selectors.market_price`` by default; the backtest passes the
+same function, evaluated at the simulated ``now``).
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, ClassVar
+
+from trading.models import Account, Strategy
+from trading.selectors import PriceSource, market_price, portfolio_marks, position_list, strategy_net_quantities
+
+QUANTITY_STEP = Decimal("1e-8")
+"""Strategy order quantities are rounded DOWN to 1e-8 asset units (never more than the signal's size)."""
+
+
+class StrategyParamsError(ValueError):
+    """A strategy's ``params`` are invalid; the message names the parameter and what it needs."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One signal of a strategy at one run.
+
+    ``key``: natural key, unique per strategy (<= 80 chars). ``side``: ``buy``|``sell``.
+    ``quantity``: asset units (rounded down to 1e-8), None when it could not be sized (then
+    ``skip_reason`` says why). ``reason``: why the strategy emitted it, with the numbers.
+    ``source``: JSON-safe reference to the data behind it. ``skip_reason``: set when the strategy
+    decided not to order; the runner records the signal as skipped with this reason.
+    """
+
+    key: str
+    symbol: str
+    side: str
+    quantity: Decimal | None
+    reason: str
+    source: dict[str, Any] = field(default_factory=dict)
+    skip_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.key) > 80:
+            raise ValueError(f"signal key longer than 80 characters: {self.key!r}")
+        if self.quantity is None and not self.skip_reason:
+            raise ValueError(f"signal {self.key!r} has neither a quantity nor a skip reason")
+
+
+def quantity_round(quantity: Decimal) -> Decimal:
+    """``quantity`` rounded down to ``QUANTITY_STEP`` (asset units)."""
+    return quantity.quantize(QUANTITY_STEP, rounding=ROUND_DOWN)
+
+
+def fmt(value: Decimal) -> str:
+    """``value`` for a reason text: plain notation, no trailing zeros (0.400000 -> "0.4")."""
+    return f"{value.normalize():f}"
+
+
+def decimal_param(params: dict, name: str, default: str | None, *, positive: bool = True,
+                  allow_zero: bool = False) -> Decimal | None:
+    """``params[name]`` as a Decimal (from a string or an int; floats are refused as inexact).
+
+    Raises: StrategyParamsError when missing without a default, not a number, or out of range."""
+    raw = params.get(name, default)
+    if raw is None:
+        return None
+    if isinstance(raw, float) or isinstance(raw, bool):
+        raise StrategyParamsError(f"{name}: give a decimal string such as \"{raw}\", not a float")
+    try:
+        value = Decimal(str(raw))
+    except ArithmeticError as exc:
+        raise StrategyParamsError(f"{name}: {raw!r} is not a number") from exc
+    if not value.is_finite():
+        raise StrategyParamsError(f"{name}: {raw!r} is not a finite number")
+    if positive and (value < 0 or (value == 0 and not allow_zero)):
+        raise StrategyParamsError(f"{name}: must be {'>= 0' if allow_zero else '> 0'}, got {raw}")
+    return value
+
+
+def int_param(params: dict, name: str, default: int, *, minimum: int = 0) -> int:
+    """``params[name]`` as an int >= ``minimum``. Raises: StrategyParamsError."""
+    raw = params.get(name, default)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
+        raise StrategyParamsError(f"{name}: must be an integer >= {minimum}, got {raw!r}")
+    return raw
+
+
+class BaseStrategy(ABC):
+    """Base of the strategy implementations; ``kind`` is the ``Strategy.kind`` it implements.
+
+    Subclasses parse ``strategy.params`` in ``__init__`` via ``params_parse`` (raising
+    StrategyParamsError) and implement ``generate_signals``.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, strategy: Strategy, *, price_source: PriceSource | None = None) -> None:
+        self.strategy = strategy
+        self.account: Account = strategy.account
+        self.price_source = price_source or market_price
+        self.params = self.params_parse(strategy.params or {})
+
+    @classmethod
+    @abstractmethod
+    def params_parse(cls, params: dict) -> Any:
+        """Validated parameters. Raises: StrategyParamsError naming the bad parameter."""
+
+    @abstractmethod
+    def generate_signals(self, now: datetime) -> list[Signal]:
+        """Every signal at ``now`` (including skipped ones, with ``skip_reason``), in the order to act."""
+
+    # ------------------------------------------------------------ sizing helpers
+
+    def held(self) -> dict[str, Decimal]:
+        """This strategy's holdings per symbol: its net filled quantity, capped at the account's
+        position (another strategy or a manual order may have sold part of it). Asset units."""
+        positions = {p.symbol: p.quantity for p in position_list(account_id=self.account.pk)}
+        net = strategy_net_quantities(account_id=self.account.pk, strategy_id=self.strategy.pk)
+        return {symbol: min(quantity, positions[symbol])
+                for symbol, quantity in net.items() if quantity > 0 and symbol in positions}
+
+    def portfolio_value(self, now: datetime) -> Decimal | None:
+        """Cash + open positions at ``now``'s prices (USD); None when a held symbol has no fresh price."""
+        self.account.refresh_from_db(fields=["cash"])
+        marks = portfolio_marks(account_id=self.account.pk, when=now, price_source=self.price_source)
+        if any(price is None for _, price in marks.values()):
+            return None
+        return self.account.cash + sum((quantity * price for quantity, price in marks.values()), Decimal(0))

@@ -1,0 +1,229 @@
+"""Writes for strategies: create, schedule on their own beat row, pause/resume, and run.
+
+Running (``strategy_run``): the strategy's ``generate_signals(now)`` returns every signal it sees;
+each is acted on in its own transaction that locks the Strategy row (so two runs of one strategy
+serialize), records a ``StrategySignal`` with its outcome, and, unless skipped, places the order
+through ``trading.services.order_place`` (every safety check applies) with ``client_order_id``
+``sig:<strategy id>:<signal key>``. A signal whose key is already recorded is not acted on again,
+so a run killed at any point and re-run, or two overlapping runs, record and order each signal
+once. Lock order: Strategy, then (inside order_place) Account, then Positions.
+
+Outcomes: ``ordered`` (order filled or resting), ``rejected`` (a safety rule refused it; the
+reason is the order's), ``skipped`` (the strategy's own reason, a strategy paused during the run,
+or an order the order service refused as invalid). Nothing is dropped unrecorded.
+"""
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from trading.models import (
+    Account,
+    AccountAudit,
+    OrderStatus,
+    SignalOutcome,
+    Strategy,
+    StrategyKind,
+    StrategySignal,
+    StrategyStatus,
+)
+from trading.selectors import PriceSource
+from trading.services import TradingError, order_place
+from trading.strategies import StrategyParamsError, strategy_impl
+from trading.strategies.smart_money import FlowSource
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "trading.run_strategy"
+DEFAULT_EVERY_SECONDS = 300
+MIN_EVERY_SECONDS = 10
+
+
+@dataclass
+class RunResult:
+    """Counts of one strategy run: signals generated, and of those, ordered / rejected / skipped /
+    already recorded by an earlier run. ``paused``: the strategy was paused, nothing generated."""
+
+    strategy_id: int
+    generated: int = 0
+    ordered: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    already_recorded: int = 0
+    paused: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def strategy_params_validate(*, kind: str, params: dict) -> None:
+    """Check ``params`` for a strategy of ``kind`` without saving anything.
+
+    Raises: StrategyParamsError naming the kind or parameter that is wrong."""
+    strategy_impl(Strategy(kind=kind, params=params, account=Account()))
+
+
+def strategy_create(*, account_id: int, name: str, kind: str, params: dict | None = None,
+                    every_seconds: int | None = None, crontab: str | None = None,
+                    started_at: datetime | None = None, schedule: bool = True) -> Strategy:
+    """Create an active strategy on the account and (``schedule``) its own beat row.
+
+    ``every_seconds`` or ``crontab`` (5 fields, UTC) set the schedule; neither means every
+    ``DEFAULT_EVERY_SECONDS``. ``started_at`` (default now): data before it is not acted on.
+    Raises: StrategyParamsError (bad kind or params), TradingError (bad schedule); nothing is stored.
+    """
+    params = params or {}
+    strategy_params_validate(kind=kind, params=params)
+    with transaction.atomic():
+        account = Account.objects.get(pk=account_id)
+        strategy = Strategy.objects.create(account=account, name=name, kind=kind, params=params,
+                                           started_at=started_at or timezone.now())
+        if schedule:
+            strategy_schedule(strategy_id=strategy.pk, every_seconds=every_seconds, crontab=crontab)
+    return strategy
+
+
+def _crontab(expression: str) -> CrontabSchedule:
+    fields = expression.split()
+    if len(fields) != 5:
+        raise TradingError(f"crontab: expected 5 fields (minute hour day-of-month month day-of-week), "
+                           f"got {expression!r}")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    schedule, _ = CrontabSchedule.objects.get_or_create(
+        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week,
+        timezone="UTC")
+    return schedule
+
+
+def strategy_schedule(*, strategy_id: int, every_seconds: int | None = None,
+                      crontab: str | None = None) -> PeriodicTask:
+    """Create or update the strategy's own beat row running ``trading.run_strategy(strategy_id=...)``.
+
+    Interval (``every_seconds`` >= 10) or crontab (5 fields, UTC); neither keeps an existing row's
+    schedule or uses ``DEFAULT_EVERY_SECONDS`` for a new one. The row is enabled while the strategy
+    is active. Raises: TradingError on a bad schedule (nothing changed).
+    """
+    if every_seconds is not None and crontab is not None:
+        raise TradingError("give every_seconds or crontab, not both")
+    if every_seconds is not None and (isinstance(every_seconds, bool) or every_seconds < MIN_EVERY_SECONDS):
+        raise TradingError(f"every_seconds: must be at least {MIN_EVERY_SECONDS}, got {every_seconds}")
+    with transaction.atomic():
+        strategy = Strategy.objects.select_for_update(of=("self",)).select_related("periodic_task").get(pk=strategy_id)
+        task = strategy.periodic_task or PeriodicTask(
+            name=f"trading strategy {strategy.pk}: {strategy.name}"[:200], task=RUN_TASK,
+            kwargs=json.dumps({"strategy_id": strategy.pk}))
+        if crontab is not None:
+            task.crontab, task.interval = _crontab(crontab), None
+            task.expire_seconds = None
+        elif every_seconds is not None or task.pk is None:
+            every = every_seconds or DEFAULT_EVERY_SECONDS
+            task.interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
+            task.crontab, task.expire_seconds = None, every
+        task.enabled = strategy.status == StrategyStatus.ACTIVE
+        task.save()  # PeriodicTask.save() bumps PeriodicTasks.last_update: beat reloads its schedule
+        if strategy.periodic_task_id != task.pk:
+            strategy.periodic_task = task
+            strategy.save(update_fields=["periodic_task"])
+    return task
+
+
+def strategy_set_status(*, strategy_id: int, status: str, by_user: AbstractBaseUser | None = None,
+                        reason: str = "") -> Strategy:
+    """Pause or resume a strategy: its status and its beat row's ``enabled`` flag change together,
+    audited on the account (AccountAudit ``strategy_paused`` / ``strategy_resumed``). A paused
+    strategy generates nothing, and its resting orders are rejected when they would fill.
+    Raises: TradingError for an unknown status."""
+    if status not in StrategyStatus.values:
+        raise TradingError(f"status must be one of {', '.join(StrategyStatus.values)}")
+    with transaction.atomic():
+        strategy = Strategy.objects.select_for_update(of=("self",)).select_related("periodic_task").get(pk=strategy_id)
+        if strategy.status == status:
+            return strategy
+        strategy.status = status
+        strategy.save(update_fields=["status"])
+        if strategy.periodic_task is not None:
+            strategy.periodic_task.enabled = status == StrategyStatus.ACTIVE
+            strategy.periodic_task.save()
+        action = "strategy_resumed" if status == StrategyStatus.ACTIVE else "strategy_paused"
+        AccountAudit.objects.create(account_id=strategy.account_id, action=action, by_user=by_user,
+                                    reason=f"strategy {strategy.pk} ({strategy.name}){': ' + reason if reason else ''}")
+    logger.info("trading.strategy.status", extra={"strategy": strategy_id, "status": status})
+    return strategy
+
+
+def strategy_delete(*, strategy_id: int) -> None:
+    """Delete a strategy and its beat row (its orders stay, with the strategy unset)."""
+    with transaction.atomic():
+        strategy = Strategy.objects.select_for_update().get(pk=strategy_id)
+        task_id = strategy.periodic_task_id
+        strategy.delete()
+        if task_id is not None:
+            PeriodicTask.objects.filter(pk=task_id).delete()
+
+
+def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source: PriceSource | None = None,
+                 flow_source: FlowSource | None = None) -> RunResult:
+    """Run a strategy once at ``now``: generate its signals, record each with its outcome, place orders.
+
+    Idempotent per signal key (module docstring). A paused strategy generates nothing.
+    Source: the strategy's data (flows, trades) and prices from ``price_source``
+    (default ``trading.selectors.market_price``); ``flow_source`` overrides the stored flows (backtest).
+    Raises: Strategy.DoesNotExist; StrategyParamsError when its params became invalid (nothing recorded).
+    """
+    now = now or timezone.now()
+    strategy = Strategy.objects.select_related("account").get(pk=strategy_id)
+    result = RunResult(strategy_id=strategy_id)
+    if strategy.status != StrategyStatus.ACTIVE:
+        result.paused = True
+        return result
+    options = {"flow_source": flow_source} if flow_source and strategy.kind == StrategyKind.FOLLOW_SMART_MONEY else {}
+    signals = strategy_impl(strategy, price_source=price_source, **options).generate_signals(now)
+    result.generated = len(signals)
+    recorded = set(StrategySignal.objects.filter(strategy_id=strategy_id, key__in=[s.key for s in signals])
+                   .values_list("key", flat=True))
+    for signal in signals:
+        if signal.key in recorded:
+            result.already_recorded += 1
+            continue
+        with transaction.atomic():
+            locked = Strategy.objects.select_for_update().get(pk=strategy_id)
+            if StrategySignal.objects.filter(strategy_id=strategy_id, key=signal.key).exists():
+                result.already_recorded += 1  # a concurrent run recorded it while we waited for the lock
+                continue
+            record = StrategySignal(strategy_id=strategy_id, key=signal.key, generated_at=now, symbol=signal.symbol,
+                                    side=signal.side, quantity=signal.quantity, reason=signal.reason,
+                                    source=signal.source)
+            if signal.skip_reason:
+                record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, signal.skip_reason
+            elif locked.status != StrategyStatus.ACTIVE:
+                record.outcome = SignalOutcome.SKIPPED
+                record.outcome_reason = f"strategy {locked.status} during the run"
+            else:
+                try:
+                    order = order_place(
+                        account_id=strategy.account_id, symbol=signal.symbol, side=signal.side,
+                        quantity=signal.quantity, client_order_id=f"sig:{strategy_id}:{signal.key}",
+                        strategy_id=strategy_id, now=now, price_source=price_source)
+                except TradingError as exc:
+                    record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, f"invalid order: {exc}"
+                else:
+                    record.order = order
+                    if order.status == OrderStatus.REJECTED:
+                        record.outcome, record.outcome_reason = SignalOutcome.REJECTED, order.reject_reason
+                    else:
+                        record.outcome = SignalOutcome.ORDERED
+            record.save()
+        setattr(result, record.outcome, getattr(result, record.outcome) + 1)  # ordered / rejected / skipped
+    Strategy.objects.filter(pk=strategy_id).update(last_run_at=now, last_run_summary=result.as_dict())
+    logger.info("trading.strategy.run", extra=result.as_dict())
+    return result
+
+
+__all__ = ["RunResult", "StrategyParamsError", "strategy_create", "strategy_delete", "strategy_params_validate",
+           "strategy_run", "strategy_schedule", "strategy_set_status"]
