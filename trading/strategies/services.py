@@ -86,6 +86,7 @@ def strategy_create(*, account_id: int, name: str, kind: str, params: dict | Non
                                            started_at=started_at or timezone.now())
         if schedule:
             strategy_schedule(strategy_id=strategy.pk, every_seconds=every_seconds, crontab=crontab)
+            strategy.refresh_from_db()
     return strategy
 
 
