@@ -292,3 +292,34 @@ def test_run_stores_the_summary_on_the_strategy():
     assert strategy.last_run_at == T0
     assert strategy.last_run_summary == {"strategy_id": strategy.pk, "generated": 2, "ordered": 1, "rejected": 0,
                                          "skipped": 1, "already_recorded": 0, "paused": False}
+
+
+def test_runner_never_sells_more_than_the_strategy_holds_after_a_rejected_buy():
+    account = AccountFactory(min_order_usd=D(100))
+    whale = WhaleFactory()
+    strategy = StrategyFactory(account=account, kind="follow_whale", started_at=T0 - timedelta(hours=1),
+                               params={"whale_id": whale.pk, "scale": "0.25"})
+    set_price("ETH", "2000", T0 - timedelta(hours=1))
+    first = TradeFactory(whale=whale, block_time=T0 - timedelta(minutes=50), direction=Direction.BUY, amount_base=D(2))
+    strategy_run(strategy_id=strategy.pk, now=T0 - timedelta(minutes=45))  # buys 0.5 ETH (1,000 USD)
+    first_record = StrategySignal.objects.get(key=f"fw:{first.pk}")
+    assert first_record.outcome == SignalOutcome.ORDERED, first_record.outcome_reason
+
+    small_buy = TradeFactory(whale=whale, block_time=T0 - timedelta(minutes=30), direction=Direction.BUY,
+                             amount_base=D("0.1"))  # 0.025 ETH = 50 USD < 100 USD minimum: rejected
+    big_sell = TradeFactory(whale=whale, block_time=T0 - timedelta(minutes=20), direction=Direction.SELL,
+                            amount_base=D("2.1"))  # 0.525 ETH scaled, more than the 0.5 held
+    other_sell = TradeFactory(whale=whale, block_time=T0 - timedelta(minutes=10), direction=Direction.SELL,
+                              amount_base=D(1))
+    strategy_run(strategy_id=strategy.pk, now=T0)
+    records = {r.key: r for r in signals(strategy)}
+    assert records[f"fw:{small_buy.pk}"].outcome == SignalOutcome.REJECTED
+    assert records[f"fw:{small_buy.pk}"].outcome_reason.startswith("min_order_usd")
+    sell = records[f"fw:{big_sell.pk}"]
+    assert (sell.quantity, sell.outcome, sell.outcome_reason) == (
+        D("0.525"), SignalOutcome.ORDERED, "sell capped at the holding of 0.5 ETH")
+    assert (sell.order.quantity, sell.order.status) == (D("0.5"), OrderStatus.FILLED)
+    last = records[f"fw:{other_sell.pk}"]
+    assert (last.outcome, last.outcome_reason, last.order) == (
+        SignalOutcome.SKIPPED, "no position to sell: this strategy holds no ETH", None)
+    assert not Order.objects.filter(reject_reason__startswith="no_shorting").exists()

@@ -2,9 +2,8 @@
 
 Data: the whale's ``whales.models.Trade`` rows with ``block_time`` in
 (max(strategy.started_at, now - lookback_hours), now], not internal, with an amount, in a trading
-direction. Trades seen on an earlier run come back with the same key and the runner acts on each
-once; the lookback lets a trade ingested late (after the run that covered its block time) still be
-mirrored.
+direction, and no signal recorded yet (a trade is acted on once, by its key); the lookback lets a
+trade ingested late (after the run that covered its block time) still be mirrored.
 
 Mapping: ``buy`` and ``long`` (open long) -> buy; ``sell`` and ``close_long`` -> sell; ``short`` and
 ``close_short`` are recorded as skipped (the paper account is long-only: no short selling).
@@ -24,7 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from trading.models import OrderSide, StrategyKind
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
+
+from trading.models import OrderSide, StrategyKind, StrategySignal
 from trading.strategies.base import (
     BaseStrategy,
     Signal,
@@ -88,10 +90,13 @@ class FollowWhale(BaseStrategy):
         """One signal per trade of the whale in the window, oldest first (module docstring)."""
         p: FollowWhaleParams = self.params
         since = max(self.strategy.started_at, now - p.lookback)
+        # Trades whose signal is already recorded are left out here (the runner would skip them anyway).
+        recorded = StrategySignal.objects.filter(
+            strategy_id=self.strategy.pk, key=Concat(Value("fw:"), Cast(OuterRef("pk"), CharField())))
         trades = list(Trade.objects.filter(
             whale_id=p.whale_id, block_time__gt=since, block_time__lte=now, is_internal=False,
             amount_base__gt=0, direction__in=[*SIDES, *SHORT_DIRECTIONS],
-        ).order_by("block_time", "id"))
+        ).exclude(Exists(recorded)).order_by("block_time", "id"))
         if not trades:
             return []
         held = self.held()

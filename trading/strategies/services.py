@@ -9,14 +9,17 @@ so a run killed at any point and re-run, or two overlapping runs, record and ord
 once. Lock order: Strategy, then (inside order_place) Account, then Positions.
 
 Outcomes: ``ordered`` (order filled or resting), ``rejected`` (a safety rule refused it; the
-reason is the order's), ``skipped`` (the strategy's own reason, a strategy paused during the run,
-or an order the order service refused as invalid). Nothing is dropped unrecorded.
+reason is the order's), ``skipped`` (the strategy's own reason, a strategy paused during the run, a
+sell when the strategy holds none of the symbol, or an order the order service refused as
+invalid). Nothing is dropped unrecorded. A sell larger than the strategy's holding (its net filled
+quantity, capped at the account position) is placed for the holding, and the signal says so.
 """
 
 import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -26,6 +29,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from trading.models import (
     Account,
     AccountAudit,
+    OrderSide,
     OrderStatus,
     SignalOutcome,
     Strategy,
@@ -36,11 +40,13 @@ from trading.models import (
 from trading.selectors import PriceSource
 from trading.services import TradingError, order_place
 from trading.strategies import StrategyParamsError, strategy_impl
+from trading.strategies.base import fmt
 from trading.strategies.smart_money import FlowSource
 
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "trading.run_strategy"
+ZERO = Decimal(0)
 DEFAULT_EVERY_SECONDS = 300
 MIN_EVERY_SECONDS = 10
 
@@ -184,7 +190,8 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
         result.paused = True
         return result
     options = {"flow_source": flow_source} if flow_source and strategy.kind == StrategyKind.FOLLOW_SMART_MONEY else {}
-    signals = strategy_impl(strategy, price_source=price_source, **options).generate_signals(now)
+    impl = strategy_impl(strategy, price_source=price_source, **options)
+    signals = impl.generate_signals(now)
     result.generated = len(signals)
     recorded = set(StrategySignal.objects.filter(strategy_id=strategy_id, key__in=[s.key for s in signals])
                    .values_list("key", flat=True))
@@ -205,18 +212,29 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
             elif locked.status != StrategyStatus.ACTIVE:
                 record.outcome = SignalOutcome.SKIPPED
                 record.outcome_reason = f"strategy {locked.status} during the run"
+            elif signal.side == OrderSide.SELL and (holding := impl.held().get(signal.symbol, ZERO)) <= 0:
+                record.outcome = SignalOutcome.SKIPPED
+                record.outcome_reason = f"no position to sell: this strategy holds no {signal.symbol}"
             else:
+                if signal.side == OrderSide.SELL and signal.quantity > holding:
+                    # A strategy never sells more than it holds (an earlier order of this run may
+                    # have been rejected); the signal keeps its quantity, the order is capped.
+                    record.outcome_reason = f"sell capped at the holding of {fmt(holding)} {signal.symbol}"
+                    quantity = holding
+                else:
+                    quantity = signal.quantity
                 try:
                     order = order_place(
                         account_id=strategy.account_id, symbol=signal.symbol, side=signal.side,
-                        quantity=signal.quantity, client_order_id=f"sig:{strategy_id}:{signal.key}",
+                        quantity=quantity, client_order_id=f"sig:{strategy_id}:{signal.key}",
                         strategy_id=strategy_id, now=now, price_source=price_source)
                 except TradingError as exc:
                     record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, f"invalid order: {exc}"
                 else:
                     record.order = order
                     if order.status == OrderStatus.REJECTED:
-                        record.outcome, record.outcome_reason = SignalOutcome.REJECTED, order.reject_reason
+                        record.outcome = SignalOutcome.REJECTED
+                        record.outcome_reason = "; ".join(filter(None, [order.reject_reason, record.outcome_reason]))
                     else:
                         record.outcome = SignalOutcome.ORDERED
             record.save()

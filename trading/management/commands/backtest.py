@@ -1,0 +1,176 @@
+"""``python manage.py backtest KIND [options]``: run a strategy over the stored history into a fresh
+paper account and print its P&L summary (``trading.backtest``).
+
+Examples::
+
+    manage.py backtest follow_whale --whale hyperliquid:0x... --step 1m
+    manage.py backtest follow_smart_money --params '{"order_usd": "500"}' --start 2023-05-04 --end 2023-05-06
+"""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from trading.backtest import FLOW_MODES, BacktestResult, Progress, backtest_run, default_range
+from trading.models import StrategyKind
+from trading.services import TradingError
+from trading.strategies import StrategyParamsError
+from whales.models import Whale
+
+STEP_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+ACCOUNT_OPTIONS = ("fee_bps", "slippage_bps", "max_position_percent", "max_daily_loss_percent",
+                   "max_strategy_exposure_percent", "min_order_usd")
+
+
+def parse_step(text: str) -> timedelta:
+    """``"15m"`` -> 15 minutes (units s, m, h, d). Raises: CommandError."""
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise CommandError(f"--step: expected a positive number with a unit s, m, h or d (e.g. 15m), got {text!r}")
+    return timedelta(**{STEP_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """ISO date or datetime; naive means UTC. Raises: CommandError."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{option}: expected an ISO date or datetime (UTC), got {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_decimal(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise CommandError(f"{option}: expected a number, got {text!r}") from None
+    if not value.is_finite():
+        raise CommandError(f"{option}: expected a finite number, got {text!r}")
+    return value
+
+
+class Command(BaseCommand):
+    help = "Backtest a strategy over the stored history into a fresh paper account; print its P&L summary."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=StrategyKind.values, help="strategy kind")
+        parser.add_argument("--params", default="{}", help="strategy params as a JSON object (decimals as strings)")
+        parser.add_argument("--whale", help="(follow_whale) the whale to follow, as CHAIN:ADDRESS or its id")
+        parser.add_argument("--start", help="ISO date/datetime, UTC (default: the first relevant stored trade)")
+        parser.add_argument("--end", help="ISO date/datetime, UTC (default: one day after the last relevant trade)")
+        parser.add_argument("--step", default="15m", help="simulated clock step: 30s, 15m, 1h, 1d (default 15m)")
+        parser.add_argument("--cash", default="10000", help="starting cash, USD (default 10000)")
+        parser.add_argument("--flows", choices=FLOW_MODES, default="auto",
+                            help="(follow_smart_money) stored flows, recomputed from trades, or auto")
+        for name in ACCOUNT_OPTIONS:
+            parser.add_argument(f"--{name.replace('_', '-')}", help=f"account {name} (default: the account default)")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            params = json.loads(options["params"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--params: not JSON ({exc})") from None
+        if not isinstance(params, dict):
+            raise CommandError("--params: expected a JSON object")
+        kind = options["kind"]
+        if options["whale"]:
+            if kind != StrategyKind.FOLLOW_WHALE:
+                raise CommandError("--whale applies to follow_whale only")
+            params["whale_id"] = self._whale_id(options["whale"])
+        step = parse_step(options["step"])
+        bounds = None
+        if not options["start"] or not options["end"]:
+            bounds = default_range(kind=kind, params=params)
+            if bounds is None:
+                raise CommandError("no stored trades for this strategy to backtest over; give --start and --end")
+        start = parse_time(options["start"], "--start") if options["start"] else bounds[0] - step
+        end = parse_time(options["end"], "--end") if options["end"] else bounds[1] + timedelta(days=1)
+        account_options = {name: parse_decimal(options[name], f"--{name.replace('_', '-')}")
+                           for name in ACCOUNT_OPTIONS if options[name] is not None}
+        self.stdout.write(f"backtest {kind} from {start.isoformat()} to {end.isoformat()} every {step}")
+        try:
+            result = backtest_run(kind=kind, params=params, start=start, end=end, step=step,
+                                  starting_cash=parse_decimal(options["cash"], "--cash"),
+                                  account_options=account_options, flows=options["flows"],
+                                  progress=None if options["json"] else self._progress)
+        except (TradingError, StrategyParamsError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(result_json(result), indent=2))
+        else:
+            self._print(result)
+
+    def _whale_id(self, text: str) -> int:
+        if text.isdigit():
+            whale = Whale.objects.filter(pk=int(text)).first()
+        else:
+            chain, _, address = text.partition(":")
+            whale = Whale.objects.filter(chain=chain, address__iexact=address).first() if address else None
+        if whale is None:
+            raise CommandError(f"--whale: no tracked whale {text!r} (give CHAIN:ADDRESS or an id)")
+        return whale.pk
+
+    def _progress(self, p: Progress) -> None:
+        self.stdout.write(f"  {p.at:%Y-%m-%d %H:%M:%S} ({p.steps_done}/{p.steps_total} steps): "
+                          f"{p.signals} signals, {p.orders_filled} orders filled")
+
+    def _print(self, r: BacktestResult) -> None:
+        s = r.summary
+        lines = [
+            f"account {r.account_id} (strategy {r.strategy_id}), {r.steps} steps"
+            + (f", flows: {r.flows_mode}" if r.flows_mode else ""),
+            f"signals: {r.outcomes.get('ordered', 0)} ordered, {r.outcomes.get('rejected', 0)} rejected, "
+            f"{r.outcomes.get('skipped', 0)} skipped",
+            f"orders: {r.orders_filled} filled, {r.orders_rejected} rejected"
+            + (f" ({', '.join(f'{k}: {v}' for k, v in r.reject_reasons.items())})" if r.reject_reasons else ""),
+            f"starting cash       {r.starting_cash} USD",
+            f"final equity        {_usd(r.final_equity_usd)}",
+            f"realized P&L        {_usd(s['realized_pnl_usd'])}",
+            f"unrealized P&L      {_usd(s['unrealized_pnl_usd'])}",
+            f"closed trades       {s['closed_trades']} ({s['wins']} won, {s['losses']} lost), "
+            f"win rate {_num(s['win_rate_percent'], '%')}",
+            f"profit factor       {_num(s['profit_factor'])}",
+            f"average win / loss  {_usd(s['average_win_usd'])} / {_usd(s['average_loss_usd'])}",
+            f"largest win / loss  {_usd(s['largest_win_usd'])} / {_usd(s['largest_loss_usd'])}",
+            f"volume / fees       {_usd(s['volume_usd'])} / {_usd(s['fees_usd'])}",
+            f"max drawdown        {_num(s['max_drawdown_percent'], '%')}",
+            f"sharpe (daily)      {s['sharpe_ratio'] if s['sharpe_ratio'] is not None else '-'}",
+        ]
+        for line in lines:
+            self.stdout.write(line)
+        for caveat in r.caveats:
+            self.stdout.write(self.style.WARNING(f"note: {caveat}"))
+
+
+def _usd(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,.2f} USD"
+
+
+def _num(value: Decimal | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.2f}{unit}"
+
+
+def result_json(r: BacktestResult) -> dict:
+    """The result as JSON-safe values (Decimals and times as strings)."""
+    def safe(value):
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, timedelta):
+            return value.total_seconds()
+        if isinstance(value, dict):
+            return {k: safe(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [safe(v) for v in value]
+        return value
+
+    return safe({"account_id": r.account_id, "strategy_id": r.strategy_id, "kind": r.kind, "start": r.start,
+                 "end": r.end, "step_seconds": r.step, "steps": r.steps, "flows_mode": r.flows_mode,
+                 "starting_cash": r.starting_cash, "final_equity_usd": r.final_equity_usd, "summary": r.summary,
+                 "outcomes": r.outcomes, "orders_filled": r.orders_filled, "orders_rejected": r.orders_rejected,
+                 "reject_reasons": r.reject_reasons, "caveats": r.caveats})
