@@ -147,3 +147,58 @@ def test_random_orders_never_break_a_limit_and_the_books_reconcile(steps, fee_bp
             _check_books(account, account.max_position_percent)
         event(f"halted={account.halted}")
         transaction.set_rollback(True)
+
+
+flow_steps = st.lists(
+    st.tuples(st.sampled_from(SYMBOLS),
+              st.one_of(st.sampled_from([D(-200000), D(-1), D(0), D(50000), D(120000), D(250000)]),
+                        st.decimals(min_value=D("-300000"), max_value=D("300000"), places=0)),
+              st.decimals(min_value=D("50"), max_value=D("5000"), places=2), st.integers(min_value=0, max_value=3)),
+    min_size=1, max_size=10)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=flow_steps, order_usd=st.sampled_from(["400", "1500", "2500", "5", "9000"]),
+       fee_bps=st.sampled_from([D(0), D(10)]))
+def test_random_signal_sequences_never_break_a_limit_and_every_signal_is_recorded(steps, order_usd, fee_bps):
+    """Random smart-money flows and prices through the follow-smart-money strategy: every signal it
+    generates is recorded exactly once with an outcome, filled orders respect the limits, the books
+    reconcile and FIFO matches the reference."""
+    from trading.models import StrategySignal
+    from trading.strategies.services import strategy_run
+    from whales.models import SmartMoneyFlow
+
+    with transaction.atomic():
+        account = AccountFactory(fee_bps=fee_bps, slippage_bps=D(5), max_position_percent=D(30),
+                                 max_strategy_exposure_percent=D(50), max_daily_loss_percent=D(5),
+                                 max_orders_per_day=6, min_order_usd=D(10))
+        strategy = StrategyFactory(account=account, started_at=T0 - timedelta(days=1),
+                                   params={"order_usd": order_usd, "min_net_flow_usd": "50000"})
+        marks = {"ETH": D(2000), "BTC": D(500)}
+        generated = 0
+        for i, (symbol, net, price, buyers) in enumerate(steps):
+            marks[symbol] = price
+            now = T0 + timedelta(minutes=15 * i)
+            SmartMoneyFlow.objects.create(token=symbol, window="24h", net_flow_usd=net, buying_wallets=buyers,
+                                          selling_wallets=0 if net >= 0 else 1, min_score=D(60), collected_at=now)
+            result = strategy_run(strategy_id=strategy.pk, now=now, price_source=fixed_prices(dict(marks)))
+            generated += result.generated - result.already_recorded
+            assert result.ordered + result.rejected + result.skipped == result.generated - result.already_recorded
+            account.refresh_from_db()
+            for order in Order.objects.filter(account=account, created_at=now, status=OrderStatus.FILLED,
+                                              side="buy"):
+                value = account.cash + sum((p.quantity * marks[p.symbol]
+                                            for p in Position.objects.filter(account=account)), D(0))
+                position = Position.objects.get(account=account, symbol=order.symbol)
+                assert position.quantity * marks[order.symbol] * 100 <= account.max_position_percent * value + D("1e-5")
+                assert order.quantity * order.average_fill_price >= account.min_order_usd
+            _check_books(account, account.max_position_percent)
+        records = StrategySignal.objects.filter(strategy=strategy)
+        assert records.count() == generated
+        assert not records.exclude(outcome__in=["ordered", "rejected", "skipped"]).exists()
+        assert not records.filter(outcome="skipped", outcome_reason="").exists()
+        assert not records.filter(outcome="rejected", order__isnull=True).exists()
+        for outcome, reason in records.values_list("outcome", "outcome_reason"):
+            event(f"{outcome} {reason.split(':')[0][:30]}")
+        transaction.set_rollback(True)
