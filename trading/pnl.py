@@ -27,14 +27,15 @@ import itertools
 import math
 import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
-from trading.models import Account, Fill, OrderSide
-from trading.selectors import PriceSource, market_price, unrealized_pnl
+from trading.models import Account, Fill, OrderSide, PositionLot, Strategy
+from trading.selectors import PriceSource, market_price, position_list, unrealized_pnl
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -198,3 +199,198 @@ def pnl_summary(*, account_id: int, now: datetime | None = None,
         "max_drawdown_percent": max_drawdown_percent(equities),
         "sharpe_ratio": sharpe_ratio(equities),
     }
+
+
+# ---------------------------------------------------------------- breakdowns (API reads)
+#
+# The functions below are reads for the trading API (``trading.api``): positions at market, the
+# portfolio value, realized fills, and P&L per coin and per strategy. They aggregate in the database
+# (GROUP BY) and price each symbol once. Units: USD as Decimal, unrounded (the API rounds USD to
+# 1e-8 when rendering); quantities in asset units; prices USD per unit.
+
+
+@dataclass(frozen=True)
+class PositionValuation:
+    """One open position at market. ``price_usd``, ``value_usd`` and ``unrealized_pnl_usd`` are None
+    when the symbol has no (fresh) price."""
+
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal
+    total_cost_usd: Decimal
+    price_usd: Decimal | None
+    value_usd: Decimal | None
+    unrealized_pnl_usd: Decimal | None
+
+
+@dataclass(frozen=True)
+class CoinPnl:
+    """P&L of one symbol of an account (see ``pnl_by_coin``)."""
+
+    symbol: str
+    realized_pnl_usd: Decimal
+    unrealized_pnl_usd: Decimal | None
+    volume_usd: Decimal
+    fees_usd: Decimal
+    fill_count: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class StrategyPnl:
+    """P&L of one strategy of an account, or of its manual orders (``strategy_id`` None); see
+    ``pnl_by_strategy``."""
+
+    strategy_id: int | None
+    strategy_name: str | None
+    realized_pnl_usd: Decimal
+    unrealized_pnl_usd: Decimal | None
+    volume_usd: Decimal
+    fees_usd: Decimal
+    fill_count: int
+
+
+@dataclass(frozen=True)
+class UnrealizedPnl:
+    """Open positions at market and their summed unrealized P&L (None when any symbol is unpriced)."""
+
+    items: list[PositionValuation]
+    unrealized_pnl_usd: Decimal | None
+
+
+def _prices(symbols: Iterable[str], when: datetime, source: PriceSource) -> dict[str, Decimal | None]:
+    return {symbol: source(symbol, when) for symbol in sorted(set(symbols))}
+
+
+def position_valuations(*, account_id: int, now: datetime | None = None,
+                        price_source: PriceSource | None = None) -> list[PositionValuation]:
+    """The account's open positions (by symbol) valued at ``now``.
+
+    Source: Position rows (quantity, average_price, total_cost = cost of the remaining FIFO lots, buy
+    fees included) and ``price_source`` (default ``trading.selectors.market_price``).
+    Units: value_usd = quantity x price_usd; unrealized_pnl_usd = value_usd - total_cost_usd (USD).
+    """
+    now = now or timezone.now()
+    positions = list(position_list(account_id=account_id))
+    prices = _prices((p.symbol for p in positions), now, price_source or market_price)
+    rows = []
+    for position in positions:
+        price = prices[position.symbol]
+        value = None if price is None else position.quantity * price
+        rows.append(PositionValuation(
+            symbol=position.symbol, quantity=position.quantity, average_price=position.average_price,
+            total_cost_usd=position.total_cost, price_usd=price, value_usd=value,
+            unrealized_pnl_usd=None if value is None else value - position.total_cost))
+    return rows
+
+
+def portfolio_value_usd(*, account_id: int, cash: Decimal, now: datetime | None = None,
+                        price_source: PriceSource | None = None) -> Decimal | None:
+    """Cash + every open position at market (USD); None when a held symbol has no (fresh) price."""
+    total = cash
+    for row in position_valuations(account_id=account_id, now=now, price_source=price_source):
+        if row.value_usd is None:
+            return None
+        total += row.value_usd
+    return total
+
+
+def pnl_unrealized(*, account_id: int, now: datetime | None = None,
+                   price_source: PriceSource | None = None) -> UnrealizedPnl:
+    """Unrealized P&L per open position (``position_valuations``) and in total.
+
+    Units: USD. The total is None when any open position is unpriced (as
+    ``trading.selectors.unrealized_pnl``).
+    """
+    items = position_valuations(account_id=account_id, now=now, price_source=price_source)
+    total: Decimal | None = ZERO
+    for row in items:
+        total = None if total is None or row.unrealized_pnl_usd is None else total + row.unrealized_pnl_usd
+    return UnrealizedPnl(items=items, unrealized_pnl_usd=total)
+
+
+def pnl_realized_fills(*, account_id: int) -> QuerySet[Fill]:
+    """The account's sell fills with a realized P&L, newest first (filled_at, id), order and strategy
+    joined. Their sum is ``trading.selectors.realized_pnl``. Units: realized_pnl_usd in USD, FIFO, net
+    of the sell fee (the buy fee is in the consumed lots' cost)."""
+    return (Fill.objects.filter(account_id=account_id, side=OrderSide.SELL, realized_pnl_usd__isnull=False)
+            .select_related("order", "order__strategy").order_by("-filled_at", "-id"))
+
+
+def pnl_by_coin(*, account_id: int, now: datetime | None = None,
+                price_source: PriceSource | None = None) -> list[CoinPnl]:
+    """P&L per symbol the account ever filled or holds, by symbol.
+
+    Shape per symbol: realized_pnl_usd = sum of its sell fills' ``realized_pnl_usd``; volume_usd =
+    sum of ``notional_usd`` of all its fills; fees_usd = sum of ``fee_usd``; fill_count; quantity =
+    the open position's quantity (0 without one); unrealized_pnl_usd = quantity x price at ``now`` -
+    the position's total_cost (0 without a position; None when held but unpriced).
+    Source: one GROUP BY symbol over Fill, the Position rows, ``price_source`` (default
+    ``trading.selectors.market_price``). Units: USD.
+    """
+    now = now or timezone.now()
+    totals = {row["symbol"]: row for row in (
+        Fill.objects.filter(account_id=account_id).values("symbol").order_by("symbol")
+        .annotate(realized=Sum("realized_pnl_usd"), volume=Sum("notional_usd"), fees=Sum("fee_usd"),
+                  n=Count("id")))}
+    positions = {p.symbol: p for p in position_list(account_id=account_id)}
+    prices = _prices(positions, now, price_source or market_price)
+    rows = []
+    for symbol in sorted(set(totals) | set(positions)):
+        row = totals.get(symbol, {})
+        position = positions.get(symbol)
+        unrealized: Decimal | None = ZERO
+        if position is not None:
+            price = prices[symbol]
+            unrealized = None if price is None else position.quantity * price - position.total_cost
+        rows.append(CoinPnl(
+            symbol=symbol, realized_pnl_usd=row.get("realized") or ZERO, unrealized_pnl_usd=unrealized,
+            volume_usd=row.get("volume") or ZERO, fees_usd=row.get("fees") or ZERO, fill_count=row.get("n", 0),
+            quantity=position.quantity if position is not None else ZERO))
+    return rows
+
+
+def pnl_by_strategy(*, account_id: int, now: datetime | None = None,
+                    price_source: PriceSource | None = None) -> list[StrategyPnl]:
+    """P&L per strategy of the account (by id), then one row for manual orders (strategy None).
+
+    Shape per row: realized_pnl_usd = sum of ``realized_pnl_usd`` over the fills of the strategy's
+    orders; volume_usd = sum of their ``notional_usd``; fees_usd = sum of their ``fee_usd``;
+    fill_count; unrealized_pnl_usd = sum over the OPEN PositionLot rows (quantity_remaining > 0)
+    whose opening (buy) fill belongs to an order of the strategy of quantity_remaining x price at
+    ``now`` - cost_remaining (0 without open lots; None when one of those symbols is unpriced).
+    The manual row covers orders without a strategy (including those of a deleted strategy).
+
+    FIFO is ACCOUNT-WIDE (DESIGN.md section 9): a sell consumes the account's oldest lots of the
+    symbol whichever strategy opened them, so one strategy's sell may close another strategy's lots.
+    Realized P&L is attributed to the SELLING order's strategy, and the consumed lots stop counting
+    toward the unrealized P&L of the strategy that opened them. Summed over all rows, realized and
+    unrealized equal the account's totals.
+    Source: GROUP BY order.strategy over Fill and over open PositionLot (per symbol), Strategy rows,
+    ``price_source`` (default ``trading.selectors.market_price``). Units: USD.
+    """
+    now = now or timezone.now()
+    totals = {row["order__strategy_id"]: row for row in (
+        Fill.objects.filter(account_id=account_id).values("order__strategy_id").order_by("order__strategy_id")
+        .annotate(realized=Sum("realized_pnl_usd"), volume=Sum("notional_usd"), fees=Sum("fee_usd"),
+                  n=Count("id")))}
+    lots = list(PositionLot.objects.filter(account_id=account_id, quantity_remaining__gt=0)
+                .values("fill__order__strategy_id", "symbol").order_by("fill__order__strategy_id", "symbol")
+                .annotate(quantity=Sum("quantity_remaining"), cost=Sum("cost_remaining")))
+    prices = _prices((lot["symbol"] for lot in lots), now, price_source or market_price)
+    unrealized: dict[int | None, Decimal | None] = {}
+    for lot in lots:
+        key, price = lot["fill__order__strategy_id"], prices[lot["symbol"]]
+        previous = unrealized.get(key, ZERO)
+        unrealized[key] = (None if previous is None or price is None
+                           else previous + lot["quantity"] * price - lot["cost"])
+    names: list[tuple[int | None, str | None]] = list(
+        Strategy.objects.filter(account_id=account_id).order_by("id").values_list("id", "name"))
+    rows = []
+    for strategy_id, name in [*names, (None, None)]:
+        row = totals.get(strategy_id, {})
+        rows.append(StrategyPnl(
+            strategy_id=strategy_id, strategy_name=name, realized_pnl_usd=row.get("realized") or ZERO,
+            unrealized_pnl_usd=unrealized.get(strategy_id, ZERO), volume_usd=row.get("volume") or ZERO,
+            fees_usd=row.get("fees") or ZERO, fill_count=row.get("n", 0)))
+    return rows

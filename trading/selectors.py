@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import QuerySet, Sum
 
 from ledgers.market.models import Asset, PriceHistory
-from trading.models import Fill, OrderSide, Position, PositionLot
+from trading.models import Fill, Order, OrderSide, Position, PositionLot, StrategySignal
 
 PriceSource = Callable[[str, datetime], Decimal | None]
 """``price_source(symbol, when) -> USD price or None`` (missing or stale)."""
@@ -99,3 +99,27 @@ def strategy_net_quantities(*, account_id: int, strategy_id: int) -> dict[str, D
     for symbol, side, quantity in rows:
         net[symbol] = net.get(symbol, ZERO) + (quantity if side == OrderSide.BUY else -quantity)
     return net
+
+
+def order_list(*, owner_id: int, account_id: int | None = None, status: str | None = None,
+               symbol: str | None = None, side: str | None = None, strategy_id: int | None = None,
+               since: datetime | None = None, until: datetime | None = None) -> QuerySet[Order]:
+    """The owner's orders matching every given filter, newest first (created_at, id).
+
+    ``symbol`` is case-insensitive; ``since`` inclusive, ``until`` exclusive (on created_at)."""
+    orders = Order.objects.filter(account__owner_id=owner_id)
+    filters = {"account_id": account_id, "status": status, "side": side, "strategy_id": strategy_id,
+               "created_at__gte": since, "created_at__lt": until}
+    orders = orders.filter(**{key: value for key, value in filters.items() if value is not None})
+    if symbol is not None:
+        orders = orders.filter(symbol__iexact=symbol.strip())
+    return orders.order_by("-created_at", "-id")
+
+
+def signal_list(*, owner_id: int, account_id: int | None = None, strategy_id: int | None = None,
+                outcome: str | None = None) -> QuerySet[StrategySignal]:
+    """The owner's strategy signals with their outcomes, newest first (generated_at, id)."""
+    signals = StrategySignal.objects.filter(strategy__account__owner_id=owner_id).select_related("strategy")
+    filters = {"strategy__account_id": account_id, "strategy_id": strategy_id, "outcome": outcome}
+    return signals.filter(**{key: value for key, value in filters.items() if value is not None}).order_by(
+        "-generated_at", "-id")

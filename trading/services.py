@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from trading.exchange import Exchange, Execution, OrderTicket, PaperExchange, q_price, q_usd
@@ -124,6 +124,34 @@ def exchange_for(account: Account) -> Exchange | None:
     if account.mode == AccountMode.PAPER:
         return PaperExchange(slippage_bps=account.slippage_bps, fee_bps=account.fee_bps)
     return None
+
+
+# ---------------------------------------------------------------- accounts
+
+
+ACCOUNT_SETTINGS = ("max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
+                    "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps")
+
+
+def account_create(*, owner_id: int, name: str, starting_cash: Decimal = Decimal("10000"),
+                   **limits: Decimal | int | bool) -> Account:
+    """Create a PAPER account with ``cash = starting_cash`` (USD) and the given limits (``ACCOUNT_SETTINGS``;
+    omitted ones take the defaults). Raises: TradingError for a name the owner already uses, a
+    non-positive cash or an unknown setting (nothing stored)."""
+    unknown = sorted(set(limits) - set(ACCOUNT_SETTINGS))
+    if unknown:
+        raise TradingError(f"unknown account setting(s): {', '.join(unknown)}")
+    if starting_cash <= 0:
+        raise TradingError("starting_cash must be > 0")
+    taken = TradingError(f"name: you already have an account named {name!r}")
+    if Account.objects.filter(owner_id=owner_id, name=name).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return Account.objects.create(owner_id=owner_id, name=name, mode=AccountMode.PAPER,
+                                          starting_cash=starting_cash, cash=starting_cash, **limits)
+    except IntegrityError as exc:  # a concurrent request took the name between the check and the insert
+        raise taken from exc
 
 
 # ---------------------------------------------------------------- halt / resume

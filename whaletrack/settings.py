@@ -162,6 +162,7 @@ SPECTACULAR_SETTINGS = {
         "LabelConfidenceEnum": "whales.models.LabelConfidence",
         "RunStatusEnum": "whales.models.RunStatus",
         "ChainEnum": "whales.chains.Chain",
+        "OrderTypeEnum": "trading.models.OrderType",
     },
 }
 

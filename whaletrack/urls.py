@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("whales.api.urls")),
     path("api/v1/bitcoin/", include("ledgers.bitcoin.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path("api/v1/trading/", include("trading.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health", views.health, name="health"),
