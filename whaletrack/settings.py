@@ -163,6 +163,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "whales.models.RunStatus",
         "ChainEnum": "whales.chains.Chain",
         "OrderTypeEnum": "trading.models.OrderType",
+        "StrategyKindEnum": "trading.models.StrategyKind",
     },
 }
 

@@ -540,7 +540,9 @@ def test_the_openapi_schema_documents_the_trading_endpoints(api_client, tmp_path
     paths = response.json()["paths"]
     assert {f"{API}/accounts", f"{API}/accounts/{{account_id}}", f"{API}/accounts/{{account_id}}/halt",
             f"{API}/accounts/{{account_id}}/resume", f"{API}/orders", f"{API}/orders/{{order_id}}",
-            f"{API}/orders/{{order_id}}/cancel", *[f"{API}/{p}" for p in ACCOUNT_QUERY_PATHS]} <= set(paths)
+            f"{API}/orders/{{order_id}}/cancel", f"{API}/strategies", f"{API}/strategies/{{strategy_id}}/pause",
+            f"{API}/strategies/{{strategy_id}}/resume", f"{API}/signals",
+            *[f"{API}/{p}" for p in ACCOUNT_QUERY_PATHS]} <= set(paths)
     assert {p["name"] for p in paths[f"{API}/orders"]["get"]["parameters"]} == {
         "account", "status", "symbol", "side", "strategy", "since", "until", "limit", "offset"}
     assert {p["name"] for p in paths[f"{API}/pnl/history"]["get"]["parameters"]} == {"account", "interval"}

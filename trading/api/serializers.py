@@ -10,7 +10,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from trading.models import Account, AccountMode, Fill, Order, OrderSide, OrderStatus, OrderType
+from trading.models import (
+    Account,
+    AccountMode,
+    Fill,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SignalOutcome,
+    Strategy,
+    StrategyKind,
+    StrategySignal,
+)
 from trading.pnl import INTERVALS
 from whales.api.serializers import MAX_LIMIT
 
@@ -339,3 +351,88 @@ class RealizedSerializer(serializers.Serializer):
     items = RealizedFillSerializer(many=True)
     total = serializers.IntegerField()
     total_realized_pnl_usd = usd_field()
+
+
+# --- strategies and signals ------------------------------------------------------------------------
+
+
+class StrategySerializer(serializers.ModelSerializer):
+    """A strategy with its schedule (its own beat row: ``every_seconds`` or ``crontab``, ``enabled``)
+    and its last run's counts."""
+
+    schedule = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Strategy
+        fields = ["id", "account", "name", "kind", "status", "params", "schedule", "started_at", "last_run_at",
+                  "last_run_summary", "created_at"]
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {
+        "every_seconds": {"type": "integer", "nullable": True}, "crontab": {"type": "string", "nullable": True},
+        "enabled": {"type": "boolean"}}})
+    def get_schedule(self, obj: Strategy) -> dict | None:
+        task = obj.periodic_task
+        if task is None:
+            return None
+        crontab = task.crontab
+        return {
+            "every_seconds": int(task.interval.schedule.run_every.total_seconds()) if task.interval else None,
+            "crontab": (f"{crontab.minute} {crontab.hour} {crontab.day_of_month} {crontab.month_of_year} "
+                        f"{crontab.day_of_week}") if crontab else None,
+            "enabled": task.enabled,
+        }
+
+
+class StrategyListSerializer(serializers.Serializer):
+    items = StrategySerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class StrategyListParamsSerializer(serializers.Serializer):
+    """``?account=`` of ``GET trading/strategies`` (optional: all of yours)."""
+
+    account = _account_field(required=False)
+
+
+class StrategyCreateSerializer(serializers.Serializer):
+    """Body of ``POST trading/strategies``: ``params`` as the kind documents them (decimals as strings);
+    ``every_seconds`` (>= 10) or ``crontab`` (5 fields, UTC), default every 300 s."""
+
+    account = _account_field()
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=StrategyKind.choices)
+    params = serializers.DictField(required=False, default=dict)
+    every_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400 * 31)
+    crontab = serializers.CharField(required=False, max_length=100)
+
+    def validate(self, attrs: dict) -> dict:
+        if "every_seconds" in attrs and "crontab" in attrs:
+            raise serializers.ValidationError({"crontab": "Give every_seconds or crontab, not both."})
+        return attrs
+
+
+class SignalSerializer(serializers.ModelSerializer):
+    """One signal of a strategy and what was done with it (``outcome``, ``outcome_reason``, ``order``)."""
+
+    quantity = quantity_field(allow_null=True)
+
+    class Meta:
+        model = StrategySignal
+        fields = ["id", "strategy", "key", "generated_at", "symbol", "side", "quantity", "reason", "source",
+                  "outcome", "outcome_reason", "order", "created_at"]
+
+
+class SignalListSerializer(serializers.Serializer):
+    items = SignalSerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class SignalListParamsSerializer(serializers.Serializer):
+    """Filters and paging of ``GET trading/signals``."""
+
+    account = _account_field(required=False)
+    strategy = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                        help_text="Only signals of this strategy.")
+    outcome = serializers.ChoiceField(choices=SignalOutcome.choices, required=False, help_text="Only this outcome.")
+    limit = _limit_field()
+    offset = _offset_field()

@@ -4,7 +4,8 @@ Auth: token (``Authorization: Token <key>``) or session; anonymous requests get 
 account or order answers 404 ``not_found`` exactly like a missing one. Errors are ``{"detail",
 "code"}``: bad query parameters and bodies (and ``TradingError`` from the services) are 400
 ``invalid_parameter``; cancelling an order that is no longer open is 409 ``conflict``.
-Credentials (``ExchangeCredential``) are never serialized by any view here.
+Credentials (``ExchangeCredential``) are never serialized by any view here. Strategies (create, list,
+pause, resume) and their recorded signals are owner-scoped the same way.
 """
 
 from collections.abc import Mapping
@@ -37,10 +38,17 @@ from trading.api.serializers import (
     PositionListSerializer,
     RealizedParamsSerializer,
     RealizedSerializer,
+    SignalListParamsSerializer,
+    SignalListSerializer,
+    SignalSerializer,
+    StrategyCreateSerializer,
+    StrategyListParamsSerializer,
+    StrategyListSerializer,
     StrategyPnlListSerializer,
+    StrategySerializer,
     UnrealizedSerializer,
 )
-from trading.models import Account, Order
+from trading.models import Account, Order, Strategy, StrategyStatus
 from trading.pnl import (
     equity_curve,
     pnl_by_coin,
@@ -51,8 +59,10 @@ from trading.pnl import (
     portfolio_value_usd,
     position_valuations,
 )
-from trading.selectors import order_list, realized_pnl
+from trading.selectors import order_list, realized_pnl, signal_list
 from trading.services import TradingError, account_create, account_halt, account_resume, order_cancel, order_place
+from trading.strategies import StrategyParamsError
+from trading.strategies.services import strategy_create, strategy_set_status
 from whales.api.errors import InvalidParameter, NotFound, flatten_errors
 from whales.api.serializers import ErrorSerializer
 
@@ -316,3 +326,93 @@ class PnlUnrealizedView(OwnerScopedView):
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
         return Response(UnrealizedSerializer(pnl_unrealized(account_id=account.pk)).data)
+
+
+# --- strategies and signals ------------------------------------------------------------------------
+
+
+def _strategy_get(request: Request, strategy_id: int) -> Strategy:
+    try:
+        return Strategy.objects.select_related("periodic_task__interval", "periodic_task__crontab").get(
+            pk=strategy_id, account__owner_id=request.user.pk)
+    except Strategy.DoesNotExist as exc:
+        raise NotFound(f"No strategy {strategy_id}.") from exc
+
+
+STRATEGY_ID = OpenApiParameter("strategy_id", int, OpenApiParameter.PATH, description="Id of one of your strategies.")
+
+
+class StrategyListView(OwnerScopedView):
+    """GET trading/strategies[?account=]: your strategies by id, {"items", "total"}; POST: create one,
+    scheduled on its own beat row (201)."""
+
+    @extend_schema(operation_id="trading_strategy_list", parameters=[StrategyListParamsSerializer],
+                   responses={200: StrategyListSerializer, **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        params = _validated(StrategyListParamsSerializer, request.query_params)
+        strategies = Strategy.objects.filter(account__owner_id=request.user.pk)
+        if "account" in params:
+            strategies = strategies.filter(account=_account_get(request, params["account"]))
+        items = list(strategies.select_related("periodic_task__interval", "periodic_task__crontab").order_by("id"))
+        return Response({"items": StrategySerializer(items, many=True).data, "total": len(items)})
+
+    @extend_schema(operation_id="trading_strategy_create", request=StrategyCreateSerializer,
+                   responses={201: StrategySerializer, **READ_ERRORS})
+    def post(self, request: Request) -> Response:
+        data = _validated(StrategyCreateSerializer, request.data)
+        account = _account_get(request, data["account"])
+        if Strategy.objects.filter(account=account, name=data["name"]).exists():
+            raise InvalidParameter(f"name: the account already has a strategy named {data['name']!r}")
+        try:
+            strategy = strategy_create(account_id=account.pk, name=data["name"], kind=data["kind"],
+                                       params=data["params"], every_seconds=data.get("every_seconds"),
+                                       crontab=data.get("crontab"))
+        except StrategyParamsError as exc:
+            raise InvalidParameter(f"params: {exc}") from exc
+        except TradingError as exc:
+            raise InvalidParameter(str(exc)) from exc
+        return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class StrategyPauseView(OwnerScopedView):
+    """POST trading/strategies/{strategy_id}/pause: pause it and disable its beat row (audited)."""
+
+    status_to = StrategyStatus.PAUSED
+
+    @extend_schema(operation_id="trading_strategy_pause", parameters=[STRATEGY_ID], request=HaltSerializer,
+                   responses={200: StrategySerializer, **READ_ERRORS})
+    def post(self, request: Request, strategy_id: int) -> Response:
+        strategy = _strategy_get(request, strategy_id)
+        data = _validated(HaltSerializer, request.data)
+        strategy_set_status(strategy_id=strategy.pk, status=self.status_to, by_user=request.user,
+                            reason=data["reason"])
+        return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data)
+
+
+class StrategyResumeView(StrategyPauseView):
+    """POST trading/strategies/{strategy_id}/resume: resume it and enable its beat row (audited)."""
+
+    status_to = StrategyStatus.ACTIVE
+
+    @extend_schema(operation_id="trading_strategy_resume", parameters=[STRATEGY_ID], request=HaltSerializer,
+                   responses={200: StrategySerializer, **READ_ERRORS})
+    def post(self, request: Request, strategy_id: int) -> Response:
+        return super().post(request, strategy_id)
+
+
+class SignalListView(OwnerScopedView):
+    """GET trading/signals[?account=&strategy=&outcome=]: your strategies' signals, newest first, each
+    with what was done with it (ordered, rejected by a limit, skipped and why), {"items", "total"}."""
+
+    @extend_schema(operation_id="trading_signal_list", parameters=[SignalListParamsSerializer],
+                   responses={200: SignalListSerializer, **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        params = _validated(SignalListParamsSerializer, request.query_params)
+        if "account" in params:
+            _account_get(request, params["account"])
+        if "strategy" in params:
+            _strategy_get(request, params["strategy"])
+        signals = signal_list(owner_id=request.user.pk, account_id=params.get("account"),
+                              strategy_id=params.get("strategy"), outcome=params.get("outcome"))
+        page = signals[params["offset"]:params["offset"] + params["limit"]]
+        return Response({"items": SignalSerializer(page, many=True).data, "total": signals.count()})
