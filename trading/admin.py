@@ -33,8 +33,8 @@ from trading.strategies.services import (
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "mode", "cash", "halted", "halted_reason", "updated_at")
-    list_filter = ("mode", "halted")
+    list_display = ("name", "owner", "mode", "venue", "cash", "halted", "halted_reason", "updated_at")
+    list_filter = ("mode", "venue", "halted")
     search_fields = ("name", "owner__username")
     readonly_fields = ("cash", "halted", "halted_reason", "halted_at", "start_of_day_value", "start_of_day_date",
                        "created_at", "updated_at")

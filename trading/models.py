@@ -23,6 +23,13 @@ class AccountMode(models.TextChoices):
     LIVE = "live", "Live"
 
 
+class Venue(models.TextChoices):
+    """Where a paper account takes its prices (``trading.venues``)."""
+
+    MARKET = "market", "Stored market prices (ledgers.market)"
+    HYPERLIQUID = "hyperliquid", "Hyperliquid mid price"
+
+
 class Account(models.Model):
     """A trading account with its cash, halt flag and per-account safety limits (DESIGN.md §10).
 
@@ -34,6 +41,8 @@ class Account(models.Model):
     name = models.CharField(max_length=100)
     mode = models.CharField(max_length=10, choices=AccountMode.choices, default=AccountMode.PAPER)
     base_currency = models.CharField(max_length=10, default="USD")
+    venue = models.CharField(max_length=20, choices=Venue.choices, default=Venue.MARKET,
+                             help_text="Price source of fills and checks: stored market prices or the Hyperliquid mid.")
     starting_cash = usd_field(default=Decimal("10000"))
     cash = usd_field(default=Decimal("10000"))
     halted = models.BooleanField(default=False)

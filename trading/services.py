@@ -50,7 +50,8 @@ from trading.safety import (
     pre_trade_violations,
     unpriced_symbols,
 )
-from trading.selectors import PriceSource, market_price, strategy_net_quantities, trading_price_max_age
+from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
+from trading.venues import price_source_for
 
 logger = logging.getLogger(__name__)
 
@@ -129,14 +130,14 @@ def exchange_for(account: Account) -> Exchange | None:
 # ---------------------------------------------------------------- accounts
 
 
-ACCOUNT_SETTINGS = ("max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
+ACCOUNT_SETTINGS = ("venue", "max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
                     "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps")
 
 
 def account_create(*, owner_id: int, name: str, starting_cash: Decimal = Decimal("10000"),
-                   **limits: Decimal | int | bool) -> Account:
-    """Create a PAPER account with ``cash = starting_cash`` (USD) and the given limits (``ACCOUNT_SETTINGS``;
-    omitted ones take the defaults). Raises: TradingError for a name the owner already uses, a
+                   **limits: Decimal | int | bool | str) -> Account:
+    """Create a PAPER account with ``cash = starting_cash`` (USD) and the given venue and limits
+    (``ACCOUNT_SETTINGS``; omitted ones take the defaults). Raises: TradingError for a name the owner already uses, a
     non-positive cash or an unknown setting (nothing stored)."""
     unknown = sorted(set(limits) - set(ACCOUNT_SETTINGS))
     if unknown:
@@ -342,7 +343,7 @@ def daily_loss_check(*, account_id: int, now: datetime | None = None,
         if account.halted:
             return False
         positions = _lock_positions(account)
-        _daily_loss_guard(account, positions, price_source or market_price, now)
+        _daily_loss_guard(account, positions, price_source or price_source_for(account.venue), now)
         return account.halted
 
 
@@ -419,16 +420,16 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     Checks, in order: halted account, live mode, paused strategy, missing/stale price of the symbol,
     daily loss (halts, and flattens when ``flatten_on_daily_loss``), then ``trading.safety`` rules.
     A market order fills at once on the paper exchange; a limit order rests until
-    ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default
-    ``trading.selectors.market_price``). Units: quantity in asset units, prices USD.
+    ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default: the
+    account's venue, ``trading.venues.price_source_for``). Units: quantity in asset units, prices USD.
     Raises: TradingError on bad input (nothing stored); Account.DoesNotExist.
     """
     _validate(side=side, quantity=quantity, order_type=order_type, limit_price=limit_price,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
-    source = price_source or market_price
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
+        source = price_source or price_source_for(account.venue)
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is not None:
             return existing
@@ -475,7 +476,6 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
     shorting, strategy-exposure and daily-loss rules again at the current prices (a violation rejects
     it with the reason). Orders of halted accounts and orders without a fresh price wait."""
     now = now or timezone.now()
-    source = price_source or market_price
     filled = 0
     account_ids = (Order.objects.filter(status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
                    .values_list("account_id", flat=True).distinct().order_by("account_id"))
@@ -484,6 +484,7 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
             account = Account.objects.select_for_update().get(pk=account_id)
             if account.halted:
                 continue
+            source = price_source or price_source_for(account.venue)
             positions = _lock_positions(account)
             exchange = exchange_for(account)
             if exchange is None:

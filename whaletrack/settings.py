@@ -305,6 +305,10 @@ TRADING_LIVE_ENABLED = env.bool("TRADING_LIVE_ENABLED", default=False)
 TRADING_CREDENTIALS_KEY = env.str("TRADING_CREDENTIALS_KEY", default="")
 # Prices older than this block trading (missing or stale prices never pass the checks).
 TRADING_PRICE_MAX_AGE_HOURS = env.int("TRADING_PRICE_MAX_AGE_HOURS", default=48)
+# Accounts on the Hyperliquid venue: mids are cached this long (s) and count as "now" only within
+# this many seconds of the present (a past time has no mid: trading blocks).
+TRADING_HYPERLIQUID_MID_TTL_S = env.float("TRADING_HYPERLIQUID_MID_TTL_S", default=5.0)
+TRADING_HYPERLIQUID_MID_MAX_AGE_S = env.float("TRADING_HYPERLIQUID_MID_MAX_AGE_S", default=60.0)
 
 # --- Main job ---------------------------------------------------------------------------------
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")

@@ -158,8 +158,9 @@ def test_create_a_paper_account_with_limits(client, user):
     data = response.json()
     account = Account.objects.get()
     assert data == {
-        "id": account.pk, "name": "swing", "mode": "paper", "base_currency": "USD", "starting_cash": "2500.50000000",
-        "cash": "2500.50000000", "portfolio_value_usd": "2500.50000000", "halted": False, "halted_reason": "",
+        "id": account.pk, "name": "swing", "mode": "paper", "venue": "market", "base_currency": "USD",
+        "starting_cash": "2500.50000000", "cash": "2500.50000000", "portfolio_value_usd": "2500.50000000",
+        "halted": False, "halted_reason": "",
         "halted_at": None, "max_position_percent": "25.0000", "max_daily_loss_percent": "5.0000",
         "max_strategy_exposure_percent": "30.0000", "max_orders_per_day": 7, "min_order_usd": "10.00000000",
         "flatten_on_daily_loss": False, "slippage_bps": "5.0000", "fee_bps": "7.5000",

@@ -22,6 +22,7 @@ from trading.models import (
     Strategy,
     StrategyKind,
     StrategySignal,
+    Venue,
 )
 from trading.pnl import INTERVALS
 from whales.api.serializers import MAX_LIMIT
@@ -125,8 +126,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "mode", "base_currency", "starting_cash", "cash", "portfolio_value_usd", "halted",
-                  "halted_reason", "halted_at", *LIMIT_FIELDS, "created_at", "updated_at"]
+        fields = ["id", "name", "mode", "venue", "base_currency", "starting_cash", "cash", "portfolio_value_usd",
+                  "halted", "halted_reason", "halted_at", *LIMIT_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(usd_field(allow_null=True))
@@ -159,6 +160,8 @@ class AccountCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     mode = serializers.ChoiceField(choices=[(AccountMode.PAPER.value, AccountMode.PAPER.label)], required=False,
                                    default=AccountMode.PAPER.value, help_text="Only paper via the API.")
+    venue = serializers.ChoiceField(choices=Venue.choices, required=False, default=Venue.MARKET,
+                                    help_text="Price source: stored market prices (default) or the Hyperliquid mid.")
     starting_cash = serializers.DecimalField(max_digits=38, decimal_places=8, required=False,
                                              default=Decimal("10000"), help_text="USD, > 0 (default 10000).")
     max_position_percent = _percent()

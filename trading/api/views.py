@@ -63,6 +63,7 @@ from trading.selectors import order_list, realized_pnl, signal_list
 from trading.services import TradingError, account_create, account_halt, account_resume, order_cancel, order_place
 from trading.strategies import StrategyParamsError
 from trading.strategies.services import strategy_create, strategy_set_status
+from trading.venues import price_source_for
 from whales.api.errors import InvalidParameter, NotFound, flatten_errors
 from whales.api.serializers import ErrorSerializer
 
@@ -110,7 +111,8 @@ def _order_get(request: Request, order_id: int) -> Order:
 
 def _account_data(accounts: list[Account]) -> list[dict]:
     now = timezone.now()
-    values = {a.pk: portfolio_value_usd(account_id=a.pk, cash=a.cash, now=now) for a in accounts}
+    values = {a.pk: portfolio_value_usd(account_id=a.pk, cash=a.cash, now=now,
+                                      price_source=price_source_for(a.venue)) for a in accounts}
     return AccountSerializer(accounts, many=True, context={"portfolio_values": values}).data
 
 
@@ -259,7 +261,7 @@ class PositionListView(OwnerScopedView):
                    responses={200: PositionListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
-        items = position_valuations(account_id=account.pk)
+        items = position_valuations(account_id=account.pk, price_source=price_source_for(account.venue))
         return Response(PositionListSerializer({"items": items, "total": len(items)}).data)
 
 
@@ -270,7 +272,8 @@ class PnlSummaryView(OwnerScopedView):
                    responses={200: PnlSummarySerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
-        return Response(PnlSummarySerializer(pnl_summary(account_id=account.pk)).data)
+        summary = pnl_summary(account_id=account.pk, price_source=price_source_for(account.venue))
+        return Response(PnlSummarySerializer(summary).data)
 
 
 class PnlByStrategyView(OwnerScopedView):
@@ -280,7 +283,8 @@ class PnlByStrategyView(OwnerScopedView):
                    responses={200: StrategyPnlListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
-        return Response(StrategyPnlListSerializer({"items": pnl_by_strategy(account_id=account.pk)}).data)
+        items = pnl_by_strategy(account_id=account.pk, price_source=price_source_for(account.venue))
+        return Response(StrategyPnlListSerializer({"items": items}).data)
 
 
 class PnlByCoinView(OwnerScopedView):
@@ -290,7 +294,8 @@ class PnlByCoinView(OwnerScopedView):
                    responses={200: CoinPnlListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
-        return Response(CoinPnlListSerializer({"items": pnl_by_coin(account_id=account.pk)}).data)
+        items = pnl_by_coin(account_id=account.pk, price_source=price_source_for(account.venue))
+        return Response(CoinPnlListSerializer({"items": items}).data)
 
 
 class PnlHistoryView(OwnerScopedView):
@@ -301,7 +306,8 @@ class PnlHistoryView(OwnerScopedView):
                    responses={200: HistorySerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, params = self.account_param(request, HistoryParamsSerializer)
-        points = equity_curve(account_id=account.pk, interval=params["interval"])
+        points = equity_curve(account_id=account.pk, interval=params["interval"],
+                              price_source=price_source_for(account.venue))
         return Response(HistorySerializer({"interval": params["interval"], "points": points}).data)
 
 
@@ -325,7 +331,8 @@ class PnlUnrealizedView(OwnerScopedView):
                    responses={200: UnrealizedSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         account, _ = self.account_param(request)
-        return Response(UnrealizedSerializer(pnl_unrealized(account_id=account.pk)).data)
+        unrealized = pnl_unrealized(account_id=account.pk, price_source=price_source_for(account.venue))
+        return Response(UnrealizedSerializer(unrealized).data)
 
 
 # --- strategies and signals ------------------------------------------------------------------------

@@ -7,8 +7,8 @@ with its outcome. Signals carry a natural ``key``, so returning a signal again o
 the same run retried) is harmless: the runner acts on a key once.
 
 Sizing helpers read the account's state through ``trading.selectors`` and prices through the
-injected ``price_source`` (``trading.selectors.market_price`` by default; the backtest passes the
-same function, evaluated at the simulated ``now``).
+injected ``price_source`` (by default the account's venue, ``trading.venues.price_source_for``; the
+backtest's accounts use stored market prices, evaluated at the simulated ``now``).
 """
 
 from abc import ABC, abstractmethod
@@ -18,7 +18,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar
 
 from trading.models import Account, Strategy
-from trading.selectors import PriceSource, market_price, portfolio_marks, position_list, strategy_net_quantities
+from trading.selectors import PriceSource, portfolio_marks, position_list, strategy_net_quantities
+from trading.venues import price_source_for
 
 QUANTITY_STEP = Decimal("1e-8")
 """Strategy order quantities are rounded DOWN to 1e-8 asset units (never more than the signal's size)."""
@@ -105,7 +106,7 @@ class BaseStrategy(ABC):
     def __init__(self, strategy: Strategy, *, price_source: PriceSource | None = None) -> None:
         self.strategy = strategy
         self.account: Account = strategy.account
-        self.price_source = price_source or market_price
+        self.price_source = price_source or price_source_for(self.account.venue)
         self.params = self.params_parse(strategy.params or {})
 
     @classmethod

@@ -180,7 +180,7 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
 
     Idempotent per signal key (module docstring). A paused strategy generates nothing.
     Source: the strategy's data (flows, trades) and prices from ``price_source``
-    (default ``trading.selectors.market_price``); ``flow_source`` overrides the stored flows (backtest).
+    (default: the account's venue); ``flow_source`` overrides the stored flows (backtest).
     Raises: Strategy.DoesNotExist; StrategyParamsError when its params became invalid (nothing recorded).
     """
     now = now or timezone.now()
