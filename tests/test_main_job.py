@@ -12,6 +12,7 @@ from ledgers.market.models import PriceHistory
 from tests.ledgers.bitcoin import recorded as btc_recorded
 from tests.ledgers.ethereum import recorded
 from tests.ledgers.hyperliquid import recorded as hl_recorded
+from trading.models import Account, Fill, StrategySignal
 from whales.models import Holding, KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps seeded assets
@@ -30,6 +31,9 @@ def snapshot() -> dict:
         "holdings": sorted(Holding.objects.values_list("whale__address", "asset", "amount", "value_usd")),
         "mempool": sorted(MempoolTransaction.objects.values_list("txid", "status", "fee_bump_sats",
                                                                  "time_to_confirm_s", "value_usd")),
+        "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash")),
+        "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
+        "fills": sorted(Fill.objects.values_list("order_id", "price", "quantity", "realized_pnl_usd")),
     }
 
 
@@ -67,6 +71,23 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert Trade.objects.filter(chain="hyperliquid", direction="deposit", value_usd=Decimal("2703997.45")).exists()
     assert Holding.objects.filter(whale__address=hl_recorded.POSITIONS_USER, is_perp=True).count() == 12
     assert "hyperliquid: partial, 5 of 5 whales" in text  # two recorded accounts have no recorded positions
+
+    # Paper trading: the admin's account with a scheduled strategy, and a backtest that records one signal
+    # per trading fill of the recorded trader (each ordered, rejected or skipped, never dropped).
+    paper = Account.objects.get(owner__username="admin", name="paper")
+    strategy = paper.strategies.get()
+    assert (strategy.kind, strategy.status, strategy.periodic_task.task) == (
+        "follow_smart_money", "active", "trading.run_strategy")
+    backtest = Account.objects.get(owner__username="backtest")
+    trader_trades = Trade.objects.filter(whale__address=hl_recorded.FILLS_USER, amount_base__gt=0,
+                                         direction__in=["buy", "sell", "long", "short", "close_long", "close_short"])
+    signals = StrategySignal.objects.filter(strategy__account=backtest)
+    assert signals.count() == trader_trades.count() > 400
+    assert signals.filter(outcome="skipped").count() >= trader_trades.filter(
+        direction__in=["short", "close_short"]).count()
+    filled = Fill.objects.filter(account=backtest)
+    assert filled.exists() and set(filled.values_list("symbol", flat=True)) <= {"BTC", "ETH"}
+    assert f"backtest 'recorded fills of 0xb7b6f3ce: follow_whale x 0.1' (account {backtest.pk}): " in text
     first = snapshot()
 
     again = StringIO()

@@ -105,13 +105,15 @@ def default_range(*, kind: str, params: dict) -> tuple[datetime, datetime] | Non
 
 def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, step: timedelta,
                  starting_cash: Decimal = Decimal("10000"), account_options: dict | None = None,
-                 flows: str = "auto", owner_username: str = BACKTEST_OWNER,
+                 flows: str = "auto", owner_username: str = BACKTEST_OWNER, account_name: str | None = None,
                  progress: Callable[[Progress], None] | None = None) -> BacktestResult:
     """Run a ``kind`` strategy with ``params`` from ``start`` to ``end`` every ``step`` into a fresh
     paper account (module docstring); return what it did.
 
     ``account_options``: Account limit/fee fields (e.g. ``fee_bps``, ``max_position_percent``).
-    Raises: TradingError for a bad range, step or flows mode; StrategyParamsError for bad params.
+    ``account_name``: the new account's name (default ``backtest <kind> <timestamp>``).
+    Raises: TradingError for a bad range, step or flows mode, or an account name already used by the
+    owner; StrategyParamsError for bad params.
     Nothing is stored when it raises.
     """
     if start.tzinfo is None or end.tzinfo is None:
@@ -149,9 +151,11 @@ def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, ste
         if created:
             owner.set_unusable_password()
             owner.save(update_fields=["password"])
-        account = Account.objects.create(
-            owner=owner, name=f"backtest {kind} {timezone.now():%Y%m%dT%H%M%S.%f}", starting_cash=starting_cash,
-            cash=starting_cash, **(account_options or {}))
+        name = account_name or f"backtest {kind} {timezone.now():%Y%m%dT%H%M%S.%f}"
+        if Account.objects.filter(owner=owner, name=name).exists():
+            raise TradingError(f"{owner_username} already has an account named {name!r}")
+        account = Account.objects.create(owner=owner, name=name, starting_cash=starting_cash, cash=starting_cash,
+                                         **(account_options or {}))
         strategy = strategy_create(account_id=account.pk, name=f"backtest {kind}", kind=kind, params=params,
                                    started_at=start, schedule=False)
         report_every = max(1, steps // 20)

@@ -15,6 +15,7 @@ import logging
 import secrets
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
 
 from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
 from ledgers.bitcoin.models import MempoolTransaction
@@ -35,6 +38,11 @@ from ledgers.hyperliquid import bridge
 from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
+from trading.backtest import BACKTEST_OWNER, backtest_run, default_range
+from trading.models import Account, Strategy, StrategyKind, StrategySignal, StrategyStatus
+from trading.pnl import pnl_summary
+from trading.services import account_create, daily_loss_check, limit_orders_match
+from trading.strategies.services import strategy_create, strategy_run
 from whales.chains import Chain, tx_url
 from whales.classification import whales_classify
 from whales.flows import flows_collect
@@ -63,6 +71,12 @@ RECORDED_BRIDGE_FROM_BLOCK = 311_103_000
 RECORDED_BRIDGE_MIN_USD = Decimal(100)
 # The replay node is local: no public instance's request budget to respect.
 REPLAY_BUDGET = "1000000/minute"
+# Paper trading in the main job: the admin's account and strategy, and the backtest on the recorded
+# Hyperliquid trader (its fills in BTC and ETH are the recorded trades that recorded prices can value).
+PAPER_ACCOUNT = "paper"
+SMART_MONEY_STRATEGY = "follow smart money"
+BACKTEST_TRADER = "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2"
+BACKTEST_SCALE = "0.1"
 # Bitcoin addresses whose history the recordings hold (../shared/data/bitcoin-mempool-space-*), tracked
 # offline so the dashboard shows Bitcoin activity: address -> (display name, the recorded tx it is in).
 RECORDED_BITCOIN_WHALES = {
@@ -105,12 +119,14 @@ class Command(BaseCommand):
         self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(sources))
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
+        self.step("Paper trading", self.paper_trading)
         self.summary(sources, time.monotonic() - started, options)
         if options["no_serve"]:
             if "node" in sources:
                 sources["node"].stop()
             return
         threading.Thread(target=self.alerts_housekeeping, daemon=True).start()
+        threading.Thread(target=self.trading_housekeeping, daemon=True).start()
         if sources["mode"] == "live":
             threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()
             threading.Thread(target=self.follow_bitcoin, args=(sources,), daemon=True).start()
@@ -289,6 +305,65 @@ class Command(BaseCommand):
                           f"{run.updated} new scores, {run.failed} failed (formula {run.formula_version})")
         flows = flows_collect()
         self.stdout.write(f"   smart-money flows: {len(flows)} token/window rows")
+
+    def paper_trading(self) -> None:
+        """The admin's paper account with a follow-smart-money strategy (scheduled on its own beat row),
+        and a backtest of following the recorded Hyperliquid trader over its recorded fills (once: a
+        re-run prints the stored result)."""
+        admin = get_user_model().objects.get(username=settings.WHALETRACK_ADMIN_USER)
+        account = Account.objects.filter(owner=admin, name=PAPER_ACCOUNT).first()
+        if account is None:
+            account = account_create(owner_id=admin.pk, name=PAPER_ACCOUNT)
+        strategy = account.strategies.filter(name=SMART_MONEY_STRATEGY).first()
+        if strategy is None:
+            strategy = strategy_create(account_id=account.pk, name=SMART_MONEY_STRATEGY,
+                                       kind=StrategyKind.FOLLOW_SMART_MONEY, params={"order_usd": "500"})
+        self.stdout.write(f"   paper account {account.name!r} (id {account.pk}) of {admin.username!r}: "
+                          f"{account.cash} USD cash; strategy {strategy.name!r} {strategy.status}, runs "
+                          f"{strategy.periodic_task.interval if strategy.periodic_task else '-'}")
+        trader = Whale.objects.filter(chain=Chain.HYPERLIQUID, address=BACKTEST_TRADER).first()
+        if trader is None or not trader.trades.exists():
+            self.stdout.write("   no recorded Hyperliquid fills to backtest on")
+            return
+        name = f"recorded fills of {BACKTEST_TRADER[:10]}: follow_whale x {BACKTEST_SCALE}"
+        done = Account.objects.filter(owner__username=BACKTEST_OWNER, name=name).first()
+        if done is None:
+            bounds = default_range(kind=StrategyKind.FOLLOW_WHALE, params={"whale_id": trader.pk})
+            assert bounds is not None
+            step = timedelta(minutes=1)
+            params = {"whale_id": trader.pk, "scale": BACKTEST_SCALE}
+            result = backtest_run(kind=StrategyKind.FOLLOW_WHALE, params=params, start=bounds[0] - step,
+                                  end=bounds[1] + step, step=step, account_name=name)
+            done = Account.objects.get(pk=result.account_id)
+        summary = pnl_summary(account_id=done.pk, now=done.fills.order_by("-filled_at").values_list(
+            "filled_at", flat=True).first() or timezone.now())
+        outcomes = dict(StrategySignal.objects.filter(strategy__account=done).values_list("outcome").annotate(
+            n=Count("id")).order_by())
+        self.stdout.write(
+            f"   backtest {name!r} (account {done.pk}): {outcomes.get('ordered', 0)} signals ordered, "
+            f"{outcomes.get('rejected', 0)} rejected, {outcomes.get('skipped', 0)} skipped; "
+            f"{summary['closed_trades']} closed trades, realized {summary['realized_pnl_usd']:.2f} USD, "
+            f"fees {summary['fees_usd']:.2f} USD (recorded prices are daily: only BTC and ETH can be priced)")
+
+    def trading_housekeeping(self) -> None:
+        """What Celery beat runs in production, embedded: resting limit orders and the daily-loss guard
+        every 30 s, active strategies every 5 minutes (their beat rows set the schedule under beat)."""
+        ticks = 0
+        while True:
+            time.sleep(30)
+            ticks += 1
+            try:
+                limit_orders_match()
+                for account_id in Account.objects.filter(halted=False).values_list("pk", flat=True):
+                    daily_loss_check(account_id=account_id)
+                if ticks % 10 == 0:
+                    for strategy_id in Strategy.objects.filter(status=StrategyStatus.ACTIVE).exclude(
+                            account__owner__username=BACKTEST_OWNER).values_list("pk", flat=True):
+                        strategy_run(strategy_id=strategy_id)
+            except Exception:  # keep the loop alive; the next tick retries
+                logger.exception("run_main.trading_housekeeping")
+            finally:
+                connection.close()
 
     def alerts_housekeeping(self) -> None:
         """What Celery beat runs in production: cooldown digests every 10 s; every 30 s, events and
