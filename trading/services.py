@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from trading.exchange import Exchange, Execution, OrderTicket, PaperExchange, q_price, q_usd
@@ -199,6 +200,42 @@ def _lock_positions(account: Account) -> dict[str, Position]:
     return {p.symbol: p for p in Position.objects.select_for_update().filter(account=account).order_by("symbol")}
 
 
+LOT_BATCH = 64
+
+
+def _lots_covering(account: Account, symbol: str, quantity: Decimal) -> list[PositionLot]:
+    """The oldest open lots of ``symbol`` (locked) until they hold ``quantity``: keyset pages of
+    LOT_BATCH in FIFO order (opened_at, id), so a sell reads the lots it consumes, not every open lot."""
+    lots: list[PositionLot] = []
+    held = ZERO
+    query = PositionLot.objects.select_for_update().filter(
+        account=account, symbol=symbol, quantity_remaining__gt=0).order_by("opened_at", "id")
+    page = query
+    while held < quantity:
+        batch = list(page[:LOT_BATCH])
+        lots.extend(batch)
+        held += sum((lot.quantity_remaining for lot in batch), ZERO)
+        if len(batch) < LOT_BATCH:
+            break
+        last = batch[-1]
+        page = query.filter(Q(opened_at__gt=last.opened_at) | Q(opened_at=last.opened_at, id__gt=last.id))
+    return lots
+
+
+def memoized(source: PriceSource) -> PriceSource:
+    """``source`` answering each (symbol, when) once: one order's checks ask for the same prices
+    several times (its symbol, every held position, the daily-loss guard) and must see the same ones."""
+    answers: dict[tuple[str, datetime], Decimal | None] = {}
+
+    def cached(symbol: str, when: datetime) -> Decimal | None:
+        key = (symbol, when)
+        if key not in answers:
+            answers[key] = source(symbol, when)
+        return answers[key]
+
+    return cached
+
+
 def _apply_fill(account: Account, order: Order, execution: Execution, positions: dict[str, Position],
                 now: datetime) -> Fill:
     """Book ``execution`` of ``order``: fill, lots, position, cash, order status (locks already held)."""
@@ -209,8 +246,7 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
         cost = execution.notional + execution.fee
         account.cash -= cost
     else:
-        lots = list(PositionLot.objects.select_for_update().filter(
-            account=account, symbol=symbol, quantity_remaining__gt=0).order_by("opened_at", "id"))
+        lots = _lots_covering(account, symbol, execution.quantity)
         consumed, after = fifo_consume([LotState(lot.quantity_remaining, lot.cost_remaining) for lot in lots],
                                        execution.quantity)
         for lot, state in zip(lots, after, strict=True):
@@ -343,7 +379,7 @@ def daily_loss_check(*, account_id: int, now: datetime | None = None,
         if account.halted:
             return False
         positions = _lock_positions(account)
-        _daily_loss_guard(account, positions, price_source or price_source_for(account.venue), now)
+        _daily_loss_guard(account, positions, memoized(price_source or price_source_for(account.venue)), now)
         return account.halted
 
 
@@ -429,7 +465,7 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     now = now or timezone.now()
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        source = price_source or price_source_for(account.venue)
+        source = memoized(price_source or price_source_for(account.venue))
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is not None:
             return existing
@@ -484,7 +520,7 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
             account = Account.objects.select_for_update().get(pk=account_id)
             if account.halted:
                 continue
-            source = price_source or price_source_for(account.venue)
+            source = memoized(price_source or price_source_for(account.venue))
             positions = _lock_positions(account)
             exchange = exchange_for(account)
             if exchange is None:

@@ -190,3 +190,25 @@ def test_two_threads_placing_the_same_client_order_id_store_one_order():
     assert Order.objects.filter(account=account).count() == 1
     assert Fill.objects.filter(account=account).count() == 1
     assert Account.objects.get(pk=account.pk).cash == D("8000")
+
+
+def test_a_sell_reads_lots_in_fifo_pages_across_the_batch_boundary(monkeypatch):
+    import trading.services as services
+
+    monkeypatch.setattr(services, "LOT_BATCH", 4)
+    account = AccountFactory(starting_cash=D(20000), cash=D(20000))
+    for n in range(10):  # ten lots of 1 ETH at 1000, 1001, ... 1009 (no fees on this account)
+        set_price("ETH", str(1000 + n), T0 + timedelta(minutes=n))
+        order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), client_order_id=f"b{n}",
+                    now=T0 + timedelta(minutes=n))
+    later = T0 + timedelta(minutes=30)
+    set_price("ETH", "1100", later)
+    sell = order_place(account_id=account.pk, symbol="ETH", side="sell", quantity=D("9.5"), client_order_id="s",
+                       now=later)
+    assert sell.status == "filled", sell.reject_reason
+    # FIFO: the first nine lots whole (1000..1008) and half of the tenth (1009 / 2)
+    cost = sum(D(1000 + n) for n in range(9)) + D("504.5")
+    assert Fill.objects.get(order=sell).realized_pnl_usd == D("9.5") * 1100 - cost
+    remaining = list(PositionLot.objects.filter(account=account, quantity_remaining__gt=0)
+                     .values_list("quantity_remaining", "cost_remaining"))
+    assert remaining == [(D("0.5"), D("504.5"))]
