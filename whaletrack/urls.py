@@ -14,6 +14,7 @@ urlpatterns = [
     path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
     path("live/", views.live_page, name="live"),
     path("alerts/", views.alerts_page, name="alerts"),
+    path("trading/", views.trading_page, name="trading"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -232,6 +232,17 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts.html", {**_filter_choices(), "directions": Direction.choices})
 
 
+@login_required
+@ensure_csrf_cookie
+def trading_page(request: HttpRequest) -> HttpResponse:
+    """``/trading/``: the user's paper trading, drawn by the page's script from the owner-scoped
+    ``/api/v1/trading/...`` API: an account (the first, or ``?account=<id>``) with its cash, portfolio
+    value and halt state (Halt / Resume), the equity curve (``pnl/history``), the P&L summary and per
+    coin, open positions, strategies (Pause / Resume), recent signals and orders. The CSRF cookie is set
+    so the page's script can send ``X-CSRFToken``."""
+    return render(request, "trading.html")
+
+
 def _check_database() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

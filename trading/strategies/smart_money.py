@@ -136,8 +136,8 @@ class FollowSmartMoney(BaseStrategy):
             elif flow.net_flow_usd < p.exit_below_usd and holding > 0:
                 signals.append(Signal(
                     key=f"{stamp}:sell", symbol=flow.token, side=OrderSide.SELL, quantity=holding, source=source,
-                    reason=(f"reversal: smart-money net flow {flow.net_flow_usd} USD ({p.window}) < "
-                            f"{p.exit_below_usd} USD; selling the holding of {fmt(holding)}")))
+                    reason=(f"reversal: smart-money net flow {fmt(flow.net_flow_usd)} USD ({p.window}) < "
+                            f"{fmt(p.exit_below_usd)} USD; selling the holding of {fmt(holding)}")))
         return signals
 
     def _entry_budget(self, now: datetime) -> Decimal | None:
@@ -151,7 +151,7 @@ class FollowSmartMoney(BaseStrategy):
     def _entry(self, flow: SmartMoneyFlow, key: str, source: dict, holding: Decimal, budget: Decimal | None,
                now: datetime) -> Signal:
         p: SmartMoneyParams = self.params
-        reason = (f"smart-money net flow {flow.net_flow_usd} USD ({p.window}) >= {p.min_net_flow_usd} USD "
+        reason = (f"smart-money net flow {fmt(flow.net_flow_usd)} USD ({p.window}) >= {fmt(p.min_net_flow_usd)} USD "
                   f"with {flow.buying_wallets} buying wallet(s) >= {p.min_buying_wallets}")
         common = {"key": key, "symbol": flow.token, "side": OrderSide.BUY, "source": source, "reason": reason}
         if holding > 0:
