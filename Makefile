@@ -38,3 +38,4 @@ bench: install services
 	$(PY) bench/alert_latency.py
 	$(PY) bench/metrics.py
 	$(PY) bench/smart_money_api.py
+	$(PY) bench/trading.py

@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
 LIVE_PROBE_TIMEOUT_S = 3
 MEMPOOL_REPLAY_TIMEOUT_S = 120
+# Frames per second of the recorded mempool stream in the main job. mempool.space sends txReplaced only
+# to a client already tracking the tx, and the monitor's track-tx must reach the node before that frame's
+# slot: 10/s leaves it 200 ms (the replay default, 50/s, only 40 ms, which a loaded machine can miss).
+MEMPOOL_REPLAY_RATE = 10.0
 # Hyperliquid accounts whose Info API answers the recordings hold (hyperliquid-python-sdk-cassettes):
 # address -> (display name, what is recorded).
 RECORDED_HYPERLIQUID_WHALES = {
@@ -187,7 +191,7 @@ class Command(BaseCommand):
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
                 self.stdout.write(f"== Sources: {settings.ETH_RPC_URL} unreachable ({type(exc).__name__}); "
                                   "using the recordings")
-        node = start_replay_node()
+        node = start_replay_node(ws_rate=MEMPOOL_REPLAY_RATE)
         self.stdout.write(self.style.SUCCESS(f"== Sources: replay node on {node.url} serving "
                                              f"{settings.REPLAY_DATA_DIR}"))
         return {"mode": "replay", "eth_url": node.eth_url, "btc_api_url": node.bitcoin_url,
