@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from ledgers.market.models import Asset, PriceHistory
 from trading.models import Fill, Order, OrderSide, Position, PositionLot, StrategySignal
@@ -30,27 +31,23 @@ def trading_price_max_age() -> timedelta:
     return timedelta(hours=float(hours))
 
 
-def asset_for_symbol(symbol: str) -> Asset | None:
-    """The asset a trading symbol means: case-insensitive symbol match, a chain's native coin
-    (contract "") first, then the oldest row. None when no asset has that symbol."""
-    return (Asset.objects.filter(symbol__iexact=symbol.strip()).select_related("price_reference")
-            .order_by("contract_address", "id").first())
-
-
 def market_price(symbol: str, when: datetime) -> Decimal | None:
     """USD price of ``symbol`` at ``when`` by the module's rules; None when missing or stale.
 
-    Source: ledgers.market PriceHistory. Units: USD per unit of the asset.
+    One query: the asset with that symbol (case-insensitive; a chain's native coin, contract "", first,
+    then the oldest row) with its newest fresh price (its reference's for a wrapped token) as a
+    subquery. Source: ledgers.market PriceHistory. Units: USD per unit of the asset.
     """
-    asset = asset_for_symbol(symbol)
-    if asset is None:
+    latest = (PriceHistory.objects.filter(asset_id=Coalesce(OuterRef("price_reference_id"), OuterRef("id")),
+                                          timestamp__lte=when, timestamp__gte=when - trading_price_max_age())
+              .order_by("-timestamp").values("price_usd")[:1])
+    row = (Asset.objects.filter(symbol__iexact=symbol.strip()).order_by("contract_address", "id")
+           .values("is_stablecoin", "price_reference__is_stablecoin").annotate(price=Subquery(latest)).first())
+    if row is None:
         return None
-    reference = asset.price_reference if asset.price_reference_id else None
-    if asset.is_stablecoin or (reference is not None and reference.is_stablecoin):
+    if row["is_stablecoin"] or row["price_reference__is_stablecoin"]:
         return Decimal(1)
-    return (PriceHistory.objects.filter(asset_id=asset.price_reference_id or asset.id, timestamp__lte=when,
-                                        timestamp__gte=when - trading_price_max_age())
-            .order_by("-timestamp").values_list("price_usd", flat=True).first())
+    return row["price"]
 
 
 def position_list(*, account_id: int) -> QuerySet[Position]:
