@@ -13,11 +13,10 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 from web3 import HTTPProvider
 
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+from whales.http import RETRY_STATUSES, retrying_session
+
 DEFAULT_RETRIES = 5
 
 TopicFilter = str | Sequence[str] | None
@@ -48,23 +47,7 @@ class ArbitrumClient:
     def __init__(self, url: str, *, timeout_s: float = 20.0, retries: int = DEFAULT_RETRIES,
                  backoff_s: float = 0.5) -> None:
         self.url = url
-        session = requests.Session()
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # JSON-RPC reads are POSTs and safe to repeat
-            backoff_factor=backoff_s,
-            backoff_jitter=backoff_s / 2,
-            backoff_max=30,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session = retrying_session(retries=retries, backoff_s=backoff_s)  # JSON-RPC POSTs are reads: any method
         self._provider = HTTPProvider(
             url, session=session, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
         )

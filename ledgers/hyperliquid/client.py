@@ -17,14 +17,12 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from whales.budget import BudgetExhausted, RequestBudget
+from whales.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
 
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 LIGHT_TYPES = frozenset({"clearinghouseState", "spotClearinghouseState", "l2Book", "allMids", "orderStatus"})
 HEAVY_TYPES = {"userRole": 60}
 ITEM_WEIGHTED_TYPES = frozenset({"userFills", "userFillsByTime", "userFunding", "userNonFundingLedgerUpdates",
@@ -73,16 +71,7 @@ class HyperliquidClient:
         self.budget = budget
         self.weight_spent = 0
         self.requests_made = 0
-        self._session = requests.Session()
-        retry = Retry(
-            total=retries, connect=retries, read=retries, status=retries,
-            status_forcelist=RETRY_STATUSES, allowed_methods=None,  # info POSTs are reads: safe to repeat
-            backoff_factor=backoff_s, backoff_jitter=backoff_s / 2, backoff_max=30,
-            respect_retry_after_header=True, raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._session = retrying_session(retries=retries, backoff_s=backoff_s)  # info POSTs are reads: any method
 
     @classmethod
     def from_settings(cls, url: str | None = None, *, budget_rate: str | None = None) -> "HyperliquidClient":

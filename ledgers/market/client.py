@@ -18,13 +18,12 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from whales.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class PriceSourceUnavailable(Exception):
@@ -60,24 +59,13 @@ class CoinGeckoClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self.session = requests.Session()
+        self.session = retrying_session(
+            retries=retries, backoff_s=backoff_factor_s, methods=frozenset({"GET"}),
+            backoff_jitter_s=self.BACKOFF_JITTER_S, backoff_max_s=self.BACKOFF_MAX_S,
+            retry_after_max_s=self.RETRY_AFTER_MAX_S, pool_maxsize=10)
         self.session.headers["Accept"] = "application/json"
         if api_key:
             self.session.headers["x-cg-demo-api-key"] = api_key
-        retry = Retry(
-            total=retries,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=backoff_factor_s,
-            backoff_jitter=self.BACKOFF_JITTER_S,
-            backoff_max=self.BACKOFF_MAX_S,
-            respect_retry_after_header=True,
-            retry_after_max=self.RETRY_AFTER_MAX_S,
-            raise_on_status=False,  # hand back the last 429/5xx so the error can name its status
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
 
     @classmethod
     def from_settings(cls) -> "CoinGeckoClient":

@@ -1,0 +1,40 @@
+"""The HTTP transport the upstream clients share: a ``requests.Session`` whose adapter retries with
+urllib3's ``Retry`` (DESIGN.md section 10: timeouts, connection errors, 429 and 5xx only; exponential
+backoff with jitter, capped; ``Retry-After`` honoured).
+
+Used by the Ethereum and Arbitrum JSON-RPC clients, the Esplora, Hyperliquid and CoinGecko clients.
+Each still sets its own timeout per request and turns what is failing after the retries into its own
+retryable error (a 429/5xx is handed back, not raised, so the error can name the status).
+"""
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth retrying: rate limited, or the server failing."""
+
+
+def retrying_session(*, retries: int, backoff_s: float, methods: frozenset[str] | None = None,
+                     backoff_jitter_s: float | None = None, backoff_max_s: float = 30,
+                     retry_after_max_s: float | None = None, pool_maxsize: int = 4) -> requests.Session:
+    """A session retrying up to ``retries`` times (connect, read and status errors alike).
+
+    ``methods``: the HTTP methods that may be retried; None retries every method, for POST APIs whose
+    calls are reads (JSON-RPC, Hyperliquid ``/info``). Backoff: ``backoff_s`` x 2^(n-1) seconds plus up
+    to ``backoff_jitter_s`` (default ``backoff_s / 2``) of jitter, at most ``backoff_max_s``; a
+    ``Retry-After`` header is honoured, up to ``retry_after_max_s`` when given. A status still failing
+    after the retries is returned (``raise_on_status=False``). ``pool_maxsize``: connections kept per host.
+    """
+    retry = Retry(
+        total=retries, connect=retries, read=retries, status=retries,
+        status_forcelist=RETRY_STATUSES, allowed_methods=methods,
+        backoff_factor=backoff_s, backoff_jitter=backoff_s / 2 if backoff_jitter_s is None else backoff_jitter_s,
+        backoff_max=backoff_max_s, respect_retry_after_header=True, raise_on_status=False,
+        **({"retry_after_max": retry_after_max_s} if retry_after_max_s is not None else {}),
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
