@@ -10,8 +10,6 @@ exactly once.
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from tests.processes import database_url, free_port, stop, wait_for_port
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
 from whaletrack.celery import app
@@ -30,44 +29,6 @@ QUEUE = "whaletrack-test-multiprocess"  # its own queue: nothing else queued in 
 VENV_BIN = Path(sys.executable).parent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    """postgres:// URL of the pytest test database (what the subprocesses must use)."""
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne on port {port} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"daphne on port {port} did not listen within {timeout} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 10 s (daphne sometimes ignores SIGTERM: STACK.md pitfall 7)."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
 
 async def receive_all(url: str, headers: dict, connected: asyncio.Event, published: asyncio.Event) -> list[dict]:
     """Connect, signal, and collect every frame until 1.5 s after the publisher finished."""

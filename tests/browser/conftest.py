@@ -1,13 +1,11 @@
 """Fixtures of the browser tests: a real daphne process on the pytest test database and Redis, and
 Debian's Chromium driven by Playwright (``playwright install`` cannot download browsers here: STACK.md
-pitfall 8). Skipped only when /usr/bin/chromium is missing."""
+pitfall 8). Without /usr/bin/chromium they skip, and under ``make test`` (WHALETRACK_REQUIRE_SERVICES=1)
+they fail instead (``tests.requirements.require``). Subprocess helpers: ``tests.processes``."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from tests.processes import database_url, free_port, stop, wait_for_port
 from tests.requirements import require
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -25,44 +24,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT_DIR = BASE_DIR / "var" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    """postgres:// URL of the pytest test database (the daphne process must use the same one)."""
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"daphne did not listen on {port} within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 10 s (daphne sometimes ignores SIGTERM: STACK.md pitfall 7)."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -96,10 +57,10 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
             cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
         try:
-            _wait_for_port(port, process, log)
+            wait_for_port(port, process, log=log)
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(process)
+            stop(process)
     print(f"daphne log: {log}")
 
 
