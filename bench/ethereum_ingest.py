@@ -58,7 +58,6 @@ import gc
 import json
 import os
 import pstats
-import resource
 import socket
 import subprocess
 import sys
@@ -68,11 +67,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import database_recreate, django_setup, figure, hwm_mb, maxrss_mb, reset_hwm, rss_mb  # noqa: E402  (after sys.path)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whaletrack_bench"
 
 FIRST_BLOCK = 19_433_902
@@ -91,81 +94,7 @@ TRIN_DIR = "ethereum-mainnet-trin"
 PRICE_CSV = ("prices-coingecko-daily-csv", "eth-usd-max.csv")
 
 
-def figure(name: str, value: float | int | str, unit: str = "") -> None:
-    """Print one figure as ``name: value unit``."""
-    if isinstance(value, float):
-        text = f"{value:.2f}"
-    else:
-        text = str(value)
-    print(f"{name}: {text} {unit}".rstrip(), flush=True)
-
-
-def rss_mb() -> float:
-    """Current resident set size (VmRSS) of this process in MB."""
-    return _status_kb("VmRSS") / 1024
-
-
-def hwm_mb() -> float:
-    """Peak resident set size since start or the last reset (VmHWM) in MB."""
-    return _status_kb("VmHWM") / 1024
-
-
-def _status_kb(key: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def maxrss_mb() -> float:
-    """Lifetime peak RSS of this process (getrusage ru_maxrss, KB on Linux) in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_hwm() -> bool:
-    """Reset VmHWM to the current RSS (``5`` > /proc/self/clear_refs); False when not permitted."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
-
-
 # --- database ------------------------------------------------------------------------------------
-def database_recreate(url: str) -> None:
-    """Drop and create the database named in ``url`` through the ``postgres`` maintenance database."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        raise SystemExit(f"DATABASE_URL must be PostgreSQL, not {parts.scheme!r}")
-    name = unquote(parts.path.lstrip("/"))
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop database {name!r}: its name must contain 'bench'")
-    conninfo = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
-                "user": unquote(parts.username or "postgres"), "dbname": "postgres"}
-    if parts.password:
-        conninfo["password"] = unquote(parts.password)
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def django_setup(url: str) -> None:
-    """Point Django at the bench database and initialise it."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_DEBUG"] = "false"  # DEBUG keeps every query in memory: not what production runs
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whaletrack.settings")
-    import django
-
-    django.setup()
-
-
 # --- seeding -------------------------------------------------------------------------------------
 def _unwrap(doc: Any) -> Any:
     return doc["result"] if isinstance(doc, dict) and "result" in doc and "jsonrpc" in doc else doc

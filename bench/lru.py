@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import resource
 import sys
 import time
 from collections import OrderedDict
@@ -49,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import figure, maxrss_mb  # noqa: E402  (after sys.path)
 from ledgers.bitcoin.mempool import RecentTxids  # noqa: E402  (needs sys.path)
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -56,20 +56,6 @@ DEFAULT_OPS = 1_000_000
 DEFAULT_REPEAT = 3
 DEFAULT_SEED = 20_260_806
 HIT_FRACTION = 0.5
-
-
-def figure(name: str, value: float | int | str, unit: str = "") -> None:
-    """Print one figure as ``name: value unit``."""
-    if isinstance(value, float):
-        text = f"{value:.2f}"
-    else:
-        text = str(value)
-    print(f"{name}: {text} {unit}".rstrip(), flush=True)
-
-
-def maxrss_mb() -> float:
-    """Lifetime peak RSS of this process (getrusage ru_maxrss, KB on Linux) in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def size_label(size: int) -> str:

@@ -62,7 +62,6 @@ import json
 import os
 import pstats
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -77,6 +76,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import figure, hwm_mb, maxrss_mb, reset_hwm, rss_mb  # noqa: E402  (after sys.path)
 from ledgers.bitcoin.mempool import MempoolWatcher, RecentTxids, whale_min_sats  # noqa: E402  (needs sys.path)
 
 FIXTURES = ("bitcoin-mempool-space-fixtures", "frontend-cypress-fixtures")
@@ -95,48 +95,6 @@ TARGET_TX_PER_S = 20_000.0
 PROFILE_TRANSACTIONS = 100_000
 SUFFIX_HEX = 16
 _SLOT = re.compile(r'"@@(TXID|VALUE):(\d+)@@"')
-
-
-def figure(name: str, value: float | int | str, unit: str = "") -> None:
-    """Print one figure as ``name: value unit``."""
-    if isinstance(value, float):
-        text = f"{value:.2f}"
-    else:
-        text = str(value)
-    print(f"{name}: {text} {unit}".rstrip(), flush=True)
-
-
-def maxrss_mb() -> float:
-    """Lifetime peak RSS of this process (getrusage ru_maxrss, KB on Linux) in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_mb() -> float:
-    """Current resident set size (VmRSS) of this process in MB."""
-    return _status_kb("VmRSS") / 1024
-
-
-def hwm_mb() -> float:
-    """Peak resident set size since start or the last reset (VmHWM) in MB."""
-    return _status_kb("VmHWM") / 1024
-
-
-def _status_kb(key: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_hwm() -> bool:
-    """Reset VmHWM to the current RSS (``5`` > /proc/self/clear_refs); False when not permitted."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
 
 
 def data_dir() -> Path:

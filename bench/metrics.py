@@ -37,15 +37,18 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import database_recreate, django_setup, figure, hwm_mb, maxrss_mb, reset_hwm, rss_mb  # noqa: E402  (after sys.path)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whaletrack_bench_metrics"
 TARGET_SECONDS = 60.0
 TARGET_PEAK_MB = 500.0
@@ -55,73 +58,6 @@ TRADE_COLUMNS = (
     "amount_quote", "price_usd", "value_usd", "fee_usd", "pnl_usd", "counterparty", "counterparty_name",
     "is_internal", "created_at",
 )
-
-
-def figure(name: str, value: float | int | str, unit: str = "") -> None:
-    """Print one figure as ``name: value unit``."""
-    text = f"{value:.2f}" if isinstance(value, float) else str(value)
-    print(f"{name}: {text} {unit}".rstrip(), flush=True)
-
-
-def _status_kb(key: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def rss_mb() -> float:
-    return _status_kb("VmRSS") / 1024
-
-
-def hwm_mb() -> float:
-    return _status_kb("VmHWM") / 1024
-
-
-def maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_hwm() -> bool:
-    """Reset VmHWM to the current RSS (``5`` > /proc/self/clear_refs); False when not permitted."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def database_recreate(url: str) -> None:
-    """Drop and create the database named in ``url`` through the ``postgres`` maintenance database."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        raise SystemExit(f"DATABASE_URL must be PostgreSQL, not {parts.scheme!r}")
-    name = unquote(parts.path.lstrip("/"))
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop database {name!r}: its name must contain 'bench'")
-    conninfo = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
-                "user": unquote(parts.username or "postgres"), "dbname": "postgres"}
-    if parts.password:
-        conninfo["password"] = unquote(parts.password)
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def django_setup(url: str) -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whaletrack.settings")
-    import django
-
-    django.setup()
 
 
 def template_activities() -> list:

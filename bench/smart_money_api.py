@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.metrics import database_recreate, django_setup, figure  # noqa: E402  (after sys.path)
+from bench.common import database_recreate, django_setup, figure, percentile  # noqa: E402  (after sys.path)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whaletrack_bench_smartmoney"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
@@ -73,11 +73,6 @@ def seed(whales: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def measure(query: str, *, n: int, cached: bool) -> list[float]:
