@@ -37,9 +37,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from whales.api.errors import NotFound
+from whales.api.errors import NotFound, validated
 from whales.api.serializers import DEFAULT_LIMIT, MAX_LIMIT, EntityRefSerializer, ErrorSerializer
-from whales.api.views import _params, _wallet_key
+from whales.api.views import _wallet_key
 from whales.chains import Chain
 from whales.flows import WINDOWS
 from whales.models import FlowWindow, ScoreConfidence, ScoringRun, SmartMoneyFlow, WalletScore, WhaleLabel
@@ -319,7 +319,7 @@ class SmartMoneyWalletListView(APIView):
         responses={200: SmartMoneyWalletListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        params = _params(SmartMoneyWalletListParamsSerializer, request)
+        params = validated(SmartMoneyWalletListParamsSerializer, request.query_params)
 
         def build() -> dict:
             queryset = smart_money_wallet_list()
@@ -406,7 +406,7 @@ class SmartMoneyFlowView(APIView):
         responses={200: SmartMoneyFlowSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        params = _params(SmartMoneyFlowParamsSerializer, request)
+        params = validated(SmartMoneyFlowParamsSerializer, request.query_params)
 
         def build() -> dict:
             rows = SmartMoneyFlow.objects.filter(token=params["token"], window=params["window"])

@@ -7,7 +7,7 @@ rule answers 404 ``not_found`` exactly like a missing one (its existence is not 
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -28,21 +28,13 @@ from alerts.api.serializers import (
 from alerts.models import AlertRule
 from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
 from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
-from whales.api.errors import InvalidParameter, NotFound, flatten_errors
+from whales.api.errors import InvalidParameter, NotFound, flatten_errors, validated
 from whales.api.serializers import ErrorSerializer
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad parameter or body (code invalid_parameter).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such rule of yours (code not_found).")
 UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Not signed in (code not_authenticated).")
 RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="Id of one of your rules.")
-
-
-def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
-    """Validated query parameters. Raises: InvalidParameter naming each bad parameter."""
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise InvalidParameter(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
 
 
 def _body(request: Request, *, instance: AlertRule | None = None, partial: bool = False) -> dict:
@@ -78,7 +70,7 @@ class AlertRuleListView(OwnerScopedView):
     @extend_schema(operation_id="alert_rule_list", parameters=[PageParamsSerializer],
                    responses={200: AlertRuleListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        params = _params(PageParamsSerializer, request)
+        params = validated(PageParamsSerializer, request.query_params)
         rules = alert_rule_list(owner_id=request.user.pk)
         page = rules[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertRuleSerializer(page, many=True).data, "total": rules.count()})
@@ -137,7 +129,7 @@ class AlertRuleSimulateView(OwnerScopedView):
                    responses={200: SimulationSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
     def post(self, request: Request, rule_id: int) -> Response:
         rule = _rule_get(request, rule_id)
-        params = _params(SimulateParamsSerializer, request)
+        params = validated(SimulateParamsSerializer, request.query_params)
         return Response(SimulationSerializer(rule_simulate(rule, days=params["days"])).data)
 
 
@@ -147,7 +139,7 @@ class AlertListView(OwnerScopedView):
     @extend_schema(operation_id="alert_list", parameters=[AlertListParamsSerializer],
                    responses={200: AlertListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        params = _params(AlertListParamsSerializer, request)
+        params = validated(AlertListParamsSerializer, request.query_params)
         alerts = alert_list(owner_id=request.user.pk, rule_id=params.get("rule"), status=params.get("status"))
         page = alerts[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertSerializer(page, many=True).data, "total": alerts.count()})

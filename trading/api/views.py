@@ -8,7 +8,6 @@ Credentials (``ExchangeCredential``) are never serialized by any view here. Stra
 pause, resume) and their recorded signals are owner-scoped the same way.
 """
 
-from collections.abc import Mapping
 from uuid import uuid4
 
 from django.utils import timezone
@@ -64,7 +63,7 @@ from trading.services import TradingError, account_create, account_halt, account
 from trading.strategies import StrategyParamsError
 from trading.strategies.services import strategy_create, strategy_set_status
 from trading.venues import price_source_for
-from whales.api.errors import InvalidParameter, NotFound, flatten_errors
+from whales.api.errors import InvalidParameter, NotFound, validated
 from whales.api.serializers import ErrorSerializer
 
 
@@ -84,14 +83,6 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="The order is not open (
 ACCOUNT_ID = OpenApiParameter("account_id", int, OpenApiParameter.PATH, description="Id of one of your accounts.")
 ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description="Id of one of your orders.")
 READ_ERRORS = {400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND}
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Mapping) -> dict:
-    """Validated query parameters or body. Raises: InvalidParameter naming each bad field."""
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise InvalidParameter(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
 
 
 def _account_get(request: Request, account_id: int) -> Account:
@@ -128,7 +119,7 @@ class OwnerScopedView(APIView):
     def account_param(self, request: Request, serializer_class: type[serializers.Serializer] = AccountParamsSerializer
                       ) -> tuple[Account, dict]:
         """The ``?account=`` (required; one of yours) and the other validated parameters."""
-        params = _validated(serializer_class, request.query_params)
+        params = validated(serializer_class, request.query_params)
         return _account_get(request, params["account"]), params
 
 
@@ -146,7 +137,7 @@ class AccountListView(OwnerScopedView):
     @extend_schema(operation_id="trading_account_create", request=AccountCreateSerializer,
                    responses={201: AccountSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def post(self, request: Request) -> Response:
-        data = _validated(AccountCreateSerializer, request.data)
+        data = validated(AccountCreateSerializer, request.data)
         data.pop("mode")  # validated to be paper; the service creates paper accounts only
         try:
             account = account_create(owner_id=request.user.pk, **data)
@@ -172,7 +163,7 @@ class AccountHaltView(OwnerScopedView):
                    responses={200: AccountSerializer, **READ_ERRORS})
     def post(self, request: Request, account_id: int) -> Response:
         account = _account_get(request, account_id)
-        data = _validated(HaltSerializer, request.data)
+        data = validated(HaltSerializer, request.data)
         return _account_response(account_halt(account_id=account.pk, reason=data["reason"], by_user=request.user))
 
 
@@ -183,7 +174,7 @@ class AccountResumeView(OwnerScopedView):
                    responses={200: AccountSerializer, **READ_ERRORS})
     def post(self, request: Request, account_id: int) -> Response:
         account = _account_get(request, account_id)
-        data = _validated(HaltSerializer, request.data)
+        data = validated(HaltSerializer, request.data)
         return _account_response(account_resume(account_id=account.pk, reason=data["reason"], by_user=request.user))
 
 
@@ -201,7 +192,7 @@ class OrderListView(OwnerScopedView):
     @extend_schema(operation_id="trading_order_list", parameters=[OrderListParamsSerializer],
                    responses={200: OrderListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = _validated(OrderListParamsSerializer, request.query_params)
+        params = validated(OrderListParamsSerializer, request.query_params)
         if "account" in params:
             _account_get(request, params["account"])
         orders = order_list(owner_id=request.user.pk, account_id=params.get("account"), status=params.get("status"),
@@ -213,7 +204,7 @@ class OrderListView(OwnerScopedView):
     @extend_schema(operation_id="trading_order_place", request=OrderCreateSerializer,
                    responses={200: OrderSerializer, 201: OrderSerializer, **READ_ERRORS})
     def post(self, request: Request) -> Response:
-        data = _validated(OrderCreateSerializer, request.data)
+        data = validated(OrderCreateSerializer, request.data)
         account = _account_get(request, data["account"])
         now = timezone.now()
         try:
@@ -356,7 +347,7 @@ class StrategyListView(OwnerScopedView):
     @extend_schema(operation_id="trading_strategy_list", parameters=[StrategyListParamsSerializer],
                    responses={200: StrategyListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = _validated(StrategyListParamsSerializer, request.query_params)
+        params = validated(StrategyListParamsSerializer, request.query_params)
         strategies = Strategy.objects.filter(account__owner_id=request.user.pk)
         if "account" in params:
             strategies = strategies.filter(account=_account_get(request, params["account"]))
@@ -366,7 +357,7 @@ class StrategyListView(OwnerScopedView):
     @extend_schema(operation_id="trading_strategy_create", request=StrategyCreateSerializer,
                    responses={201: StrategySerializer, **READ_ERRORS})
     def post(self, request: Request) -> Response:
-        data = _validated(StrategyCreateSerializer, request.data)
+        data = validated(StrategyCreateSerializer, request.data)
         account = _account_get(request, data["account"])
         if Strategy.objects.filter(account=account, name=data["name"]).exists():
             raise InvalidParameter(f"name: the account already has a strategy named {data['name']!r}")
@@ -390,7 +381,7 @@ class StrategyPauseView(OwnerScopedView):
                    responses={200: StrategySerializer, **READ_ERRORS})
     def post(self, request: Request, strategy_id: int) -> Response:
         strategy = _strategy_get(request, strategy_id)
-        data = _validated(HaltSerializer, request.data)
+        data = validated(HaltSerializer, request.data)
         strategy_set_status(strategy_id=strategy.pk, status=self.status_to, by_user=request.user,
                             reason=data["reason"])
         return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data)
@@ -414,7 +405,7 @@ class SignalListView(OwnerScopedView):
     @extend_schema(operation_id="trading_signal_list", parameters=[SignalListParamsSerializer],
                    responses={200: SignalListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = _validated(SignalListParamsSerializer, request.query_params)
+        params = validated(SignalListParamsSerializer, request.query_params)
         if "account" in params:
             _account_get(request, params["account"])
         if "strategy" in params:

@@ -58,3 +58,13 @@ def flatten_errors(errors: Mapping | Sequence | str) -> str:
     if isinstance(errors, str):
         return errors
     return " ".join(flatten_errors(item) for item in errors)
+
+
+def validated(serializer_class: type, data: Mapping) -> dict:
+    """``data`` (query parameters or a body) validated by ``serializer_class``, as a dict.
+
+    Raises: InvalidParameter naming each bad parameter (``flatten_errors``); nothing else is done."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise InvalidParameter(flatten_errors(serializer.errors))
+    return dict(serializer.validated_data)

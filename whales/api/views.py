@@ -13,13 +13,12 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from whales.api.errors import InvalidAddress, InvalidParameter, NotFound, UnknownChain, flatten_errors
+from whales.api.errors import InvalidAddress, InvalidParameter, NotFound, UnknownChain, flatten_errors, validated
 from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import (
@@ -81,14 +80,6 @@ class FilteredSchema(AutoSchema):
         return list(getattr(self.view, "filter_backends", []))
 
 
-def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
-    """Validated query parameters. Raises: InvalidParameter naming each bad parameter."""
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise InvalidParameter(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
-
-
 def _wallet_key(chain: str, address: str) -> tuple[str, str]:
     """``(chain, normalized address)`` from URL parts. Raises: UnknownChain, InvalidAddress."""
     if chain not in Chain.values:
@@ -130,7 +121,7 @@ class WhaleListView(GenericAPIView):
         return whale_list_with_labels()
 
     def list_params(self, request: Request) -> dict:
-        return _params(WhaleListParamsSerializer, request)
+        return validated(WhaleListParamsSerializer, request.query_params)
 
     @extend_schema(
         operation_id="whale_list",
@@ -204,7 +195,7 @@ class WalletTradeListView(GenericAPIView):
         },
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
-        params = _params(TradeListParamsSerializer, request)
+        params = validated(TradeListParamsSerializer, request.query_params)
         whale = _wallet_get(chain, address)
         queryset = self.filter_queryset(self.get_queryset().filter(whale=whale))
         page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
@@ -240,7 +231,7 @@ class RoiHistoryView(APIView):
         responses={200: RoiHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
-        params = _params(HistoryParamsSerializer, request)
+        params = validated(HistoryParamsSerializer, request.query_params)
         points = _daily_points(_wallet_get(chain, address), field="roi_percent", days=params["days"])
         return Response({"points": RoiPointSerializer(points, many=True).data})
 
@@ -255,7 +246,7 @@ class PortfolioHistoryView(APIView):
         responses={200: PortfolioHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
-        params = _params(HistoryParamsSerializer, request)
+        params = validated(HistoryParamsSerializer, request.query_params)
         points = _daily_points(_wallet_get(chain, address), field="portfolio_value_usd", days=params["days"])
         return Response({"points": PortfolioPointSerializer(points, many=True).data})
 
@@ -281,7 +272,7 @@ class EventRecentListView(GenericAPIView):
         responses={200: EventListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        params = _params(EventListParamsSerializer, request)
+        params = validated(EventListParamsSerializer, request.query_params)
         queryset = self.filter_queryset(self.get_queryset())
         if params.get("since_id") is not None:
             queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")

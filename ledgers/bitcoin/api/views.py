@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,17 +15,10 @@ from ledgers.bitcoin.api.serializers import (
     ScorecardSerializer,
 )
 from ledgers.bitcoin.mempool_services import mempool_scorecard, mempool_whale_list
-from whales.api.errors import InvalidParameter, flatten_errors
+from whales.api.errors import validated
 from whales.api.serializers import ErrorSerializer
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
-
-
-def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise InvalidParameter(flatten_errors(serializer.errors))
-    return dict(serializer.validated_data)
 
 
 class MempoolScorecardView(APIView):
@@ -36,7 +28,7 @@ class MempoolScorecardView(APIView):
     @extend_schema(operation_id="bitcoin_mempool_scorecard", parameters=[ScorecardParamsSerializer],
                    responses={200: ScorecardSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = _params(ScorecardParamsSerializer, request)
+        params = validated(ScorecardParamsSerializer, request.query_params)
         since = timezone.now() - timedelta(days=params["days"]) if "days" in params else None
         return Response(ScorecardSerializer(mempool_scorecard(since=since)).data)
 
@@ -47,7 +39,7 @@ class MempoolTransactionListView(APIView):
     @extend_schema(operation_id="bitcoin_mempool_transaction_list", parameters=[MempoolListParamsSerializer],
                    responses={200: MempoolListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = _params(MempoolListParamsSerializer, request)
+        params = validated(MempoolListParamsSerializer, request.query_params)
         rows = mempool_whale_list(status=params.get("status"), band=params.get("band"))
         page = rows[params["offset"]: params["offset"] + params["limit"]]
         return Response(MempoolListSerializer({"items": page, "total": rows.count()}).data)
