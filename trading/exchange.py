@@ -27,10 +27,12 @@ USD_Q = Decimal("1e-8")
 
 
 def q_price(value: Decimal) -> Decimal:
+    """A USD unit price rounded half-even to 18 places (the price columns' scale)."""
     return value.quantize(PRICE_Q, rounding=ROUND_HALF_EVEN)
 
 
 def q_usd(value: Decimal) -> Decimal:
+    """A USD amount rounded half-even to 1e-8 (the USD columns' scale)."""
     return value.quantize(USD_Q, rounding=ROUND_HALF_EVEN)
 
 

@@ -3,7 +3,8 @@
 Definitions (all money in USD as Decimal, times aware UTC):
 
 * Realized P&L: sum of ``Fill.realized_pnl_usd`` (FIFO, set on sell fills; see trading.services).
-* Unrealized P&L: ``trading.selectors.unrealized_pnl`` at ``now`` (None when a held symbol is unpriced).
+* Unrealized P&L: ``pnl_unrealized`` at ``now``: quantity x price - cost of the remaining lots, summed
+  over the open positions (None when a held symbol is unpriced).
 * Closed trades: the sell fills with a realized P&L. A win is one with realized P&L > 0, a loss one
   with realized P&L < 0 (a zero result counts as a trade but neither a win nor a loss).
 * Win rate (percent) = wins / closed trades x 100; None without closed trades.
@@ -35,7 +36,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from trading.models import Account, Fill, OrderSide, PositionLot, Strategy
-from trading.selectors import PriceSource, market_price, position_list, unrealized_pnl
+from trading.selectors import PriceSource, market_price, position_list
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -181,7 +182,8 @@ def pnl_summary(*, account_id: int, now: datetime | None = None,
                                                        price_source=price_source)]
     return {
         "realized_pnl_usd": totals["realized"] or ZERO,
-        "unrealized_pnl_usd": unrealized_pnl(account_id=account_id, when=now, price_source=price_source),
+        "unrealized_pnl_usd": pnl_unrealized(account_id=account_id, now=now,
+                                             price_source=price_source).unrealized_pnl_usd,
         "closed_trades": len(results),
         "wins": len(wins),
         "losses": len(losses),
@@ -299,8 +301,7 @@ def pnl_unrealized(*, account_id: int, now: datetime | None = None,
                    price_source: PriceSource | None = None) -> UnrealizedPnl:
     """Unrealized P&L per open position (``position_valuations``) and in total.
 
-    Units: USD. The total is None when any open position is unpriced (as
-    ``trading.selectors.unrealized_pnl``).
+    Units: USD. The total is None when any open position is unpriced.
     """
     items = position_valuations(account_id=account_id, now=now, price_source=price_source)
     total: Decimal | None = ZERO

@@ -36,6 +36,8 @@ class Violation:
 
 @dataclass(frozen=True)
 class Limits:
+    """An account's limits (percents 0-100, USD, a count), as ``trading.models.Account`` stores them."""
+
     max_position_percent: Decimal
     max_daily_loss_percent: Decimal
     max_strategy_exposure_percent: Decimal

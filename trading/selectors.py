@@ -61,28 +61,6 @@ def open_lots(*, account_id: int, symbol: str) -> QuerySet[PositionLot]:
         "opened_at", "id")
 
 
-def portfolio_marks(*, account_id: int, when: datetime, price_source: PriceSource | None = None
-                    ) -> dict[str, tuple[Decimal, Decimal | None]]:
-    """``{symbol: (quantity, price or None)}`` of the open positions at ``when``."""
-    source = price_source or market_price
-    return {p.symbol: (p.quantity, source(p.symbol, when)) for p in position_list(account_id=account_id)}
-
-
-def unrealized_pnl(*, account_id: int, when: datetime, price_source: PriceSource | None = None) -> Decimal | None:
-    """Unrealized P&L = sum over open positions of quantity x current price - cost of remaining lots.
-
-    Units: USD. Returns None when any open position has no (fresh) price.
-    """
-    source = price_source or market_price
-    total = ZERO
-    for position in position_list(account_id=account_id):
-        price = source(position.symbol, when)
-        if price is None:
-            return None
-        total += position.quantity * price - position.total_cost
-    return total
-
-
 def realized_pnl(*, account_id: int) -> Decimal:
     """Sum of the FIFO realized P&L of the account's sell fills (USD)."""
     return Fill.objects.filter(account_id=account_id).aggregate(t=Sum("realized_pnl_usd"))["t"] or ZERO

@@ -18,7 +18,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar
 
 from trading.models import Account, Strategy
-from trading.selectors import PriceSource, portfolio_marks, position_list, strategy_net_quantities
+from trading.pnl import portfolio_value_usd
+from trading.selectors import PriceSource, position_list, strategy_net_quantities
 from trading.venues import price_source_for
 
 QUANTITY_STEP = Decimal("1e-8")
@@ -131,7 +132,5 @@ class BaseStrategy(ABC):
     def portfolio_value(self, now: datetime) -> Decimal | None:
         """Cash + open positions at ``now``'s prices (USD); None when a held symbol has no fresh price."""
         self.account.refresh_from_db(fields=["cash"])
-        marks = portfolio_marks(account_id=self.account.pk, when=now, price_source=self.price_source)
-        if any(price is None for _, price in marks.values()):
-            return None
-        return self.account.cash + sum((quantity * price for quantity, price in marks.values()), Decimal(0))
+        return portfolio_value_usd(account_id=self.account.pk, cash=self.account.cash, now=now,
+                                   price_source=self.price_source)

@@ -47,6 +47,8 @@ SHORT_DIRECTIONS = (Direction.SHORT, Direction.CLOSE_SHORT)
 
 @dataclass(frozen=True)
 class FollowWhaleParams:
+    """Parsed params: the whale's id, a fixed scale (None = by portfolio values), the trade lookback."""
+
     whale_id: int
     scale: Decimal | None  # None = scale by portfolio values
     lookback: timedelta

@@ -65,6 +65,7 @@ class RunResult:
     paused: bool = False
 
     def as_dict(self) -> dict:
+        """The counts as a JSON-safe dict (stored in ``Strategy.last_run_summary``, returned by the task)."""
         return asdict(self)
 
 

@@ -66,6 +66,8 @@ def stored_flows(window: str, now: datetime, max_age: timedelta) -> list[SmartMo
 
 @dataclass(frozen=True)
 class SmartMoneyParams:
+    """Parsed params (module docstring): USD as Decimal, the flow age as a timedelta, tokens or None."""
+
     window: str
     min_net_flow_usd: Decimal
     min_buying_wallets: int

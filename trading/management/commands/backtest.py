@@ -43,6 +43,7 @@ def parse_time(text: str, option: str) -> datetime:
 
 
 def parse_decimal(text: str, option: str) -> Decimal:
+    """``text`` as a finite Decimal. Raises: CommandError naming ``option``."""
     try:
         value = Decimal(text)
     except InvalidOperation:

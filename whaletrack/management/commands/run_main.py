@@ -38,11 +38,12 @@ from ledgers.hyperliquid import bridge
 from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
+from trading import tasks as trading_tasks
 from trading.backtest import BACKTEST_OWNER, backtest_run, default_range
-from trading.models import Account, Strategy, StrategyKind, StrategySignal, StrategyStatus
+from trading.models import Account, Strategy, StrategyKind, StrategySignal
 from trading.pnl import pnl_summary
-from trading.services import account_create, daily_loss_check, limit_orders_match
-from trading.strategies.services import strategy_create, strategy_run
+from trading.services import account_create
+from trading.strategies.services import strategy_create
 from whales.chains import Chain, tx_url
 from whales.classification import whales_classify
 from whales.flows import flows_collect
@@ -350,20 +351,20 @@ class Command(BaseCommand):
             f"fees {summary['fees_usd']:.2f} USD (recorded prices are daily: only BTC and ETH can be priced)")
 
     def trading_housekeeping(self) -> None:
-        """What Celery beat runs in production, embedded: resting limit orders and the daily-loss guard
-        every 30 s, active strategies every 5 minutes (their beat rows set the schedule under beat)."""
+        """What Celery beat runs in production, embedded (the same task functions, called in-process):
+        resting limit orders and the daily-loss guard every 30 s, and every 5 minutes each strategy
+        whose beat row is enabled (under beat, the row's own interval or crontab applies)."""
         ticks = 0
         while True:
             time.sleep(30)
             ticks += 1
             try:
-                limit_orders_match()
-                for account_id in Account.objects.filter(halted=False).values_list("pk", flat=True):
-                    daily_loss_check(account_id=account_id)
+                trading_tasks.match_limit_orders()
+                trading_tasks.check_daily_loss()
                 if ticks % 10 == 0:
-                    for strategy_id in Strategy.objects.filter(status=StrategyStatus.ACTIVE).exclude(
-                            account__owner__username=BACKTEST_OWNER).values_list("pk", flat=True):
-                        strategy_run(strategy_id=strategy_id)
+                    for strategy_id in Strategy.objects.filter(periodic_task__enabled=True).values_list(
+                            "pk", flat=True):
+                        trading_tasks.run_strategy(strategy_id=strategy_id)
             except Exception:  # keep the loop alive; the next tick retries
                 logger.exception("run_main.trading_housekeeping")
             finally:
