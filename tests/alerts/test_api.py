@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert, AlertKind, AlertRule, AlertStatus
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
+from tests.api import assert_error
 from tests.whales.factories import EntityFactory, LabelFactory, WhaleEventFactory, WhaleFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +20,6 @@ RULES = "/api/v1/alerts/rules"
 
 def rule_url(rule_id: int, suffix: str = "") -> str:
     return f"{RULES}/{rule_id}{suffix}"
-
-
-def assert_error(response, status: int, code: str) -> str:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"detail", "code"}
-    assert body["code"] == code
-    return body["detail"]
 
 
 @pytest.fixture

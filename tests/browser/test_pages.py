@@ -24,6 +24,7 @@ from alerts.groups import FEED_GROUP
 from alerts.services import events_publish
 from ledgers.hyperliquid.client import HyperliquidClient
 from ledgers.hyperliquid.services import whales_collect
+from tests.browser.helpers import sign_in
 from tests.ledgers.hyperliquid import recorded
 from whales.chains import Chain
 from whales.models import EventType, Holding, Trade, WalletMetrics, WalletMetricsDaily, Whale, WhaleEvent
@@ -166,12 +167,7 @@ def test_live_feed_shows_every_event_once_across_a_server_drop_and_pages_render(
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     # Anonymous: the live feed needs a user (ALERTS_PUBLIC_FEED=false), so /live/ goes to the sign-in page.
-    page.goto(f"{base}/live/")
-    assert page.url == f"{base}/accounts/login/?next=/live/"
-    page.fill("#id_username", "watcher")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/live/")
+    sign_in(page, base, "/live/", "watcher", PASSWORD)
     assert page.inner_text("#username") == "watcher"
     wait_state(page, "open")
 
@@ -273,12 +269,7 @@ def test_alert_rules_page_creates_toggles_simulates_deletes_and_shows_live_alert
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: dialog.accept())
 
-    page.goto(f"{base}/alerts/")
-    assert page.url == f"{base}/accounts/login/?next=/alerts/"
-    page.fill("#id_username", "alerter")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/alerts/")
+    sign_in(page, base, "/alerts/", "alerter", PASSWORD)
     page.wait_for_function("() => document.getElementById('alerts-status').dataset.state === 'open'")
     page.wait_for_selector("#rule-rows tr.placeholder >> text=No rules yet")
 

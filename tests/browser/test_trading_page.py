@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.utils import timezone
 
+from tests.browser.helpers import sign_in
 from tests.browser.test_pages import assert_png
 from tests.trading.factories import AccountFactory, set_price
 from trading.models import Account, Order, OrderStatus, SignalOutcome, Strategy, StrategySignal, StrategyStatus
@@ -130,12 +131,7 @@ def test_trading_page_shows_the_account_charts_signals_and_halts_resumes_and_pau
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{base}/trading/")
-    assert page.url == f"{base}/accounts/login/?next=/trading/"
-    page.fill("#id_username", "trader")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/trading/")
+    sign_in(page, base, "/trading/", "trader", PASSWORD)
     assert page.get_attribute("nav.mainnav a[aria-current=page]", "href") == "/trading/"
     before = timezone.now()
     wait_loaded(page, data.account_id)  # the first account by default

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from tests.api import assert_error
 from tests.trading.factories import AccountFactory, StrategyFactory, UserFactory, set_price
 from trading.crypto import credential_store
 from trading.models import Account, AccountAudit, Fill, Order, OrderStatus, Position
@@ -43,14 +44,6 @@ def px(value: str | Decimal) -> str:
 
 def qty(value: str | Decimal) -> str:
     return places(value, 30)
-
-
-def assert_error(response, status: int, code: str) -> str:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"detail", "code"}
-    assert body["code"] == code
-    return body["detail"]
 
 
 @pytest.fixture

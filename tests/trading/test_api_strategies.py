@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.api import assert_error
 from tests.trading.factories import AccountFactory, StrategyFactory, UserFactory, set_price
 from trading.models import Strategy, StrategySignal
 from trading.strategies.services import strategy_run
@@ -32,13 +33,6 @@ def account(user):
 @pytest.fixture
 def others_strategy():
     return StrategyFactory(account=AccountFactory(owner=UserFactory()), name="theirs")
-
-
-def error(response, status: int, code: str) -> str:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"detail", "code"} and body["code"] == code
-    return body["detail"]
 
 
 def test_create_list_pause_and_resume_a_strategy(client, account):
@@ -72,15 +66,15 @@ def test_create_list_pause_and_resume_a_strategy(client, account):
     ({"kind": "follow_smart_money", "every_seconds": 60, "crontab": "* * * * *"}, "not both"),
 ])
 def test_bad_strategy_bodies_are_400_and_create_nothing(client, account, body, fragment):
-    detail = error(client.post(f"{BASE}/strategies", {"account": account.pk, "name": "x", **body}, format="json"),
-                   400, "invalid_parameter")
+    response = client.post(f"{BASE}/strategies", {"account": account.pk, "name": "x", **body}, format="json")
+    detail = assert_error(response, 400, "invalid_parameter")
     assert fragment in detail
     assert not Strategy.objects.exists()
 
 
 def test_a_duplicate_strategy_name_is_400(client, account):
     StrategyFactory(account=account, name="dup")
-    detail = error(client.post(f"{BASE}/strategies", {"account": account.pk, "name": "dup",
+    detail = assert_error(client.post(f"{BASE}/strategies", {"account": account.pk, "name": "dup",
                                                       "kind": "follow_smart_money"}, format="json"),
                    400, "invalid_parameter")
     assert detail == "name: the account already has a strategy named 'dup'"
@@ -88,11 +82,11 @@ def test_a_duplicate_strategy_name_is_400(client, account):
 
 def test_other_users_strategies_and_accounts_are_404(client, others_strategy):
     for path in (f"strategies/{others_strategy.pk}/pause", f"strategies/{others_strategy.pk}/resume"):
-        error(client.post(f"{BASE}/{path}", {}, format="json"), 404, "not_found")
-    error(client.post(f"{BASE}/strategies", {"account": others_strategy.account_id, "name": "x",
+        assert_error(client.post(f"{BASE}/{path}", {}, format="json"), 404, "not_found")
+    assert_error(client.post(f"{BASE}/strategies", {"account": others_strategy.account_id, "name": "x",
                                              "kind": "follow_smart_money"}, format="json"), 404, "not_found")
-    error(client.get(f"{BASE}/signals", {"strategy": others_strategy.pk}), 404, "not_found")
-    error(client.get(f"{BASE}/strategies", {"account": others_strategy.account_id}), 404, "not_found")
+    assert_error(client.get(f"{BASE}/signals", {"strategy": others_strategy.pk}), 404, "not_found")
+    assert_error(client.get(f"{BASE}/strategies", {"account": others_strategy.account_id}), 404, "not_found")
     others_strategy.refresh_from_db()
     assert others_strategy.status == "active"
     assert client.get(f"{BASE}/strategies").json() == {"items": [], "total": 0}
@@ -100,7 +94,7 @@ def test_other_users_strategies_and_accounts_are_404(client, others_strategy):
 
 def test_anonymous_is_401(api_client):
     for path in ("strategies", "signals"):
-        error(api_client.get(f"{BASE}/{path}"), 401, "not_authenticated")
+        assert_error(api_client.get(f"{BASE}/{path}"), 401, "not_authenticated")
 
 
 def test_signals_list_every_outcome_with_filters(client, account, others_strategy):
@@ -123,5 +117,5 @@ def test_signals_list_every_outcome_with_filters(client, account, others_strateg
     assert by_symbol["PEPE"]["outcome_reason"].startswith("missing_price: no fresh price for PEPE")
     skipped = client.get(f"{BASE}/signals", {"outcome": "skipped"}).json()
     assert [s["symbol"] for s in skipped["items"]] == ["PEPE"]  # not the other user's
-    detail = error(client.get(f"{BASE}/signals", {"outcome": "lost"}), 400, "invalid_parameter")
+    detail = assert_error(client.get(f"{BASE}/signals", {"outcome": "lost"}), 400, "invalid_parameter")
     assert detail.startswith("outcome:")

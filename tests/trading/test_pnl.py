@@ -9,7 +9,8 @@ import pytest
 
 from tests.trading.factories import T0, AccountFactory, fixed_prices, set_price
 from trading.models import Fill, PositionLot
-from trading.selectors import realized_pnl, unrealized_pnl
+from trading.pnl import pnl_unrealized
+from trading.selectors import realized_pnl
 from trading.services import LotState, TradingError, fifo_consume, order_place
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +62,8 @@ def test_fifo_partial_lot_keeps_its_remaining_cost_reopen_starts_new_lots_fees_c
     open_lots = list(PositionLot.objects.filter(account=account, quantity_remaining__gt=0)
                      .values_list("quantity_remaining", "cost_remaining"))
     assert open_lots == [(D(1), D("900.9"))]
-    assert unrealized_pnl(account_id=account.pk, when=T0 + timedelta(hours=4),
-                          price_source=fixed_prices({"ETH": D(1000)})) == D("99.1")
+    assert pnl_unrealized(account_id=account.pk, now=T0 + timedelta(hours=4),
+                          price_source=fixed_prices({"ETH": D(1000)})).unrealized_pnl_usd == D("99.1")
     account.refresh_from_db()
     # fees once: cash + remaining lot cost == starting cash + realized
     assert account.cash + D("900.9") == D("10000") + D("1092.5")
@@ -72,8 +73,8 @@ def test_unrealized_pnl_is_none_when_a_position_is_unpriced():
     account = AccountFactory()
     set_price("ETH", "2000")
     order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), client_order_id="b", now=T0)
-    assert unrealized_pnl(account_id=account.pk, when=T0) == D(0)
-    assert unrealized_pnl(account_id=account.pk, when=T0 + timedelta(days=3)) is None
+    assert pnl_unrealized(account_id=account.pk, now=T0).unrealized_pnl_usd == D(0)
+    assert pnl_unrealized(account_id=account.pk, now=T0 + timedelta(days=3)).unrealized_pnl_usd is None
 
 
 def test_fifo_consume_rounds_a_partial_lot_so_cost_is_conserved():

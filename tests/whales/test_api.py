@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.throttling import AnonRateThrottle
 
 import whales.collectors
+from tests.api import assert_error
 from tests.whales.factories import (
     CollectorRunFactory,
     EntityFactory,
@@ -52,14 +53,6 @@ def _fresh_throttle_and_registry(monkeypatch):
 
 def ids(response) -> list[int]:
     return [item["id"] for item in response.json()["items"]]
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"detail", "code"}
-    assert body["code"] == code
-    return body
 
 
 # --- dashboard/summary --------------------------------------------------------------------------
@@ -252,8 +245,8 @@ def test_whale_list_default_limit_is_50_and_max_500_accepted(api_client):
 
 
 def test_whale_list_rejects_an_unknown_sort_listing_allowed_values(api_client):
-    body = assert_error(api_client.get(f"{API}/whales?sort_by=luck"), 400, "invalid_parameter")
-    assert body["detail"] == (
+    detail = assert_error(api_client.get(f"{API}/whales?sort_by=luck"), 400, "invalid_parameter")
+    assert detail == (
         'sort_by: "luck" is not a valid sort_by; allowed: roi, portfolio_value, volume_30d, last_active, score.')
 
 
@@ -289,8 +282,8 @@ def test_whale_list_sorts_by_the_current_smart_money_score(api_client):
 ])
 def test_whale_list_bad_parameter_is_400(api_client, query, param):
     WhaleFactory()
-    body = assert_error(api_client.get(f"{API}/whales?{query}"), 400, "invalid_parameter")
-    assert body["detail"].startswith(f"{param}: ")
+    detail = assert_error(api_client.get(f"{API}/whales?{query}"), 400, "invalid_parameter")
+    assert detail.startswith(f"{param}: ")
 
 
 def test_whale_top_is_ten_by_roi_desc(api_client):
@@ -528,9 +521,9 @@ def test_cursor_encodes_time_and_id():
 @pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=x", "source=dex", "direction=up"])
 def test_wallet_trade_bad_parameter_is_400(api_client, query):
     WhaleFactory(address=EVM_LOWER)
-    body = assert_error(api_client.get(f"{API}/wallets/ethereum/{EVM_LOWER}/trades?{query}"), 400,
+    detail = assert_error(api_client.get(f"{API}/wallets/ethereum/{EVM_LOWER}/trades?{query}"), 400,
                         "invalid_parameter")
-    assert body["detail"].startswith(query.split("=")[0] + ": ")
+    assert detail.startswith(query.split("=")[0] + ": ")
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -611,8 +604,8 @@ def test_events_recent_filters(api_client, query, expected):
     "chain=solana", "type=big", "min_value_usd=lots", "min_value_usd=1e999999",
 ])
 def test_events_recent_bad_parameter_is_400(api_client, query):
-    body = assert_error(api_client.get(f"{API}/events/recent?{query}"), 400, "invalid_parameter")
-    assert body["detail"].startswith(query.split("=")[0] + ": ")
+    detail = assert_error(api_client.get(f"{API}/events/recent?{query}"), 400, "invalid_parameter")
+    assert detail.startswith(query.split("=")[0] + ": ")
 
 
 # --- collectors -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 import whales.smartmoney_api as sm
+from tests.api import assert_error
 from tests.requirements import require
 from tests.whales.factories import EntityFactory, LabelFactory, WalletMetricsFactory, WhaleFactory, WhaleLabelFactory
 from whales.chains import Chain
@@ -30,13 +31,6 @@ def score(whale, value, confidence=ScoreConfidence.HIGH, **kwargs) -> WalletScor
     return WalletScore.objects.create(whale=whale, score=Decimal(value), confidence=confidence, formula_version="v1",
                                       scored_at=T0, components=kwargs.pop("components", {"roi": {"w": "0.4"}}),
                                       **kwargs)
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"detail", "code"}
-    assert body["code"] == code
 
 
 def ids(response) -> list[int]:
