@@ -82,7 +82,7 @@ FIRST_BLOCK = 19_433_902
 TEMPLATE_LAST = 19_433_903
 DEFAULT_COPIES = 999  # 2 real + 2 * 999 synthetic = 2,000 blocks
 PROFILE_COPIES = 50  # 100 extra blocks for --profile
-BATCH = 10  # blocks per JSON-RPC batch, as ledgers.ethereum.services.FETCH_BATCH
+BATCH = 10  # blocks per JSON-RPC batch, as ledgers.glass.ethereum.services.FETCH_BATCH
 FLOOR_MAX_BLOCKS = 500  # the floor runs over the first blocks only (keeps make bench under ~4 min)
 TARGET_BLOCKS_PER_S = 20.0
 TARGET_PEAK_MB = 300.0
@@ -160,7 +160,7 @@ def seed(data_dir: Path, whale_count: int) -> Seeded:
     no whale ever trades with an exchange KnownAddress and the exchange-flow path is never taken);
     the other exchange wallets; every other labelled address in file order.
     """
-    from ledgers.market.models import Asset, PriceHistory
+    from ledgers.exchange.market.models import Asset, PriceHistory
     from whales.chains import Chain
     from whales.labelsets import actors_load, etherscan_parse
     from whales.models import AddressCategory, Entity, KnownAddress, Whale
@@ -242,8 +242,8 @@ class IngestRun:
 
 def ingest(eth_url: str, from_block: int, to_block: int) -> IngestRun:
     """Run ``blocks_collect`` over [from_block, to_block] and time it, sampling RSS from the progress callback."""
-    from ledgers.ethereum.client import EthereumRpcClient
-    from ledgers.ethereum.services import Progress, blocks_collect
+    from ledgers.glass.ethereum.client import EthereumRpcClient
+    from ledgers.glass.ethereum.services import Progress, blocks_collect
 
     total = to_block - from_block + 1
     marks = {max(1, round(total * pct / 100)): pct for pct in (25, 50, 75, 100)}

@@ -2,7 +2,7 @@
 
 What is measured
     For each ``maxsize`` in 1,000 / 10,000 / 100,000 / 1,000,000: a ``RecentTxids(maxsize)``
-    (ledgers/bitcoin/mempool.py) is filled with ``maxsize`` txids (untimed), then ``--ops``
+    (ledgers/glass/bitcoin/mempool.py) is filled with ``maxsize`` txids (untimed), then ``--ops``
     (default 1,000,000) calls of ``seen(txid)`` are timed with ``time.perf_counter_ns``: a realistic
     mix of exactly 50 % hits (a txid chosen uniformly at random among those present at that moment:
     hash lookup + move to the most recent end) and 50 % misses (a new txid: insert + evict the least
@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import figure, maxrss_mb  # noqa: E402  (after sys.path)
-from ledgers.bitcoin.mempool import RecentTxids  # noqa: E402  (needs sys.path)
+from ledgers.glass.bitcoin.mempool import RecentTxids  # noqa: E402  (needs sys.path)
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DEFAULT_OPS = 1_000_000

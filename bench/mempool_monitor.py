@@ -2,7 +2,7 @@
 
 What is measured
     ``MempoolWatcher(min_value_sats=whale_min_sats(Decimal("100")), recent=RecentTxids(10_000)).feed(frame)``
-    (ledgers/bitcoin/mempool.py: json.loads of the frame, per transaction the dedupe LRU lookup, the
+    (ledgers/glass/bitcoin/mempool.py: json.loads of the frame, per transaction the dedupe LRU lookup, the
     whale filter and, for whales, the urgency score) over a stream of mempool.space WebSocket frames
     amplified from the recorded ones to at least ``--transactions`` (default 1,000,000) transaction
     items. Figures: transactions/s and frames/s, whales detected, duplicates skipped, and the ratio
@@ -77,7 +77,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import figure, hwm_mb, maxrss_mb, reset_hwm, rss_mb  # noqa: E402  (after sys.path)
-from ledgers.bitcoin.mempool import MempoolWatcher, RecentTxids, whale_min_sats  # noqa: E402  (needs sys.path)
+from ledgers.glass.bitcoin.mempool import MempoolWatcher, RecentTxids, whale_min_sats  # noqa: E402  (needs sys.path)
 
 FIXTURES = ("bitcoin-mempool-space-fixtures", "frontend-cypress-fixtures")
 TRANSACTION_SOURCES = ("mainnet_mempoolInfo.json", "details_rbf/tx01_ws_stratum_jobs.json")

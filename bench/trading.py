@@ -42,7 +42,7 @@ def bench_orders(n: int) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from ledgers.market.models import Asset, PriceHistory
+    from ledgers.exchange.market.models import Asset, PriceHistory
     from trading.models import Account, Fill, Order
     from trading.services import order_place
 
@@ -98,8 +98,8 @@ def bench_backtest(trades: int) -> None:
     """Figures 2 (module docstring): one simulated day of ``follow_whale`` over ``trades`` trades."""
     from django.conf import settings
 
-    from ledgers.market.models import Asset
-    from ledgers.market.services import prices_import_csv
+    from ledgers.exchange.market.models import Asset
+    from ledgers.exchange.market.services import prices_import_csv
     from trading.backtest import backtest_run
     from whales.models import Trade, Whale
 

@@ -7,11 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from ledgers.bitcoin.models import MempoolStatus, MempoolTransaction
-from ledgers.market.models import PriceHistory
-from tests.ledgers.bitcoin import recorded as btc_recorded
-from tests.ledgers.ethereum import recorded
-from tests.ledgers.hyperliquid import recorded as hl_recorded
+from ledgers.exchange.market.models import PriceHistory
+from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
+from tests.ledgers.glass.bitcoin import recorded as btc_recorded
+from tests.ledgers.glass.ethereum import recorded
+from tests.ledgers.glass.hyperliquid import recorded as hl_recorded
 from trading.models import Account, Fill, StrategySignal
 from whales.models import Holding, KnownAddress, Trade, Whale, WhaleEvent, WhaleLabel
 
@@ -100,7 +100,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
 
 
 def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settings):
-    from tests.ledgers.ethereum.evm_node import EvmNode
+    from tests.ledgers.glass.ethereum.evm_node import EvmNode
 
     node = EvmNode()  # a live JSON-RPC chain on loopback (eth-tester / py-evm): no internet here
     try:

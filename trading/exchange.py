@@ -5,7 +5,7 @@ executes now. The paper exchange writes nothing; ``trading.services`` applies it
 cash, positions and lots in the order's transaction.
 
 Paper fill rules:
-- market order: fills in full at the market price (``ledgers.market``, newest row within the max age)
+- market order: fills in full at the market price (``ledgers.exchange.market``, newest row within the max age)
   moved by ``slippage_bps`` against the trader: buy pays price x (1 + bps/10^4), sell gets
   price x (1 - bps/10^4);
 - limit order: rests (``submitted``) until the market price crosses it (buy: price <= limit, sell:

@@ -1,7 +1,7 @@
 """Paper trading: accounts, strategies, orders, fills, positions, FIFO lots, live-trading audit, credentials.
 
 Money is Decimal end to end: USD NUMERIC(38, 8) (``usd_field``), quantities NUMERIC(78, 30)
-(``amount_field``), prices NUMERIC(38, 18) like ``ledgers.market.PriceHistory``. Times are aware UTC.
+(``amount_field``), prices NUMERIC(38, 18) like ``ledgers.exchange.market.PriceHistory``. Times are aware UTC.
 """
 
 from decimal import Decimal

@@ -1,6 +1,6 @@
 """Reads for trading: market prices by symbol, positions, lots, portfolio value, strategy exposure.
 
-Prices (``market_price``) follow ``ledgers.market.selectors``: a stablecoin is 1 USD, a wrapped
+Prices (``market_price``) follow ``ledgers.exchange.market.selectors``: a stablecoin is 1 USD, a wrapped
 token takes its reference's price, otherwise the newest PriceHistory row at or before ``when`` and
 no older than ``TRADING_PRICE_MAX_AGE_HOURS`` (default: ``PRICE_MAX_AGE_HOURS``, 48). An unknown
 symbol, no row, or a stale row gives None, and the callers BLOCK trading on None.
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from ledgers.market.models import Asset, PriceHistory
+from ledgers.exchange.market.models import Asset, PriceHistory
 from trading.models import Fill, Order, OrderSide, Position, PositionLot, StrategySignal
 
 PriceSource = Callable[[str, datetime], Decimal | None]
@@ -36,7 +36,7 @@ def market_price(symbol: str, when: datetime) -> Decimal | None:
 
     One query: the asset with that symbol (case-insensitive; a chain's native coin, contract "", first,
     then the oldest row) with its newest fresh price (its reference's for a wrapped token) as a
-    subquery. Source: ledgers.market PriceHistory. Units: USD per unit of the asset.
+    subquery. Source: ledgers.exchange.market PriceHistory. Units: USD per unit of the asset.
     """
     latest = (PriceHistory.objects.filter(asset_id=Coalesce(OuterRef("price_reference_id"), OuterRef("id")),
                                           timestamp__lte=when, timestamp__gte=when - trading_price_max_age())

@@ -1,8 +1,8 @@
 """Where a paper account takes its prices (``Account.venue``), as a ``PriceSource``.
 
-* ``market`` (default): ``trading.selectors.market_price``, the stored ``ledgers.market`` prices.
+* ``market`` (default): ``trading.selectors.market_price``, the stored ``ledgers.exchange.market`` prices.
 * ``hyperliquid``: the Hyperliquid mid price (``allMids`` of the Info API, through
-  ``ledgers.hyperliquid.client.HyperliquidClient`` with its timeout, retries and shared weight
+  ``ledgers.glass.hyperliquid.client.HyperliquidClient`` with its timeout, retries and shared weight
   budget). Mids exist only for the present: a price asked for a time more than
   ``TRADING_HYPERLIQUID_MID_MAX_AGE_S`` (default 60 s) away from now is None, so a backtest or a
   stale check blocks instead of using today's mid for the past. The answer is kept in process for
@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import timezone
 
-from ledgers.hyperliquid.client import HyperliquidClient, HyperliquidError, HyperliquidUnavailable
+from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidError, HyperliquidUnavailable
 from trading.models import Venue
 from trading.selectors import PriceSource, market_price
 

@@ -4,7 +4,7 @@ Which method produces which figure (also stored per row in ``realized_pnl_method
 
 - **Hyperliquid perpetuals** ("exchange_closed_pnl"): a perp trade is a Trade with source
   ``hyperliquid`` and direction long/short/close_long/close_short, or a ``hyperliquid`` buy/sell that
-  carries ``pnl_usd`` (a liquidation fill, mapped by side in ledgers.hyperliquid.activity).
+  carries ``pnl_usd`` (a liquidation fill, mapped by side in ledgers.glass.hyperliquid.activity).
   realized = sum(pnl_usd) - sum(fee_usd) over the whale's perp trades (opening fees included), summed
   in PostgreSQL, exactly: ``pnl_usd`` is the exchange's own ``closedPnl`` (average entry price). FIFO
   is never applied to perps. Their unrealized P&L is the exchange's figure on the open-position

@@ -77,7 +77,7 @@ INFO_BASE_WEIGHTS = {
 DEFAULT_INFO_WEIGHT = 20
 # These add 1 per ITEMS_PER_EXTRA_WEIGHT items returned, rounded down (items // 20). Hyperliquid's page
 # charges candleSnapshot per 60 items and does not list userNonFundingLedgerUpdates; both are counted
-# per 20 here, like ledgers.hyperliquid.client, so the replay never reports less weight than the client
+# per 20 here, like ledgers.glass.hyperliquid.client, so the replay never reports less weight than the client
 # budgets for.
 ITEM_WEIGHTED_TYPES = frozenset({
     "userFills", "userFillsByTime", "userFunding", "userNonFundingLedgerUpdates", "historicalOrders",

@@ -142,7 +142,7 @@ def _activity(whale, *, tx_hash: str, direction: str, event_type: str, log_index
 
 @pytest.fixture
 def bitcoin_batch_payout():
-    """A Bitcoin payout stored the way ledgers.bitcoin stores it: one tx, one whale, a ``send`` leg
+    """A Bitcoin payout stored the way ledgers.glass.bitcoin stores it: one tx, one whale, a ``send`` leg
     (large_transfer) and a ``deposit`` leg (exchange_flow), both log_index -1; plus a received tx."""
     whale = WhaleFactory(chain=Chain.BITCOIN, address="bc1qwhale0000000000000000000000000000000")
     result = trades_ingest(activities=[

@@ -22,16 +22,17 @@ from django.utils import timezone
 
 from alerts.groups import FEED_GROUP
 from alerts.services import events_publish
-from ledgers.hyperliquid.client import HyperliquidClient
-from ledgers.hyperliquid.services import whales_collect
+from ledgers.glass.hyperliquid.client import HyperliquidClient
+from ledgers.glass.hyperliquid.services import whales_collect
 from tests.browser.helpers import sign_in
-from tests.ledgers.hyperliquid import recorded
+from tests.ledgers.glass.hyperliquid import recorded
 from whales.chains import Chain
 from whales.models import EventType, Holding, Trade, WalletMetrics, WalletMetricsDaily, Whale, WhaleEvent
 from whales.services import PerpPosition, event_record, perp_positions_set
 
 # serialized_rollback: the flush after these tests must not re-create content types under new ids, which would
-# break the next serialized_rollback test's restore (tests/test_main_job.py, tests/ledgers/bitcoin/test_monitor.py).
+# break the next serialized_rollback test's restore (tests/test_main_job.py, tests/ledgers/glass/bitcoin/
+# test_monitor.py).
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "pw-watcher-1"  # a test user's password

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
-from ledgers.market.models import Asset, PriceHistory
+from ledgers.exchange.market.models import Asset, PriceHistory
 from trading.models import Account, Strategy
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

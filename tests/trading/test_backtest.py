@@ -15,8 +15,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from ledgers.market.models import Asset
-from ledgers.market.services import prices_import_csv
+from ledgers.exchange.market.models import Asset
+from ledgers.exchange.market.services import prices_import_csv
 from tests.whales.factories import TradeFactory, WhaleFactory
 from trading.backtest import Progress, backtest_run
 from trading.models import Account, Fill, Order, SignalOutcome, StrategySignal

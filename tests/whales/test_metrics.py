@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
-from ledgers.hyperliquid.activity import WhaleRef, fill_activities
-from tests.ledgers.hyperliquid import recorded
+from ledgers.glass.hyperliquid.activity import WhaleRef, fill_activities
+from tests.ledgers.glass.hyperliquid import recorded
 from tests.whales.factories import WhaleFactory
 from whales.metrics import metrics_after_trades, metrics_recompute, metrics_recompute_all, perp_realized_by_coin
 from whales.models import Holding, Trade, TradeSource, WalletMetrics, WalletMetricsDaily, Whale

@@ -29,14 +29,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
-from ledgers.bitcoin.models import MempoolTransaction
-from ledgers.bitcoin.monitor_run import monitor_once
-from ledgers.bitcoin.services import collect_once as bitcoin_collect_once
-from ledgers.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
-from ledgers.ethereum.services import blocks_collect
-from ledgers.hyperliquid import bridge
-from ledgers.hyperliquid.arbitrum_client import ArbitrumClient
-from ledgers.hyperliquid.services import collect_once as hyperliquid_collect_once
+from ledgers.glass.bitcoin.models import MempoolTransaction
+from ledgers.glass.bitcoin.monitor_run import monitor_once
+from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
+from ledgers.glass.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
+from ledgers.glass.ethereum.services import blocks_collect
+from ledgers.glass.hyperliquid import bridge
+from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
+from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.services import start_replay_node
 from trading import tasks as trading_tasks
 from trading.backtest import BACKTEST_OWNER, backtest_run, default_range

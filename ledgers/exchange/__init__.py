@@ -1,0 +1,1 @@
+"""Exchange ledger: prices and trading venues (``market``: assets and CoinGecko prices)."""

@@ -1,0 +1,270 @@
+"""The Bitcoin address collector: each tracked whale address's new transactions -> Trades, Holdings.
+
+Per address (cursor ``bitcoin.address:<address>``: position = height of the newest confirmed
+transaction stored, position_hash = its txid):
+
+1. ``GET /address/:addr/txs`` (unconfirmed first, then the newest confirmed), then
+   ``/txs/chain/:last_seen_txid`` pages until a page reaches the cursor's height (transactions at
+   the cursor's own height are read again: several can share a block, and storing is idempotent).
+   The first sync of an address (no cursor yet) reads at most BITCOIN_MAX_PAGES_PER_ADDRESS pages:
+   older history is not backfilled.
+2. Every transaction becomes activities (``ledgers.glass.bitcoin.activity``); unconfirmed ones are stored
+   without a block and filled in when they confirm; a stored unconfirmed transaction the source no
+   longer knows (replaced or dropped) is withdrawn with its events.
+3. The Holding (BTC balance incl. unconfirmed, from ``GET /address/:addr``) valued at the latest
+   BTC price.
+
+All writes of one address happen in ONE transaction together with the cursor's compare-and-set, so
+a run killed at any point leaves whole addresses only, and a run racing another stores each
+address once (the loser's compare-and-set fails and it skips the address). Network I/O happens
+before the transaction.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.services import events_publish
+from ledgers.exchange.market.selectors import PriceBook, asset_map, latest_price
+from ledgers.glass.bitcoin.activity import AddressContext, Counterparty, WhaleRef, sats_to_btc, tx_activities
+from ledgers.glass.bitcoin.client import AddressNotFound, EsploraClient, EsploraError, EsploraUnavailable
+from ledgers.glass.bitcoin.types import BitcoinTx
+from whales.chains import Chain
+from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
+from whales.models import KnownAddress, RunStatus, SyncCursor, Trade, Whale
+from whales.services import (
+    collector_run_finish,
+    collector_run_start,
+    cursor_advance,
+    cursor_get_or_create,
+    holdings_set,
+    trades_confirm,
+    trades_ingest,
+    trades_withdraw_unconfirmed,
+)
+
+logger = logging.getLogger(__name__)
+
+COLLECTOR_NAME = "bitcoin"
+USD_QUANTUM = Decimal("0.00000001")
+
+
+def address_stream(address: str) -> str:
+    """The SyncCursor stream name of a Bitcoin address."""
+    return f"bitcoin.address:{address}"
+
+
+@dataclass
+class AddressProgress:
+    """Progress of a run, passed to the ``progress`` callback after each address."""
+
+    address: str
+    addresses_done: int
+    addresses_total: int
+    txs_seen: int
+    trades_written: int
+    events_written: int
+    status: str  # "ok", "not found", "error: ..."
+
+
+@dataclass(frozen=True)
+class AddressResult:
+    """What one address's sync did."""
+
+    txs_seen: int
+    trades_written: int
+    events_written: int
+    confirmed: int
+    withdrawn: int
+    balance_sats: int
+    stored: bool  # False when another run moved the cursor first
+
+
+def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
+    """Tracked Bitcoin whales, least recently synced first (never synced first of all), so a run the
+    request budget cuts short is continued by the next run with the addresses it did not reach."""
+    whales = Whale.objects.filter(chain=Chain.BITCOIN, is_tracked=True)
+    if addresses is not None:
+        whales = whales.filter(address__in=list(addresses))
+    refs = [WhaleRef(id=pk, address=address, name=name, entity_id=entity_id)
+            for pk, address, name, entity_id in whales.order_by("id").values_list("id", "address", "name", "entity_id")]
+    synced = dict(SyncCursor.objects.filter(stream__startswith="bitcoin.address:").values_list("stream", "updated_at"))
+    never = timezone.now().replace(year=1970)
+    return sorted(refs, key=lambda ref: synced.get(address_stream(ref.address), never))
+
+
+def _counterparties(txs: list[BitcoinTx]) -> dict[str, Counterparty]:
+    """Labels of every address in ``txs``: KnownAddresses, then tracked whales (for the entity only)."""
+    addresses = {i.address for tx in txs for i in tx.inputs if i.address}
+    addresses |= {o.address for tx in txs for o in tx.outputs if o.address}
+    if not addresses:
+        return {}
+    known = {
+        address: Counterparty(name=name, category=category, entity_id=entity_id, entity_slug=slug or "")
+        for address, name, category, entity_id, slug in KnownAddress.objects.filter(
+            chain=Chain.BITCOIN, address__in=addresses).values_list(
+            "address", "name", "category", "entity_id", "entity__slug")
+    }
+    for address, name, entity_id, slug in Whale.objects.filter(
+            chain=Chain.BITCOIN, address__in=addresses - set(known), entity__isnull=False).values_list(
+            "address", "name", "entity_id", "entity__slug"):
+        known[address] = Counterparty(name=name, category="", entity_id=entity_id, entity_slug=slug or "")
+    return known
+
+
+def _history_fetch(client: EsploraClient, address: str, since_height: int, first_sync: bool) -> list[BitcoinTx]:
+    """The address's unconfirmed txs and its confirmed ones at or above ``since_height``."""
+    page = client.address_txs(address)
+    txs = list(page)
+    pages = 1
+    while True:
+        confirmed = [tx for tx in page if tx.status.confirmed]
+        if not confirmed or confirmed[-1].status.block_height < since_height:
+            break
+        if first_sync and pages >= settings.BITCOIN_MAX_PAGES_PER_ADDRESS:
+            break
+        page = client.address_txs_chain(address, confirmed[-1].txid)
+        pages += 1
+        txs.extend(page)
+    seen: set[str] = set()
+    unique = []
+    for tx in txs:
+        if tx.txid not in seen and (not tx.status.confirmed or tx.status.block_height >= since_height):
+            seen.add(tx.txid)
+            unique.append(tx)
+    return unique
+
+
+def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
+    """Sync one tracked address (module docstring). Raises: EsploraUnavailable, EsploraError
+    (AddressNotFound included); nothing is written for the address then."""
+    stream = address_stream(whale.address)
+    # The cursor is created with the address's first stored sync (its updated_at = last sync time).
+    cursor = SyncCursor.objects.filter(stream=stream).first()
+    expected = cursor.position if cursor else 0
+    cursor_hash = cursor.position_hash if cursor else ""
+    first_sync = not cursor_hash
+    stats = client.address_stats(whale.address)
+    txs = _history_fetch(client, whale.address, expected, first_sync)
+    now = timezone.now()
+    pending_ids = {tx.txid for tx in txs if not tx.status.confirmed}
+    confirmed_txs = [tx for tx in txs if tx.status.confirmed]
+
+    # Unconfirmed trades stored earlier and not pending any more: confirmed since, or gone.
+    stale = set(Trade.objects.filter(chain=Chain.BITCOIN, whale_id=whale.id, block_number__isnull=True)
+                .exclude(tx_hash__in=pending_ids).values_list("tx_hash", flat=True))
+    listed = {tx.txid: tx for tx in confirmed_txs}
+    resolved = {txid: (listed[txid].status if txid in listed else client.tx_status(txid)) for txid in sorted(stale)}
+
+    btc = asset_map(chain=Chain.BITCOIN).get("")
+    times = [tx.status.block_time for tx in confirmed_txs if tx.status.block_time] + [now]
+    prices = PriceBook.load(assets=[btc], start=min(times), end=max(times)) if btc else None
+    ctx = AddressContext(whale=whale, known=_counterparties(txs), btc=btc, prices=prices)
+    activities = [a for tx in reversed(txs) for a in tx_activities(tx, ctx, seen_at=now)]
+
+    newest = max(confirmed_txs, key=lambda tx: tx.status.block_height, default=None)
+    position = max(expected, newest.status.block_height) if newest else expected
+    position_hash = newest.txid if newest and newest.status.block_height >= expected else cursor_hash
+    balance = stats.balance
+    holding_value = None
+    if btc is not None and (latest := latest_price(asset=btc)) is not None:
+        holding_value = (sats_to_btc(balance) * latest[0]).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    confirmed = withdrawn = 0
+    with transaction.atomic():
+        cursor_get_or_create(stream=stream, start=0)
+        if not cursor_advance(stream=stream, expected=expected, position=position, position_hash=position_hash or ""):
+            return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
+        stored = trades_ingest(activities=activities)
+        events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
+        for txid, status in resolved.items():
+            if status is not None and status.confirmed:
+                confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=txid, block_number=status.block_height,
+                                            block_hash=status.block_hash, block_time=status.block_time or now)
+            elif status is None:
+                withdrawn += trades_withdraw_unconfirmed(chain=Chain.BITCOIN, tx_hash=txid, whale_id=whale.id)
+        for tx in confirmed_txs:  # stored unconfirmed by an earlier run, listed confirmed now
+            confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.txid, block_number=tx.status.block_height,
+                                        block_hash=tx.status.block_hash, block_time=tx.status.block_time or now)
+        holdings_set(whale_id=whale.id, holdings=[("BTC", sats_to_btc(balance), holding_value)])
+    return AddressResult(len(txs), len(stored.trades), len(stored.events), confirmed, withdrawn, balance, stored=True)
+
+
+def addresses_collect(
+    *,
+    client: EsploraClient,
+    addresses: Iterable[str] | None = None,
+    progress: Callable[[AddressProgress], None] | None = None,
+) -> CollectorResult:
+    """Sync every tracked Bitcoin whale (or those at ``addresses``); return what the run did.
+
+    Source: ``client`` (Esplora REST). A failing address (unknown to the source, malformed answer)
+    is logged and skipped; the run is then ``partial``. When the source becomes unavailable (or the
+    request budget is spent) the run stops there: addresses already synced stay stored and the next
+    run carries on. Raises: nothing; failures are in the result and the run log.
+    """
+    run = collector_run_start(collector=COLLECTOR_NAME)
+    whales = _whale_refs(addresses)
+    seen = written = events = done = failed = not_found = 0
+    errors: list[str] = []
+    status = RunStatus.OK
+    for whale in whales:
+        try:
+            result = address_collect(client=client, whale=whale)
+        except AddressNotFound:
+            not_found += 1
+            line = "not found"
+        except EsploraUnavailable as exc:
+            errors.append(f"{whale.address}: {exc}")
+            status = RunStatus.FAILED if done == 0 else RunStatus.PARTIAL
+            break
+        except EsploraError as exc:
+            failed += 1
+            errors.append(f"{whale.address}: {exc}")
+            logger.warning("bitcoin.address.failed", extra={"address": whale.address, "error": str(exc)})
+            line = f"error: {exc}"
+        else:
+            seen += result.txs_seen
+            written += result.trades_written
+            events += result.events_written
+            line = "ok" if result.stored else "skipped (another run stored it first)"
+        done += 1
+        if progress is not None:
+            progress(AddressProgress(whale.address, done, len(whales), seen, written, events, line))
+    if status == RunStatus.OK and (failed or not_found):
+        status = RunStatus.PARTIAL if done > failed + not_found else RunStatus.FAILED
+    error = "; ".join(errors)[:1000]
+    if not_found:
+        error = (f"{not_found} address(es) unknown to the source; " + error).strip("; ")
+    run.blocks = 0
+    run.items_seen = seen
+    run.items_written = written
+    run.events_written = events
+    collector_run_finish(run=run, status=status, error=error)
+    return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=seen, items_written=written,
+                           events_written=events, error=error,
+                           extra={"addresses": len(whales), "addresses_done": done, "not_found": not_found,
+                                  "failed": failed, "requests": client.requests_made})
+
+
+def collect_once(**options) -> CollectorResult:
+    """Registry entry point: one run on BITCOIN_API_URL (or ``options['api_url']``, with the request budget
+    ``options['budget_rate']`` if given); ``options['address']`` restricts it to one tracked address.
+    Raises: ValueError when that address is not a tracked whale."""
+    address = options.pop("address", None)
+    if address is not None and not Whale.objects.filter(chain=Chain.BITCOIN, address=address,
+                                                        is_tracked=True).exists():
+        raise ValueError(f"{address} is not a tracked Bitcoin whale (add it in the admin or import_whales)")
+    client = EsploraClient.from_settings(options.pop("api_url", None), budget_rate=options.pop("budget_rate", None))
+    try:
+        return addresses_collect(client=client, addresses=[address] if address else None,
+                                 progress=options.pop("progress", None))
+    finally:
+        client.close()

@@ -1,0 +1,254 @@
+"""The Ethereum whale collector: walk blocks from the cursor, store whale trades and events.
+
+Idempotency: each fetched batch of consecutive blocks is stored in ONE transaction together with
+the cursor's compare-and-set (position n -> last + 1) and the BlockRecords, so a run killed at any
+point leaves whole batches only and the next run continues from the first missing block; two runs
+racing on a batch store it once (the loser's compare-and-set fails and it stops). Trades and events
+are keyed by their natural keys, so re-walking stored blocks (``--from-block``) changes nothing.
+
+Reorgs (DESIGN.md section 10): before storing a batch starting at block n the collector checks
+n.parent_hash against the stored hash of n - 1 (and that the batch itself is one chain). On a
+mismatch it walks back through the stored BlockRecords, asking the node for the canonical hash at
+each height, to the newest common ancestor; then, in one transaction, it deletes the orphaned
+blocks' trades and events, records one ``reorg_retraction`` event per orphaned block, drops their
+BlockRecords and moves the cursor back to ancestor + 1, and carries on from there (re-ingesting
+the new canonical blocks).
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from alerts.services import events_publish
+from ledgers.exchange.market.selectors import PriceBook, asset_map
+from ledgers.glass.ethereum.activity import Counterparty, ParseContext, WhaleRef, block_activities, counterparties_of
+from ledgers.glass.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
+from ledgers.glass.ethereum.models import BlockRecord
+from ledgers.glass.ethereum.types import RawBlock
+from whales.chains import Chain
+from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
+from whales.models import KnownAddress, RunStatus, Whale
+from whales.services import (
+    collector_run_finish,
+    collector_run_start,
+    cursor_advance,
+    cursor_get_or_create,
+    reorg_retraction_record,
+    trades_ingest,
+    trades_retract,
+)
+
+logger = logging.getLogger(__name__)
+
+COLLECTOR_NAME = "ethereum"
+STREAM = "ethereum.blocks"
+FETCH_BATCH = 10  # blocks per JSON-RPC batch round trip and per database transaction
+
+
+class ReorgTooDeep(RpcError):
+    """No common ancestor within the stored block hashes (ETH_REORG_DEPTH): needs an operator."""
+
+
+@dataclass
+class Progress:
+    """Progress of a run, passed to the ``progress`` callback after each block."""
+
+    block_number: int
+    to_block: int
+    blocks_done: int
+    trades_written: int
+    events_written: int
+
+
+def _whale_refs() -> dict[str, WhaleRef]:
+    return {
+        address: WhaleRef(id=pk, name=name, entity_id=entity_id)
+        for pk, address, name, entity_id in Whale.objects.filter(chain=Chain.ETHEREUM, is_tracked=True)
+        .values_list("id", "address", "name", "entity_id")
+    }
+
+
+def _known_refs(addresses: set[str]) -> dict[str, Counterparty]:
+    if not addresses:
+        return {}
+    rows = KnownAddress.objects.filter(chain=Chain.ETHEREUM, address__in=addresses).values_list(
+        "address", "name", "category", "entity_id", "entity__slug")
+    return {address: Counterparty(name=name, category=category, entity_id=entity_id, entity_slug=slug or "")
+            for address, name, category, entity_id, slug in rows}
+
+
+def parse_context(blocks: list[RawBlock], whales: dict[str, WhaleRef]) -> ParseContext:
+    """Lookups for a batch of blocks: the whales, the counterparties' labels, assets and prices."""
+    assets = asset_map(chain=Chain.ETHEREUM)
+    prices = PriceBook.load(assets=assets.values(), start=min(b.block_time for b in blocks),
+                            end=max(b.block_time for b in blocks))
+    known = _known_refs(counterparties_of(blocks, set(whales)))
+    return ParseContext(whales=whales, known=known, assets=assets, prices=prices)
+
+
+def _start_position(head: int, confirmations: int | None) -> int:
+    if settings.ETH_START_BLOCK is not None:
+        return settings.ETH_START_BLOCK
+    return max(head - (settings.ETH_CONFIRMATIONS if confirmations is None else confirmations), 0)
+
+
+def _handle_reorg(client: EthereumRpcClient, block: RawBlock, cursor_position: int) -> int:
+    """Roll back to the common ancestor of the stored chain and the node's; return the new position."""
+    stored = list(BlockRecord.objects.filter(block_number__lt=block.number).order_by("-block_number")
+                  [: settings.ETH_REORG_DEPTH])
+    ancestor = None
+    orphaned: list[BlockRecord] = []
+    for record in stored:
+        header = client.get_header(record.block_number)
+        if header is not None and header.block_hash == record.block_hash:
+            ancestor = record
+            break
+        orphaned.append(record)
+    if ancestor is None:
+        raise ReorgTooDeep(
+            f"reorg at block {block.number}: no common ancestor in the last {len(stored)} stored blocks")
+    new_position = ancestor.block_number + 1
+    with transaction.atomic():
+        if not cursor_advance(stream=STREAM, expected=cursor_position, position=new_position,
+                              position_hash=ancestor.block_hash):
+            return -1
+        for record in orphaned:
+            deleted = trades_retract(chain=Chain.ETHEREUM, block_hashes=[record.block_hash])
+            retraction = reorg_retraction_record(chain=Chain.ETHEREUM, block_number=record.block_number,
+                                                 block_hash=record.block_hash, block_time=record.block_time,
+                                                 deleted=deleted)
+            events_publish(event_ids=[retraction.id])
+        BlockRecord.objects.filter(block_number__gt=ancestor.block_number).delete()
+    logger.warning("ethereum.reorg", extra={"at": block.number, "ancestor": ancestor.block_number,
+                                            "orphaned": [r.block_number for r in orphaned]})
+    return new_position
+
+
+def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> tuple[int, int] | None:
+    """Store consecutive ``blocks`` in ONE transaction with the cursor's compare-and-set.
+
+    Returns (new trades, new events), or None when another run moved the cursor first (nothing
+    is written then). A batch is all or nothing, so a crash leaves whole batches only.
+    """
+    activities = [activity for block in blocks for activity in block_activities(block, ctx)]
+    last = blocks[-1]
+    with transaction.atomic():
+        if not cursor_advance(stream=STREAM, expected=expected, position=last.number + 1,
+                              position_hash=last.block_hash):
+            return None
+        BlockRecord.objects.bulk_create(
+            [BlockRecord(block_number=b.number, block_hash=b.block_hash, parent_hash=b.parent_hash,
+                         block_time=b.block_time, transactions=len(b.transactions)) for b in blocks],
+            update_conflicts=True, unique_fields=["block_number"],
+            update_fields=["block_hash", "parent_hash", "block_time", "transactions"],
+        )
+        BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
+        stored = trades_ingest(activities=activities)
+        events_publish(event_ids=stored.event_ids)  # sent once the batch commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
+    return len(stored.trades), len(stored.events)
+
+
+def _linked_prefix(blocks: list[RawBlock]) -> list[RawBlock]:
+    """The leading blocks that form one chain (the node may have reorged between two fetches)."""
+    prefix = blocks[:1]
+    for block in blocks[1:]:
+        if block.parent_hash != prefix[-1].block_hash:
+            break
+        prefix.append(block)
+    return prefix
+
+
+def blocks_collect(
+    *,
+    client: EthereumRpcClient,
+    from_block: int | None = None,
+    to_block: int | None = None,
+    max_blocks: int | None = None,
+    confirmations: int | None = None,
+    batch_blocks: int = FETCH_BATCH,
+    progress: Callable[[Progress], None] | None = None,
+) -> CollectorResult:
+    """Collect whale activity from the next blocks; return what the run did (also in the run log).
+
+    Source: ``client`` (eth_blockNumber, eth_getBlockByNumber + eth_getBlockReceipts, batched).
+    Shape: blocks [cursor, min(head - confirmations, to_block, cursor + max_blocks - 1)]
+        (``confirmations`` defaults to ETH_CONFIRMATIONS; recordings are final, so replay uses 0);
+        ``from_block`` moves the cursor there first (an explicit re-walk; stored rows are kept and
+        not duplicated). ``max_blocks`` defaults to ETH_MAX_BLOCKS_PER_RUN when neither bound is given.
+        Blocks are fetched and stored ``batch_blocks`` at a time, each batch in one transaction.
+    Units: trade amounts in token units, values in USD at block time (module ``activity``).
+    Raises: nothing; failures are returned (status "failed", error text) and logged in
+        CollectorRun. Blocks stored before a failure stay stored, and the cursor stands after them.
+    """
+    run = collector_run_start(collector=COLLECTOR_NAME, from_position=from_block)
+    blocks_done = trades_written = events_written = items_seen = 0
+    position = None
+    try:
+        head = client.block_number()
+        cursor = cursor_get_or_create(stream=STREAM, start=from_block if from_block is not None
+                                      else _start_position(head, confirmations))
+        # ``expected`` is the cursor's value in the database: every compare-and-set starts from it.
+        # An explicit re-walk (from_block) moves the cursor only with the first block it stores.
+        expected = cursor.position
+        position = from_block if from_block is not None else cursor.position
+        run.from_position = position
+        end = head - (settings.ETH_CONFIRMATIONS if confirmations is None else confirmations)
+        if to_block is not None:
+            end = min(end, to_block)
+        if max_blocks is None and to_block is None:
+            max_blocks = settings.ETH_MAX_BLOCKS_PER_RUN
+        if max_blocks is not None:
+            end = min(end, position + max_blocks - 1)
+        whales = _whale_refs()
+        while position <= end:
+            numbers = list(range(position, min(position + batch_blocks, end + 1)))
+            blocks = client.get_blocks(numbers)  # network I/O stays outside the transactions
+            parent = BlockRecord.objects.filter(block_number=blocks[0].number - 1).values_list(
+                "block_hash", flat=True).first()
+            if parent is not None and parent != blocks[0].parent_hash:
+                new_position = _handle_reorg(client, blocks[0], expected)
+                if new_position < 0:
+                    return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
+                                   events_written, "cursor moved by another run")
+                position = expected = new_position
+                continue
+            blocks = _linked_prefix(blocks)  # a reorg inside the batch is caught on the next round
+            stored = _store_blocks(blocks, parse_context(blocks, whales), expected)
+            if stored is None:  # another run stored these blocks first: it owns the stream now
+                return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
+                               events_written, "cursor moved by another run")
+            position = expected = blocks[-1].number + 1
+            blocks_done += len(blocks)
+            items_seen += sum(len(b.transactions) for b in blocks)
+            trades_written += stored[0]
+            events_written += stored[1]
+            if progress is not None:
+                progress(Progress(blocks[-1].number, end, blocks_done, trades_written, events_written))
+        return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written, events_written)
+    except (RpcUnavailable, RpcError) as exc:
+        return _finish(run, RunStatus.FAILED, position, blocks_done, items_seen, trades_written, events_written,
+                       f"{type(exc).__name__}: {exc}")
+
+
+def _finish(run, status: str, position: int | None, blocks: int, seen: int, written: int, events: int,
+            error: str = "") -> CollectorResult:
+    error = error[:1000]
+    run.blocks = blocks
+    run.items_seen = seen
+    run.items_written = written
+    run.events_written = events
+    collector_run_finish(run=run, status=status, error=error, to_position=position)
+    return CollectorResult(collector=COLLECTOR_NAME, status=status, blocks=blocks, items_seen=seen,
+                           items_written=written, events_written=events, error=error,
+                           extra={"next_block": position})
+
+
+def collect_once(**options) -> CollectorResult:
+    """Registry entry point: one run on ``ETH_RPC_URL`` (or ``options['rpc_url']``)."""
+    client = EthereumRpcClient.from_settings(options.pop("rpc_url", None))
+    return blocks_collect(client=client, **options)

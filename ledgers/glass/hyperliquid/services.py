@@ -1,0 +1,258 @@
+"""The Hyperliquid collector: each tracked Hyperliquid whale's positions, fills and ledger updates.
+
+Per whale (address = its Hyperliquid account, the same address as on Arbitrum/Ethereum):
+1. ``clearinghouseState`` -> perp positions as Holdings (signed size, entry price, position value,
+   unrealized P&L, return on equity, leverage, liquidation price and distance) + the account value.
+2. ``userFillsByTime`` from the whale's time cursor (SyncCursor ``hyperliquid.fills:<address>``,
+   position = time in ms of the newest fill stored) to now, paged by time (at most 2,000 fills per
+   answer: the next page starts at the newest time seen; fills at that instant are read again and
+   not stored twice) -> Trades (``ledgers.glass.hyperliquid.activity``), ``perp_trade`` events above the
+   threshold.
+3. ``userNonFundingLedgerUpdates`` from its own cursor (``hyperliquid.ledger:<address>``) ->
+   deposit / withdraw Trades.
+
+When the positions cannot be read (an error answer) the fills and ledger are still stored, the
+stored positions are left as they were, and the run is ``partial``.
+
+Each whale is stored in ONE transaction with both cursors' compare-and-set, so a run killed at any
+point leaves whole whales only and the next run continues; the Info API calls happen before it and
+spend the weight budget (``HyperliquidClient``). A bad fill or update is logged and skipped.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from alerts.services import events_publish
+from ledgers.glass.hyperliquid.activity import BadRecord, WhaleRef, fill_activities, ledger_activity, positions_of
+from ledgers.glass.hyperliquid.client import (
+    FILLS_PAGE_LIMIT,
+    HyperliquidClient,
+    HyperliquidError,
+    HyperliquidUnavailable,
+)
+from whales.chains import Chain
+from whales.collectors import CollectorResult
+from whales.metrics import metrics_after_trades
+from whales.models import RunStatus, SyncCursor, Whale
+from whales.services import (
+    PerpPosition,
+    collector_run_finish,
+    collector_run_start,
+    cursor_advance,
+    cursor_get_or_create,
+    perp_positions_set,
+    trades_ingest,
+)
+from whales.types import WhaleActivity
+
+logger = logging.getLogger(__name__)
+
+COLLECTOR_NAME = "hyperliquid"
+MAX_FILL_PAGES = 10  # 20,000 fills per whale and run at most (the API keeps the newest 10,000 anyway)
+
+
+def fills_stream(address: str) -> str:
+    return f"hyperliquid.fills:{address}"
+
+
+def ledger_stream(address: str) -> str:
+    return f"hyperliquid.ledger:{address}"
+
+
+@dataclass
+class WhaleProgress:
+    """Progress of a run, passed to the ``progress`` callback after each whale."""
+
+    address: str
+    whales_done: int
+    whales_total: int
+    fills_seen: int
+    trades_written: int
+    events_written: int
+    status: str
+
+
+@dataclass(frozen=True)
+class WhaleSyncResult:
+    fills: int
+    ledger_updates: int
+    positions: int
+    skipped: int
+    trades_written: int
+    events_written: int
+    stored: bool
+    positions_error: str = ""  # why the positions could not be read ("" = read)
+
+
+def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
+    whales = Whale.objects.filter(chain=Chain.HYPERLIQUID, is_tracked=True)
+    if addresses is not None:
+        whales = whales.filter(address__in=[a.lower() for a in addresses])
+    refs = [WhaleRef(id=pk, address=address, name=name)
+            for pk, address, name in whales.order_by("id").values_list("id", "address", "name")]
+    synced = {stream: at.timestamp() for stream, at in SyncCursor.objects.filter(
+        stream__startswith="hyperliquid.fills:").values_list("stream", "updated_at")}
+    # Least recently synced first (never synced first of all): a run the budget cuts short is
+    # continued by the next with the whales it did not reach.
+    return sorted(refs, key=lambda ref: synced.get(fills_stream(ref.address), 0.0))
+
+
+def _fills_fetch(client: HyperliquidClient, address: str, since_ms: int, now_ms: int) -> list[dict]:
+    fills: dict[str, dict] = {}
+    start = since_ms
+    for _ in range(MAX_FILL_PAGES):
+        page = client.user_fills_by_time(address, start, now_ms)
+        for fill in page:
+            fills.setdefault(str(fill.get("tid")) if fill.get("tid") is not None else repr(sorted(fill.items())), fill)
+        if len(page) < FILLS_PAGE_LIMIT:
+            break
+        newest = max(int(f.get("time", 0)) for f in page)
+        if newest <= start:
+            break
+        start = newest
+    return list(fills.values())
+
+
+def _parse(items: list[dict], parse: Callable[[dict, WhaleRef], list[WhaleActivity] | WhaleActivity | None],
+           whale: WhaleRef, what: str) -> tuple[list[WhaleActivity], int]:
+    activities: list[WhaleActivity] = []
+    skipped = 0
+    for item in items:
+        try:
+            parsed = parse(item, whale)
+        except BadRecord as exc:
+            skipped += 1
+            logger.warning("hyperliquid.record.skipped",
+                           extra={"what": what, "whale": whale.address, "error": str(exc)})
+            continue
+        if parsed is None:
+            continue
+        activities.extend(parsed if isinstance(parsed, list) else [parsed])
+    return activities, skipped
+
+
+def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | None = None) -> WhaleSyncResult:
+    """Sync one Hyperliquid whale (module docstring). Raises: HyperliquidUnavailable, HyperliquidError,
+    BadRecord (a clearinghouseState we cannot read); nothing is written for the whale then."""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    fills_cursor = SyncCursor.objects.filter(stream=fills_stream(whale.address)).first()
+    ledger_cursor = SyncCursor.objects.filter(stream=ledger_stream(whale.address)).first()
+    fills_since = fills_cursor.position if fills_cursor else 0
+    ledger_since = ledger_cursor.position if ledger_cursor else 0
+
+    try:
+        positions, account_value = positions_of(client.clearinghouse_state(whale.address))
+    except (HyperliquidError, BadRecord) as exc:  # fills and ledger are still worth storing
+        logger.warning("hyperliquid.positions.unavailable", extra={"whale": whale.address, "error": str(exc)})
+        positions, account_value, positions_error = [], None, str(exc)
+    else:
+        positions_error = ""
+    fills = _fills_fetch(client, whale.address, fills_since, now_ms)
+    updates = client.user_non_funding_ledger_updates(whale.address, ledger_since, now_ms)
+
+    fill_acts, fills_skipped = _parse(fills, fill_activities, whale, "fill")
+    ledger_acts, ledger_skipped = _parse(updates, ledger_activity, whale, "ledger update")
+    newest_fill = max((int(f["time"]) for f in fills if isinstance(f.get("time"), int)), default=fills_since)
+    newest_update = max((int(u["time"]) for u in updates if isinstance(u.get("time"), int)), default=ledger_since)
+    with transaction.atomic():
+        cursor_get_or_create(stream=fills_stream(whale.address), start=0)
+        cursor_get_or_create(stream=ledger_stream(whale.address), start=0)
+        if not (cursor_advance(stream=fills_stream(whale.address), expected=fills_since,
+                               position=max(newest_fill, fills_since), position_hash="")
+                and cursor_advance(stream=ledger_stream(whale.address), expected=ledger_since,
+                                   position=max(newest_update, ledger_since), position_hash="")):
+            transaction.set_rollback(True)
+            return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
+        stored = trades_ingest(activities=fill_acts + ledger_acts)
+        events_publish(event_ids=stored.event_ids)  # sent once this whale's transaction commits
+        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
+        if account_value is not None:
+            _positions_store(whale, positions, account_value)
+    return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,
+                           len(stored.trades), len(stored.events), stored=True, positions_error=positions_error)
+
+
+def _positions_store(whale: WhaleRef, positions: list, account_value) -> None:
+    perp_positions_set(whale_id=whale.id, account_value_usd=account_value, positions=[
+            PerpPosition(asset=p.coin, size=p.size, position_value_usd=p.position_value, entry_price_usd=p.entry_price,
+                         unrealized_pnl_usd=p.unrealized_pnl, return_on_equity=p.return_on_equity,
+                         leverage_type=p.leverage_type, leverage=p.leverage, liquidation_price_usd=p.liquidation_price,
+                         liquidation_distance_percent=p.liquidation_distance_percent, margin_used_usd=p.margin_used)
+            for p in positions])
+
+
+def whales_collect(
+    *,
+    client: HyperliquidClient,
+    addresses: Iterable[str] | None = None,
+    now_ms: int | None = None,
+    progress: Callable[[WhaleProgress], None] | None = None,
+) -> CollectorResult:
+    """Sync every tracked Hyperliquid whale (or those at ``addresses``); return what the run did.
+
+    A whale whose data is unusable is logged and skipped (run ``partial``); when the API becomes
+    unavailable or the weight budget is spent the run stops there (whales already synced stay
+    stored; least recently synced go first next time). Raises: nothing.
+    """
+    run = collector_run_start(collector=COLLECTOR_NAME)
+    whales = _whale_refs(addresses)
+    seen = written = events = done = failed = partial = 0
+    errors: list[str] = []
+    status = RunStatus.OK
+    for whale in whales:
+        try:
+            result = whale_collect(client=client, whale=whale, now_ms=now_ms)
+        except HyperliquidUnavailable as exc:
+            errors.append(f"{whale.address}: {exc}")
+            status = RunStatus.FAILED if done == 0 else RunStatus.PARTIAL
+            break
+        except (HyperliquidError, BadRecord) as exc:
+            failed += 1
+            errors.append(f"{whale.address}: {exc}")
+            logger.warning("hyperliquid.whale.failed", extra={"address": whale.address, "error": str(exc)})
+            line = f"error: {exc}"
+        else:
+            seen += result.fills + result.ledger_updates
+            written += result.trades_written
+            events += result.events_written
+            line = (f"ok: {result.positions} positions, {result.fills} fills, {result.ledger_updates} ledger updates"
+                    + (f", {result.skipped} bad records skipped" if result.skipped else ""))
+            if result.positions_error:
+                partial += 1
+                errors.append(f"{whale.address}: positions unavailable: {result.positions_error}")
+                line = f"{line}; positions unavailable ({result.positions_error[:80]})"
+        done += 1
+        if progress is not None:
+            progress(WhaleProgress(whale.address, done, len(whales), seen, written, events, line))
+    if status == RunStatus.OK and (failed or partial):
+        status = RunStatus.PARTIAL if done > failed else RunStatus.FAILED
+    error = "; ".join(errors)[:1000]
+    run.items_seen = seen
+    run.items_written = written
+    run.events_written = events
+    collector_run_finish(run=run, status=status, error=error)
+    return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=seen, items_written=written,
+                           events_written=events, error=error,
+                           extra={"whales": len(whales), "whales_done": done, "failed": failed,
+                                  "positions_unavailable": partial,
+                                  "weight_spent": client.weight_spent, "requests": client.requests_made})
+
+
+def collect_once(**options) -> CollectorResult:
+    """Registry entry point: one run on HYPERLIQUID_API_URL (or ``options['api_url']``); ``options['address']``
+    restricts it to one tracked whale. Raises: ValueError when that address is not a tracked Hyperliquid whale."""
+    address = options.pop("address", None)
+    if address is not None and not Whale.objects.filter(chain=Chain.HYPERLIQUID, address=address.lower(),
+                                                        is_tracked=True).exists():
+        raise ValueError(f"{address} is not a tracked Hyperliquid whale (add it in the admin or import_whales)")
+    client = HyperliquidClient.from_settings(options.pop("api_url", None),
+                                             budget_rate=options.pop("budget_rate", None))
+    try:
+        return whales_collect(client=client, addresses=[address] if address else None,
+                              progress=options.pop("progress", None), now_ms=options.pop("now_ms", None))
+    finally:
+        client.close()
