@@ -43,7 +43,6 @@ INSTALLED_APPS = [
     "ledgers.glass.ethereum",
     "ledgers.glass.bitcoin",
     "ledgers.glass.hyperliquid",
-    "ledgers.replay",
     "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]

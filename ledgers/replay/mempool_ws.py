@@ -63,6 +63,12 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from ledgers.replay.bitcoin import FIXTURES_DIR, EsploraIndex, is_txid
+from ledgers.replay.catalog import (
+    REPLACED_TXID,
+    REPLACEMENT_TXID,
+    WHALE_VARIANT_BOOST_SATS,
+    WHALE_VARIANT_TXIDS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +80,6 @@ DEFAULT_WS_RATE = 50.0
 FIRST_MESSAGE_TIMEOUT_S = 2.0
 DEFAULT_MALFORMED_TEXT = '{"transactions": [{"txid": '
 
-REPLACED_TXID = "242f3fff9ca7d5aea7a7a57d886f3fa7329e24fac948598a991b3a3dd631cd29"
-REPLACEMENT_TXID = "b6a53d8a8025c0c5b194345925a99741b645cae0b1f180f0613273029f2bf698"
-WHALE_VARIANT_BOOST_SATS = 15_000_000_000  # 150 BTC
-WHALE_VARIANT_TXIDS = frozenset({
-    "e88521600e3c8348d0534777ca6490091cb3cdd1fac8a2abe95123f7cef319e5",  # INIT transactions, rate 12.33
-    "17a9e5194345d8da287d49c0bf595474e08fc81434646925d6640964929aa7f9",  # frame 0 transactions, rate 60.16
-    REPLACED_TXID,  # frame 3
-    REPLACEMENT_TXID,  # frame 6
-    "21518a98d1aa9df524865d2f88c578499f524eb1d0c4d3e70312ab863508692f",  # frame 12 (mainnet_tx_cached.json)
-})
 SUMMARY_KEYS = ("txid", "fee", "vsize", "value", "rate", "time")
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
-from ledgers.replay.mempool_ws import WHALE_VARIANT_BOOST_SATS, WHALE_VARIANT_TXIDS
+from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SATS, WHALE_VARIANT_TXIDS
 from ledgers.replay.server import ReplayServer
 
 REPLACED = "242f3fff9ca7d5aea7a7a57d886f3fa7329e24fac948598a991b3a3dd631cd29"

@@ -16,7 +16,6 @@ import secrets
 import threading
 import time
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -37,6 +36,13 @@ from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
 from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
+from ledgers.replay.catalog import (
+    RECORDED_BITCOIN_WHALES,
+    RECORDED_BRIDGE_FROM_BLOCK,
+    RECORDED_BRIDGE_MIN_USD,
+    RECORDED_HYPERLIQUID_WHALES,
+    RECORDED_TRADER,
+)
 from ledgers.replay.services import start_replay_node
 from trading import tasks as trading_tasks
 from trading.backtest import BACKTEST_OWNER, backtest_run, default_range
@@ -60,42 +66,13 @@ MEMPOOL_REPLAY_TIMEOUT_S = 120
 # to a client already tracking the tx, and the monitor's track-tx must reach the node before that frame's
 # slot: 10/s leaves it 200 ms (the replay default, 50/s, only 40 ms, which a loaded machine can miss).
 MEMPOOL_REPLAY_RATE = 10.0
-# Hyperliquid accounts whose Info API answers the recordings hold (hyperliquid-python-sdk-cassettes):
-# address -> (display name, what is recorded).
-RECORDED_HYPERLIQUID_WHALES = {
-    "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2": ("Hyperliquid trader (500 recorded fills)", "userFills"),
-    "0x5e9ee1089755c3435139848e47e6635505d5a13a": ("Hyperliquid trader (12 recorded positions)",
-                                                   "clearinghouseState"),
-    "0x2ba553d9f990a3b66b03b2dc0d030dfc1c061036": ("Hyperliquid depositor (2.7M USDC recorded)",
-                                                   "userNonFundingLedgerUpdates"),
-}
-# The recorded Hyperliquid bridge deposits on Arbitrum (rotki-test-caching-cassettes): blocks 311,103,061
-# and 311,535,537, of 500.59 and 303.14 USDC. Offline, discovery scans from just before the first and
-# counts deposits from 100 USDC, so both depositors become whales (live: HYPERLIQUID_BRIDGE_MIN_USD).
-RECORDED_BRIDGE_FROM_BLOCK = 311_103_000
-RECORDED_BRIDGE_MIN_USD = Decimal(100)
 # The replay node is local: no public instance's request budget to respect.
 REPLAY_BUDGET = "1000000/minute"
 # Paper trading in the main job: the admin's account and strategy, and the backtest on the recorded
 # Hyperliquid trader (its fills in BTC and ETH are the recorded trades that recorded prices can value).
 PAPER_ACCOUNT = "paper"
 SMART_MONEY_STRATEGY = "follow smart money"
-BACKTEST_TRADER = "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2"
 BACKTEST_SCALE = "0.1"
-# Bitcoin addresses whose history the recordings hold (../shared/data/bitcoin-mempool-space-*), tracked
-# offline so the dashboard shows Bitcoin activity: address -> (display name, the recorded tx it is in).
-RECORDED_BITCOIN_WHALES = {
-    "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa": (
-        "Genesis address", "c2e051f86e90589c99668e0ec0b94b1c9d97fdcf4ed88ffd3ee1879b5d9a2d3a"),
-    "1K8YYAJJN3E3KD9FFPUXGAxQEVbt2hVj1M": (
-        "829.7 BTC sender (2016)", "0b6461de422c46a221db99608fcbe0326e4f2325ebf2a47c9faf660ed61ee6a4"),
-    "18p3G8gQ3oKy4U9EqnWs7UZswdqAMhE3r8": (
-        "829.7 BTC receiver (2016)", "0b6461de422c46a221db99608fcbe0326e4f2325ebf2a47c9faf660ed61ee6a4"),
-    "bc1q4gjc6kfhlksw9x64vsxf5jpjpx598rr5dz5trm": (
-        "143-output batch payer (2022)", "3d81a6b95903dd457d45a2fc998acc42fe96f59ef01157bdcbc331fe451c8d9e"),
-    "1stAprEZapjCYGUACUcXohQqSHF9MU5Kj": (
-        "RBF sender (2025)", "b6a53d8a8025c0c5b194345925a99741b645cae0b1f180f0613273029f2bf698"),
-}
 
 
 class Command(BaseCommand):
@@ -326,11 +303,11 @@ class Command(BaseCommand):
         self.stdout.write(f"   paper account {account.name!r} (id {account.pk}) of {admin.username!r}: "
                           f"{account.cash} USD cash; strategy {strategy.name!r} {strategy.status}, runs "
                           f"{strategy.periodic_task.interval if strategy.periodic_task else '-'}")
-        trader = Whale.objects.filter(chain=Chain.HYPERLIQUID, address=BACKTEST_TRADER).first()
+        trader = Whale.objects.filter(chain=Chain.HYPERLIQUID, address=RECORDED_TRADER).first()
         if trader is None or not trader.trades.exists():
             self.stdout.write("   no recorded Hyperliquid fills to backtest on")
             return
-        name = f"recorded fills of {BACKTEST_TRADER[:10]}: follow_whale x {BACKTEST_SCALE}"
+        name = f"recorded fills of {RECORDED_TRADER[:10]}: follow_whale x {BACKTEST_SCALE}"
         done = Account.objects.filter(owner__username=BACKTEST_OWNER, name=name).first()
         if done is None:
             bounds = default_range(kind=StrategyKind.FOLLOW_WHALE, params={"whale_id": trader.pk})

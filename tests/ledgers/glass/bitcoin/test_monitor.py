@@ -3,7 +3,7 @@ stream (a real socket), with its Esplora lookups on the replay node's REST recor
 
 Expected values are computed here from the raw recorded files. The recordings hold no unconfirmed
 transaction of 100 BTC or more, so the replay raises the value of five recorded transactions by
-150 BTC (ledgers.replay.mempool_ws, WHALE_VARIANT_TXIDS); their fee, size and times are real.
+150 BTC (ledgers.replay.catalog, WHALE_VARIANT_TXIDS); their fee, size and times are real.
 """
 
 import os
@@ -25,7 +25,7 @@ from django.db import connection, connections
 from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.glass.bitcoin.monitor import MempoolMonitor
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
-from ledgers.replay.mempool_ws import WHALE_VARIANT_BOOST_SATS
+from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SATS
 from tests.ledgers.glass.bitcoin import recorded
 from tests.ledgers.glass.bitcoin.test_mempool import expected_urgency
 from whales.models import CollectorRun, EventType, RunStatus, Whale, WhaleEvent

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class ReplayConfig(AppConfig):
-    name = "ledgers.replay"
-    label = "replay"
-    verbose_name = "Replay node"
