@@ -15,6 +15,21 @@ def staff_user(django_user_model):
 
 
 @pytest.fixture
+def only_test_collector(monkeypatch):
+    """A collector registry holding only ``test.collector`` (glass ledger, stale after 600 s, a run that
+    returns ok), for the health, collectors and dashboard tests. Returns the collector."""
+    import ledgers.registry
+    from ledgers.registry import Collector, CollectorResult, Ledger
+
+    collector = Collector(
+        name="test.collector", ledger=Ledger.GLASS, task="tests.collect", description="Test collector",
+        stale_after_s=600, run=lambda **_: CollectorResult(collector="test.collector", status="ok"),
+    )
+    monkeypatch.setattr(ledgers.registry, "_REGISTRY", {collector.name: collector})
+    return collector
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

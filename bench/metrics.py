@@ -62,7 +62,8 @@ TRADE_COLUMNS = (
 
 def template_activities() -> list:
     """The recorded fills as whale activities (fill_activities), oldest first."""
-    from ledgers.glass.hyperliquid.activity import WhaleRef, fill_activities
+    from ledgers.glass.hyperliquid.activity import fill_activities
+    from ledgers.refs import WhaleRef
     from tests.ledgers.glass.hyperliquid import recorded
 
     ref = WhaleRef(id=0, address=recorded.FILLS_USER, name="")

@@ -2,8 +2,8 @@
 
 Built for large tables: every changelist uses ``list_select_related``/prefetching (no per-row
 queries), ``show_full_result_count = False`` and no facet counts; the activity tables (Trade,
-WhaleEvent, CollectorRun) use ``EstimatedCountPaginator`` so a page never runs COUNT(*) over the
-whole table. Actions call ``whales.registry`` services.
+WhaleEvent, and the collector run log in ``ledgers.admin``) use ``EstimatedCountPaginator`` so a page
+never runs COUNT(*) over the whole table. Actions call ``whales.registry`` services.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ from django.utils.html import format_html
 
 from whales.chains import Chain, normalize_address, validate_address_for_chain
 from whales.models import (
-    CollectorRun,
     Entity,
     EventThreshold,
     KnownAddress,
     Label,
     ScoringRun,
-    SyncCursor,
     Trade,
     WalletScore,
     Whale,
@@ -364,26 +362,6 @@ class EventThresholdAdmin(admin.ModelAdmin):
     list_display = ("event_type", "min_value_usd", "updated_at")
     list_editable = ("min_value_usd",)
     ordering = ("event_type",)
-
-
-@admin.register(SyncCursor)
-class SyncCursorAdmin(BigTableAdmin):
-    """Where each collector stream stands, read-only."""
-
-    list_display = ("stream", "position", "position_hash", "updated_at")
-    search_fields = ("stream",)
-    ordering = ("stream",)
-
-
-@admin.register(CollectorRun)
-class CollectorRunAdmin(BigTableAdmin):
-    """The collector run log, read-only."""
-
-    list_display = ("collector", "started_at", "status", "blocks", "items_seen", "items_written", "events_written",
-                    "duration_ms", "error")
-    list_filter = ("collector", "status")
-    ordering = ("-started_at",)
-
 
 
 @admin.register(ScoringRun)

@@ -3,12 +3,11 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from whales.chains import Chain
-from whales.collectors import collector_get, collector_names
-from whales.models import CollectorRun, Holding, RunStatus, Trade, WalletScore, Whale, WhaleEvent, WhaleLabel
+from whales.models import Holding, Trade, WalletScore, Whale, WhaleEvent, WhaleLabel
 
 # The whale list's sort keys (API and pages) -> the field they order by.
 WHALE_SORT_FIELDS = {
@@ -39,60 +38,12 @@ def event_list() -> QuerySet[WhaleEvent]:
     return WhaleEvent.objects.select_related("whale", "whale__entity").order_by("-block_time", "-id")
 
 
-def collector_health_list() -> list[dict]:
-    """Freshness of every registered collector from its newest run log rows.
-
-    Shape: [{name, description, last_run_at, last_success_at, last_status, last_error,
-    last_duration_ms, runs_24h, failures_24h, stale_after_s, is_stale, live?}] sorted by name.
-    ``is_stale`` = no successful run within the collector's ``stale_after_s``; for a long-running
-    collector (``live`` = its process's statistics, None when not running) = not connected, or no
-    message within ``stale_after_s``.
-    """
-    now = timezone.now()
-    since = now - timedelta(hours=24)
-    names = collector_names()
-    last_success = dict(
-        CollectorRun.objects.filter(collector__in=names, status=RunStatus.OK)
-        .values("collector").annotate(at=Max("started_at")).values_list("collector", "at")
-    )
-    counts = {
-        row["collector"]: row
-        for row in CollectorRun.objects.filter(collector__in=names, started_at__gte=since)
-        .values("collector")
-        .annotate(runs=Count("id"), failures=Count("id", filter=Q(status=RunStatus.FAILED)))
-    }
-    items = []
-    for name in names:
-        collector = collector_get(name)
-        last = CollectorRun.objects.filter(collector=name).order_by("-started_at").first()
-        success_at = last_success.get(name)
-        items.append({
-            "name": name,
-            "description": collector.description,
-            "last_run_at": last.started_at.isoformat() if last else None,
-            "last_success_at": success_at.isoformat() if success_at else None,
-            "last_status": last.status if last else None,
-            "last_error": last.error if last else "",
-            "last_duration_ms": last.duration_ms if last else None,
-            "runs_24h": counts.get(name, {}).get("runs", 0),
-            "failures_24h": counts.get(name, {}).get("failures", 0),
-            "stale_after_s": collector.stale_after_s,
-            "is_stale": success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
-        })
-        if collector.live_stats is not None:
-            live = collector.live_stats()
-            age = live.get("last_message_age_s") if live else None
-            items[-1]["live"] = live
-            items[-1]["is_stale"] = not (live and live.get("connected") and age is not None
-                                         and age <= collector.stale_after_s)
-    return items
-
-
-def dashboard_summary() -> dict:
-    """Headline figures for the dashboard (DESIGN.md section 7, ``dashboard/summary``).
+def dashboard_figures() -> dict:
+    """The whale figures of the dashboard (``dashboard/summary`` without collector freshness, which
+    ``ledgers.selectors.dashboard_summary`` adds: whales imports no ledger).
 
     Shape: {total_tracked_whales, active_whales_24h, total_volume_24h_usd (Decimal),
-    hyperliquid_whales, events_24h, latest_block_time (ISO or None), collectors}. "24h" is
+    hyperliquid_whales, events_24h, window_end (ISO), latest_block_time (ISO or None)}. "24h" is
     relative to the newest stored activity when the data is recorded (older than a day), so the
     offline dashboard shows the recorded day rather than zeros; ``window_end`` says which.
     """
@@ -111,7 +62,6 @@ def dashboard_summary() -> dict:
         "events_24h": WhaleEvent.objects.filter(block_time__gt=since, block_time__lte=window_end).count(),
         "window_end": window_end.isoformat(),
         "latest_block_time": latest.isoformat() if latest else None,
-        "collectors": collector_health_list(),
     }
 
 
@@ -151,36 +101,6 @@ def whale_recently_active_list(*, limit: int = 10) -> list[Whale]:
 def event_recent_list(*, limit: int = 20) -> list[WhaleEvent]:
     """The ``limit`` newest WhaleEvents (by block time, then id), whale and entity joined."""
     return list(event_list()[:limit])
-
-
-def collector_health_get(name: str) -> dict:
-    """The ``collector_health_list()`` item of collector ``name``.
-
-    Raises: KeyError when no collector of that name is registered.
-    """
-    collector_get(name)  # KeyError for an unknown name, before any query
-    for item in collector_health_list():
-        if item["name"] == name:
-            return item
-    raise KeyError(name)
-
-
-def collector_run_list(*, name: str, limit: int = 20) -> QuerySet[CollectorRun]:
-    """The ``limit`` newest run log rows of collector ``name`` (by start time, then id)."""
-    return CollectorRun.objects.filter(collector=name).order_by("-started_at", "-id")[:limit]
-
-
-def dashboard_page() -> dict:
-    """Everything the server-rendered dashboard shows.
-
-    Shape: {summary: dashboard_summary(), events: the 20 newest WhaleEvents,
-    active_whales: the 10 whales with the newest activity}.
-    """
-    return {
-        "summary": dashboard_summary(),
-        "events": event_recent_list(limit=20),
-        "active_whales": whale_recently_active_list(limit=10),
-    }
 
 
 def whales_order(queryset: QuerySet[Whale], *, sort_by: str, order: str) -> QuerySet[Whale]:

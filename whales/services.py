@@ -16,12 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from whales.models import (
-    CollectorRun,
     EventThreshold,
     EventType,
     Holding,
-    RunStatus,
-    SyncCursor,
     Trade,
     Whale,
     WhaleEvent,
@@ -205,40 +202,6 @@ def reorg_retraction_record(
         },
     )
     return event
-
-
-def cursor_get_or_create(*, stream: str, start: int) -> SyncCursor:
-    """The cursor of ``stream``, created at ``start`` when missing."""
-    cursor, _ = SyncCursor.objects.get_or_create(stream=stream, defaults={"position": start})
-    return cursor
-
-
-def cursor_advance(*, stream: str, expected: int, position: int, position_hash: str) -> bool:
-    """Compare-and-set: move ``stream`` from ``expected`` to ``position``; False if another run moved it."""
-    updated = SyncCursor.objects.filter(stream=stream, position=expected).update(
-        position=position, position_hash=position_hash, updated_at=timezone.now()
-    )
-    return updated == 1
-
-
-def collector_run_start(*, collector: str, from_position: int | None = None) -> CollectorRun:
-    """Open a run-log row (committed at once, so a killed run still shows as 'running')."""
-    return CollectorRun.objects.create(collector=collector, from_position=from_position)
-
-
-def collector_run_finish(
-    *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None
-) -> CollectorRun:
-    """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text."""
-    run.finished_at = timezone.now()
-    run.status = status
-    run.error = error[:5000]
-    run.to_position = to_position
-    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
-    run.save()
-    log = logger.warning if status == RunStatus.FAILED else logger.info
-    log("collector.run.finished", extra={"collector": run.collector, "status": status, "error": error[:200]})
-    return run
 
 
 def trades_confirm(

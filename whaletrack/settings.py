@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "whales",
+    "ledgers",  # the collector kit: registry, cursors, run log, transports, budgets (beside the ledgers)
     "alerts",
     "ledgers.exchange.market",
     "ledgers.glass.ethereum",
@@ -129,6 +130,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# Request budgets of the upstream sources (ledgers.budget, "limits" storage): shared through Redis by
+# every process, or per process without Redis.
+REQUEST_BUDGET_STORAGE_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"

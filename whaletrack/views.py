@@ -28,21 +28,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from ledgers.selectors import collector_health_list, dashboard_page
 from whales.api.errors import flatten_errors
 from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address, tx_url
 from whales.models import Direction, Entity, EventType, Label, TradeSource, Whale, WhaleEvent, WhaleType
-from whales.selectors import (
-    collector_health_list,
-    dashboard_page,
-    event_recent_list,
-    trade_list,
-    whale_get,
-    whale_list_with_labels,
-    whales_order,
-)
+from whales.selectors import event_recent_list, trade_list, whale_get, whale_list_with_labels, whales_order
 
 WHALE_PAGE_SIZE = 50
 WALLET_TRADES_PAGE_SIZE = 25

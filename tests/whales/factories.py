@@ -8,14 +8,12 @@ from factory.django import DjangoModelFactory
 
 from whales.chains import Chain
 from whales.models import (
-    CollectorRun,
     Entity,
     EntityKind,
     EventType,
     Holding,
     KnownAddress,
     Label,
-    RunStatus,
     Trade,
     TradeSource,
     WalletMetrics,
@@ -118,12 +116,3 @@ class WhaleEventFactory(DjangoModelFactory):
     block_number = factory.Sequence(lambda n: 19_000_000 + n)
     tx_hash = factory.Sequence(lambda n: f"0x{n + 1:064x}")
     summary = factory.Sequence(lambda n: f"event {n}")
-
-
-class CollectorRunFactory(DjangoModelFactory):
-    class Meta:
-        model = CollectorRun
-
-    collector = "test.collector"
-    started_at = factory.LazyFunction(timezone.now)
-    status = RunStatus.OK

@@ -208,8 +208,7 @@ def test_trade_changelist_uses_the_planner_estimate_on_a_big_table(admin_client,
     assert Trade.objects.count() == 12
 
 
-@pytest.mark.parametrize("name", ["whaleevent", "eventthreshold", "synccursor", "collectorrun", "entity", "label",
-                                  "knownaddress"])
+@pytest.mark.parametrize("name", ["whaleevent", "eventthreshold", "entity", "label", "knownaddress"])
 def test_other_changelists_load(admin_client, name):
     assert admin_client.get(reverse(f"admin:whales_{name}_changelist")).status_code == 200
 

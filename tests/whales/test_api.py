@@ -9,10 +9,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.throttling import AnonRateThrottle
 
-import whales.collectors
 from tests.api import assert_error
 from tests.whales.factories import (
-    CollectorRunFactory,
     EntityFactory,
     HoldingFactory,
     LabelFactory,
@@ -24,8 +22,7 @@ from tests.whales.factories import (
 )
 from whales.api.pagination import cursor_encode
 from whales.chains import Chain
-from whales.collectors import Collector, CollectorResult
-from whales.models import EntityKind, EventType, RunStatus, TradeSource, WhaleType
+from whales.models import EntityKind, EventType, TradeSource, WhaleType
 
 pytestmark = pytest.mark.django_db
 
@@ -37,54 +34,15 @@ T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_and_registry(monkeypatch):
-    """Empty throttle history (Redis cache) and a collector registry holding only this module's collector."""
+def _fresh_throttle(only_test_collector):
+    """Empty throttle history (Redis cache); the registry holds only ``test.collector``."""
     cache.clear()
-    collector = Collector(
-        name="test.collector",
-        run=lambda **_: CollectorResult(collector="test.collector", status="ok"),
-        description="Test collector",
-        stale_after_s=600,
-    )
-    monkeypatch.setattr(whales.collectors, "_REGISTRY", {collector.name: collector})
     yield
     cache.clear()
 
 
 def ids(response) -> list[int]:
     return [item["id"] for item in response.json()["items"]]
-
-
-# --- dashboard/summary --------------------------------------------------------------------------
-
-
-def test_dashboard_summary_counts_the_last_24h(api_client):
-    now = timezone.now()
-    eth = WhaleFactory()
-    hl = WhaleFactory(chain=Chain.HYPERLIQUID)
-    WhaleFactory(chain=Chain.HYPERLIQUID, is_tracked=False)
-    TradeFactory(whale=eth, block_time=now - timedelta(hours=1), value_usd=Decimal("1000.25"))
-    TradeFactory(whale=eth, block_time=now - timedelta(hours=2), value_usd=Decimal("0.00000001"))
-    TradeFactory(whale=hl, block_time=now - timedelta(hours=3), value_usd=Decimal("5"), is_internal=True)
-    TradeFactory(whale=hl, block_time=now - timedelta(hours=30), value_usd=Decimal("7"))
-    WhaleEventFactory(whale=eth, block_time=now - timedelta(hours=1))
-    WhaleEventFactory(whale=eth, block_time=now - timedelta(hours=25))
-    CollectorRunFactory(started_at=now - timedelta(minutes=1), duration_ms=1200)
-
-    response = api_client.get(f"{API}/dashboard/summary")
-
-    assert response.status_code == 200
-    body = response.json()
-    assert {k: body[k] for k in ("total_tracked_whales", "active_whales_24h", "total_volume_24h_usd",
-                                  "hyperliquid_whales", "events_24h")} == {
-        "total_tracked_whales": 2,
-        "active_whales_24h": 2,
-        "total_volume_24h_usd": "1000.25000001",
-        "hyperliquid_whales": 1,
-        "events_24h": 1,
-    }
-    assert [(c["name"], c["last_status"], c["is_stale"], c["runs_24h"], c["last_duration_ms"])
-            for c in body["collectors"]] == [("test.collector", "ok", False, 1, 1200)]
 
 
 # --- whales -----------------------------------------------------------------------------------
@@ -608,46 +566,6 @@ def test_events_recent_bad_parameter_is_400(api_client, query):
     assert detail.startswith(query.split("=")[0] + ": ")
 
 
-# --- collectors -------------------------------------------------------------------------------
-
-
-def test_collectors_health_lists_registered_collectors(api_client):
-    now = timezone.now()
-    CollectorRunFactory(started_at=now - timedelta(hours=2), status=RunStatus.OK)
-    CollectorRunFactory(started_at=now - timedelta(minutes=1), status=RunStatus.FAILED, error="boom",
-                        duration_ms=15)
-    CollectorRunFactory(collector="unregistered", started_at=now)
-    response = api_client.get(f"{API}/collectors/health")
-    assert response.status_code == 200
-    [item] = response.json()["items"]
-    assert item == {
-        "name": "test.collector", "description": "Test collector",
-        "last_run_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
-        "last_success_at": (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
-        "last_status": "failed", "last_error": "boom", "last_duration_ms": 15, "runs_24h": 2, "failures_24h": 1,
-        "stale_after_s": 600, "is_stale": True, "live": None,
-    }
-
-
-def test_collector_detail_has_health_and_20_newest_runs(api_client):
-    runs = [CollectorRunFactory(started_at=T0 + timedelta(minutes=n), items_written=n) for n in range(25)]
-    CollectorRunFactory(collector="other", started_at=T0 + timedelta(hours=1))
-    response = api_client.get(f"{API}/collectors/test.collector")
-    assert response.status_code == 200
-    body = response.json()
-    assert (body["name"], body["last_status"], body["is_stale"]) == ("test.collector", "ok", True)
-    assert [run["id"] for run in body["runs"]] == [r.id for r in reversed(runs[5:])]
-    assert body["runs"][0] == {
-        "id": runs[24].id, "started_at": "2026-11-20T12:24:00Z", "finished_at": None, "status": "ok",
-        "from_position": None, "to_position": None, "blocks": 0, "items_seen": 0, "items_written": 24,
-        "events_written": 0, "error": "", "duration_ms": None,
-    }
-
-
-def test_unknown_collector_is_404(api_client):
-    assert_error(api_client.get(f"{API}/collectors/nope"), 404, "not_found")
-
-
 # --- cross-cutting ----------------------------------------------------------------------------
 
 
@@ -674,34 +592,3 @@ def test_anonymous_reads_are_throttled(api_client, monkeypatch):
     monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/minute"})
     assert [api_client.get(f"{API}/whales").status_code for _ in range(2)] == [200, 200]
     assert_error(api_client.get(f"{API}/whales"), 429, "throttled")
-
-
-def test_dashboard_page_renders_summary_events_whales_and_collectors(client):
-    now = timezone.now()
-    whale = WhaleFactory(name="Jump 1", entity=EntityFactory(name="Jump Trading"),
-                         last_active_at=now - timedelta(hours=1))
-    WhaleFactory(name="Never active")
-    TradeFactory(whale=whale, block_time=now - timedelta(hours=1), value_usd=Decimal("1234567.891"))
-    WhaleEventFactory(whale=whale, block_time=now - timedelta(hours=1), summary="Jump 1 moved 500 ETH",
-                      value_usd=Decimal("1234567.891"))
-    WhaleEventFactory.create_batch(20, whale=None, block_time=now - timedelta(days=2), summary="older event")
-    CollectorRunFactory(started_at=now - timedelta(minutes=1))
-
-    response = client.get("/")
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert '<span class="card-value" id="total-tracked-whales">2</span>' in html
-    assert '<span class="card-value" id="active-whales-24h">1</span>' in html
-    assert '<span class="card-value" id="total-volume-24h-usd">$1,234,567.89</span>' in html
-    assert '<span class="card-value" id="events-24h">1</span>' in html
-    assert "Jump 1 moved 500 ETH" in html
-    assert html.count("older event") == 19  # 20 newest events: 1 recent + 19 of the older ones
-    assert f'href="/wallets/ethereum/{whale.address}/">Jump 1</a>' in html  # the wallet page
-    assert "Never active" not in html
-    assert "Jump Trading" in html
-    assert 'href="/api/v1/collectors/test.collector">test.collector</a>' in html
-    assert "badge-fresh" in html
-    for link in ('href="/admin/"', 'href="/api/docs/"', 'href="/api/v1/whales"'):
-        assert link in html
-    assert "/static/whaletrack/dashboard.css" in html

@@ -5,9 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-import whales.collectors
-from tests.whales.factories import CollectorRunFactory
-from whales.collectors import Collector, CollectorResult
+from tests.ledgers.factories import CollectorRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +13,8 @@ CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connec
 
 
 @pytest.fixture(autouse=True)
-def _only_test_collector(monkeypatch):
-    collector = Collector(
-        name="test.collector",
-        run=lambda **_: CollectorResult(collector="test.collector", status="ok"),
-        description="Test collector",
-        stale_after_s=600,
-    )
-    monkeypatch.setattr(whales.collectors, "_REGISTRY", {collector.name: collector})
+def _only_test_collector(only_test_collector):
+    """The registry holds only ``test.collector``."""
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
-from ledgers.glass.hyperliquid.activity import WhaleRef, fill_activities
+from ledgers.glass.hyperliquid.activity import fill_activities
+from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
 from tests.whales.factories import WhaleFactory
 from whales.metrics import metrics_after_trades, metrics_recompute, metrics_recompute_all, perp_realized_by_coin

@@ -13,9 +13,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-import whales.collectors
+from tests.ledgers.factories import CollectorRunFactory
 from tests.whales.factories import (
-    CollectorRunFactory,
     EntityFactory,
     HoldingFactory,
     LabelFactory,
@@ -26,7 +25,6 @@ from tests.whales.factories import (
     WhaleLabelFactory,
 )
 from whales.chains import Chain
-from whales.collectors import Collector, CollectorResult
 from whales.models import EntityKind, LabelConfidence, WhaleType
 
 pytestmark = pytest.mark.django_db
@@ -38,11 +36,8 @@ PAGES = ["/", "/whales/", f"/wallets/ethereum/{EVM}/", "/live/", "/alerts/", "/a
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch):
+def _isolated(only_test_collector):
     cache.clear()
-    collector = Collector(name="test.collector", description="Test collector", stale_after_s=600,
-                          run=lambda **_: CollectorResult(collector="test.collector", status="ok"))
-    monkeypatch.setattr(whales.collectors, "_REGISTRY", {collector.name: collector})
     yield
     cache.clear()
 

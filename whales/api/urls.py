@@ -6,7 +6,6 @@ from whales import smartmoney_api
 from whales.api import views
 
 urlpatterns = [
-    path("dashboard/summary", views.DashboardSummaryView.as_view(), name="api-dashboard-summary"),
     path("whales", views.WhaleListView.as_view(), name="api-whale-list"),
     path("whales/top", views.TopWhaleListView.as_view(), name="api-whale-top"),
     path("wallets/<str:chain>/<str:address>", views.WalletDetailView.as_view(), name="api-wallet-detail"),
@@ -16,8 +15,6 @@ urlpatterns = [
     path("wallets/<str:chain>/<str:address>/portfolio-history", views.PortfolioHistoryView.as_view(),
          name="api-wallet-portfolio-history"),
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
-    path("collectors/health", views.CollectorHealthListView.as_view(), name="api-collector-health"),
-    path("collectors/<str:name>", views.CollectorDetailView.as_view(), name="api-collector-detail"),
     path("smart-money/wallets", smartmoney_api.SmartMoneyWalletListView.as_view(), name="api-smart-money-wallets"),
     path("smart-money/wallets/<str:chain>/<str:address>", smartmoney_api.SmartMoneyWalletDetailView.as_view(),
          name="api-smart-money-wallet"),

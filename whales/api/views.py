@@ -22,9 +22,6 @@ from whales.api.errors import InvalidAddress, InvalidParameter, NotFound, Unknow
 from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import (
-    CollectorDetailSerializer,
-    CollectorHealthListSerializer,
-    DashboardSummarySerializer,
     ErrorSerializer,
     EventListParamsSerializer,
     EventListSerializer,
@@ -45,10 +42,6 @@ from whales.api.serializers import (
 from whales.chains import Chain, normalize_address
 from whales.models import WalletMetricsDaily, Whale, WhaleEvent
 from whales.selectors import (
-    collector_health_get,
-    collector_health_list,
-    collector_run_list,
-    dashboard_summary,
     event_list,
     trade_list,
     whale_get,
@@ -96,14 +89,6 @@ def _wallet_get(chain: str, address: str) -> Whale:
         return whale_get(chain=chain, address=address)
     except Whale.DoesNotExist as exc:
         raise NotFound(f"No wallet {address} on {chain}.") from exc
-
-
-class DashboardSummaryView(APIView):
-    """GET dashboard/summary: headline counts, 24h volume (USD string) and collector freshness."""
-
-    @extend_schema(operation_id="dashboard_summary", responses={200: DashboardSummarySerializer})
-    def get(self, request: Request) -> Response:
-        return Response(DashboardSummarySerializer(dashboard_summary()).data)
 
 
 class WhaleListView(GenericAPIView):
@@ -277,26 +262,3 @@ class EventRecentListView(GenericAPIView):
         if params.get("since_id") is not None:
             queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")
         return Response({"items": EventSerializer(queryset[: params["limit"]], many=True).data})
-
-
-class CollectorHealthListView(APIView):
-    """GET collectors/health: freshness of every registered collector, sorted by name."""
-
-    @extend_schema(operation_id="collector_health_list", responses={200: CollectorHealthListSerializer})
-    def get(self, request: Request) -> Response:
-        return Response(CollectorHealthListSerializer({"items": collector_health_list()}).data)
-
-
-class CollectorDetailView(APIView):
-    """GET collectors/{name}: one collector's freshness plus its 20 newest runs."""
-
-    @extend_schema(
-        operation_id="collector_detail",
-        responses={200: CollectorDetailSerializer, 404: OpenApiResponse(ErrorSerializer, description="not_found")},
-    )
-    def get(self, request: Request, name: str) -> Response:
-        try:
-            item = collector_health_get(name)
-        except KeyError as exc:
-            raise NotFound(f"No collector named {name!r}.") from exc
-        return Response(CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data)

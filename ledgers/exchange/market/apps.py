@@ -5,3 +5,6 @@ class MarketConfig(AppConfig):
     name = "ledgers.exchange.market"
     label = "market"
     verbose_name = "Exchange: market"
+
+    def ready(self) -> None:
+        from ledgers.exchange.market import collector  # noqa: F401  (registers the collector)

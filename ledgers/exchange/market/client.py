@@ -19,18 +19,19 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from whales.http import RETRY_STATUSES, retrying_session
+from ledgers.errors import SourceError, SourceUnavailable
+from ledgers.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class PriceSourceUnavailable(Exception):
+class PriceSourceUnavailable(SourceUnavailable):
     """Retryable: timeout, connection error, or 429/5xx still answered after the client's retries."""
 
 
-class PriceSourceError(Exception):
+class PriceSourceError(SourceError):
     """Terminal: a 4xx other than 429, or a body that is not the JSON shape CoinGecko documents."""
 
 
@@ -68,10 +69,10 @@ class CoinGeckoClient:
             self.session.headers["x-cg-demo-api-key"] = api_key
 
     @classmethod
-    def from_settings(cls) -> "CoinGeckoClient":
-        """Client for COINGECKO_API_URL with COINGECKO_API_KEY and COINGECKO_TIMEOUT_S."""
+    def from_settings(cls, url: str | None = None) -> "CoinGeckoClient":
+        """Client for ``url`` (default COINGECKO_API_URL) with COINGECKO_API_KEY and COINGECKO_TIMEOUT_S."""
         return cls(
-            settings.COINGECKO_API_URL,
+            url or settings.COINGECKO_API_URL,
             api_key=settings.COINGECKO_API_KEY,
             timeout_s=settings.COINGECKO_TIMEOUT_S,
         )

@@ -15,9 +15,12 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from ledgers.exchange.market.client import CoinGeckoClient, PriceSourceError
+from ledgers.exchange.market.client import CoinGeckoClient, PriceSourceError, PriceSourceUnavailable
 from ledgers.exchange.market.models import Asset, PriceHistory
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start
 from whales.chains import Chain
+from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -242,3 +245,28 @@ def prices_update(*, client: CoinGeckoClient, days: int = 2) -> int:
     logger.info("market.prices.updated", extra={"coins": len(by_coin), "failed": len(failures),
                                                 "inserted": inserted})
     return inserted
+
+
+COLLECTOR_NAME = "market"
+MAX_PRICE_DAYS = 365  # CoinGecko answers hourly points up to 90 days, daily beyond
+
+
+def prices_collect(*, api_url: str | None = None, days: int = 2) -> CollectorResult:
+    """Registry entry point: one ``prices_update`` run on ``api_url`` (default COINGECKO_API_URL), logged in
+    the run log. ``days`` is 1 to MAX_PRICE_DAYS. Raises: ValueError for ``days`` out of range (nothing
+    ran); a source failure is returned (status "failed", ``failure`` set)."""
+    if not 1 <= days <= MAX_PRICE_DAYS:
+        raise ValueError(f"days must be 1 to {MAX_PRICE_DAYS}, not {days}")
+    run = collector_run_start(collector=COLLECTOR_NAME)
+    client = CoinGeckoClient.from_settings(api_url)
+    try:
+        inserted = prices_update(client=client, days=days)
+    except (PriceSourceUnavailable, PriceSourceError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        collector_run_finish(run=run, status=RunStatus.FAILED, error=error)
+        return CollectorResult(collector=COLLECTOR_NAME, status=RunStatus.FAILED, error=error, failure=exc)
+    finally:
+        client.close()
+    run.items_written = inserted
+    collector_run_finish(run=run, status=RunStatus.OK)
+    return CollectorResult(collector=COLLECTOR_NAME, status=RunStatus.OK, items_written=inserted)

@@ -39,32 +39,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
 from ledgers.glass.bitcoin.types import SATS_PER_BTC, BitcoinTx
+from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
 from whales.types import WhaleActivity
 
 USD_QUANTUM = Decimal("0.00000001")
 BTC = Decimal(SATS_PER_BTC)
-
-
-@dataclass(frozen=True, slots=True)
-class WhaleRef:
-    """A tracked Bitcoin whale as the parser needs it."""
-
-    id: int
-    address: str
-    name: str
-    entity_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Counterparty:
-    """A KnownAddress (or another tracked whale) as the parser needs it."""
-
-    name: str
-    category: str
-    entity_id: int | None
-    entity_slug: str
 
 
 @dataclass

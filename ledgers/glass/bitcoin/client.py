@@ -14,19 +14,20 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from ledgers.budget import BudgetExhausted, RequestBudget
+from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.glass.bitcoin.types import AddressStats, BitcoinTx, TxInput, TxOutput, TxStatus
-from whales.budget import BudgetExhausted, RequestBudget
-from whales.http import RETRY_STATUSES, retrying_session
+from ledgers.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
 
 
 
-class EsploraUnavailable(Exception):
+class EsploraUnavailable(SourceUnavailable):
     """The source could not answer now (timeout, refused, 429/5xx after retries, budget spent): retryable."""
 
 
-class EsploraError(Exception):
+class EsploraError(SourceError):
     """The source answered with an error or a body we cannot use (4xx, malformed JSON): terminal."""
 
 

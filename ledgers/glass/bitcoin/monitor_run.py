@@ -8,9 +8,9 @@ from django.conf import settings
 
 from ledgers.glass.bitcoin.client import EsploraClient
 from ledgers.glass.bitcoin.monitor import MempoolMonitor, MonitorStats
-from whales.collectors import CollectorResult
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start
 from whales.models import RunStatus
-from whales.services import collector_run_finish, collector_run_start
 
 MONITOR_NAME = "bitcoin_mempool"
 MONITOR_BUDGET_WAIT_S = 2.0
@@ -59,3 +59,10 @@ def monitor_once(
     return CollectorResult(collector=MONITOR_NAME, status=status, items_seen=stats.transactions,
                            items_written=stats.whales_published, events_written=stats.whales_published,
                            error=error, extra=stats.public())
+
+
+def monitor_collect(*, duration_s: float = 60.0, ws_url: str | None = None,
+                    api_url: str | None = None) -> CollectorResult:
+    """Registry entry point (``collect bitcoin_mempool``): the monitor in the foreground for ``duration_s``
+    seconds (60 by default)."""
+    return monitor_once(duration_s=duration_s, ws_url=ws_url, api_url=api_url)

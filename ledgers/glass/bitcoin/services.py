@@ -31,23 +31,17 @@ from django.utils import timezone
 
 from alerts.services import events_publish
 from ledgers.exchange.market.selectors import PriceBook, asset_map, latest_price
-from ledgers.glass.bitcoin.activity import AddressContext, Counterparty, WhaleRef, sats_to_btc, tx_activities
+from ledgers.glass.bitcoin.activity import AddressContext, sats_to_btc, tx_activities
 from ledgers.glass.bitcoin.client import AddressNotFound, EsploraClient, EsploraError, EsploraUnavailable
 from ledgers.glass.bitcoin.types import BitcoinTx
+from ledgers.models import SyncCursor
+from ledgers.refs import WhaleRef, counterparty_refs, whale_refs_least_recently_synced
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.collectors import CollectorResult
 from whales.metrics import metrics_after_trades
-from whales.models import KnownAddress, RunStatus, SyncCursor, Trade, Whale
-from whales.services import (
-    collector_run_finish,
-    collector_run_start,
-    cursor_advance,
-    cursor_get_or_create,
-    holdings_set,
-    trades_confirm,
-    trades_ingest,
-    trades_withdraw_unconfirmed,
-)
+from whales.models import RunStatus, Trade, Whale
+from whales.services import holdings_set, trades_confirm, trades_ingest, trades_withdraw_unconfirmed
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +66,10 @@ class AddressProgress:
     events_written: int
     status: str  # "ok", "not found", "error: ..."
 
+    def __str__(self) -> str:
+        return (f"{self.address} ({self.addresses_done}/{self.addresses_total}): {self.status}; "
+                f"{self.trades_written} trades, {self.events_written} events so far")
+
 
 @dataclass(frozen=True)
 class AddressResult:
@@ -84,38 +82,6 @@ class AddressResult:
     withdrawn: int
     balance_sats: int
     stored: bool  # False when another run moved the cursor first
-
-
-def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
-    """Tracked Bitcoin whales, least recently synced first (never synced first of all), so a run the
-    request budget cuts short is continued by the next run with the addresses it did not reach."""
-    whales = Whale.objects.filter(chain=Chain.BITCOIN, is_tracked=True)
-    if addresses is not None:
-        whales = whales.filter(address__in=list(addresses))
-    refs = [WhaleRef(id=pk, address=address, name=name, entity_id=entity_id)
-            for pk, address, name, entity_id in whales.order_by("id").values_list("id", "address", "name", "entity_id")]
-    synced = dict(SyncCursor.objects.filter(stream__startswith="bitcoin.address:").values_list("stream", "updated_at"))
-    never = timezone.now().replace(year=1970)
-    return sorted(refs, key=lambda ref: synced.get(address_stream(ref.address), never))
-
-
-def _counterparties(txs: list[BitcoinTx]) -> dict[str, Counterparty]:
-    """Labels of every address in ``txs``: KnownAddresses, then tracked whales (for the entity only)."""
-    addresses = {i.address for tx in txs for i in tx.inputs if i.address}
-    addresses |= {o.address for tx in txs for o in tx.outputs if o.address}
-    if not addresses:
-        return {}
-    known = {
-        address: Counterparty(name=name, category=category, entity_id=entity_id, entity_slug=slug or "")
-        for address, name, category, entity_id, slug in KnownAddress.objects.filter(
-            chain=Chain.BITCOIN, address__in=addresses).values_list(
-            "address", "name", "category", "entity_id", "entity__slug")
-    }
-    for address, name, entity_id, slug in Whale.objects.filter(
-            chain=Chain.BITCOIN, address__in=addresses - set(known), entity__isnull=False).values_list(
-            "address", "name", "entity_id", "entity__slug"):
-        known[address] = Counterparty(name=name, category="", entity_id=entity_id, entity_slug=slug or "")
-    return known
 
 
 def _history_fetch(client: EsploraClient, address: str, since_height: int, first_sync: bool) -> list[BitcoinTx]:
@@ -165,7 +131,10 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     btc = asset_map(chain=Chain.BITCOIN).get("")
     times = [tx.status.block_time for tx in confirmed_txs if tx.status.block_time] + [now]
     prices = PriceBook.load(assets=[btc], start=min(times), end=max(times)) if btc else None
-    ctx = AddressContext(whale=whale, known=_counterparties(txs), btc=btc, prices=prices)
+    addresses = {i.address for tx in txs for i in tx.inputs if i.address}
+    addresses |= {o.address for tx in txs for o in tx.outputs if o.address}
+    known = counterparty_refs(chain=Chain.BITCOIN, addresses=addresses, with_whale_entities=True)
+    ctx = AddressContext(whale=whale, known=known, btc=btc, prices=prices)
     activities = [a for tx in reversed(txs) for a in tx_activities(tx, ctx, seen_at=now)]
 
     newest = max(confirmed_txs, key=lambda tx: tx.status.block_height, default=None)
@@ -211,10 +180,11 @@ def addresses_collect(
     run carries on. Raises: nothing; failures are in the result and the run log.
     """
     run = collector_run_start(collector=COLLECTOR_NAME)
-    whales = _whale_refs(addresses)
+    whales = whale_refs_least_recently_synced(chain=Chain.BITCOIN, addresses=addresses, stream_of=address_stream)
     seen = written = events = done = failed = not_found = 0
     errors: list[str] = []
     status = RunStatus.OK
+    stopped_by: EsploraUnavailable | None = None
     for whale in whales:
         try:
             result = address_collect(client=client, whale=whale)
@@ -224,6 +194,7 @@ def addresses_collect(
         except EsploraUnavailable as exc:
             errors.append(f"{whale.address}: {exc}")
             status = RunStatus.FAILED if done == 0 else RunStatus.PARTIAL
+            stopped_by = exc
             break
         except EsploraError as exc:
             failed += 1
@@ -249,22 +220,26 @@ def addresses_collect(
     run.events_written = events
     collector_run_finish(run=run, status=status, error=error)
     return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=seen, items_written=written,
-                           events_written=events, error=error,
+                           events_written=events, error=error, failure=stopped_by if done == 0 else None,
                            extra={"addresses": len(whales), "addresses_done": done, "not_found": not_found,
                                   "failed": failed, "requests": client.requests_made})
 
 
-def collect_once(**options) -> CollectorResult:
-    """Registry entry point: one run on BITCOIN_API_URL (or ``options['api_url']``, with the request budget
-    ``options['budget_rate']`` if given); ``options['address']`` restricts it to one tracked address.
-    Raises: ValueError when that address is not a tracked whale."""
-    address = options.pop("address", None)
+def collect_once(
+    *,
+    api_url: str | None = None,
+    address: str | None = None,
+    budget_rate: str | None = None,
+    progress: Callable[[AddressProgress], None] | None = None,
+) -> CollectorResult:
+    """Registry entry point: one ``addresses_collect`` run on ``api_url`` (default BITCOIN_API_URL), with the
+    request budget ``budget_rate`` (default BITCOIN_API_BUDGET); ``address`` restricts it to one tracked
+    address. Raises: ValueError when that address is not a tracked whale (nothing ran)."""
     if address is not None and not Whale.objects.filter(chain=Chain.BITCOIN, address=address,
                                                         is_tracked=True).exists():
         raise ValueError(f"{address} is not a tracked Bitcoin whale (add it in the admin or import_whales)")
-    client = EsploraClient.from_settings(options.pop("api_url", None), budget_rate=options.pop("budget_rate", None))
+    client = EsploraClient.from_settings(api_url, budget_rate=budget_rate)
     try:
-        return addresses_collect(client=client, addresses=[address] if address else None,
-                                 progress=options.pop("progress", None))
+        return addresses_collect(client=client, addresses=[address] if address else None, progress=progress)
     finally:
         client.close()

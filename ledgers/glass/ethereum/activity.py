@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
 from ledgers.glass.ethereum.types import RawBlock, RawLog, RawReceipt, RawTransaction
+from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
 from whales.types import WhaleActivity
@@ -42,25 +43,6 @@ WETH_WITHDRAWAL_TOPIC = "0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a
 WETH_ADDRESS = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 NATIVE = ""  # asset key of ETH itself
 USD_QUANTUM = Decimal("0.00000001")
-
-
-@dataclass(frozen=True, slots=True)
-class WhaleRef:
-    """A tracked whale as the parser needs it."""
-
-    id: int
-    name: str
-    entity_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Counterparty:
-    """A KnownAddress as the parser needs it."""
-
-    name: str
-    category: str
-    entity_id: int | None
-    entity_slug: str
 
 
 @dataclass

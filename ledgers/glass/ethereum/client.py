@@ -1,44 +1,22 @@
-"""Ethereum JSON-RPC client on web3.py's HTTPProvider: raw responses decoded into ``types.py`` dataclasses.
+"""Ethereum JSON-RPC client: raw responses of the shared EVM transport (``ledgers.evm``: web3's
+HTTPProvider called raw, urllib3 retries, a timeout on every request) decoded into ``types.py``
+dataclasses."""
 
-web3's result formatters are skipped on purpose (raw ``make_request``/``make_batch_request``): the
-collector needs a handful of fields from every block and decoding them directly is several times
-faster than building AttributeDicts of HexBytes. Retries are urllib3 ``Retry`` on the provider's
-requests Session: 429 and 5xx (honouring Retry-After) with exponential backoff and jitter;
-connection errors and timeouts are retried the same way. Every request has a timeout.
-"""
-
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from django.conf import settings
-from web3 import HTTPProvider
 
+from ledgers.evm import METHOD_NOT_FOUND, JsonRpcTransport, RpcError, quantity
 from ledgers.glass.ethereum.types import BlockHeader, RawBlock, RawLog, RawReceipt, RawTransaction
-from whales.http import RETRY_STATUSES, retrying_session
-
-METHOD_NOT_FOUND = -32601
-
-
-class RpcUnavailable(Exception):
-    """The node could not answer now (timeout, connection refused, 429/5xx after retries): retryable."""
-
-
-class RpcError(Exception):
-    """The node answered with an error or a body we cannot use (JSON-RPC error, 4xx, malformed): terminal."""
 
 
 class BlockDataError(RpcError):
     """A block or receipt the node returned is malformed or inconsistent (e.g. receipts do not match txs)."""
 
 
-def _int(value: Any) -> int:
-    """A JSON-RPC quantity: hex string (nodes) or int (eth-tester through web3's JSON encoder)."""
-    if isinstance(value, int):
-        return value
-    return int(value, 16)
+
 
 
 def _hex(value: Any) -> str:
@@ -55,7 +33,7 @@ def decode_log(raw: dict) -> RawLog:
         address=raw["address"].lower(),
         topics=tuple(t.lower() for t in raw["topics"]),
         data=raw["data"],
-        log_index=_int(raw["logIndex"]),
+        log_index=quantity(raw["logIndex"]),
     )
 
 
@@ -63,9 +41,9 @@ def decode_receipt(raw: dict) -> RawReceipt:
     """Decode one JSON-RPC receipt object (``status`` absent on pre-Byzantium receipts = success)."""
     return RawReceipt(
         tx_hash=raw["transactionHash"].lower(),
-        status=_int(raw["status"]) if raw.get("status") is not None else 1,
-        gas_used=_int(raw["gasUsed"]),
-        effective_gas_price=_int(raw.get("effectiveGasPrice") or raw.get("gasPrice") or 0),
+        status=quantity(raw["status"]) if raw.get("status") is not None else 1,
+        gas_used=quantity(raw["gasUsed"]),
+        effective_gas_price=quantity(raw.get("effectiveGasPrice") or raw.get("gasPrice") or 0),
         contract_address=_address(raw.get("contractAddress")),
         logs=tuple(decode_log(log) for log in raw["logs"]),
     )
@@ -74,10 +52,10 @@ def decode_receipt(raw: dict) -> RawReceipt:
 def decode_header(raw: dict) -> BlockHeader:
     """Decode the header fields of a JSON-RPC block object."""
     return BlockHeader(
-        number=_int(raw["number"]),
+        number=quantity(raw["number"]),
         block_hash=raw["hash"].lower(),
         parent_hash=raw["parentHash"].lower(),
-        block_time=datetime.fromtimestamp(_int(raw["timestamp"]), tz=UTC),
+        block_time=datetime.fromtimestamp(quantity(raw["timestamp"]), tz=UTC),
     )
 
 
@@ -92,10 +70,10 @@ def decode_block(raw_block: dict, raw_receipts: list[dict]) -> RawBlock:
         transactions = tuple(
             RawTransaction(
                 tx_hash=tx["hash"].lower(),
-                tx_index=_int(tx.get("transactionIndex", index)),  # eth-tester omits it
+                tx_index=quantity(tx.get("transactionIndex", index)),  # eth-tester omits it
                 from_address=tx["from"].lower(),
                 to_address=_address(tx.get("to")),
-                value_wei=_int(tx["value"]),
+                value_wei=quantity(tx["value"]),
             )
             for index, tx in enumerate(raw_block["transactions"])
         )
@@ -127,10 +105,7 @@ class EthereumRpcClient:
 
     def __init__(self, url: str, *, timeout_s: float = 20.0, retries: int = 5, backoff_s: float = 0.5) -> None:
         self.url = url
-        session = retrying_session(retries=retries, backoff_s=backoff_s)  # JSON-RPC POSTs are reads: any method
-        self._provider = HTTPProvider(
-            url, session=session, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
-        )
+        self._rpc = JsonRpcTransport(url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
         self._supports_block_receipts = True
 
     @classmethod
@@ -138,54 +113,18 @@ class EthereumRpcClient:
         """A client on ``url`` or ``settings.ETH_RPC_URL`` with the configured timeout and retries."""
         return cls(url or settings.ETH_RPC_URL, timeout_s=settings.ETH_RPC_TIMEOUT_S, retries=settings.ETH_RPC_RETRIES)
 
-    # --- transport ----------------------------------------------------------------------------
-    def _call(self, fn, *args) -> Any:
-        try:
-            return fn(*args)
-        except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if status in RETRY_STATUSES:
-                raise RpcUnavailable(f"{self.url}: HTTP {status} after retries") from exc
-            raise RpcError(f"{self.url}: HTTP {status}") from exc
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
-            raise RpcUnavailable(f"{self.url}: {type(exc).__name__}: {exc}") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-            # web3 quotes the whole body in its message: keep the reason short enough for a run log.
-            raise RpcError(f"{self.url}: malformed JSON-RPC response ({str(exc)[:160]}...)") from exc
-
-    @staticmethod
-    def _result(response: Any, what: str) -> Any:
-        if not isinstance(response, dict):
-            raise RpcError(f"{what}: malformed JSON-RPC response")
-        if response.get("error"):
-            error = response["error"]
-            raise RpcError(f"{what}: JSON-RPC error {error.get('code')}: {error.get('message')}")
-        if "result" not in response:
-            raise RpcError(f"{what}: JSON-RPC response without result")
-        return response["result"]
-
-    def _request(self, method: str, params: list) -> Any:
-        response = self._call(self._provider.make_request, method, params)
-        return self._result(response, method)
-
-    def _batch(self, calls: Sequence[tuple[str, list]]) -> list[dict]:
-        responses = self._call(self._provider.make_batch_request, list(calls))
-        if not isinstance(responses, list) or len(responses) != len(calls):
-            raise RpcError(f"batch of {len(calls)}: malformed batch response ({str(responses)[:200]})")
-        return responses
-
     # --- API ----------------------------------------------------------------------------------
     def chain_id(self) -> int:
         """The node's chain id (1 = mainnet)."""
-        return _int(self._request("eth_chainId", []))
+        return self._rpc.quantity("eth_chainId", [])
 
     def block_number(self) -> int:
         """The node's head block number."""
-        return _int(self._request("eth_blockNumber", []))
+        return self._rpc.quantity("eth_blockNumber", [])
 
     def get_header(self, number: int) -> BlockHeader | None:
         """Header of block ``number``; None when the node does not have it."""
-        raw = self._request("eth_getBlockByNumber", [hex(number), False])
+        raw = self._rpc.request("eth_getBlockByNumber", [hex(number), False])
         if raw is None:
             return None
         try:
@@ -203,8 +142,9 @@ class EthereumRpcClient:
         calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [hex(n), True]) for n in numbers]
         if self._supports_block_receipts:
             calls += [("eth_getBlockReceipts", [hex(n)]) for n in numbers]
-        responses = self._batch(calls)
-        raw_blocks = [self._result(r, f"eth_getBlockByNumber({n})") for r, n in zip(responses, numbers, strict=False)]
+        responses = self._rpc.batch(calls)
+        raw_blocks = [self._rpc.result(r, f"eth_getBlockByNumber({n})")
+                      for r, n in zip(responses, numbers, strict=False)]
         for raw, n in zip(raw_blocks, numbers, strict=True):
             if raw is None:
                 raise RpcError(f"block {n} is not available from {self.url}")
@@ -213,7 +153,7 @@ class EthereumRpcClient:
             if any((r.get("error") or {}).get("code") == METHOD_NOT_FOUND for r in receipt_responses):
                 self._supports_block_receipts = False
                 return self.get_blocks(numbers)
-            raw_receipts = [self._result(r, f"eth_getBlockReceipts({n})") for r, n in
+            raw_receipts = [self._rpc.result(r, f"eth_getBlockReceipts({n})") for r, n in
                             zip(receipt_responses, numbers, strict=True)]
         else:
             raw_receipts = [self._receipts_by_tx(raw) for raw in raw_blocks]
@@ -228,5 +168,5 @@ class EthereumRpcClient:
         hashes = [tx["hash"] if isinstance(tx, dict) else tx for tx in raw_block.get("transactions", [])]
         if not hashes:
             return []
-        responses = self._batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-        return [self._result(r, f"eth_getTransactionReceipt({h})") for r, h in zip(responses, hashes, strict=True)]
+        responses = self._rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        return [self._rpc.result(r, f"eth_getTransactionReceipt({h})") for r, h in zip(responses, hashes, strict=True)]

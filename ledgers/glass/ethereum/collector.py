@@ -1,11 +1,23 @@
-"""Registers the Ethereum collector in the whales collector registry (imported by EthereumConfig.ready)."""
+"""Registers the Ethereum collector (imported by EthereumConfig.ready)."""
 
 from ledgers.glass.ethereum.services import COLLECTOR_NAME, collect_once
-from whales.collectors import Collector, collector_register
+from ledgers.registry import Collector, CollectorOption, Ledger, collector_register, non_negative_int, positive_int
 
 collector_register(Collector(
     name=COLLECTOR_NAME,
+    ledger=Ledger.GLASS,
     run=collect_once,
+    task="ethereum.collect_blocks",
     description="Ethereum blocks and receipts -> whale transfers, swaps and exchange flows",
     stale_after_s=600,
+    reports_progress=True,
+    options=(
+        CollectorOption("--from-block", "from_block", non_negative_int,
+                        "start here; re-walking stored blocks is safe"),
+        CollectorOption("--to-block", "to_block", non_negative_int, "stop after this block"),
+        CollectorOption("--max-blocks", "max_blocks", positive_int, "at most this many blocks"),
+        CollectorOption("--confirmations", "confirmations", non_negative_int,
+                        "blocks behind head (default ETH_CONFIRMATIONS)"),
+        CollectorOption("--rpc-url", "rpc_url", str, "node URL instead of ETH_RPC_URL"),
+    ),
 ))

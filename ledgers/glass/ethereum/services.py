@@ -23,24 +23,20 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.services import events_publish
+from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.exchange.market.selectors import PriceBook, asset_map
-from ledgers.glass.ethereum.activity import Counterparty, ParseContext, WhaleRef, block_activities, counterparties_of
-from ledgers.glass.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
+from ledgers.glass.ethereum.activity import ParseContext, block_activities, counterparties_of
+from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.models import BlockRecord
 from ledgers.glass.ethereum.types import RawBlock
+from ledgers.models import CollectorRun
+from ledgers.refs import WhaleRef, counterparty_refs, whale_refs
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.collectors import CollectorResult
 from whales.metrics import metrics_after_trades
-from whales.models import KnownAddress, RunStatus, Whale
-from whales.services import (
-    collector_run_finish,
-    collector_run_start,
-    cursor_advance,
-    cursor_get_or_create,
-    reorg_retraction_record,
-    trades_ingest,
-    trades_retract,
-)
+from whales.models import RunStatus
+from whales.services import reorg_retraction_record, trades_ingest, trades_retract
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +59,9 @@ class Progress:
     trades_written: int
     events_written: int
 
-
-def _whale_refs() -> dict[str, WhaleRef]:
-    return {
-        address: WhaleRef(id=pk, name=name, entity_id=entity_id)
-        for pk, address, name, entity_id in Whale.objects.filter(chain=Chain.ETHEREUM, is_tracked=True)
-        .values_list("id", "address", "name", "entity_id")
-    }
-
-
-def _known_refs(addresses: set[str]) -> dict[str, Counterparty]:
-    if not addresses:
-        return {}
-    rows = KnownAddress.objects.filter(chain=Chain.ETHEREUM, address__in=addresses).values_list(
-        "address", "name", "category", "entity_id", "entity__slug")
-    return {address: Counterparty(name=name, category=category, entity_id=entity_id, entity_slug=slug or "")
-            for address, name, category, entity_id, slug in rows}
+    def __str__(self) -> str:
+        return (f"block {self.block_number} (to {self.to_block}): {self.blocks_done} blocks, "
+                f"{self.trades_written} trades, {self.events_written} events")
 
 
 def parse_context(blocks: list[RawBlock], whales: dict[str, WhaleRef]) -> ParseContext:
@@ -86,7 +69,7 @@ def parse_context(blocks: list[RawBlock], whales: dict[str, WhaleRef]) -> ParseC
     assets = asset_map(chain=Chain.ETHEREUM)
     prices = PriceBook.load(assets=assets.values(), start=min(b.block_time for b in blocks),
                             end=max(b.block_time for b in blocks))
-    known = _known_refs(counterparties_of(blocks, set(whales)))
+    known = counterparty_refs(chain=Chain.ETHEREUM, addresses=counterparties_of(blocks, set(whales)))
     return ParseContext(whales=whales, known=known, assets=assets, prices=prices)
 
 
@@ -204,7 +187,7 @@ def blocks_collect(
             max_blocks = settings.ETH_MAX_BLOCKS_PER_RUN
         if max_blocks is not None:
             end = min(end, position + max_blocks - 1)
-        whales = _whale_refs()
+        whales = {ref.address: ref for ref in whale_refs(chain=Chain.ETHEREUM)}
         while position <= end:
             numbers = list(range(position, min(position + batch_blocks, end + 1)))
             blocks = client.get_blocks(numbers)  # network I/O stays outside the transactions
@@ -232,11 +215,11 @@ def blocks_collect(
         return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written, events_written)
     except (RpcUnavailable, RpcError) as exc:
         return _finish(run, RunStatus.FAILED, position, blocks_done, items_seen, trades_written, events_written,
-                       f"{type(exc).__name__}: {exc}")
+                       f"{type(exc).__name__}: {exc}", failure=exc)
 
 
-def _finish(run, status: str, position: int | None, blocks: int, seen: int, written: int, events: int,
-            error: str = "") -> CollectorResult:
+def _finish(run: CollectorRun, status: str, position: int | None, blocks: int, seen: int, written: int,
+            events: int, error: str = "", failure: BaseException | None = None) -> CollectorResult:
     error = error[:1000]
     run.blocks = blocks
     run.items_seen = seen
@@ -244,11 +227,20 @@ def _finish(run, status: str, position: int | None, blocks: int, seen: int, writ
     run.events_written = events
     collector_run_finish(run=run, status=status, error=error, to_position=position)
     return CollectorResult(collector=COLLECTOR_NAME, status=status, blocks=blocks, items_seen=seen,
-                           items_written=written, events_written=events, error=error,
+                           items_written=written, events_written=events, error=error, failure=failure,
                            extra={"next_block": position})
 
 
-def collect_once(**options) -> CollectorResult:
-    """Registry entry point: one run on ``ETH_RPC_URL`` (or ``options['rpc_url']``)."""
-    client = EthereumRpcClient.from_settings(options.pop("rpc_url", None))
-    return blocks_collect(client=client, **options)
+def collect_once(
+    *,
+    rpc_url: str | None = None,
+    from_block: int | None = None,
+    to_block: int | None = None,
+    max_blocks: int | None = None,
+    confirmations: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> CollectorResult:
+    """Registry entry point: one ``blocks_collect`` run on ``rpc_url`` (default ``ETH_RPC_URL``)."""
+    client = EthereumRpcClient.from_settings(rpc_url)
+    return blocks_collect(client=client, from_block=from_block, to_block=to_block, max_blocks=max_blocks,
+                          confirmations=confirmations, progress=progress)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from ledgers.refs import WhaleRef
 from whales.chains import Chain
 from whales.models import Direction, EventType, TradeSource
 from whales.types import WhaleActivity
@@ -50,13 +51,6 @@ FLIPS = {
 
 class BadRecord(ValueError):
     """A fill, ledger update or position the parser cannot use (logged and skipped by the caller)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WhaleRef:
-    id: int
-    address: str
-    name: str
 
 
 def _dec(value: object, field: str) -> Decimal:

@@ -26,12 +26,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient, ArbitrumError, ArbitrumUnavailable
+from ledgers.evm import RpcError, RpcUnavailable
+from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain, normalize_address, tx_url
-from whales.collectors import CollectorResult
 from whales.models import KnownAddress, LabelConfidence, RunStatus, Whale
 from whales.registry import LabelEvidence, whale_upsert
-from whales.services import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class DiscoveryResult:
     error: str = ""
     whales_linked: int = 0
     next_block: int | None = None
+    failure: BaseException | None = None  # the source failure that ended the run early
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class DiscoveryProgress:
     blocks_scanned: int
     deposits_seen: int
     whales_created: int
+
+    def __str__(self) -> str:
+        return (f"block {self.block_number} (to {self.to_block}): {self.blocks_scanned} blocks, "
+                f"{self.deposits_seen} deposits, {self.whales_created} new whales")
 
 
 def _topic_address(address: str) -> str:
@@ -237,8 +243,8 @@ def bridge_deposits_discover(
             if progress is not None:
                 progress(DiscoveryProgress(last, end, result.blocks_scanned, result.deposits_seen,
                                            result.whales_created))
-    except (ArbitrumUnavailable, ArbitrumError) as exc:
-        result.status, result.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    except (RpcUnavailable, RpcError) as exc:
+        result.status, result.error, result.failure = RunStatus.FAILED, f"{type(exc).__name__}: {exc}", exc
     result.next_block = position
     result.error = result.error[:1000]
     run.blocks = result.blocks_scanned
@@ -265,15 +271,20 @@ def _deposits(logs: list[dict], *, bridge: str, usdc: str) -> list[BridgeDeposit
     return deposits
 
 
-def collect_once(**options) -> CollectorResult:
-    """Registry entry point: one discovery run on ARBITRUM_RPC_URL (or ``options['rpc_url']``), with
-    ``from_block`` / ``to_block`` / ``min_usd`` passed through."""
-    client = ArbitrumClient.from_settings(options.pop("rpc_url", None))
-    result = bridge_deposits_discover(client=client, from_block=options.get("from_block"),
-                                      to_block=options.get("to_block"), min_usd=options.get("min_usd"),
-                                      progress=options.get("progress"))
+def collect_once(
+    *,
+    rpc_url: str | None = None,
+    from_block: int | None = None,
+    to_block: int | None = None,
+    min_usd: Decimal | None = None,
+    progress: Callable[[DiscoveryProgress], None] | None = None,
+) -> CollectorResult:
+    """Registry entry point: one ``bridge_deposits_discover`` run on ``rpc_url`` (default ARBITRUM_RPC_URL)."""
+    client = ArbitrumClient.from_settings(rpc_url)
+    result = bridge_deposits_discover(client=client, from_block=from_block, to_block=to_block, min_usd=min_usd,
+                                      progress=progress)
     return CollectorResult(collector=COLLECTOR_NAME, status=result.status, blocks=result.blocks_scanned,
                            items_seen=result.deposits_seen, items_written=result.whales_created, error=result.error,
-                           extra={"deposits_above_threshold": result.deposits_above_threshold,
+                           failure=result.failure, extra={"deposits_above_threshold": result.deposits_above_threshold,
                                   "whales_labelled": result.whales_labelled, "whales_linked": result.whales_linked,
                                   "next_block": result.next_block})

@@ -18,8 +18,9 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from whales.budget import BudgetExhausted, RequestBudget
-from whales.http import RETRY_STATUSES, retrying_session
+from ledgers.budget import BudgetExhausted, RequestBudget
+from ledgers.errors import SourceError, SourceUnavailable
+from ledgers.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +45,11 @@ def extra_weight(request_type: str, items: int) -> int:
     return items // ITEMS_PER_EXTRA_WEIGHT if request_type in ITEM_WEIGHTED_TYPES else 0
 
 
-class HyperliquidUnavailable(Exception):
+class HyperliquidUnavailable(SourceUnavailable):
     """The API could not answer now (timeout, refused, 429/5xx after retries, budget spent): retryable."""
 
 
-class HyperliquidError(Exception):
+class HyperliquidError(SourceError):
     """The API answered with an error or a body we cannot use (4xx, malformed JSON): terminal."""
 
 

@@ -27,26 +27,21 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from alerts.services import events_publish
-from ledgers.glass.hyperliquid.activity import BadRecord, WhaleRef, fill_activities, ledger_activity, positions_of
+from ledgers.glass.hyperliquid.activity import BadRecord, fill_activities, ledger_activity, positions_of
 from ledgers.glass.hyperliquid.client import (
     FILLS_PAGE_LIMIT,
     HyperliquidClient,
     HyperliquidError,
     HyperliquidUnavailable,
 )
+from ledgers.models import SyncCursor
+from ledgers.refs import WhaleRef, whale_refs_least_recently_synced
+from ledgers.registry import CollectorResult
+from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.collectors import CollectorResult
 from whales.metrics import metrics_after_trades
-from whales.models import RunStatus, SyncCursor, Whale
-from whales.services import (
-    PerpPosition,
-    collector_run_finish,
-    collector_run_start,
-    cursor_advance,
-    cursor_get_or_create,
-    perp_positions_set,
-    trades_ingest,
-)
+from whales.models import RunStatus, Whale
+from whales.services import PerpPosition, perp_positions_set, trades_ingest
 from whales.types import WhaleActivity
 
 logger = logging.getLogger(__name__)
@@ -75,6 +70,10 @@ class WhaleProgress:
     events_written: int
     status: str
 
+    def __str__(self) -> str:
+        return (f"{self.address} ({self.whales_done}/{self.whales_total}): {self.status}; "
+                f"{self.trades_written} trades, {self.events_written} events so far")
+
 
 @dataclass(frozen=True)
 class WhaleSyncResult:
@@ -86,19 +85,6 @@ class WhaleSyncResult:
     events_written: int
     stored: bool
     positions_error: str = ""  # why the positions could not be read ("" = read)
-
-
-def _whale_refs(addresses: Iterable[str] | None) -> list[WhaleRef]:
-    whales = Whale.objects.filter(chain=Chain.HYPERLIQUID, is_tracked=True)
-    if addresses is not None:
-        whales = whales.filter(address__in=[a.lower() for a in addresses])
-    refs = [WhaleRef(id=pk, address=address, name=name)
-            for pk, address, name in whales.order_by("id").values_list("id", "address", "name")]
-    synced = {stream: at.timestamp() for stream, at in SyncCursor.objects.filter(
-        stream__startswith="hyperliquid.fills:").values_list("stream", "updated_at")}
-    # Least recently synced first (never synced first of all): a run the budget cuts short is
-    # continued by the next with the whales it did not reach.
-    return sorted(refs, key=lambda ref: synced.get(fills_stream(ref.address), 0.0))
 
 
 def _fills_fetch(client: HyperliquidClient, address: str, since_ms: int, now_ms: int) -> list[dict]:
@@ -199,16 +185,20 @@ def whales_collect(
     stored; least recently synced go first next time). Raises: nothing.
     """
     run = collector_run_start(collector=COLLECTOR_NAME)
-    whales = _whale_refs(addresses)
+    whales = whale_refs_least_recently_synced(
+        chain=Chain.HYPERLIQUID, addresses=None if addresses is None else [a.lower() for a in addresses],
+        stream_of=fills_stream)
     seen = written = events = done = failed = partial = 0
     errors: list[str] = []
     status = RunStatus.OK
+    stopped_by: HyperliquidUnavailable | None = None
     for whale in whales:
         try:
             result = whale_collect(client=client, whale=whale, now_ms=now_ms)
         except HyperliquidUnavailable as exc:
             errors.append(f"{whale.address}: {exc}")
             status = RunStatus.FAILED if done == 0 else RunStatus.PARTIAL
+            stopped_by = exc
             break
         except (HyperliquidError, BadRecord) as exc:
             failed += 1
@@ -236,23 +226,29 @@ def whales_collect(
     run.events_written = events
     collector_run_finish(run=run, status=status, error=error)
     return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=seen, items_written=written,
-                           events_written=events, error=error,
+                           events_written=events, error=error, failure=stopped_by if done == 0 else None,
                            extra={"whales": len(whales), "whales_done": done, "failed": failed,
                                   "positions_unavailable": partial,
                                   "weight_spent": client.weight_spent, "requests": client.requests_made})
 
 
-def collect_once(**options) -> CollectorResult:
-    """Registry entry point: one run on HYPERLIQUID_API_URL (or ``options['api_url']``); ``options['address']``
-    restricts it to one tracked whale. Raises: ValueError when that address is not a tracked Hyperliquid whale."""
-    address = options.pop("address", None)
+def collect_once(
+    *,
+    api_url: str | None = None,
+    address: str | None = None,
+    budget_rate: str | None = None,
+    now_ms: int | None = None,
+    progress: Callable[[WhaleProgress], None] | None = None,
+) -> CollectorResult:
+    """Registry entry point: one ``whales_collect`` run on ``api_url`` (default HYPERLIQUID_API_URL), with
+    the weight budget ``budget_rate`` (default HYPERLIQUID_WEIGHT_BUDGET); ``address`` restricts it to one
+    tracked whale. Raises: ValueError when that address is not a tracked Hyperliquid whale (nothing ran)."""
     if address is not None and not Whale.objects.filter(chain=Chain.HYPERLIQUID, address=address.lower(),
                                                         is_tracked=True).exists():
         raise ValueError(f"{address} is not a tracked Hyperliquid whale (add it in the admin or import_whales)")
-    client = HyperliquidClient.from_settings(options.pop("api_url", None),
-                                             budget_rate=options.pop("budget_rate", None))
+    client = HyperliquidClient.from_settings(api_url, budget_rate=budget_rate)
     try:
-        return whales_collect(client=client, addresses=[address] if address else None,
-                              progress=options.pop("progress", None), now_ms=options.pop("now_ms", None))
+        return whales_collect(client=client, addresses=[address] if address else None, progress=progress,
+                              now_ms=now_ms)
     finally:
         client.close()

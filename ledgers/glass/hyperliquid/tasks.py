@@ -1,25 +1,20 @@
-"""Celery wrappers for the Hyperliquid collector (all logic is in services.whales_collect)."""
+"""Celery tasks of the Hyperliquid collectors (logic in services.whales_collect and
+bridge.bridge_deposits_discover; retries in ledgers.tasks)."""
 
-from celery import shared_task
-
-from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidUnavailable
-from ledgers.glass.hyperliquid.services import whales_collect
-from whales.models import RunStatus
+from ledgers.glass.hyperliquid import bridge
+from ledgers.glass.hyperliquid.services import COLLECTOR_NAME
+from ledgers.tasks import collector_task, collector_task_run
 
 
-@shared_task(
-    name="hyperliquid.collect_whales",  # permanent: PeriodicTask rows store this string
-    autoretry_for=(HyperliquidUnavailable,),
-    retry_backoff=10, retry_backoff_max=300, max_retries=5, soft_time_limit=540, time_limit=600,
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service is idempotent
-)
+@collector_task(name="hyperliquid.collect_whales", retry_backoff=10, soft_time_limit=540, time_limit=600)
 def collect_whales() -> None:
-    """Beat, every minute (migration 0001). Raises HyperliquidUnavailable for Celery to retry when the
-    API was unavailable before any whale was synced."""
-    client = HyperliquidClient.from_settings()
-    try:
-        result = whales_collect(client=client)
-    finally:
-        client.close()
-    if result.status == RunStatus.FAILED and result.extra.get("whales_done", 0) == 0 and result.error:
-        raise HyperliquidUnavailable(result.error)
+    """Beat, every minute (migration 0001). Retried when the API was unavailable before any whale was
+    synced."""
+    collector_task_run(COLLECTOR_NAME)
+
+
+@collector_task(name="hyperliquid.discover_bridge_whales", retry_backoff=30, soft_time_limit=540, time_limit=600)
+def discover_bridge_whales() -> None:
+    """Beat, hourly (migration 0002): bridge deposits on Arbitrum since the cursor make their depositors
+    Hyperliquid whales."""
+    collector_task_run(bridge.COLLECTOR_NAME)

@@ -28,10 +28,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
+from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.glass.bitcoin.models import MempoolTransaction
 from ledgers.glass.bitcoin.monitor_run import monitor_once
 from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
-from ledgers.glass.ethereum.client import EthereumRpcClient, RpcError, RpcUnavailable
+from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
 from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient

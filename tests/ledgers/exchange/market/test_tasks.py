@@ -5,15 +5,16 @@ from unittest import mock
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from ledgers.exchange.market import tasks
+from ledgers.exchange.market import services, tasks
 from ledgers.exchange.market.client import CoinGeckoClient, PriceSourceUnavailable
+from ledgers.models import CollectorRun
 
 pytestmark = pytest.mark.django_db
 
 
 def test_update_prices_calls_the_service_with_a_client_from_settings(settings):
     settings.COINGECKO_API_URL = "http://127.0.0.1:9/api/v3"
-    with mock.patch.object(tasks, "prices_update", return_value=4) as service:
+    with mock.patch.object(services, "prices_update", return_value=4) as service:
         tasks.update_prices(days=3)
 
     service.assert_called_once()
@@ -21,11 +22,21 @@ def test_update_prices_calls_the_service_with_a_client_from_settings(settings):
     assert kwargs["days"] == 3
     assert isinstance(kwargs["client"], CoinGeckoClient)
     assert kwargs["client"].base_url == "http://127.0.0.1:9/api/v3"
+    assert list(CollectorRun.objects.values_list("collector", "status", "items_written")) == [("market", "ok", 4)]
+
+
+def test_update_prices_raises_for_celery_to_retry_when_the_source_is_unavailable(settings):
+    settings.COINGECKO_API_URL = "http://127.0.0.1:9/api/v3"
+    down = PriceSourceUnavailable("GET coins/ethereum/market_chart: HTTP 503 after retries")
+    with mock.patch.object(services, "prices_update", side_effect=down), pytest.raises(PriceSourceUnavailable):
+        tasks.update_prices()
+    run = CollectorRun.objects.get()
+    assert (run.collector, run.status, run.error) == ("market", "failed", f"PriceSourceUnavailable: {down}")
 
 
 def test_update_prices_does_nothing_when_switched_off(settings):
     settings.MARKET_PRICE_UPDATES_ENABLED = False
-    with mock.patch.object(tasks, "prices_update") as service:
+    with mock.patch.object(services, "prices_update") as service:
         tasks.update_prices()
     service.assert_not_called()
 
@@ -33,7 +44,7 @@ def test_update_prices_does_nothing_when_switched_off(settings):
 def test_update_prices_is_registered_retryable_and_safe_to_redeliver():
     task = tasks.update_prices
     assert task.name == "market.update_prices"
-    assert task.autoretry_for == (PriceSourceUnavailable,)
+    assert issubclass(PriceSourceUnavailable, task.autoretry_for)
     assert (task.acks_late, task.reject_on_worker_lost, task.ignore_result) == (True, True, True)
     assert task.max_retries == 3
     assert task.soft_time_limit < task.time_limit

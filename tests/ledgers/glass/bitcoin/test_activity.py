@@ -8,8 +8,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
-from ledgers.glass.bitcoin.activity import AddressContext, Counterparty, WhaleRef, is_coinjoin, tx_activities
+from ledgers.glass.bitcoin.activity import AddressContext, is_coinjoin, tx_activities
 from ledgers.glass.bitcoin.client import decode_tx
+from ledgers.refs import Counterparty, WhaleRef
 from tests.ledgers.glass.bitcoin import recorded
 from whales.models import Direction, EventType, TradeSource
 

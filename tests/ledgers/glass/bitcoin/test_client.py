@@ -5,9 +5,9 @@ import time
 import pytest
 from django.test import override_settings
 
+from ledgers.budget import BudgetExhausted, RequestBudget
 from ledgers.glass.bitcoin.client import AddressNotFound, EsploraClient, EsploraError, EsploraUnavailable
 from tests.ledgers.glass.bitcoin import recorded
-from whales.budget import BudgetExhausted, RequestBudget
 
 
 def test_tx_decodes_the_recorded_transaction(esplora):

@@ -25,10 +25,11 @@ from django.db import connection, connections
 from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.glass.bitcoin.monitor import MempoolMonitor
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
+from ledgers.models import CollectorRun
 from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SATS
 from tests.ledgers.glass.bitcoin import recorded
 from tests.ledgers.glass.bitcoin.test_mempool import expected_urgency
-from whales.models import CollectorRun, EventType, RunStatus, Whale, WhaleEvent
+from whales.models import EventType, RunStatus, Whale, WhaleEvent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 RBF_SENDER = "1stAprEZapjCYGUACUcXohQqSHF9MU5Kj"

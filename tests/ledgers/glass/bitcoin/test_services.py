@@ -8,16 +8,15 @@ import pytest
 
 from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.glass.bitcoin.services import COLLECTOR_NAME, address_stream, addresses_collect
+from ledgers.models import CollectorRun, SyncCursor
 from tests.ledgers.glass.bitcoin import recorded
 from whales.models import (
     AddressCategory,
-    CollectorRun,
     EventThreshold,
     EventType,
     Holding,
     KnownAddress,
     RunStatus,
-    SyncCursor,
     Trade,
     Whale,
     WhaleEvent,
@@ -171,8 +170,8 @@ def test_collect_command_for_one_address(replay, settings, capsys):
 
 
 def test_a_run_cut_short_by_the_budget_is_continued_by_the_next_run_with_the_addresses_it_missed(replay):
+    from ledgers.budget import RequestBudget
     from ledgers.glass.bitcoin.client import EsploraClient
-    from whales.budget import RequestBudget
 
     Whale.objects.create(chain="bitcoin", address=recorded.GENESIS_ADDRESS)
     Whale.objects.create(chain="bitcoin", address=BATCH_PAYER)

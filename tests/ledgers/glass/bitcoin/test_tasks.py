@@ -5,8 +5,9 @@ from django_celery_beat.models import PeriodicTask
 
 from ledgers.glass.bitcoin import tasks
 from ledgers.glass.bitcoin.client import EsploraUnavailable
+from ledgers.models import CollectorRun
 from tests.ledgers.glass.bitcoin import recorded
-from whales.models import CollectorRun, RunStatus, Trade, Whale
+from whales.models import RunStatus, Trade, Whale
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import pytest
 from ledgers.glass.ethereum import services
 from ledgers.glass.ethereum.models import BlockRecord
 from ledgers.glass.ethereum.services import STREAM, blocks_collect
+from ledgers.models import CollectorRun, SyncCursor
 from tests.ledgers.glass.ethereum import recorded
 from tests.ledgers.glass.ethereum.conftest import SWAPPERS
-from whales.models import CollectorRun, SyncCursor, Trade, Whale, WhaleEvent
+from whales.models import Trade, Whale, WhaleEvent
 
 pytestmark = pytest.mark.django_db
 

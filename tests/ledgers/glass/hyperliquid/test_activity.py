@@ -6,14 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from ledgers.glass.hyperliquid.activity import (
-    BadRecord,
-    WhaleRef,
-    fill_activities,
-    fill_log_index,
-    ledger_activity,
-    positions_of,
-)
+from ledgers.glass.hyperliquid.activity import BadRecord, fill_activities, fill_log_index, ledger_activity, positions_of
+from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
 from whales.models import Direction, EventType
 

@@ -14,19 +14,11 @@ import pytest
 import yaml
 from django.conf import settings
 
-from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient, ArbitrumError, ArbitrumUnavailable
+from ledgers.evm import RpcError, RpcUnavailable
+from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.bridge import COLLECTOR_NAME, STREAM, bridge_deposits_discover
-from whales.models import (
-    CollectorRun,
-    Entity,
-    EntityKind,
-    KnownAddress,
-    LabelConfidence,
-    RunStatus,
-    SyncCursor,
-    Whale,
-    WhaleLabel,
-)
+from ledgers.models import CollectorRun, SyncCursor
+from whales.models import Entity, EntityKind, KnownAddress, LabelConfidence, RunStatus, Whale, WhaleLabel
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +184,7 @@ def test_a_node_that_stays_down_fails_the_run_and_keeps_the_cursor(replay, setti
     replay.faults.add("/arbitrum", status=503, method="eth_getLogs")
     result = _discover(client)
     assert result.status == RunStatus.FAILED
-    assert result.error.startswith("ArbitrumUnavailable")
+    assert result.error.startswith("RpcUnavailable")
     assert SyncCursor.objects.get(stream=STREAM).position == FROM_BLOCK
     assert CollectorRun.objects.get(collector=COLLECTOR_NAME).status == RunStatus.FAILED
     assert not Whale.objects.exists()
@@ -210,15 +202,15 @@ def test_client_reads_chain_head_logs_and_block_times(arbitrum):
 
 
 def test_client_errors_are_terminal_or_retryable(replay, arbitrum):
-    with pytest.raises(ArbitrumError, match="not available"):
+    with pytest.raises(RpcError, match="not available"):
         arbitrum.get_block_time(HEAD - 1)
-    with pytest.raises(ArbitrumError, match="-32000"):
+    with pytest.raises(RpcError, match="-32000"):
         arbitrum.get_logs(settings.ARBITRUM_USDC_ADDRESS, [], HEAD, HEAD - 1)
     replay.faults.add("/arbitrum", status=500, times=10)
-    with pytest.raises(ArbitrumUnavailable):
+    with pytest.raises(RpcUnavailable):
         arbitrum.block_number()
     replay.faults.clear()
-    with pytest.raises(ArbitrumUnavailable):
+    with pytest.raises(RpcUnavailable):
         ArbitrumClient("http://127.0.0.1:9", timeout_s=1, retries=0).chain_id()
 
 

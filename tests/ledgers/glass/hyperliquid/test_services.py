@@ -7,18 +7,9 @@ import pytest
 from django.db.models import Sum
 
 from ledgers.glass.hyperliquid.services import COLLECTOR_NAME, fills_stream, whales_collect
+from ledgers.models import CollectorRun, SyncCursor
 from tests.ledgers.glass.hyperliquid import recorded
-from whales.models import (
-    CollectorRun,
-    EventThreshold,
-    EventType,
-    Holding,
-    RunStatus,
-    SyncCursor,
-    Trade,
-    Whale,
-    WhaleEvent,
-)
+from whales.models import EventThreshold, EventType, Holding, RunStatus, Trade, Whale, WhaleEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +95,9 @@ def test_a_burst_never_exceeds_the_weight_budget_in_any_window_counted_at_the_re
     (the margin covers latency jitter between spending and arriving, as the default 1,100 of
     Hyperliquid's 1,200 per minute does). The replay node's own count of the weight it received
     (its published-weights table) stays within the limit in every 1 s window."""
+    from ledgers.budget import RequestBudget
     from ledgers.glass.hyperliquid.client import HyperliquidClient
     from ledgers.replay.hyperliquid import info_request_weight
-    from whales.budget import RequestBudget
 
     for n in range(10):  # accounts unknown to the recordings: empty lists, no positions
         Whale.objects.create(chain="hyperliquid", address=f"0x{n + 1:040x}")

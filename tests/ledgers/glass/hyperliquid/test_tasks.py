@@ -32,6 +32,12 @@ def test_the_task_collects_and_raises_for_celery_to_retry_when_the_api_is_down(r
         tasks.collect_whales.run()
 
 
+def test_bridge_discovery_has_its_own_task_and_hourly_beat_row():
+    row = PeriodicTask.objects.get(task="hyperliquid.discover_bridge_whales")
+    assert (row.interval.every, row.interval.period, row.expire_seconds, row.enabled) == (1, "hours", 3600, True)
+    assert tasks.discover_bridge_whales.name == "hyperliquid.discover_bridge_whales"
+
+
 def test_collect_command_for_one_whale(replay, settings):
     settings.HYPERLIQUID_WEIGHT_BUDGET = "1000000/minute"
     Whale.objects.create(chain="hyperliquid", address=recorded.FILLS_USER)

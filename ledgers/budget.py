@@ -1,9 +1,9 @@
 """Request budgets for upstream sources, on the ``limits`` library's moving-window rate limiter.
 
 Public endpoints ban heavy users (mempool.space answers 429; Hyperliquid allows 1,200 weight per
-minute per IP), so every client spends from a budget before each call. With ``REDIS_URL`` set the
-budget lives in Redis and is shared by every worker process on the machine (the limit is per IP);
-without it, it is per process (the embedded mode runs one).
+minute per IP), so every client spends from a budget before each call. The budget lives where
+``settings.REQUEST_BUDGET_STORAGE_URL`` says (``limits`` storage URL): Redis, shared by every worker
+process on the machine (the limit is per IP), or process memory when there is no Redis.
 """
 
 import logging
@@ -16,6 +16,8 @@ from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from ledgers.errors import SourceUnavailable
+
 logger = logging.getLogger(__name__)
 
 # ``limits`` checks the redis module's version when it first builds a Redis storage, reading
@@ -25,12 +27,12 @@ logger = logging.getLogger(__name__)
 _STORAGES: dict[str, Storage] = {}
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(SourceUnavailable):
     """The budget had no room for a request within the allowed wait: stop now, the next run continues."""
 
 
 def _storage() -> Storage:
-    url = settings.REDIS_URL or "memory://"
+    url = settings.REQUEST_BUDGET_STORAGE_URL
     if url not in _STORAGES:
         _STORAGES[url] = storage_from_string(url)
     return _STORAGES[url]

@@ -1,11 +1,11 @@
-"""whales.http.retrying_session against a real loopback server that fails before it answers."""
+"""ledgers.http.retrying_session against a real loopback server that fails before it answers."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from whales.http import retrying_session
+from ledgers.http import retrying_session
 
 
 class FlakyHandler(BaseHTTPRequestHandler):

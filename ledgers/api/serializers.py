@@ -1,0 +1,66 @@
+"""Serializers of the collectors API and the dashboard summary (``/api/v1/collectors/...``,
+``/api/v1/dashboard/summary``)."""
+
+from rest_framework import serializers
+
+from ledgers.models import CollectorRun
+from whales.api.serializers import IsoDateTimeField
+
+
+class CollectorHealthSerializer(serializers.Serializer):
+    """Freshness of one collector (``whales.selectors.collector_health_list`` item)."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    last_run_at = IsoDateTimeField(allow_null=True)
+    last_success_at = IsoDateTimeField(allow_null=True)
+    last_status = serializers.CharField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    last_duration_ms = serializers.IntegerField(allow_null=True)
+    runs_24h = serializers.IntegerField()
+    failures_24h = serializers.IntegerField()
+    stale_after_s = serializers.IntegerField()
+    is_stale = serializers.BooleanField(
+        help_text="No successful run within stale_after_s; for a long-running monitor: not connected or "
+                  "no message within stale_after_s.")
+    live = serializers.DictField(
+        allow_null=True, default=None,
+        help_text="Long-running collectors (the mempool monitor): the running process's statistics "
+                  "(connected, last_message_age_s, messages, whales, duplicates_skipped, reconnects, ...); "
+                  "null when no such process is running, and for run-based collectors.")
+
+
+class CollectorHealthListSerializer(serializers.Serializer):
+    items = CollectorHealthSerializer(many=True)
+
+
+class CollectorRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CollectorRun
+        fields = ["id", "started_at", "finished_at", "status", "from_position", "to_position", "blocks",
+                  "items_seen", "items_written", "events_written", "error", "duration_ms"]
+        read_only_fields = fields
+
+
+class CollectorDetailSerializer(CollectorHealthSerializer):
+    runs = CollectorRunSerializer(many=True, help_text="The 20 newest runs, newest first.")
+
+
+class DashboardSummarySerializer(serializers.Serializer):
+    """Headline figures; "24h" ends at ``window_end`` (now, or the newest recorded activity offline)."""
+
+    total_tracked_whales = serializers.IntegerField()
+    active_whales_24h = serializers.IntegerField()
+    total_volume_24h_usd = serializers.DecimalField(max_digits=38, decimal_places=8)
+    hyperliquid_whales = serializers.IntegerField()
+    events_24h = serializers.IntegerField()
+    window_end = IsoDateTimeField()
+    latest_block_time = IsoDateTimeField(allow_null=True)
+    collectors = CollectorHealthSerializer(many=True)
+
+
+class CollectorTriggerSerializer(serializers.Serializer):
+    """What ``POST collectors/{name}/trigger`` queued."""
+
+    collector = serializers.CharField()
+    task = serializers.CharField(help_text="The Celery task enqueued on the worker.")

@@ -1,0 +1,72 @@
+"""The collectors API and the dashboard summary (``/api/v1/``): freshness of every collector, one
+collector's run log, and the dashboard's headline figures. Anonymous reads, throttled by settings."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledgers.api.serializers import (
+    CollectorDetailSerializer,
+    CollectorHealthListSerializer,
+    CollectorTriggerSerializer,
+    DashboardSummarySerializer,
+)
+from ledgers.runlog import collector_trigger
+from ledgers.selectors import collector_health_get, collector_health_list, collector_run_list, dashboard_summary
+from whales.api.errors import NotFound
+from whales.api.serializers import ErrorSerializer
+
+
+class DashboardSummaryView(APIView):
+    """GET dashboard/summary: headline counts, 24h volume (USD string) and collector freshness."""
+
+    @extend_schema(operation_id="dashboard_summary", responses={200: DashboardSummarySerializer})
+    def get(self, request: Request) -> Response:
+        return Response(DashboardSummarySerializer(dashboard_summary()).data)
+
+
+class CollectorHealthListView(APIView):
+    """GET collectors/health: freshness of every registered collector, sorted by name."""
+
+    @extend_schema(operation_id="collector_health_list", responses={200: CollectorHealthListSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(CollectorHealthListSerializer({"items": collector_health_list()}).data)
+
+
+class CollectorDetailView(APIView):
+    """GET collectors/{name}: one collector's freshness plus its 20 newest runs."""
+
+    @extend_schema(
+        operation_id="collector_detail",
+        responses={200: CollectorDetailSerializer, 404: OpenApiResponse(ErrorSerializer, description="not_found")},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        try:
+            item = collector_health_get(name)
+        except KeyError as exc:
+            raise NotFound(f"No collector named {name!r}.") from exc
+        return Response(CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data)
+
+
+class CollectorTriggerView(APIView):
+    """POST collectors/{name}/trigger (staff only): run the collector now on the worker (202)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="collector_trigger", request=None,
+        responses={202: CollectorTriggerSerializer,
+                   403: OpenApiResponse(ErrorSerializer, description="not staff (permission_denied)"),
+                   404: OpenApiResponse(ErrorSerializer, description="not_found"),
+                   409: OpenApiResponse(ErrorSerializer, description="a long-running monitor (not_triggerable)")},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        try:
+            task = collector_trigger(name=name)
+        except KeyError as exc:
+            raise NotFound(f"No collector named {name!r}.") from exc
+        return Response(CollectorTriggerSerializer({"collector": name, "task": task}).data,
+                        status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,120 @@
+"""Writes of the collector bookkeeping: stream cursors (compare-and-set) and the run log.
+
+Every ledger moves its cursor with ``cursor_advance`` in the same transaction as the rows it covers,
+and logs each run with ``collector_run_start`` / ``collector_run_finish``.
+"""
+
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from celery import current_app
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from ledgers.models import CollectorRun, SyncCursor
+from ledgers.registry import CollectorResult, collector_get
+from whales.errors import ApplicationError
+from whales.models import RunStatus
+
+logger = logging.getLogger(__name__)
+
+DATABASE_FAULTS = (OperationalError, InterfaceError)
+"""Database errors waiting can fix: a lost connection, a server restart, SQLite's "database is locked"."""
+
+# Run-log rows opened by the collector run in progress in this context (``collector_execute``).
+_open_runs: ContextVar[list[int] | None] = ContextVar("ledgers_open_runs", default=None)
+
+
+def cursor_get_or_create(*, stream: str, start: int) -> SyncCursor:
+    """The cursor of ``stream``, created at ``start`` when missing."""
+    cursor, _ = SyncCursor.objects.get_or_create(stream=stream, defaults={"position": start})
+    return cursor
+
+
+def cursor_advance(*, stream: str, expected: int, position: int, position_hash: str) -> bool:
+    """Compare-and-set: move ``stream`` from ``expected`` to ``position``; False if another run moved it."""
+    updated = SyncCursor.objects.filter(stream=stream, position=expected).update(
+        position=position, position_hash=position_hash, updated_at=timezone.now()
+    )
+    return updated == 1
+
+
+def collector_run_start(*, collector: str, from_position: int | None = None) -> CollectorRun:
+    """Open a run-log row (committed at once, so a killed run still shows as 'running')."""
+    run = CollectorRun.objects.create(collector=collector, from_position=from_position)
+    opened = _open_runs.get()
+    if opened is not None:
+        opened.append(run.pk)
+    return run
+
+
+def collector_run_finish(
+    *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None
+) -> CollectorRun:
+    """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text."""
+    run.finished_at = timezone.now()
+    run.status = status
+    run.error = error[:5000]
+    run.to_position = to_position
+    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
+    run.save()
+    log = logger.warning if status == RunStatus.FAILED else logger.info
+    log("collector.run.finished", extra={"collector": run.collector, "status": status, "error": error[:200]})
+    return run
+
+
+def collector_execute(name: str, **options: Any) -> CollectorResult:
+    """Run the registered collector ``name`` once in this process (the ``collect`` command, the tasks).
+
+    Shape: ``options`` are the keywords of the collector's ``run`` (``Collector.options``, ``progress``).
+    A source failure is in the result (``failure``), as the collectors return it. A database fault
+    (``DATABASE_FAULTS``) ends the run: the broken connection is dropped, so the next attempt connects
+    afresh; the run-log rows this run opened are closed as failed with the reason (once the database
+    answers again; otherwise the fault is logged); and the fault is raised for the caller to retry.
+    Raises: KeyError for an unknown name; ValueError for bad options (nothing ran); DATABASE_FAULTS.
+    """
+    token = _open_runs.set([])
+    try:
+        return collector_get(name).run(**options)
+    except DATABASE_FAULTS as exc:
+        _runs_fail_after_fault(name, _open_runs.get() or [], exc)
+        raise
+    finally:
+        _open_runs.reset(token)
+
+
+def _runs_fail_after_fault(name: str, run_ids: list[int], exc: BaseException) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:5000]
+    logger.warning("collector.run.database_fault", extra={"collector": name, "error": error[:200]})
+    if connection.in_atomic_block:  # the caller's transaction owns the connection: it decides
+        return
+    connection.close()
+    try:
+        CollectorRun.objects.filter(pk__in=run_ids, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error=error)
+    except DATABASE_FAULTS:
+        connection.close()
+        logger.warning("collector.run.fault_unrecorded", extra={"collector": name, "runs": run_ids})
+
+
+class CollectorNotTriggerable(ApplicationError):
+    """The collector has no task to run on the worker: a long-running monitor runs as its own process."""
+
+    code = "not_triggerable"
+    status_code = 409
+
+
+def collector_trigger(*, name: str) -> str:
+    """Run collector ``name`` now on the worker: its task is enqueued once the current transaction commits
+    (at once outside one), beside its beat schedule. Returns the task name.
+
+    Raises: KeyError for an unknown collector; CollectorNotTriggerable for one without a task.
+    """
+    collector = collector_get(name)
+    if not collector.task:
+        raise CollectorNotTriggerable(f"{name} is a long-running monitor, not a scheduled task: it runs as its "
+                                      "own process (manage.py monitor_mempool) and cannot be triggered")
+    transaction.on_commit(lambda: current_app.send_task(collector.task))
+    logger.info("collector.triggered", extra={"collector": name, "task": collector.task})
+    return collector.task

@@ -1,0 +1,101 @@
+"""Reads of the collector bookkeeping: freshness of every registered collector, its run log, and the
+dashboard that puts them beside the whale figures. Never writes."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from ledgers.models import CollectorRun
+from ledgers.registry import collector_get, collector_names
+from whales.models import RunStatus
+from whales.selectors import dashboard_figures, event_recent_list, whale_recently_active_list
+
+
+def collector_health_list() -> list[dict]:
+    """Freshness of every registered collector from its newest run log rows.
+
+    Shape: [{name, description, last_run_at, last_success_at, last_status, last_error,
+    last_duration_ms, runs_24h, failures_24h, stale_after_s, is_stale, live?}] sorted by name.
+    ``is_stale`` = no successful run within the collector's ``stale_after_s``; for a long-running
+    collector (``live`` = its process's statistics, None when not running) = not connected, or no
+    message within ``stale_after_s``.
+    """
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    names = collector_names()
+    last_success = dict(
+        CollectorRun.objects.filter(collector__in=names, status=RunStatus.OK)
+        .values("collector").annotate(at=Max("started_at")).values_list("collector", "at")
+    )
+    counts = {
+        row["collector"]: row
+        for row in CollectorRun.objects.filter(collector__in=names, started_at__gte=since)
+        .values("collector")
+        .annotate(runs=Count("id"), failures=Count("id", filter=Q(status=RunStatus.FAILED)))
+    }
+    items = []
+    for name in names:
+        collector = collector_get(name)
+        last = CollectorRun.objects.filter(collector=name).order_by("-started_at").first()
+        success_at = last_success.get(name)
+        items.append({
+            "name": name,
+            "description": collector.description,
+            "last_run_at": last.started_at.isoformat() if last else None,
+            "last_success_at": success_at.isoformat() if success_at else None,
+            "last_status": last.status if last else None,
+            "last_error": last.error if last else "",
+            "last_duration_ms": last.duration_ms if last else None,
+            "runs_24h": counts.get(name, {}).get("runs", 0),
+            "failures_24h": counts.get(name, {}).get("failures", 0),
+            "stale_after_s": collector.stale_after_s,
+            "is_stale": success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
+        })
+        if collector.live_stats is not None:
+            live = collector.live_stats()
+            age = live.get("last_message_age_s") if live else None
+            items[-1]["live"] = live
+            items[-1]["is_stale"] = not (live and live.get("connected") and age is not None
+                                         and age <= collector.stale_after_s)
+    return items
+
+
+
+
+def collector_health_get(name: str) -> dict:
+    """The ``collector_health_list()`` item of collector ``name``.
+
+    Raises: KeyError when no collector of that name is registered.
+    """
+    collector_get(name)  # KeyError for an unknown name, before any query
+    for item in collector_health_list():
+        if item["name"] == name:
+            return item
+    raise KeyError(name)
+
+
+def collector_run_list(*, name: str, limit: int = 20) -> QuerySet[CollectorRun]:
+    """The ``limit`` newest run log rows of collector ``name`` (by start time, then id)."""
+    return CollectorRun.objects.filter(collector=name).order_by("-started_at", "-id")[:limit]
+
+
+
+
+def dashboard_summary() -> dict:
+    """``dashboard/summary``: ``whales.selectors.dashboard_figures()`` plus ``collectors`` (the
+    ``collector_health_list()`` items)."""
+    return {**dashboard_figures(), "collectors": collector_health_list()}
+
+
+def dashboard_page() -> dict:
+    """Everything the server-rendered dashboard shows.
+
+    Shape: {summary: dashboard_summary(), events: the 20 newest WhaleEvents,
+    active_whales: the 10 whales with the newest activity}.
+    """
+    return {
+        "summary": dashboard_summary(),
+        "events": event_recent_list(limit=20),
+        "active_whales": whale_recently_active_list(limit=10),
+    }
