@@ -30,6 +30,48 @@ def only_test_collector(monkeypatch):
 
 
 @pytest.fixture
+def broker_queue():
+    """The Celery default queue on the test broker (Redis, ``make test``), emptied first; yields a function
+    that drains it and returns the task names of the messages it held, in order."""
+    from celery import current_app
+
+    with current_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue(current_app.conf.task_default_queue)
+        queue.clear()
+
+        def task_names() -> list[str]:
+            names = []
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    return names
+                names.append(message.headers["task"])
+                message.ack()
+
+        yield task_names
+        queue.close()
+
+
+@pytest.fixture
+def celery_worker_thread(broker_queue):
+    """A real Celery worker (thread pool) in this process, consuming the suite's broker (Redis) until the
+    test ends; the default queue is emptied first. Celery sets the root logger's level for its worker:
+    it is started at the suite's level and that level is put back afterwards (``caplog`` tests rely on it)."""
+    import logging
+
+    from celery import current_app
+    from celery.contrib.testing.worker import start_worker
+
+    root = logging.getLogger()
+    level = root.level
+    with start_worker(current_app, pool="threads", perform_ping_check=False, shutdown_timeout=10,
+                      loglevel=logging.getLevelName(level)):
+        yield
+    root.setLevel(level)
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

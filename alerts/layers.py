@@ -1,8 +1,8 @@
 """The embedded mode's channel layer: channels' in-memory layer, made safe for the embedded setup.
 
-In embedded mode the collectors, the mempool monitor and the alert housekeeping run in threads of
-the daphne process and publish with ``async_to_sync(group_send)`` from their own event loops, while
-the WebSocket consumers receive on daphne's loop. channels' ``InMemoryChannelLayer`` keeps its
+In embedded mode the Celery worker (collectors, sweeps) and the mempool monitor run in threads of
+the daphne process (``whaletrack.runtime``) and publish with ``async_to_sync(group_send)`` from their
+own event loops, while the WebSocket consumers receive on daphne's loop. channels' ``InMemoryChannelLayer`` keeps its
 messages in asyncio queues, which are not thread-safe: a put from another loop lands, but daphne's
 loop does not wake up for it until some other I/O happens (hundreds of ms later, measured by
 bench/alert_latency.py). This subclass runs ``send``/``group_send`` from a foreign loop on the

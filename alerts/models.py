@@ -144,7 +144,8 @@ class Alert(models.Model):
     Unique (rule, event) while the event exists: an event raises at most one alert per rule, however
     many processes publish it. A digest has no event; ``events`` lists the event ids it covers and
     the covered alerts point to it (``digest``). ``owner`` repeats ``rule.owner`` so a user's alerts
-    list is one index range. ``webhook_*`` record the webhook delivery (attempts, last error).
+    list is one index range. ``webhook_*`` record the webhook delivery (attempts, last error, when it was last
+    queued or attempted).
     An event deleted later (a reorg) leaves its alerts with ``event`` null; ``summary`` keeps the text.
     """
 
@@ -162,6 +163,10 @@ class Alert(models.Model):
     webhook_attempts = models.PositiveIntegerField(default=0)
     webhook_last_error = models.TextField(blank=True)
     webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    webhook_updated_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the webhook delivery was last queued or attempted (the pending-webhook sweep re-sends "
+                  "deliveries left pending longer than ALERTS_WEBHOOK_SWEEP_AFTER_S).")
 
     class Meta:
         constraints = [
@@ -174,6 +179,8 @@ class Alert(models.Model):
             models.Index(fields=["rule", "created_at"], condition=Q(status=AlertStatus.SUPPRESSED),
                          name="alert_suppressed"),
             models.Index(fields=["created_at"], condition=Q(status=AlertStatus.PENDING), name="alert_pending"),
+            models.Index(fields=["webhook_updated_at"], condition=Q(webhook_status=WebhookStatus.PENDING),
+                         name="alert_webhook_pending"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,11 @@
 """JSON-safe payloads sent over the channel layer and the WebSockets (Decimal -> str, datetime ->
 ISO-8601: channels_redis serializes with msgpack, which takes neither raw type)."""
 
+from datetime import datetime
+
 from django.utils import timezone
 
+from alerts.models import Alert
 from whales.api.serializers import EventSerializer
 from whales.models import WhaleEvent
 
@@ -24,3 +27,27 @@ def event_payload(event: WhaleEvent) -> dict:
     data["detection_latency_ms"] = round(latency) if latency >= 0 else None
     data["source_lag_blocks"] = (event.details or {}).get("source_lag_blocks")
     return data
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def alert_payload(alert: Alert) -> dict:
+    """The JSON-safe alert sent to ``user_group(owner)``, to webhooks and listed by the API.
+
+    Shape: {"id", "rule": {"id", "name"}, "kind": "event" | "digest", "event": event_payload(event) or
+    None (a digest, or an event deleted by a reorg), "events": [event ids covered] (one for an event
+    alert), "count": len(events), "created_at": ISO-8601 UTC, "summary"}. Select ``rule`` and
+    ``event__whale__entity`` with the alert to avoid queries.
+    """
+    return {
+        "id": alert.pk,
+        "rule": {"id": alert.rule_id, "name": alert.rule.name},
+        "kind": alert.kind,
+        "event": event_payload(alert.event) if alert.event_id is not None else None,
+        "events": list(alert.events),
+        "count": len(alert.events),
+        "created_at": _iso(alert.created_at),
+        "summary": alert.summary,
+    }

@@ -16,7 +16,6 @@ Channel-layer messages (the contract with ``alerts.consumers``):
 
 import json
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,19 +24,19 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.models import Alert, AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus
-from alerts.payloads import event_payload
+from alerts.payloads import alert_payload, event_payload
 from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rules_active, rules_matching
+from whales.jobs import task_enqueue_on_commit
 from whales.models import Entity, Label, Whale, WhaleEvent
 
 __all__ = [  # rules_matching and rule_simulate are reads (selectors); re-exported for the publishing API
-    "alert_deliver", "alert_payload", "alert_rule_create", "alert_rule_delete", "alert_rule_update",
+    "alert_deliver", "alert_rule_create", "alert_rule_delete", "alert_rule_update",
     "alerts_create", "alerts_deliver_pending", "digests_flush", "events_claim", "events_publish",
     "events_publish_pending", "events_send", "rule_simulate", "rules_matching", "webhook_dispatch",
 ]
@@ -48,30 +47,6 @@ CLAIM_CHUNK = 500  # ids per claiming UPDATE (bounded statement size)
 SWEEP_BATCH = 500
 # Channel-layer failures that mean "not delivered now" (Redis down, a full in-memory channel).
 LAYER_ERRORS = (ChannelFull, OSError, RedisError)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def alert_payload(alert: Alert) -> dict:
-    """The JSON-safe alert sent to ``user_group(owner)``, to webhooks and listed by the API.
-
-    Shape: {"id", "rule": {"id", "name"}, "kind": "event" | "digest", "event": event_payload(event) or
-    None (a digest, or an event deleted by a reorg), "events": [event ids covered] (one for an event
-    alert), "count": len(events), "created_at": ISO-8601 UTC, "summary"}. Select ``rule`` and
-    ``event__whale__entity`` with the alert to avoid queries.
-    """
-    return {
-        "id": alert.pk,
-        "rule": {"id": alert.rule_id, "name": alert.rule.name},
-        "kind": alert.kind,
-        "event": event_payload(alert.event) if alert.event_id is not None else None,
-        "events": list(alert.events),
-        "count": len(alert.events),
-        "created_at": _iso(alert.created_at),
-        "summary": alert.summary,
-    }
 
 
 # --- publishing ----------------------------------------------------------------------------------
@@ -365,27 +340,11 @@ def alerts_deliver_pending(*, older_than_s: int) -> int:
 
 
 def webhook_dispatch(*, alert_id: int) -> None:
-    """Start the webhook delivery of ``alert_id`` (``alerts.webhooks.webhook_deliver``).
-
-    With a real Celery broker: task ``alerts.deliver_webhook`` (enqueued on commit). With the
-    in-memory broker (embedded mode, ``CELERY_BROKER_URL`` memory://) no worker runs: a daemon thread.
-    """
-    if str(settings.CELERY_BROKER_URL).startswith("memory://"):
-        threading.Thread(target=_webhook_thread, kwargs={"alert_id": alert_id}, name=f"webhook-{alert_id}",
-                         daemon=True).start()
-        return
-    from alerts.tasks import deliver_webhook  # tasks import this module
-
-    deliver_webhook.delay_on_commit(alert_id)
-
-
-def _webhook_thread(*, alert_id: int) -> None:
-    from alerts.webhooks import webhook_deliver  # webhooks import alert_payload from here
-
-    try:
-        webhook_deliver(alert_id=alert_id)
-    finally:
-        connections.close_all()  # this thread's connections only (they are thread-local)
+    """Start the webhook delivery of ``alert_id``: task ``alerts.deliver_webhook`` (``alerts.webhooks.
+    webhook_deliver``), enqueued when the current transaction commits. ``webhook_updated_at`` is set
+    now, so the pending-webhook sweep (``webhooks_redeliver_pending``) leaves it alone while it is fresh."""
+    Alert.objects.filter(pk=alert_id).update(webhook_updated_at=timezone.now())
+    task_enqueue_on_commit("alerts.deliver_webhook", kwargs={"alert_id": alert_id})
 
 
 # --- rules ---------------------------------------------------------------------------------------

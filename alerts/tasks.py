@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
-from alerts.webhooks import webhook_deliver
+from alerts.webhooks import webhook_deliver, webhooks_redeliver_pending
 
 
 @shared_task(
@@ -30,10 +30,20 @@ def flush_digests() -> None:
 
 @shared_task(
     name="alerts.deliver_webhook",
-    # No autoretry: webhook_deliver retries in-process (tenacity) so the embedded thread and the worker
-    # behave alike; 5 attempts x 5 s timeout + backoff stay well inside the limits.
+    # No autoretry: webhook_deliver retries within the run (tenacity), recording each attempt on the
+    # alert; 5 attempts x 5 s timeout + backoff stay well inside the limits.
     soft_time_limit=120, time_limit=150, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
 )
 def deliver_webhook(alert_id: int) -> None:
     """Enqueued by ``alerts.services.webhook_dispatch`` after an alert with a webhook is delivered."""
     webhook_deliver(alert_id=alert_id)
+
+
+@shared_task(
+    name="alerts.redeliver_webhooks",
+    soft_time_limit=50, time_limit=60, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def redeliver_webhooks() -> None:
+    """Beat, every minute (migration 0004): webhook deliveries left pending for ALERTS_WEBHOOK_SWEEP_AFTER_S
+    are queued again (``alerts.webhooks.webhooks_redeliver_pending``). Safe to overlap (claims)."""
+    webhooks_redeliver_pending(older_than_s=settings.ALERTS_WEBHOOK_SWEEP_AFTER_S)

@@ -7,12 +7,16 @@ signature with ``signature_verify`` (or the same HMAC) over the raw bytes before
 de-duplicate on the payload's ``id``: delivery is at least once (a worker killed after the POST
 retries it).
 
-Retries: tenacity, in-process, because the same function runs in a Celery worker
-(``alerts.deliver_webhook``) and, in embedded mode, in a daemon thread with no worker at all; one
-code path retries the same way in both and records every attempt on the Alert. Retried: connection
+Retries: tenacity, within one run of the task ``alerts.deliver_webhook`` (enqueued after commit by
+``alerts.services.webhook_dispatch``), recording every attempt on the Alert. Retried: connection
 errors, timeouts, 5xx and 429, with exponential backoff and jitter (BACKOFF_INITIAL_S doubling, at
 most BACKOFF_MAX_S), up to ``ALERTS_WEBHOOK_MAX_ATTEMPTS`` attempts in all. Terminal: any other
 4xx, a redirect (not followed), a missing URL or secret.
+
+A delivery that never finishes (the task lost with a killed worker, a broker that refused it) stays
+``pending``: ``webhooks_redeliver_pending`` (task ``alerts.redeliver_webhooks``, beat every minute)
+queues it again once it has been quiet for ``ALERTS_WEBHOOK_SWEEP_AFTER_S``, with the attempts it
+has left.
 """
 
 import hashlib
@@ -20,15 +24,18 @@ import hmac
 import json
 import logging
 import time
+from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from alerts.models import Alert, WebhookStatus
-from alerts.services import alert_payload
+from alerts.payloads import alert_payload
+from whales.jobs import task_enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ TIMESTAMP_HEADER = "X-WhaleTrack-Timestamp"
 BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 30.0
 USER_AGENT = "WhaleTrack-Webhook/1"
+SWEEP_BATCH = 500
 
 
 class WebhookRetryable(Exception):
@@ -126,7 +134,8 @@ def webhook_deliver(*, alert_id: int) -> str:
 
 
 def _attempt(alert_id: int, *, url: str, secret: str, body: bytes) -> None:
-    Alert.objects.filter(pk=alert_id).update(webhook_attempts=F("webhook_attempts") + 1)
+    Alert.objects.filter(pk=alert_id).update(webhook_attempts=F("webhook_attempts") + 1,
+                                             webhook_updated_at=timezone.now())
     try:
         webhook_post(url=url, secret=secret, body=body, timeout_s=settings.ALERTS_WEBHOOK_TIMEOUT_S)
     except (WebhookRetryable, WebhookTerminal) as exc:
@@ -144,3 +153,32 @@ def _finish(alert_id: int, status: str, error: str) -> None:
     Alert.objects.filter(pk=alert_id).update(**fields)
     log = logger.info if status == WebhookStatus.DELIVERED else logger.warning
     log("alerts.webhook.finished", extra={"alert": alert_id, "status": status})
+
+
+def webhooks_redeliver_pending(*, older_than_s: int, limit: int = SWEEP_BATCH) -> int:
+    """Sweep: queue again the webhook deliveries left ``pending`` with nothing queued or attempted for
+    ``older_than_s`` seconds; return how many were queued.
+
+    Each one is claimed first (``webhook_updated_at`` moved to now by a conditional UPDATE), so two
+    sweeps never queue the same delivery twice, and then ``alerts.deliver_webhook`` is enqueued after
+    commit: it makes only the attempts left of ``ALERTS_WEBHOOK_MAX_ATTEMPTS``. A delivery with none left
+    (its worker died after the last one) is marked failed instead. At most ``limit`` per call.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_s)
+    stale = Alert.objects.filter(webhook_status=WebhookStatus.PENDING).filter(
+        Q(webhook_updated_at__lte=cutoff) | Q(webhook_updated_at__isnull=True, delivered_at__lte=cutoff))
+    exhausted = stale.filter(webhook_attempts__gte=settings.ALERTS_WEBHOOK_MAX_ATTEMPTS).update(
+        webhook_status=WebhookStatus.FAILED, webhook_updated_at=now,
+        webhook_last_error="gave up: the delivery stopped after its last attempt")
+    queued = 0
+    for alert_id in stale.order_by("webhook_updated_at", "id").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            claimed = Alert.objects.filter(pk=alert_id, webhook_status=WebhookStatus.PENDING).filter(
+                Q(webhook_updated_at__lte=cutoff) | Q(webhook_updated_at__isnull=True)).update(webhook_updated_at=now)
+            if claimed:
+                task_enqueue_on_commit("alerts.deliver_webhook", kwargs={"alert_id": alert_id})
+                queued += 1
+    if queued or exhausted:
+        logger.warning("alerts.webhook.swept", extra={"queued": queued, "failed": exhausted})
+    return queued

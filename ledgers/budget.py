@@ -15,6 +15,8 @@ from django.conf import settings
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from limits.util import WindowStats
+from redis.exceptions import RedisError
 
 from ledgers.errors import SourceUnavailable
 
@@ -29,6 +31,11 @@ _STORAGES: dict[str, Storage] = {}
 
 class BudgetExhausted(SourceUnavailable):
     """The budget had no room for a request within the allowed wait: stop now, the next run continues."""
+
+
+class BudgetUnavailable(BudgetExhausted):
+    """The budget's shared store (Redis) cannot be reached: no request may go out unaccounted, so this is
+    handled like a spent budget (the run stops; the task retries later)."""
 
 
 def _storage() -> Storage:
@@ -67,12 +74,13 @@ class RequestBudget:
         self.waited_s = 0.0  # total time this object slept for budget (progress output, tests)
 
     def spend(self, cost: int = 1) -> None:
-        """Take ``cost`` units from the budget, waiting for room. Raises: BudgetExhausted, ValueError."""
+        """Take ``cost`` units from the budget, waiting for room. Raises: BudgetExhausted (BudgetUnavailable
+        when its store cannot be reached), ValueError."""
         if cost > self.item.amount:
             raise ValueError(f"budget {self.name!r}: cost {cost} exceeds the whole budget {self.rate}")
         deadline = time.monotonic() + self.max_wait_s
-        while not self._limiter.hit(self.item, "whaletrack-budget", self.name, cost=cost):
-            stats = self._limiter.get_window_stats(self.item, "whaletrack-budget", self.name)
+        while not self._hit(cost):
+            stats = self._stats()
             wait = max(stats.reset_time - time.time(), 0.05)
             if time.monotonic() + wait > deadline:
                 raise BudgetExhausted(
@@ -82,8 +90,20 @@ class RequestBudget:
             self.waited_s += wait
 
     def remaining(self) -> int:
-        """Units left in the current window."""
-        return self._limiter.get_window_stats(self.item, "whaletrack-budget", self.name).remaining
+        """Units left in the current window. Raises: BudgetUnavailable."""
+        return self._stats().remaining
+
+    def _hit(self, cost: int) -> bool:
+        try:
+            return self._limiter.hit(self.item, "whaletrack-budget", self.name, cost=cost)
+        except (RedisError, OSError) as exc:
+            raise BudgetUnavailable(f"request budget {self.name} cannot be read: {type(exc).__name__}: {exc}") from exc
+
+    def _stats(self) -> WindowStats:
+        try:
+            return self._limiter.get_window_stats(self.item, "whaletrack-budget", self.name)
+        except (RedisError, OSError) as exc:
+            raise BudgetUnavailable(f"request budget {self.name} cannot be read: {type(exc).__name__}: {exc}") from exc
 
     def reset(self) -> None:
         """Forget what was spent (tests, and an operator after changing the rate)."""

@@ -5,7 +5,9 @@ and logs each run with ``collector_run_start`` / ``collector_run_finish``.
 """
 
 import logging
+import threading
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from celery import current_app
@@ -24,6 +26,10 @@ DATABASE_FAULTS = (OperationalError, InterfaceError)
 
 # Run-log rows opened by the collector run in progress in this context (``collector_execute``).
 _open_runs: ContextVar[list[int] | None] = ContextVar("ledgers_open_runs", default=None)
+# Database faults not yet in the run log because the database itself was failing: (collector, run ids,
+# when, error), written by the next ``collector_execute`` of this process that reaches the database.
+_unrecorded_faults: list[tuple[str, list[int], datetime, str]] = []
+_unrecorded_lock = threading.Lock()
 
 
 def cursor_get_or_create(*, stream: str, start: int) -> SyncCursor:
@@ -70,32 +76,48 @@ def collector_execute(name: str, **options: Any) -> CollectorResult:
     Shape: ``options`` are the keywords of the collector's ``run`` (``Collector.options``, ``progress``).
     A source failure is in the result (``failure``), as the collectors return it. A database fault
     (``DATABASE_FAULTS``) ends the run: the broken connection is dropped, so the next attempt connects
-    afresh; the run-log rows this run opened are closed as failed with the reason (once the database
-    answers again; otherwise the fault is logged); and the fault is raised for the caller to retry.
+    afresh; the run-log rows this run opened are closed as failed with the reason (a run that could not
+    open its row gets a failed row of its own), at once or, while the database still fails, by the next
+    run of any collector in this process; and the fault is raised for the caller to retry.
     Raises: KeyError for an unknown name; ValueError for bad options (nothing ran); DATABASE_FAULTS.
     """
+    collector = collector_get(name)
     token = _open_runs.set([])
     try:
-        return collector_get(name).run(**options)
+        _faults_record()
+        return collector.run(**options)
     except DATABASE_FAULTS as exc:
-        _runs_fail_after_fault(name, _open_runs.get() or [], exc)
+        error = f"{type(exc).__name__}: {exc}"[:5000]
+        logger.warning("collector.run.database_fault", extra={"collector": name, "error": error[:200]})
+        if not connection.in_atomic_block:  # inside the caller's transaction, the caller decides
+            connection.close()
+            with _unrecorded_lock:
+                _unrecorded_faults.append((name, list(_open_runs.get() or []), timezone.now(), error))
+            _faults_record()
         raise
     finally:
         _open_runs.reset(token)
 
 
-def _runs_fail_after_fault(name: str, run_ids: list[int], exc: BaseException) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:5000]
-    logger.warning("collector.run.database_fault", extra={"collector": name, "error": error[:200]})
-    if connection.in_atomic_block:  # the caller's transaction owns the connection: it decides
-        return
-    connection.close()
-    try:
-        CollectorRun.objects.filter(pk__in=run_ids, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=error)
-    except DATABASE_FAULTS:
-        connection.close()
-        logger.warning("collector.run.fault_unrecorded", extra={"collector": name, "runs": run_ids})
+def _faults_record() -> None:
+    """Write the database faults this process could not log yet: close the runs they interrupted as
+    failed, or add a failed run for a fault that struck before its run was logged. Keeps them for later
+    while the database still fails."""
+    with _unrecorded_lock:
+        faults, _unrecorded_faults[:] = list(_unrecorded_faults), []
+    for index, (name, run_ids, at, error) in enumerate(faults):
+        try:
+            closed = CollectorRun.objects.filter(pk__in=run_ids, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED, finished_at=at, error=error)
+            if not run_ids:
+                CollectorRun.objects.create(collector=name, started_at=at, finished_at=at, status=RunStatus.FAILED,
+                                            error=error, duration_ms=0)
+            logger.info("collector.run.fault_recorded", extra={"collector": name, "closed": closed})
+        except DATABASE_FAULTS:
+            connection.close()
+            with _unrecorded_lock:
+                _unrecorded_faults[:0] = faults[index:]
+            return
 
 
 class CollectorNotTriggerable(ApplicationError):

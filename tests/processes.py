@@ -1,13 +1,24 @@
-"""Helpers for tests that run our servers as real subprocesses (daphne, Celery): a free loopback port,
-the pytest database's URL for the children, waiting for a port, and stopping a process."""
+"""Helpers for tests that run our servers as real subprocesses (daphne, Celery, the main job): a free
+loopback port, the pytest database's URL for the children, waiting for a port, stopping a process, and
+the embedded main job itself."""
 
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import requests
+from django.conf import settings
 from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
 
 
 def free_port() -> int:
@@ -50,3 +61,47 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+@dataclass
+class MainJob:
+    """A running ``run_main`` subprocess: its base URL, its SQLite file, its log and the process."""
+
+    url: str
+    database: Path
+    log: Path
+    process: subprocess.Popen
+
+    def get(self, path: str) -> Any:
+        """GET ``path`` and return the JSON body. Raises: requests.HTTPError for a non-2xx answer."""
+        response = requests.get(f"{self.url}{path}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+@contextmanager
+def embedded_main_job(tmp_path: Path, *, env: dict[str, str] | None = None,
+                      timeout_s: float = 180.0) -> Iterator[MainJob]:
+    """``make run`` as a user without Redis gets it, serving: ``run_main --skip-setup`` (migrate, the admin
+    user ``admin`` / ``pw-admin-embedded``, the replay node as the sources, then daphne beside the
+    embedded Celery worker and beat) on a new SQLite file in ``tmp_path``, the in-memory broker and
+    channel layer. ``env`` adds or overrides variables. Stopped (SIGTERM, then SIGKILL) on exit."""
+    port = free_port()
+    database = tmp_path / "embedded.sqlite3"
+    log = tmp_path / "run_main.log"
+    child_env = {key: value for key, value in os.environ.items()
+                 if key not in ("REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    child_env.update({
+        "DATABASE_URL": f"sqlite:///{database}", "WHALETRACK_SOURCES": "replay", "REPLAY_PORT": "0",
+        "HOST": "127.0.0.1", "PORT": str(port), "WHALETRACK_ADMIN_PASSWORD": "pw-admin-embedded",
+        "PYTHONUNBUFFERED": "1", **(env or {}),
+    })
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_main", "--skip-setup"], cwd=BASE_DIR, env=child_env,
+            stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, process, log=log, timeout=timeout_s)
+            yield MainJob(url=f"http://127.0.0.1:{port}", database=database, log=log, process=process)
+        finally:
+            stop(process)

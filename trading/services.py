@@ -6,16 +6,16 @@ Position rows ordered by symbol, then (for sells) its lots, with ``select_for_up
 acting on one account serialize and never deadlock. The account lock also makes ``client_order_id``
 idempotent: a retry waits, then finds the stored order and returns it (placing nothing).
 
-FIFO (DESIGN.md §9): a buy fill opens a lot costing notional + fee; a sell consumes the oldest lots
-first; a partly consumed lot keeps its remaining cost (cost_remaining - the consumed share, rounded
-to 1e-8 USD, so remaining + consumed is exactly the lot's cost); a position closed and reopened starts
-new lots; fees are counted once (buy fee in the lot cost, sell fee off the proceeds). Realized P&L of
+FIFO (DESIGN.md §9, the one engine in ``whales.fifo``): a buy fill opens a lot costing notional + fee; a
+sell consumes the oldest lots first; a partly consumed lot keeps its remaining cost (cost_remaining - the
+consumed share, rounded to 1e-8 USD, so remaining + consumed is exactly the lot's cost); a position
+closed and reopened starts new lots; fees are counted once (buy fee in the lot cost, sell fee off the
+proceeds). Realized P&L of
 a sell fill = notional - fee - cost of the consumed lots. Hence, exactly:
 ``cash + cost of remaining lots == starting_cash + total realized P&L``.
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -53,6 +53,7 @@ from trading.safety import (
 )
 from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
 from trading.venues import price_source_for
+from whales.fifo import Lot, lots_take
 
 logger = logging.getLogger(__name__)
 
@@ -61,41 +62,6 @@ ZERO = Decimal(0)
 
 class TradingError(ValueError):
     """Bad input to a trading service (nothing was changed)."""
-
-
-# ---------------------------------------------------------------- FIFO (pure)
-
-
-@dataclass(frozen=True)
-class LotState:
-    """A FIFO lot as the pure functions see it: quantity remaining and its remaining cost (USD)."""
-
-    quantity: Decimal
-    cost: Decimal
-
-
-def fifo_consume(lots: list[LotState], quantity: Decimal) -> tuple[Decimal, list[LotState]]:
-    """Consume ``quantity`` from ``lots`` (oldest first); return (cost consumed, lots after).
-
-    A partly consumed lot gives up cost x taken / remaining (rounded to 1e-8 USD) and keeps the rest;
-    a fully consumed lot gives up all of its remaining cost. Raises TradingError when the lots hold
-    less than ``quantity``.
-    """
-    remaining = quantity
-    consumed = ZERO
-    after: list[LotState] = []
-    for lot in lots:
-        if remaining <= 0 or lot.quantity <= 0:
-            after.append(lot)
-            continue
-        take = min(lot.quantity, remaining)
-        cost = lot.cost if take == lot.quantity else q_usd(lot.cost * take / lot.quantity)
-        consumed += cost
-        remaining -= take
-        after.append(LotState(quantity=lot.quantity - take, cost=lot.cost - cost))
-    if remaining > 0:
-        raise TradingError(f"sell {quantity} exceeds the lots held")
-    return consumed, after
 
 
 # ---------------------------------------------------------------- live switch
@@ -247,12 +213,17 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
         account.cash -= cost
     else:
         lots = _lots_covering(account, symbol, execution.quantity)
-        consumed, after = fifo_consume([LotState(lot.quantity_remaining, lot.cost_remaining) for lot in lots],
-                                       execution.quantity)
-        for lot, state in zip(lots, after, strict=True):
-            if (lot.quantity_remaining, lot.cost_remaining) != (state.quantity, state.cost):
-                lot.quantity_remaining, lot.cost_remaining = state.quantity, state.cost
-                lot.save(update_fields=["quantity_remaining", "cost_remaining"])
+        pieces, uncovered = lots_take([Lot(lot.quantity_remaining, lot.cost_remaining) for lot in lots],
+                                      execution.quantity)
+        if uncovered:
+            raise TradingError(f"sell {execution.quantity} exceeds the lots held")
+        consumed = ZERO
+        for lot, (taken, cost) in zip(lots, pieces, strict=False):  # the pieces come from the oldest lots
+            assert cost is not None  # paper lots always have a known cost
+            lot.quantity_remaining -= taken
+            lot.cost_remaining -= cost
+            lot.save(update_fields=["quantity_remaining", "cost_remaining"])
+            consumed += cost
         realized = execution.notional - execution.fee - consumed
         account.cash += execution.notional - execution.fee
     fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side, price=execution.price,

@@ -1,4 +1,4 @@
-"""Wallet metrics (DESIGN.md section 9): a pure FIFO lot engine and the set-based recompute service.
+"""Wallet metrics (DESIGN.md section 9): the set-based recompute service over the FIFO engine (whales.fifo).
 
 Which method produces which figure (also stored per row in ``realized_pnl_method`` and ``details``):
 
@@ -64,11 +64,10 @@ Formulas (``_whale_metrics``):
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from django.conf import settings
 from django.db import transaction
@@ -77,16 +76,26 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from whales.chains import Chain
-from whales.models import Direction, Holding, Trade, TradeSource, WalletMetrics, WalletMetricsDaily, Whale
+from whales.fifo import FifoBook
+from whales.jobs import task_enqueue_on_commit
+from whales.models import (
+    Direction,
+    Holding,
+    MetricsPending,
+    Trade,
+    TradeSource,
+    WalletFifoState,
+    WalletMetrics,
+    WalletMetricsDaily,
+    Whale,
+)
+from whales.money import PERCENT_QUANTUM, USD_QUANTUM, WIDE
 
 logger = logging.getLogger(__name__)
 
-USD_QUANTUM = Decimal("0.00000001")
-PERCENT_QUANTUM = Decimal("0.0001")
 PERCENT_MAX = Decimal("1e19")  # percent_field is NUMERIC(24, 4)
 ZERO = Decimal(0)
-# Enough digits that proportional shares of 78-digit amounts never round before the final quantize.
-_CTX = Context(prec=80)
+_CTX = WIDE
 
 BATCH_WHALES = 1000
 
@@ -100,142 +109,30 @@ TRANSFER_OUT = (Direction.SEND, Direction.DEPOSIT)
 
 # A perp trade (module docstring): accounted with the exchange's closedPnl, never FIFO.
 PERP_Q = Q(source=TradeSource.HYPERLIQUID) & (Q(direction__in=PERP_DIRECTIONS) | Q(pnl_usd__isnull=False))
+# A trade the FIFO books take: known amount, not a perp, not unconfirmed (mempool), a FIFO direction.
+FIFO_Q = (Q(amount_base__isnull=False) & ~PERP_Q & ~Q(source=TradeSource.MEMPOOL)
+          & Q(direction__in=(Direction.BUY, Direction.SELL, *TRANSFER_IN, *TRANSFER_OUT)))
 HL = Q(chain=Chain.HYPERLIQUID)
 INFLOW_Q = (HL & Q(direction=Direction.DEPOSIT)) | (~HL & Q(direction__in=TRANSFER_IN))
 OUTFLOW_Q = (HL & Q(direction=Direction.WITHDRAW)) | (~HL & Q(direction__in=TRANSFER_OUT))
 
 
-# --------------------------------------------------------------------------- the pure FIFO engine
-
-
-@dataclass(slots=True)
-class Lot:
-    """An open lot: amount still held and its remaining cost in USD (None = unknown cost)."""
-
-    amount: Decimal
-    cost: Decimal | None
-
-
-@dataclass
-class FifoBook:
-    """FIFO lots of one (whale, asset); feed it the asset's trades in time order (module docstring).
-
-    Units: amounts in human units, USD as Decimal, unrounded (quantize only when storing).
-    """
-
-    lots: deque[Lot] = field(default_factory=deque)
-    realized: Decimal = ZERO
-    sells: int = 0
-    unknown_cost_sells: int = 0
-    unknown_cost_amount: Decimal = ZERO
-    unknown_cost_proceeds: Decimal = ZERO
-    round_trips: int = 0
-    wins: int = 0
-    _trip_pnl: Decimal = ZERO
-    _trip_sold: bool = False
-    _trip_unknown: bool = False
-
-    @property
-    def amount(self) -> Decimal:
-        return sum((lot.amount for lot in self.lots), ZERO)
-
-    @property
-    def cost(self) -> Decimal | None:
-        """Cost of the remaining lots; None when any of them has an unknown cost."""
-        total = ZERO
-        for lot in self.lots:
-            if lot.cost is None:
-                return None
-            total += lot.cost
-        return total
-
-    def _open(self, amount: Decimal, cost: Decimal | None) -> None:
-        if amount <= 0:
-            return
-        if not self.lots:  # a new round trip starts from an empty book (a reopened position: new lots)
-            self._trip_pnl, self._trip_sold, self._trip_unknown = ZERO, False, False
-        self.lots.append(Lot(amount, cost))
-
-    def _take(self, amount: Decimal) -> tuple[list[tuple[Decimal, Decimal | None]], Decimal]:
-        """Consume up to ``amount`` FIFO; return ((piece amount, piece cost), ...) and the uncovered rest."""
-        pieces: list[tuple[Decimal, Decimal | None]] = []
-        rest = amount
-        with localcontext(_CTX):
-            while rest > 0 and self.lots:
-                lot = self.lots[0]
-                if lot.amount <= rest:
-                    pieces.append((lot.amount, lot.cost))
-                    rest -= lot.amount
-                    self.lots.popleft()
-                else:
-                    # Partly consumed: the piece takes its share of the cost, the lot keeps the rest
-                    # of its cost (subtracted, so a later full consumption costs exactly what is left).
-                    share = None if lot.cost is None else lot.cost * rest / lot.amount
-                    pieces.append((rest, share))
-                    lot.amount -= rest
-                    if lot.cost is not None and share is not None:
-                        lot.cost -= share
-                    rest = ZERO
-        return pieces, rest
-
-    def buy(self, amount: Decimal, value_usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        """Open a lot at value_usd + fee_usd (None value -> unknown cost)."""
-        self._open(amount, None if value_usd is None else value_usd + (fee_usd or ZERO))
-
-    def transfer_in(self, amount: Decimal, value_usd: Decimal | None) -> None:
-        """Open a lot at the market value on arrival; realizes nothing."""
-        self._open(amount, value_usd)
-
-    def transfer_out(self, amount: Decimal) -> None:
-        """Remove lots FIFO at cost; realizes nothing."""
-        self._take(amount)
-
-    def sell(self, amount: Decimal, value_usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        """Consume lots FIFO and realize proceeds share - cost per piece; unknown parts go to unknown_*."""
-        if amount <= 0:
-            return
-        self.sells += 1
-        had_lots = bool(self.lots)
-        pieces, uncovered = self._take(amount)
-        unknown = uncovered > 0
-        with localcontext(_CTX):
-            proceeds = None if value_usd is None else value_usd - (fee_usd or ZERO)
-            unknown_amount = uncovered
-            realized = ZERO
-            for piece_amount, piece_cost in pieces:
-                if proceeds is None or piece_cost is None:
-                    unknown, unknown_amount = True, unknown_amount + piece_amount
-                    continue
-                realized += proceeds * piece_amount / amount - piece_cost
-            if unknown:
-                self.unknown_cost_sells += 1
-                self.unknown_cost_amount += unknown_amount
-                if proceeds is not None:
-                    self.unknown_cost_proceeds += proceeds * unknown_amount / amount
-            self.realized += realized
-        if had_lots:
-            self._trip_pnl += realized
-            self._trip_sold = True
-            self._trip_unknown = self._trip_unknown or unknown
-            if not self.lots:  # back to flat: the round trip is closed
-                if not self._trip_unknown:
-                    self.round_trips += 1
-                    self.wins += self._trip_pnl > 0
-                self._trip_pnl, self._trip_sold, self._trip_unknown = ZERO, False, False
-
-    def apply(self, direction: str, amount: Decimal, value_usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        """Route one trade by direction (perp directions are not FIFO trades and are ignored)."""
-        if direction == Direction.BUY:
-            self.buy(amount, value_usd, fee_usd)
-        elif direction == Direction.SELL:
-            self.sell(amount, value_usd, fee_usd)
-        elif direction in TRANSFER_IN:
-            self.transfer_in(amount, value_usd)
-        elif direction in TRANSFER_OUT:
-            self.transfer_out(amount)
-
-
 # --------------------------------------------------------------------------- per-whale computation
+
+
+def book_apply(book: FifoBook, direction: str, amount: Decimal, value_usd: Decimal | None,
+               fee_usd: Decimal | None) -> None:
+    """Route one non-perp trade to ``book`` by its direction (module docstring's table): buy and sell, a
+    transfer in (receive, withdraw) opens a lot at its value, a transfer out (send, deposit) removes lots
+    at cost; perp directions are not FIFO trades and are ignored."""
+    if direction == Direction.BUY:
+        book.buy(amount, value_usd, fee_usd)
+    elif direction == Direction.SELL:
+        book.sell(amount, value_usd, fee_usd)
+    elif direction in TRANSFER_IN:
+        book.transfer_in(amount, value_usd)
+    elif direction in TRANSFER_OUT:
+        book.transfer_out(amount)
 
 
 @dataclass
@@ -369,21 +266,77 @@ def _aggregate(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], now: 
         f.perp_closes, f.perp_wins = r["closes"], r["close_wins"]
 
 
-def _fifo_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures]) -> None:
-    """Load the batch's non-perp trades in (whale, time) order, streamed, and run the FIFO books."""
-    rows = (
-        Trade.objects.filter(whale_id__in=whale_ids, amount_base__isnull=False)
-        .exclude(PERP_Q).exclude(source=TradeSource.MEMPOOL)
-        .filter(direction__in=(Direction.BUY, Direction.SELL, *TRANSFER_IN, *TRANSFER_OUT))
-        .order_by("whale_id", "block_time", "id")
-        .values_list("whale_id", "base_asset", "direction", "amount_base", "value_usd", "fee_usd")
-    )
-    for whale_id, asset, direction, amount, value, fee in rows.iterator(chunk_size=20_000):
+@dataclass
+class _Applied:
+    """Where one whale's books stand after a pass: the highest trade id, how many trades, the last one."""
+
+    max_trade_id: int = 0
+    trades: int = 0
+    through: tuple[datetime, int] | None = None
+
+    def add(self, block_time: datetime, trade_id: int) -> None:
+        self.max_trade_id = max(self.max_trade_id, trade_id)
+        self.trades += 1
+        self.through = (block_time, trade_id)
+
+
+_FIFO_COLUMNS = ("whale_id", "id", "block_time", "base_asset", "direction", "amount_base", "value_usd", "fee_usd")
+
+
+def _apply_rows(rows: Iterable[tuple], figures: dict[int, WhaleFigures], applied: dict[int, _Applied]) -> None:
+    for whale_id, trade_id, block_time, asset, direction, amount, value, fee in rows:
         books = figures[whale_id].books
         book = books.get(asset)
         if book is None:
             book = books[asset] = FifoBook()
-        book.apply(direction, amount, value, fee)
+        book_apply(book, direction, amount, value, fee)
+        applied[whale_id].add(block_time, trade_id)
+
+
+def _fifo_resume(whale_ids: Sequence[int], figures: dict[int, WhaleFigures],
+                 applied: dict[int, _Applied]) -> set[int]:
+    """Restore the stored books of ``whale_ids`` and apply only the trades stored since; return the whales
+    whose stored books cannot be trusted (see WalletFifoState), which must be rebuilt from every trade."""
+    states = {state.whale_id: state for state in WalletFifoState.objects.filter(whale_id__in=whale_ids)}
+    if not states:
+        return set(whale_ids)
+    fifo = Trade.objects.filter(FIFO_Q, whale_id__in=list(states))
+    counts = dict(fifo.filter(id__lte=F("whale__fifo_state__max_trade_id")).values("whale_id")
+                  .annotate(n=Count("id")).order_by().values_list("whale_id", "n"))
+    rebuild = set(whale_ids) - set(states)
+    rebuild |= {whale_id for whale_id, state in states.items() if counts.get(whale_id, 0) != state.trades_applied}
+    for whale_id, state in states.items():
+        if whale_id in rebuild:
+            continue
+        figures[whale_id].books = {asset: FifoBook.from_state(book) for asset, book in state.books.items()}
+        through = (state.through_block_time, state.through_trade_id) if state.through_trade_id else None
+        applied[whale_id] = _Applied(state.max_trade_id, state.trades_applied, through)
+    tail = (fifo.filter(id__gt=F("whale__fifo_state__max_trade_id")).exclude(whale_id__in=rebuild)
+            .order_by("whale_id", "block_time", "id").values_list(*_FIFO_COLUMNS))
+    for row in tail.iterator(chunk_size=20_000):
+        whale_id, trade_id, block_time = row[0], row[1], row[2]
+        if whale_id in rebuild:
+            continue
+        through = applied[whale_id].through
+        if through is not None and (block_time, trade_id) <= through:  # a trade earlier than the books' end
+            rebuild.add(whale_id)
+            continue
+        _apply_rows([row], figures, applied)
+    return rebuild
+
+
+def _fifo_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], *, resume: bool) -> dict[int, _Applied]:
+    """Run the FIFO books of the batch: from the stored books plus the newer trades (``resume``) where
+    they can be trusted, else from every non-perp trade, streamed in (whale, time) order."""
+    applied = {whale_id: _Applied() for whale_id in whale_ids}
+    rebuild = _fifo_resume(whale_ids, figures, applied) if resume else set(whale_ids)
+    for whale_id in rebuild:
+        figures[whale_id].books, applied[whale_id] = {}, _Applied()
+    if rebuild:
+        rows = (Trade.objects.filter(FIFO_Q, whale_id__in=sorted(rebuild)).order_by("whale_id", "block_time", "id")
+                .values_list(*_FIFO_COLUMNS))
+        _apply_rows(rows.iterator(chunk_size=20_000), figures, applied)
+    return applied
 
 
 def _holdings_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures]) -> None:
@@ -409,25 +362,43 @@ METRIC_FIELDS = [
 ]
 
 
-def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None) -> dict[int, dict]:
-    """Compute (not store) the metrics of ``whale_ids``; return {whale_id: MetricsFields values}.
+def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None, resume: bool = True
+                    ) -> tuple[dict[int, dict], list[WalletFifoState]]:
+    """Compute (not store) the metrics of ``whale_ids``: ({whale_id: MetricsFields values}, the FIFO states
+    to store for the next compute).
 
-    Shape: 3 queries for the whole sequence (one GROUP BY over trades, one streamed trade load for
-    FIFO, one holdings load), whatever its length; callers batch (``BATCH_WHALES``).
+    Incremental where the formulas allow: with ``resume`` the FIFO books (realized P&L, lots, round trips)
+    carry on from each whale's stored ``WalletFifoState`` with only the trades stored since, when that
+    state can be trusted; every other figure (the windowed volumes and counts, the flows, the perp sums)
+    is one GROUP BY in the database. Shape: a handful of queries for the whole sequence whatever its
+    length (the GROUP BY, the states, the count of trades they cover, the newer trades, every trade of the
+    whales rebuilt, the holdings); callers batch (``BATCH_WHALES``).
     """
     now = now or timezone.now()
     figures = {wid: WhaleFigures() for wid in whale_ids}
     if not figures:
-        return {}
+        return {}, []
     ids = list(figures)
     _aggregate(ids, figures, now)
-    _fifo_pass(ids, figures)
+    applied = _fifo_pass(ids, figures, resume=resume)
     _holdings_pass(ids, figures)
-    return {wid: _whale_metrics(wid, f, now) for wid, f in figures.items()}
+    states = [
+        WalletFifoState(whale_id=wid, books={asset: book.state() for asset, book in figures[wid].books.items()},
+                        max_trade_id=a.max_trade_id, trades_applied=a.trades,
+                        through_block_time=a.through[0] if a.through else None,
+                        through_trade_id=a.through[1] if a.through else None, computed_at=now)
+        for wid, a in applied.items()
+    ]
+    return {wid: _whale_metrics(wid, f, now) for wid, f in figures.items()}, states
 
 
-def _store(values: Iterable[dict], day: date) -> None:
+STATE_FIELDS = ["books", "max_trade_id", "trades_applied", "through_block_time", "through_trade_id", "computed_at"]
+
+
+def _store(values: Iterable[dict], states: list[WalletFifoState], day: date) -> None:
     values = list(values)
+    WalletFifoState.objects.bulk_create(states, batch_size=1000, update_conflicts=True, unique_fields=["whale"],
+                                        update_fields=STATE_FIELDS)
     WalletMetrics.objects.bulk_create(
         [WalletMetrics(**v) for v in values], batch_size=1000,
         update_conflicts=True, unique_fields=["whale"], update_fields=METRIC_FIELDS)
@@ -437,56 +408,90 @@ def _store(values: Iterable[dict], day: date) -> None:
 
 
 def metrics_recompute(*, whale_ids: Sequence[int], now: datetime | None = None,
-                      batch_size: int = BATCH_WHALES) -> int:
-    """Recompute and store the metrics of ``whale_ids``; return how many whales were stored.
+                      batch_size: int = BATCH_WHALES, resume: bool = True) -> int:
+    """Recompute and store the metrics of ``whale_ids`` (``metrics_compute``, incremental with ``resume``);
+    return how many whales were stored.
 
-    Shape: WalletMetrics (current) upserted on whale and WalletMetricsDaily upserted on
-    (whale, now's UTC date): running it again the same day overwrites the same rows (idempotent).
-    Ids of whales that do not exist are skipped. 5 queries per batch of ``batch_size`` whales
-    (aggregate, FIFO load, holdings, 2 upserts), each batch in its own transaction.
+    Shape: WalletMetrics (current) upserted on whale, WalletMetricsDaily upserted on (whale, now's UTC
+    date) and WalletFifoState upserted on whale: running it again the same day overwrites the same rows
+    (idempotent). Ids of whales that do not exist are skipped. Each batch of ``batch_size`` whales is
+    computed with a handful of queries and stored in its own transaction (3 upserts).
     """
     now = now or timezone.now()
     ids = sorted(set(Whale.objects.filter(pk__in=list(whale_ids)).values_list("pk", flat=True)))
-    return _recompute_ids(ids, now, now.astimezone(UTC).date(), batch_size)
+    return _recompute_ids(ids, now, now.astimezone(UTC).date(), batch_size, resume)
 
 
-def _recompute_ids(ids: list[int], now: datetime, day: date, batch_size: int) -> int:
+def _recompute_ids(ids: list[int], now: datetime, day: date, batch_size: int, resume: bool) -> int:
     stored = 0
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
-        values = metrics_compute(whale_ids=batch, now=now)
+        values, states = metrics_compute(whale_ids=batch, now=now, resume=resume)
         with transaction.atomic():
-            _store(values.values(), day)
+            _store(values.values(), states, day)
         stored += len(values)
     return stored
 
 
-def metrics_recompute_all(*, now: datetime | None = None, batch_size: int = BATCH_WHALES) -> int:
+def metrics_recompute_all(*, now: datetime | None = None, batch_size: int = BATCH_WHALES,
+                          resume: bool = True) -> int:
     """Recompute and store the metrics of every whale (tracked or not: history is kept); return the
-    count. Same shape as ``metrics_recompute``: queries grow with whales / batch_size, not whales."""
+    count. Same shape as ``metrics_recompute``: queries grow with whales / batch_size, not whales.
+    ``resume=False`` rebuilds every FIFO book from every trade."""
     now = now or timezone.now()
     ids = list(Whale.objects.order_by("pk").values_list("pk", flat=True))
     started = timezone.now()
-    stored = _recompute_ids(ids, now, now.astimezone(UTC).date(), batch_size)
+    stored = _recompute_ids(ids, now, now.astimezone(UTC).date(), batch_size, resume)
     logger.info("whales.metrics.recompute_all.done", extra={
         "whales": stored, "seconds": (timezone.now() - started).total_seconds()})
     return stored
 
 
-def metrics_after_trades(*, whale_ids: Iterable[int]) -> None:
-    """Hook for collectors after they store trades: an incremental recompute of ``whale_ids`` once the
-    surrounding transaction commits (nothing for an empty set). With a broker (production) it is the
-    ``whales.recompute_metrics`` task; in the embedded mode (broker ``memory://``, no worker) it runs
-    in-process right after the commit."""
-    from whales.tasks import recompute_metrics  # tasks import this module
-
+def metrics_mark_pending(*, whale_ids: Iterable[int]) -> None:
+    """Mark the metrics of ``whale_ids`` for a recompute, because their trades changed (ingest, reorg,
+    confirmation): one ``MetricsPending`` row per whale, upserted in the current transaction. Once it
+    commits, ``whales.recompute_pending_metrics`` is enqueued to run WHALE_METRICS_DEBOUNCE_S later, at
+    most once per debounce window (coalesced through the cache); the beat row of the same task sweeps up
+    anything a lost message left. Nothing for an empty set."""
     ids = sorted({int(i) for i in whale_ids})
     if not ids:
         return
-    if settings.CELERY_BROKER_URL.startswith("memory://"):
-        transaction.on_commit(lambda: metrics_recompute(whale_ids=ids), robust=True)
-    else:
-        recompute_metrics.delay_on_commit(whale_ids=ids)
+    now = timezone.now()
+    MetricsPending.objects.bulk_create(
+        [MetricsPending(whale_id=whale_id, first_marked_at=now, last_marked_at=now) for whale_id in ids],
+        batch_size=1000, update_conflicts=True, unique_fields=["whale"], update_fields=["last_marked_at"])
+    debounce_s = settings.WHALE_METRICS_DEBOUNCE_S
+    task_enqueue_on_commit("whales.recompute_pending_metrics", countdown_s=debounce_s, coalesce_s=max(debounce_s, 1))
+
+
+def metrics_recompute_pending(*, debounce_s: float, batch_size: int = BATCH_WHALES, limit: int = 100_000,
+                              now: datetime | None = None) -> int:
+    """Recompute the whales marked pending at least ``debounce_s`` seconds ago; return how many.
+
+    Shape: the due marks (oldest first, at most ``limit``) are read once, then recomputed in batches
+    (``metrics_recompute``, each batch in its own transaction); a mark is deleted only when its
+    ``last_marked_at`` is still the value read, so a whale whose trades changed meanwhile stays pending.
+    Killed part-way, the marks of unfinished batches remain for the next run.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=debounce_s)
+    marks = list(MetricsPending.objects.filter(first_marked_at__lte=cutoff).order_by("first_marked_at", "whale_id")
+                 .values_list("whale_id", "last_marked_at")[:limit])
+    done = 0
+    for start in range(0, len(marks), batch_size):
+        batch = marks[start:start + batch_size]
+        done += metrics_recompute(whale_ids=[whale_id for whale_id, _ in batch], batch_size=batch_size)
+        for chunk in range(0, len(batch), 200):
+            unchanged = Q()
+            for whale_id, marked_at in batch[chunk:chunk + 200]:
+                unchanged |= Q(whale_id=whale_id, last_marked_at=marked_at)
+            MetricsPending.objects.filter(unchanged).delete()
+    if marks:
+        logger.info("whales.metrics.pending.done", extra={"whales": done, "due": len(marks)})
+    oldest = MetricsPending.objects.order_by("first_marked_at").values_list("first_marked_at", flat=True).first()
+    if oldest is not None:  # marks not due yet: come back when the oldest is (coalesced with new marks)
+        wait_s = max((oldest + timedelta(seconds=debounce_s) - timezone.now()).total_seconds(), 1.0)
+        task_enqueue_on_commit("whales.recompute_pending_metrics", countdown_s=wait_s, coalesce_s=wait_s)
+    return done
 
 
 @dataclass(frozen=True)
@@ -511,3 +516,13 @@ def perp_realized_by_coin(*, whale_id: int) -> dict[str, PerpRealized]:
             .annotate(pnl=Coalesce(Sum("pnl_usd"), _USD0), fees=Coalesce(Sum("fee_usd"), _USD0), n=Count("id"))
             .order_by())
     return {r["base_asset"]: PerpRealized(r["pnl"], r["fees"], r["n"]) for r in rows}
+
+
+def metrics_books_forget(*, whale_ids: Iterable[int]) -> None:
+    """Drop the stored FIFO books of ``whale_ids``, so their next compute rebuilds them from every trade:
+    for services that change stored trades in place (a confirmation moving a trade's time). Also marks
+    them pending. Runs in the caller's transaction."""
+    ids = sorted({int(i) for i in whale_ids})
+    if ids:
+        WalletFifoState.objects.filter(whale_id__in=ids).delete()
+        metrics_mark_pending(whale_ids=ids)

@@ -436,6 +436,55 @@ class WalletMetricsDaily(MetricsFields):
         return f"metrics of whale {self.whale_id} on {self.date}"
 
 
+class WalletFifoState(models.Model):
+    """The FIFO books of one whale as the last metrics compute left them (``whales.metrics``), so the next
+    compute carries on with the trades stored since instead of replaying them all.
+
+    ``books`` is ``{asset: whales.fifo.FifoBook.state()}``; ``max_trade_id`` is the highest Trade id
+    applied, ``trades_applied`` how many FIFO trades were, and ``through_*`` the last one in FIFO order
+    (block_time, id). A compute trusts the state only while the whale still has exactly
+    ``trades_applied`` FIFO trades with ids up to ``max_trade_id`` and every newer one comes after
+    ``through_*``; otherwise (a deletion, a late trade, one committed out of id order) it rebuilds the
+    books from every trade. A service that changes stored trades in place forgets the state
+    (``whales.metrics.metrics_books_forget``).
+    """
+
+    whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="fifo_state")
+    books = models.JSONField(default=dict)
+    max_trade_id = models.BigIntegerField(default=0)
+    trades_applied = models.IntegerField(default=0)
+    through_block_time = models.DateTimeField(null=True, blank=True)
+    through_trade_id = models.BigIntegerField(null=True, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "wallet FIFO states"
+
+    def __str__(self) -> str:
+        return f"FIFO books of whale {self.whale_id} through trade {self.through_trade_id}"
+
+
+class MetricsPending(models.Model):
+    """A whale whose metrics wait for a recompute after its trades changed: one row per whale at most.
+
+    Set in the same transaction as the trades (``whales.metrics.metrics_mark_pending``):
+    ``first_marked_at`` stays while the row exists (the debounce counts from it), ``last_marked_at``
+    moves with every later change. The recompute deletes a row only if ``last_marked_at`` is still the
+    value it read, so a change that lands during a recompute is recomputed again.
+    """
+
+    whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    first_marked_at = models.DateTimeField()
+    last_marked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "metrics pending"
+        indexes = [models.Index(fields=["first_marked_at"], name="metricspending_first")]
+
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id} pending since {self.first_marked_at:%Y-%m-%d %H:%M:%S}"
+
+
 class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     OK = "ok", "OK"

@@ -9,12 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from whales.metrics import metrics_books_forget, metrics_mark_pending
 from whales.models import (
     EventThreshold,
     EventType,
@@ -27,6 +29,7 @@ from whales.types import WhaleActivity
 
 logger = logging.getLogger(__name__)
 
+NATURAL_KEY_FIELDS = ("chain", "tx_hash", "log_index", "whale", "direction")
 _TRADE_FIELDS = (
     "chain", "block_time", "block_number", "block_hash", "tx_hash", "log_index", "source", "platform",
     "direction", "base_asset", "base_token_address", "quote_asset", "quote_token_address", "amount_raw",
@@ -35,8 +38,50 @@ _TRADE_FIELDS = (
 )
 
 
-def _natural_key(chain: str, tx_hash: str, log_index: int, whale_id: int, direction: str) -> tuple:
-    return (chain, tx_hash, log_index, whale_id, direction)
+NaturalKey = tuple[str, str, int, int, str]
+# PostgreSQL takes at most 65,535 parameters per statement; SQLite's limit is what Django reports.
+MAX_INSERT_PARAMS = 60_000
+MAX_INSERT_ROWS = 1000
+
+
+def _natural_key(activity: WhaleActivity) -> NaturalKey:
+    """(chain, tx_hash, log_index, whale_id, direction): the unique key of a Trade."""
+    return (activity.chain, activity.tx_hash, activity.log_index, activity.whale_id, activity.direction)
+
+
+def _insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
+                returning: Sequence[str]) -> list[tuple]:
+    """INSERT ``rows`` (field name -> value, the same fields in each) with ``ON CONFLICT DO NOTHING
+    RETURNING``: the values of ``returning`` for the rows actually inserted, in no particular order.
+
+    One statement per chunk, no read before the write: a row whose unique key is already stored (or
+    earlier in the same batch) is skipped by the database, so the cost does not depend on the table's
+    size or the planner's statistics, and concurrent writers each insert a row at most once. Values
+    go through each field's ``get_db_prep_save``, as Django's own inserts do. PostgreSQL and SQLite
+    (>= 3.35) both run it. Raises: IntegrityError for any other constraint (a NOT NULL, a foreign key).
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    fields = [meta.get_field(name) for name in rows[0]]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model_field.column) for model_field in fields)
+    returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, min(MAX_INSERT_ROWS, MAX_INSERT_PARAMS // len(fields),
+                               connection.ops.bulk_batch_size(fields, rows)))
+    inserted: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            params = [model_field.get_db_prep_save(row[model_field.name], connection)
+                      for row in chunk for model_field in fields]
+            # Only quoted column names of the model and placeholders are formatted in; values are parameters.
+            sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+                   f"{', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING RETURNING {returned}")
+            cursor.execute(sql, params)
+            inserted.extend(cursor.fetchall())
+    return inserted
 
 
 def event_threshold_map() -> dict[str, Decimal]:
@@ -48,90 +93,65 @@ def event_threshold_map() -> dict[str, Decimal]:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What ``trades_ingest`` stored: the new Trades and WhaleEvents (their pks unset on PostgreSQL) and
-    the ids of the events this call inserted (for publishing after commit)."""
+    """What ``trades_ingest`` stored: the new Trades (with their ids) and the ids of the WhaleEvents it
+    inserted (for publishing after commit)."""
 
     trades: list[Trade]
-    events: list[WhaleEvent]
     event_ids: list[int] = field(default_factory=list)
 
 
 def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
     """Store ``activities`` as Trades and raise their WhaleEvents; return what was new.
 
-    Shape: one Trade per activity natural key (chain, tx_hash, log_index, whale, direction); an
-    activity already stored is skipped, so the same batch ingested twice stores it once. A new
-    activity with ``event_type`` set, not internal, and ``value_usd`` at or above that type's
-    threshold (``event_threshold_map``) also becomes a WhaleEvent. Each whale's
-    ``last_active_at`` moves forward to its newest block time (never backwards).
+    Shape: one Trade per activity natural key (chain, tx_hash, log_index, whale, direction), inserted
+    with ``ON CONFLICT DO NOTHING RETURNING`` (``_insert_new``): an activity already stored, by this
+    call or any other, is skipped, so the same batch ingested twice stores it once. A new activity with
+    ``event_type`` set, not internal, and ``value_usd`` at or above that type's threshold
+    (``event_threshold_map``) also becomes a WhaleEvent (inserted the same way). Each whale's
+    ``last_active_at`` moves forward to its newest block time (never backwards), and its metrics are
+    marked for a recompute on the worker (``whales.metrics.metrics_mark_pending``).
     Runs in one transaction (the caller's, if any).
     """
     if not activities:
-        return IngestResult(trades=[], events=[])
+        return IngestResult(trades=[])
+    seen: set[NaturalKey] = set()
+    unique = []  # the first of duplicates in the batch wins
+    for activity in activities:
+        if _natural_key(activity) not in seen:
+            seen.add(_natural_key(activity))
+            unique.append(activity)
+    now = timezone.now()
     with transaction.atomic():
-        tx_hashes = {a.tx_hash for a in activities}
-        chains = {a.chain for a in activities}
-        existing = set(
-            Trade.objects.filter(chain__in=chains, tx_hash__in=tx_hashes).values_list(
-                "chain", "tx_hash", "log_index", "whale_id", "direction"
-            )
-        )
-        new_trades: list[Trade] = []
-        new_activities: list[WhaleActivity] = []
-        for activity in activities:
-            key = _natural_key(activity.chain, activity.tx_hash, activity.log_index, activity.whale_id,
-                               activity.direction)
-            if key in existing:
-                continue
-            existing.add(key)
-            new_activities.append(activity)
-            new_trades.append(
-                Trade(whale_id=activity.whale_id, **{name: getattr(activity, name) for name in _TRADE_FIELDS})
-            )
-        # ignore_conflicts: a concurrent writer that got here first wins; our copy is dropped.
-        Trade.objects.bulk_create(new_trades, batch_size=1000, ignore_conflicts=True)
-        events = events_ingest(activities=new_activities)
+        rows = [{"whale": a.whale_id, **{name: getattr(a, name) for name in _TRADE_FIELDS}, "created_at": now}
+                for a in unique]
+        new = {tuple(row[1:]): row[0] for row in _insert_new(Trade, rows, returning=("id", *NATURAL_KEY_FIELDS))}
+        new_activities = [a for a in unique if _natural_key(a) in new]
+        trades = [Trade(pk=new[_natural_key(a)], whale_id=a.whale_id, created_at=now,
+                        **{name: getattr(a, name) for name in _TRADE_FIELDS}) for a in new_activities]
+        for trade in trades:
+            trade._state.adding = False
+        event_ids = events_ingest(activities=new_activities, observed_at=now)
         _whales_touch(new_activities)
-        event_ids = events_inserted_ids(events)
-    return IngestResult(trades=new_trades, events=events, event_ids=event_ids)
+        metrics_mark_pending(whale_ids={a.whale_id for a in new_activities})
+    return IngestResult(trades=trades, event_ids=event_ids)
 
 
-def events_inserted_ids(events: Sequence[WhaleEvent]) -> list[int]:
-    """Ids of the rows ``events_ingest`` inserted for ``events``: every event of one call shares its
-    ``observed_at``, so rows with that instant and those tx hashes are ours; an event a concurrent
-    writer inserted first has its own ``observed_at`` and is left to that writer to publish."""
-    if not events:
-        return []
-    return list(WhaleEvent.objects.filter(observed_at=events[0].observed_at,
-                                          tx_hash__in={e.tx_hash for e in events}).values_list("id", flat=True))
-
-
-def events_ingest(*, activities: Iterable[WhaleActivity]) -> list[WhaleEvent]:
-    """Create the WhaleEvents that ``activities`` raise (see ``trades_ingest``); return the new ones."""
+def events_ingest(*, activities: Iterable[WhaleActivity], observed_at: datetime | None = None) -> list[int]:
+    """Insert the WhaleEvents that ``activities`` raise (see ``trades_ingest``); return the ids of the
+    ones inserted now (an event already stored, by anyone, is skipped)."""
     thresholds = event_threshold_map()
-    observed_at = timezone.now()
-    events = [
-        WhaleEvent(
-            chain=a.chain,
-            type=a.event_type,
-            whale_id=a.whale_id,
-            block_time=a.block_time,
-            block_number=a.block_number,
-            tx_hash=a.tx_hash,
-            log_index=a.log_index,
-            summary=a.summary[:500],
-            value_usd=a.value_usd,
-            details=a.details,
-            observed_at=observed_at,
-        )
+    observed_at = observed_at or timezone.now()
+    rows = [
+        {"chain": a.chain, "type": a.event_type, "whale": a.whale_id, "block_time": a.block_time,
+         "block_number": a.block_number, "tx_hash": a.tx_hash, "log_index": a.log_index, "summary": a.summary[:500],
+         "value_usd": a.value_usd, "details": a.details, "observed_at": observed_at, "published_at": None}
         for a in activities
         if a.event_type
         and not a.is_internal
         and a.value_usd is not None
         and a.value_usd >= thresholds.get(a.event_type, Decimal("Infinity"))
     ]
-    WhaleEvent.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
-    return events
+    return sorted(row[0] for row in _insert_new(WhaleEvent, rows, returning=("id",)))
 
 
 def _whales_touch(activities: Iterable[WhaleActivity]) -> None:
@@ -181,6 +201,7 @@ def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[dict]:
         type=EventType.REORG_RETRACTION
     ).delete()
     trades.delete()
+    metrics_mark_pending(whale_ids={row["whale_id"] for row in deleted})
     return deleted
 
 
@@ -214,8 +235,9 @@ def trades_confirm(
     Returns how many Trades were updated.
     """
     with transaction.atomic():
-        updated = Trade.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True).update(
-            block_number=block_number, block_hash=block_hash, block_time=block_time)
+        confirmed = Trade.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True)
+        metrics_books_forget(whale_ids=set(confirmed.values_list("whale_id", flat=True)))  # the trade order moves
+        updated = confirmed.update(block_number=block_number, block_hash=block_hash, block_time=block_time)
         WhaleEvent.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True).exclude(
             type=EventType.MEMPOOL_WHALE).update(block_number=block_number, block_time=block_time)
     return updated
@@ -229,6 +251,8 @@ def trades_withdraw_unconfirmed(*, chain: str, tx_hash: str, whale_id: int) -> i
         WhaleEvent.objects.filter(chain=chain, tx_hash=tx_hash, whale_id=whale_id,
                                   block_number__isnull=True).exclude(type=EventType.MEMPOOL_WHALE).delete()
         deleted, _ = trades.delete()
+        if deleted:
+            metrics_mark_pending(whale_ids=[whale_id])
     return deleted
 
 

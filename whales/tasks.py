@@ -6,7 +6,7 @@ from django.conf import settings
 
 from whales.classification import whales_classify
 from whales.flows import flows_collect
-from whales.metrics import metrics_recompute, metrics_recompute_all
+from whales.metrics import metrics_recompute, metrics_recompute_all, metrics_recompute_pending
 from whales.scoring import scoring_run
 
 
@@ -16,14 +16,26 @@ def _enabled() -> bool:
 
 
 @shared_task(
-    name="whales.recompute_metrics",  # permanent: queued by whales.metrics.metrics_after_trades
+    name="whales.recompute_metrics",  # permanent: recompute given whales now (queued by hand or by scripts)
     soft_time_limit=50, time_limit=60,
     acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service upserts
 )
 def recompute_metrics(*, whale_ids: list[int]) -> None:
-    """Incremental recompute of ``whale_ids`` after new trades (metrics_recompute)."""
+    """Recompute ``whale_ids`` now (metrics_recompute)."""
     if _enabled():
         metrics_recompute(whale_ids=whale_ids)
+
+
+@shared_task(
+    name="whales.recompute_pending_metrics",  # permanent: queued by metrics_mark_pending and its beat row
+    soft_time_limit=540, time_limit=600,
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: marks go only once stored
+)
+def recompute_pending_metrics() -> None:
+    """After trades changed (metrics_mark_pending, debounced by WHALE_METRICS_DEBOUNCE_S) and on its beat
+    row every minute (migration 0013): recompute the whales pending at least that long."""
+    if _enabled():
+        metrics_recompute_pending(debounce_s=settings.WHALE_METRICS_DEBOUNCE_S)
 
 
 @shared_task(

@@ -81,8 +81,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Collectors and the web server share one file: wait for the writer instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded worker, beat and the web server share one file. WAL lets readers go on while one
+    # connection writes; IMMEDIATE takes the write lock when a transaction begins, so two writers queue
+    # (up to ``timeout`` s) instead of one failing with "database is locked" when it upgrades a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT_S", default=20.0),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now (evidence URLs in the admin)
 
@@ -129,7 +135,7 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 # Request budgets of the upstream sources (ledgers.budget, "limits" storage): shared through Redis by
 # every process, or per process without Redis.
 REQUEST_BUDGET_STORAGE_URL = REDIS_URL or "memory://"
@@ -137,6 +143,13 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat looks at the PeriodicTask rows at least this often (s): a row an analyst disables or re-times in the
+# admin takes effect within this interval, in every mode.
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+if CELERY_BROKER_URL.startswith("memory://"):
+    # kombu's in-memory transport polls its queues; the default second would add up to 1 s to every task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -264,6 +277,9 @@ LOGOUT_REDIRECT_URL = "/"
 # --- Wallet metrics ----------------------------------------------------------------------------
 # Kill switch of the scheduled recomputation tasks (whales.tasks).
 WHALE_METRICS_ENABLED = env.bool("WHALE_METRICS_ENABLED", default=True)
+# A whale whose trades changed is recomputed on the worker once its first pending mark is this old (s):
+# changes within the window are coalesced into one recompute.
+WHALE_METRICS_DEBOUNCE_S = env.float("WHALE_METRICS_DEBOUNCE_S", default=30.0)
 
 # --- Classification and smart money ------------------------------------------------------------
 # Whale type (whales/classification.py): trader = trades_30d >= N or 30-day turnover >= X;
@@ -300,6 +316,9 @@ ALERTS_WEBHOOK_MAX_ATTEMPTS = env.int("ALERTS_WEBHOOK_MAX_ATTEMPTS", default=5)
 # Events committed but not published (a process killed between commit and send) are sent by the
 # sweep task after this many seconds.
 ALERTS_PUBLISH_SWEEP_AFTER_S = env.int("ALERTS_PUBLISH_SWEEP_AFTER_S", default=30)
+# Webhook deliveries still pending with nothing queued or attempted for this long are queued again by the
+# sweep (longer than one delivery's whole retry cycle: 5 attempts x 5 s + backoff).
+ALERTS_WEBHOOK_SWEEP_AFTER_S = env.int("ALERTS_WEBHOOK_SWEEP_AFTER_S", default=120)
 
 # --- Paper trading ----------------------------------------------------------------------------
 # Live trading stays off unless this AND the admin toggle (trading.LiveTradingToggle) are both on.
@@ -314,5 +333,10 @@ TRADING_HYPERLIQUID_MID_TTL_S = env.float("TRADING_HYPERLIQUID_MID_TTL_S", defau
 TRADING_HYPERLIQUID_MID_MAX_AGE_S = env.float("TRADING_HYPERLIQUID_MID_MAX_AGE_S", default=60.0)
 
 # --- Main job ---------------------------------------------------------------------------------
+# ``make run`` serves here: a second instance (say a live one beside an offline one) takes other values.
+WHALETRACK_HOST = env.str("HOST", default="127.0.0.1")
+WHALETRACK_PORT = env.int("PORT", default=8000)
+# Threads of the Celery worker that ``make run`` embeds (collectors, sweeps, metrics, strategies).
+WHALETRACK_WORKER_CONCURRENCY = env.int("WHALETRACK_WORKER_CONCURRENCY", default=8)
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
 WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")

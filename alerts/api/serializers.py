@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus, webhook_url_validator
-from alerts.services import alert_payload
+from alerts.payloads import alert_payload
 from whales.api.serializers import MAX_LIMIT, EventSerializer
 from whales.chains import Chain
 from whales.models import Direction, Entity, EventType, Label, Whale

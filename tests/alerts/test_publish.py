@@ -21,9 +21,8 @@ from django_celery_beat.models import PeriodicTask
 from alerts import services, tasks
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.models import Alert, AlertKind, AlertRule, AlertStatus, WebhookStatus
-from alerts.payloads import event_payload
+from alerts.payloads import alert_payload, event_payload
 from alerts.services import (
-    alert_payload,
     alerts_create,
     alerts_deliver_pending,
     digests_flush,
@@ -301,24 +300,14 @@ def test_a_channel_layer_failure_marks_the_alert_failed(memory_layer, monkeypatc
     assert WhaleEvent.objects.get(pk=event.pk).published_at is not None
 
 
-def test_webhook_dispatch_enqueues_the_task_with_a_broker_and_uses_a_thread_without(settings, monkeypatch):
-    enqueued, delivered = [], threading.Event()
-    monkeypatch.setattr(tasks.deliver_webhook, "delay_on_commit", lambda alert_id: enqueued.append(alert_id))
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/9"
-    services.webhook_dispatch(alert_id=7)
-    assert enqueued == [7]
-
-    seen = []
-
-    def fake_deliver(*, alert_id):
-        seen.append((alert_id, threading.current_thread().daemon))
-        delivered.set()
-
-    monkeypatch.setattr("alerts.webhooks.webhook_deliver", fake_deliver)
-    settings.CELERY_BROKER_URL = "memory://"
-    services.webhook_dispatch(alert_id=8)
-    assert delivered.wait(5)
-    assert (enqueued, seen) == ([7], [(8, True)])
+def test_webhook_dispatch_enqueues_the_delivery_task_once_the_transaction_commits(broker_queue):
+    alert = AlertFactory(webhook_status="pending")
+    with transaction.atomic():
+        services.webhook_dispatch(alert_id=alert.pk)
+        assert broker_queue() == []  # nothing before the commit
+    assert broker_queue() == ["alerts.deliver_webhook"]
+    alert.refresh_from_db()
+    assert alert.webhook_updated_at is not None  # the pending-webhook sweep leaves it alone while fresh
 
 
 # --- cooldown and digests ------------------------------------------------------------------------
@@ -400,10 +389,11 @@ def test_a_batch_inside_one_publish_applies_the_cooldown_in_event_order(memory_l
 
 
 @pytest.mark.django_db
-def test_beat_rows_schedule_the_sweep_every_30s_and_the_flush_every_10s():
+def test_beat_rows_schedule_the_sweeps_and_the_flush():
     rows = {t.task: (t.interval.every, t.interval.period, t.enabled)
             for t in PeriodicTask.objects.filter(task__startswith="alerts.").select_related("interval")}
-    assert rows == {"alerts.publish_pending": (30, "seconds", True), "alerts.flush_digests": (10, "seconds", True)}
+    assert rows == {"alerts.publish_pending": (30, "seconds", True), "alerts.flush_digests": (10, "seconds", True),
+                    "alerts.redeliver_webhooks": (1, "minutes", True)}
 
 
 @pytest.mark.django_db

@@ -152,7 +152,7 @@ def bitcoin_batch_payout():
         _activity(whale, tx_hash="b" * 64, direction=Direction.RECEIVE, event_type=EventType.LARGE_TRANSFER),
     ])
     events = {(e.tx_hash[0], e.type): e for e in WhaleEvent.objects.all()}
-    assert len(result.events) == 3
+    assert len(result.event_ids) == 3
     return events
 
 

@@ -6,14 +6,18 @@ import json
 import socket
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
-from alerts import webhooks
+from alerts import tasks, webhooks
 from alerts.models import Alert, AlertStatus, WebhookStatus
-from alerts.services import alert_payload, events_publish
+from alerts.payloads import alert_payload
+from alerts.services import events_publish
 from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify, webhook_deliver
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, memory_layer
 from tests.whales.factories import WhaleEventFactory
@@ -200,21 +204,79 @@ def test_an_already_delivered_webhook_is_not_sent_again(db, receiver_factory):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_embedded_mode_publishes_and_posts_from_a_daemon_thread(memory_layer, receiver_factory, settings):
-    """End to end without a worker: commit -> alert -> webhook POST from a thread, signed."""
-    settings.CELERY_BROKER_URL = "memory://"
+def test_a_committed_event_is_posted_by_a_worker_through_the_broker(memory_layer, receiver_factory,
+                                                                   celery_worker_thread):
+    """End to end on the one dispatch path: commit -> alert -> ``alerts.deliver_webhook`` on the broker
+    (Redis) -> a real Celery worker -> the signed POST."""
     receiver = receiver_factory(200)
     rule = AlertRuleFactory(channels=["websocket", "webhook"], webhook_url=receiver.url, webhook_secret=SECRET)
     event = WhaleEventFactory()
     with transaction.atomic():
         events_publish(event_ids=[event.pk])
-    assert receiver.received.wait(10)
-    [request] = receiver.requests
-    assert signature_verify(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
-    assert json.loads(request["body"])["events"] == [event.pk]
-    for _ in range(50):  # the thread records the outcome right after the response
+    assert receiver.received.wait(15)
+    for _ in range(50):  # the worker records the outcome right after the response
         alert = Alert.objects.get(rule=rule)
         if alert.webhook_status == WebhookStatus.DELIVERED:
             break
         time.sleep(0.1)
+    [request] = receiver.requests
+    assert signature_verify(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
+    assert json.loads(request["body"])["events"] == [event.pk]
     assert (alert.status, alert.webhook_status, alert.webhook_attempts) == ("delivered", "delivered", 1)
+
+
+# --- the pending-webhook sweep -------------------------------------------------------------------
+
+
+def _quiet_for(alert: Alert, seconds: int, **fields) -> Alert:
+    Alert.objects.filter(pk=alert.pk).update(webhook_updated_at=timezone.now() - timedelta(seconds=seconds), **fields)
+    alert.refresh_from_db()
+    return alert
+
+
+def test_the_sweep_queues_each_delivery_left_pending_once_and_leaves_fresh_ones(
+        db, broker_queue, django_capture_on_commit_callbacks):
+    stale = _quiet_for(webhook_alert("http://127.0.0.1:9/hook"), 121, webhook_attempts=1)
+    fresh = _quiet_for(webhook_alert("http://127.0.0.1:9/hook"), 60)
+    done = _quiet_for(webhook_alert("http://127.0.0.1:9/hook"), 600, webhook_status=WebhookStatus.DELIVERED)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhooks_redeliver_pending(older_than_s=120) == 1
+        assert webhooks.webhooks_redeliver_pending(older_than_s=120) == 0  # claimed: a second sweep adds none
+    assert broker_queue() == ["alerts.deliver_webhook"]
+    queued_at = {a.pk: a.webhook_updated_at for a in Alert.objects.all()}
+    assert queued_at[stale.pk] > stale.webhook_updated_at
+    assert (queued_at[fresh.pk], queued_at[done.pk]) == (fresh.webhook_updated_at, done.webhook_updated_at)
+
+
+def test_a_delivery_that_died_after_its_last_attempt_is_marked_failed_not_queued(db, broker_queue, settings):
+    exhausted = _quiet_for(webhook_alert("http://127.0.0.1:9/hook"), 300,
+                           webhook_attempts=settings.ALERTS_WEBHOOK_MAX_ATTEMPTS)
+    assert webhooks.webhooks_redeliver_pending(older_than_s=120) == 0
+    exhausted.refresh_from_db()
+    assert (exhausted.webhook_status, exhausted.webhook_attempts) == (WebhookStatus.FAILED, 4)
+    assert exhausted.webhook_last_error == "gave up: the delivery stopped after its last attempt"
+    assert broker_queue() == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_delivery_whose_task_was_lost_is_posted_once_the_sweep_queues_it(receiver_factory, celery_worker_thread):
+    """The delivery task never ran (its worker was killed): the sweep queues it again and a worker posts it,
+    with the attempts left."""
+    receiver = receiver_factory(200)
+    lost = _quiet_for(webhook_alert(receiver.url), 300, webhook_attempts=1)
+    assert tasks.redeliver_webhooks.apply().successful()  # the beat row's task, run here
+    assert receiver.received.wait(15)
+    for _ in range(50):
+        lost.refresh_from_db()
+        if lost.webhook_status == WebhookStatus.DELIVERED:
+            break
+        time.sleep(0.1)
+    assert len(receiver.requests) == 1
+    assert json.loads(receiver.requests[0]["body"])["id"] == lost.pk
+    assert (lost.webhook_status, lost.webhook_attempts) == (WebhookStatus.DELIVERED, 2)
+
+
+def test_the_sweep_runs_every_minute_from_its_beat_row(db):
+    row = PeriodicTask.objects.get(task="alerts.redeliver_webhooks")
+    assert (row.name, row.interval.every, row.interval.period, row.expire_seconds, row.enabled) == (
+        "alerts: re-send pending webhooks", 1, "minutes", 60, True)

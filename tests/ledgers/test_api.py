@@ -135,30 +135,6 @@ def test_dashboard_page_renders_summary_events_whales_and_collectors(client):
 # --- trigger ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def broker_queue():
-    """The Celery default queue on the test broker (Redis), emptied first; yields a function returning the
-    task names of the messages that arrive in it."""
-    from celery import current_app
-
-    with current_app.connection_for_read() as conn:
-        queue = conn.SimpleQueue(current_app.conf.task_default_queue)
-        queue.clear()
-
-        def task_names() -> list[str]:
-            names = []
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    return names
-                names.append(message.headers["task"])
-                message.ack()
-
-        yield task_names
-        queue.close()
-
-
 def test_trigger_queues_the_collectors_task_once_the_request_commits(staff_user, api_client, broker_queue,
                                                                      django_capture_on_commit_callbacks):
     api_client.force_authenticate(staff_user)

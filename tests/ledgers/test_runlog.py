@@ -97,3 +97,18 @@ def test_a_cursor_moves_only_from_the_position_it_was_read_at():
     assert cursor_advance(stream="s", expected=10, position=12, position_hash="0xab") is True
     assert cursor_advance(stream="s", expected=10, position=14, position_hash="0xcd") is False  # lost the race
     assert SyncCursor.objects.values_list("position", "position_hash").get() == (12, "0xab")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
+def test_a_fault_before_the_run_logged_itself_gets_a_failed_run_of_its_own(collector_running):
+    def run(**_):
+        with connection.cursor() as cursor:  # the session dies before the run's first write
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    collector_running(run)
+    with pytest.raises(DATABASE_FAULTS):
+        collector_execute("test.collector")
+
+    logged = CollectorRun.objects.get()
+    assert (logged.collector, logged.status, logged.duration_ms) == ("test.collector", RunStatus.FAILED, 0)
+    assert logged.error.startswith("OperationalError: terminating connection")

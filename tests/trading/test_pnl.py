@@ -11,7 +11,7 @@ from tests.trading.factories import T0, AccountFactory, fixed_prices, set_price
 from trading.models import Fill, PositionLot
 from trading.pnl import pnl_unrealized
 from trading.selectors import realized_pnl
-from trading.services import LotState, TradingError, fifo_consume, order_place
+from trading.services import order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -75,12 +75,3 @@ def test_unrealized_pnl_is_none_when_a_position_is_unpriced():
     order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), client_order_id="b", now=T0)
     assert pnl_unrealized(account_id=account.pk, now=T0).unrealized_pnl_usd == D(0)
     assert pnl_unrealized(account_id=account.pk, now=T0 + timedelta(days=3)).unrealized_pnl_usd is None
-
-
-def test_fifo_consume_rounds_a_partial_lot_so_cost_is_conserved():
-    consumed, after = fifo_consume([LotState(D(3), D(10))], D(1))
-    assert consumed == D("3.33333333")
-    assert after == [LotState(D(2), D("6.66666667"))]
-    assert consumed + after[0].cost == D(10)
-    with pytest.raises(TradingError):
-        fifo_consume([LotState(D(1), D(1))], D(2))

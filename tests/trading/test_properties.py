@@ -16,7 +16,8 @@ from tests.trading.test_pnl import reference_fifo
 from trading.exchange import q_usd
 from trading.models import Account, Fill, Order, OrderStatus, Position, PositionLot
 from trading.safety import Intent, Limits, Snapshot, portfolio_value, pre_trade_violations
-from trading.services import LotState, fifo_consume, order_place
+from trading.services import order_place
+from whales.fifo import Lot, lots_take
 
 D = Decimal
 SYMBOLS = ["ETH", "BTC"]
@@ -35,20 +36,22 @@ steps = st.lists(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), quantities, prices), min_size=1, max_size=30))
-def test_fifo_consume_matches_the_reference(trades):
-    lots: list[LotState] = []
+def test_lots_taken_for_paper_sells_match_the_reference(trades):
+    lots: list[Lot] = []
     held = D(0)
     reference_trades = []
     realized = []
     for is_buy, quantity, price in trades:
         if is_buy:
             cost = q_usd(quantity * price)
-            lots.append(LotState(quantity, cost))
+            lots.append(Lot(quantity, cost))
             held += quantity
             reference_trades.append(("buy", Fraction(quantity), Fraction(cost) / Fraction(quantity), Fraction(0)))
         elif held > 0:
             quantity = min(quantity, held)
-            consumed, lots = fifo_consume(lots, quantity)
+            pieces, uncovered = lots_take(lots, quantity)
+            assert uncovered == 0
+            consumed = sum(cost for _, cost in pieces)
             held -= quantity
             realized.append(q_usd(quantity * price) - consumed)
             reference_trades.append(("sell", Fraction(quantity), Fraction(q_usd(quantity * price)) / Fraction(quantity),
@@ -57,7 +60,7 @@ def test_fifo_consume_matches_the_reference(trades):
     # each partial consumption rounds to 1e-8 USD; the cost is conserved, so the drift stays tiny
     for got, want in zip(realized, expected, strict=True):
         assert abs(Fraction(got) - want) <= Fraction(len(trades), 10**8)
-    assert sum(lot.quantity for lot in lots) == held
+    assert sum(lot.amount for lot in lots) == held
 
 
 # ---------------------------------------------------------------- pure safety

@@ -1,20 +1,33 @@
-"""The FIFO lot engine (whales.metrics.FifoBook) against a naive reference written here, plus the
-field's known cost-basis bugs as named cases. Pure: no database."""
+"""The FIFO lot engine (whales.fifo) against a naive reference written here, plus the field's known
+cost-basis bugs as named cases. Pure: no database."""
 
+import json
 import random
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from whales.metrics import FifoBook
+from whales.fifo import FifoBook, Lot, lots_take
 
 D = Decimal
 Q8 = Decimal("0.00000001")
 
 
+def round8(x: Fraction) -> Fraction:
+    """``x`` rounded half-even to 1e-8, in exact rationals."""
+    scaled = x * 10**8
+    floor = scaled.numerator // scaled.denominator
+    rest = scaled - floor
+    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and floor % 2 == 1):
+        floor += 1
+    return Fraction(floor, 10**8)
+
+
 def reference_fifo(trades):
-    """Naive FIFO in exact rationals: lots are [amount, unit_cost] lists; a buy's cost includes its fee.
+    """Naive FIFO in exact rationals: lots are [amount, cost] lists; a buy's cost includes its fee; taking
+    part of a lot gives up cost x taken / amount rounded half-even to 1e-8 and the lot keeps the rest,
+    taking all of it gives up all that is left (the rule of DESIGN.md section 9 as whales.fifo states it).
 
     Returns (realized, unknown_amount, remaining_amount, remaining_cost, closed_trips, wins). A sell's
     part that no lot covers is unknown (not realized). A round trip closes when the lots run out after
@@ -30,17 +43,19 @@ def reference_fifo(trades):
         if kind == "buy":
             if not lots:
                 trip_pnl = Fraction(0)
-            lots.append([amount, (value + fee) / amount])  # unit cost: never changes while the lot lives
+            lots.append([amount, value + fee])
             continue
         had_lots = bool(lots)
         unit_proceeds = (value - fee) / amount
         left = amount
         while left > 0 and lots:
             take = min(left, lots[0][0])
-            realized_piece = take * unit_proceeds - take * lots[0][1]
+            share = lots[0][1] if take == lots[0][0] else round8(lots[0][1] * take / lots[0][0])
+            realized_piece = take * unit_proceeds - share
             realized += realized_piece
             trip_pnl += realized_piece
             lots[0][0] -= take
+            lots[0][1] -= share
             left -= take
             if lots[0][0] == 0:
                 lots.pop(0)
@@ -51,7 +66,7 @@ def reference_fifo(trades):
         if not lots:
             trip_pnl = Fraction(0)
     remaining = sum((lot[0] for lot in lots), Fraction(0))
-    remaining_cost = sum((lot[0] * lot[1] for lot in lots), Fraction(0))
+    remaining_cost = sum((lot[1] for lot in lots), Fraction(0))
     return realized, unknown, remaining, remaining_cost, trips, wins
 
 
@@ -97,7 +112,7 @@ def test_engine_matches_the_naive_reference_on_random_sequences(seed):
     assert q8(book.realized) == q8(realized)
     assert book.unknown_cost_amount == D(unknown.numerator) / D(unknown.denominator)
     assert book.amount == D(remaining.numerator) / D(remaining.denominator)
-    assert q8(book.cost) == q8(remaining_cost)
+    assert book.cost == D(remaining_cost.numerator) / D(remaining_cost.denominator)  # exact: rounded shares
     assert (book.round_trips, book.wins) == (trips, wins)
 
 
@@ -170,3 +185,28 @@ def test_a_losing_round_trip_counts_as_closed_not_won():
                        ("sell", "0.5", "60", "0"), ("sell", "0.5", "60", "0")])
     assert book.realized == D(10)
     assert (book.round_trips, book.wins) == (2, 1)
+
+
+def test_lots_take_rounds_a_partial_lot_so_its_cost_is_conserved():
+    lots = [Lot(D(3), D(10))]
+    assert lots_take(lots, D(1)) == ([(D(1), D("3.33333333"))], D(0))
+    assert lots == [Lot(D(2), D("6.66666667"))]
+    assert lots_take(lots, D(2)) == ([(D(2), D("6.66666667"))], D(0))  # all that is left, not 2 x 3.33333333
+    assert lots == []
+
+
+def test_lots_take_reports_what_no_lot_covered():
+    lots = [Lot(D(1), D(1)), Lot(D("0.5"), None)]
+    assert lots_take(lots, D(2)) == ([(D(1), D(1)), (D("0.5"), None)], D("0.5"))
+    assert lots == []
+
+
+def test_a_book_resumes_from_its_state_exactly_where_it_stopped():
+    rng = random.Random(7)
+    trades = random_trades(rng, 80)
+    whole = run_engine(trades)
+    first = run_engine(trades[:37])
+    resumed = FifoBook.from_state(json.loads(json.dumps(first.state())))
+    for kind, amount, value, fee in trades[37:]:
+        (resumed.buy if kind == "buy" else resumed.sell)(D(amount), D(value), D(fee))
+    assert resumed.state() == whole.state()

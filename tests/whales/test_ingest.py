@@ -1,12 +1,16 @@
 """trades_ingest: what it reports as newly stored (the ids the live feed publishes after commit)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.whales.factories import WhaleFactory
-from whales.models import EventType, WhaleEvent
+from whales.models import EventType, Trade, WhaleEvent
 from whales.services import trades_ingest
 from whales.types import WhaleActivity
 
@@ -30,3 +34,49 @@ def test_event_ids_are_the_events_this_call_inserted_and_none_on_a_repeat():
     again = trades_ingest(activities=batch)
     assert again.trades == [] and again.event_ids == [] and WhaleEvent.objects.count() == 1
     assert trades_ingest(activities=[]).event_ids == []
+
+
+def test_ingest_writes_without_reading_the_trade_table_first():
+    """Whether a trade is new is decided by the insert itself (ON CONFLICT DO NOTHING RETURNING), so the cost
+    does not grow with the table or depend on the planner's statistics."""
+    whale = WhaleFactory()
+    batch = [activity(whale.id, f"0x{n}", "500000") for n in range(3)]
+    trades_ingest(activities=batch[:1])
+    with CaptureQueriesContext(connection) as queries:
+        stored = trades_ingest(activities=batch)
+    sql = [q["sql"] for q in queries.captured_queries]
+    trade_table = connection.ops.quote_name(Trade._meta.db_table)
+    assert not [q for q in sql if q.startswith("SELECT") and trade_table in q]
+    assert [q.split(" (")[0] for q in sql if trade_table in q] == [f"INSERT INTO {trade_table}"]
+    assert sorted(t.tx_hash for t in stored.trades) == ["0x1", "0x2"]
+    assert all(t.pk == Trade.objects.get(tx_hash=t.tx_hash).pk for t in stored.trades)
+
+
+def test_duplicates_within_one_batch_are_stored_once():
+    whale = WhaleFactory()
+    twice = activity(whale.id, "0x1", "500000")
+    stored = trades_ingest(activities=[twice, twice, activity(whale.id, "0x2", "1")])
+    assert [t.tx_hash for t in stored.trades] == ["0x1", "0x2"]
+    assert Trade.objects.count() == 2 and len(stored.event_ids) == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
+def test_two_writers_racing_on_one_batch_store_it_once_and_split_its_events():
+    whale = WhaleFactory()
+    batch = [activity(whale.id, f"0x{n}", "500000") for n in range(200)]
+    barrier = threading.Barrier(2)
+
+    def ingest():
+        barrier.wait()
+        try:
+            return trades_ingest(activities=batch)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: ingest(), range(2)))
+    ids = [set(r.event_ids) for r in results]
+    assert ids[0].isdisjoint(ids[1])
+    assert ids[0] | ids[1] == set(WhaleEvent.objects.values_list("id", flat=True))
+    assert Trade.objects.count() == WhaleEvent.objects.count() == 200
+    assert sum(len(r.trades) for r in results) == 200

@@ -8,6 +8,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
@@ -15,10 +16,26 @@ from django_celery_beat.models import PeriodicTask
 from ledgers.glass.hyperliquid.activity import fill_activities
 from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
-from tests.whales.factories import WhaleFactory
-from whales.metrics import metrics_after_trades, metrics_recompute, metrics_recompute_all, perp_realized_by_coin
-from whales.models import Holding, Trade, TradeSource, WalletMetrics, WalletMetricsDaily, Whale
-from whales.services import trades_ingest
+from tests.whales.factories import TradeFactory, WhaleFactory
+from whales import metrics
+from whales.jobs import COALESCE_KEY
+from whales.metrics import (
+    metrics_mark_pending,
+    metrics_recompute,
+    metrics_recompute_all,
+    metrics_recompute_pending,
+    perp_realized_by_coin,
+)
+from whales.models import (
+    Holding,
+    MetricsPending,
+    Trade,
+    TradeSource,
+    WalletMetrics,
+    WalletMetricsDaily,
+    Whale,
+)
+from whales.services import trades_confirm, trades_ingest, trades_retract
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +176,7 @@ def test_a_whale_without_activity_gets_empty_metrics():
     assert (m.win_rate_percent, m.trades_30d, m.realized_pnl_method) == (None, 0, "")
 
 
-def _whales_with_trades(count: int) -> None:
+def _whales_with_trades(count: int) -> list[Whale]:
     whales = Whale.objects.bulk_create(
         [Whale(chain="ethereum", address=f"0x{n + 5000:040x}") for n in range(count)])
     day = timedelta(days=1)
@@ -169,6 +186,7 @@ def _whales_with_trades(count: int) -> None:
         trade(w, "sell", "ETH", "2", "7000", "7", ago=day / 2),
     )])
     Holding.objects.bulk_create([Holding(whale=w, asset="ETH", amount=D(2), value_usd=D(7000)) for w in whales])
+    return whales
 
 
 def test_full_recompute_query_count_does_not_grow_with_whales():
@@ -183,41 +201,80 @@ def test_full_recompute_query_count_does_not_grow_with_whales():
     assert WalletMetrics.objects.filter(realized_pnl_usd=D(7000 - 7 - 6000), roi_percent=D("-22.2222")).count() == 100
 
 
-def test_after_trades_hook_queues_an_incremental_recompute_on_commit():
-    with mock.patch("whales.tasks.recompute_metrics.delay_on_commit") as queued:
-        metrics_after_trades(whale_ids=[3, 1, 3])
-        metrics_after_trades(whale_ids=[])
-    queued.assert_called_once_with(whale_ids=[1, 3])
+def test_marking_pending_keeps_one_row_per_whale_and_queues_one_debounced_recompute(
+        broker_queue, settings, django_capture_on_commit_callbacks):
+    settings.WHALE_METRICS_DEBOUNCE_S = 30
+    cache.delete(COALESCE_KEY.format(name="whales.recompute_pending_metrics"))
+    w1, w3 = WhaleFactory(), WhaleFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        metrics_mark_pending(whale_ids=[w3.pk, w1.pk, w3.pk])
+        metrics_mark_pending(whale_ids=[])
+        first = dict(MetricsPending.objects.values_list("whale_id", "first_marked_at"))
+        assert broker_queue() == []  # nothing before the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        metrics_mark_pending(whale_ids=[w1.pk])  # a second batch within the window: coalesced
+    rows = {row.whale_id: row for row in MetricsPending.objects.all()}
+    assert set(rows) == {w1.pk, w3.pk}
+    assert rows[w1.pk].first_marked_at == first[w1.pk] < rows[w1.pk].last_marked_at
+    assert broker_queue() == ["whales.recompute_pending_metrics"]
+
+
+def test_pending_recompute_takes_marks_older_than_the_debounce_and_keeps_the_rest():
+    due, fresh = _whales_with_trades(2)
+    MetricsPending.objects.create(whale=due, first_marked_at=NOW - timedelta(seconds=31),
+                                  last_marked_at=NOW - timedelta(seconds=5))
+    MetricsPending.objects.create(whale=fresh, first_marked_at=NOW - timedelta(seconds=29),
+                                  last_marked_at=NOW - timedelta(seconds=29))
+    assert metrics_recompute_pending(debounce_s=30, now=NOW) == 1
+    assert list(WalletMetrics.objects.values_list("whale_id", flat=True)) == [due.pk]
+    assert list(MetricsPending.objects.values_list("whale_id", flat=True)) == [fresh.pk]
+
+
+def test_a_whale_marked_again_during_its_recompute_stays_pending(monkeypatch):
+    [whale] = _whales_with_trades(1)
+    MetricsPending.objects.create(whale=whale, first_marked_at=NOW - timedelta(minutes=5),
+                                  last_marked_at=NOW - timedelta(minutes=5))
+    real = metrics.metrics_recompute
+
+    def recompute_while_new_trades_land(**kwargs):
+        done = real(**kwargs)
+        MetricsPending.objects.filter(whale=whale).update(last_marked_at=NOW)  # another ingest commits
+        return done
+
+    monkeypatch.setattr(metrics, "metrics_recompute", recompute_while_new_trades_land)
+    assert metrics_recompute_pending(debounce_s=30, now=NOW) == 1
+    assert MetricsPending.objects.get().last_marked_at == NOW
+
+
+def test_ingest_reorg_and_confirmation_mark_the_whales_they_touch(django_capture_on_commit_callbacks):
+    whale = WhaleFactory()
+    trade = TradeFactory(whale=whale, block_number=None, block_hash="")
+    MetricsPending.objects.all().delete()
+    trades_confirm(chain=trade.chain, tx_hash=trade.tx_hash, block_number=5, block_hash="0x5", block_time=NOW)
+    assert list(MetricsPending.objects.values_list("whale_id", flat=True)) == [whale.pk]
+    MetricsPending.objects.all().delete()
+    trades_retract(chain=trade.chain, block_hashes=["0x5"])
+    assert list(MetricsPending.objects.values_list("whale_id", flat=True)) == [whale.pk]
 
 
 def test_tasks_call_the_services():
     from whales import tasks
 
     with (mock.patch.object(tasks, "metrics_recompute") as one,
-          mock.patch.object(tasks, "metrics_recompute_all") as full):
+          mock.patch.object(tasks, "metrics_recompute_all") as full,
+          mock.patch.object(tasks, "metrics_recompute_pending") as pending):
         tasks.recompute_metrics(whale_ids=[1, 2])
         tasks.recompute_all_metrics()
+        tasks.recompute_pending_metrics()
     one.assert_called_once_with(whale_ids=[1, 2])
     full.assert_called_once_with()
+    pending.assert_called_once_with(debounce_s=30.0)
 
 
-def test_the_full_recompute_is_scheduled_hourly():
+def test_the_full_recompute_is_scheduled_hourly_and_the_pending_sweep_every_minute():
     task = PeriodicTask.objects.get(name="whales: recompute all wallet metrics")
     assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
         "whales.recompute_all_metrics", 1, "hours", True)
-
-
-def test_the_hook_recomputes_in_process_after_commit_in_the_embedded_mode(settings,
-                                                                          django_capture_on_commit_callbacks):
-    """No broker (memory://, no worker): the collectors' hook recomputes right after the commit."""
-    from tests.whales.factories import TradeFactory, WhaleFactory
-    from whales.metrics import metrics_after_trades
-    from whales.models import WalletMetrics
-
-    settings.CELERY_BROKER_URL = "memory://"
-    whale = WhaleFactory()
-    TradeFactory(whale=whale)
-    with django_capture_on_commit_callbacks(execute=True):
-        metrics_after_trades(whale_ids=[whale.id, whale.id])
-        assert not WalletMetrics.objects.filter(whale=whale).exists()  # nothing before the commit
-    assert WalletMetrics.objects.filter(whale=whale).exists()
+    sweep = PeriodicTask.objects.get(task="whales.recompute_pending_metrics")
+    assert (sweep.interval.every, sweep.interval.period, sweep.expire_seconds, sweep.enabled) == (
+        1, "minutes", 60, True)

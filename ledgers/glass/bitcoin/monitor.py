@@ -13,6 +13,12 @@
   ``mempool_whale`` event (``mempool_services``); replacements and confirmations end it; on every
   new block pending whales are checked against Esplora and those not seen for
   BITCOIN_MEMPOOL_DROP_AFTER_S are marked dropped.
+- Faults of this process's own stores never stop the stream. What a frame says is queued and stored in
+  order; when the database fails (a lost connection, a restart, SQLite's "database is locked"), the
+  queue is kept, the connection dropped, and the store retried with exponential backoff (on the next
+  frames and every heartbeat) until it succeeds. A whale whose txid is already in the dedupe LRU (so
+  a resent frame is skipped) is therefore still stored. A cache that cannot be reached (Redis down)
+  only skips a statistics update.
 - Live statistics go to the Django cache (key ``bitcoin.mempool.monitor``, read by /health and the
   collectors health endpoint) every second and on every connect/disconnect.
 - ``stop()`` (SIGTERM/SIGINT in the command) closes the connection and ends ``run()`` cleanly.
@@ -23,6 +29,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +40,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connections
 from django.utils import timezone
+from redis.exceptions import RedisError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -56,12 +64,15 @@ from ledgers.glass.bitcoin.mempool_services import (
     mempool_touch,
     mempool_whale_record,
 )
+from ledgers.runlog import DATABASE_FAULTS
+from ledgers.supervisor import backoff_delay_s
 
 logger = logging.getLogger(__name__)
 
 STATS_CACHE_KEY = "bitcoin.mempool.monitor"
 STATS_TTL_S = 300
 RECONCILE_LIMIT = 200  # pending whales checked against Esplora per block / reconnect
+STORE_BACKOFF_MAX_S = 30.0  # longest wait between two tries of a store that failed
 SUBSCRIBE = (
     {"action": "init"},
     {"action": "want", "data": ["blocks", "stats", "mempool-blocks"]},
@@ -91,6 +102,8 @@ class MonitorStats:
     esplora_errors: int = 0
     tracked_txid: str | None = None
     lru_size: int = 0
+    store_failures: int = 0  # stores that failed on a database fault (each retried until it succeeds)
+    unstored: int = 0  # signals waiting to be stored now
     updated_at: str | None = None
     published: list[str] = field(default_factory=list)  # txids whose event this process created
 
@@ -149,6 +162,9 @@ class MempoolMonitor:
         self._last_block_height = -1
         self._pending: set[str] = set()  # pending whale txids (shared with the watcher's ``watch``)
         self._order: dict[str, int] = {}  # txid -> sighting order, to track the newest
+        self._unstored: deque[list[Signal]] = deque()  # frames' signals not stored yet, oldest first
+        self._store_failures_in_row = 0
+        self._store_retry_at = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -182,6 +198,8 @@ class MempoolMonitor:
                 await main
         for task in (*waiters, heartbeat):
             task.cancel()
+        self._store_retry_at = 0.0  # one last try for anything a database fault left queued
+        await self._store_queued()
         if main.done() and not main.cancelled() and main.exception() is not None:
             raise main.exception()
         self.stats.connected = False
@@ -190,10 +208,11 @@ class MempoolMonitor:
         return self.stats
 
     async def _heartbeat(self) -> None:
-        """Publish the statistics every second even when no frame arrives (a quiet stream is not a dead
-        monitor: the age of the last message tells them apart)."""
+        """Every second, even when no frame arrives: retry stores that failed, and publish the statistics
+        (a quiet stream is not a dead monitor: the age of the last message tells them apart)."""
         while True:
             await asyncio.sleep(1.0)
+            await self._store_queued()
             await self._publish_stats(force=True)
 
     async def _poll(self, predicate: Callable[[], bool]) -> None:
@@ -263,7 +282,8 @@ class MempoolMonitor:
                 self._order[signal.txid] = len(self._order) + 1
                 await self._track(ws, signal.txid)
         if signals:
-            await sync_to_async(self._persist)(signals)
+            self._unstored.append(signals)
+            await self._store_queued()
             follow = self._follow_after(signals)
             if follow and follow != self.watcher.tracked_txid:
                 await self._track(ws, follow)
@@ -279,6 +299,29 @@ class MempoolMonitor:
             pending = self._pending_list()
             return pending[0] if pending else None
         return None
+
+    async def _store_queued(self) -> None:
+        """Store the queued signals in order. On a database fault keep the batch that failed and all
+        after it, drop the connection, and come back after a backoff (1 s doubling to 30 s)."""
+        if not self._unstored or time.monotonic() < self._store_retry_at:
+            self.stats.unstored = sum(len(batch) for batch in self._unstored)
+            return
+        while self._unstored:
+            try:
+                await sync_to_async(self._persist)(self._unstored[0])
+            except DATABASE_FAULTS as exc:
+                self._store_failures_in_row += 1
+                self.stats.store_failures += 1
+                delay = backoff_delay_s(self._store_failures_in_row, min_s=1.0, max_s=STORE_BACKOFF_MAX_S)
+                self._store_retry_at = time.monotonic() + delay
+                logger.warning("bitcoin.mempool.store_failed", extra={
+                    "error": f"{type(exc).__name__}: {exc}"[:300], "queued": len(self._unstored),
+                    "retry_in_s": round(delay, 1)})
+                await sync_to_async(connections.close_all)()  # the next try connects afresh
+                break
+            self._unstored.popleft()
+            self._store_failures_in_row = 0
+        self.stats.unstored = sum(len(batch) for batch in self._unstored)
 
     def _fetch_tx(self, txid: str):
         if self.esplora is None:
@@ -327,7 +370,11 @@ class MempoolMonitor:
     async def _reconcile(self, txids: list[str], *, reason: str) -> None:
         if txids:
             logger.info("bitcoin.mempool.reconcile", extra={"reason": reason, "pending": len(txids)})
-            await sync_to_async(self._reconcile_sync)(txids, timezone.now())
+            try:
+                await sync_to_async(self._reconcile_sync)(txids, timezone.now())
+            except DATABASE_FAULTS as exc:  # checked again at the next block or reconnect
+                logger.warning("bitcoin.mempool.reconcile_failed", extra={"error": str(exc)[:300]})
+                await sync_to_async(connections.close_all)()
 
     def _reconcile_sync(self, txids: list[str], now: datetime) -> None:
         """Check pending whales against Esplora; drop those not seen for too long."""
@@ -370,4 +417,7 @@ class MempoolMonitor:
         self.stats.whales = w.whales
         self.stats.lru_size = len(self.watcher.recent)
         self.stats.updated_at = datetime.now(tz=UTC).isoformat()
-        await sync_to_async(cache.set)(STATS_CACHE_KEY, self.stats.public(), STATS_TTL_S)
+        try:
+            await sync_to_async(cache.set)(STATS_CACHE_KEY, self.stats.public(), STATS_TTL_S)
+        except (RedisError, OSError) as exc:  # statistics are best effort: the stream goes on
+            logger.warning("bitcoin.mempool.stats_unpublished", extra={"error": str(exc)[:200]})

@@ -39,7 +39,6 @@ from ledgers.refs import WhaleRef, counterparty_refs, whale_refs_least_recently_
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.metrics import metrics_after_trades
 from whales.models import RunStatus, Trade, Whale
 from whales.services import holdings_set, trades_confirm, trades_ingest, trades_withdraw_unconfirmed
 
@@ -152,7 +151,6 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
             return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
-        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
         for txid, status in resolved.items():
             if status is not None and status.confirmed:
                 confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=txid, block_number=status.block_height,
@@ -163,7 +161,8 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
             confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.txid, block_number=tx.status.block_height,
                                         block_hash=tx.status.block_hash, block_time=tx.status.block_time or now)
         holdings_set(whale_id=whale.id, holdings=[("BTC", sats_to_btc(balance), holding_value)])
-    return AddressResult(len(txs), len(stored.trades), len(stored.events), confirmed, withdrawn, balance, stored=True)
+    return AddressResult(len(txs), len(stored.trades), len(stored.event_ids), confirmed, withdrawn, balance,
+                         stored=True)
 
 
 def addresses_collect(

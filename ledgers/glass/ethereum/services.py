@@ -34,7 +34,6 @@ from ledgers.refs import WhaleRef, counterparty_refs, whale_refs
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.metrics import metrics_after_trades
 from whales.models import RunStatus
 from whales.services import reorg_retraction_record, trades_ingest, trades_retract
 
@@ -132,8 +131,7 @@ def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> t
         BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once the batch commits
-        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
-    return len(stored.trades), len(stored.events)
+    return len(stored.trades), len(stored.event_ids)
 
 
 def _linked_prefix(blocks: list[RawBlock]) -> list[RawBlock]:

@@ -39,7 +39,6 @@ from ledgers.refs import WhaleRef, whale_refs_least_recently_synced
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
-from whales.metrics import metrics_after_trades
 from whales.models import RunStatus, Whale
 from whales.services import PerpPosition, perp_positions_set, trades_ingest
 from whales.types import WhaleActivity
@@ -155,11 +154,10 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
             return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
         stored = trades_ingest(activities=fill_acts + ledger_acts)
         events_publish(event_ids=stored.event_ids)  # sent once this whale's transaction commits
-        metrics_after_trades(whale_ids={t.whale_id for t in stored.trades})
         if account_value is not None:
             _positions_store(whale, positions, account_value)
     return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,
-                           len(stored.trades), len(stored.events), stored=True, positions_error=positions_error)
+                           len(stored.trades), len(stored.event_ids), stored=True, positions_error=positions_error)
 
 
 def _positions_store(whale: WhaleRef, positions: list, account_value) -> None:

@@ -1,20 +1,26 @@
 """``python manage.py run_main``: the main job (DESIGN.md section 5), printing what it does.
 
-Steps: migrate; create the admin user; import the label sets and the default whale list; import
-prices; choose the sources (live endpoints when reachable, else the recordings served by the
-replay node); collect Ethereum; track the recorded Bitcoin addresses (offline), collect the Bitcoin
-whales and run the mempool monitor (over the recorded stream until it ends, offline); then serve
-admin, API, dashboard and WebSockets with daphne on 127.0.0.1:8000 (``--no-serve`` stops after
-collecting). Re-running changes nothing already there: every step is idempotent. With the live
-sources, the Ethereum and Bitcoin collectors keep following the chains and the mempool monitor
-keeps running in background threads while the server runs (the embedded stand-in for Celery beat
-and the monitor process).
+Set-up, each step idempotent (a re-run changes nothing already there): migrate; the admin user; the
+label sets and the default whale list; prices; the sources (the live endpoints when reachable, else the
+recordings, served by the replay node, whose URLs then become the sources' settings for the whole
+process); one run of each collector over its source with progress (offline: the recorded Ethereum
+blocks, the recorded Bitcoin addresses, the recorded mempool stream until it ends, the recorded
+Hyperliquid accounts and bridge deposits); metrics, classification, scores and flows; the admin's paper
+account and a backtest on the recorded trader.
+
+Then it serves admin, API, dashboard and WebSockets with daphne on HOST:PORT (127.0.0.1:8000), beside
+the embedded runtime (``whaletrack.runtime``): the real Celery worker and beat, which run every
+periodic job from its beat row (edit them in the admin), in both modes; and, with live sources, the
+mempool monitor, supervised. ``--no-serve`` stops after the set-up; ``--skip-setup`` serves what is
+already stored (after a first full run).
 """
 
 import logging
 import secrets
-import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,16 +32,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
-from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
 from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.glass.bitcoin.models import MempoolTransaction
-from ledgers.glass.bitcoin.monitor_run import monitor_once
+from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
 from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
-from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.replay.catalog import (
     RECORDED_BITCOIN_WHALES,
@@ -44,10 +49,10 @@ from ledgers.replay.catalog import (
     RECORDED_HYPERLIQUID_WHALES,
     RECORDED_TRADER,
 )
+from ledgers.replay.server import ReplayServer
 from ledgers.replay.services import start_replay_node
-from trading import tasks as trading_tasks
 from trading.backtest import BACKTEST_OWNER, backtest_run, default_range
-from trading.models import Account, Strategy, StrategyKind, StrategySignal
+from trading.models import Account, StrategyKind, StrategySignal
 from trading.pnl import pnl_summary
 from trading.services import account_create
 from trading.strategies.services import strategy_create
@@ -58,6 +63,7 @@ from whales.metrics import metrics_recompute_all
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
 from whales.registry import LabelEvidence, whale_upsert
 from whales.scoring import scoring_run
+from whaletrack.runtime import EmbeddedRuntime
 
 logger = logging.getLogger(__name__)
 ADMIN_PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "admin-password.txt"
@@ -76,46 +82,91 @@ SMART_MONEY_STRATEGY = "follow smart money"
 BACKTEST_SCALE = "0.1"
 
 
+@dataclass
+class Sources:
+    """Where the collectors read: ``live`` endpoints (the settings as configured) or the ``replay`` node,
+    whose URLs (and budgets and start points fitting the recordings) override the sources' settings."""
+
+    mode: str
+    node: ReplayServer | None = None
+    overrides: Mapping[str, object] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.node is None:
+            return f"live ({settings.ETH_RPC_URL}, {settings.BITCOIN_API_URL}, {settings.BITCOIN_WS_URL})"
+        return f"replay node on {self.node.url} serving {settings.REPLAY_DATA_DIR}"
+
+
+def replay_overrides(node: ReplayServer) -> dict[str, object]:
+    """The settings that point every source at the replay node: its URLs; no request budget to respect
+    (it is local); no confirmations (recordings are final); bridge discovery from just before the recorded
+    deposits, counted from 100 USDC."""
+    return {
+        "ETH_RPC_URL": node.eth_url, "ETH_CONFIRMATIONS": 0,
+        "BITCOIN_API_URL": node.bitcoin_url, "BITCOIN_WS_URL": node.bitcoin_ws_url, "BITCOIN_API_BUDGET": REPLAY_BUDGET,
+        "HYPERLIQUID_API_URL": node.hyperliquid_url, "HYPERLIQUID_WEIGHT_BUDGET": REPLAY_BUDGET,
+        "ARBITRUM_RPC_URL": node.arbitrum_url, "HYPERLIQUID_BRIDGE_START_BLOCK": RECORDED_BRIDGE_FROM_BLOCK,
+        "HYPERLIQUID_BRIDGE_MIN_USD": RECORDED_BRIDGE_MIN_USD, "COINGECKO_API_URL": node.coingecko_url,
+    }
+
+
+@contextmanager
+def settings_overridden(values: Mapping[str, object]) -> Iterator[None]:
+    """Set ``values`` on django.conf.settings for the block, then put the old values back (the command
+    can run inside a longer process: the tests)."""
+    old = {name: getattr(settings, name) for name in values}
+    for name, value in values.items():
+        setattr(settings, name, value)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(settings, name, value)
+
+
 class Command(BaseCommand):
     help = "Set up everything and run WhaleTrack (recorded data when the live endpoints are unreachable)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--no-serve", action="store_true", help="stop after collecting")
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="stop after the set-up")
+        parser.add_argument("--skip-setup", action="store_true",
+                            help="serve what is already stored: only migrate and choose the sources first")
+        parser.add_argument("--host", default=settings.WHALETRACK_HOST, help="default HOST (127.0.0.1)")
+        parser.add_argument("--port", type=int, default=settings.WHALETRACK_PORT, help="default PORT (8000)")
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
         self.step("Database", self.migrate)
         self.step("Admin user", self.admin_user)
+        sources = self.choose_sources()
+        try:
+            with settings_overridden(sources.overrides):
+                if not options["skip_setup"]:
+                    self.setup(sources)
+                self.summary(sources, time.monotonic() - started, options)
+                if not options["no_serve"]:
+                    self.serve(sources, options["host"], options["port"])
+        finally:
+            if sources.node is not None:
+                sources.node.stop()
+
+    def setup(self, sources: Sources) -> None:
+        """Import, collect once from every source (with progress), compute the analytics, set up trading."""
+        replay = sources.mode == "replay"
         self.step("Label sets and default whales", self.import_labels)
         self.step("Prices", self.import_prices)
-        sources = self.choose_sources()
-        self.step("Ethereum collector", lambda: self.collect_ethereum(sources))
-        if sources["mode"] == "replay":
+        self.step("Ethereum collector", lambda: self.collect_ethereum(replay=replay))
+        if replay:
             self.step("Recorded Bitcoin addresses", self.track_recorded_bitcoin)
-        self.step("Bitcoin collector", lambda: self.collect_bitcoin(sources))
+        self.step("Bitcoin collector", lambda: self.collect_bitcoin(replay=replay))
         self.step("Bitcoin mempool monitor", lambda: self.monitor_mempool(sources))
-        if sources["mode"] == "replay":
+        if replay:
             self.step("Recorded Hyperliquid accounts", self.track_recorded_hyperliquid)
-        self.step("Hyperliquid bridge deposits (Arbitrum)", lambda: self.discover_bridge_whales(sources))
-        self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(sources))
+        self.step("Hyperliquid bridge deposits (Arbitrum)", self.discover_bridge_whales)
+        self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(replay=replay))
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
-        self.summary(sources, time.monotonic() - started, options)
-        if options["no_serve"]:
-            if "node" in sources:
-                sources["node"].stop()
-            return
-        threading.Thread(target=self.alerts_housekeeping, daemon=True).start()
-        threading.Thread(target=self.trading_housekeeping, daemon=True).start()
-        if sources["mode"] == "live":
-            threading.Thread(target=self.follow_chain, args=(sources,), daemon=True).start()
-            threading.Thread(target=self.follow_bitcoin, args=(sources,), daemon=True).start()
-            threading.Thread(target=self.follow_mempool, args=(sources,), daemon=True).start()
-            threading.Thread(target=self.follow_hyperliquid, args=(sources,), daemon=True).start()
-        self.serve(options["host"], options["port"])
 
     # --- steps --------------------------------------------------------------------------------
     def step(self, title: str, fn) -> None:
@@ -152,7 +203,7 @@ class Command(BaseCommand):
     def import_prices(self) -> None:
         call_command("import_prices", stdout=self.stdout)
 
-    def choose_sources(self) -> dict:
+    def choose_sources(self) -> Sources:
         """Live endpoints when WHALETRACK_SOURCES allows and they answer, else the replay node."""
         mode = settings.WHALETRACK_SOURCES
         if mode not in ("auto", "live", "replay"):
@@ -160,26 +211,22 @@ class Command(BaseCommand):
         if mode in ("auto", "live"):
             try:
                 EthereumRpcClient(settings.ETH_RPC_URL, timeout_s=LIVE_PROBE_TIMEOUT_S, retries=0).chain_id()
-                live = f"{settings.ETH_RPC_URL}, {settings.BITCOIN_API_URL}, {settings.BITCOIN_WS_URL}"
-                self.stdout.write(self.style.SUCCESS(f"== Sources: live ({live})"))
-                return {"mode": "live", "eth_url": settings.ETH_RPC_URL, "btc_api_url": settings.BITCOIN_API_URL,
-                        "btc_ws_url": settings.BITCOIN_WS_URL, "hl_api_url": settings.HYPERLIQUID_API_URL,
-                        "arbitrum_url": settings.ARBITRUM_RPC_URL}
+                sources = Sources(mode="live")
+                self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
+                return sources
             except (RpcUnavailable, RpcError, requests.RequestException) as exc:
                 if mode == "live":
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
                 self.stdout.write(f"== Sources: {settings.ETH_RPC_URL} unreachable ({type(exc).__name__}); "
                                   "using the recordings")
         node = start_replay_node(ws_rate=MEMPOOL_REPLAY_RATE)
-        self.stdout.write(self.style.SUCCESS(f"== Sources: replay node on {node.url} serving "
-                                             f"{settings.REPLAY_DATA_DIR}"))
-        return {"mode": "replay", "eth_url": node.eth_url, "btc_api_url": node.bitcoin_url,
-                "btc_ws_url": node.bitcoin_ws_url, "hl_api_url": node.hyperliquid_url,
-                "arbitrum_url": node.arbitrum_url, "node": node}
+        sources = Sources(mode="replay", node=node, overrides=replay_overrides(node))
+        self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
+        return sources
 
-    def collect_ethereum(self, sources: dict) -> None:
-        client = EthereumRpcClient.from_settings(sources["eth_url"])
-        if sources["mode"] == "replay":
+    def collect_ethereum(self, *, replay: bool) -> None:
+        client = EthereumRpcClient.from_settings()
+        if replay:
             # Recordings are final: no confirmations; walk the whole recorded run ending at the head.
             head = client.block_number()
             start = head
@@ -203,32 +250,30 @@ class Command(BaseCommand):
             created += new
         self.stdout.write(f"   {len(RECORDED_BITCOIN_WHALES)} recorded Bitcoin addresses tracked ({created} new)")
 
-    def collect_bitcoin(self, sources: dict) -> None:
+    def collect_bitcoin(self, *, replay: bool) -> None:
         def progress(p) -> None:
             if p.status != "not found":
                 self.stdout.write(f"   {p.address}: {p.status}, {p.trades_written} trades so far "
                                   f"({p.addresses_done}/{p.addresses_total} addresses)")
 
-        result = bitcoin_collect_once(api_url=sources["btc_api_url"], progress=progress,
-                                      budget_rate=REPLAY_BUDGET if sources["mode"] == "replay" else None)
+        result = bitcoin_collect_once(progress=progress)
         extra = result.extra
         line = (f"   bitcoin: {result.status}, {extra['addresses_done']} of {extra['addresses']} addresses, "
                 f"{result.items_seen} transactions, {result.items_written} new trades, "
                 f"{result.events_written} new events, {extra['requests']} requests")
         if extra["not_found"]:
             line += f"; {extra['not_found']} addresses have no history at the source"
-            if sources["mode"] == "replay":
+            if replay:
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
 
-    def monitor_mempool(self, sources: dict) -> None:
-        if sources["mode"] != "replay":
+    def monitor_mempool(self, sources: Sources) -> None:
+        if sources.node is None:
             self.stdout.write("   the monitor follows the live mempool in the background while the server runs")
             return
-        stream = sources["node"].mempool_stream
+        stream = sources.node.mempool_stream
         self.stdout.write(f"   playing the recorded mempool.space stream ({stream.script_length} frames)")
-        result = monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"], budget_rate=REPLAY_BUDGET,
-                              stop_when=stream.finished.is_set, duration_s=MEMPOOL_REPLAY_TIMEOUT_S)
+        result = monitor_once(stop_when=stream.finished.is_set, duration_s=MEMPOOL_REPLAY_TIMEOUT_S)
         s = result.extra
         self.stdout.write(
             f"   mempool: {result.status}, {s.get('messages', 0)} messages, {s.get('transactions', 0)} transactions, "
@@ -248,30 +293,26 @@ class Command(BaseCommand):
         count = len(RECORDED_HYPERLIQUID_WHALES)
         self.stdout.write(f"   {count} recorded Hyperliquid accounts tracked ({created} new)")
 
-    def discover_bridge_whales(self, sources: dict) -> None:
-        client = ArbitrumClient.from_settings(sources["arbitrum_url"])
-        replay = sources["mode"] == "replay"
-        result = bridge.bridge_deposits_discover(
-            client=client, from_block=RECORDED_BRIDGE_FROM_BLOCK if replay else None,
-            min_usd=RECORDED_BRIDGE_MIN_USD if replay else None)
-        line = (f"   bridge: {result.status}, {result.blocks_scanned} blocks, {result.deposits_seen} deposits, "
-                f"{result.deposits_above_threshold} above the threshold, {result.whales_created} new Hyperliquid "
-                f"whales, {result.whales_linked} linked to an entity")
+    def discover_bridge_whales(self) -> None:
+        result = bridge.collect_once()
+        extra = result.extra
+        line = (f"   bridge: {result.status}, {result.blocks} blocks, {result.items_seen} deposits, "
+                f"{extra['deposits_above_threshold']} above the threshold, {result.items_written} new Hyperliquid "
+                f"whales, {extra['whales_linked']} linked to an entity")
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
 
-    def collect_hyperliquid(self, sources: dict) -> None:
+    def collect_hyperliquid(self, *, replay: bool) -> None:
         def progress(p) -> None:
             self.stdout.write(f"   {p.address}: {p.status}")
 
-        result = hyperliquid_collect_once(api_url=sources["hl_api_url"], progress=progress,
-                                          budget_rate=REPLAY_BUDGET if sources["mode"] == "replay" else None)
+        result = hyperliquid_collect_once(progress=progress)
         extra = result.extra
         line = (f"   hyperliquid: {result.status}, {extra['whales_done']} of {extra['whales']} whales, "
                 f"{result.items_seen} fills and ledger updates, {result.items_written} new trades, "
                 f"{result.events_written} new events, weight {extra['weight_spent']}")
         if extra.get("positions_unavailable"):
             line += f"; positions unavailable for {extra['positions_unavailable']}"
-            if sources["mode"] == "replay":
+            if replay:
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
 
@@ -328,70 +369,10 @@ class Command(BaseCommand):
             f"{summary['closed_trades']} closed trades, realized {summary['realized_pnl_usd']:.2f} USD, "
             f"fees {summary['fees_usd']:.2f} USD (recorded prices are daily: only BTC and ETH can be priced)")
 
-    def trading_housekeeping(self) -> None:
-        """What Celery beat runs in production, embedded (the same task functions, called in-process):
-        resting limit orders and the daily-loss guard every 30 s, and every 5 minutes each strategy
-        whose beat row is enabled (under beat, the row's own interval or crontab applies)."""
-        ticks = 0
-        while True:
-            time.sleep(30)
-            ticks += 1
-            try:
-                trading_tasks.match_limit_orders()
-                trading_tasks.check_daily_loss()
-                if ticks % 10 == 0:
-                    for strategy_id in Strategy.objects.filter(periodic_task__enabled=True).values_list(
-                            "pk", flat=True):
-                        trading_tasks.run_strategy(strategy_id=strategy_id)
-            except Exception:  # keep the loop alive; the next tick retries
-                logger.exception("run_main.trading_housekeeping")
-            finally:
-                connection.close()
-
-    def alerts_housekeeping(self) -> None:
-        """What Celery beat runs in production: cooldown digests every 10 s; every 30 s, events and
-        alerts a killed process left unsent (embedded mode has no worker)."""
-        ticks = 0
-        while True:
-            time.sleep(10)
-            ticks += 1
-            try:
-                digests_flush()
-                if ticks % 3 == 0:
-                    events_publish_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
-                    alerts_deliver_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
-            except Exception:  # keep the loop alive; the next tick retries
-                logger.exception("run_main.alerts_housekeeping")
-            finally:
-                connection.close()
-
-    def follow_bitcoin(self, sources: dict) -> None:
-        while True:
-            time.sleep(300)
-            bitcoin_collect_once(api_url=sources["btc_api_url"])
-            connection.close()
-
-    def follow_hyperliquid(self, sources: dict) -> None:
-        while True:
-            time.sleep(60)
-            hyperliquid_collect_once(api_url=sources["hl_api_url"])
-            connection.close()
-
-    def follow_mempool(self, sources: dict) -> None:
-        monitor_once(ws_url=sources["btc_ws_url"], api_url=sources["btc_api_url"])
-        connection.close()
-
     def progress(self, p) -> None:
         self.stdout.write(f"   block {p.block_number}: {p.trades_written} trades, {p.events_written} events so far")
 
-    def follow_chain(self, sources: dict) -> None:
-        client = EthereumRpcClient.from_settings(sources["eth_url"])
-        while True:
-            time.sleep(15)
-            blocks_collect(client=client)
-            connection.close()
-
-    def summary(self, sources: dict, seconds: float, options: dict) -> None:
+    def summary(self, sources: Sources, seconds: float, options: dict) -> None:
         base = f"http://{options['host']}:{options['port']}"
         username, password = self.admin_credentials
         self.stdout.write(self.style.MIGRATE_HEADING("== WhaleTrack is ready"))
@@ -405,8 +386,25 @@ class Command(BaseCommand):
             f"   mempool     {base}/api/v1/bitcoin/mempool/scorecard   {base}/api/v1/bitcoin/mempool/transactions"
         )
 
-    def serve(self, host: str, port: int) -> None:
+    def serve(self, sources: Sources, host: str, port: int) -> None:
+        """daphne on ``host:port`` beside the embedded runtime: the Celery worker and beat (every periodic job
+        from its beat row) and, with live sources, the mempool monitor (supervised)."""
         from daphne.cli import CommandLineInterface
 
+        runtime = EmbeddedRuntime(concurrency=settings.WHALETRACK_WORKER_CONCURRENCY)
+        if sources.node is None:
+            runtime.add_service(MONITOR_NAME, lambda stop: monitor_once(stop_when=stop.is_set))
+        runtime.start()
+        rows = list(PeriodicTask.objects.filter(enabled=True).select_related("interval", "crontab").order_by("name"))
+        self.stdout.write(f"== Worker ({settings.WHALETRACK_WORKER_CONCURRENCY} threads) and beat running; "
+                          f"{len(rows)} scheduled jobs (edit them at /admin/django_celery_beat/periodictask/):")
+        for row in rows:
+            self.stdout.write(f"   {row.name}: {row.interval or row.crontab or row.clocked or row.solar}")
+        if sources.node is None:
+            self.stdout.write(f"   and the mempool monitor on {settings.BITCOIN_WS_URL}")
         self.stdout.write(f"== Serving on http://{host}:{port} (Ctrl-C stops)")
-        CommandLineInterface().run(["-b", host, "-p", str(port), "whaletrack.asgi:application"])
+        self.stdout.flush()
+        try:
+            CommandLineInterface().run(["-b", host, "-p", str(port), "whaletrack.asgi:application"])
+        finally:
+            runtime.stop()

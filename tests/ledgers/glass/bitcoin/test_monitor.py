@@ -223,6 +223,58 @@ def test_command_stops_gracefully_on_sigterm(replay):
     assert MempoolTransaction.objects.count() == 5
 
 
+def test_database_faults_during_the_stream_lose_no_whale_and_do_not_stop_the_monitor(replay):
+    """The monitor process, its statements limited to 0.5 s, while another session holds an exclusive lock
+    on the mempool table for most of the stream: every store then fails with a real OperationalError
+    ("canceling statement due to statement timeout"). The node also drops the connection and resends four
+    frames, so whales already in the dedupe LRU come again and are skipped. Once the lock is gone the
+    queued stores succeed: every recorded whale is stored once, with its replacement and confirmation, and
+    the same process goes on (until SIGTERM)."""
+    tracked = Whale.objects.create(chain="bitcoin", address=RBF_SENDER)
+    cache.delete("bitcoin.mempool.monitor")  # the statistics this process will publish, none from before
+    replay.ws_rate = 3  # frames/s: the stream lasts ~5 s, long enough to lock after the first frame
+    replay.ws_faults.drop_after(8)
+    replay.ws_faults.rewind(4, times=2)
+    db = connection.settings_dict
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+                           "?options=-c%20statement_timeout%3D500"}
+    proc = subprocess.Popen(  # noqa: S603  (our own manage.py with fixed arguments)
+        [sys.executable, "manage.py", "monitor_mempool", "--ws-url", replay.bitcoin_ws_url,
+         "--api-url", replay.bitcoin_url], cwd=django_settings.BASE_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    locker = connections.create_connection("default")  # a session of its own, like another process
+    try:
+        deadline = time.monotonic() + 20
+        while (cache.get("bitcoin.mempool.monitor") or {}).get("messages", 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with locker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("LOCK TABLE bitcoin_mempooltransaction IN ACCESS EXCLUSIVE MODE")
+            assert replay.mempool_stream.finished.wait(30)
+            time.sleep(1)  # a few more retries fail against the lock
+            cursor.execute("ROLLBACK")
+        deadline = time.monotonic() + 45  # the queued stores retry with backoff (at most 30 s apart)
+        while (MempoolTransaction.objects.filter(status=MempoolStatus.CONFIRMED).count() < 1
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        stats = cache.get("bitcoin.mempool.monitor")
+        assert proc.poll() is None  # the same process, still running
+        assert stats["store_failures"] >= 1 and stats["unstored"] == 0 and stats["duplicates_skipped"] > 0
+        assert stats["reconnects"] == 1 and stats["connected"] is True
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        locker.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    # Stored late, tx02 was looked up after the recorded block, so it was stored confirmed at once (the
+    # monitor's "confirmed" counter counts only confirmations of rows already pending): the rows say it all.
+    assert "bitcoin_mempool: ok" in out and "5 whales (5 new events)" in out and "1 replaced" in out
+    assert_recorded_outcome(tracked)
+
+
 def test_reconnect_backoff_is_configured_and_retries_an_unresponsive_server():
     """Settings reach the websockets library's backoff (1 s to 30 s); against a server that accepts TCP
     but never answers the handshake, the monitor keeps retrying with backoff instead of giving up."""

@@ -1,0 +1,59 @@
+"""Faults on the running embedded main job (``make run`` without Redis: SQLite, the in-memory broker, the
+embedded worker and beat): SQLite's "database is locked" fails collector runs, which are recorded in the
+run log and retried, and the job goes on collecting once the lock is gone."""
+
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.processes import MainJob, embedded_main_job
+
+pytestmark = pytest.mark.slow
+
+ROW = "ethereum: collect whale activity from new blocks"
+
+
+def retime(job: MainJob, *, every_s: int) -> None:
+    """Put ROW on an every-``every_s``-seconds schedule as the admin's save does: the row, then the change
+    marker beat watches (django-celery-beat's PeriodicTasks.last_update)."""
+    with sqlite3.connect(job.database) as db:
+        db.execute("INSERT INTO django_celery_beat_intervalschedule (every, period) VALUES (?, 'seconds')", (every_s,))
+        (interval_id,) = db.execute("SELECT max(id) FROM django_celery_beat_intervalschedule").fetchone()
+        db.execute("UPDATE django_celery_beat_periodictask SET interval_id = ? WHERE name = ?", (interval_id, ROW))
+        db.execute("UPDATE django_celery_beat_periodictasks SET last_update = ?",
+                   (datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+
+
+def runs(job: MainJob) -> list[dict]:
+    return job.get("/api/v1/collectors/ethereum")["runs"]
+
+
+def started(run: dict) -> datetime:
+    return datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+
+
+def test_database_is_locked_fails_runs_in_the_log_and_the_collector_carries_on(tmp_path):
+    with embedded_main_job(tmp_path, env={"SQLITE_BUSY_TIMEOUT_S": "0.5"}) as job:
+        retime(job, every_s=1)
+        time.sleep(8)
+        assert [r["status"] for r in runs(job)[:3]] == ["ok", "ok", "ok"]
+
+        lock = sqlite3.connect(job.database, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")  # another writer holds the file: every write waits 0.5 s, then fails
+        locked_at = datetime.now(tz=UTC)
+        time.sleep(6)
+        lock.execute("ROLLBACK")
+        released_at = datetime.now(tz=UTC)
+        lock.close()
+        time.sleep(12)  # retries back off 5 s (with jitter) at first; beat keeps the 1 s schedule
+
+        log = runs(job)
+        failed = [r for r in log if r["status"] == "failed"]
+        assert failed, log
+        assert all(r["error"] == "OperationalError: database is locked" for r in failed)
+        assert all(locked_at - timedelta(seconds=1) <= started(r) <= released_at for r in failed)
+        later = [r["status"] for r in log if started(r) > released_at + timedelta(seconds=1)]
+        assert later.count("ok") >= 3 and set(later) <= {"ok", "running"}  # the newest may still be running
+        assert job.process.poll() is None
