@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
 .PHONY: run test lint bench services install
 
@@ -32,7 +33,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install services
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ethereum_ingest.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/ethereum_ingest.py
 	$(PY) bench/mempool_monitor.py
 	$(PY) bench/lru.py
 	$(PY) bench/alert_latency.py

@@ -17,23 +17,12 @@ Paper fill rules:
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from trading.models import OrderSide, OrderType
+from whales.money import q_price, q_usd
 
 BPS = Decimal(10_000)
-PRICE_Q = Decimal("1e-18")
-USD_Q = Decimal("1e-8")
-
-
-def q_price(value: Decimal) -> Decimal:
-    """A USD unit price rounded half-even to 18 places (the price columns' scale)."""
-    return value.quantize(PRICE_Q, rounding=ROUND_HALF_EVEN)
-
-
-def q_usd(value: Decimal) -> Decimal:
-    """A USD amount rounded half-even to 1e-8 (the USD columns' scale)."""
-    return value.quantize(USD_Q, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from trading.exchange import Exchange, Execution, OrderTicket, PaperExchange, q_price, q_usd
+from trading.exchange import Exchange, Execution, OrderTicket, PaperExchange
 from trading.models import (
     OPEN_STATUSES,
     Account,
@@ -54,6 +54,7 @@ from trading.safety import (
 from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
 from trading.venues import price_source_for
 from whales.fifo import Lot, lots_take
+from whales.money import q_price, q_usd
 
 logger = logging.getLogger(__name__)
 

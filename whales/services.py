@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from whales.models import (
     Whale,
     WhaleEvent,
 )
+from whales.money import q_percent
 from whales.types import WhaleActivity
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,12 @@ _TRADE_FIELDS = (
 
 
 NaturalKey = tuple[str, str, int, int, str]
+# Column types psycopg adapts from the Python values Django's fields hold, with nothing for Django to
+# prepare on PostgreSQL (aware datetimes, Decimals, ints, strings, bools, None): skipping
+# ``get_db_prep_save`` for them saves most of an insert's Python time. Any other field is prepared.
+PG_PLAIN_TYPES = frozenset({"AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
+                            "DateTimeField", "DecimalField", "ForeignKey", "IntegerField", "PositiveIntegerField",
+                            "SlugField", "TextField"})
 # PostgreSQL takes at most 65,535 parameters per statement; SQLite's limit is what Django reports.
 MAX_INSERT_PARAMS = 60_000
 MAX_INSERT_ROWS = 1000
@@ -54,31 +61,50 @@ def _insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
     """INSERT ``rows`` (field name -> value, the same fields in each) with ``ON CONFLICT DO NOTHING
     RETURNING``: the values of ``returning`` for the rows actually inserted, in no particular order.
 
-    One statement per chunk, no read before the write: a row whose unique key is already stored (or
-    earlier in the same batch) is skipped by the database, so the cost does not depend on the table's
-    size or the planner's statistics, and concurrent writers each insert a row at most once. Values
-    go through each field's ``get_db_prep_save``, as Django's own inserts do. PostgreSQL and SQLite
-    (>= 3.35) both run it. Raises: IntegrityError for any other constraint (a NOT NULL, a foreign key).
+    No read before the write: a row whose unique key is already stored (or earlier in the same batch)
+    is skipped by the database, so the cost does not depend on the table's size or the planner's
+    statistics, and concurrent writers each insert a row at most once. Values go through each field's
+    ``get_db_prep_save``, as Django's own inserts do. On PostgreSQL a chunk is one short statement over
+    column arrays (``SELECT * FROM unnest(%s::type[], ...)``), whatever its row count; elsewhere (SQLite
+    >= 3.35) a multi-row VALUES list. Raises: IntegrityError for any other constraint (NOT NULL, a
+    foreign key).
     """
     if not rows:
         return []
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy looks it up per attribute
     meta = model._meta
     fields = [meta.get_field(name) for name in rows[0]]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
+    table = quote(meta.db_table)
     columns = ", ".join(quote(model_field.column) for model_field in fields)
     returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, min(MAX_INSERT_ROWS, MAX_INSERT_PARAMS // len(fields),
-                               connection.ops.bulk_batch_size(fields, rows)))
+    postgresql = db.vendor == "postgresql"
+    if postgresql:
+        per_statement = MAX_INSERT_ROWS
+        arrays = ", ".join(f"%s::{model_field.db_type(db)}[]" for model_field in fields)
+        plain = [model_field.get_internal_type() in PG_PLAIN_TYPES for model_field in fields]
+        # Only the model's own quoted table and column names and their types are formatted in.
+        sql = (f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+               f"ON CONFLICT DO NOTHING RETURNING {returned}")
+    else:
+        per_statement = max(1, min(MAX_INSERT_ROWS, MAX_INSERT_PARAMS // len(fields),
+                                   db.ops.bulk_batch_size(fields, rows)))
     inserted: list[tuple] = []
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
-            params = [model_field.get_db_prep_save(row[model_field.name], connection)
-                      for row in chunk for model_field in fields]
-            # Only quoted column names of the model and placeholders are formatted in; values are parameters.
-            sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
-                   f"{', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING RETURNING {returned}")
+            if postgresql:
+                params: list[Any] = [
+                    [row[f.name] for row in chunk] if is_plain
+                    else [f.get_db_prep_save(row[f.name], db) for row in chunk]
+                    for f, is_plain in zip(fields, plain, strict=True)]
+            else:
+                params = [model_field.get_db_prep_save(row[model_field.name], db)
+                          for row in chunk for model_field in fields]
+                placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+                # Only the model's own quoted table and column names and placeholders are formatted in.
+                sql = (f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                       f"{', '.join([placeholders] * len(chunk))} ON CONFLICT DO NOTHING RETURNING {returned}")
             cursor.execute(sql, params)
             inserted.extend(cursor.fetchall())
     return inserted
@@ -91,12 +117,23 @@ def event_threshold_map() -> dict[str, Decimal]:
     return thresholds
 
 
+class NewTrade(NamedTuple):
+    """A Trade ``trades_ingest`` inserted: its id and natural key."""
+
+    id: int
+    chain: str
+    tx_hash: str
+    log_index: int
+    whale_id: int
+    direction: str
+
+
 @dataclass(frozen=True)
 class IngestResult:
-    """What ``trades_ingest`` stored: the new Trades (with their ids) and the ids of the WhaleEvents it
-    inserted (for publishing after commit)."""
+    """What ``trades_ingest`` stored: the new Trades (id and natural key, in the activities' order) and the
+    ids of the WhaleEvents it inserted (for publishing after commit)."""
 
-    trades: list[Trade]
+    trades: list[NewTrade]
     event_ids: list[int] = field(default_factory=list)
 
 
@@ -126,10 +163,7 @@ def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
                 for a in unique]
         new = {tuple(row[1:]): row[0] for row in _insert_new(Trade, rows, returning=("id", *NATURAL_KEY_FIELDS))}
         new_activities = [a for a in unique if _natural_key(a) in new]
-        trades = [Trade(pk=new[_natural_key(a)], whale_id=a.whale_id, created_at=now,
-                        **{name: getattr(a, name) for name in _TRADE_FIELDS}) for a in new_activities]
-        for trade in trades:
-            trade._state.adding = False
+        trades = [NewTrade(new[_natural_key(a)], *_natural_key(a)) for a in new_activities]
         event_ids = events_ingest(activities=new_activities, observed_at=now)
         _whales_touch(new_activities)
         metrics_mark_pending(whale_ids={a.whale_id for a in new_activities})
@@ -270,7 +304,7 @@ def holdings_set(*, whale_id: int, holdings: Sequence[tuple[str, Decimal, Decima
         values = [h.value_usd for h in rows]
         total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
         for h in rows:
-            percent = None if not total else (h.value_usd / total * 100).quantize(Decimal("0.0001"))
+            percent = None if not total else q_percent(h.value_usd / total * 100)
             if h.portfolio_percent != percent:
                 Holding.objects.filter(pk=h.pk).update(portfolio_percent=percent)
 
@@ -325,8 +359,8 @@ def perp_positions_set(*, whale_id: int, positions: Sequence[PerpPosition], acco
     """
     with transaction.atomic():
         for p in positions:
-            percent = None if not account_value_usd else (p.position_value_usd / account_value_usd * 100).quantize(
-                Decimal("0.0001"))
+            percent = None if not account_value_usd else q_percent(
+                p.position_value_usd / account_value_usd * 100)
             Holding.objects.update_or_create(whale_id=whale_id, asset=p.asset, defaults={
                 "amount": p.size, "value_usd": p.position_value_usd, "portfolio_percent": percent, "is_perp": True,
                 "entry_price_usd": p.entry_price_usd, "unrealized_pnl_usd": p.unrealized_pnl_usd,

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from tests.trading.factories import T0, AccountFactory, StrategyFactory, fixed_prices
 from tests.trading.test_pnl import reference_fifo
-from trading.exchange import q_usd
 from trading.models import Account, Fill, Order, OrderStatus, Position, PositionLot
 from trading.safety import Intent, Limits, Snapshot, portfolio_value, pre_trade_violations
 from trading.services import order_place
 from whales.fifo import Lot, lots_take
+from whales.money import q_usd
 
 D = Decimal
 SYMBOLS = ["ETH", "BTC"]

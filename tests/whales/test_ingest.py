@@ -49,7 +49,7 @@ def test_ingest_writes_without_reading_the_trade_table_first():
     assert not [q for q in sql if q.startswith("SELECT") and trade_table in q]
     assert [q.split(" (")[0] for q in sql if trade_table in q] == [f"INSERT INTO {trade_table}"]
     assert sorted(t.tx_hash for t in stored.trades) == ["0x1", "0x2"]
-    assert all(t.pk == Trade.objects.get(tx_hash=t.tx_hash).pk for t in stored.trades)
+    assert all(t.id == Trade.objects.get(tx_hash=t.tx_hash).pk for t in stored.trades)
 
 
 def test_duplicates_within_one_batch_are_stored_once():

@@ -35,16 +35,16 @@ Pure functions over ``types.py`` dataclasses (no ORM, no I/O), tested directly o
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
 from ledgers.glass.bitcoin.types import SATS_PER_BTC, BitcoinTx
 from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
+from whales.money import q_usd
 from whales.types import WhaleActivity
 
-USD_QUANTUM = Decimal("0.00000001")
 BTC = Decimal(SATS_PER_BTC)
 
 
@@ -85,7 +85,7 @@ def is_coinjoin(tx: BitcoinTx) -> bool:
 def _usd(amount_btc: Decimal, price: Decimal | None) -> Decimal | None:
     if price is None:
         return None
-    return (amount_btc * price).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return q_usd(amount_btc * price)
 
 
 def _fmt_btc(amount: Decimal) -> str:

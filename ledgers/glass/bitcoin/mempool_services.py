@@ -24,11 +24,11 @@ from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction, Urge
 from ledgers.glass.bitcoin.types import SATS_PER_BTC, BitcoinTx
 from whales.chains import Chain
 from whales.models import AddressCategory, EventType, KnownAddress, Whale
+from whales.money import q_usd
 from whales.services import event_record
 
 logger = logging.getLogger(__name__)
 
-USD_QUANTUM = Decimal("0.00000001")
 TOP_OUTPUTS = 5
 
 
@@ -92,7 +92,7 @@ def mempool_whale_record(*, seen: WhaleSeen, tx: BitcoinTx | None, observed_at: 
     value_btc = Decimal(seen.value_sats) / SATS_PER_BTC
     btc = asset_map(chain=Chain.BITCOIN).get("")
     price = price_at(asset=btc, when=first_seen) if btc else None
-    value_usd = None if price is None else (value_btc * price).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+    value_usd = None if price is None else q_usd(value_btc * price)
     whales, labels, whale_id = _matches(tx)
     top = sorted(tx.outputs, key=lambda o: -o.value)[:TOP_OUTPUTS] if tx else []
     details = {

@@ -23,7 +23,6 @@ before the transaction.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -40,12 +39,12 @@ from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
 from whales.models import RunStatus, Trade, Whale
+from whales.money import q_usd
 from whales.services import holdings_set, trades_confirm, trades_ingest, trades_withdraw_unconfirmed
 
 logger = logging.getLogger(__name__)
 
 COLLECTOR_NAME = "bitcoin"
-USD_QUANTUM = Decimal("0.00000001")
 
 
 def address_stream(address: str) -> str:
@@ -142,7 +141,7 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     balance = stats.balance
     holding_value = None
     if btc is not None and (latest := latest_price(asset=btc)) is not None:
-        holding_value = (sats_to_btc(balance) * latest[0]).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+        holding_value = q_usd(sats_to_btc(balance) * latest[0])
 
     confirmed = withdrawn = 0
     with transaction.atomic():

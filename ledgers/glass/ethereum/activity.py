@@ -27,13 +27,14 @@ recorded blocks. The rules, in the order they apply to each successful transacti
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
 from ledgers.glass.ethereum.types import RawBlock, RawLog, RawReceipt, RawTransaction
 from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
+from whales.money import q_price, q_usd
 from whales.types import WhaleActivity
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -42,7 +43,6 @@ UNISWAP_V3_SWAP_TOPIC = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004
 WETH_WITHDRAWAL_TOPIC = "0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a95bf5081b65"
 WETH_ADDRESS = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 NATIVE = ""  # asset key of ETH itself
-USD_QUANTUM = Decimal("0.00000001")
 
 
 @dataclass
@@ -135,7 +135,7 @@ class _Valuer:
         amount, price = self.amount(token_address, value_raw), self.price(token_address)
         if amount is None or price is None:
             return None
-        return (amount * price).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+        return q_usd(amount * price)
 
     def fee_usd(self, receipt: RawReceipt) -> Decimal | None:
         return self.usd(NATIVE, receipt.gas_used * receipt.effective_gas_price)
@@ -270,7 +270,7 @@ def _swap_activity(whale: WhaleRef, address: str, tx: RawTransaction, receipt: R
         value_usd = valuer.usd(base, base_raw)
     price_usd = None
     if value_usd is not None and amount_base:
-        price_usd = (value_usd / amount_base).quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN)
+        price_usd = q_price(value_usd / amount_base)
     kinds = {log.topics[0] for log in swap_logs}
     platform = ("uniswap" if len(kinds) == 2 else
                 "uniswap_v3" if UNISWAP_V3_SWAP_TOPIC in kinds else "uniswap_v2")

@@ -29,14 +29,14 @@ Positions (``clearinghouseState.assetPositions``): see ``positions_of``.
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from ledgers.refs import WhaleRef
 from whales.chains import Chain
 from whales.models import Direction, EventType, TradeSource
+from whales.money import q_percent, q_usd
 from whales.types import WhaleActivity
 
-USD_QUANTUM = Decimal("0.00000001")
 PLATFORM = "hyperliquid"
 QUOTE = "USDC"
 DIRS = {
@@ -61,7 +61,7 @@ def _dec(value: object, field: str) -> Decimal:
 
 
 def _usd(value: Decimal) -> Decimal:
-    return value.quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return q_usd(value)
 
 
 def ms_time(ms: object) -> datetime:
@@ -220,7 +220,7 @@ def positions_of(state: dict) -> tuple[list[Position], Decimal]:
             distance = None
             if liq is not None and mark:
                 distance = ((mark - liq) if size > 0 else (liq - mark)) / mark * 100
-                distance = distance.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+                distance = q_percent(distance)
             leverage = p.get("leverage") or {}
             positions.append(Position(
                 coin=str(p["coin"]), size=size, entry_price=_dec(p["entryPx"], "entryPx"), position_value=value,
