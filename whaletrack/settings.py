@@ -149,7 +149,8 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_BROKER_URL.startswith("memory://"):
     # kombu's in-memory transport polls its queues; the default second would add up to 1 s to every task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
+    # 10 ms: a task starts ~5 ms after it is sent, for ~100 cheap wake-ups a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
