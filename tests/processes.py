@@ -5,12 +5,14 @@ the embedded main job itself."""
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,17 @@ def embedded_main_job(tmp_path: Path, *, env: dict[str, str] | None = None,
             yield MainJob(url=f"http://127.0.0.1:{port}", database=database, log=log, process=process)
         finally:
             stop(process)
+
+
+def beat_rows_retime(database: Path, names: list[str], *, every_s: int) -> None:
+    """Put the beat rows ``names`` of the SQLite file ``database`` on an every-``every_s``-seconds schedule
+    as the admin's save does: the rows, then the change marker beat watches (PeriodicTasks.last_update)."""
+    with sqlite3.connect(database) as db:
+        db.execute("INSERT INTO django_celery_beat_intervalschedule (every, period) VALUES (?, 'seconds')", (every_s,))
+        (interval_id,) = db.execute("SELECT max(id) FROM django_celery_beat_intervalschedule").fetchone()
+        for name in names:
+            updated = db.execute("UPDATE django_celery_beat_periodictask SET interval_id = ?, expire_seconds = ? "
+                                 "WHERE name = ?", (interval_id, every_s, name)).rowcount
+            assert updated == 1, f"no beat row named {name!r}"
+        db.execute("UPDATE django_celery_beat_periodictasks SET last_update = ?",
+                   (datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))

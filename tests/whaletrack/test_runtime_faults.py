@@ -8,22 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.processes import MainJob, embedded_main_job
+from tests.processes import MainJob, beat_rows_retime, embedded_main_job
 
 pytestmark = pytest.mark.slow
 
 ROW = "ethereum: collect whale activity from new blocks"
-
-
-def retime(job: MainJob, *, every_s: int) -> None:
-    """Put ROW on an every-``every_s``-seconds schedule as the admin's save does: the row, then the change
-    marker beat watches (django-celery-beat's PeriodicTasks.last_update)."""
-    with sqlite3.connect(job.database) as db:
-        db.execute("INSERT INTO django_celery_beat_intervalschedule (every, period) VALUES (?, 'seconds')", (every_s,))
-        (interval_id,) = db.execute("SELECT max(id) FROM django_celery_beat_intervalschedule").fetchone()
-        db.execute("UPDATE django_celery_beat_periodictask SET interval_id = ? WHERE name = ?", (interval_id, ROW))
-        db.execute("UPDATE django_celery_beat_periodictasks SET last_update = ?",
-                   (datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
 
 
 def runs(job: MainJob) -> list[dict]:
@@ -36,7 +25,7 @@ def started(run: dict) -> datetime:
 
 def test_database_is_locked_fails_runs_in_the_log_and_the_collector_carries_on(tmp_path):
     with embedded_main_job(tmp_path, env={"SQLITE_BUSY_TIMEOUT_S": "0.5"}) as job:
-        retime(job, every_s=1)
+        beat_rows_retime(job.database, [ROW], every_s=1)
         time.sleep(8)
         assert [r["status"] for r in runs(job)[:3]] == ["ok", "ok", "ok"]
 
