@@ -1,4 +1,4 @@
-"""Benchmark: full wallet-metrics recompute (whales.metrics) against a single GROUP BY floor.
+"""Benchmark: full wallet-metrics recompute (whales.analytics.metrics) against a single GROUP BY floor.
 
 What is measured
     ``metrics_recompute_all()`` exactly as the hourly beat task runs it (batches of 1,000 whales:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from whales.metrics import metrics_recompute_all
+    from whales.analytics.metrics import metrics_recompute_all
     from whales.models import WalletMetrics, WalletMetricsDaily
 
     now = datetime.now(UTC)

@@ -1,7 +1,7 @@
 """Benchmark: ``GET /api/v1/smart-money/wallets`` cached vs uncached, in-process.
 
 What is measured
-    The view (whales.smartmoney_api.SmartMoneyWalletListView, throttling off) called through DRF with
+    The view (whales.analytics.api.views.SmartMoneyWalletListView, throttling off) called through DRF with
     a RequestFactory request, response rendered to JSON bytes: p50 / p99 / mean latency of
     ``--uncached`` requests each made after ``smart_money_cache_invalidate()`` (a real miss: count +
     page + label queries + serialization + cache write), and of ``--cached`` requests of the same URL
@@ -79,7 +79,8 @@ def measure(query: str, *, n: int, cached: bool) -> list[float]:
     """Latencies in ms of ``n`` rendered responses; a miss before each one unless ``cached``."""
     from rest_framework.test import APIRequestFactory
 
-    from whales.smartmoney_api import SmartMoneyWalletListView, smart_money_cache_invalidate
+    from whales.analytics.api.cache import smart_money_cache_invalidate
+    from whales.analytics.api.views import SmartMoneyWalletListView
 
     view = SmartMoneyWalletListView.as_view(throttle_classes=[])
     factory = APIRequestFactory()

@@ -10,7 +10,7 @@ Data, as stored: whale trades (follow_whale, by block time <= t), smart-money fl
 Flows (follow_smart_money), by ``flows``:
 
 * ``stored``: the stored SmartMoneyFlow collections, as the live strategy reads them;
-* ``recompute``: recomputed at every t from the stored trades with ``whales.flows.flows_compute``
+* ``recompute``: recomputed at every t from the stored trades with ``whales.analytics.flows.flows_compute``
   (the trades up to t only). The smart-money set is the whales' CURRENT scores, which were computed
   with all the history: a look-ahead bias, reported in ``caveats``;
 * ``auto`` (default): ``stored`` when a collection exists in [start, end], else ``recompute``.
@@ -36,7 +36,7 @@ from trading.pnl import equity_curve, pnl_summary
 from trading.services import TradingError, daily_loss_check, limit_orders_match
 from trading.strategies.services import strategy_create, strategy_run
 from trading.strategies.smart_money import FlowSource, stored_flows
-from whales.flows import BUY_DIRECTIONS, SELL_DIRECTIONS, flows_compute, flows_min_score
+from whales.analytics.flows import BUY_DIRECTIONS, SELL_DIRECTIONS, flows_compute, flows_min_score
 from whales.models import SmartMoneyFlow, Trade, WalletScore
 
 logger = logging.getLogger(__name__)

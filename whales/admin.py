@@ -3,7 +3,7 @@
 Built for large tables: every changelist uses ``list_select_related``/prefetching (no per-row
 queries), ``show_full_result_count = False`` and no facet counts; the activity tables (Trade,
 WhaleEvent, and the collector run log in ``ledgers.admin``) use ``EstimatedCountPaginator`` so a page
-never runs COUNT(*) over the whole table. Actions call ``whales.registry`` services.
+never runs COUNT(*) over the whole table. Actions call ``whales.importers`` services.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from whales.models import (
     WhaleLabel,
     WhaleType,
 )
-from whales.registry import whales_set_tracked, whales_set_type
+from whales.services import whales_set_tracked, whales_set_type
 
 COUNT_CAP = 10_000
 
@@ -366,7 +366,7 @@ class EventThresholdAdmin(admin.ModelAdmin):
 
 @admin.register(ScoringRun)
 class ScoringRunAdmin(BigTableAdmin):
-    """The smart-money scoring run log with its statistics, read-only (whales.scoring)."""
+    """The smart-money scoring run log with its statistics, read-only (whales.analytics.scoring)."""
 
     list_display = ("started_at", "status", "formula_version", "total", "processed", "updated", "failed",
                     "duration_ms", "error")

@@ -6,6 +6,6 @@ class WhalesConfig(AppConfig):
     verbose_name = "Whales"
 
     def ready(self) -> None:
-        from whales.smartmoney_api import smart_money_cache_hook_register
+        from whales.analytics.api.cache import smart_money_cache_hook_register
 
         smart_money_cache_hook_register()  # a finished scoring run invalidates the smart-money cache

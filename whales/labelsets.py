@@ -9,7 +9,7 @@ Two sets (see each folder's PROVENANCE.md):
   a tag inherits every missing field from the header. ``graphsense.actorpack.yaml`` maps actor ids
   (``binance``, ``okex``) to names, categories and websites.
 
-Everything here is pure parsing: plain dataclasses out, no database. ``whales.registry.labels_import``
+Everything here is pure parsing: plain dataclasses out, no database. ``whales.importers.labels_import``
 writes them. Only ETH (-> ``ethereum``) and BTC (-> ``bitcoin``) tags are kept; other currencies are
 counted as skipped, not reported as errors.
 """

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from whales.metrics import metrics_books_forget, metrics_mark_pending
+from whales.analytics.metrics import metrics_books_forget, metrics_mark_pending
 from whales.models import (
     EventThreshold,
     EventType,
@@ -24,6 +24,7 @@ from whales.models import (
     Trade,
     Whale,
     WhaleEvent,
+    WhaleType,
 )
 from whales.money import q_percent
 from whales.types import WhaleActivity
@@ -146,7 +147,7 @@ def trades_ingest(*, activities: Sequence[WhaleActivity]) -> IngestResult:
     ``event_type`` set, not internal, and ``value_usd`` at or above that type's threshold
     (``event_threshold_map``) also becomes a WhaleEvent (inserted the same way). Each whale's
     ``last_active_at`` moves forward to its newest block time (never backwards), and its metrics are
-    marked for a recompute on the worker (``whales.metrics.metrics_mark_pending``).
+    marked for a recompute on the worker (``whales.analytics.metrics.metrics_mark_pending``).
     Runs in one transaction (the caller's, if any).
     """
     if not activities:
@@ -372,3 +373,18 @@ def perp_positions_set(*, whale_id: int, positions: Sequence[PerpPosition], acco
             asset__in=[p.asset for p in positions]).delete()
         Holding.objects.update_or_create(whale_id=whale_id, asset=account_asset, defaults={
             "amount": account_value_usd, "value_usd": account_value_usd, "portfolio_percent": None, "is_perp": False})
+
+
+def whales_set_tracked(*, whales: QuerySet[Whale], is_tracked: bool) -> int:
+    """Start (True) or stop (False) tracking ``whales``; return how many rows changed."""
+    return whales.exclude(is_tracked=is_tracked).update(is_tracked=is_tracked)
+
+
+def whales_set_type(*, whales: QuerySet[Whale], type: str) -> int:
+    """Set ``type`` on ``whales`` as an analyst's choice (``type_is_manual=True``); return rows updated.
+
+    Raises: ValueError for a type that is not a WhaleType value.
+    """
+    if type not in WhaleType.values:
+        raise ValueError(f"unknown type {type!r}")
+    return whales.update(type=type, type_is_manual=True)

@@ -279,21 +279,21 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- Wallet metrics ----------------------------------------------------------------------------
-# Kill switch of the scheduled recomputation tasks (whales.tasks).
+# Kill switch of the scheduled recomputation tasks (whales.analytics.tasks).
 WHALE_METRICS_ENABLED = env.bool("WHALE_METRICS_ENABLED", default=True)
 # A whale whose trades changed is recomputed on the worker once its first pending mark is this old (s):
 # changes within the window are coalesced into one recompute.
 WHALE_METRICS_DEBOUNCE_S = env.float("WHALE_METRICS_DEBOUNCE_S", default=30.0)
 
 # --- Classification and smart money ------------------------------------------------------------
-# Whale type (whales/classification.py): trader = trades_30d >= N or 30-day turnover >= X;
+# Whale type (whales/analytics/classification.py): trader = trades_30d >= N or 30-day turnover >= X;
 # holder = no sale for D days; too little history -> unclassified. Daily task.
 WHALE_TRADER_MIN_TRADES_30D = env.int("WHALE_TRADER_MIN_TRADES_30D", default=20)
 WHALE_TRADER_MIN_TURNOVER = env.str("WHALE_TRADER_MIN_TURNOVER", default="1.0")
 WHALE_HOLDER_MIN_HOLD_DAYS = env.int("WHALE_HOLDER_MIN_HOLD_DAYS", default=90)
 WHALE_CLASSIFY_MIN_HISTORY_DAYS = env.int("WHALE_CLASSIFY_MIN_HISTORY_DAYS", default=30)
 WHALE_CLASSIFICATION_ENABLED = env.bool("WHALE_CLASSIFICATION_ENABLED", default=True)
-# Smart-money score v1 (whales/scoring.py): weights of ROI, win rate, realized P&L, consistency.
+# Smart-money score v1 (whales/analytics/scoring.py): weights of ROI, win rate, realized P&L, consistency.
 WHALE_SCORE_WEIGHTS = env.dict("WHALE_SCORE_WEIGHTS", default={
     "roi": "0.35", "win_rate": "0.25", "realized_pnl": "0.25", "consistency": "0.15"})
 WHALE_SCORE_PNL_CAP_USD = env.str("WHALE_SCORE_PNL_CAP_USD", default="10000000")
@@ -303,7 +303,7 @@ WHALE_SCORE_HIGH_ROUND_TRIPS = env.int("WHALE_SCORE_HIGH_ROUND_TRIPS", default=3
 WHALE_SCORING_STALE_MINUTES = env.int("WHALE_SCORING_STALE_MINUTES", default=30)
 WHALE_SCORING_BATCH_SIZE = env.int("WHALE_SCORING_BATCH_SIZE", default=50)
 WHALE_SCORING_ENABLED = env.bool("WHALE_SCORING_ENABLED", default=True)
-# Smart-money flows (whales/flows.py) count whales scoring at least this; API cache TTLs in seconds.
+# Smart-money flows (whales/analytics/flows.py) count whales scoring at least this; API cache TTLs in seconds.
 SMART_MONEY_MIN_SCORE = env.int("SMART_MONEY_MIN_SCORE", default=60)
 SMART_MONEY_FLOWS_ENABLED = env.bool("SMART_MONEY_FLOWS_ENABLED", default=True)
 SMART_MONEY_CACHE_LIST_TTL = env.int("SMART_MONEY_CACHE_LIST_TTL", default=300)

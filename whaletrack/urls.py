@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("whales.api.urls")),
+    path("api/v1/", include("whales.analytics.api.urls")),
     path("api/v1/", include("ledgers.api.urls")),
     path("api/v1/bitcoin/", include("ledgers.glass.bitcoin.api.urls")),
     path("api/v1/", include("alerts.api.urls")),

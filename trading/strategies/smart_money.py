@@ -1,7 +1,7 @@
 """Follow smart money: buy tokens that smart-money whales are net buying, sell on reversal.
 
 Data: ``whales.models.SmartMoneyFlow`` rows (net USD flow per token among whales scoring at least the
-flows threshold; see ``whales.flows``), read through a ``FlowSource``. The default source reads the
+flows threshold; see ``whales.analytics.flows``), read through a ``FlowSource``. The default source reads the
 stored rows: the newest collection of the configured ``window`` at or before ``now`` and no older
 than ``max_flow_age_minutes``; with no fresh collection the strategy emits nothing (and logs it).
 

@@ -100,7 +100,7 @@ class WalletMetricsSerializer(serializers.ModelSerializer):
     ``realized_pnl_method`` names how the realized P&L was computed: ``fifo`` (spot and on-chain
     lots), ``exchange_closed_pnl`` (Hyperliquid perps: the exchange's closedPnl, average entry),
     both joined by "+", or "" when nothing was realized; ``unknown_cost_sells`` counts sells whose
-    cost is unknown (never counted as profit). Definitions: ``whales/metrics.py``.
+    cost is unknown (never counted as profit). Definitions: ``whales/analytics/metrics.py``.
     """
 
     class Meta:

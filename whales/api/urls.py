@@ -2,7 +2,6 @@
 
 from django.urls import path
 
-from whales import smartmoney_api
 from whales.api import views
 
 urlpatterns = [
@@ -15,9 +14,4 @@ urlpatterns = [
     path("wallets/<str:chain>/<str:address>/portfolio-history", views.PortfolioHistoryView.as_view(),
          name="api-wallet-portfolio-history"),
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
-    path("smart-money/wallets", smartmoney_api.SmartMoneyWalletListView.as_view(), name="api-smart-money-wallets"),
-    path("smart-money/wallets/<str:chain>/<str:address>", smartmoney_api.SmartMoneyWalletDetailView.as_view(),
-         name="api-smart-money-wallet"),
-    path("smart-money/stats", smartmoney_api.SmartMoneyStatsView.as_view(), name="api-smart-money-stats"),
-    path("smart-money/flows", smartmoney_api.SmartMoneyFlowView.as_view(), name="api-smart-money-flows"),
 ]

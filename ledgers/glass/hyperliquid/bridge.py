@@ -31,8 +31,8 @@ from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain, normalize_address, tx_url
+from whales.importers import LabelEvidence, whale_upsert
 from whales.models import KnownAddress, LabelConfidence, RunStatus, Whale
-from whales.registry import LabelEvidence, whale_upsert
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from whales.importers import labels_import
 from whales.labelsets import default_whales_select
-from whales.registry import labels_import
 
 DEFAULT_WHALE_RULE = default_whales_select.__doc__ or ""
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from whales.registry import WhaleFileUnreadable, whale_file_read, whales_import_rows
+from whales.importers import WhaleFileUnreadable, whale_file_read, whales_import_rows
 
 
 class Command(BaseCommand):

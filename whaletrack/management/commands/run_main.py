@@ -56,13 +56,13 @@ from trading.models import Account, StrategyKind, StrategySignal
 from trading.pnl import pnl_summary
 from trading.services import account_create
 from trading.strategies.services import strategy_create
+from whales.analytics.classification import whales_classify
+from whales.analytics.flows import flows_collect
+from whales.analytics.metrics import metrics_recompute_all
+from whales.analytics.scoring import scoring_run
 from whales.chains import Chain, tx_url
-from whales.classification import whales_classify
-from whales.flows import flows_collect
-from whales.metrics import metrics_recompute_all
+from whales.importers import LabelEvidence, whale_upsert
 from whales.models import RunStatus, Trade, Whale, WhaleEvent
-from whales.registry import LabelEvidence, whale_upsert
-from whales.scoring import scoring_run
 from whaletrack.runtime import EmbeddedRuntime
 
 logger = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import whales.analytics.api.cache as sm
 from django.core.cache import cache
 from django.utils import timezone
 
-import whales.smartmoney_api as sm
 from tests.api import assert_error
 from tests.requirements import require
 from tests.whales.factories import EntityFactory, LabelFactory, WalletMetricsFactory, WhaleFactory, WhaleLabelFactory
@@ -270,7 +270,7 @@ def test_ttls_follow_settings(api_client, three, settings):
 
 
 def test_scoring_run_finishing_invalidates_the_cache(api_client, three):
-    from whales import scoring
+    from whales.analytics import scoring
 
     sm.smart_money_cache_hook_register()  # done by WhalesConfig.ready; again: still one entry
     assert sm.smart_money_cache_invalidate in scoring.SCORING_FINISHED_HOOKS

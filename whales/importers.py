@@ -1,4 +1,5 @@
-"""Writes to the whale registry from curated lists: public label sets and analysts' own whale files.
+"""Importers of the whale registry: public label sets and analysts' own whale files, and the upsert of one
+whale with its label evidence that they (and bridge discovery) use.
 
 Services here take keyword-only arguments, own their transaction and are idempotent: running one
 twice leaves the database exactly as after the first run. Commands (``import_labels``,
@@ -17,7 +18,6 @@ from typing import Any
 import yaml
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from whales.chains import Chain, normalize_address
@@ -440,18 +440,3 @@ def whales_import_rows(*, rows: Iterable[RawWhaleRow], source: str, file: str = 
 
 
 # --- admin actions -------------------------------------------------------------------------------------
-
-
-def whales_set_tracked(*, whales: QuerySet[Whale], is_tracked: bool) -> int:
-    """Start (True) or stop (False) tracking ``whales``; return how many rows changed."""
-    return whales.exclude(is_tracked=is_tracked).update(is_tracked=is_tracked)
-
-
-def whales_set_type(*, whales: QuerySet[Whale], type: str) -> int:
-    """Set ``type`` on ``whales`` as an analyst's choice (``type_is_manual=True``); return rows updated.
-
-    Raises: ValueError for a type that is not a WhaleType value.
-    """
-    if type not in WhaleType.values:
-        raise ValueError(f"unknown type {type!r}")
-    return whales.update(type=type, type_is_manual=True)

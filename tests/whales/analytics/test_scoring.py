@@ -9,9 +9,9 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from tests.whales.factories import WalletMetricsFactory, WhaleFactory
-from whales import scoring, tasks
+from whales.analytics import scoring, tasks
+from whales.analytics.scoring import FORMULA_VERSION, LOCK_KEY, scoring_finished_hook_register, scoring_run
 from whales.models import RunStatus, ScoreConfidence, ScoringRun, WalletMetrics, WalletMetricsDaily, WalletScore
-from whales.scoring import FORMULA_VERSION, LOCK_KEY, scoring_finished_hook_register, scoring_run
 
 pytestmark = pytest.mark.django_db
 

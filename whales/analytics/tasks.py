@@ -1,13 +1,13 @@
-"""Celery wrappers for wallet metrics, classification and scoring (all logic is in whales.metrics,
-whales.classification and whales.scoring)."""
+"""Celery wrappers for wallet metrics, classification and scoring (all logic is in whales.analytics.metrics,
+whales.analytics.classification and whales.analytics.scoring)."""
 
 from celery import shared_task
 from django.conf import settings
 
-from whales.classification import whales_classify
-from whales.flows import flows_collect
-from whales.metrics import metrics_recompute, metrics_recompute_all, metrics_recompute_pending
-from whales.scoring import scoring_run
+from whales.analytics.classification import whales_classify
+from whales.analytics.flows import flows_collect
+from whales.analytics.metrics import metrics_recompute, metrics_recompute_all, metrics_recompute_pending
+from whales.analytics.scoring import scoring_run
 
 
 def _enabled() -> bool:
@@ -55,7 +55,7 @@ def recompute_all_metrics() -> None:
     acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: runs never overlap (lock)
 )
 def score_wallets() -> None:
-    """Beat, every 15 minutes (migration 0009): the smart-money scoring run (whales.scoring.scoring_run)."""
+    """Beat, every 15 minutes (migration 0009): the smart-money scoring run (whales.analytics.scoring.scoring_run)."""
     # Kill switch: settings.WHALE_SCORING_ENABLED (default on).
     if getattr(settings, "WHALE_SCORING_ENABLED", True):
         scoring_run(batch_size=getattr(settings, "WHALE_SCORING_BATCH_SIZE", 50))
@@ -67,7 +67,7 @@ def score_wallets() -> None:
     acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service overwrites
 )
 def classify_whales() -> None:
-    """Beat, daily (migration 0009): classify every whale (whales.classification.whales_classify)."""
+    """Beat, daily (migration 0009): classify every whale (whales.analytics.classification.whales_classify)."""
     # Kill switch: settings.WHALE_CLASSIFICATION_ENABLED (default on).
     if getattr(settings, "WHALE_CLASSIFICATION_ENABLED", True):
         whales_classify()

@@ -1,4 +1,4 @@
-"""Wallet metrics (whales.metrics): exact values on hand-built trades and on the recorded Hyperliquid
+"""Wallet metrics (whales.analytics.metrics): exact values on hand-built trades and on the recorded Hyperliquid
 fills, stored rows, idempotence, the query count of a full recompute and the task wiring."""
 
 import itertools
@@ -17,15 +17,15 @@ from ledgers.glass.hyperliquid.activity import fill_activities
 from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
 from tests.whales.factories import TradeFactory, WhaleFactory
-from whales import metrics
-from whales.jobs import COALESCE_KEY
-from whales.metrics import (
+from whales.analytics import metrics
+from whales.analytics.metrics import (
     metrics_mark_pending,
     metrics_recompute,
     metrics_recompute_all,
     metrics_recompute_pending,
     perp_realized_by_coin,
 )
+from whales.jobs import COALESCE_KEY
 from whales.models import (
     Holding,
     MetricsPending,
@@ -258,7 +258,7 @@ def test_ingest_reorg_and_confirmation_mark_the_whales_they_touch(django_capture
 
 
 def test_tasks_call_the_services():
-    from whales import tasks
+    from whales.analytics import tasks
 
     with (mock.patch.object(tasks, "metrics_recompute") as one,
           mock.patch.object(tasks, "metrics_recompute_all") as full,

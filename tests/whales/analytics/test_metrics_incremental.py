@@ -1,4 +1,4 @@
-"""Incremental wallet metrics (whales.metrics, WalletFifoState): a compute that carries on from the stored
+"""Incremental wallet metrics (whales.analytics.metrics, WalletFifoState): a compute that carries on from the stored
 FIFO books gives exactly what rebuilding them from every trade gives, whatever arrives between two
 computes (trades in order, a late trade from before the books' end, a deleted trade, a trade moved by a
 confirmation); and with trades in order it really does carry on (it applies only the new trades)."""
@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests.whales.factories import WhaleFactory
-from whales import metrics
-from whales.metrics import METRIC_FIELDS, metrics_recompute
+from whales.analytics import metrics
+from whales.analytics.metrics import METRIC_FIELDS, metrics_recompute
 from whales.models import Holding, Trade, TradeSource, WalletFifoState, WalletMetrics
 from whales.services import trades_confirm
 

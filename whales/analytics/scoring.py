@@ -1,6 +1,6 @@
 """Smart-money score v1 (DESIGN.md section 9) and the scoring run.
 
-Formula v1 (``FORMULA_VERSION``), every figure from the whale's stored metrics (whales.metrics):
+Formula v1 (``FORMULA_VERSION``), every figure from the whale's stored metrics (whales.analytics.metrics):
 
   score = 100 x sum(w_i x n_i) / sum(w_i), rounded half-up to 2 decimals, so 0.00 .. 100.00.
 

@@ -1,4 +1,4 @@
-"""Smart-money token flows (whales.flows) on hand-built trades and scores (PostgreSQL)."""
+"""Smart-money token flows (whales.analytics.flows) on hand-built trades and scores (PostgreSQL)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.whales.factories import TradeFactory, WhaleFactory
+from whales.analytics.flows import flows_collect
 from whales.chains import Chain
-from whales.flows import flows_collect
 from whales.models import ScoreConfidence, SmartMoneyFlow, WalletScore
 
 pytestmark = pytest.mark.django_db
@@ -151,11 +151,11 @@ def test_query_count_does_not_grow_with_whales_or_tokens():
 
 
 def test_collect_flows_task_calls_the_service(monkeypatch, settings):
-    import whales.tasks
-    from whales.tasks import collect_flows
+    import whales.analytics.tasks
+    from whales.analytics.tasks import collect_flows
 
     calls = []
-    monkeypatch.setattr(whales.tasks, "flows_collect", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(whales.analytics.tasks, "flows_collect", lambda **kw: calls.append(kw))
     collect_flows()
     settings.SMART_MONEY_FLOWS_ENABLED = False
     collect_flows()

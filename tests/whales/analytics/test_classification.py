@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.whales.factories import TradeFactory, WalletMetricsFactory, WhaleFactory
-from whales.classification import whales_classify
+from whales.analytics.classification import whales_classify
 from whales.models import TradeSource, Whale, WhaleType
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,83 @@
+"""The ``whales`` app's models, in rooms by what they hold (DESIGN.md section 2): ``registry`` (entities,
+labels, whales, known addresses), ``activity`` (trades, events, thresholds, holdings), ``analytics``
+(metrics, FIFO states, pending marks, scores, flows) and ``fields`` (the column types).
+
+Money and token amounts are Decimal end to end: token amounts in human units are
+NUMERIC(78, 30), raw base units NUMERIC(78, 0), USD NUMERIC(38, 8) and prices NUMERIC(38, 18).
+On PostgreSQL they are exact; SQLite stores decimals as REAL-like values past ~15 significant
+digits (README, "Precision").
+"""
+
+from whales.models.activity import (
+    Direction,
+    EventThreshold,
+    EventType,
+    Holding,
+    Trade,
+    TradeSource,
+    WhaleEvent,
+)
+from whales.models.analytics import (
+    FlowWindow,
+    MetricsFields,
+    MetricsPending,
+    RunStatus,
+    ScoreConfidence,
+    ScoringRun,
+    SmartMoneyFlow,
+    WalletFifoState,
+    WalletMetrics,
+    WalletMetricsDaily,
+    WalletScore,
+)
+from whales.models.fields import (
+    amount_field,
+    percent_field,
+    raw_amount_field,
+    usd_field,
+)
+from whales.models.registry import (
+    AddressCategory,
+    Entity,
+    EntityKind,
+    KnownAddress,
+    Label,
+    LabelConfidence,
+    Whale,
+    WhaleLabel,
+    WhaleType,
+)
+
+__all__ = [
+    "AddressCategory",
+    "Direction",
+    "Entity",
+    "EntityKind",
+    "EventThreshold",
+    "EventType",
+    "FlowWindow",
+    "Holding",
+    "KnownAddress",
+    "Label",
+    "LabelConfidence",
+    "MetricsFields",
+    "MetricsPending",
+    "RunStatus",
+    "ScoreConfidence",
+    "ScoringRun",
+    "SmartMoneyFlow",
+    "Trade",
+    "TradeSource",
+    "WalletFifoState",
+    "WalletMetrics",
+    "WalletMetricsDaily",
+    "WalletScore",
+    "Whale",
+    "WhaleEvent",
+    "WhaleLabel",
+    "WhaleType",
+    "amount_field",
+    "percent_field",
+    "raw_amount_field",
+    "usd_field",
+]

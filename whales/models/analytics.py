@@ -1,0 +1,212 @@
+"""The analytics' tables: wallet metrics (current and daily), the FIFO books they resume from, whales
+pending a recompute, smart-money scores with their runs, and token flows."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from whales.models.fields import percent_field, usd_field
+from whales.models.registry import Whale
+
+
+class MetricsFields(models.Model):
+    """Fields shared by the current and the daily wallet metrics (definitions in DESIGN.md section 9).
+
+    Computed by whales.analytics.metrics, whose docstring gives every formula and which method (FIFO lots or
+    the exchange's closedPnl) produced each figure; ``details`` holds the per-method split.
+    """
+
+    roi_percent = percent_field(null=True, blank=True)
+    portfolio_value_usd = usd_field(null=True, blank=True)
+    realized_pnl_usd = usd_field(null=True, blank=True)
+    unrealized_pnl_usd = usd_field(null=True, blank=True)
+    volume_30d_usd = usd_field(default=0)
+    volume_1d_usd = usd_field(default=0)
+    trades_30d = models.IntegerField(default=0)
+    trades_1d = models.IntegerField(default=0)
+    win_rate_percent = percent_field(null=True, blank=True)
+    realized_pnl_method = models.CharField(
+        max_length=40, blank=True,
+        help_text="Which method produced realized P&L: 'fifo', 'exchange_closed_pnl' or both joined by '+'.")
+    closed_round_trips = models.IntegerField(default=0)
+    unknown_cost_sells = models.IntegerField(default=0, help_text="Sells (partly) without a recorded cost.")
+    details = models.JSONField(default=dict, blank=True, help_text="Per-method split and inputs (whales.metrics).")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class WalletMetrics(MetricsFields):
+    """Current metrics of one whale."""
+
+    whale = models.OneToOneField(Whale, on_delete=models.CASCADE, related_name="metrics")
+
+    class Meta:
+        verbose_name_plural = "wallet metrics"
+        indexes = [
+            models.Index(fields=["-roi_percent"], name="metrics_roi"),
+            models.Index(fields=["-portfolio_value_usd"], name="metrics_portfolio"),
+            models.Index(fields=["-volume_30d_usd"], name="metrics_volume"),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id}"
+
+
+class WalletMetricsDaily(MetricsFields):
+    """One row per whale per UTC day, for history charts."""
+
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="metrics_daily")
+    date = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "wallet metrics (daily)"
+        constraints = [models.UniqueConstraint(fields=["whale", "date"], name="metricsdaily_uniq")]
+
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id} on {self.date}"
+
+
+class WalletFifoState(models.Model):
+    """The FIFO books of one whale as the last metrics compute left them (``whales.analytics.metrics``), so the next
+    compute carries on with the trades stored since instead of replaying them all.
+
+    ``books`` is ``{asset: whales.fifo.FifoBook.state()}``; ``max_trade_id`` is the highest Trade id
+    applied, ``trades_applied`` how many FIFO trades were, and ``through_*`` the last one in FIFO order
+    (block_time, id). A compute trusts the state only while the whale still has exactly
+    ``trades_applied`` FIFO trades with ids up to ``max_trade_id`` and every newer one comes after
+    ``through_*``; otherwise (a deletion, a late trade, one committed out of id order) it rebuilds the
+    books from every trade. A service that changes stored trades in place forgets the state
+    (``whales.analytics.metrics.metrics_books_forget``).
+    """
+
+    whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="fifo_state")
+    books = models.JSONField(default=dict)
+    max_trade_id = models.BigIntegerField(default=0)
+    trades_applied = models.IntegerField(default=0)
+    through_block_time = models.DateTimeField(null=True, blank=True)
+    through_trade_id = models.BigIntegerField(null=True, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "wallet FIFO states"
+
+    def __str__(self) -> str:
+        return f"FIFO books of whale {self.whale_id} through trade {self.through_trade_id}"
+
+
+class MetricsPending(models.Model):
+    """A whale whose metrics wait for a recompute after its trades changed: one row per whale at most.
+
+    Set in the same transaction as the trades (``whales.analytics.metrics.metrics_mark_pending``):
+    ``first_marked_at`` stays while the row exists (the debounce counts from it), ``last_marked_at``
+    moves with every later change. The recompute deletes a row only if ``last_marked_at`` is still the
+    value it read, so a change that lands during a recompute is recomputed again.
+    """
+
+    whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    first_marked_at = models.DateTimeField()
+    last_marked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "metrics pending"
+        indexes = [models.Index(fields=["first_marked_at"], name="metricspending_first")]
+
+    def __str__(self) -> str:
+        return f"metrics of whale {self.whale_id} pending since {self.first_marked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    OK = "ok", "OK"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+
+
+class ScoreConfidence(models.TextChoices):
+    LOW = "low", "Low (too few closed trades)"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class ScoringRun(models.Model):
+    """One smart-money scoring run: how many whales it saw, scored, updated and failed on, and how long
+    it took (shown in the admin). At most one runs at a time."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    formula_version = models.CharField(max_length=20)
+    total = models.IntegerField(default=0)
+    processed = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    duration_ms = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="scoringrun_time")]
+
+    def __str__(self) -> str:
+        return f"scoring {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class WalletScore(models.Model):
+    """A smart-money score (0-100) of one whale from one scoring run, with every input and weight in
+    ``components`` and the formula version. Scores are kept as history; ``is_current`` marks each
+    whale's latest (whales that stopped trading keep theirs: no survivorship bias)."""
+
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="scores")
+    run = models.ForeignKey(ScoringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="scores")
+    score = models.DecimalField(max_digits=6, decimal_places=2)
+    confidence = models.CharField(max_length=10, choices=ScoreConfidence.choices)
+    components = models.JSONField(default=dict)
+    formula_version = models.CharField(max_length=20)
+    scored_at = models.DateTimeField(default=timezone.now)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["whale"], condition=Q(is_current=True), name="walletscore_one_current"),
+        ]
+        indexes = [
+            models.Index(fields=["-score"], condition=Q(is_current=True), name="walletscore_current_score"),
+            models.Index(fields=["whale", "-scored_at"], name="walletscore_whale_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.whale_id}: {self.score} ({self.confidence})"
+
+
+class FlowWindow(models.TextChoices):
+    H1 = "1h", "1 hour"
+    H24 = "24h", "24 hours"
+    D7 = "7d", "7 days"
+    D30 = "30d", "30 days"
+
+
+class SmartMoneyFlow(models.Model):
+    """Net flow of one token among smart-money whales over a window, as collected at ``collected_at``.
+
+    ``net_flow_usd`` = bought - sold (USD) by whales scoring at least ``min_score``; ``top_buyers`` /
+    ``top_sellers``: [{whale_id, chain, address, name, net_usd}] largest first.
+    """
+
+    token = models.CharField(max_length=100)
+    window = models.CharField(max_length=4, choices=FlowWindow.choices)
+    net_flow_usd = usd_field()
+    bought_usd = usd_field(default=0)
+    sold_usd = usd_field(default=0)
+    buying_wallets = models.IntegerField(default=0)
+    selling_wallets = models.IntegerField(default=0)
+    top_buyers = models.JSONField(default=list)
+    top_sellers = models.JSONField(default=list)
+    min_score = models.DecimalField(max_digits=6, decimal_places=2)
+    collected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["token", "-collected_at"], name="flow_token_time")]
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.window} {self.net_flow_usd} USD @ {self.collected_at:%Y-%m-%d %H:%M}"
