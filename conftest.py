@@ -15,6 +15,21 @@ def staff_user(django_user_model):
 
 
 @pytest.fixture
+def signed_in(client, user):
+    """The Django test client, signed in as ``user``."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def wallet(db):
+    """The pages' scene (``tests.whales.factories.whale_scene``); returns its Ethereum whale."""
+    from tests.whales.factories import whale_scene
+
+    return whale_scene()
+
+
+@pytest.fixture
 def only_test_collector(monkeypatch):
     """A collector registry holding only ``test.collector`` (glass ledger, stale after 600 s, a run that
     returns ok), for the health, collectors and dashboard tests. Returns the collector."""

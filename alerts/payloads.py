@@ -22,9 +22,8 @@ def event_payload(event: WhaleEvent) -> dict:
     Select ``whale`` (and its entity) with the event to avoid a query per event.
     """
     data = dict(EventSerializer(event).data)
-    latency = (event.observed_at - event.block_time).total_seconds() * 1000
     data["published_at"] = timezone.now().isoformat().replace("+00:00", "Z")
-    data["detection_latency_ms"] = round(latency) if latency >= 0 else None
+    data["detection_latency_ms"] = event.detection_latency_ms
     data["source_lag_blocks"] = (event.details or {}).get("source_lag_blocks")
     return data
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
@@ -344,3 +346,15 @@ def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) ->
         "per_day": per_day,
         "peak_hour": peak_hour,
     }
+
+
+def feed_allowed(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may receive ``/ws/events/`` (and see its pages live): signed in, or the feed is
+    public (``ALERTS_PUBLIC_FEED``)."""
+    return bool(user.is_authenticated or settings.ALERTS_PUBLIC_FEED)
+
+
+def feed_since_id() -> int:
+    """The largest stored event id: a page's feed backfills from it (``events/recent?since_id=``), so an
+    event stored between rendering and the socket opening is not missed."""
+    return WhaleEvent.objects.aggregate(newest=Max("id"))["newest"] or 0

@@ -2,12 +2,25 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from whales.chains import Chain
-from whales.models import Holding, Trade, WalletScore, Whale, WhaleEvent, WhaleLabel
+from whales.models import (
+    Direction,
+    Entity,
+    EventType,
+    Holding,
+    Label,
+    Trade,
+    TradeSource,
+    WalletScore,
+    Whale,
+    WhaleEvent,
+    WhaleLabel,
+)
 
 # The whale list's sort keys (API and pages) -> the field they order by.
 WHALE_SORT_FIELDS = {
@@ -113,3 +126,29 @@ def whales_order(queryset: QuerySet[Whale], *, sort_by: str, order: str) -> Quer
     field = F(WHALE_SORT_FIELDS[sort_by])
     ordering = field.asc(nulls_last=True) if order == "asc" else field.desc(nulls_last=True)
     return queryset.order_by(ordering, "id")
+
+
+# Choices offered by the live-feed and alert-rule filters (a whale list longer than this is cut).
+FILTER_WHALES_MAX = 500
+
+
+def page_choice_labels() -> dict[str, dict[str, str]]:
+    """Display names the page scripts use for rows they build (rendered with ``json_script``):
+    {"chains", "event_types", "directions", "trade_sources"}: {value: label}."""
+    return {"chains": dict(Chain.choices), "event_types": dict(EventType.choices),
+            "directions": dict(Direction.choices), "trade_sources": dict(TradeSource.choices)}
+
+
+def page_filter_choices() -> dict[str, Any]:
+    """Chains, event types, tracked whales (at most FILTER_WHALES_MAX), labels and entities the filter
+    forms of the pages offer, plus ``choice_labels`` (``page_choice_labels``)."""
+    whales = list(Whale.objects.filter(is_tracked=True).order_by("chain", "name", "address")
+                  .values("id", "chain", "address", "name")[:FILTER_WHALES_MAX])
+    return {
+        "choice_labels": page_choice_labels(),
+        "chains": Chain.choices,
+        "event_types": EventType.choices,
+        "whale_choices": whales,
+        "label_choices": Label.objects.filter(whale_labels__isnull=False).distinct().order_by("slug"),
+        "entity_choices": Entity.objects.filter(whales__isnull=False).distinct().order_by("name"),
+    }

@@ -1,20 +1,18 @@
-"""URL composition: pages (dashboard, whales, wallet, live feed, alerts, sign-in), admin, API v1, OpenAPI
-schema and docs, health."""
+"""URL composition: each app's pages (dashboard, whales, wallet, live feed, alerts, trading), sign-in, admin,
+API v1, OpenAPI schema and docs, health."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from whaletrack import views
+from whaletrack import health
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("whales/", views.whale_list_page, name="whale-list"),
-    path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
-    path("live/", views.live_page, name="live"),
-    path("alerts/", views.alerts_page, name="alerts"),
-    path("trading/", views.trading_page, name="trading"),
+    path("", include("ledgers.urls")),
+    path("", include("whales.urls")),
+    path("", include("alerts.urls")),
+    path("", include("trading.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -26,5 +24,5 @@ urlpatterns = [
     path("api/v1/trading/", include("trading.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("health", views.health, name="health"),
+    path("health", health.health, name="health"),
 ]

@@ -27,11 +27,16 @@ export function formatDecimal(value, places = 2) {
   return (negative && !isZero ? "-" : "") + grouped + fracPart;
 }
 
-/** Trailing zeros dropped: "1.500000" -> "1.5"; at most `maxPlaces` places. */
+/** Trailing zeros dropped: "1.500000" -> "1.5"; at most `maxPlaces` places; a non-zero amount that
+ * rounds to 0 -> "<0.00000001" (sign kept). Mirrors the pages' `amount` filter (whale_format.py). */
 export function formatAmount(value, maxPlaces = 8) {
   if (value === null || value === undefined || value === "") return "—";
   const fixed = formatDecimal(value, maxPlaces);
-  return fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
+  const trimmed = fixed.includes(".") ? fixed.replace(/\.?0+$/, "") : fixed;
+  if (trimmed === "0" && /[1-9]/.test(String(value))) {
+    return `${String(value).trim().startsWith("-") ? "-" : ""}<${(10 ** -maxPlaces).toFixed(maxPlaces)}`;
+  }
+  return trimmed;
 }
 
 /** ISO-8601 -> "YYYY-MM-DD HH:MM:SS" in UTC (the tables' time format). */
@@ -42,9 +47,10 @@ export function formatTime(iso) {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** Milliseconds -> "850 ms" / "12.3 s" / "4.0 min"; null -> "—". */
+/** Whole milliseconds -> "850 ms" / "12.3 s" / "4.0 min"; null or negative -> "—". Mirrors the pages'
+ * `latency_ms` filter (whale_format.py). */
 export function formatLatency(ms) {
-  if (ms === null || ms === undefined) return "—";
+  if (ms === null || ms === undefined || ms < 0) return "—";
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${(ms / 60_000).toFixed(1)} min`;

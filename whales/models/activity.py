@@ -140,6 +140,13 @@ class WhaleEvent(models.Model):
     def __str__(self) -> str:
         return self.summary
 
+    @property
+    def detection_latency_ms(self) -> int | None:
+        """How long after its block (or the mempool's first sighting) WhaleTrack stored this event:
+        observed_at - block_time in whole milliseconds; None when the block time is later (clock skew)."""
+        latency_ms = (self.observed_at - self.block_time).total_seconds() * 1000
+        return round(latency_ms) if latency_ms >= 0 else None
+
 
 class EventThreshold(models.Model):
     """Minimum USD value for a whale event of one type; analysts tune these in the admin.

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import whales.analytics.api.cache as sm
 from django.core.cache import cache
 from django.utils import timezone
 
+import whales.analytics.api.cache as sm
 from tests.api import assert_error
 from tests.requirements import require
 from tests.whales.factories import EntityFactory, LabelFactory, WalletMetricsFactory, WhaleFactory, WhaleLabelFactory

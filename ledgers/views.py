@@ -1,0 +1,34 @@
+"""The dashboard (``/``): the whale figures beside every ledger's collectors, with the live feed.
+
+It lives with the collector kit because it shows the collectors' freshness, which ``whales`` cannot import.
+"""
+
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from alerts.selectors import feed_allowed, feed_since_id
+from ledgers.selectors import dashboard_page
+from whales.api.serializers import WHALE_SORT_FIELDS
+from whales.selectors import page_choice_labels, whale_list_with_labels
+
+TOP_WHALES = 10
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """``/``: summary cards, top whales by ROI, collector freshness, the newest whale events (live-updated
+    from ``/ws/events/`` when the user may receive the feed) and the most recently active whales.
+
+    Context: ``whales.selectors.dashboard_page()`` plus ``top_whales`` (whales with a known ROI, highest
+    first, the same order as ``GET whales/top``) and the feed settings.
+    """
+    context = dashboard_page()
+    field = F(WHALE_SORT_FIELDS["roi"])
+    context["top_whales"] = list(
+        whale_list_with_labels().filter(metrics__roi_percent__isnull=False)
+        .order_by(field.desc(nulls_last=True), "id")[:TOP_WHALES]
+    )
+    context["choice_labels"] = page_choice_labels()
+    context["feed_enabled"] = feed_allowed(request.user)
+    context["feed_since_id"] = feed_since_id()
+    return render(request, "ledgers/dashboard.html", context)

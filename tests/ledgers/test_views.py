@@ -1,0 +1,68 @@
+"""The dashboard page (Django test client, PostgreSQL): summary cards, top whales by ROI, the latest
+events, collector health, and whether the feed panel goes live."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from tests.ledgers.factories import CollectorRunFactory
+from tests.whales.factories import SCENE_ADDRESS, WalletMetricsFactory, WhaleEventFactory, WhaleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _isolated(only_test_collector):
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def test_dashboard_shows_summary_top_whales_feed_and_collectors(client, wallet):
+    other = WhaleFactory(name="No metrics")
+    WalletMetricsFactory(whale=WhaleFactory(name="Loser"), roi_percent=Decimal("-5"))
+    event = WhaleEventFactory(whale=wallet, summary="Jump 1 bought 500 ETH", value_usd=Decimal("1234567.891"),
+                              block_time=timezone.now() - timedelta(hours=1))
+    CollectorRunFactory(started_at=timezone.now() - timedelta(minutes=1))
+
+    html = html_of(client.get("/"))
+
+    assert '<span class="card-value" id="total-tracked-whales">4</span>' in html
+    top = html[html.index('id="top-whales"'):html.index("</table>", html.index('id="top-whales"'))]
+    assert re.findall(r">([^<]+)</a></td>", top) == ["Jump 1", "Loser"]  # ROI order; no-metrics whales left out
+    assert '<td class="num pos">12.35</td>' in top and '<td class="num neg">-5.00</td>' in top
+    assert other.name not in top
+    assert f'<tr data-event-id="{event.id}"' in html and "Jump 1 bought 500 ETH" in html
+    assert '<td class="num">1,234,567.89</td>' in html
+    assert f'<a href="/wallets/ethereum/{SCENE_ADDRESS}/">Jump 1</a>' in html
+    assert f'href="https://etherscan.io/tx/{event.tx_hash}"' in html
+    assert 'href="/api/v1/collectors/test.collector">test.collector</a>' in html
+    # anonymous, feed not public: no live updates, a sign-in hint instead
+    assert 'data-feed-enabled="false"' in html and "js/dashboard.js" not in html
+    assert 'href="/accounts/login/?next=/"' in html
+
+
+def test_dashboard_feed_panel_is_live_for_a_signed_in_user(signed_in, wallet):
+    events = WhaleEventFactory.create_batch(3, whale=wallet)
+    html = html_of(signed_in.get("/"))
+    assert 'data-feed-enabled="true"' in html
+    assert f'data-since-id="{max(e.id for e in events)}"' in html
+    assert '<script type="module" src="/static/js/dashboard.js"></script>' in html
+    assert 'id="feed-status" class="feed-status" data-state="connecting"' in html
+    assert '<span id="username">analyst</span>' in html
+    assert '<form method="post" action="/accounts/logout/"' in html
+
+
+def test_dashboard_feed_panel_is_live_for_everyone_with_a_public_feed(client, settings):
+    settings.ALERTS_PUBLIC_FEED = True
+    html = html_of(client.get("/"))
+    assert 'data-feed-enabled="true"' in html and 'data-since-id="0"' in html

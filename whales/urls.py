@@ -1,0 +1,10 @@
+"""Routes of the whales' pages, mounted at ``/`` by ``whaletrack.urls``."""
+
+from django.urls import path
+
+from whales import views
+
+urlpatterns = [
+    path("whales/", views.whale_list_page, name="whale-list"),
+    path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
+]

@@ -1,0 +1,99 @@
+"""The whales' pages: ``/whales/`` (the whale list) and ``/wallets/<chain>/<address>/`` (one wallet).
+
+Public reads, like the anonymous reads of the API. The whale list filters, sorts and pages with the API's
+own FilterSet and parameter serializer, so ``/whales/?chain=...`` and ``/api/v1/whales?chain=...`` always
+list the same whales. Display formatting is in ``whales.templatetags.whale_format``.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from whales.api.errors import flatten_errors
+from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
+from whales.api.pagination import keyset_page
+from whales.api.serializers import WHALE_SORT_FIELDS, WhaleListParamsSerializer
+from whales.chains import Chain, normalize_address
+from whales.models import Whale, WhaleType
+from whales.selectors import (
+    page_choice_labels,
+    page_filter_choices,
+    trade_list,
+    whale_get,
+    whale_list_with_labels,
+    whales_order,
+)
+
+WHALE_PAGE_SIZE = 50
+WALLET_TRADES_PAGE_SIZE = 25
+
+
+def _page_url(request: HttpRequest, offset: int) -> str:
+    query = request.GET.copy()
+    query["offset"] = str(offset)
+    return f"?{query.urlencode()}"
+
+
+def whale_list_page(request: HttpRequest) -> HttpResponse:
+    """``/whales/``: the ``GET whales`` list as a page: same filters (chain, type, label, entity, min_roi,
+    activity_window, search), same sort_by/order/limit/offset and the same order. Invalid input answers
+    400 with the API's message and no rows."""
+    params = WhaleListParamsSerializer(data={"limit": WHALE_PAGE_SIZE, **request.GET.dict()})
+    filterset = WhaleFilterSet(request.GET, queryset=whale_list_with_labels())
+    errors = []
+    if not params.is_valid():
+        errors.append(flatten_errors(params.errors))
+    if not filterset.is_valid():
+        errors.append(flatten_errors({k: [e["message"] for e in v]
+                                      for k, v in filterset.errors.get_json_data().items()}))
+    context = {
+        **page_filter_choices(), "errors": errors, "query": request.GET, "whale_types": WhaleType.choices,
+        "sort_fields": list(WHALE_SORT_FIELDS), "activity_windows": list(ACTIVITY_WINDOWS),
+        "whales": [], "total": 0,
+    }
+    if errors:
+        return render(request, "whales/list.html", context, status=400)
+    values = params.validated_data
+    queryset = whales_order(filterset.qs, sort_by=values["sort_by"], order=values["order"])
+    offset, limit = values["offset"], values["limit"]
+    total = queryset.count()
+    context.update({
+        "whales": list(queryset[offset:offset + limit]), "total": total, "sort_by": values["sort_by"],
+        "order": values["order"], "first": offset + 1, "last": min(offset + limit, total),
+        "prev_url": _page_url(request, max(offset - limit, 0)) if offset > 0 else None,
+        "next_url": _page_url(request, offset + limit) if offset + limit < total else None,
+    })
+    return render(request, "whales/list.html", context)
+
+
+def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
+    """``/wallets/<chain>/<address>/``: entity, labels with provenance, metrics, holdings (spot and perp
+    positions), the first page of trades (more through the trades API's cursor) and the ROI and
+    portfolio-value charts (``.../roi-history``, ``.../portfolio-history``). 404 for an unknown chain,
+    an address invalid on it or an unknown wallet; a non-canonical address redirects to the stored form."""
+    if chain not in Chain.values:
+        raise Http404(f"Unknown chain {chain!r}.")
+    try:
+        normalized = normalize_address(chain, address)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    if normalized != address:
+        return redirect("wallet", chain=chain, address=normalized)
+    try:
+        whale = whale_get(chain=chain, address=normalized)
+    except Whale.DoesNotExist as exc:
+        raise Http404(f"No wallet {normalized} on {chain}.") from exc
+    holdings = list(whale.holdings.all())
+    for holding in holdings:  # return on equity is a ratio (0.0104 = +1.04 %)
+        holding.roe_percent = None if holding.return_on_equity is None else holding.return_on_equity * 100
+    page = keyset_page(trade_list().filter(whale=whale), cursor=None, limit=WALLET_TRADES_PAGE_SIZE)
+    return render(request, "whales/wallet.html", {
+        "whale": whale,
+        "metrics": getattr(whale, "metrics", None),
+        "labels": list(whale.whale_labels.all()),
+        "spot_holdings": [h for h in holdings if not h.is_perp],
+        "perp_holdings": [h for h in holdings if h.is_perp],
+        "trades": page.items,
+        "next_cursor": page.next_cursor or "",
+        "trades_page_size": WALLET_TRADES_PAGE_SIZE,
+        "choice_labels": page_choice_labels(),
+    })
