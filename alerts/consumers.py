@@ -28,6 +28,7 @@ from django.conf import settings
 
 from alerts.groups import FEED_GROUP, user_group
 from whales.chains import Chain
+from whales.errors import InvalidParameter
 from whales.models import EventType, Whale
 
 # Close code sent on {"type": "feed.disconnect"} (4000-4999: application codes).
@@ -39,8 +40,9 @@ FILTER_MAX_WHALES = 500
 FILTER_FIELDS = frozenset({"chains", "event_types", "min_value_usd", "whales"})
 
 
-class FilterError(ValueError):
-    """A filter message that cannot be applied; the message is the client-facing detail."""
+class FilterError(InvalidParameter):
+    """A filter message that cannot be applied; the message is the client-facing detail (sent as an
+    ``invalid_filter`` error frame)."""
 
 
 class RecentIds:

@@ -24,6 +24,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -32,6 +33,7 @@ from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.models import Alert, AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus
 from alerts.payloads import alert_payload, event_payload
 from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rules_active, rules_matching
+from whales.errors import InvalidParameter, flatten_errors
 from whales.jobs import task_enqueue_on_commit
 from whales.models import Entity, Label, Whale, WhaleEvent
 
@@ -356,7 +358,10 @@ RULE_FIELDS = ("name", "active", "chains", "event_types", "min_value_usd", "dire
 def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Iterable[Label] | None,
                entities: Iterable[Entity] | None) -> AlertRule:
     rule.webhook_secret_ensure()
-    rule.full_clean(exclude=["owner"])
+    try:
+        rule.full_clean(exclude=["owner"])
+    except ValidationError as exc:
+        raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
     with transaction.atomic():
         rule.save()
         if whales is not None:
@@ -387,7 +392,8 @@ def alert_rule_create(
 ) -> AlertRule:
     """Create a rule for ``owner_id``. A webhook rule without ``webhook_secret`` gets a random one
     (64 hex). Lists are stored deduplicated in the given order.
-    Raises: django ValidationError (``AlertRule.clean``: unknown chain/type/channel, webhook without URL).
+    Raises: InvalidParameter naming each bad field (``AlertRule.clean``: unknown chain/type/channel, webhook
+    without URL; field validators); nothing is stored.
     """
     rule = AlertRule(
         owner_id=owner_id, name=name, active=active, chains=list(dict.fromkeys(chains)),
@@ -401,7 +407,7 @@ def alert_rule_create(
 def alert_rule_update(*, rule: AlertRule, **fields: Any) -> AlertRule:
     """Change the given fields of ``rule`` (names of ``RULE_FIELDS`` plus ``whales``/``labels``/
     ``entities``); others stay. Turning the webhook on without a secret generates one.
-    Raises: ValidationError like ``alert_rule_create``; TypeError for an unknown field name.
+    Raises: InvalidParameter like ``alert_rule_create``; TypeError for an unknown field name.
     """
     unknown = set(fields) - set(RULE_FIELDS) - {"whales", "labels", "entities"}
     if unknown:

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ledgers.models import CollectorRun, SyncCursor
+from ledgers.registry import UnknownCollector
 from ledgers.runlog import CollectorNotTriggerable, collector_trigger
 from whales.admin import BigTableAdmin
 
@@ -34,7 +35,7 @@ class CollectorRunAdmin(BigTableAdmin):
         for name in sorted(set(queryset.values_list("collector", flat=True))):
             try:
                 task = collector_trigger(name=name)
-            except KeyError:
+            except UnknownCollector:
                 self.message_user(request, f"{name}: no such collector is registered now", messages.WARNING)
             except CollectorNotTriggerable as exc:
                 self.message_user(request, f"{name}: {exc}", messages.WARNING)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import models
 
+from whales.errors import NotFound
+
 
 class Ledger(models.TextChoices):
     """The four ledgers of the system WhaleTrack grew from; every collector belongs to one."""
@@ -119,9 +121,16 @@ def collector_register(collector: Collector) -> None:
     _REGISTRY[collector.name] = collector
 
 
+class UnknownCollector(NotFound):
+    """404 ``not_found``: no collector of that name is registered."""
+
+
 def collector_get(name: str) -> Collector:
-    """The collector called ``name``. Raises: KeyError when none is registered."""
-    return _REGISTRY[name]
+    """The collector called ``name``. Raises: UnknownCollector when none is registered."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownCollector(f"No collector named {name!r}; known: {', '.join(sorted(_REGISTRY))}.") from None
 
 
 def collector_names() -> list[str]:

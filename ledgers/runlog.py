@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ledgers.models import CollectorRun, SyncCursor
 from ledgers.registry import CollectorResult, collector_get
-from whales.errors import ApplicationError
+from whales.errors import Conflict
 from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def collector_execute(name: str, **options: Any) -> CollectorResult:
     afresh; the run-log rows this run opened are closed as failed with the reason (a run that could not
     open its row gets a failed row of its own), at once or, while the database still fails, by the next
     run of any collector in this process; and the fault is raised for the caller to retry.
-    Raises: KeyError for an unknown name; ValueError for bad options (nothing ran); DATABASE_FAULTS.
+    Raises: UnknownCollector for an unknown name; InvalidParameter for bad options (nothing ran);
+    DATABASE_FAULTS.
     """
     collector = collector_get(name)
     token = _open_runs.set([])
@@ -120,18 +121,18 @@ def _faults_record() -> None:
             return
 
 
-class CollectorNotTriggerable(ApplicationError):
-    """The collector has no task to run on the worker: a long-running monitor runs as its own process."""
+class CollectorNotTriggerable(Conflict):
+    """409 ``not_triggerable``: the collector has no task to run on the worker (a long-running monitor
+    runs as its own process)."""
 
     code = "not_triggerable"
-    status_code = 409
 
 
 def collector_trigger(*, name: str) -> str:
     """Run collector ``name`` now on the worker: its task is enqueued once the current transaction commits
     (at once outside one), beside its beat schedule. Returns the task name.
 
-    Raises: KeyError for an unknown collector; CollectorNotTriggerable for one without a task.
+    Raises: UnknownCollector for an unknown collector; CollectorNotTriggerable for one without a task.
     """
     collector = collector_get(name)
     if not collector.task:

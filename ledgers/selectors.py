@@ -66,13 +66,10 @@ def collector_health_list() -> list[dict]:
 def collector_health_get(name: str) -> dict:
     """The ``collector_health_list()`` item of collector ``name``.
 
-    Raises: KeyError when no collector of that name is registered.
+    Raises: UnknownCollector when no collector of that name is registered.
     """
-    collector_get(name)  # KeyError for an unknown name, before any query
-    for item in collector_health_list():
-        if item["name"] == name:
-            return item
-    raise KeyError(name)
+    collector_get(name)  # UnknownCollector for an unknown name, before any query
+    return next(item for item in collector_health_list() if item["name"] == name)
 
 
 def collector_run_list(*, name: str, limit: int = 20) -> QuerySet[CollectorRun]:

@@ -11,10 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading.models import Account, ExchangeCredential
+from whales.errors import Misconfigured
 
 
-class CredentialsKeyMissing(RuntimeError):
-    """TRADING_CREDENTIALS_KEY is not set (or not a valid Fernet key)."""
+class CredentialsKeyMissing(Misconfigured):
+    """503 ``misconfigured``: TRADING_CREDENTIALS_KEY is not set (or not a valid Fernet key)."""
 
 
 def _fernet() -> Fernet:

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from trading.models import Account, Fill, OrderSide, PositionLot, Strategy
 from trading.selectors import PriceSource, market_price, position_list
+from whales.errors import InvalidParameter
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -55,7 +56,7 @@ def interval_floor(when: datetime, interval: str) -> datetime:
         return day - timedelta(days=day.weekday())
     if interval == "month":
         return day.replace(day=1)
-    raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
+    raise InvalidParameter(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
 
 
 def interval_next(start: datetime, interval: str) -> datetime:
@@ -69,7 +70,7 @@ def interval_next(start: datetime, interval: str) -> datetime:
     if interval == "month":
         return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
             month=start.month + 1)
-    raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
+    raise InvalidParameter(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
 
 
 def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None = None,

@@ -53,6 +53,7 @@ from trading.safety import (
 )
 from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
 from trading.venues import price_source_for
+from whales.errors import Conflict, InvalidParameter
 from whales.fifo import Lot, lots_take
 from whales.money import q_price, q_usd
 
@@ -61,8 +62,12 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
-class TradingError(ValueError):
-    """Bad input to a trading service (nothing was changed)."""
+class TradingError(InvalidParameter):
+    """Bad input to a trading service: 400 ``invalid_parameter`` (nothing was changed)."""
+
+
+class OrderNotOpen(Conflict):
+    """409 ``conflict``: the order is no longer open (filled, cancelled, rejected, failed)."""
 
 
 # ---------------------------------------------------------------- live switch
@@ -466,13 +471,13 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
 
 def order_cancel(*, account_id: int, order_id: int, now: datetime | None = None) -> Order:
     """Cancel an open (pending/submitted) order of the account; return it.
-    Raises: TradingError when the order is not open (filled, cancelled, rejected, failed)."""
+    Raises: OrderNotOpen when the order is not open (filled, cancelled, rejected, failed); nothing changed."""
     now = now or timezone.now()
     with transaction.atomic():
         Account.objects.select_for_update().get(pk=account_id)
         order = Order.objects.select_for_update().get(pk=order_id, account_id=account_id)
         if order.status not in OPEN_STATUSES:
-            raise TradingError(f"order {order_id} is {order.status}, not open")
+            raise OrderNotOpen(f"order {order_id} is {order.status}, not open")
         order.status, order.cancelled_at = OrderStatus.CANCELLED, now
         order.save(update_fields=["status", "cancelled_at"])
     return order

@@ -24,6 +24,7 @@ from django.utils import timezone
 from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidError, HyperliquidUnavailable
 from trading.models import Venue
 from trading.selectors import PriceSource, market_price
+from whales.errors import InvalidParameter
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,9 @@ def mids_cache_clear() -> None:
 
 
 def price_source_for(venue: str) -> PriceSource:
-    """The PriceSource of a venue (``Venue``). Raises: ValueError for an unknown venue."""
+    """The PriceSource of a venue (``Venue``). Raises: InvalidParameter for an unknown venue."""
     if venue == Venue.MARKET:
         return market_price
     if venue == Venue.HYPERLIQUID:
         return hyperliquid_mid
-    raise ValueError(f"unknown venue {venue!r}; expected one of {', '.join(Venue.values)}")
+    raise InvalidParameter(f"unknown venue {venue!r}; expected one of {', '.join(Venue.values)}")

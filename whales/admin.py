@@ -22,6 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from whales.chains import Chain, normalize_address, validate_address_for_chain
+from whales.errors import InvalidAddress
 from whales.models import (
     Entity,
     EventThreshold,
@@ -89,7 +90,7 @@ def _address_terms(term: str) -> set[str]:
     for chain in (Chain.ETHEREUM, Chain.BITCOIN):
         try:
             forms_.add(normalize_address(chain, term))
-        except ValueError:
+        except InvalidAddress:
             continue
     return forms_
 

@@ -5,6 +5,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from whales.errors import InvalidAddress, UnknownChain
+
 
 class Chain(models.TextChoices):
     """A chain WhaleTrack follows; the value is the stable key used in URLs, JSON and group names."""
@@ -41,26 +43,29 @@ def normalize_address(chain: str, address: str) -> str:
 
     Shape: EVM chains (ethereum, arbitrum, hyperliquid): ``0x`` + 40 lowercase hex, any input case
         accepted. Bitcoin: base58 as given; bech32 lowercased (bech32 is case-insensitive).
-    Raises: ValueError for an unknown chain or an address that is not valid on it.
+    Raises: UnknownChain for a chain WhaleTrack does not follow; InvalidAddress for an address that is
+    not valid on it (both ``whales.errors``).
     """
-    chain = Chain(chain)  # ValueError on an unknown chain
+    if chain not in Chain.values:
+        raise UnknownChain(f"Unknown chain {chain!r}; known: {', '.join(Chain.values)}.")
+    chain = Chain(chain)
     value = (address or "").strip()
     if chain in EVM_CHAINS:
         if not _EVM_ADDRESS.match(value):
-            raise ValueError(f"{address!r} is not an EVM address (0x followed by 40 hex digits)")
+            raise InvalidAddress(f"{address!r} is not an EVM address (0x followed by 40 hex digits)")
         return value.lower()
     if _BTC_BASE58.match(value):
         return value
     if _BTC_BECH32.match(value.lower()) and (value == value.lower() or value == value.upper()):
         return value.lower()
-    raise ValueError(f"{address!r} is not a Bitcoin address (base58 1.../3... or bech32 bc1...)")
+    raise InvalidAddress(f"{address!r} is not a Bitcoin address (base58 1.../3... or bech32 bc1...)")
 
 
 def validate_address_for_chain(chain: str, address: str) -> str:
     """Form/serializer helper: ``normalize_address`` with Django's ValidationError on bad input."""
     try:
         return normalize_address(chain, address)
-    except ValueError as exc:
+    except (InvalidAddress, UnknownChain) as exc:
         raise ValidationError(str(exc), code="invalid_address") from exc
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from whales.chains import Chain, normalize_address
+from whales.errors import ApplicationError, InvalidParameter
 from whales.labelsets import (
     BadRow,
     EntityRef,
@@ -346,12 +347,13 @@ def whale_upsert(
     (when not None) becomes exactly the whale's WhaleLabels from ``label_source``: missing ones are
     added with their provenance, ones from that source no longer listed are removed; labels from
     other sources are untouched. Labels are found or created by slug.
-    Raises: ValueError for an unknown chain/type or an invalid address (nothing written).
+    Raises: UnknownChain, InvalidAddress, or InvalidParameter for an unknown type (``whales.errors``;
+    nothing written).
     """
-    chain = Chain(chain).value
     address = normalize_address(chain, address)
+    chain = Chain(chain).value
     if type and type not in WhaleType.values:
-        raise ValueError(f"unknown type {type!r} (expected one of {', '.join(WhaleType.values)})")
+        raise InvalidParameter(f"unknown type {type!r} (expected one of {', '.join(WhaleType.values)})")
     with transaction.atomic():
         whale, created = Whale.objects.select_for_update().get_or_create(chain=chain, address=address)
         before = (whale.name, whale.entity_id, whale.type, whale.type_is_manual, whale.notes)
@@ -427,7 +429,7 @@ def whales_import_rows(*, rows: Iterable[RawWhaleRow], source: str, file: str = 
                 entity_name=_row_value(values, "entity"), type=type_ or None, notes=_row_value(values, "notes"),
                 labels=labels, label_source=source,
             )
-        except ValueError as exc:
+        except ApplicationError as exc:  # unknown chain or type, invalid address: this row only
             result.bad_rows.append(BadRow(file=file, ref=ref, reason=str(exc)))
             continue
         if created:

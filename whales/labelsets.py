@@ -26,6 +26,7 @@ import yaml
 from django.utils.text import slugify
 
 from whales.chains import Chain, normalize_address
+from whales.errors import ApplicationError, InvalidParameter
 from whales.models import AddressCategory, EntityKind, LabelConfidence
 
 ETHERSCAN_DIR = "labels-etherscan-brianleect"
@@ -303,8 +304,8 @@ def etherscan_parse(path: Path, *, actors: dict[str, Actor]) -> tuple[list[Label
         try:
             address = normalize_address(Chain.ETHEREUM, key)
             if not isinstance(value, dict) or not isinstance(value.get("labels"), list):
-                raise ValueError("value must be an object with a 'labels' list")
-        except ValueError as exc:
+                raise InvalidParameter("value must be an object with a 'labels' list")
+        except ApplicationError as exc:
             bad.append(BadRow(file=path.name, ref=f"key {key!r}", reason=str(exc)))
             report.bad += 1
             continue
@@ -375,9 +376,9 @@ def tagpack_parse(path: Path, *, actors: dict[str, Actor]) -> tuple[list[Labeled
             continue
         try:
             if not tag.get("address"):
-                raise ValueError("tag has no address")
+                raise InvalidParameter("tag has no address")
             address = normalize_address(chain or "", str(tag["address"]))
-        except ValueError as exc:
+        except ApplicationError as exc:  # no address, unknown chain, invalid address
             bad.append(BadRow(file=path.name, ref=ref, reason=str(exc)))
             report.bad += 1
             continue

@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from whales.analytics.metrics import metrics_books_forget, metrics_mark_pending
+from whales.errors import InvalidParameter
 from whales.models import (
     EventThreshold,
     EventType,
@@ -383,8 +384,8 @@ def whales_set_tracked(*, whales: QuerySet[Whale], is_tracked: bool) -> int:
 def whales_set_type(*, whales: QuerySet[Whale], type: str) -> int:
     """Set ``type`` on ``whales`` as an analyst's choice (``type_is_manual=True``); return rows updated.
 
-    Raises: ValueError for a type that is not a WhaleType value.
+    Raises: InvalidParameter for a type that is not a WhaleType value (nothing changed).
     """
     if type not in WhaleType.values:
-        raise ValueError(f"unknown type {type!r}")
+        raise InvalidParameter(f"type: unknown type {type!r}; expected one of {', '.join(WhaleType.values)}")
     return whales.update(type=type, type_is_manual=True)

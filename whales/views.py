@@ -8,11 +8,11 @@ list the same whales. Display formatting is in ``whales.templatetags.whale_forma
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from whales.api.errors import flatten_errors
 from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
+from whales.errors import InvalidAddress, flatten_errors
 from whales.models import Whale, WhaleType
 from whales.selectors import (
     page_choice_labels,
@@ -74,7 +74,7 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         raise Http404(f"Unknown chain {chain!r}.")
     try:
         normalized = normalize_address(chain, address)
-    except ValueError as exc:
+    except InvalidAddress as exc:
         raise Http404(str(exc)) from exc
     if normalized != address:
         return redirect("wallet", chain=chain, address=normalized)

@@ -5,7 +5,6 @@ rule answers 404 ``not_found`` exactly like a missing one (its existence is not 
 ``{"detail", "code"}``: bad query parameters and bodies 400 ``invalid_parameter``.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -28,8 +27,9 @@ from alerts.api.serializers import (
 from alerts.models import AlertRule
 from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
 from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
-from whales.api.errors import InvalidParameter, NotFound, flatten_errors, validated
+from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
+from whales.errors import InvalidParameter, NotFound, flatten_errors
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad parameter or body (code invalid_parameter).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such rule of yours (code not_found).")
@@ -79,10 +79,7 @@ class AlertRuleListView(OwnerScopedView):
                    responses={201: AlertRuleSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def post(self, request: Request) -> Response:
         data = _body(request)
-        try:
-            rule = alert_rule_create(owner_id=request.user.pk, **data)
-        except DjangoValidationError as exc:
-            raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
+        rule = alert_rule_create(owner_id=request.user.pk, **data)
         return _rule_response(rule, secret_before=None, status_code=status.HTTP_201_CREATED)
 
 
@@ -98,10 +95,7 @@ class AlertRuleDetailView(OwnerScopedView):
         rule = _rule_get(request, rule_id)
         secret_before = rule.webhook_secret
         data = _body(request, instance=rule, partial=partial)
-        try:
-            rule = alert_rule_update(rule=rule, **data)
-        except DjangoValidationError as exc:
-            raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
+        rule = alert_rule_update(rule=rule, **data)
         return _rule_response(rule, secret_before=secret_before)
 
     @extend_schema(operation_id="alert_rule_replace", parameters=[RULE_ID], request=AlertRuleWriteSerializer,

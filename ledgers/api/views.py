@@ -16,7 +16,6 @@ from ledgers.api.serializers import (
 )
 from ledgers.runlog import collector_trigger
 from ledgers.selectors import collector_health_get, collector_health_list, collector_run_list, dashboard_summary
-from whales.api.errors import NotFound
 from whales.api.serializers import ErrorSerializer
 
 
@@ -44,10 +43,7 @@ class CollectorDetailView(APIView):
         responses={200: CollectorDetailSerializer, 404: OpenApiResponse(ErrorSerializer, description="not_found")},
     )
     def get(self, request: Request, name: str) -> Response:
-        try:
-            item = collector_health_get(name)
-        except KeyError as exc:
-            raise NotFound(f"No collector named {name!r}.") from exc
+        item = collector_health_get(name)
         return Response(CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data)
 
 
@@ -64,9 +60,6 @@ class CollectorTriggerView(APIView):
                    409: OpenApiResponse(ErrorSerializer, description="a long-running monitor (not_triggerable)")},
     )
     def post(self, request: Request, name: str) -> Response:
-        try:
-            task = collector_trigger(name=name)
-        except KeyError as exc:
-            raise NotFound(f"No collector named {name!r}.") from exc
+        task = collector_trigger(name=name)
         return Response(CollectorTriggerSerializer({"collector": name, "task": task}).data,
                         status=status.HTTP_202_ACCEPTED)

@@ -9,7 +9,15 @@ from django.db import connection
 
 from tests.trading.factories import T0, AccountFactory, set_price
 from trading.models import Account, Fill, Order, OrderStatus, Position, PositionLot
-from trading.services import TradingError, account_halt, account_resume, limit_orders_match, order_cancel, order_place
+from trading.services import (
+    OrderNotOpen,
+    TradingError,
+    account_halt,
+    account_resume,
+    limit_orders_match,
+    order_cancel,
+    order_place,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +144,7 @@ def test_cancel_an_open_limit_order_and_refuse_to_cancel_a_filled_one():
     set_price("ETH", "900", T0 + timedelta(hours=1))
     assert limit_orders_match(now=T0 + timedelta(hours=1)) == 0
     filled = order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), client_order_id="m", now=T0)
-    with pytest.raises(TradingError):
+    with pytest.raises(OrderNotOpen, match="is filled, not open"):
         order_cancel(account_id=account.pk, order_id=filled.pk)
 
 

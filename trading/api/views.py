@@ -2,8 +2,9 @@
 
 Auth: token (``Authorization: Token <key>``) or session; anonymous requests get 401. Another user's
 account or order answers 404 ``not_found`` exactly like a missing one. Errors are ``{"detail",
-"code"}``: bad query parameters and bodies (and ``TradingError`` from the services) are 400
-``invalid_parameter``; cancelling an order that is no longer open is 409 ``conflict``.
+"code"}`` rendered by the project's handler from ``whales.errors`` classes the services raise: bad query
+parameters and bodies (``TradingError``, ``StrategyParamsError``) are 400 ``invalid_parameter``;
+cancelling an order that is no longer open (``OrderNotOpen``) is 409 ``conflict``.
 Credentials (``ExchangeCredential``) are never serialized by any view here. Strategies (create, list,
 pause, resume) and their recorded signals are owner-scoped the same way.
 """
@@ -14,7 +15,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,22 +59,13 @@ from trading.pnl import (
     position_valuations,
 )
 from trading.selectors import order_list, realized_pnl, signal_list
-from trading.services import TradingError, account_create, account_halt, account_resume, order_cancel, order_place
+from trading.services import account_create, account_halt, account_resume, order_cancel, order_place
 from trading.strategies import StrategyParamsError
 from trading.strategies.services import strategy_create, strategy_set_status
 from trading.venues import price_source_for
-from whales.api.errors import InvalidParameter, NotFound, validated
+from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
-
-
-class Conflict(APIException):
-    """409 ``conflict``: the request is valid but the resource's state forbids it (e.g. the order is
-    no longer open)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "Conflict with the current state."
-
+from whales.errors import InvalidParameter, NotFound
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad parameter or body (code invalid_parameter).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such account or order of yours (code not_found).")
@@ -139,10 +130,7 @@ class AccountListView(OwnerScopedView):
     def post(self, request: Request) -> Response:
         data = validated(AccountCreateSerializer, request.data)
         data.pop("mode")  # validated to be paper; the service creates paper accounts only
-        try:
-            account = account_create(owner_id=request.user.pk, **data)
-        except TradingError as exc:
-            raise InvalidParameter(str(exc)) from exc
+        account = account_create(owner_id=request.user.pk, **data)
         return _account_response(account, status.HTTP_201_CREATED)
 
 
@@ -207,13 +195,10 @@ class OrderListView(OwnerScopedView):
         data = validated(OrderCreateSerializer, request.data)
         account = _account_get(request, data["account"])
         now = timezone.now()
-        try:
-            order = order_place(account_id=account.pk, symbol=data["symbol"], side=data["side"],
-                                quantity=data["quantity"], order_type=data["type"], limit_price=data["limit_price"],
-                                client_order_id=data.get("client_order_id") or f"api:{uuid4().hex}",
-                                strategy_id=data["strategy"], now=now)
-        except TradingError as exc:
-            raise InvalidParameter(str(exc)) from exc
+        order = order_place(account_id=account.pk, symbol=data["symbol"], side=data["side"],
+                            quantity=data["quantity"], order_type=data["type"], limit_price=data["limit_price"],
+                            client_order_id=data.get("client_order_id") or f"api:{uuid4().hex}",
+                            strategy_id=data["strategy"], now=now)
         # order_place stamps a new order with our ``now``; a stored order (a retry) has its own time.
         created = order.created_at == now
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -235,10 +220,7 @@ class OrderCancelView(OwnerScopedView):
                    responses={200: OrderSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: CONFLICT})
     def post(self, request: Request, order_id: int) -> Response:
         order = _order_get(request, order_id)
-        try:
-            order = order_cancel(account_id=order.account_id, order_id=order.pk)
-        except TradingError as exc:
-            raise Conflict(str(exc)) from exc
+        order = order_cancel(account_id=order.account_id, order_id=order.pk)
         return Response(OrderSerializer(order).data)
 
 
@@ -365,10 +347,8 @@ class StrategyListView(OwnerScopedView):
             strategy = strategy_create(account_id=account.pk, name=data["name"], kind=data["kind"],
                                        params=data["params"], every_seconds=data.get("every_seconds"),
                                        crontab=data.get("crontab"))
-        except StrategyParamsError as exc:
-            raise InvalidParameter(f"params: {exc}") from exc
-        except TradingError as exc:
-            raise InvalidParameter(str(exc)) from exc
+        except StrategyParamsError as exc:  # name the body field the message is about
+            raise StrategyParamsError(f"params: {exc}") from exc
         return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data, status=status.HTTP_201_CREATED)
 
 

@@ -21,13 +21,15 @@ from trading.models import Account, Strategy
 from trading.pnl import portfolio_value_usd
 from trading.selectors import PriceSource, position_list, strategy_net_quantities
 from trading.venues import price_source_for
+from whales.errors import InvalidParameter
 
 QUANTITY_STEP = Decimal("1e-8")
 """Strategy order quantities are rounded DOWN to 1e-8 asset units (never more than the signal's size)."""
 
 
-class StrategyParamsError(ValueError):
-    """A strategy's ``params`` are invalid; the message names the parameter and what it needs."""
+class StrategyParamsError(InvalidParameter):
+    """A strategy's ``params`` are invalid: 400 ``invalid_parameter``; the message names the parameter and
+    what it needs."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from whales.chains import Chain, normalize_address
+from whales.errors import InvalidAddress
 from whales.models import Direction, EventType, Trade, TradeSource, Whale, WhaleEvent, WhaleLabel, WhaleType
 
 ACTIVITY_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -70,7 +71,7 @@ class WhaleFilterSet(django_filters.FilterSet):
         for chain in Chain:
             try:
                 by_address |= Q(chain=chain, address=normalize_address(chain, value))
-            except ValueError:
+            except InvalidAddress:
                 continue
         if by_address:
             return queryset.filter(by_address)

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from whales.api.errors import InvalidCursor
+from whales.errors import InvalidCursor
 
 MAX_ID = 2**63 - 1  # bigint: larger ids would overflow the query, not just miss
 

@@ -20,6 +20,7 @@ from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start
 from whales.chains import Chain
+from whales.errors import InvalidParameter
 from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -253,10 +254,10 @@ MAX_PRICE_DAYS = 365  # CoinGecko answers hourly points up to 90 days, daily bey
 
 def prices_collect(*, api_url: str | None = None, days: int = 2) -> CollectorResult:
     """Registry entry point: one ``prices_update`` run on ``api_url`` (default COINGECKO_API_URL), logged in
-    the run log. ``days`` is 1 to MAX_PRICE_DAYS. Raises: ValueError for ``days`` out of range (nothing
+    the run log. ``days`` is 1 to MAX_PRICE_DAYS. Raises: InvalidParameter for ``days`` out of range (nothing
     ran); a source failure is returned (status "failed", ``failure`` set)."""
     if not 1 <= days <= MAX_PRICE_DAYS:
-        raise ValueError(f"days must be 1 to {MAX_PRICE_DAYS}, not {days}")
+        raise InvalidParameter(f"days must be 1 to {MAX_PRICE_DAYS}, not {days}")
     run = collector_run_start(collector=COLLECTOR_NAME)
     client = CoinGeckoClient.from_settings(api_url)
     try:

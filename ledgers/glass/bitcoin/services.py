@@ -38,6 +38,7 @@ from ledgers.refs import WhaleRef, counterparty_refs, whale_refs_least_recently_
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
+from whales.errors import InvalidParameter
 from whales.models import RunStatus, Trade, Whale
 from whales.money import q_usd
 from whales.services import holdings_set, trades_confirm, trades_ingest, trades_withdraw_unconfirmed
@@ -232,10 +233,10 @@ def collect_once(
 ) -> CollectorResult:
     """Registry entry point: one ``addresses_collect`` run on ``api_url`` (default BITCOIN_API_URL), with the
     request budget ``budget_rate`` (default BITCOIN_API_BUDGET); ``address`` restricts it to one tracked
-    address. Raises: ValueError when that address is not a tracked whale (nothing ran)."""
+    address. Raises: InvalidParameter when that address is not a tracked whale (nothing ran)."""
     if address is not None and not Whale.objects.filter(chain=Chain.BITCOIN, address=address,
                                                         is_tracked=True).exists():
-        raise ValueError(f"{address} is not a tracked Bitcoin whale (add it in the admin or import_whales)")
+        raise InvalidParameter(f"{address} is not a tracked Bitcoin whale (add it in the admin or import_whales)")
     client = EsploraClient.from_settings(api_url, budget_rate=budget_rate)
     try:
         return addresses_collect(client=client, addresses=[address] if address else None, progress=progress)

@@ -39,6 +39,7 @@ from ledgers.refs import WhaleRef, whale_refs_least_recently_synced
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
+from whales.errors import InvalidParameter
 from whales.models import RunStatus, Whale
 from whales.services import PerpPosition, perp_positions_set, trades_ingest
 from whales.types import WhaleActivity
@@ -240,10 +241,10 @@ def collect_once(
 ) -> CollectorResult:
     """Registry entry point: one ``whales_collect`` run on ``api_url`` (default HYPERLIQUID_API_URL), with
     the weight budget ``budget_rate`` (default HYPERLIQUID_WEIGHT_BUDGET); ``address`` restricts it to one
-    tracked whale. Raises: ValueError when that address is not a tracked Hyperliquid whale (nothing ran)."""
+    tracked whale. Raises: InvalidParameter when that address is not a tracked Hyperliquid whale (nothing ran)."""
     if address is not None and not Whale.objects.filter(chain=Chain.HYPERLIQUID, address=address.lower(),
                                                         is_tracked=True).exists():
-        raise ValueError(f"{address} is not a tracked Hyperliquid whale (add it in the admin or import_whales)")
+        raise InvalidParameter(f"{address} is not a tracked Hyperliquid whale (add it in the admin or import_whales)")
     client = HyperliquidClient.from_settings(api_url, budget_rate=budget_rate)
     try:
         return whales_collect(client=client, addresses=[address] if address else None, progress=progress,

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ledgers.registry import Collector, CollectorOption, collector_get, collector_names
+from ledgers.registry import Collector, CollectorOption, UnknownCollector, collector_get, collector_names
 from ledgers.runlog import collector_execute
+from whales.errors import ApplicationError
 from whales.models import RunStatus
 
 
@@ -43,13 +44,12 @@ class Command(BaseCommand):
             return
         try:
             collector = collector_get(options["name"])
-        except KeyError:
-            known = ", ".join(collector_names())
-            raise CommandError(f"unknown collector {options['name']!r}; known: {known}") from None
+        except UnknownCollector as exc:
+            raise CommandError(str(exc)) from None
         kwargs = self._run_options(collector, options)
         try:
             result = collector_execute(collector.name, **kwargs)
-        except ValueError as exc:  # bad input (e.g. an address that is not a tracked whale): nothing ran
+        except ApplicationError as exc:  # bad input (e.g. an address that is not a tracked whale): nothing ran
             raise CommandError(str(exc)) from exc
         line = (f"{result.collector}: {result.status}, {result.blocks} blocks, {result.items_seen} items seen, "
                 f"{result.items_written} written, {result.events_written} events")

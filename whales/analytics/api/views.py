@@ -26,10 +26,11 @@ from whales.analytics.api.serializers import (
 )
 from whales.analytics.flows import WINDOWS
 from whales.analytics.selectors import smart_money_flow_list, smart_money_stats, smart_money_wallet_list
-from whales.api.errors import NotFound, validated
+from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
 from whales.api.views import _wallet_key
 from whales.chains import Chain
+from whales.errors import NotFound
 from whales.models import FlowWindow
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")

@@ -15,7 +15,7 @@ from ledgers.glass.bitcoin.api.serializers import (
     ScorecardSerializer,
 )
 from ledgers.glass.bitcoin.mempool_services import mempool_scorecard, mempool_whale_list
-from whales.api.errors import validated
+from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
