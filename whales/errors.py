@@ -85,10 +85,14 @@ class Misconfigured(ApplicationError):
     default_detail = "A required setting is missing."
 
 
-def flatten_errors(errors: Mapping | Sequence | str) -> str:
-    """One line from form/serializer errors: ``"limit: Ensure ...; chain: Select ..."``."""
+def flatten_errors(errors: Mapping | Sequence | str, *, list_separator: str = " ") -> str:
+    """One line from form/serializer errors: ``"limit: Ensure ...; chain: Select ..."``.
+
+    Shape: fields joined by ``"; "``, a field's messages by ``list_separator``; other leaves (DRF's
+    ErrorDetail, lazy strings) as ``str()``."""
     if isinstance(errors, Mapping):
-        return "; ".join(f"{key}: {flatten_errors(value)}" for key, value in errors.items())
-    if isinstance(errors, str):
-        return errors
-    return " ".join(flatten_errors(item) for item in errors)
+        return "; ".join(f"{key}: {flatten_errors(value, list_separator=list_separator)}"
+                         for key, value in errors.items())
+    if isinstance(errors, str) or not isinstance(errors, Sequence):
+        return str(errors)
+    return list_separator.join(flatten_errors(item, list_separator=list_separator) for item in errors)

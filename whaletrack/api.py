@@ -1,20 +1,21 @@
-"""API composition: the exception handler that renders every error as {"detail", "code"}."""
+"""API composition: the exception handler that renders every error as {"detail", "code"}, and the
+deprecated aliases that keep pre-grouping paths working."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.http.response import HttpResponseBase
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from whales.errors import ApplicationError
-
-
-def _flatten(detail) -> str:
-    if isinstance(detail, dict):
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
-    if isinstance(detail, list):
-        return "; ".join(_flatten(item) for item in detail)
-    return str(detail)
+from whales.errors import ApplicationError, flatten_errors
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -38,5 +39,33 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = codes if isinstance(codes, str) else "invalid"
         if response.status_code == status.HTTP_400_BAD_REQUEST:
             code = "invalid" if not isinstance(codes, str) else codes
-        response.data = {"detail": _flatten(exc.detail), "code": code}
+        response.data = {"detail": flatten_errors(exc.detail, list_separator="; "), "code": code}
     return response
+
+
+# When the read endpoints were grouped by ledger (issue 12): the aliases' Deprecation date.
+ALIASES_DEPRECATED_AT = datetime(2026, 12, 3, tzinfo=UTC)
+
+
+def deprecated_alias(view: type[APIView], *, successor: str, operation_id: str) -> Callable[..., HttpResponseBase]:
+    """A view function serving ``view`` at a path kept from before the API was grouped by ledger.
+
+    Shape: the same answers as ``successor`` (a path, e.g. ``/api/v1/glass/smart-money-flows``), plus the
+    headers ``Deprecation: @<epoch s>`` (RFC 9745, ALIASES_DEPRECATED_AT) and
+    ``Link: <successor?query>; rel="successor-version"``. The OpenAPI schema lists the alias as deprecated,
+    under its own ``operation_id`` (operation ids are unique).
+    """
+
+    class Alias(view):  # type: ignore[valid-type,misc]  # a subclass of the view class given at run time
+        def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any,
+                              **kwargs: Any) -> HttpResponseBase:
+            response = super().finalize_response(request, response, *args, **kwargs)
+            query = request.META.get("QUERY_STRING", "")
+            response["Deprecation"] = f"@{int(ALIASES_DEPRECATED_AT.timestamp())}"
+            response["Link"] = f'<{successor}{"?" + query if query else ""}>; rel="successor-version"'
+            return response
+
+    Alias.__name__ = Alias.__qualname__ = f"{view.__name__}Alias"
+    Alias.__doc__ = f"Deprecated alias of {successor}: {view.__doc__ or ''}"
+    documented = extend_schema_view(get=extend_schema(operation_id=operation_id, deprecated=True))(Alias)
+    return documented.as_view()

@@ -1,12 +1,31 @@
 """URL composition: each app's pages (dashboard, whales, wallet, live feed, alerts, trading), sign-in, admin,
-API v1, OpenAPI schema and docs, health."""
+API v1 (read endpoints of a ledger under its name, e.g. ``/api/v1/glass/``), OpenAPI schema and docs, health."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ledgers.glass.bitcoin.api.views import MempoolScorecardView, MempoolTransactionListView
+from whales.analytics.api.views import SmartMoneyFlowView
 from whaletrack import health
+from whaletrack.api import deprecated_alias
+
+# Paths served before the read endpoints were grouped by ledger: same answers, marked deprecated.
+_ALIASES = [
+    path("api/v1/smart-money/flows",
+         deprecated_alias(SmartMoneyFlowView, successor="/api/v1/glass/smart-money-flows",
+                          operation_id="smart_money_flows_alias"),
+         name="api-smart-money-flows-alias"),
+    path("api/v1/bitcoin/mempool/scorecard",
+         deprecated_alias(MempoolScorecardView, successor="/api/v1/glass/bitcoin/mempool/scorecard",
+                          operation_id="bitcoin_mempool_scorecard_alias"),
+         name="api-bitcoin-mempool-scorecard-alias"),
+    path("api/v1/bitcoin/mempool/transactions",
+         deprecated_alias(MempoolTransactionListView, successor="/api/v1/glass/bitcoin/mempool/transactions",
+                          operation_id="bitcoin_mempool_transaction_list_alias"),
+         name="api-bitcoin-mempool-list-alias"),
+]
 
 urlpatterns = [
     path("", include("ledgers.urls")),
@@ -19,7 +38,8 @@ urlpatterns = [
     path("api/v1/", include("whales.api.urls")),
     path("api/v1/", include("whales.analytics.api.urls")),
     path("api/v1/", include("ledgers.api.urls")),
-    path("api/v1/bitcoin/", include("ledgers.glass.bitcoin.api.urls")),
+    path("api/v1/glass/", include("ledgers.glass.urls")),
+    *_ALIASES,
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/trading/", include("trading.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -17,6 +17,7 @@ from whales.models import RunStatus, ScoreConfidence, ScoringRun, SmartMoneyFlow
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/smart-money"
+FLOWS = "/api/v1/glass/smart-money-flows"  # the flows are read from the glass ledger's API
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -162,7 +163,7 @@ def test_flows_points_in_days_oldest_first_and_latest_with_top_wallets(api_clien
                top_sellers=[{"whale_id": 1, "chain": "ethereum", "address": "0xa", "name": "A", "net_usd": "-3"}])
     flow(window="1h", ago=timedelta(minutes=5), net="9")
     flow(asset="BTC", ago=timedelta(minutes=5), net="9")
-    body = api_client.get(f"{API}/flows?token=ETH&window=24h&days=7").json()
+    body = api_client.get(f"{FLOWS}?token=ETH&window=24h&days=7").json()
     assert (body["token"], body["window"], body["days"]) == ("ETH", "24h", 7)
     assert body["points"] == [
         {"collected_at": old.collected_at.isoformat().replace("+00:00", "Z"), "net_flow_usd": "2.00000000",
@@ -178,24 +179,24 @@ def test_flows_points_in_days_oldest_first_and_latest_with_top_wallets(api_clien
 
 
 def test_flows_of_a_token_without_collections(api_client):
-    assert api_client.get(f"{API}/flows?token=NOPE").json() == {
+    assert api_client.get(f"{FLOWS}?token=NOPE").json() == {
         "token": "NOPE", "window": "24h", "days": 7, "points": [], "latest": None}
 
 
 @pytest.mark.parametrize("query", ["", "window=24h", "token=ETH&window=2h", "token=ETH&days=0",
                                    "token=ETH&days=91", "token=ETH&days=x", f"token={'X' * 101}"])
 def test_flows_bad_parameter_is_400(api_client, query):
-    assert_error(api_client.get(f"{API}/flows?{query}"), 400, "invalid_parameter")
+    assert_error(api_client.get(f"{FLOWS}?{query}"), 400, "invalid_parameter")
 
 
 # --- caching ------------------------------------------------------------------------------------
 
-ENDPOINTS = ["wallets?chain=ethereum", "wallets/ethereum/{a}", "stats", "flows?token=ETH"]
+ENDPOINTS = [f"{API}/wallets?chain=ethereum", f"{API}/wallets/ethereum/{{a}}", f"{API}/stats", f"{FLOWS}?token=ETH"]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_miss_then_hit_with_the_same_body(api_client, three, endpoint):
-    url = f"{API}/{endpoint.format(a=three[0].address)}"
+    url = endpoint.format(a=three[0].address)
     first, second = api_client.get(url), api_client.get(url)
     assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT")
     assert first.json() == second.json()
@@ -214,7 +215,7 @@ def test_hit_serves_the_cached_body_until_invalidated(api_client, three):
 
 
 def test_invalidation_drops_every_endpoint(api_client, three):
-    urls = [f"{API}/{e.format(a=three[0].address)}" for e in ENDPOINTS]
+    urls = [e.format(a=three[0].address) for e in ENDPOINTS]
     for url in urls:
         api_client.get(url)
     sm.smart_money_cache_invalidate()
@@ -243,13 +244,14 @@ def test_invalidation_survives_a_lost_generation_key():
 
 
 @pytest.mark.parametrize(("endpoint", "ttl"), [
-    ("wallets", 300), ("wallets/ethereum/{a}", 600), ("stats", 300), ("flows?token=ETH", 300)])
+    (f"{API}/wallets", 300), (f"{API}/wallets/ethereum/{{a}}", 600), (f"{API}/stats", 300),
+    (f"{FLOWS}?token=ETH", 300)])
 def test_ttls(api_client, three, monkeypatch, endpoint, ttl):
     timeouts = []
     real_set = cache.set
     monkeypatch.setattr(cache, "set", lambda key, value, timeout=None, **kw: (
         timeouts.append((key, timeout)), real_set(key, value, timeout, **kw))[1])
-    api_client.get(f"{API}/{endpoint.format(a=three[0].address)}")
+    api_client.get(endpoint.format(a=three[0].address))
     ours = [t for key, t in timeouts if key.startswith(f"{sm.CACHE_PREFIX}:") and key != sm.GENERATION_KEY]
     assert ours == [ttl]  # (the throttle's own cache.set is not ours)
 

@@ -35,7 +35,7 @@ class SmartMoneyWalletListParamsSerializer(serializers.Serializer):
 
 
 class SmartMoneyFlowParamsSerializer(serializers.Serializer):
-    """Query of ``GET smart-money/flows``."""
+    """Query of ``GET glass/smart-money-flows``."""
 
     token = serializers.CharField(max_length=100, help_text="Token (Trade.base_asset, case-sensitive), e.g. ETH.")
     window = serializers.ChoiceField(choices=FlowWindow.values, required=False, default=FlowWindow.H24,
@@ -157,7 +157,7 @@ class FlowLatestSerializer(serializers.ModelSerializer):
 
 
 class SmartMoneyFlowSerializer(serializers.Serializer):
-    """``GET smart-money/flows``: collections of the last ``days`` days, oldest first, and the newest
+    """``GET glass/smart-money-flows``: collections of the last ``days`` days, oldest first, and the newest
     collection ever (null when the token has none) with its top wallets. Rules: ``whales/analytics/flows.py``."""
 
     token = serializers.CharField()

@@ -1,4 +1,5 @@
-"""Routes of the smart-money API, mounted at ``/api/v1/`` by ``whaletrack.urls``."""
+"""Routes of the smart-money API, mounted at ``/api/v1/`` by ``whaletrack.urls``. The token flows are served
+by the glass ledger (``/api/v1/glass/smart-money-flows``, ``ledgers.glass.urls``)."""
 
 from django.urls import path
 
@@ -9,5 +10,4 @@ urlpatterns = [
     path("smart-money/wallets/<str:chain>/<str:address>", views.SmartMoneyWalletDetailView.as_view(),
          name="api-smart-money-wallet"),
     path("smart-money/stats", views.SmartMoneyStatsView.as_view(), name="api-smart-money-stats"),
-    path("smart-money/flows", views.SmartMoneyFlowView.as_view(), name="api-smart-money-flows"),
 ]

@@ -1,5 +1,5 @@
-"""Smart-money API views (``/api/v1/smart-money/...``): scored wallets, one wallet's score, stats and token
-flows, each cached (``cache.py``).
+"""Smart-money API views: scored wallets, one wallet's score and stats (``/api/v1/smart-money/...``) and token
+flows (``/api/v1/glass/smart-money-flows``, routed by the glass ledger), each cached (``cache.py``).
 
 Errors are ``{"detail", "code"}``: bad query parameter 400 ``invalid_parameter``; unknown chain 404
 ``unknown_chain``; invalid address 400 ``invalid_address``; unknown wallet or wallet without a current
@@ -115,7 +115,7 @@ class SmartMoneyStatsView(APIView):
 
 
 class SmartMoneyFlowView(APIView):
-    """GET smart-money/flows?token=&window=&days=: a token's flow collections; cached 5 min."""
+    """GET glass/smart-money-flows?token=&window=&days=: a token's flow collections; cached 5 min."""
 
     @extend_schema(
         operation_id="smart_money_flows",

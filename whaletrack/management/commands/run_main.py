@@ -383,7 +383,8 @@ class Command(BaseCommand):
             f"   admin       {base}/admin/   user {username!r} password {password!r}\n"
             f"   API         {base}/api/v1/whales   docs {base}/api/docs/   schema {base}/api/schema/\n"
             f"   health      {base}/health   collectors {base}/api/v1/collectors/health\n"
-            f"   mempool     {base}/api/v1/bitcoin/mempool/scorecard   {base}/api/v1/bitcoin/mempool/transactions"
+            f"   mempool     {base}/api/v1/glass/bitcoin/mempool/scorecard   .../transactions\n"
+            f"   flows       {base}/api/v1/glass/smart-money-flows?token=ETH&days=7"
         )
 
     def serve(self, sources: Sources, host: str, port: int) -> None:

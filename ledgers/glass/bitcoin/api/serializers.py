@@ -1,4 +1,4 @@
-"""Serializers of the Bitcoin API (``/api/v1/bitcoin/``)."""
+"""Serializers of the Bitcoin API (``/api/v1/glass/bitcoin/``)."""
 
 from rest_framework import serializers
 

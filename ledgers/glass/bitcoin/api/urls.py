@@ -1,4 +1,4 @@
-"""Routes of the Bitcoin API, mounted at ``/api/v1/bitcoin/`` by ``whaletrack.urls``."""
+"""Routes of the Bitcoin API, mounted at ``/api/v1/glass/bitcoin/`` by ``ledgers.glass.urls``."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Read-only API of the Bitcoin ledger: the mempool whale scorecard and list (``/api/v1/bitcoin/``)."""
+"""Read-only API of the Bitcoin ledger: the mempool whale scorecard and list (``/api/v1/glass/bitcoin/``)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""``/api/v1/bitcoin/mempool/...``: the scorecard and the list of mempool whales."""
+"""``/api/v1/glass/bitcoin/mempool/...``: the scorecard and the list of mempool whales."""
 
 from datetime import datetime, timedelta
 
@@ -9,7 +9,7 @@ from ledgers.glass.bitcoin.mempool import WhaleSeen, urgency_band, urgency_score
 from ledgers.glass.bitcoin.mempool_services import mempool_confirmed, mempool_replaced, mempool_whale_record
 
 pytestmark = pytest.mark.django_db
-API = "/api/v1/bitcoin/mempool"
+API = "/api/v1/glass/bitcoin/mempool"
 
 
 def record(txid: str, fee: int, first_seen: datetime) -> None:
@@ -72,5 +72,5 @@ def test_transaction_list_filters_and_shape(api_client, whales):
 
 def test_schema_documents_the_bitcoin_endpoints(api_client):
     schema = api_client.get("/api/schema/", {"format": "json"}).json()
-    assert "/api/v1/bitcoin/mempool/scorecard" in schema["paths"]
-    assert "/api/v1/bitcoin/mempool/transactions" in schema["paths"]
+    assert "/api/v1/glass/bitcoin/mempool/scorecard" in schema["paths"]
+    assert "/api/v1/glass/bitcoin/mempool/transactions" in schema["paths"]
