@@ -2,6 +2,7 @@
 ISO-8601: channels_redis serializes with msgpack, which takes neither raw type)."""
 
 from datetime import datetime
+from typing import Any, TypedDict
 
 from django.utils import timezone
 
@@ -9,8 +10,31 @@ from alerts.models import Alert
 from whales.api.serializers import EventSerializer
 from whales.models import WhaleEvent
 
+# The ``events/recent`` item (EventSerializer) and its freshness fields: JSON-safe values only.
+EventPayload = dict[str, Any]
 
-def event_payload(event: WhaleEvent) -> dict:
+
+class RuleRef(TypedDict):
+    """The rule an alert came from."""
+
+    id: int
+    name: str
+
+
+class AlertPayload(TypedDict):
+    """An alert as sent and listed; see ``alert_payload``."""
+
+    id: int
+    rule: RuleRef
+    kind: str
+    event: EventPayload | None
+    events: list[int]
+    count: int
+    created_at: str | None
+    summary: str
+
+
+def event_payload(event: WhaleEvent) -> EventPayload:
     """The ``events/recent`` item of ``event`` plus freshness fields:
 
     - ``observed_at``: when WhaleTrack stored it (already in the item);
@@ -32,7 +56,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def alert_payload(alert: Alert) -> dict:
+def alert_payload(alert: Alert) -> AlertPayload:
     """The JSON-safe alert sent to ``user_group(owner)``, to webhooks and listed by the API.
 
     Shape: {"id", "rule": {"id", "name"}, "kind": "event" | "digest", "event": event_payload(event) or
@@ -40,13 +64,13 @@ def alert_payload(alert: Alert) -> dict:
     alert), "count": len(events), "created_at": ISO-8601 UTC, "summary"}. Select ``rule`` and
     ``event__whale__entity`` with the alert to avoid queries.
     """
-    return {
-        "id": alert.pk,
-        "rule": {"id": alert.rule_id, "name": alert.rule.name},
-        "kind": alert.kind,
-        "event": event_payload(alert.event) if alert.event_id is not None else None,
-        "events": list(alert.events),
-        "count": len(alert.events),
-        "created_at": _iso(alert.created_at),
-        "summary": alert.summary,
-    }
+    return AlertPayload(
+        id=alert.pk,
+        rule=RuleRef(id=alert.rule_id, name=alert.rule.name),
+        kind=alert.kind,
+        event=event_payload(alert.event) if alert.event_id is not None else None,
+        events=list(alert.events),
+        count=len(alert.events),
+        created_at=_iso(alert.created_at),
+        summary=alert.summary,
+    )

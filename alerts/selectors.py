@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -299,7 +300,37 @@ def _cooldown_replay(times: Iterable[datetime], *, cooldown: timedelta, until: d
     return sent, waiting
 
 
-def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) -> dict:
+class DayAlerts(TypedDict):
+    """Alerts a simulation sent on one UTC date (``YYYY-MM-DD``)."""
+
+    date: str
+    alerts: int
+
+
+class PeakHour(TypedDict):
+    """The UTC hour of day (0-23) with most simulated alerts."""
+
+    hour: int
+    alerts: int
+
+
+class RuleSimulation(TypedDict):
+    """What ``rule_simulate`` found; see its docstring for each key."""
+
+    days: int
+    since: str
+    until: str
+    events_matched: int
+    alerts: int
+    event_alerts: int
+    digests: int
+    suppressed: int
+    waiting: int
+    per_day: list[DayAlerts]
+    peak_hour: PeakHour | None
+
+
+def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) -> RuleSimulation:
     """What ``rule`` would have sent over the stored events of the last ``days`` days.
 
     Replays matching events in event time (``block_time``) order through ``RuleCriteria.matches``
@@ -322,30 +353,30 @@ def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) ->
     sent, waiting = _cooldown_replay((e.block_time for e in matched),
                                      cooldown=timedelta(seconds=rule.cooldown_seconds), until=until)
     per_date = Counter(when.date() for when, _, _ in sent)
-    per_day = []
+    per_day: list[DayAlerts] = []
     day = since.date()
     while day <= until.date():
-        per_day.append({"date": day.isoformat(), "alerts": per_date.get(day, 0)})
+        per_day.append(DayAlerts(date=day.isoformat(), alerts=per_date.get(day, 0)))
         day += timedelta(days=1)
     per_hour = Counter(when.hour for when, _, _ in sent)
     peak_hour = None
     if per_hour:
         hour = min(per_hour, key=lambda h: (-per_hour[h], h))
-        peak_hour = {"hour": hour, "alerts": per_hour[hour]}
+        peak_hour = PeakHour(hour=hour, alerts=per_hour[hour])
     digests = sum(1 for _, kind, _ in sent if kind == "digest")
-    return {
-        "days": days,
-        "since": since.isoformat().replace("+00:00", "Z"),
-        "until": until.isoformat().replace("+00:00", "Z"),
-        "events_matched": len(matched),
-        "alerts": len(sent),
-        "event_alerts": len(sent) - digests,
-        "digests": digests,
-        "suppressed": sum(n for _, kind, n in sent if kind == "digest"),
-        "waiting": waiting,
-        "per_day": per_day,
-        "peak_hour": peak_hour,
-    }
+    return RuleSimulation(
+        days=days,
+        since=since.isoformat().replace("+00:00", "Z"),
+        until=until.isoformat().replace("+00:00", "Z"),
+        events_matched=len(matched),
+        alerts=len(sent),
+        event_alerts=len(sent) - digests,
+        digests=digests,
+        suppressed=sum(n for _, kind, n in sent if kind == "digest"),
+        waiting=waiting,
+        per_day=per_day,
+        peak_hour=peak_hour,
+    )
 
 
 def feed_allowed(user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.models import Alert, AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus
-from alerts.payloads import alert_payload, event_payload
+from alerts.payloads import EventPayload, alert_payload, event_payload
 from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rules_active, rules_matching
 from whales.errors import InvalidParameter, flatten_errors
 from whales.jobs import task_enqueue_on_commit
@@ -124,19 +124,44 @@ def _group_send_many(messages: Sequence[tuple[str, dict]]) -> None:
     async_to_sync(send_all)()
 
 
-def feed_message(payload: dict) -> dict:
+class FeedWhaleRef(TypedDict):
+    """The wallet an event belongs to."""
+
+    chain: str | None
+    address: str | None
+
+
+class FeedFilterFields(TypedDict):
+    """The fields ``/ws/events/`` consumers filter an event on."""
+
+    id: int
+    chain: str
+    type: str
+    value_usd: str | None
+    whale: FeedWhaleRef | None
+
+
+class FeedMessage(TypedDict):
+    """One event on the channel layer (see ``feed_message``)."""
+
+    type: str
+    event: FeedFilterFields
+    text: str
+
+
+def feed_message(payload: EventPayload) -> FeedMessage:
     """The channel-layer message of one event: ``{"type": "whale.event", "event": <what consumers
     filter on: id, chain, type, value_usd, whale {chain, address}>, "text": <the client frame, JSON
     encoded once>}``. Layers copy a message per member and consumers would encode it per client:
     carrying the frame pre-encoded and only the filter fields as a dict keeps fan-out cheap."""
     whale = payload.get("whale")
-    return {
-        "type": "whale.event",
-        "event": {"id": payload["id"], "chain": payload["chain"], "type": payload["type"],
-                  "value_usd": payload.get("value_usd"),
-                  "whale": {"chain": whale.get("chain"), "address": whale.get("address")} if whale else None},
-        "text": json.dumps({"type": "event", "event": payload}, separators=(",", ":")),
-    }
+    return FeedMessage(
+        type="whale.event",
+        event=FeedFilterFields(
+            id=payload["id"], chain=payload["chain"], type=payload["type"], value_usd=payload.get("value_usd"),
+            whale=FeedWhaleRef(chain=whale.get("chain"), address=whale.get("address")) if whale else None),
+        text=json.dumps({"type": "event", "event": payload}, separators=(",", ":")),
+    )
 
 
 def _feed_send(events: Sequence[WhaleEvent]) -> None:

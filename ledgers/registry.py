@@ -110,7 +110,7 @@ class Collector:
     stale_after_s: int = 600
     options: tuple[CollectorOption, ...] = ()
     reports_progress: bool = False
-    live_stats: Callable[[], dict | None] | None = None
+    live_stats: Callable[[], Mapping[str, Any] | None] | None = None
 
 
 _REGISTRY: dict[str, Collector] = {}

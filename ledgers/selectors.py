@@ -1,18 +1,51 @@
 """Reads of the collector bookkeeping: freshness of every registered collector, its run log, and the
 dashboard that puts them beside the whale figures. Never writes."""
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, NotRequired, TypedDict
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from ledgers.models import CollectorRun
 from ledgers.registry import collector_get, collector_names
-from whales.models import RunStatus
-from whales.selectors import dashboard_figures, event_recent_list, whale_recently_active_list
+from whales.models import RunStatus, Whale, WhaleEvent
+from whales.selectors import DashboardFigures, dashboard_figures, event_recent_list, whale_recently_active_list
 
 
-def collector_health_list() -> list[dict]:
+class CollectorHealth(TypedDict):
+    """Freshness of one collector (``collector_health_list``). Times are ISO 8601 UTC, durations ms."""
+
+    name: str
+    description: str
+    last_run_at: str | None
+    last_success_at: str | None
+    last_status: str | None
+    last_error: str
+    last_duration_ms: int | None
+    runs_24h: int
+    failures_24h: int
+    stale_after_s: int
+    is_stale: bool
+    live: NotRequired[Mapping[str, Any] | None]
+
+
+class DashboardSummary(DashboardFigures):
+    """``dashboard/summary``: the whale figures and every collector's freshness."""
+
+    collectors: list[CollectorHealth]
+
+
+class DashboardPage(TypedDict):
+    """What the server-rendered dashboard shows."""
+
+    summary: DashboardSummary
+    events: list[WhaleEvent]
+    active_whales: list[Whale]
+
+
+def collector_health_list() -> list[CollectorHealth]:
     """Freshness of every registered collector from its newest run log rows.
 
     Shape: [{name, description, last_run_at, last_success_at, last_status, last_error,
@@ -34,24 +67,24 @@ def collector_health_list() -> list[dict]:
         .values("collector")
         .annotate(runs=Count("id"), failures=Count("id", filter=Q(status=RunStatus.FAILED)))
     }
-    items = []
+    items: list[CollectorHealth] = []
     for name in names:
         collector = collector_get(name)
         last = CollectorRun.objects.filter(collector=name).order_by("-started_at").first()
         success_at = last_success.get(name)
-        items.append({
-            "name": name,
-            "description": collector.description,
-            "last_run_at": last.started_at.isoformat() if last else None,
-            "last_success_at": success_at.isoformat() if success_at else None,
-            "last_status": last.status if last else None,
-            "last_error": last.error if last else "",
-            "last_duration_ms": last.duration_ms if last else None,
-            "runs_24h": counts.get(name, {}).get("runs", 0),
-            "failures_24h": counts.get(name, {}).get("failures", 0),
-            "stale_after_s": collector.stale_after_s,
-            "is_stale": success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
-        })
+        items.append(CollectorHealth(
+            name=name,
+            description=collector.description,
+            last_run_at=last.started_at.isoformat() if last else None,
+            last_success_at=success_at.isoformat() if success_at else None,
+            last_status=last.status if last else None,
+            last_error=last.error if last else "",
+            last_duration_ms=last.duration_ms if last else None,
+            runs_24h=counts.get(name, {}).get("runs", 0),
+            failures_24h=counts.get(name, {}).get("failures", 0),
+            stale_after_s=collector.stale_after_s,
+            is_stale=success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
+        ))
         if collector.live_stats is not None:
             live = collector.live_stats()
             age = live.get("last_message_age_s") if live else None
@@ -63,7 +96,7 @@ def collector_health_list() -> list[dict]:
 
 
 
-def collector_health_get(name: str) -> dict:
+def collector_health_get(name: str) -> CollectorHealth:
     """The ``collector_health_list()`` item of collector ``name``.
 
     Raises: UnknownCollector when no collector of that name is registered.
@@ -79,20 +112,20 @@ def collector_run_list(*, name: str, limit: int = 20) -> QuerySet[CollectorRun]:
 
 
 
-def dashboard_summary() -> dict:
+def dashboard_summary() -> DashboardSummary:
     """``dashboard/summary``: ``whales.selectors.dashboard_figures()`` plus ``collectors`` (the
     ``collector_health_list()`` items)."""
-    return {**dashboard_figures(), "collectors": collector_health_list()}
+    return DashboardSummary(**dashboard_figures(), collectors=collector_health_list())
 
 
-def dashboard_page() -> dict:
+def dashboard_page() -> DashboardPage:
     """Everything the server-rendered dashboard shows.
 
     Shape: {summary: dashboard_summary(), events: the 20 newest WhaleEvents,
     active_whales: the 10 whales with the newest activity}.
     """
-    return {
-        "summary": dashboard_summary(),
-        "events": event_recent_list(limit=20),
-        "active_whales": whale_recently_active_list(limit=10),
-    }
+    return DashboardPage(
+        summary=dashboard_summary(),
+        events=event_recent_list(limit=20),
+        active_whales=whale_recently_active_list(limit=10),
+    )

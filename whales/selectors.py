@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import F, Max, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -51,7 +51,19 @@ def event_list() -> QuerySet[WhaleEvent]:
     return WhaleEvent.objects.select_related("whale", "whale__entity").order_by("-block_time", "-id")
 
 
-def dashboard_figures() -> dict:
+class DashboardFigures(TypedDict):
+    """The whale figures of the dashboard; "24h" ends at ``window_end`` (ISO 8601 UTC)."""
+
+    total_tracked_whales: int
+    active_whales_24h: int
+    total_volume_24h_usd: Decimal
+    hyperliquid_whales: int
+    events_24h: int
+    window_end: str
+    latest_block_time: str | None
+
+
+def dashboard_figures() -> DashboardFigures:
     """The whale figures of the dashboard (``dashboard/summary`` without collector freshness, which
     ``ledgers.selectors.dashboard_summary`` adds: whales imports no ledger).
 
@@ -67,15 +79,15 @@ def dashboard_figures() -> dict:
     tracked = Whale.objects.filter(is_tracked=True)
     recent_trades = Trade.objects.filter(block_time__gt=since, block_time__lte=window_end)
     volume = recent_trades.filter(is_internal=False).aggregate(total=Sum("value_usd"))["total"]
-    return {
-        "total_tracked_whales": tracked.count(),
-        "active_whales_24h": recent_trades.values("whale_id").distinct().count(),
-        "total_volume_24h_usd": volume if volume is not None else Decimal(0),
-        "hyperliquid_whales": tracked.filter(chain=Chain.HYPERLIQUID).count(),
-        "events_24h": WhaleEvent.objects.filter(block_time__gt=since, block_time__lte=window_end).count(),
-        "window_end": window_end.isoformat(),
-        "latest_block_time": latest.isoformat() if latest else None,
-    }
+    return DashboardFigures(
+        total_tracked_whales=tracked.count(),
+        active_whales_24h=recent_trades.values("whale_id").distinct().count(),
+        total_volume_24h_usd=volume if volume is not None else Decimal(0),
+        hyperliquid_whales=tracked.filter(chain=Chain.HYPERLIQUID).count(),
+        events_24h=WhaleEvent.objects.filter(block_time__gt=since, block_time__lte=window_end).count(),
+        window_end=window_end.isoformat(),
+        latest_block_time=latest.isoformat() if latest else None,
+    )
 
 
 # --- API and dashboard reads -------------------------------------------------------------------

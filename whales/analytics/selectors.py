@@ -1,6 +1,8 @@
 """Reads of the analytics: current smart-money scores with their joins, score statistics, flow
 collections. Never writes."""
 
+from decimal import Decimal
+from typing import TypedDict
 
 from django.db.models import Avg, Count, Prefetch, QuerySet
 
@@ -17,7 +19,18 @@ def smart_money_wallet_list() -> QuerySet[WalletScore]:
     )
 
 
-def smart_money_stats() -> dict:
+class SmartMoneyStats(TypedDict):
+    """``smart-money/stats`` before serialization: current scores, by confidence, their average (None
+    without any), the newest ScoringRun and the formula version in use."""
+
+    scored_wallets: int
+    by_confidence: dict[str, int]
+    average_score: Decimal | None
+    last_run: ScoringRun | None
+    formula_version: str | None
+
+
+def smart_money_stats() -> SmartMoneyStats:
     """Counts, average score, latest ScoringRun and formula version (shape: SmartMoneyStatsSerializer)."""
     current = WalletScore.objects.filter(is_current=True)
     totals = current.aggregate(n=Count("id"), avg=Avg("score"))
@@ -30,13 +43,13 @@ def smart_money_stats() -> dict:
     else:
         version = current.order_by("-scored_at", "-id").values_list("formula_version", flat=True).first()
     average = totals["avg"]
-    return {
-        "scored_wallets": totals["n"],
-        "by_confidence": by_confidence,
-        "average_score": round(average, 2) if average is not None else None,
-        "last_run": last_run,
-        "formula_version": version,
-    }
+    return SmartMoneyStats(
+        scored_wallets=totals["n"],
+        by_confidence=by_confidence,
+        average_score=round(average, 2) if average is not None else None,
+        last_run=last_run,
+        formula_version=version,
+    )
 
 
 def smart_money_flow_list(*, token: str, window: str, since: object) -> tuple[QuerySet[SmartMoneyFlow],
