@@ -25,6 +25,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import models
 
 from alerts.groups import FEED_GROUP, user_group
 from whales.chains import Chain
@@ -109,7 +110,7 @@ class EventFilter:
         }
 
 
-def _choice_set(content: dict, field: str, choices: type) -> frozenset[str] | None:
+def _choice_set(content: dict, field: str, choices: type[models.TextChoices]) -> frozenset[str] | None:
     """A list of allowed string values; missing, null or [] means any."""
     values = content.get(field)
     if values is None or values == []:

@@ -14,7 +14,7 @@ channels-redis layer is used instead and none of this applies.
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.exceptions import ChannelFull
@@ -39,7 +39,7 @@ class EmbeddedChannelLayer(InMemoryChannelLayer):
         self._loop = asyncio.get_running_loop()
         return await super().receive(channel)
 
-    async def _on_receiving_loop(self, method: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def _on_receiving_loop(self, method: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
         loop = self._loop
         if loop is None or loop is asyncio.get_running_loop() or not loop.is_running():
             await method(*args)

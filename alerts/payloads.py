@@ -68,7 +68,7 @@ def alert_payload(alert: Alert) -> AlertPayload:
         id=alert.pk,
         rule=RuleRef(id=alert.rule_id, name=alert.rule.name),
         kind=alert.kind,
-        event=event_payload(alert.event) if alert.event_id is not None else None,
+        event=event_payload(alert.event) if alert.event is not None else None,
         events=list(alert.events),
         count=len(alert.events),
         created_at=_iso(alert.created_at),

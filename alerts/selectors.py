@@ -117,7 +117,7 @@ def event_facts(events: Sequence[WhaleEvent]) -> dict[int, EventFacts]:
     directions = event_directions(events)
     return {
         e.pk: EventFacts(
-            entity_id=e.whale.entity_id if e.whale_id is not None else None,
+            entity_id=e.whale.entity_id if e.whale is not None else None,
             label_ids=frozenset(labels.get(e.whale_id, ())) if e.whale_id is not None else frozenset(),
             directions=directions[e.pk],
         )

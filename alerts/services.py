@@ -14,9 +14,10 @@ Channel-layer messages (the contract with ``alerts.consumers``):
     user_group(owner_id)                                   <- {"type": "alert.message", "alert": alert_payload(alert)}
 """
 
+import functools
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -111,7 +112,7 @@ def events_send(*, event_ids: Sequence[int]) -> list[int]:
     return claimed
 
 
-def _group_send_many(messages: Sequence[tuple[str, dict]]) -> None:
+def _group_send_many(messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     """``group_send`` each (group, message) in order, in one event loop. Raises: LAYER_ERRORS."""
     layer = get_channel_layer()
     if layer is None or not messages:
@@ -165,7 +166,7 @@ def feed_message(payload: EventPayload) -> FeedMessage:
 
 
 def _feed_send(events: Sequence[WhaleEvent]) -> None:
-    messages: list[tuple[str, dict]] = []
+    messages: list[tuple[str, Mapping[str, Any]]] = []
     for event in events:
         message = feed_message(event_payload(event))
         groups = [FEED_GROUP, chain_group(event.chain)]
@@ -322,7 +323,7 @@ def digests_flush(*, now: datetime | None = None) -> list[Alert]:
                 continue
             AlertRule.objects.filter(pk=rule.pk).update(last_alert_at=rule.last_alert_at)
             digest_id = digest.pk
-            transaction.on_commit(lambda digest_id=digest_id: alert_deliver(alert_id=digest_id), robust=True)
+            transaction.on_commit(functools.partial(alert_deliver, alert_id=digest_id), robust=True)
             digests.append(digest)
     return digests
 

@@ -19,6 +19,7 @@ from limits.util import WindowStats
 from redis.exceptions import RedisError
 
 from ledgers.errors import SourceUnavailable
+from whales.errors import Misconfigured
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ class BudgetUnavailable(BudgetExhausted):
 def _storage() -> Storage:
     url = settings.REQUEST_BUDGET_STORAGE_URL
     if url not in _STORAGES:
-        _STORAGES[url] = storage_from_string(url)
+        storage = storage_from_string(url)
+        if not isinstance(storage, Storage):  # an async+... URL: the budgets are taken from sync code
+            raise Misconfigured(f"REQUEST_BUDGET_STORAGE_URL {url!r} is an async storage; use a sync one")
+        _STORAGES[url] = storage
     return _STORAGES[url]
 
 

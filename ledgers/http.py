@@ -7,6 +7,8 @@ Each still sets its own timeout per request and turns what is failing after the 
 retryable error (a 429/5xx is handed back, not raised, so the error can name the status).
 """
 
+from typing import Any
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -26,12 +28,13 @@ def retrying_session(*, retries: int, backoff_s: float, methods: frozenset[str] 
     ``Retry-After`` header is honoured, up to ``retry_after_max_s`` when given. A status still failing
     after the retries is returned (``raise_on_status=False``). ``pool_maxsize``: connections kept per host.
     """
+    honour: dict[str, Any] = {"retry_after_max": retry_after_max_s} if retry_after_max_s is not None else {}
     retry = Retry(
         total=retries, connect=retries, read=retries, status=retries,
         status_forcelist=RETRY_STATUSES, allowed_methods=methods,
         backoff_factor=backoff_s, backoff_jitter=backoff_s / 2 if backoff_jitter_s is None else backoff_jitter_s,
         backoff_max=backoff_max_s, respect_retry_after_header=True, raise_on_status=False,
-        **({"retry_after_max": retry_after_max_s} if retry_after_max_s is not None else {}),
+        **honour,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)

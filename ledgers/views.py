@@ -3,6 +3,8 @@
 It lives with the collector kit because it shows the collectors' freshness, which ``whales`` cannot import.
 """
 
+from typing import Any
+
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     Context: ``whales.selectors.dashboard_page()`` plus ``top_whales`` (whales with a known ROI, highest
     first, the same order as ``GET whales/top``) and the feed settings.
     """
-    context = dashboard_page()
+    context: dict[str, Any] = {**dashboard_page()}
     field = F(WHALE_SORT_FIELDS["roi"])
     context["top_whales"] = list(
         whale_list_with_labels().filter(metrics__roi_percent__isnull=False)

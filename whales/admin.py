@@ -162,7 +162,8 @@ class ChainAddressForm(forms.ModelForm):
     Bitcoin: base58 1.../3... or bech32 bc1...); a bad or duplicate address is a form error."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         chain, address = cleaned.get("chain"), cleaned.get("address")
         if chain and address:
             try:
@@ -214,7 +215,7 @@ def _set_type_action(whale_type: WhaleType):
         modeladmin.message_user(request, f"{count} whale(s) set to {whale_type.label} (manual).", messages.SUCCESS)
 
     action.__name__ = f"set_type_{whale_type.value}"
-    action.short_description = f"Set type: {whale_type.label}"  # type: ignore[attr-defined] -- admin reads it
+    action.short_description = f"Set type: {whale_type.label}"  # type: ignore[attr-defined]  # admin reads it
     return action
 
 
@@ -257,7 +258,7 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
 
     @admin.display(description="label rows", ordering="label_total")
     def label_count(self, obj: Whale) -> int:
-        return obj.label_total  # type: ignore[attr-defined] -- annotated in get_queryset
+        return obj.label_total  # type: ignore[attr-defined]  # annotated in get_queryset
 
     @admin.action(description="Track selected whales")
     def track(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -300,7 +301,7 @@ class EntityAdmin(admin.ModelAdmin):
 
     @admin.display(description="whales", ordering="whale_total")
     def whale_count(self, obj: Entity) -> int:
-        return obj.whale_total  # type: ignore[attr-defined] -- annotated in get_queryset
+        return obj.whale_total  # type: ignore[attr-defined]  # annotated in get_queryset
 
 
 @admin.register(Label)
@@ -316,7 +317,7 @@ class LabelAdmin(admin.ModelAdmin):
 
     @admin.display(description="whales", ordering="whale_total")
     def whale_count(self, obj: Label) -> int:
-        return obj.whale_total  # type: ignore[attr-defined] -- annotated in get_queryset
+        return obj.whale_total  # type: ignore[attr-defined]  # annotated in get_queryset
 
 
 @admin.register(KnownAddress)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -142,9 +142,9 @@ def _default_whales_track(selected: Mapping[tuple[str, str], list[LabeledAddress
     result.default_whales = {chain: len(addresses) for chain, addresses in sorted(by_chain.items())}
     existing: dict[tuple[str, str], Whale] = {}
     for chain, addresses in by_chain.items():
-        for whale in Whale.objects.filter(chain=chain, address__in=addresses).only(
+        for stored in Whale.objects.filter(chain=chain, address__in=addresses).only(
                 "id", "chain", "address", "name", "entity_id"):
-            existing[(whale.chain, whale.address)] = whale
+            existing[(stored.chain, stored.address)] = stored
     to_create: list[Whale] = []
     to_update: list[Whale] = []
     for key in selected:
@@ -337,7 +337,7 @@ def whale_upsert(
     notes: str | None = None,
     labels: Sequence[LabelEvidence] | None = None,
     label_source: str = "",
-    added_by: AbstractBaseUser | None = None,
+    added_by: User | None = None,
 ) -> tuple[Whale, bool, bool]:
     """Create or update the Whale at (chain, address); return (whale, created, changed).
 
@@ -374,7 +374,7 @@ def whale_upsert(
 
 
 def _whale_labels_sync(whale: Whale, labels: Sequence[LabelEvidence], *, source: str,
-                       added_by: AbstractBaseUser | None) -> bool:
+                       added_by: User | None) -> bool:
     wanted: dict[str, LabelEvidence] = {}
     for evidence in labels:
         wanted.setdefault(evidence.slug, evidence)

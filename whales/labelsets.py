@@ -102,7 +102,7 @@ GRAPHSENSE_CATEGORIES = {
 # A pack whose whole content is sanctioned / hack related, whatever its tags' category says.
 GRAPHSENSE_PACK_CATEGORIES = {"ofac": AddressCategory.SANCTIONED, "tornado_cash": AddressCategory.SANCTIONED}
 
-CATEGORY_ENTITY_KIND = {
+CATEGORY_ENTITY_KIND: dict[str, EntityKind] = {
     AddressCategory.EXCHANGE: EntityKind.EXCHANGE, AddressCategory.DEX: EntityKind.PROTOCOL,
     AddressCategory.BRIDGE: EntityKind.BRIDGE, AddressCategory.FUND: EntityKind.FUND,
     AddressCategory.MARKET_MAKER: EntityKind.MARKET_MAKER, AddressCategory.MINER: EntityKind.MINER,

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -75,11 +75,12 @@ def _insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
         return []
     db = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy looks it up per attribute
     meta = model._meta
-    fields = [meta.get_field(name) for name in rows[0]]
+    concrete = {model_field.name: model_field for model_field in meta.concrete_fields}
+    fields = [concrete[name] for name in rows[0]]
     quote = db.ops.quote_name
     table = quote(meta.db_table)
     columns = ", ".join(quote(model_field.column) for model_field in fields)
-    returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
+    returned = ", ".join(quote(concrete[name].column) for name in returning)
     postgresql = db.vendor == "postgresql"
     if postgresql:
         per_statement = MAX_INSERT_ROWS
@@ -220,15 +221,27 @@ def _group_by_value(mapping: dict[int, datetime]) -> dict[datetime, list[int]]:
     return groups
 
 
-def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[dict]:
+class RetractedTrade(TypedDict):
+    """A trade deleted with its orphaned block; ``value_usd`` as a decimal string (JSON-safe) or None."""
+
+    whale_id: int
+    tx_hash: str
+    log_index: int
+    direction: str
+    block_number: int | None
+    block_hash: str
+    value_usd: str | None
+
+
+def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[RetractedTrade]:
     """Delete the Trades and WhaleEvents stored from orphaned blocks; return what was deleted.
 
-    Shape: one dict per deleted trade: {whale_id, tx_hash, log_index, direction, block_number,
-    block_hash, value_usd (str or None)}. Used by reorg handling, inside its transaction.
+    Shape: one RetractedTrade per deleted trade, in block, tx_hash, log_index order. Used by reorg
+    handling, inside its transaction.
     """
     trades = Trade.objects.filter(chain=chain, block_hash__in=block_hashes)
     deleted = [
-        {**row, "value_usd": None if row["value_usd"] is None else str(row["value_usd"])}
+        RetractedTrade(**{**row, "value_usd": None if row["value_usd"] is None else str(row["value_usd"])})
         for row in trades.values("whale_id", "tx_hash", "log_index", "direction", "block_number",
                                  "block_hash", "value_usd").order_by("block_number", "tx_hash", "log_index")
     ]
@@ -242,7 +255,7 @@ def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[dict]:
 
 
 def reorg_retraction_record(
-    *, chain: str, block_number: int, block_hash: str, block_time: datetime, deleted: list[dict]
+    *, chain: str, block_number: int, block_hash: str, block_time: datetime, deleted: list[RetractedTrade]
 ) -> WhaleEvent:
     """Record one ``reorg_retraction`` event for an orphaned block (idempotent on its hash)."""
     event, _ = WhaleEvent.objects.get_or_create(

@@ -83,8 +83,6 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
     except Whale.DoesNotExist as exc:
         raise Http404(f"No wallet {normalized} on {chain}.") from exc
     holdings = list(whale.holdings.all())
-    for holding in holdings:  # return on equity is a ratio (0.0104 = +1.04 %)
-        holding.roe_percent = None if holding.return_on_equity is None else holding.return_on_equity * 100
     page = keyset_page(trade_list().filter(whale=whale), cursor=None, limit=WALLET_TRADES_PAGE_SIZE)
     return render(request, "whales/wallet.html", {
         "whale": whale,

@@ -50,9 +50,12 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     """A rule as the API shows it. ``webhook_secret`` is the full secret only in the response of the
     request that set or generated it (null otherwise); ``webhook_secret_hint`` shows its last 4 characters."""
 
-    whales = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    labels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    entities = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    whales: "serializers.PrimaryKeyRelatedField[Whale]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    labels: "serializers.PrimaryKeyRelatedField[Label]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
+    entities: "serializers.PrimaryKeyRelatedField[Entity]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True)
     webhook_secret = serializers.SerializerMethodField()
     webhook_secret_hint = serializers.CharField(read_only=True)
 

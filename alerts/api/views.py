@@ -6,7 +6,7 @@ rule answers 404 ``not_found`` exactly like a missing one (its existence is not 
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -45,9 +45,17 @@ def _body(request: Request, *, instance: AlertRule | None = None, partial: bool 
     return dict(serializer.validated_data)
 
 
+def _owner_id(request: Request) -> int:
+    """The signed-in user's id. Raises: NotAuthenticated (401) without one (the views require sign-in)."""
+    user_id = request.user.pk
+    if user_id is None:
+        raise exceptions.NotAuthenticated
+    return user_id
+
+
 def _rule_get(request: Request, rule_id: int) -> AlertRule:
     try:
-        return alert_rule_get(owner_id=request.user.pk, rule_id=rule_id)
+        return alert_rule_get(owner_id=_owner_id(request), rule_id=rule_id)
     except AlertRule.DoesNotExist as exc:
         raise NotFound(f"No alert rule {rule_id}.") from exc
 
@@ -71,7 +79,7 @@ class AlertRuleListView(OwnerScopedView):
                    responses={200: AlertRuleListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
         params = validated(PageParamsSerializer, request.query_params)
-        rules = alert_rule_list(owner_id=request.user.pk)
+        rules = alert_rule_list(owner_id=_owner_id(request))
         page = rules[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertRuleSerializer(page, many=True).data, "total": rules.count()})
 
@@ -79,7 +87,7 @@ class AlertRuleListView(OwnerScopedView):
                    responses={201: AlertRuleSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def post(self, request: Request) -> Response:
         data = _body(request)
-        rule = alert_rule_create(owner_id=request.user.pk, **data)
+        rule = alert_rule_create(owner_id=_owner_id(request), **data)
         return _rule_response(rule, secret_before=None, status_code=status.HTTP_201_CREATED)
 
 
@@ -134,6 +142,6 @@ class AlertListView(OwnerScopedView):
                    responses={200: AlertListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
         params = validated(AlertListParamsSerializer, request.query_params)
-        alerts = alert_list(owner_id=request.user.pk, rule_id=params.get("rule"), status=params.get("status"))
+        alerts = alert_list(owner_id=_owner_id(request), rule_id=params.get("rule"), status=params.get("status"))
         page = alerts[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertSerializer(page, many=True).data, "total": alerts.count()})

@@ -205,7 +205,8 @@ class MempoolScript:
         """Heights of every block in the INIT and script frames (``blocks`` lists and ``block``)."""
         heights: list[int] = []
         for payload in [self.init or {}, *(f.payload for f in self.frames)]:
-            blocks = payload.get("blocks") if isinstance(payload.get("blocks"), list) else []
+            listed = payload.get("blocks")
+            blocks: list[Any] = listed if isinstance(listed, list) else []
             if isinstance(payload.get("block"), dict):
                 blocks = [*blocks, payload["block"]]
             heights.extend(b["height"] for b in blocks if isinstance(b, dict) and isinstance(b.get("height"), int))

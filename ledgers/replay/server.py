@@ -199,7 +199,7 @@ class ReplayServer:
         if self._httpd is None:
             raise RuntimeError("replay server is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     @property
     def eth_url(self) -> str:
@@ -480,8 +480,8 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             if verb != "POST":
                 status, payload = 405, _dumps({"error": "the Info API needs POST"})
             else:
-                answer = replay.hyperliquid.answer(body)
-                status, payload = answer.status, answer.body
+                info = replay.hyperliquid.answer(body)
+                status, payload = info.status, info.body
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body

@@ -55,7 +55,7 @@ WINDOWS: dict[str, timedelta] = {
 }
 TOP_N = 5
 DEFAULT_MIN_SCORE = Decimal(60)
-_USD = DecimalField(max_digits=38, decimal_places=8)
+_USD: DecimalField = DecimalField(max_digits=38, decimal_places=8)
 _ZERO = Value(Decimal(0), output_field=_USD)
 
 

@@ -309,7 +309,8 @@ def _fifo_resume(whale_ids: Sequence[int], figures: dict[int, WhaleFigures],
         if whale_id in rebuild:
             continue
         figures[whale_id].books = {asset: FifoBook.from_state(book) for asset, book in state.books.items()}
-        through = (state.through_block_time, state.through_trade_id) if state.through_trade_id else None
+        through = ((state.through_block_time, state.through_trade_id)
+                   if state.through_trade_id and state.through_block_time is not None else None)
         applied[whale_id] = _Applied(state.max_trade_id, state.trades_applied, through)
     tail = (fifo.filter(id__gt=F("whale__fifo_state__max_trade_id")).exclude(whale_id__in=rebuild)
             .order_by("whale_id", "block_time", "id").values_list(*_FIFO_COLUMNS))

@@ -38,6 +38,7 @@ def smart_money_stats() -> SmartMoneyStats:
     for row in current.values("confidence").annotate(n=Count("id")).order_by():
         by_confidence[row["confidence"]] = row["n"]
     last_run = ScoringRun.objects.order_by("-started_at", "-id").first()
+    version: str | None
     if last_run is not None:
         version = last_run.formula_version
     else:

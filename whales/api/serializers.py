@@ -254,7 +254,9 @@ class IsoDateTimeField(serializers.DateTimeField):
     """A DateTimeField that also accepts the ISO strings selectors return, rendering them like every
     other time in the API (UTC, ``Z``) instead of passing the string through."""
 
-    def to_representation(self, value: datetime | str | None) -> str | None:
+    def to_representation(self, value: datetime | str | None) -> str | None:  # type: ignore[override]
+        if value is None:  # (DRF renders None as None; its stubs say str)
+            return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return super().to_representation(value)

@@ -1,6 +1,8 @@
 """What the ledgers write: trades (whale activity valued in USD), whale events (the live feed) with their
 thresholds, and holdings (balances and perp positions)."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -193,3 +195,8 @@ class Holding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.asset}"
+
+    @property
+    def return_on_equity_percent(self) -> Decimal | None:
+        """``return_on_equity`` (a ratio: 0.0104) in percent (1.04); None when unknown."""
+        return None if self.return_on_equity is None else self.return_on_equity * 100

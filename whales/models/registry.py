@@ -78,7 +78,8 @@ class Whale(models.Model):
     type_is_manual = models.BooleanField(default=False, help_text="Set by an analyst; classification keeps it.")
     type_reason = models.CharField(max_length=300, blank=True, help_text="Why classification chose the type.")
     type_classified_at = models.DateTimeField(null=True, blank=True)
-    labels = models.ManyToManyField(Label, through="WhaleLabel", related_name="whales", blank=True)
+    labels: "models.ManyToManyField[Label, WhaleLabel]" = models.ManyToManyField(
+        Label, through="WhaleLabel", related_name="whales", blank=True)
     is_tracked = models.BooleanField(default=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_active_at = models.DateTimeField(null=True, blank=True)

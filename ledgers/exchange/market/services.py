@@ -76,7 +76,8 @@ def price_normalize(price: Decimal) -> Decimal:
         raise ValueError(f"price {price} is not positive")
     if price >= PRICE_LIMIT:
         raise ValueError(f"price {price} does not fit NUMERIC(38, 18)")
-    return price.quantize(PRICE_QUANTUM) if price.as_tuple().exponent < -_PRICE_FIELD.decimal_places else price
+    exponent = price.as_tuple().exponent  # an int: the price is finite
+    return price.quantize(PRICE_QUANTUM) if int(exponent) < -_PRICE_FIELD.decimal_places else price
 
 
 def _csv_row_parse(row: list[str], *, time_col: int, price_col: int, width: int) -> tuple[datetime, Decimal]:

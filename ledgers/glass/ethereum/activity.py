@@ -199,6 +199,7 @@ def _transfer_activity(whale: WhaleRef, address: str, m: Movement, outgoing: boo
     cp_entity = (known.entity_id if known else None) or (other_whale.entity_id if other_whale else None)
     cp_name = (known.name if known else "") or (other_whale.name if other_whale else "")
     is_internal = whale.entity_id is not None and cp_entity == whale.entity_id
+    event_type: str  # "" = no event (an internal transfer)
     if not is_internal and known is not None and known.category == AddressCategory.EXCHANGE:
         direction = Direction.DEPOSIT if outgoing else Direction.WITHDRAW
         source, event_type = TradeSource.EXCHANGE_FLOW, EventType.EXCHANGE_FLOW
