@@ -54,8 +54,10 @@ def bench_orders(n: int) -> None:
     owner = get_user_model().objects.create(username="bench")
     limits = {"max_position_percent": D(100), "max_strategy_exposure_percent": D(100),
               "max_daily_loss_percent": D(100), "max_orders_per_day": 10**6}
-    account = Account.objects.create(owner=owner, name="bench", starting_cash=D(10**9), cash=D(10**9), **limits)
-    floor_account = Account.objects.create(owner=owner, name="floor", starting_cash=D(10**9), cash=D(10**9), **limits)
+    account = Account.objects.create(owner=owner, name="bench", starting_cash_usd=D(10**9), cash_usd=D(10**9),
+                                     **limits)
+    floor_account = Account.objects.create(owner=owner, name="floor", starting_cash_usd=D(10**9), cash_usd=D(10**9),
+                                           **limits)
 
     latencies = []
     started = time.perf_counter()
@@ -78,10 +80,10 @@ def bench_orders(n: int) -> None:
             locked = Account.objects.select_for_update().get(pk=floor_account.pk)
             order = Order.objects.create(account=locked, client_order_id=f"f{i}", symbol="ETH", side="buy",
                                          quantity=D(1), status="filled", created_at=now)
-            Fill.objects.create(order=order, account=locked, symbol="ETH", side="buy", price=D(2000), quantity=D(1),
-                                notional_usd=D(2000), fee_usd=D(2), filled_at=now)
-            locked.cash -= D(2002)
-            locked.save(update_fields=["cash"])
+            Fill.objects.create(order=order, account=locked, symbol="ETH", side="buy", price_usd=D(2000),
+                                quantity=D(1), notional_usd=D(2000), fee_usd=D(2), filled_at=now)
+            locked.cash_usd -= D(2002)
+            locked.save(update_fields=["cash_usd"])
         floor.append((time.perf_counter() - t0) * 1000)
     floor_elapsed = time.perf_counter() - floor_started
 

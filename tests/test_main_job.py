@@ -31,9 +31,9 @@ def snapshot() -> dict:
         "holdings": sorted(Holding.objects.values_list("whale__address", "asset", "amount", "value_usd")),
         "mempool": sorted(MempoolTransaction.objects.values_list("txid", "status", "fee_bump_sats",
                                                                  "time_to_confirm_s", "value_usd")),
-        "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash")),
+        "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash_usd")),
         "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
-        "fills": sorted(Fill.objects.values_list("order_id", "price", "quantity", "realized_pnl_usd")),
+        "fills": sorted(Fill.objects.values_list("order_id", "price_usd", "quantity", "realized_pnl_usd")),
     }
 
 

@@ -33,11 +33,11 @@ from trading.strategies.services import (
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "mode", "venue", "cash", "halted", "halted_reason", "updated_at")
+    list_display = ("name", "owner", "mode", "venue", "cash_usd", "halted", "halted_reason", "updated_at")
     list_filter = ("mode", "venue", "halted")
     search_fields = ("name", "owner__username")
-    readonly_fields = ("cash", "halted", "halted_reason", "halted_at", "start_of_day_value", "start_of_day_date",
-                       "created_at", "updated_at")
+    readonly_fields = ("cash_usd", "halted", "halted_reason", "halted_at", "start_of_day_value_usd",
+                       "start_of_day_date", "created_at", "updated_at")
     actions = ("halt_accounts", "resume_accounts")
 
     @admin.action(description="Emergency stop: halt selected accounts")
@@ -142,26 +142,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = ("id", "account", "strategy", "client_order_id", "side", "type", "symbol", "quantity", "status",
-                    "average_fill_price", "created_at")
+                    "average_fill_price_usd", "created_at")
     list_filter = ("status", "side", "type")
     search_fields = ("client_order_id", "symbol", "reject_reason")
 
 
 @admin.register(Fill)
 class FillAdmin(ReadOnlyAdmin):
-    list_display = ("id", "account", "order", "side", "symbol", "quantity", "price", "fee_usd", "realized_pnl_usd",
-                    "filled_at")
+    list_display = ("id", "account", "order", "side", "symbol", "quantity", "price_usd", "fee_usd",
+                    "realized_pnl_usd", "filled_at")
     list_filter = ("side",)
 
 
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
-    list_display = ("account", "symbol", "quantity", "average_price", "total_cost", "updated_at")
+    list_display = ("account", "symbol", "quantity", "average_price_usd", "total_cost_usd", "updated_at")
 
 
 @admin.register(PositionLot)
 class PositionLotAdmin(ReadOnlyAdmin):
-    list_display = ("account", "symbol", "opened_at", "quantity", "quantity_remaining", "cost_remaining")
+    list_display = ("account", "symbol", "opened_at", "quantity", "quantity_remaining", "cost_remaining_usd")
 
 
 @admin.register(StrategySignal)

@@ -32,7 +32,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from trading.models import Account, Order, OrderStatus, SignalOutcome, StrategyKind, StrategySignal
-from trading.pnl import equity_curve, pnl_summary
+from trading.pnl import PnlSummary, equity_curve, pnl_summary
 from trading.services import TradingError, daily_loss_check, limit_orders_match
 from trading.strategies.services import strategy_create, strategy_run
 from trading.strategies.smart_money import FlowSource, stored_flows
@@ -57,11 +57,12 @@ class Progress:
     orders_filled: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class BacktestResult:
-    """What a backtest did. ``summary`` is ``trading.pnl.pnl_summary`` at ``end``; ``final_equity_usd``
-    the last point of the equity curve (None without fills); ``outcomes`` counts signals by outcome;
-    ``reject_reasons`` the most frequent rejection reasons (rule name: count)."""
+    """What a backtest did. ``summary`` is ``trading.pnl.pnl_summary`` at ``end`` (units in
+    ``PnlSummary``); ``starting_cash_usd`` and ``final_equity_usd`` (the last point of the equity
+    curve, None without fills) are USD; ``step`` the simulated clock step; ``outcomes`` counts signals
+    by outcome; ``reject_reasons`` the most frequent rejection reasons (rule name: count)."""
 
     account_id: int
     strategy_id: int
@@ -71,8 +72,8 @@ class BacktestResult:
     step: timedelta
     steps: int
     flows_mode: str | None
-    starting_cash: Decimal
-    summary: dict
+    starting_cash_usd: Decimal
+    summary: PnlSummary
     final_equity_usd: Decimal | None
     outcomes: dict[str, int]
     orders_filled: int
@@ -104,11 +105,11 @@ def default_range(*, kind: str, params: dict) -> tuple[datetime, datetime] | Non
 
 
 def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, step: timedelta,
-                 starting_cash: Decimal = Decimal("10000"), account_options: dict | None = None,
+                 starting_cash_usd: Decimal = Decimal("10000"), account_options: dict | None = None,
                  flows: str = "auto", owner_username: str = BACKTEST_OWNER, account_name: str | None = None,
                  progress: Callable[[Progress], None] | None = None) -> BacktestResult:
     """Run a ``kind`` strategy with ``params`` from ``start`` to ``end`` every ``step`` into a fresh
-    paper account (module docstring); return what it did.
+    paper account (module docstring) starting with ``starting_cash_usd`` (USD); return what it did.
 
     ``account_options``: Account limit/fee fields (e.g. ``fee_bps``, ``max_position_percent``).
     ``account_name``: the new account's name (default ``backtest <kind> <timestamp>``).
@@ -127,8 +128,8 @@ def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, ste
         raise TradingError(f"{steps} steps exceed {MAX_STEPS}; use a longer step or a shorter range")
     if flows not in FLOW_MODES:
         raise TradingError(f"flows must be one of {', '.join(FLOW_MODES)}")
-    if starting_cash <= 0:
-        raise TradingError("starting cash must be > 0")
+    if starting_cash_usd <= 0:
+        raise TradingError("starting cash must be > 0 USD")
 
     caveats: list[str] = []
     flow_source: FlowSource | None = None
@@ -154,8 +155,8 @@ def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, ste
         name = account_name or f"backtest {kind} {timezone.now():%Y%m%dT%H%M%S.%f}"
         if Account.objects.filter(owner=owner, name=name).exists():
             raise TradingError(f"{owner_username} already has an account named {name!r}")
-        account = Account.objects.create(owner=owner, name=name, starting_cash=starting_cash, cash=starting_cash,
-                                         **(account_options or {}))
+        account = Account.objects.create(owner=owner, name=name, starting_cash_usd=starting_cash_usd,
+                                         cash_usd=starting_cash_usd, **(account_options or {}))
         strategy = strategy_create(account_id=account.pk, name=f"backtest {kind}", kind=kind, params=params,
                                    started_at=start, schedule=False)
         report_every = max(1, steps // 20)
@@ -181,7 +182,7 @@ def backtest_run(*, kind: str, params: dict, start: datetime, end: datetime, ste
             reasons[rule] = reasons.get(rule, 0) + 1
         return BacktestResult(
             account_id=account.pk, strategy_id=strategy.pk, kind=kind, start=start, end=last, step=step, steps=steps,
-            flows_mode=flows_mode, starting_cash=starting_cash, summary=summary,
+            flows_mode=flows_mode, starting_cash_usd=starting_cash_usd, summary=summary,
             final_equity_usd=curve[-1][1] if curve else None, outcomes=outcomes,
             orders_filled=orders.filter(status=OrderStatus.FILLED).count(),
             orders_rejected=orders.filter(status=OrderStatus.REJECTED).count(),

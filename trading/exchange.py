@@ -27,27 +27,29 @@ BPS = Decimal(10_000)
 
 @dataclass(frozen=True)
 class Execution:
-    """How (much of) an order fills: price per unit, quantity, notional and fee in USD."""
+    """How (much of) an order fills. Units: ``price_usd`` USD per unit, ``quantity`` asset units,
+    ``notional_usd`` (quantity x price) and ``fee_usd`` in USD."""
 
-    price: Decimal
+    price_usd: Decimal
     quantity: Decimal
-    notional: Decimal
-    fee: Decimal
+    notional_usd: Decimal
+    fee_usd: Decimal
 
 
 @dataclass(frozen=True)
 class OrderTicket:
-    """What an exchange needs of an order (no ORM object crosses the interface)."""
+    """What an exchange needs of an order (no ORM object crosses the interface). Units: ``quantity``
+    in asset units, ``limit_price_usd`` USD per unit (None for a market order)."""
 
     symbol: str
     side: str
     type: str
     quantity: Decimal
-    limit_price: Decimal | None
+    limit_price_usd: Decimal | None
 
 
 class Exchange(ABC):
-    """A venue. ``execute`` returns the execution of ``ticket`` at the market price ``mark`` now, or
+    """A venue. ``execute`` returns the execution of ``ticket`` at the market price ``mark_usd`` now, or
     None when it does not execute now (a resting limit order). ``quote`` is the expected execution of
     a market order, used by the pre-trade checks."""
 
@@ -55,10 +57,10 @@ class Exchange(ABC):
     is_live: bool = False
 
     @abstractmethod
-    def execute(self, *, ticket: OrderTicket, mark: Decimal) -> Execution | None: ...
+    def execute(self, *, ticket: OrderTicket, mark_usd: Decimal) -> Execution | None: ...
 
     @abstractmethod
-    def quote(self, *, ticket: OrderTicket, mark: Decimal) -> Execution: ...
+    def quote(self, *, ticket: OrderTicket, mark_usd: Decimal) -> Execution: ...
 
 
 class PaperExchange(Exchange):
@@ -70,25 +72,26 @@ class PaperExchange(Exchange):
         self.slippage_bps = Decimal(slippage_bps)
         self.fee_bps = Decimal(fee_bps)
 
-    def _at(self, *, ticket: OrderTicket, price: Decimal) -> Execution:
-        price = q_price(price)
-        notional = q_usd(ticket.quantity * price)
-        return Execution(price=price, quantity=ticket.quantity, notional=notional,
-                         fee=q_usd(notional * self.fee_bps / BPS))
+    def _at(self, *, ticket: OrderTicket, price_usd: Decimal) -> Execution:
+        price_usd = q_price(price_usd)
+        notional_usd = q_usd(ticket.quantity * price_usd)
+        return Execution(price_usd=price_usd, quantity=ticket.quantity, notional_usd=notional_usd,
+                         fee_usd=q_usd(notional_usd * self.fee_bps / BPS))
 
-    def market_price(self, *, side: str, mark: Decimal) -> Decimal:
-        """Fill price of a market order: the mark moved by the slippage against the trader."""
+    def market_price(self, *, side: str, mark_usd: Decimal) -> Decimal:
+        """Fill price of a market order (USD per unit): the mark moved by the slippage against the trader."""
         sign = 1 if side == OrderSide.BUY else -1
-        return mark * (1 + sign * self.slippage_bps / BPS)
+        return mark_usd * (1 + sign * self.slippage_bps / BPS)
 
-    def quote(self, *, ticket: OrderTicket, mark: Decimal) -> Execution:
-        if ticket.type == OrderType.LIMIT and ticket.limit_price is not None:
-            return self._at(ticket=ticket, price=ticket.limit_price)
-        return self._at(ticket=ticket, price=self.market_price(side=ticket.side, mark=mark))
+    def quote(self, *, ticket: OrderTicket, mark_usd: Decimal) -> Execution:
+        if ticket.type == OrderType.LIMIT and ticket.limit_price_usd is not None:
+            return self._at(ticket=ticket, price_usd=ticket.limit_price_usd)
+        return self._at(ticket=ticket, price_usd=self.market_price(side=ticket.side, mark_usd=mark_usd))
 
-    def execute(self, *, ticket: OrderTicket, mark: Decimal) -> Execution | None:
+    def execute(self, *, ticket: OrderTicket, mark_usd: Decimal) -> Execution | None:
         if ticket.type == OrderType.MARKET:
-            return self._at(ticket=ticket, price=self.market_price(side=ticket.side, mark=mark))
-        assert ticket.limit_price is not None
-        crossed = mark <= ticket.limit_price if ticket.side == OrderSide.BUY else mark >= ticket.limit_price
-        return self._at(ticket=ticket, price=ticket.limit_price) if crossed else None
+            return self._at(ticket=ticket, price_usd=self.market_price(side=ticket.side, mark_usd=mark_usd))
+        assert ticket.limit_price_usd is not None
+        limit = ticket.limit_price_usd
+        crossed = mark_usd <= limit if ticket.side == OrderSide.BUY else mark_usd >= limit
+        return self._at(ticket=ticket, price_usd=limit) if crossed else None

@@ -33,7 +33,7 @@ class Venue(models.TextChoices):
 class Account(models.Model):
     """A trading account with its cash, halt flag and per-account safety limits (DESIGN.md §10).
 
-    ``start_of_day_value`` is the portfolio value (cash + positions at market) taken at the first
+    ``start_of_day_value_usd`` is the portfolio value (cash + positions at market) taken at the first
     check of each UTC day (``start_of_day_date``); the daily loss limit is measured against it.
     """
 
@@ -43,12 +43,12 @@ class Account(models.Model):
     base_currency = models.CharField(max_length=10, default="USD")
     venue = models.CharField(max_length=20, choices=Venue.choices, default=Venue.MARKET,
                              help_text="Price source of fills and checks: stored market prices or the Hyperliquid mid.")
-    starting_cash = usd_field(default=Decimal("10000"))
-    cash = usd_field(default=Decimal("10000"))
+    starting_cash_usd = usd_field(default=Decimal("10000"))
+    cash_usd = usd_field(default=Decimal("10000"))
     halted = models.BooleanField(default=False)
     halted_reason = models.TextField(blank=True)
     halted_at = models.DateTimeField(null=True, blank=True)
-    start_of_day_value = usd_field(null=True, blank=True)
+    start_of_day_value_usd = usd_field(null=True, blank=True)
     start_of_day_date = models.DateField(null=True, blank=True)
     # Limits (each a per-account setting with the defaults of DESIGN.md §10).
     max_position_percent = percent_field(default=Decimal("20"))
@@ -145,11 +145,11 @@ class Order(models.Model):
     side = models.CharField(max_length=4, choices=OrderSide.choices)
     type = models.CharField(max_length=10, choices=OrderType.choices, default=OrderType.MARKET)
     quantity = amount_field()
-    limit_price = price_field(null=True, blank=True)
+    limit_price_usd = price_field(null=True, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     reject_reason = models.TextField(blank=True)
     filled_quantity = amount_field(default=Decimal(0))
-    average_fill_price = price_field(null=True, blank=True)
+    average_fill_price_usd = price_field(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     filled_at = models.DateTimeField(null=True, blank=True)
@@ -214,7 +214,7 @@ class Fill(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="fills")
     symbol = models.CharField(max_length=30)
     side = models.CharField(max_length=4, choices=OrderSide.choices)
-    price = price_field()
+    price_usd = price_field()
     quantity = amount_field()
     notional_usd = usd_field()
     fee_usd = usd_field()
@@ -225,18 +225,18 @@ class Fill(models.Model):
         indexes = [models.Index(fields=["account", "filled_at"], name="trading_fill_acct_time")]
 
     def __str__(self) -> str:
-        return f"{self.side} {self.quantity} {self.symbol} @ {self.price}"
+        return f"{self.side} {self.quantity} {self.symbol} @ {self.price_usd}"
 
 
 class Position(models.Model):
-    """The open quantity of one symbol in an account. ``total_cost`` is the cost of the remaining
-    FIFO lots (buy fees included); ``average_price`` = total_cost / quantity. Deleted when closed."""
+    """The open quantity of one symbol in an account. ``total_cost_usd`` is the cost of the
+    remaining FIFO lots (buy fees included); ``average_price_usd`` = total_cost_usd / quantity. Deleted when closed."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="positions")
     symbol = models.CharField(max_length=30)
     quantity = amount_field()
-    average_price = price_field()
-    total_cost = usd_field()
+    average_price_usd = price_field()
+    total_cost_usd = usd_field()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -248,7 +248,7 @@ class Position(models.Model):
 
 class PositionLot(models.Model):
     """One FIFO lot: a buy fill's quantity and cost (notional + fee). A partly consumed lot keeps
-    the cost of what remains (``cost_remaining``); a consumed lot stays with zero remaining."""
+    the cost of what remains (``cost_remaining_usd``); a consumed lot stays with zero remaining."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lots")
     symbol = models.CharField(max_length=30)
@@ -256,7 +256,7 @@ class PositionLot(models.Model):
     opened_at = models.DateTimeField()
     quantity = amount_field()
     quantity_remaining = amount_field()
-    cost_remaining = usd_field()
+    cost_remaining_usd = usd_field()
 
     class Meta:
         indexes = [models.Index(fields=["account", "symbol", "opened_at"], name="trading_lot_fifo")]

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
@@ -78,13 +79,13 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
     """End-of-interval equity of the account, reconstructed from its fills.
 
     Points: the first point is at the start of the interval (UTC calendar: hour, day, ISO week from
-    Monday, month) containing the account's first fill, with equity = ``starting_cash`` (no fill
+    Monday, month) containing the account's first fill, with equity = ``starting_cash_usd`` (no fill
     yet); then one point at each following interval boundary t <= ``now``; then a last point at
     ``now`` itself when ``now`` is not a boundary (the current, unfinished interval). No fills: [].
     Fills after ``now`` are ignored.
 
     Equity at t = cash(t) + sum over symbols of quantity(t) x price(symbol, t), where, over the fills
-    with ``filled_at <= t``: cash(t) = starting_cash - sum(buy notional + fee) + sum(sell notional -
+    with ``filled_at <= t``: cash(t) = starting_cash_usd - sum(buy notional + fee) + sum(sell notional -
     fee) and quantity(t) = sum(buy quantity) - sum(sell quantity). price(symbol, t) comes from
     ``price_source`` (default ``trading.selectors.market_price``); when it is None (missing or
     stale) the last known price is carried forward: the price used at the previous point, or the
@@ -94,7 +95,7 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
     source = price_source or market_price
     account = Account.objects.get(pk=account_id)
     fills = list(Fill.objects.filter(account_id=account_id, filled_at__lte=now).order_by("filled_at", "id")
-                 .values_list("filled_at", "symbol", "side", "price", "quantity", "notional_usd", "fee_usd"))
+                 .values_list("filled_at", "symbol", "side", "price_usd", "quantity", "notional_usd", "fee_usd"))
     if not fills:
         return []
     times = [interval_floor(fills[0][0], interval)]
@@ -105,7 +106,7 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
     if times[-1] != now:
         times.append(now)
 
-    cash = account.starting_cash
+    cash = account.starting_cash_usd
     quantities: dict[str, Decimal] = {}
     last_price: dict[str, tuple[datetime, Decimal]] = {}  # symbol -> (as of, price) carried forward
     curve: list[tuple[datetime, Decimal]] = []
@@ -159,20 +160,49 @@ def sharpe_ratio(equities: list[Decimal], periods_per_year: int = 365) -> float 
     return round(statistics.mean(returns) / deviation * math.sqrt(periods_per_year), 6)
 
 
-def pnl_summary(*, account_id: int, now: datetime | None = None,
-                price_source: PriceSource | None = None) -> dict:
-    """The account's P&L summary (definitions in the module docstring). Keys:
+class PnlSummary(TypedDict):
+    """The P&L summary of an account (``pnl_summary``; definitions in the module docstring).
 
-    ``realized_pnl_usd``, ``unrealized_pnl_usd`` (None when unpriced), ``closed_trades``, ``wins``,
-    ``losses``, ``win_rate_percent``, ``gross_profit_usd``, ``gross_loss_usd``, ``profit_factor``,
-    ``average_win_usd``, ``largest_win_usd``, ``average_loss_usd``, ``largest_loss_usd``,
-    ``volume_usd``, ``fees_usd``, ``fill_count``, ``max_drawdown_percent``, ``sharpe_ratio``.
-    Decimal except ``sharpe_ratio`` (float) and the counts (int).
+    Units: every ``*_usd`` key is USD (Decimal); ``*_percent`` keys are percent, 0-100 (Decimal);
+    ``profit_factor`` is a ratio (Decimal); ``sharpe_ratio`` is annualized (365 days) from the daily
+    equity curve (float, 6 places); ``closed_trades``, ``wins``, ``losses``, ``fill_count`` are counts.
+    None: ``unrealized_pnl_usd`` when a held symbol is unpriced; the rates, averages and extremes
+    when there is nothing to compute them from (module docstring).
+    """
+
+    realized_pnl_usd: Decimal
+    unrealized_pnl_usd: Decimal | None
+    closed_trades: int
+    wins: int
+    losses: int
+    win_rate_percent: Decimal | None
+    gross_profit_usd: Decimal
+    gross_loss_usd: Decimal
+    profit_factor: Decimal | None
+    average_win_usd: Decimal | None
+    largest_win_usd: Decimal | None
+    average_loss_usd: Decimal | None
+    largest_loss_usd: Decimal | None
+    volume_usd: Decimal
+    fees_usd: Decimal
+    fill_count: int
+    max_drawdown_percent: Decimal | None
+    sharpe_ratio: float | None
+
+
+def pnl_summary(*, account_id: int, now: datetime | None = None,
+                price_source: PriceSource | None = None) -> PnlSummary:
+    """The account's P&L summary at ``now`` (default: now) as a ``PnlSummary`` (its 18 keys and units
+    in that class; definitions in the module docstring).
+
+    Source: the account's Fill rows, its open positions priced by ``price_source`` (default
+    ``trading.selectors.market_price``) and the daily ``equity_curve``.
+    Raises: Account.DoesNotExist for an unknown ``account_id`` (from ``equity_curve``).
     """
     now = now or timezone.now()
     fills = Fill.objects.filter(account_id=account_id)
-    totals = fills.aggregate(volume=Sum("notional_usd"), fees=Sum("fee_usd"), realized=Sum("realized_pnl_usd"),
-                             n=Count("id"))
+    totals = fills.aggregate(volume_usd=Sum("notional_usd"), fees_usd=Sum("fee_usd"),
+                             realized_usd=Sum("realized_pnl_usd"), n=Count("id"))
     results = list(fills.filter(side=OrderSide.SELL, realized_pnl_usd__isnull=False)
                    .values_list("realized_pnl_usd", flat=True))
     wins = [r for r in results if r > 0]
@@ -182,7 +212,7 @@ def pnl_summary(*, account_id: int, now: datetime | None = None,
     equities = [equity for _, equity in equity_curve(account_id=account_id, interval="day", now=now,
                                                        price_source=price_source)]
     return {
-        "realized_pnl_usd": totals["realized"] or ZERO,
+        "realized_pnl_usd": totals["realized_usd"] or ZERO,
         "unrealized_pnl_usd": pnl_unrealized(account_id=account_id, now=now,
                                              price_source=price_source).unrealized_pnl_usd,
         "closed_trades": len(results),
@@ -196,8 +226,8 @@ def pnl_summary(*, account_id: int, now: datetime | None = None,
         "largest_win_usd": max(wins) if wins else None,
         "average_loss_usd": -gross_loss / len(losses) if losses else None,
         "largest_loss_usd": min(losses) if losses else None,
-        "volume_usd": totals["volume"] or ZERO,
-        "fees_usd": totals["fees"] or ZERO,
+        "volume_usd": totals["volume_usd"] or ZERO,
+        "fees_usd": totals["fees_usd"] or ZERO,
         "fill_count": totals["n"],
         "max_drawdown_percent": max_drawdown_percent(equities),
         "sharpe_ratio": sharpe_ratio(equities),
@@ -214,12 +244,13 @@ def pnl_summary(*, account_id: int, now: datetime | None = None,
 
 @dataclass(frozen=True)
 class PositionValuation:
-    """One open position at market. ``price_usd``, ``value_usd`` and ``unrealized_pnl_usd`` are None
-    when the symbol has no (fresh) price."""
+    """One open position at market. Units: ``quantity`` in asset units; ``average_price_usd`` and
+    ``price_usd`` USD per unit; ``total_cost_usd``, ``value_usd`` and ``unrealized_pnl_usd`` USD.
+    ``price_usd``, ``value_usd`` and ``unrealized_pnl_usd`` are None when the symbol has no (fresh) price."""
 
     symbol: str
     quantity: Decimal
-    average_price: Decimal
+    average_price_usd: Decimal
     total_cost_usd: Decimal
     price_usd: Decimal | None
     value_usd: Decimal | None
@@ -269,7 +300,7 @@ def position_valuations(*, account_id: int, now: datetime | None = None,
                         price_source: PriceSource | None = None) -> list[PositionValuation]:
     """The account's open positions (by symbol) valued at ``now``.
 
-    Source: Position rows (quantity, average_price, total_cost = cost of the remaining FIFO lots, buy
+    Source: Position rows (quantity, average_price_usd, total_cost_usd = cost of the remaining FIFO lots, buy
     fees included) and ``price_source`` (default ``trading.selectors.market_price``).
     Units: value_usd = quantity x price_usd; unrealized_pnl_usd = value_usd - total_cost_usd (USD).
     """
@@ -281,16 +312,16 @@ def position_valuations(*, account_id: int, now: datetime | None = None,
         price = prices[position.symbol]
         value = None if price is None else position.quantity * price
         rows.append(PositionValuation(
-            symbol=position.symbol, quantity=position.quantity, average_price=position.average_price,
-            total_cost_usd=position.total_cost, price_usd=price, value_usd=value,
-            unrealized_pnl_usd=None if value is None else value - position.total_cost))
+            symbol=position.symbol, quantity=position.quantity, average_price_usd=position.average_price_usd,
+            total_cost_usd=position.total_cost_usd, price_usd=price, value_usd=value,
+            unrealized_pnl_usd=None if value is None else value - position.total_cost_usd))
     return rows
 
 
-def portfolio_value_usd(*, account_id: int, cash: Decimal, now: datetime | None = None,
+def portfolio_value_usd(*, account_id: int, cash_usd: Decimal, now: datetime | None = None,
                         price_source: PriceSource | None = None) -> Decimal | None:
-    """Cash + every open position at market (USD); None when a held symbol has no (fresh) price."""
-    total = cash
+    """``cash_usd`` + every open position at market (USD); None when a held symbol has no (fresh) price."""
+    total = cash_usd
     for row in position_valuations(account_id=account_id, now=now, price_source=price_source):
         if row.value_usd is None:
             return None
@@ -326,14 +357,14 @@ def pnl_by_coin(*, account_id: int, now: datetime | None = None,
     Shape per symbol: realized_pnl_usd = sum of its sell fills' ``realized_pnl_usd``; volume_usd =
     sum of ``notional_usd`` of all its fills; fees_usd = sum of ``fee_usd``; fill_count; quantity =
     the open position's quantity (0 without one); unrealized_pnl_usd = quantity x price at ``now`` -
-    the position's total_cost (0 without a position; None when held but unpriced).
+    the position's total_cost_usd (0 without a position; None when held but unpriced).
     Source: one GROUP BY symbol over Fill, the Position rows, ``price_source`` (default
     ``trading.selectors.market_price``). Units: USD.
     """
     now = now or timezone.now()
     totals = {row["symbol"]: row for row in (
         Fill.objects.filter(account_id=account_id).values("symbol").order_by("symbol")
-        .annotate(realized=Sum("realized_pnl_usd"), volume=Sum("notional_usd"), fees=Sum("fee_usd"),
+        .annotate(realized_usd=Sum("realized_pnl_usd"), volume_usd=Sum("notional_usd"), fees_usd=Sum("fee_usd"),
                   n=Count("id")))}
     positions = {p.symbol: p for p in position_list(account_id=account_id)}
     prices = _prices(positions, now, price_source or market_price)
@@ -344,10 +375,11 @@ def pnl_by_coin(*, account_id: int, now: datetime | None = None,
         unrealized: Decimal | None = ZERO
         if position is not None:
             price = prices[symbol]
-            unrealized = None if price is None else position.quantity * price - position.total_cost
+            unrealized = None if price is None else position.quantity * price - position.total_cost_usd
         rows.append(CoinPnl(
-            symbol=symbol, realized_pnl_usd=row.get("realized") or ZERO, unrealized_pnl_usd=unrealized,
-            volume_usd=row.get("volume") or ZERO, fees_usd=row.get("fees") or ZERO, fill_count=row.get("n", 0),
+            symbol=symbol, realized_pnl_usd=row.get("realized_usd") or ZERO, unrealized_pnl_usd=unrealized,
+            volume_usd=row.get("volume_usd") or ZERO, fees_usd=row.get("fees_usd") or ZERO,
+            fill_count=row.get("n", 0),
             quantity=position.quantity if position is not None else ZERO))
     return rows
 
@@ -360,7 +392,7 @@ def pnl_by_strategy(*, account_id: int, now: datetime | None = None,
     orders; volume_usd = sum of their ``notional_usd``; fees_usd = sum of their ``fee_usd``;
     fill_count; unrealized_pnl_usd = sum over the OPEN PositionLot rows (quantity_remaining > 0)
     whose opening (buy) fill belongs to an order of the strategy of quantity_remaining x price at
-    ``now`` - cost_remaining (0 without open lots; None when one of those symbols is unpriced).
+    ``now`` - cost_remaining_usd (0 without open lots; None when one of those symbols is unpriced).
     The manual row covers orders without a strategy (including those of a deleted strategy).
 
     FIFO is ACCOUNT-WIDE (DESIGN.md section 9): a sell consumes the account's oldest lots of the
@@ -374,25 +406,25 @@ def pnl_by_strategy(*, account_id: int, now: datetime | None = None,
     now = now or timezone.now()
     totals = {row["order__strategy_id"]: row for row in (
         Fill.objects.filter(account_id=account_id).values("order__strategy_id").order_by("order__strategy_id")
-        .annotate(realized=Sum("realized_pnl_usd"), volume=Sum("notional_usd"), fees=Sum("fee_usd"),
+        .annotate(realized_usd=Sum("realized_pnl_usd"), volume_usd=Sum("notional_usd"), fees_usd=Sum("fee_usd"),
                   n=Count("id")))}
     lots = list(PositionLot.objects.filter(account_id=account_id, quantity_remaining__gt=0)
                 .values("fill__order__strategy_id", "symbol").order_by("fill__order__strategy_id", "symbol")
-                .annotate(quantity=Sum("quantity_remaining"), cost=Sum("cost_remaining")))
+                .annotate(quantity=Sum("quantity_remaining"), cost_usd=Sum("cost_remaining_usd")))
     prices = _prices((lot["symbol"] for lot in lots), now, price_source or market_price)
     unrealized: dict[int | None, Decimal | None] = {}
     for lot in lots:
         key, price = lot["fill__order__strategy_id"], prices[lot["symbol"]]
         previous = unrealized.get(key, ZERO)
         unrealized[key] = (None if previous is None or price is None
-                           else previous + lot["quantity"] * price - lot["cost"])
+                           else previous + lot["quantity"] * price - lot["cost_usd"])
     names: list[tuple[int | None, str | None]] = list(
         Strategy.objects.filter(account_id=account_id).order_by("id").values_list("id", "name"))
     rows = []
     for strategy_id, name in [*names, (None, None)]:
         row = totals.get(strategy_id, {})
         rows.append(StrategyPnl(
-            strategy_id=strategy_id, strategy_name=name, realized_pnl_usd=row.get("realized") or ZERO,
-            unrealized_pnl_usd=unrealized.get(strategy_id, ZERO), volume_usd=row.get("volume") or ZERO,
-            fees_usd=row.get("fees") or ZERO, fill_count=row.get("n", 0)))
+            strategy_id=strategy_id, strategy_name=name, realized_pnl_usd=row.get("realized_usd") or ZERO,
+            unrealized_pnl_usd=unrealized.get(strategy_id, ZERO), volume_usd=row.get("volume_usd") or ZERO,
+            fees_usd=row.get("fees_usd") or ZERO, fill_count=row.get("n", 0)))
     return rows

@@ -47,29 +47,31 @@ class Limits:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The account as the checks see it. ``marks``: {symbol: (quantity, price or None)}; ``strategy_net``:
-    the ordering strategy's net quantity per symbol (empty without a strategy)."""
+    """The account as the checks see it. Units: ``cash_usd`` and ``start_of_day_value_usd`` in USD;
+    ``marks``: {symbol: (quantity in asset units, USD price per unit or None)}; ``strategy_net``: the
+    ordering strategy's net quantity per symbol in asset units (empty without a strategy)."""
 
-    cash: Decimal
+    cash_usd: Decimal
     marks: dict[str, tuple[Decimal, Decimal | None]]
     limits: Limits
     orders_today: int
-    start_of_day_value: Decimal | None = None
+    start_of_day_value_usd: Decimal | None = None
     strategy_net: dict[str, Decimal] = field(default_factory=dict)
     has_strategy: bool = False
 
 
 @dataclass(frozen=True)
 class Intent:
-    """The order as it would fill: ``price`` the expected fill price (slippage included), ``mark`` the
-    market price, ``fee`` the expected fee in USD."""
+    """The order as it would fill: ``quantity`` in asset units, ``price_usd`` the expected fill price
+    (slippage included) and ``mark_usd`` the market price, both USD per unit; ``fee_usd`` the expected
+    fee in USD."""
 
     symbol: str
     side: str
     quantity: Decimal
-    price: Decimal
-    mark: Decimal
-    fee: Decimal
+    price_usd: Decimal
+    mark_usd: Decimal
+    fee_usd: Decimal
 
 
 def _pct(value: Decimal) -> str:
@@ -86,27 +88,28 @@ def unpriced_symbols(snapshot: Snapshot) -> list[str]:
 
 
 def portfolio_value(snapshot: Snapshot) -> Decimal:
-    """Cash + sum(quantity x price); call only when ``unpriced_symbols`` is empty."""
-    return snapshot.cash + sum((q * p for q, p in snapshot.marks.values() if p is not None), ZERO)
+    """Cash + sum(quantity x price), USD; call only when ``unpriced_symbols`` is empty."""
+    return snapshot.cash_usd + sum((q * p for q, p in snapshot.marks.values() if p is not None), ZERO)
 
 
-def daily_loss_percent(*, start_of_day_value: Decimal, current_value: Decimal) -> Decimal:
-    """Loss since the start of the day as a percent of the start-of-day value (negative = gain)."""
-    if start_of_day_value <= 0:
+def daily_loss_percent(*, start_of_day_value_usd: Decimal, current_value_usd: Decimal) -> Decimal:
+    """Loss since the start of the day as a percent of the start-of-day value (negative = gain).
+    Units: both values in USD; the result in percent (0-100)."""
+    if start_of_day_value_usd <= 0:
         return ZERO
-    return (start_of_day_value - current_value) / start_of_day_value * HUNDRED
+    return (start_of_day_value_usd - current_value_usd) / start_of_day_value_usd * HUNDRED
 
 
 def daily_loss_violation(snapshot: Snapshot) -> Violation | None:
     """``max_daily_loss_percent`` broken? (requires every position priced)."""
-    if snapshot.start_of_day_value is None:
+    if snapshot.start_of_day_value_usd is None:
         return None
     value = portfolio_value(snapshot)
-    loss = daily_loss_percent(start_of_day_value=snapshot.start_of_day_value, current_value=value)
+    loss = daily_loss_percent(start_of_day_value_usd=snapshot.start_of_day_value_usd, current_value_usd=value)
     limit = snapshot.limits.max_daily_loss_percent
     if loss > limit:
         return Violation("max_daily_loss_percent",
-                         f"daily loss {_pct(loss)} of start-of-day value {_usd(snapshot.start_of_day_value)} "
+                         f"daily loss {_pct(loss)} of start-of-day value {_usd(snapshot.start_of_day_value_usd)} "
                          f"(now {_usd(value)}) exceeds {_pct(limit)}")
     return None
 
@@ -118,7 +121,7 @@ def pre_trade_violations(snapshot: Snapshot, intent: Intent) -> list[Violation]:
         return [Violation("missing_price", f"no fresh price for open position(s) {', '.join(missing)}")]
     limits = snapshot.limits
     out: list[Violation] = []
-    notional = intent.quantity * intent.price
+    notional = intent.quantity * intent.price_usd
     held = snapshot.marks.get(intent.symbol, (ZERO, None))[0]
     closes_position = intent.side == "sell" and intent.quantity == held
     if notional < limits.min_order_usd and not closes_position:  # dust may always be closed
@@ -131,18 +134,18 @@ def pre_trade_violations(snapshot: Snapshot, intent: Intent) -> list[Violation]:
         if intent.quantity > held:
             out.append(Violation("no_shorting", f"sell {intent.quantity} {intent.symbol} exceeds position {held}"))
         return out
-    cost = notional + intent.fee
-    if cost > snapshot.cash:
-        out.append(Violation("insufficient_cash", f"buy needs {_usd(cost)}, cash {_usd(snapshot.cash)}"))
+    cost = notional + intent.fee_usd
+    if cost > snapshot.cash_usd:
+        out.append(Violation("insufficient_cash", f"buy needs {_usd(cost)}, cash {_usd(snapshot.cash_usd)}"))
         return out  # the percentages of a portfolio with negative cash would mean nothing
     marks = dict(snapshot.marks)
-    marks[intent.symbol] = (held + intent.quantity, intent.mark)
-    after = Snapshot(cash=snapshot.cash - cost, marks=marks, limits=limits, orders_today=snapshot.orders_today)
+    marks[intent.symbol] = (held + intent.quantity, intent.mark_usd)
+    after = Snapshot(cash_usd=snapshot.cash_usd - cost, marks=marks, limits=limits, orders_today=snapshot.orders_today)
     value_after = portfolio_value(after)
     if value_after <= 0:
         out.append(Violation("max_position_percent", f"portfolio value after the order {_usd(value_after)}"))
         return out
-    position_value = (held + intent.quantity) * intent.mark
+    position_value = (held + intent.quantity) * intent.mark_usd
     position_pct = position_value / value_after * HUNDRED
     if position_pct > limits.max_position_percent:
         out.append(Violation("max_position_percent",

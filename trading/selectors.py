@@ -42,12 +42,12 @@ def market_price(symbol: str, when: datetime) -> Decimal | None:
                                           timestamp__lte=when, timestamp__gte=when - trading_price_max_age())
               .order_by("-timestamp").values("price_usd")[:1])
     row = (Asset.objects.filter(symbol__iexact=symbol.strip()).order_by("contract_address", "id")
-           .values("is_stablecoin", "price_reference__is_stablecoin").annotate(price=Subquery(latest)).first())
+           .values("is_stablecoin", "price_reference__is_stablecoin").annotate(price_usd=Subquery(latest)).first())
     if row is None:
         return None
     if row["is_stablecoin"] or row["price_reference__is_stablecoin"]:
         return Decimal(1)
-    return row["price"]
+    return row["price_usd"]
 
 
 def position_list(*, account_id: int) -> QuerySet[Position]:
@@ -63,7 +63,8 @@ def open_lots(*, account_id: int, symbol: str) -> QuerySet[PositionLot]:
 
 def realized_pnl(*, account_id: int) -> Decimal:
     """Sum of the FIFO realized P&L of the account's sell fills (USD)."""
-    return Fill.objects.filter(account_id=account_id).aggregate(t=Sum("realized_pnl_usd"))["t"] or ZERO
+    totals = Fill.objects.filter(account_id=account_id).aggregate(realized_usd=Sum("realized_pnl_usd"))
+    return totals["realized_usd"] or ZERO
 
 
 def strategy_net_quantities(*, account_id: int, strategy_id: int) -> dict[str, Decimal]:

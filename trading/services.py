@@ -7,12 +7,12 @@ acting on one account serialize and never deadlock. The account lock also makes 
 idempotent: a retry waits, then finds the stored order and returns it (placing nothing).
 
 FIFO (DESIGN.md §9, the one engine in ``whales.fifo``): a buy fill opens a lot costing notional + fee; a
-sell consumes the oldest lots first; a partly consumed lot keeps its remaining cost (cost_remaining - the
+sell consumes the oldest lots first; a partly consumed lot keeps its remaining cost (cost_remaining_usd - the
 consumed share, rounded to 1e-8 USD, so remaining + consumed is exactly the lot's cost); a position
 closed and reopened starts new lots; fees are counted once (buy fee in the lot cost, sell fee off the
 proceeds). Realized P&L of
 a sell fill = notional - fee - cost of the consumed lots. Hence, exactly:
-``cash + cost of remaining lots == starting_cash + total realized P&L``.
+``cash_usd + cost of remaining lots == starting_cash_usd + total realized P&L`` (USD).
 """
 
 import logging
@@ -107,23 +107,24 @@ ACCOUNT_SETTINGS = ("venue", "max_position_percent", "max_daily_loss_percent", "
                     "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps")
 
 
-def account_create(*, owner_id: int, name: str, starting_cash: Decimal = Decimal("10000"),
+def account_create(*, owner_id: int, name: str, starting_cash_usd: Decimal = Decimal("10000"),
                    **limits: Decimal | int | bool | str) -> Account:
-    """Create a PAPER account with ``cash = starting_cash`` (USD) and the given venue and limits
+    """Create a PAPER account with ``cash_usd = starting_cash_usd`` (USD) and the given venue and limits
     (``ACCOUNT_SETTINGS``; omitted ones take the defaults). Raises: TradingError for a name the owner already uses, a
     non-positive cash or an unknown setting (nothing stored)."""
     unknown = sorted(set(limits) - set(ACCOUNT_SETTINGS))
     if unknown:
         raise TradingError(f"unknown account setting(s): {', '.join(unknown)}")
-    if starting_cash <= 0:
-        raise TradingError("starting_cash must be > 0")
+    if starting_cash_usd <= 0:
+        raise TradingError("starting_cash_usd must be > 0")
     taken = TradingError(f"name: you already have an account named {name!r}")
     if Account.objects.filter(owner_id=owner_id, name=name).exists():
         raise taken
     try:
         with transaction.atomic():
             return Account.objects.create(owner_id=owner_id, name=name, mode=AccountMode.PAPER,
-                                          starting_cash=starting_cash, cash=starting_cash, **limits)
+                                          starting_cash_usd=starting_cash_usd, cash_usd=starting_cash_usd,
+                                          **limits)
     except IntegrityError as exc:  # a concurrent request took the name between the check and the insert
         raise taken from exc
 
@@ -215,11 +216,11 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
     realized: Decimal | None = None
     position = positions.get(symbol)
     if order.side == OrderSide.BUY:
-        cost = execution.notional + execution.fee
-        account.cash -= cost
+        cost = execution.notional_usd + execution.fee_usd
+        account.cash_usd -= cost
     else:
         lots = _lots_covering(account, symbol, execution.quantity)
-        pieces, uncovered = lots_take([Lot(lot.quantity_remaining, lot.cost_remaining) for lot in lots],
+        pieces, uncovered = lots_take([Lot(lot.quantity_remaining, lot.cost_remaining_usd) for lot in lots],
                                       execution.quantity)
         if uncovered:
             raise TradingError(f"sell {execution.quantity} exceeds the lots held")
@@ -227,40 +228,42 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
         for lot, (taken, cost) in zip(lots, pieces, strict=False):  # the pieces come from the oldest lots
             assert cost is not None  # paper lots always have a known cost
             lot.quantity_remaining -= taken
-            lot.cost_remaining -= cost
-            lot.save(update_fields=["quantity_remaining", "cost_remaining"])
+            lot.cost_remaining_usd -= cost
+            lot.save(update_fields=["quantity_remaining", "cost_remaining_usd"])
             consumed += cost
-        realized = execution.notional - execution.fee - consumed
-        account.cash += execution.notional - execution.fee
-    fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side, price=execution.price,
-                               quantity=execution.quantity, notional_usd=execution.notional, fee_usd=execution.fee,
+        realized = execution.notional_usd - execution.fee_usd - consumed
+        account.cash_usd += execution.notional_usd - execution.fee_usd
+    fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side,
+                               price_usd=execution.price_usd, quantity=execution.quantity,
+                               notional_usd=execution.notional_usd, fee_usd=execution.fee_usd,
                                realized_pnl_usd=realized, filled_at=now)
     if order.side == OrderSide.BUY:
         PositionLot.objects.create(account=account, symbol=symbol, fill=fill, opened_at=now,
                                    quantity=execution.quantity, quantity_remaining=execution.quantity,
-                                   cost_remaining=cost)
+                                   cost_remaining_usd=cost)
         if position is None:
-            position = Position(account=account, symbol=symbol, quantity=ZERO, total_cost=ZERO, average_price=ZERO)
+            position = Position(account=account, symbol=symbol, quantity=ZERO, total_cost_usd=ZERO,
+                                average_price_usd=ZERO)
             positions[symbol] = position
         position.quantity += execution.quantity
-        position.total_cost += cost
+        position.total_cost_usd += cost
     else:
         assert position is not None
         position.quantity -= execution.quantity
-        position.total_cost -= consumed
+        position.total_cost_usd -= consumed
     if position.quantity > 0:
-        position.average_price = q_price(position.total_cost / position.quantity)
+        position.average_price_usd = q_price(position.total_cost_usd / position.quantity)
         position.save()
     else:
         position.delete()
         del positions[symbol]
-    account.save(update_fields=["cash", "updated_at"])
+    account.save(update_fields=["cash_usd", "updated_at"])
     order.filled_quantity = execution.quantity
-    order.average_fill_price = execution.price
+    order.average_fill_price_usd = execution.price_usd
     order.status = OrderStatus.FILLED
     order.filled_at = now
     order.submitted_at = order.submitted_at or now
-    order.save(update_fields=["filled_quantity", "average_fill_price", "status", "filled_at", "submitted_at"])
+    order.save(update_fields=["filled_quantity", "average_fill_price_usd", "status", "filled_at", "submitted_at"])
     return fill
 
 
@@ -285,8 +288,8 @@ def _snapshot(account: Account, positions: dict[str, Position], source: PriceSou
               orders_today: int = 0, strategy_id: int | None = None) -> Snapshot:
     marks = {s: (p.quantity, source(s, now)) for s, p in sorted(positions.items()) if p.quantity > 0}
     net = strategy_net_quantities(account_id=account.pk, strategy_id=strategy_id) if strategy_id else {}
-    return Snapshot(cash=account.cash, marks=marks, limits=_limits(account), orders_today=orders_today,
-                    start_of_day_value=account.start_of_day_value, strategy_net=net,
+    return Snapshot(cash_usd=account.cash_usd, marks=marks, limits=_limits(account), orders_today=orders_today,
+                    start_of_day_value_usd=account.start_of_day_value_usd, strategy_net=net,
                     has_strategy=strategy_id is not None)
 
 
@@ -312,7 +315,7 @@ def _flatten(account: Account, positions: dict[str, Position], source: PriceSour
         if mark is None or exchange is None:
             _reject(order, _missing_price_reason([symbol], now) if mark is None else "live_adapter_missing")
         else:
-            execution = exchange.execute(ticket=_ticket(order), mark=mark)
+            execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
             assert execution is not None
             _apply_fill(account, order, execution, positions, now)
         orders.append(order)
@@ -329,9 +332,9 @@ def _daily_loss_guard(account: Account, positions: dict[str, Position], source: 
     if missing:
         return _missing_price_reason(missing, now)
     today = now.astimezone(UTC).date()
-    if account.start_of_day_date != today or account.start_of_day_value is None:
-        account.start_of_day_value, account.start_of_day_date = q_usd(portfolio_value(snapshot)), today
-        account.save(update_fields=["start_of_day_value", "start_of_day_date", "updated_at"])
+    if account.start_of_day_date != today or account.start_of_day_value_usd is None:
+        account.start_of_day_value_usd, account.start_of_day_date = q_usd(portfolio_value(snapshot)), today
+        account.save(update_fields=["start_of_day_value_usd", "start_of_day_date", "updated_at"])
         return None
     violation = daily_loss_violation(snapshot)
     if violation is None:
@@ -362,7 +365,7 @@ def daily_loss_check(*, account_id: int, now: datetime | None = None,
 
 def _ticket(order: Order) -> OrderTicket:
     return OrderTicket(symbol=order.symbol, side=order.side, type=order.type, quantity=order.quantity,
-                       limit_price=order.limit_price)
+                       limit_price_usd=order.limit_price_usd)
 
 
 def _orders_today(account: Account, now: datetime, exclude_pk: int | None = None) -> int:
@@ -391,11 +394,11 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
         return guard, mark
     exchange = exchange_for(account)
     assert exchange is not None
-    quote = exchange.quote(ticket=_ticket(order), mark=mark)
+    quote = exchange.quote(ticket=_ticket(order), mark_usd=mark)
     orders_today = _orders_today(account, now, exclude_pk=order.pk) if count_orders else 0
     snapshot = _snapshot(account, positions, source, now, orders_today=orders_today, strategy_id=order.strategy_id)
-    intent = Intent(symbol=order.symbol, side=order.side, quantity=order.quantity, price=quote.price, mark=mark,
-                    fee=quote.fee)
+    intent = Intent(symbol=order.symbol, side=order.side, quantity=order.quantity, price_usd=quote.price_usd,
+                    mark_usd=mark, fee_usd=quote.fee_usd)
     violations = pre_trade_violations(snapshot, intent)
     if not count_orders:  # at limit matching, the order was counted and sized when placed
         violations = [v for v in violations if v.rule not in ("max_orders_per_day", "min_order_usd")]
@@ -405,7 +408,7 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
 # ---------------------------------------------------------------- orders
 
 
-def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price: Decimal | None,
+def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd: Decimal | None,
               client_order_id: str, symbol: str) -> None:
     if side not in OrderSide.values:
         raise TradingError(f"side must be one of {OrderSide.values}")
@@ -413,10 +416,11 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price: Dec
         raise TradingError(f"order_type must be one of {OrderType.values}")
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
         raise TradingError("quantity must be a positive Decimal")
-    if order_type == OrderType.LIMIT and (limit_price is None or not limit_price.is_finite() or limit_price <= 0):
-        raise TradingError("a limit order needs a positive limit_price")
-    if order_type == OrderType.MARKET and limit_price is not None:
-        raise TradingError("a market order takes no limit_price")
+    if order_type == OrderType.LIMIT and (limit_price_usd is None or not limit_price_usd.is_finite()
+                                          or limit_price_usd <= 0):
+        raise TradingError("a limit order needs a positive limit_price_usd")
+    if order_type == OrderType.MARKET and limit_price_usd is not None:
+        raise TradingError("a market order takes no limit_price_usd")
     if not client_order_id or len(client_order_id) > 100:
         raise TradingError("client_order_id must be 1-100 characters")
     if not symbol.strip() or len(symbol.strip()) > 30:
@@ -424,7 +428,7 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price: Dec
 
 
 def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
-                order_type: str = OrderType.MARKET, limit_price: Decimal | None = None,
+                order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                 strategy_id: int | None = None, now: datetime | None = None,
                 price_source: PriceSource | None = None) -> Order:
     """Place an order; return it (filled, submitted, or rejected with the reason).
@@ -434,10 +438,11 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     daily loss (halts, and flattens when ``flatten_on_daily_loss``), then ``trading.safety`` rules.
     A market order fills at once on the paper exchange; a limit order rests until
     ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default: the
-    account's venue, ``trading.venues.price_source_for``). Units: quantity in asset units, prices USD.
+    account's venue, ``trading.venues.price_source_for``). Units: quantity in asset units,
+    ``limit_price_usd`` USD per unit (limit orders only).
     Raises: TradingError on bad input (nothing stored); Account.DoesNotExist.
     """
-    _validate(side=side, quantity=quantity, order_type=order_type, limit_price=limit_price,
+    _validate(side=side, quantity=quantity, order_type=order_type, limit_price_usd=limit_price_usd,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
     with transaction.atomic():
@@ -454,7 +459,8 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
                 raise TradingError(f"strategy {strategy_id} is not a strategy of account {account_id}")
         order = Order.objects.create(
             account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol.strip(), side=side,
-            type=order_type, quantity=quantity, limit_price=limit_price, created_at=now, status=OrderStatus.PENDING)
+            type=order_type, quantity=quantity, limit_price_usd=limit_price_usd, created_at=now,
+            status=OrderStatus.PENDING)
         reason, mark = _block_reason(account, order, positions, source, now, count_orders=True)
         if reason is not None:
             return _reject(order, reason)
@@ -462,7 +468,7 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
         order.save(update_fields=["status", "submitted_at"])
         exchange = exchange_for(account)
         assert exchange is not None and mark is not None
-        execution = exchange.execute(ticket=_ticket(order), mark=mark)
+        execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
         if execution is not None:
             _apply_fill(account, order, execution, positions, now)
     logger.info("trading.order.placed", extra={"order": order.pk, "status": order.status})
@@ -507,14 +513,14 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
                       .order_by("created_at", "id"))
             for order in orders:
                 mark = source(order.symbol, now)
-                if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark=mark) is None:
+                if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
                     continue
                 reason, mark = _block_reason(account, order, positions, source, now, count_orders=False)
                 if reason is not None:
                     if not account.halted and not reason.startswith("missing_price"):
                         _reject(order, f"at fill: {reason}")
                     continue
-                execution = exchange.execute(ticket=_ticket(order), mark=mark)
+                execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
                 assert execution is not None
                 _apply_fill(account, order, execution, positions, now)
                 filled += 1

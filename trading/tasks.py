@@ -12,7 +12,7 @@ from celery import shared_task
 
 from trading.models import Account, Strategy
 from trading.services import daily_loss_check, limit_orders_match
-from trading.strategies.services import strategy_run
+from trading.strategies.services import RunSummary, strategy_run
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def check_daily_loss() -> list[int]:
     name="trading.run_strategy",  # permanent: each strategy's PeriodicTask row stores this string
     soft_time_limit=240, time_limit=300, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
 )
-def run_strategy(strategy_id: int) -> dict | None:
+def run_strategy(strategy_id: int) -> RunSummary | None:
     """Beat, on the strategy's own row (trading.strategies.services.strategy_schedule): run it once.
 
     Safe to repeat or overlap: every signal is acted on once (by its key). A deleted strategy whose

@@ -60,9 +60,9 @@ function placeholder(body, columns, textValue) {
 
 function renderAccount() {
   const halted = Boolean(account?.halted);
-  text("account-cash", account ? money(account.cash) : "—");
+  text("account-cash", account ? money(account.cash_usd) : "—");
   text("account-portfolio", account ? (isNull(account.portfolio_value_usd) ? "unpriced" : money(account.portfolio_value_usd)) : "—");
-  text("account-starting", account ? money(account.starting_cash) : "—");
+  text("account-starting", account ? money(account.starting_cash_usd) : "—");
   const state = byId("account-state");
   state.textContent = account ? (halted ? "Halted" : "Active") : "—";
   state.dataset.state = account ? (halted ? "halted" : "active") : "";
@@ -205,7 +205,7 @@ function positionRow(position) {
   return el("tr", { dataset: { symbol: position.symbol } },
     el("td", {}, position.symbol),
     el("td", { class: "num" }, formatAmount(position.quantity, 8)),
-    el("td", { class: "num" }, formatPrice(position.average_price)),
+    el("td", { class: "num" }, formatPrice(position.average_price_usd)),
     el("td", { class: "num" }, money(position.total_cost_usd)),
     el("td", { class: "num" }, isNull(position.price_usd) ? "unpriced" : formatPrice(position.price_usd)),
     el("td", { class: "num" }, isNull(position.value_usd) ? "unpriced" : money(position.value_usd)),
@@ -277,10 +277,10 @@ function orderRow(order) {
     el("td", { class: "time" }, formatTime(order.created_at)),
     el("td", {}, el("span", { class: `tag ${order.side === "buy" ? "pos" : "neg"}` }, order.side)),
     el("td", {}, order.symbol),
-    el("td", {}, order.type === "limit" ? `limit ${formatPrice(order.limit_price)}` : order.type),
+    el("td", {}, order.type === "limit" ? `limit ${formatPrice(order.limit_price_usd)}` : order.type),
     el("td", { class: "num" }, formatAmount(order.quantity, 8)),
     el("td", { class: "num" }, formatAmount(order.filled_quantity, 8)),
-    el("td", { class: "num" }, formatPrice(order.average_fill_price)),
+    el("td", { class: "num" }, formatPrice(order.average_fill_price_usd)),
     el("td", {}, el("span", { class: `tag order-status ${ORDER_STATUS_CLASSES[order.status] ?? ""}` }, order.status)),
     el("td", { class: "reason" }, order.reject_reason || "—"));
 }

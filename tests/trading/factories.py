@@ -26,8 +26,8 @@ class AccountFactory(DjangoModelFactory):
 
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"paper {n}")
-    starting_cash = Decimal("10000")
-    cash = Decimal("10000")
+    starting_cash_usd = Decimal("10000")
+    cash_usd = Decimal("10000")
     slippage_bps = Decimal("0")
     fee_bps = Decimal("0")
     min_order_usd = Decimal("10")

@@ -6,12 +6,15 @@ default ``market_price`` sees them as fresh. Expected values are worked out by h
 and the account's 10 bps fee (no slippage).
 """
 
+import csv
 import re
 from datetime import timedelta
 from decimal import Context, Decimal
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -20,6 +23,7 @@ from tests.api import assert_error
 from tests.trading.factories import AccountFactory, StrategyFactory, UserFactory, set_price
 from trading.crypto import credential_store
 from trading.models import Account, AccountAudit, Fill, Order, OrderStatus, Position
+from trading.pnl import PnlSummary
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +115,7 @@ def test_token_and_session_auth_work(api_client, user, account):
 ])
 def test_another_users_account_or_order_is_404_and_unchanged(client, other_account, method, path, body):
     order = Order.objects.create(account=other_account, client_order_id="theirs", symbol="ETH", side="buy",
-                                 type="limit", quantity=D(1), limit_price=D(1000), status=OrderStatus.SUBMITTED)
+                                 type="limit", quantity=D(1), limit_price_usd=D(1000), status=OrderStatus.SUBMITTED)
     if body is not None and path == "orders":
         body = {**body, "account": other_account.pk}
     before = (Account.objects.values().get(pk=other_account.pk), list(Order.objects.values()))
@@ -144,7 +148,7 @@ def test_account_list_shows_only_your_accounts(client, user, account, other_acco
 
 
 def test_create_a_paper_account_with_limits(client, user):
-    response = client.post(ACCOUNTS, {"name": "swing", "starting_cash": "2500.5", "max_position_percent": "25",
+    response = client.post(ACCOUNTS, {"name": "swing", "starting_cash_usd": "2500.5", "max_position_percent": "25",
                                       "fee_bps": 7.5, "flatten_on_daily_loss": False, "max_orders_per_day": 7},
                            format="json")
     assert response.status_code == 201, response.content
@@ -152,19 +156,19 @@ def test_create_a_paper_account_with_limits(client, user):
     account = Account.objects.get()
     assert data == {
         "id": account.pk, "name": "swing", "mode": "paper", "venue": "market", "base_currency": "USD",
-        "starting_cash": "2500.50000000", "cash": "2500.50000000", "portfolio_value_usd": "2500.50000000",
+        "starting_cash_usd": "2500.50000000", "cash_usd": "2500.50000000", "portfolio_value_usd": "2500.50000000",
         "halted": False, "halted_reason": "",
         "halted_at": None, "max_position_percent": "25.0000", "max_daily_loss_percent": "5.0000",
         "max_strategy_exposure_percent": "30.0000", "max_orders_per_day": 7, "min_order_usd": "10.00000000",
         "flatten_on_daily_loss": False, "slippage_bps": "5.0000", "fee_bps": "7.5000",
         "created_at": data["created_at"], "updated_at": data["updated_at"],
     }
-    assert (account.owner_id, account.cash, account.fee_bps) == (user.pk, D("2500.5"), D("7.5"))
+    assert (account.owner_id, account.cash_usd, account.fee_bps) == (user.pk, D("2500.5"), D("7.5"))
 
 
 def test_create_defaults_to_10000_cash(client):
     data = client.post(ACCOUNTS, {"name": "plain"}, format="json").json()
-    assert (data["mode"], data["starting_cash"], data["cash"]) == ("paper", "10000.00000000", "10000.00000000")
+    assert (data["mode"], data["starting_cash_usd"], data["cash_usd"]) == ("paper", "10000.00000000", "10000.00000000")
 
 
 def test_a_duplicate_name_is_400_but_another_users_name_is_free(client, account, other_account):
@@ -174,11 +178,29 @@ def test_a_duplicate_name_is_400_but_another_users_name_is_free(client, account,
     assert Account.objects.count() == 3
 
 
+def test_the_deprecated_starting_cash_key_still_creates_the_same_account(client):
+    new = client.post(ACCOUNTS, {"name": "new key", "starting_cash_usd": "2500.5"}, format="json")
+    old = client.post(ACCOUNTS, {"name": "old key", "starting_cash": "2500.5"}, format="json")
+    assert (new.status_code, old.status_code) == (201, 201), old.content
+    for data in (new.json(), old.json()):
+        assert (data["starting_cash_usd"], data["cash_usd"]) == ("2500.50000000", "2500.50000000")
+        assert "starting_cash" not in data and "cash" not in data
+    assert sorted(Account.objects.values_list("name", "starting_cash_usd", "cash_usd")) == [
+        ("new key", D("2500.5"), D("2500.5")), ("old key", D("2500.5"), D("2500.5"))]
+
+
+def test_the_starting_cash_key_and_its_new_name_together_are_400(client):
+    body = {"name": "both", "starting_cash": "100", "starting_cash_usd": "100"}
+    detail = assert_error(client.post(ACCOUNTS, body, format="json"), 400, "invalid_parameter")
+    assert detail == "starting_cash: Deprecated alias of starting_cash_usd; give starting_cash_usd only."
+    assert Account.objects.count() == 0
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": "x", "mode": "live"}, "mode"),
-    ({"name": "x", "starting_cash": "0"}, "starting_cash"),
-    ({"name": "x", "starting_cash": "-100"}, "starting_cash"),
-    ({"name": "x", "starting_cash": "lots"}, "starting_cash"),
+    ({"name": "x", "starting_cash_usd": "0"}, "starting_cash_usd"),
+    ({"name": "x", "starting_cash_usd": "-100"}, "starting_cash_usd"),
+    ({"name": "x", "starting_cash_usd": "lots"}, "starting_cash_usd"),
     ({"name": "x", "max_position_percent": "0"}, "max_position_percent"),
     ({"name": "x", "max_position_percent": "100.5"}, "max_position_percent"),
     ({"name": "x", "max_daily_loss_percent": "-1"}, "max_daily_loss_percent"),
@@ -188,7 +210,7 @@ def test_a_duplicate_name_is_400_but_another_users_name_is_free(client, account,
     ({"name": "x", "slippage_bps": "-0.5"}, "slippage_bps"),
     ({"name": "x", "fee_bps": -1}, "fee_bps"),
     ({"name": ""}, "name"),
-    ({"starting_cash": "100"}, "name"),
+    ({"starting_cash_usd": "100"}, "name"),
 ])
 def test_invalid_account_bodies_are_400_and_create_nothing(client, body, field):
     detail = assert_error(client.post(ACCOUNTS, body, format="json"), 400, "invalid_parameter")
@@ -200,11 +222,11 @@ def test_account_detail_values_the_portfolio_at_market(client, account, prices):
     assert place(client, account).json()["status"] == "filled"  # 1 ETH at 2000 + fee 2
     set_price("ETH", "2100", timezone.now())
     data = client.get(f"{ACCOUNTS}/{account.pk}").json()
-    assert (data["cash"], data["portfolio_value_usd"]) == (usd("7998"), usd(D("7998") + D("2100")))
+    assert (data["cash_usd"], data["portfolio_value_usd"]) == (usd("7998"), usd(D("7998") + D("2100")))
 
 
 def test_portfolio_value_is_null_when_a_held_symbol_is_unpriced(client, account):
-    Position.objects.create(account=account, symbol="NOPE", quantity=D(1), average_price=D(5), total_cost=D(5))
+    Position.objects.create(account=account, symbol="NOPE", quantity=D(1), average_price_usd=D(5), total_cost_usd=D(5))
     assert client.get(f"{ACCOUNTS}/{account.pk}").json()["portfolio_value_usd"] is None
 
 
@@ -247,8 +269,8 @@ def test_a_market_order_fills_and_returns_every_field_decimals_as_strings(client
     order = Order.objects.get()
     assert data == {
         "id": order.pk, "account": account.pk, "strategy": None, "client_order_id": "c1", "symbol": "ETH",
-        "side": "buy", "type": "market", "quantity": qty("0.5"), "limit_price": None, "status": "filled",
-        "reject_reason": "", "filled_quantity": qty("0.5"), "average_fill_price": px("2000"),
+        "side": "buy", "type": "market", "quantity": qty("0.5"), "limit_price_usd": None, "status": "filled",
+        "reject_reason": "", "filled_quantity": qty("0.5"), "average_fill_price_usd": px("2000"),
         "created_at": data["created_at"], "submitted_at": data["created_at"], "filled_at": data["created_at"],
         "cancelled_at": None,
     }
@@ -266,12 +288,12 @@ def test_a_rejected_order_is_still_stored_and_201(client, account):
 
 def test_a_retry_with_the_same_client_order_id_places_nothing(client, account, prices):
     first = place(client, account, client_order_id="retry-1")
-    cash = Account.objects.get(pk=account.pk).cash
+    cash = Account.objects.get(pk=account.pk).cash_usd
     second = place(client, account, client_order_id="retry-1")
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json() == first.json()
     assert (Order.objects.count(), Fill.objects.count()) == (1, 1)
-    assert Account.objects.get(pk=account.pk).cash == cash == D("7998")
+    assert Account.objects.get(pk=account.pk).cash_usd == cash == D("7998")
 
 
 def test_without_client_order_id_one_is_generated(client, account, prices):
@@ -292,10 +314,11 @@ def test_an_order_for_a_strategy_of_the_account(client, account, prices):
     ({"quantity": "0"}, "quantity"),
     ({"quantity": "abc"}, "quantity"),
     ({"quantity": "0." + "0" * 30 + "1"}, "quantity"),
-    ({"type": "limit"}, "limit_price"),
-    ({"type": "limit", "limit_price": "-5"}, "limit_price"),
-    ({"type": "market", "limit_price": "1900"}, "limit_price"),
-    ({"limit_price": 1900}, "limit_price"),
+    ({"type": "limit"}, "limit_price_usd"),
+    ({"type": "limit", "limit_price_usd": "-5"}, "limit_price_usd"),
+    ({"type": "market", "limit_price_usd": "1900"}, "limit_price_usd"),
+    ({"limit_price_usd": 1900}, "limit_price_usd"),
+    ({"type": "limit", "limit_price": "-5"}, "limit_price_usd"),  # the deprecated key, validated as the new one
     ({"type": "stop"}, "type"),
     ({"symbol": ""}, "symbol"),
     ({"account": "x"}, "account"),
@@ -314,9 +337,45 @@ def test_a_strategy_of_another_account_is_400(client, account, prices):
     assert Order.objects.count() == 0
 
 
+ETH_CSV = Path(settings.REPLAY_DATA_DIR) / "prices-coingecko-daily-csv" / "eth-usd-max.csv"
+
+
+def raw_eth_price(day: str) -> str:
+    """The recorded daily ETH price of ``day`` (YYYY-MM-DD), the CSV's own text."""
+    with ETH_CSV.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["snapped_at"].startswith(day):
+                return row["price"]
+    raise AssertionError(f"no ETH price for {day}")
+
+
+def test_the_deprecated_limit_price_key_still_places_the_same_limit_order(client, account):
+    # Market: the recorded ETH price of 2024-03-14; limit: the (lower) recorded price of the 13th,
+    # so both buys rest as submitted limit orders.
+    mark, limit = raw_eth_price("2024-03-14"), raw_eth_price("2024-03-13")
+    assert D(limit) < D(mark)
+    set_price("ETH", mark, timezone.now() - timedelta(minutes=1))
+    new = place(client, account, type="limit", limit_price_usd=limit, client_order_id="new-key")
+    old = place(client, account, type="limit", limit_price=limit, client_order_id="old-key")
+    assert (new.status_code, old.status_code) == (201, 201), old.content
+    for data in (new.json(), old.json()):
+        assert (data["type"], data["status"], data["limit_price_usd"]) == ("limit", "submitted", px(limit))
+        assert "limit_price" not in data
+    assert sorted(Order.objects.values_list("client_order_id", "type", "status", "limit_price_usd")) == [
+        ("new-key", "limit", "submitted", D(limit)), ("old-key", "limit", "submitted", D(limit))]
+    assert Fill.objects.count() == 0
+
+
+def test_the_limit_price_key_and_its_new_name_together_are_400(client, account, prices):
+    response = place(client, account, type="limit", limit_price="1500", limit_price_usd="1500")
+    detail = assert_error(response, 400, "invalid_parameter")
+    assert detail == "limit_price: Deprecated alias of limit_price_usd; give limit_price_usd only."
+    assert Order.objects.count() == 0
+
+
 def test_cancel_an_open_limit_order_then_cancelling_again_is_409(client, account, prices):
-    order = place(client, account, type="limit", limit_price="1500").json()
-    assert (order["status"], order["limit_price"]) == ("submitted", px("1500"))
+    order = place(client, account, type="limit", limit_price_usd="1500").json()
+    assert (order["status"], order["limit_price_usd"]) == ("submitted", px("1500"))
     response = client.post(f"{ORDERS}/{order['id']}/cancel")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -408,17 +467,40 @@ def traded(client, account, prices):
     return strategy, sell
 
 
-ETH_POSITION = {"symbol": "ETH", "quantity": qty("0.6"), "average_price": px("2002"), "total_cost_usd": usd("1201.2"),
-                "price_usd": px("2500"), "value_usd": usd("1500"), "unrealized_pnl_usd": usd("298.8")}  # 1500 - 1201.2
-BTC_POSITION = {"symbol": "BTC", "quantity": qty("0.1"), "average_price": px("50050"), "total_cost_usd": usd("5005"),
-                "price_usd": px("48000"), "value_usd": usd("4800"), "unrealized_pnl_usd": usd("-205")}  # 4800 - 5005
+ETH_POSITION = {"symbol": "ETH", "quantity": qty("0.6"), "average_price_usd": px("2002"),
+                "total_cost_usd": usd("1201.2"), "price_usd": px("2500"), "value_usd": usd("1500"),
+                "unrealized_pnl_usd": usd("298.8")}  # 1500 - 1201.2
+BTC_POSITION = {"symbol": "BTC", "quantity": qty("0.1"), "average_price_usd": px("50050"),
+                "total_cost_usd": usd("5005"), "price_usd": px("48000"), "value_usd": usd("4800"),
+                "unrealized_pnl_usd": usd("-205")}  # 4800 - 5005
 
 
 def test_positions_at_market(client, account, traded):
     assert client.get(f"{API}/positions?account={account.pk}").json() == {
         "items": [BTC_POSITION, ETH_POSITION], "total": 2}
     data = client.get(f"{ACCOUNTS}/{account.pk}").json()
-    assert (data["cash"], data["portfolio_value_usd"]) == (usd("3992"), usd(D("3992") + D("1500") + D("4800")))
+    assert (data["cash_usd"], data["portfolio_value_usd"]) == (usd("3992"), usd(D("3992") + D("1500") + D("4800")))
+
+
+ACCOUNT_KEYS = {
+    "id", "name", "mode", "venue", "base_currency", "starting_cash_usd", "cash_usd", "portfolio_value_usd", "halted",
+    "halted_reason", "halted_at", "max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
+    "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps", "created_at",
+    "updated_at"}
+PNL_SUMMARY_KEYS = {
+    "realized_pnl_usd", "unrealized_pnl_usd", "closed_trades", "wins", "losses", "win_rate_percent",
+    "gross_profit_usd", "gross_loss_usd", "profit_factor", "average_win_usd", "largest_win_usd", "average_loss_usd",
+    "largest_loss_usd", "volume_usd", "fees_usd", "fill_count", "max_drawdown_percent", "sharpe_ratio"}
+
+
+def test_account_and_pnl_summary_responses_have_exactly_the_new_keys(client, account, traded):
+    detail = client.get(f"{ACCOUNTS}/{account.pk}").json()
+    listed = client.get(ACCOUNTS).json()["items"]
+    halted = client.post(f"{ACCOUNTS}/{account.pk}/halt").json()
+    assert set(detail) == set(listed[0]) == set(halted) == ACCOUNT_KEYS
+    summary = client.get(f"{API}/pnl/summary?account={account.pk}").json()
+    assert set(summary) == PNL_SUMMARY_KEYS == set(PnlSummary.__required_keys__)
+    assert len(PNL_SUMMARY_KEYS) == 18
 
 
 def test_pnl_summary(client, account, traded):
@@ -460,7 +542,7 @@ def test_pnl_realized_lists_sell_fills_with_the_total(client, account, traded):
     data = client.get(f"{API}/pnl/realized?account={account.pk}").json()
     assert data == {"items": [{
         "id": fill.pk, "order": sell["id"], "strategy": strategy.pk, "symbol": "ETH", "side": "sell",
-        "price": px("2500"), "quantity": qty("0.4"), "notional_usd": usd("1000"), "fee_usd": usd("1"),
+        "price_usd": px("2500"), "quantity": qty("0.4"), "notional_usd": usd("1000"), "fee_usd": usd("1"),
         "realized_pnl_usd": usd("198.2"), "filled_at": data["items"][0]["filled_at"]}],
         "total": 1, "total_realized_pnl_usd": usd("198.2")}
     page = client.get(f"{API}/pnl/realized?account={account.pk}&offset=1").json()
@@ -473,9 +555,9 @@ def test_pnl_unrealized_per_position_and_total(client, account, traded):
 
 
 def test_pnl_unrealized_total_is_null_when_a_symbol_is_unpriced(client, account):
-    Position.objects.create(account=account, symbol="NOPE", quantity=D(2), average_price=D(5), total_cost=D(10))
+    Position.objects.create(account=account, symbol="NOPE", quantity=D(2), average_price_usd=D(5), total_cost_usd=D(10))
     assert client.get(f"{API}/pnl/unrealized?account={account.pk}").json() == {
-        "items": [{"symbol": "NOPE", "quantity": qty(2), "average_price": px(5), "total_cost_usd": usd(10),
+        "items": [{"symbol": "NOPE", "quantity": qty(2), "average_price_usd": px(5), "total_cost_usd": usd(10),
                    "price_usd": None, "value_usd": None, "unrealized_pnl_usd": None}],
         "total_unrealized_pnl_usd": None}
 
@@ -508,7 +590,7 @@ def test_no_response_carries_credential_data(client, account, prices, settings):
     settings.TRADING_CREDENTIALS_KEY = Fernet.generate_key().decode()
     credential = credential_store(account=account, exchange="binance", api_key="PLAIN-API-KEY-123",
                                   secret="PLAIN-SECRET-456")
-    order = place(client, account, type="limit", limit_price="1500")
+    order = place(client, account, type="limit", limit_price_usd="1500")
     responses = [
         order, client.get(ACCOUNTS), client.get(f"{ACCOUNTS}/{account.pk}"), client.get(ORDERS),
         client.get(f"{ORDERS}/{order.json()['id']}"),

@@ -60,7 +60,7 @@ def test_follow_whale_backtest_on_recorded_prices_books_exact_fifo_pnl(eth_price
                  amount_base=D(2))
     result = run_json("follow_whale", "--whale", f"{whale.chain}:{whale.address}", "--params", '{"scale": "0.5"}',
                       "--start", "2024-03-13", "--end", "2024-03-15", "--step", "1h",
-                      "--fee-bps", "10", "--slippage-bps", "5", "--cash", "20000",
+                      "--fee-bps", "10", "--slippage-bps", "5", "--cash-usd", "20000",
                       "--max-position-percent", "100", "--max-strategy-exposure-percent", "100")
 
     # Buy 1 ETH at the run of 10:00 on the 13th (price of the day), sell it at 10:00 on the 14th.
@@ -76,15 +76,21 @@ def test_follow_whale_backtest_on_recorded_prices_books_exact_fifo_pnl(eth_price
     fills = list(Fill.objects.filter(account=account).order_by("filled_at"))
     assert [(f.side, f.quantity, f.filled_at) for f in fills] == [
         ("buy", D(1), datetime(2024, 3, 13, 10, tzinfo=UTC)), ("sell", D(1), datetime(2024, 3, 14, 10, tzinfo=UTC))]
-    assert (fills[0].price, fills[1].price) == (buy_price, sell_price)
+    assert (fills[0].price_usd, fills[1].price_usd) == (buy_price, sell_price)
     assert fills[1].realized_pnl_usd == realized
     assert D(result["summary"]["realized_pnl_usd"]) == realized
     assert D(result["summary"]["fees_usd"]) == buy_fee + sell_fee
     assert result["summary"]["closed_trades"] == 1
-    assert account.cash == D(20000) + realized
+    assert account.cash_usd == D(20000) + realized
     assert result["outcomes"] == {"ordered": 2, "rejected": 0, "skipped": 0}
     assert result["steps"] == 49 and result["end"] == "2024-03-15T00:00:00+00:00"
     assert D(result["final_equity_usd"]) == D(20000) + realized
+    assert (result["starting_cash_usd"], "starting_cash" in result) == ("20000", False)
+    assert set(result["summary"]) == {
+        "realized_pnl_usd", "unrealized_pnl_usd", "closed_trades", "wins", "losses", "win_rate_percent",
+        "gross_profit_usd", "gross_loss_usd", "profit_factor", "average_win_usd", "largest_win_usd",
+        "average_loss_usd", "largest_loss_usd", "volume_usd", "fees_usd", "fill_count", "max_drawdown_percent",
+        "sharpe_ratio"}
     # The strategy is not scheduled: a backtest leaves no beat row running.
     assert account.strategies.get().periodic_task is None
 
@@ -149,7 +155,8 @@ def test_a_backtest_that_dies_part_way_leaves_nothing(eth_prices):
     (["follow_smart_money", "--params", '{"window": "2h"}', "--start", "2024-03-13", "--end", "2024-03-14"],
      "window: must be one of"),
     (["follow_smart_money", "--start", "yesterday", "--end", "2024-03-14"], "--start: expected an ISO date"),
-    (["follow_smart_money", "--cash", "-1", "--start", "2024-03-13", "--end", "2024-03-14"], "starting cash"),
+    (["follow_smart_money", "--cash-usd", "0", "--start", "2024-03-13", "--end", "2024-03-14"], "starting cash"),
+    (["follow_smart_money", "--cash", "-1", "--start", "2024-03-13", "--end", "2024-03-14"], "starting cash"),  # alias
     (["follow_smart_money"], "no stored trades for this strategy"),
 ])
 def test_bad_backtest_input_is_a_clear_error_and_stores_nothing(args, message):

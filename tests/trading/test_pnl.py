@@ -50,23 +50,24 @@ def test_fifo_partial_lot_keeps_its_remaining_cost_reopen_starts_new_lots_fees_c
         assert order.status == "filled", order.reject_reason
         if i == 2:  # after the first sell: lot 1 consumed, lot 2 half consumed with half its cost
             lots = list(PositionLot.objects.filter(account=account).order_by("opened_at")
-                        .values_list("quantity_remaining", "cost_remaining"))
+                        .values_list("quantity_remaining", "cost_remaining_usd"))
             assert lots == [(D(0), D(0)), (D("0.5"), D("600.6"))]
     fills = list(Fill.objects.filter(account=account).order_by("filled_at"))
     realized = [f.realized_pnl_usd for f in fills if f.side == "sell"]
     assert realized == [D("1143.65"), D("-51.15")]  # 3750 - 3.75 - (2002 + 600.6); 550 - 0.55 - 600.6
-    expected = reference_fifo([(f.side, Fraction(f.quantity), Fraction(f.price), Fraction(f.fee_usd)) for f in fills])
+    expected = reference_fifo([(f.side, Fraction(f.quantity), Fraction(f.price_usd), Fraction(f.fee_usd))
+                               for f in fills])
     assert [Fraction(r) for r in realized] == expected
     assert realized_pnl(account_id=account.pk) == D("1092.5")
     # the reopened position is one new lot: 1 x 900 + fee 0.9
     open_lots = list(PositionLot.objects.filter(account=account, quantity_remaining__gt=0)
-                     .values_list("quantity_remaining", "cost_remaining"))
+                     .values_list("quantity_remaining", "cost_remaining_usd"))
     assert open_lots == [(D(1), D("900.9"))]
     assert pnl_unrealized(account_id=account.pk, now=T0 + timedelta(hours=4),
                           price_source=fixed_prices({"ETH": D(1000)})).unrealized_pnl_usd == D("99.1")
     account.refresh_from_db()
     # fees once: cash + remaining lot cost == starting cash + realized
-    assert account.cash + D("900.9") == D("10000") + D("1092.5")
+    assert account.cash_usd + D("900.9") == D("10000") + D("1092.5")
 
 
 def test_unrealized_pnl_is_none_when_a_position_is_unpriced():

@@ -125,7 +125,7 @@ def test_by_strategy_lists_an_idle_strategy_and_an_empty_manual_row():
 def test_by_strategy_counts_the_remaining_part_of_a_partly_consumed_lot(book):
     account, _, b = book
     lot = PositionLot.objects.get(account=account, fill__order__strategy=b)
-    assert (lot.quantity_remaining, lot.cost_remaining) == (D("0.5"), D("600.6"))
+    assert (lot.quantity_remaining, lot.cost_remaining_usd) == (D("0.5"), D("600.6"))
 
 
 def test_realized_fills_are_the_sell_fills_newest_first(book):
@@ -137,17 +137,17 @@ def test_realized_fills_are_the_sell_fills_newest_first(book):
 
 def test_positions_at_market_and_unrealized_total(book):
     account, _, _ = book
-    btc = PositionValuation(symbol="BTC", quantity=D("0.05"), average_price=D("50050"), total_cost_usd=D("2502.5"),
+    btc = PositionValuation(symbol="BTC", quantity=D("0.05"), average_price_usd=D("50050"), total_cost_usd=D("2502.5"),
                             price_usd=D("49000"), value_usd=D("2450"), unrealized_pnl_usd=D("-52.5"))
-    eth = PositionValuation(symbol="ETH", quantity=D("0.5"), average_price=D("1201.2"), total_cost_usd=D("600.6"),
+    eth = PositionValuation(symbol="ETH", quantity=D("0.5"), average_price_usd=D("1201.2"), total_cost_usd=D("600.6"),
                             price_usd=D("1600"), value_usd=D("800"), unrealized_pnl_usd=D("199.4"))
     assert position_valuations(account_id=account.pk, now=NOW, price_source=fixed_prices(MARKS)) == [btc, eth]
     result = pnl_unrealized(account_id=account.pk, now=NOW, price_source=fixed_prices(MARKS))
     assert (result.items, result.unrealized_pnl_usd) == ([btc, eth], D("146.9"))
     # cash: 10000 - 2002 - 1201.2 - 5005 + 3746.25 + 2397.6 - 100.1 + 109.89 = 7945.44
     account.refresh_from_db()
-    assert account.cash == D("7945.44")
-    assert portfolio_value_usd(account_id=account.pk, cash=account.cash, now=NOW,
+    assert account.cash_usd == D("7945.44")
+    assert portfolio_value_usd(account_id=account.pk, cash_usd=account.cash_usd, now=NOW,
                                price_source=fixed_prices(MARKS)) == D("7945.44") + D("2450") + D("800")
 
 
@@ -158,11 +158,11 @@ def test_unpriced_symbol_nulls_its_values_the_unrealized_total_and_the_portfolio
     assert [(r.symbol, r.price_usd, r.value_usd, r.unrealized_pnl_usd) for r in result.items] == [
         ("BTC", None, None, None), ("ETH", D("1600"), D("800"), D("199.4"))]
     assert result.unrealized_pnl_usd is None
-    assert portfolio_value_usd(account_id=account.pk, cash=D("1"), now=NOW, price_source=source) is None
+    assert portfolio_value_usd(account_id=account.pk, cash_usd=D("1"), now=NOW, price_source=source) is None
 
 
 def test_an_account_without_positions_is_worth_its_cash():
     account = AccountFactory()
     assert pnl_unrealized(account_id=account.pk, now=NOW, price_source=fixed_prices({})).unrealized_pnl_usd == D(0)
-    assert portfolio_value_usd(account_id=account.pk, cash=D("123.45"), now=NOW) == D("123.45")
+    assert portfolio_value_usd(account_id=account.pk, cash_usd=D("123.45"), now=NOW) == D("123.45")
     assert pnl_by_coin(account_id=account.pk, now=NOW) == []

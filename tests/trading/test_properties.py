@@ -73,13 +73,13 @@ def test_lots_taken_for_paper_sells_match_the_reference(trades):
 def test_a_buy_that_passes_the_checks_respects_the_position_limit_and_cash(cash, held, mark, quantity, limit):
     limits = Limits(max_position_percent=limit, max_daily_loss_percent=D(5), max_strategy_exposure_percent=D(100),
                     max_orders_per_day=100, min_order_usd=D(0))
-    snapshot = Snapshot(cash=cash, marks={"ETH": (held, mark)}, limits=limits, orders_today=0)
+    snapshot = Snapshot(cash_usd=cash, marks={"ETH": (held, mark)}, limits=limits, orders_today=0)
     fee = quantity * mark / 1000
-    intent = Intent(symbol="ETH", side="buy", quantity=quantity, price=mark, mark=mark, fee=fee)
+    intent = Intent(symbol="ETH", side="buy", quantity=quantity, price_usd=mark, mark_usd=mark, fee_usd=fee)
     if not pre_trade_violations(snapshot, intent):
-        after = Snapshot(cash=cash - quantity * mark - fee, marks={"ETH": (held + quantity, mark)}, limits=limits,
+        after = Snapshot(cash_usd=cash - quantity * mark - fee, marks={"ETH": (held + quantity, mark)}, limits=limits,
                          orders_today=0)
-        assert after.cash >= 0
+        assert after.cash_usd >= 0
         assert (held + quantity) * mark * 100 <= limit * portfolio_value(after)
 
 
@@ -88,15 +88,15 @@ def test_a_buy_that_passes_the_checks_respects_the_position_limit_and_cash(cash,
 
 def _check_books(account: Account, max_position: Decimal) -> None:
     fills = list(Fill.objects.filter(account=account).order_by("filled_at", "id"))
-    starting = account.starting_cash
+    starting = account.starting_cash_usd
     cash_expected = starting
     for f in fills:
         cash_expected += (f.notional_usd - f.fee_usd) if f.side == "sell" else -(f.notional_usd + f.fee_usd)
-    assert account.cash == cash_expected
-    assert account.cash >= 0
-    lots_cost = PositionLot.objects.filter(account=account).aggregate(t=Sum("cost_remaining"))["t"] or D(0)
+    assert account.cash_usd == cash_expected
+    assert account.cash_usd >= 0
+    lots_cost = PositionLot.objects.filter(account=account).aggregate(t=Sum("cost_remaining_usd"))["t"] or D(0)
     realized = sum((f.realized_pnl_usd for f in fills if f.side == "sell"), D(0))
-    assert account.cash + lots_cost == starting + realized  # fees counted exactly once
+    assert account.cash_usd + lots_cost == starting + realized  # fees counted exactly once
     for symbol in SYMBOLS:
         lots = PositionLot.objects.filter(account=account, symbol=symbol)
         quantity = lots.aggregate(t=Sum("quantity_remaining"))["t"] or D(0)
@@ -104,8 +104,8 @@ def _check_books(account: Account, max_position: Decimal) -> None:
         assert (position.quantity if position else D(0)) == quantity
         assert quantity >= 0
         if position:
-            assert position.total_cost == lots.aggregate(t=Sum("cost_remaining"))["t"]
-        trades = [(f.side, Fraction(f.quantity), Fraction(f.price), Fraction(f.fee_usd))
+            assert position.total_cost_usd == lots.aggregate(t=Sum("cost_remaining_usd"))["t"]
+        trades = [(f.side, Fraction(f.quantity), Fraction(f.price_usd), Fraction(f.fee_usd))
                   for f in fills if f.symbol == symbol]
         got = [Fraction(f.realized_pnl_usd) for f in fills if f.symbol == symbol and f.side == "sell"]
         for g, want in zip(got, reference_fifo(trades), strict=True):
@@ -136,9 +136,9 @@ def test_random_orders_never_break_a_limit_and_the_books_reconcile(steps, fee_bp
             assert order.status in (OrderStatus.FILLED, OrderStatus.REJECTED)
             event(f"{side} {order.status} {order.reject_reason.split(':')[0]}")
             if order.status == OrderStatus.FILLED:
-                assert order.quantity * order.average_fill_price >= account.min_order_usd
+                assert order.quantity * order.average_fill_price_usd >= account.min_order_usd
                 if side == "buy":
-                    value = account.cash + sum((p.quantity * marks[p.symbol]
+                    value = account.cash_usd + sum((p.quantity * marks[p.symbol]
                                                 for p in Position.objects.filter(account=account)), D(0))
                     position = Position.objects.get(account=account, symbol=symbol)
                     # allow the 1e-8 USD rounding of the booked notional and fee
@@ -191,11 +191,11 @@ def test_random_signal_sequences_never_break_a_limit_and_every_signal_is_recorde
             account.refresh_from_db()
             for order in Order.objects.filter(account=account, created_at=now, status=OrderStatus.FILLED,
                                               side="buy"):
-                value = account.cash + sum((p.quantity * marks[p.symbol]
+                value = account.cash_usd + sum((p.quantity * marks[p.symbol]
                                             for p in Position.objects.filter(account=account)), D(0))
                 position = Position.objects.get(account=account, symbol=order.symbol)
                 assert position.quantity * marks[order.symbol] * 100 <= account.max_position_percent * value + D("1e-5")
-                assert order.quantity * order.average_fill_price >= account.min_order_usd
+                assert order.quantity * order.average_fill_price_usd >= account.min_order_usd
             _check_books(account, account.max_position_percent)
         records = StrategySignal.objects.filter(strategy=strategy)
         assert records.count() == generated

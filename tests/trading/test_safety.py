@@ -24,7 +24,7 @@ def assert_rejected_and_nothing_changed(order, account, reason):
     assert order.status == OrderStatus.REJECTED
     assert order.reject_reason == reason
     assert not Fill.objects.filter(order=order).exists()
-    assert Account.objects.get(pk=account.pk).cash == account.cash
+    assert Account.objects.get(pk=account.pk).cash_usd == account.cash_usd
 
 
 def test_min_order_size_rejects_with_the_numbers():
@@ -109,7 +109,7 @@ def test_daily_loss_limit_halts_and_flattens_not_only_blocks_entries():
     flatten = Order.objects.get(account=account, client_order_id__startswith="flatten:")
     assert (flatten.side, flatten.status, flatten.quantity) == ("sell", OrderStatus.FILLED, D(2))
     assert Fill.objects.get(order=flatten).realized_pnl_usd == D("-1000")
-    assert account.cash == D("9000")
+    assert account.cash_usd == D("9000")
     assert AccountAudit.objects.get(account=account).action == "halt"
     # and a halted account then places nothing, even an order that passes every limit
     assert place(account, symbol="BTC", quantity="0.01", cid="after", now=later).status == OrderStatus.REJECTED

@@ -114,7 +114,7 @@ def test_smart_money_signal_rejected_by_a_limit_is_recorded_with_the_rule():
     assert record.outcome_reason == record.order.reject_reason
     assert record.outcome_reason.startswith("max_position_percent")
     account.refresh_from_db()
-    assert account.cash == D(10000)
+    assert account.cash_usd == D(10000)
 
 
 def test_smart_money_sizes_by_percent_of_portfolio_and_respects_thresholds_and_token_list():

@@ -44,11 +44,11 @@ def build(account):
     for n, (when, symbol, side, price, quantity, fee, realized) in enumerate(FILLS):
         order = Order.objects.create(account=account, client_order_id=f"o{n}", symbol=symbol, side=side,
                                      quantity=D(quantity), status=OrderStatus.FILLED, created_at=when)
-        Fill.objects.create(order=order, account=account, symbol=symbol, side=side, price=D(price),
+        Fill.objects.create(order=order, account=account, symbol=symbol, side=side, price_usd=D(price),
                             quantity=D(quantity), notional_usd=D(price) * D(quantity), fee_usd=D(fee),
                             realized_pnl_usd=None if realized is None else D(realized), filled_at=when)
-    Position.objects.create(account=account, symbol="ETH", quantity=D("0.5"), average_price=D("2002"),
-                            total_cost=D("1001"))
+    Position.objects.create(account=account, symbol="ETH", quantity=D("0.5"), average_price_usd=D("2002"),
+                            total_cost_usd=D("1001"))
 
 
 # Expected daily equity, by hand: cash after the fills up to t + quantity x price at t.

@@ -36,7 +36,7 @@ def test_match_limit_orders_fills_a_crossed_limit_order_once(monkeypatch):
     account = AccountFactory()
     set_price("ETH", "2000", T0)
     order = order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), order_type="limit",
-                        limit_price=D("1900"), client_order_id="l1", now=T0)
+                        limit_price_usd=D("1900"), client_order_id="l1", now=T0)
     assert order.status == OrderStatus.SUBMITTED
     later = T0 + timedelta(hours=1)
     set_price("ETH", "1950", later)
@@ -46,10 +46,10 @@ def test_match_limit_orders_fills_a_crossed_limit_order_once(monkeypatch):
     freeze(monkeypatch, later + timedelta(minutes=1))
     assert tasks.match_limit_orders.run() == 1
     order.refresh_from_db()
-    assert (order.status, order.average_fill_price) == (OrderStatus.FILLED, D("1900"))
+    assert (order.status, order.average_fill_price_usd) == (OrderStatus.FILLED, D("1900"))
     assert tasks.match_limit_orders.run() == 0  # idempotent: nothing fills twice
     assert Fill.objects.count() == 1
-    assert Account.objects.get(pk=account.pk).cash == D("8100")
+    assert Account.objects.get(pk=account.pk).cash_usd == D("8100")
 
 
 def test_check_daily_loss_halts_a_breaching_account_and_skips_halted_ones(monkeypatch):

@@ -71,7 +71,7 @@ def test_a_hyperliquid_venue_account_fills_at_the_mid_plus_slippage(hl_venue):
     assert order.status == OrderStatus.FILLED, order.reject_reason
     mid = D(recorded_mids()["ETH"])
     fill = Fill.objects.get(order=order)
-    assert fill.price == mid * D("1.0005")
+    assert fill.price_usd == mid * D("1.0005")
     assert fill.notional_usd == (D("0.5") * mid * D("1.0005")).quantize(D("1e-8"))
     assert fill.fee_usd == (fill.notional_usd * D("0.001")).quantize(D("1e-8"))
 

@@ -1,11 +1,18 @@
 """Serializers of the trading API: query parameters, request bodies and responses.
 
-Units: USD amounts are Decimal strings with 8 decimal places (``_usd``), unit prices 18 places,
-quantities 30 places, percents 4 places (as the model fields), bps 4 places; times are ISO-8601
-UTC. No serializer here exposes ``ExchangeCredential`` (API keys never leave the database).
+Units: every USD value's key ends in ``_usd``: amounts are Decimal strings with 8 decimal places,
+unit prices (``limit_price_usd``, ``price_usd``, ``average_*_price_usd``) 18 places; quantities 30
+places, percents 4 places (as the model fields), bps 4 places; times are ISO-8601 UTC. No serializer
+here exposes ``ExchangeCredential`` (API keys never leave the database).
+
+Deprecated request keys: bodies still accept the pre-``_usd`` names (``starting_cash`` for
+``starting_cash_usd``, ``limit_price`` for ``limit_price_usd``) for one release (``RenamedKeysSerializer``);
+responses carry the new keys only.
 """
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -72,6 +79,29 @@ def _positive(value: Decimal, what: str = "Ensure this value is greater than 0."
     return value
 
 
+class RenamedKeysSerializer(serializers.Serializer):
+    """Accepts a body's deprecated keys for one release: ``renamed_keys`` maps old -> new name.
+
+    An old key is read as its new one; giving both is a 400 naming the old key. Responses and the
+    OpenAPI schema carry the new names only. Remove the aliases in the release after the rename.
+    """
+
+    renamed_keys: ClassVar[dict[str, str]] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping) and any(old in data for old in self.renamed_keys):
+            # A QueryDict (form body) copies to a mutable QueryDict; a JSON body is a dict.
+            data = data.copy() if hasattr(data, "copy") else dict(data)
+            for old, new in self.renamed_keys.items():
+                if old not in data:
+                    continue
+                if new in data:
+                    raise serializers.ValidationError({old: f"Deprecated alias of {new}; give {new} only."})
+                data[new] = data[old]
+                del data[old]
+        return super().to_internal_value(data)
+
+
 # --- query parameters ------------------------------------------------------------------------------
 
 
@@ -126,8 +156,9 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "mode", "venue", "base_currency", "starting_cash", "cash", "portfolio_value_usd",
-                  "halted", "halted_reason", "halted_at", *LIMIT_FIELDS, "created_at", "updated_at"]
+        fields = ["id", "name", "mode", "venue", "base_currency", "starting_cash_usd", "cash_usd",
+                  "portfolio_value_usd", "halted", "halted_reason", "halted_at", *LIMIT_FIELDS, "created_at",
+                  "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(usd_field(allow_null=True))
@@ -151,19 +182,23 @@ def _bps() -> serializers.DecimalField:
                                     max_value=Decimal(10000), help_text="Basis points, 0-10000.")
 
 
-class AccountCreateSerializer(serializers.Serializer):
+class AccountCreateSerializer(RenamedKeysSerializer):
     """Body of ``POST trading/accounts``: a paper account (the API never creates a live one).
 
-    ``cash`` starts at ``starting_cash``; omitted limits take the model defaults (DESIGN.md §10).
+    ``cash_usd`` starts at ``starting_cash_usd``; omitted limits take the model defaults (DESIGN.md §10).
+    Deprecated: ``starting_cash`` is accepted as ``starting_cash_usd`` for one release.
     """
+
+    renamed_keys: ClassVar[dict[str, str]] = {"starting_cash": "starting_cash_usd"}
 
     name = serializers.CharField(max_length=100)
     mode = serializers.ChoiceField(choices=[(AccountMode.PAPER.value, AccountMode.PAPER.label)], required=False,
                                    default=AccountMode.PAPER.value, help_text="Only paper via the API.")
     venue = serializers.ChoiceField(choices=Venue.choices, required=False, default=Venue.MARKET,
                                     help_text="Price source: stored market prices (default) or the Hyperliquid mid.")
-    starting_cash = serializers.DecimalField(max_digits=38, decimal_places=8, required=False,
-                                             default=Decimal("10000"), help_text="USD, > 0 (default 10000).")
+    starting_cash_usd = serializers.DecimalField(
+        max_digits=38, decimal_places=8, required=False, default=Decimal("10000"),
+        help_text="USD, > 0 (default 10000). The deprecated key starting_cash is still accepted.")
     max_position_percent = _percent()
     max_daily_loss_percent = _percent()
     max_strategy_exposure_percent = _percent()
@@ -174,7 +209,7 @@ class AccountCreateSerializer(serializers.Serializer):
     slippage_bps = _bps()
     fee_bps = _bps()
 
-    def validate_starting_cash(self, value: Decimal) -> Decimal:
+    def validate_starting_cash_usd(self, value: Decimal) -> Decimal:
         return _positive(value)
 
 
@@ -193,8 +228,8 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["id", "account", "strategy", "client_order_id", "symbol", "side", "type", "quantity",
-                  "limit_price", "status", "reject_reason", "filled_quantity", "average_fill_price", "created_at",
-                  "submitted_at", "filled_at", "cancelled_at"]
+                  "limit_price_usd", "status", "reject_reason", "filled_quantity", "average_fill_price_usd",
+                  "created_at", "submitted_at", "filled_at", "cancelled_at"]
         read_only_fields = fields
 
 
@@ -203,18 +238,23 @@ class OrderListSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
-class OrderCreateSerializer(serializers.Serializer):
-    """Body of ``POST trading/orders``. Quantity and limit_price are Decimals (send strings to keep
-    every digit). A limit order needs ``limit_price``; a market order takes none. Without
-    ``client_order_id`` one is generated (``api:<uuid4 hex>``); reusing one returns the stored order."""
+class OrderCreateSerializer(RenamedKeysSerializer):
+    """Body of ``POST trading/orders``. ``quantity`` (asset units) and ``limit_price_usd`` (USD per
+    unit) are Decimals (send strings to keep every digit). A limit order needs ``limit_price_usd``; a
+    market order takes none. Without ``client_order_id`` one is generated (``api:<uuid4 hex>``);
+    reusing one returns the stored order. Deprecated: ``limit_price`` is accepted as
+    ``limit_price_usd`` for one release."""
+
+    renamed_keys: ClassVar[dict[str, str]] = {"limit_price": "limit_price_usd"}
 
     account = _account_field()
     symbol = serializers.CharField(max_length=30)
     side = serializers.ChoiceField(choices=OrderSide.choices)
     quantity = serializers.DecimalField(max_digits=78, decimal_places=30, help_text="Asset units, > 0.")
     type = serializers.ChoiceField(choices=OrderType.choices, required=False, default=OrderType.MARKET.value)
-    limit_price = serializers.DecimalField(max_digits=38, decimal_places=18, required=False, allow_null=True,
-                                           default=None, help_text="USD per unit, > 0; limit orders only.")
+    limit_price_usd = serializers.DecimalField(
+        max_digits=38, decimal_places=18, required=False, allow_null=True, default=None,
+        help_text="USD per unit, > 0; limit orders only. The deprecated key limit_price is still accepted.")
     client_order_id = serializers.CharField(max_length=100, required=False,
                                             help_text="Your idempotency key, unique per account.")
     strategy = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID,
@@ -223,14 +263,14 @@ class OrderCreateSerializer(serializers.Serializer):
     def validate_quantity(self, value: Decimal) -> Decimal:
         return _positive(value)
 
-    def validate_limit_price(self, value: Decimal | None) -> Decimal | None:
+    def validate_limit_price_usd(self, value: Decimal | None) -> Decimal | None:
         return None if value is None else _positive(value)
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["type"] == OrderType.LIMIT and attrs["limit_price"] is None:
-            raise serializers.ValidationError({"limit_price": "Required for a limit order."})
-        if attrs["type"] == OrderType.MARKET and attrs["limit_price"] is not None:
-            raise serializers.ValidationError({"limit_price": "A market order takes no limit_price."})
+        if attrs["type"] == OrderType.LIMIT and attrs["limit_price_usd"] is None:
+            raise serializers.ValidationError({"limit_price_usd": "Required for a limit order."})
+        if attrs["type"] == OrderType.MARKET and attrs["limit_price_usd"] is not None:
+            raise serializers.ValidationError({"limit_price_usd": "A market order takes no limit_price_usd."})
         return attrs
 
 
@@ -242,7 +282,7 @@ class PositionSerializer(serializers.Serializer):
 
     symbol = serializers.CharField()
     quantity = quantity_field()
-    average_price = price_field(help_text="total_cost_usd / quantity.")
+    average_price_usd = price_field(help_text="total_cost_usd / quantity.")
     total_cost_usd = usd_field(help_text="Cost of the remaining FIFO lots, buy fees included.")
     price_usd = price_field(allow_null=True)
     value_usd = usd_field(allow_null=True)
@@ -262,7 +302,8 @@ class UnrealizedSerializer(serializers.Serializer):
 
 
 class PnlSummarySerializer(serializers.Serializer):
-    """``trading.pnl.pnl_summary`` (definitions in that module's docstring)."""
+    """``trading.pnl.PnlSummary`` (``pnl_summary``; units in that class, definitions in its module's
+    docstring): exactly its 18 keys."""
 
     realized_pnl_usd = usd_field()
     unrealized_pnl_usd = usd_field(allow_null=True)
@@ -342,7 +383,7 @@ class RealizedFillSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Fill
-        fields = ["id", "order", "strategy", "symbol", "side", "price", "quantity", "notional_usd", "fee_usd",
+        fields = ["id", "order", "strategy", "symbol", "side", "price_usd", "quantity", "notional_usd", "fee_usd",
                   "realized_pnl_usd", "filled_at"]
         read_only_fields = fields
 

@@ -93,7 +93,7 @@ def _order_get(request: Request, order_id: int) -> Order:
 
 def _account_data(accounts: list[Account]) -> list[dict]:
     now = timezone.now()
-    values = {a.pk: portfolio_value_usd(account_id=a.pk, cash=a.cash, now=now,
+    values = {a.pk: portfolio_value_usd(account_id=a.pk, cash_usd=a.cash_usd, now=now,
                                       price_source=price_source_for(a.venue)) for a in accounts}
     return AccountSerializer(accounts, many=True, context={"portfolio_values": values}).data
 
@@ -196,7 +196,8 @@ class OrderListView(OwnerScopedView):
         account = _account_get(request, data["account"])
         now = timezone.now()
         order = order_place(account_id=account.pk, symbol=data["symbol"], side=data["side"],
-                            quantity=data["quantity"], order_type=data["type"], limit_price=data["limit_price"],
+                            quantity=data["quantity"], order_type=data["type"],
+                            limit_price_usd=data["limit_price_usd"],
                             client_order_id=data.get("client_order_id") or f"api:{uuid4().hex}",
                             strategy_id=data["strategy"], now=now)
         # order_place stamps a new order with our ``now``; a stored order (a retry) has its own time.

@@ -133,6 +133,6 @@ class BaseStrategy(ABC):
 
     def portfolio_value(self, now: datetime) -> Decimal | None:
         """Cash + open positions at ``now``'s prices (USD); None when a held symbol has no fresh price."""
-        self.account.refresh_from_db(fields=["cash"])
-        return portfolio_value_usd(account_id=self.account.pk, cash=self.account.cash, now=now,
+        self.account.refresh_from_db(fields=["cash_usd"])
+        return portfolio_value_usd(account_id=self.account.pk, cash_usd=self.account.cash_usd, now=now,
                                    price_source=self.price_source)

@@ -17,9 +17,10 @@ quantity, capped at the account position) is placed for the holding, and the sig
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -51,6 +52,19 @@ DEFAULT_EVERY_SECONDS = 300
 MIN_EVERY_SECONDS = 10
 
 
+class RunSummary(TypedDict):
+    """``RunResult.as_dict``: the counts of one run (stored in ``Strategy.last_run_summary``, returned
+    by ``trading.run_strategy``). Units: counts of signals; ``paused`` a flag."""
+
+    strategy_id: int
+    generated: int
+    ordered: int
+    rejected: int
+    skipped: int
+    already_recorded: int
+    paused: bool
+
+
 @dataclass
 class RunResult:
     """Counts of one strategy run: signals generated, and of those, ordered / rejected / skipped /
@@ -64,9 +78,12 @@ class RunResult:
     already_recorded: int = 0
     paused: bool = False
 
-    def as_dict(self) -> dict:
-        """The counts as a JSON-safe dict (stored in ``Strategy.last_run_summary``, returned by the task)."""
-        return asdict(self)
+    def as_dict(self) -> RunSummary:
+        """The counts as a JSON-safe ``RunSummary`` (stored in ``Strategy.last_run_summary``, returned by
+        the task)."""
+        return RunSummary(strategy_id=self.strategy_id, generated=self.generated, ordered=self.ordered,
+                          rejected=self.rejected, skipped=self.skipped, already_recorded=self.already_recorded,
+                          paused=self.paused)
 
 
 def strategy_params_validate(*, kind: str, params: dict) -> None:
@@ -245,5 +262,5 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
     return result
 
 
-__all__ = ["RunResult", "StrategyParamsError", "strategy_create", "strategy_delete", "strategy_params_validate",
-           "strategy_run", "strategy_schedule", "strategy_set_status"]
+__all__ = ["RunResult", "RunSummary", "StrategyParamsError", "strategy_create", "strategy_delete",
+           "strategy_params_validate", "strategy_run", "strategy_schedule", "strategy_set_status"]

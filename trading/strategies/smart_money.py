@@ -124,7 +124,7 @@ class FollowSmartMoney(BaseStrategy):
             return []
         held = self.held()
         signals: list[Signal] = []
-        budget: Decimal | None = None
+        budget_usd: Decimal | None = None
         for flow in flows:
             stamp = f"sm:{flow.collected_at:%Y%m%dT%H%M%S}:{p.window}:{flow.token}"
             source = {"flow_id": flow.pk, "collected_at": flow.collected_at.isoformat(), "window": p.window,
@@ -132,9 +132,9 @@ class FollowSmartMoney(BaseStrategy):
                       "selling_wallets": flow.selling_wallets, "min_score": str(flow.min_score)}
             holding = held.get(flow.token, Decimal(0))
             if flow.net_flow_usd >= p.min_net_flow_usd and flow.buying_wallets >= p.min_buying_wallets:
-                if budget is None:
-                    budget = self._entry_budget(now)
-                signals.append(self._entry(flow, f"{stamp}:buy", source, holding, budget, now))
+                if budget_usd is None:
+                    budget_usd = self._entry_budget(now)
+                signals.append(self._entry(flow, f"{stamp}:buy", source, holding, budget_usd, now))
             elif flow.net_flow_usd < p.exit_below_usd and holding > 0:
                 signals.append(Signal(
                     key=f"{stamp}:sell", symbol=flow.token, side=OrderSide.SELL, quantity=holding, source=source,
@@ -150,7 +150,7 @@ class FollowSmartMoney(BaseStrategy):
         value = self.portfolio_value(now)
         return None if value is None else value * p.order_percent / HUNDRED
 
-    def _entry(self, flow: SmartMoneyFlow, key: str, source: dict, holding: Decimal, budget: Decimal | None,
+    def _entry(self, flow: SmartMoneyFlow, key: str, source: dict, holding: Decimal, budget_usd: Decimal | None,
                now: datetime) -> Signal:
         p: SmartMoneyParams = self.params
         reason = (f"smart-money net flow {fmt(flow.net_flow_usd)} USD ({p.window}) >= {fmt(p.min_net_flow_usd)} USD "
@@ -164,12 +164,12 @@ class FollowSmartMoney(BaseStrategy):
             return Signal(**common, quantity=None,
                           skip_reason=f"missing_price: no fresh price for {flow.token} at {now.isoformat()}; "
                                       "cannot size the order")
-        if budget is None:
+        if budget_usd is None:
             return Signal(**common, quantity=None,
                           skip_reason="missing_price: the portfolio value cannot be priced; cannot size the order")
-        quantity = quantity_round(budget / price)
+        quantity = quantity_round(budget_usd / price)
         if quantity <= 0:
             return Signal(**common, quantity=None,
-                          skip_reason=f"order size {budget} USD at {price} USD rounds to 0 {flow.token}")
+                          skip_reason=f"order size {budget_usd} USD at {price} USD rounds to 0 {flow.token}")
         return Signal(**common, quantity=quantity)
 

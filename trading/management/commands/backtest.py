@@ -11,6 +11,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TypedDict
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -63,7 +64,8 @@ class Command(BaseCommand):
         parser.add_argument("--start", help="ISO date/datetime, UTC (default: the first relevant stored trade)")
         parser.add_argument("--end", help="ISO date/datetime, UTC (default: one day after the last relevant trade)")
         parser.add_argument("--step", default="15m", help="simulated clock step: 30s, 15m, 1h, 1d (default 15m)")
-        parser.add_argument("--cash", default="10000", help="starting cash, USD (default 10000)")
+        parser.add_argument("--cash-usd", "--cash", dest="cash_usd", default="10000",
+                            help="starting cash, USD (default 10000); --cash is a deprecated alias")
         parser.add_argument("--flows", choices=FLOW_MODES, default="auto",
                             help="(follow_smart_money) stored flows, recomputed from trades, or auto")
         for name in ACCOUNT_OPTIONS:
@@ -95,7 +97,7 @@ class Command(BaseCommand):
         self.stdout.write(f"backtest {kind} from {start.isoformat()} to {end.isoformat()} every {step}")
         try:
             result = backtest_run(kind=kind, params=params, start=start, end=end, step=step,
-                                  starting_cash=parse_decimal(options["cash"], "--cash"),
+                                  starting_cash_usd=parse_decimal(options["cash_usd"], "--cash-usd"),
                                   account_options=account_options, flows=options["flows"],
                                   progress=None if options["json"] else self._progress)
         except (TradingError, StrategyParamsError) as exc:
@@ -128,7 +130,7 @@ class Command(BaseCommand):
             f"{r.outcomes.get('skipped', 0)} skipped",
             f"orders: {r.orders_filled} filled, {r.orders_rejected} rejected"
             + (f" ({', '.join(f'{k}: {v}' for k, v in r.reject_reasons.items())})" if r.reject_reasons else ""),
-            f"starting cash       {r.starting_cash} USD",
+            f"starting cash       {r.starting_cash_usd} USD",
             f"final equity        {_usd(r.final_equity_usd)}",
             f"realized P&L        {_usd(s['realized_pnl_usd'])}",
             f"unrealized P&L      {_usd(s['unrealized_pnl_usd'])}",
@@ -155,23 +157,50 @@ def _num(value: Decimal | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:,.2f}{unit}"
 
 
-def result_json(r: BacktestResult) -> dict:
-    """The result as JSON-safe values (Decimals and times as strings)."""
-    def safe(value):
-        if isinstance(value, Decimal):
-            return str(value)
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, timedelta):
-            return value.total_seconds()
-        if isinstance(value, dict):
-            return {k: safe(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [safe(v) for v in value]
-        return value
+JsonScalar = str | int | float | None
 
-    return safe({"account_id": r.account_id, "strategy_id": r.strategy_id, "kind": r.kind, "start": r.start,
-                 "end": r.end, "step_seconds": r.step, "steps": r.steps, "flows_mode": r.flows_mode,
-                 "starting_cash": r.starting_cash, "final_equity_usd": r.final_equity_usd, "summary": r.summary,
-                 "outcomes": r.outcomes, "orders_filled": r.orders_filled, "orders_rejected": r.orders_rejected,
-                 "reject_reasons": r.reject_reasons, "caveats": r.caveats})
+
+class BacktestJson(TypedDict):
+    """``backtest --json``: a ``BacktestResult`` as JSON-safe values.
+
+    Units: ``starting_cash_usd``, ``final_equity_usd`` and the summary's ``*_usd`` keys are USD as
+    decimal strings (the summary has ``trading.pnl.PnlSummary``'s keys, every Decimal as a string);
+    ``start``/``end`` ISO-8601 UTC; ``step_seconds`` seconds; the rest are counts, names and notes.
+    """
+
+    account_id: int
+    strategy_id: int
+    kind: str
+    start: str
+    end: str
+    step_seconds: float
+    steps: int
+    flows_mode: str | None
+    starting_cash_usd: str
+    final_equity_usd: str | None
+    summary: dict[str, JsonScalar]
+    outcomes: dict[str, int]
+    orders_filled: int
+    orders_rejected: int
+    reject_reasons: dict[str, int]
+    caveats: list[str]
+
+
+def _json_scalar(value: object) -> JsonScalar:
+    """A summary value JSON-safe: Decimal -> str; int, float and None as they are."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None or isinstance(value, int | float | str):
+        return value
+    raise TypeError(f"not a summary value: {value!r}")
+
+
+def result_json(r: BacktestResult) -> BacktestJson:
+    """The result as JSON-safe values (``BacktestJson``: Decimals and times as strings)."""
+    return {"account_id": r.account_id, "strategy_id": r.strategy_id, "kind": r.kind, "start": r.start.isoformat(),
+            "end": r.end.isoformat(), "step_seconds": r.step.total_seconds(), "steps": r.steps,
+            "flows_mode": r.flows_mode, "starting_cash_usd": str(r.starting_cash_usd),
+            "final_equity_usd": None if r.final_equity_usd is None else str(r.final_equity_usd),
+            "summary": {key: _json_scalar(value) for key, value in r.summary.items()},
+            "outcomes": dict(r.outcomes), "orders_filled": r.orders_filled, "orders_rejected": r.orders_rejected,
+            "reject_reasons": dict(r.reject_reasons), "caveats": list(r.caveats)}

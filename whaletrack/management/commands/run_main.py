@@ -343,7 +343,7 @@ class Command(BaseCommand):
             strategy = strategy_create(account_id=account.pk, name=SMART_MONEY_STRATEGY,
                                        kind=StrategyKind.FOLLOW_SMART_MONEY, params={"order_usd": "500"})
         self.stdout.write(f"   paper account {account.name!r} (id {account.pk}) of {admin.username!r}: "
-                          f"{account.cash} USD cash; strategy {strategy.name!r} {strategy.status}, runs "
+                          f"{account.cash_usd} USD cash; strategy {strategy.name!r} {strategy.status}, runs "
                           f"{strategy.periodic_task.interval if strategy.periodic_task else '-'}")
         trader = Whale.objects.filter(chain=Chain.HYPERLIQUID, address=RECORDED_TRADER).first()
         if trader is None or not trader.trades.exists():
