@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 
 from ledgers.errors import SourceError, SourceUnavailable
+from ledgers.exchange.market.types import PricePoint
 from ledgers.http import RETRY_STATUSES, retrying_session
 
 logger = logging.getLogger(__name__)
@@ -108,12 +109,12 @@ class CoinGeckoClient:
             prices[coin_id] = price
         return prices
 
-    def market_chart(self, *, coin_id: str, days: int, vs_currency: str = "usd") -> list[tuple[datetime, Decimal]]:
+    def market_chart(self, *, coin_id: str, days: int, vs_currency: str = "usd") -> list[PricePoint]:
         """Price history of one coin over the last ``days`` days.
 
         Source: ``GET /coins/{coin_id}/market_chart?vs_currency=usd&days=N`` (``prices`` only; CoinGecko
             picks the granularity: 5-minutely for 1 day, hourly up to 90 days, daily 00:00 UTC beyond).
-        Units: ``(aware UTC datetime, price in vs_currency as Decimal)``.
+        Units: PricePoint(aware UTC timestamp, price in ``vs_currency`` as Decimal; USD by default).
         Shape: in the order CoinGecko sends (oldest first); a point that is not ``[ms, number]`` is
             logged (``market.coingecko.bad_point``) and skipped, the others are kept.
         Raises: PriceSourceUnavailable (retryable), PriceSourceError (terminal: unknown coin id -> 404,
@@ -127,7 +128,7 @@ class CoinGeckoClient:
         )
         if not isinstance(body, dict) or not isinstance(body.get("prices"), list):
             raise PriceSourceError(f"market_chart {coin_id}: body has no 'prices' list")
-        points: list[tuple[datetime, Decimal]] = []
+        points: list[PricePoint] = []
         for index, point in enumerate(body["prices"]):
             parsed = _chart_point(point)
             if parsed is None:
@@ -169,7 +170,7 @@ def _decimal(raw: object) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _chart_point(point: object) -> tuple[datetime, Decimal] | None:
+def _chart_point(point: object) -> PricePoint | None:
     if not isinstance(point, list) or len(point) != 2:
         return None
     time_ms, price = _decimal(point[0]), _decimal(point[1])
@@ -177,6 +178,6 @@ def _chart_point(point: object) -> tuple[datetime, Decimal] | None:
         return None
     try:
         # Exact: no float division of the millisecond epoch.
-        return EPOCH + timedelta(milliseconds=int(time_ms)), price
+        return PricePoint(EPOCH + timedelta(milliseconds=int(time_ms)), price)
     except OverflowError:
         return None

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from ledgers.exchange.market.client import CoinGeckoClient, PriceSourceError, PriceSourceUnavailable
 from ledgers.exchange.market.models import Asset, PriceHistory
+from ledgers.exchange.market.types import PricePoint
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start
 from whales.chains import Chain
@@ -80,7 +81,7 @@ def price_normalize(price: Decimal) -> Decimal:
     return price.quantize(PRICE_QUANTUM) if int(exponent) < -_PRICE_FIELD.decimal_places else price
 
 
-def _csv_row_parse(row: list[str], *, time_col: int, price_col: int, width: int) -> tuple[datetime, Decimal]:
+def _csv_row_parse(row: list[str], *, time_col: int, price_col: int, width: int) -> PricePoint:
     """``(snapped_at as aware UTC, price)`` of one CSV row; ValueError with the reason otherwise."""
     if len(row) != width:
         raise ValueError(f"expected {width} columns, got {len(row)}")
@@ -93,7 +94,7 @@ def _csv_row_parse(row: list[str], *, time_col: int, price_col: int, width: int)
         price = Decimal(raw_price)  # from the CSV text: exact, never through float
     except InvalidOperation:
         raise ValueError(f"price {raw_price!r} is not a decimal number") from None
-    return timestamp, price_normalize(price)
+    return PricePoint(timestamp, price_normalize(price))
 
 
 def _same_price(stored: Decimal, new: Decimal) -> bool:
@@ -198,7 +199,7 @@ def price_files_find(*, data_dir: Path) -> list[tuple[Path, Asset]]:
     return found
 
 
-def prices_store(*, asset: Asset, points: Iterable[tuple[datetime, Decimal]], source: str) -> int:
+def prices_store(*, asset: Asset, points: Iterable[PricePoint], source: str) -> int:
     """Store ``(aware UTC datetime, USD price)`` points of ``asset``; return how many were new.
 
     Units: USD per coin, rounded to 18 decimal places. A point with an unusable price is logged

@@ -1,7 +1,7 @@
 """Ethereum collector state: the recent canonical block hashes used to detect reorgs.
 
-Activity rows are whales.Trade / whales.WhaleEvent; the cursor and run log are whales.SyncCursor
-and whales.CollectorRun (shared by every ledger).
+Activity rows are whales.Trade / whales.WhaleEvent; the cursor and run log are ledgers.SyncCursor
+and ledgers.CollectorRun (the collector kit's, shared by every ledger).
 """
 
 from django.db import models

@@ -91,6 +91,8 @@ def test_market_chart_eth_last_day_is_exact(client):
     chart = client.market_chart(coin_id="ethereum", days=1)
     assert chart == [(datetime(2025, 6, 4, tzinfo=UTC), Decimal("2595.4689570062997")),
                      (datetime(2025, 6, 5, tzinfo=UTC), Decimal("2610.343189828259"))]
+    assert (chart[-1].timestamp, chart[-1].price_usd) == (datetime(2025, 6, 5, tzinfo=UTC),
+                                                          Decimal("2610.343189828259"))
 
 
 def test_a_429_is_retried_then_the_answer_returned(client, replay):
