@@ -9,28 +9,19 @@ from rest_framework import serializers
 
 from alerts.models import AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus, webhook_url_validator
 from alerts.payloads import alert_payload
-from whales.api.serializers import MAX_LIMIT, EventSerializer
+from whales.api.serializers import EventSerializer, limit_field, offset_field
 from whales.chains import Chain
 from whales.models import Direction, Entity, EventType, Label, Whale
 
 MAX_COOLDOWN_S = 7 * 24 * 3600
 
 
-def _limit_field() -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, default=50, min_value=1, max_value=MAX_LIMIT,
-                                    help_text=f"Page size, 1-{MAX_LIMIT} (default 50).")
-
-
-def _offset_field() -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9,
-                                    help_text="Rows to skip (default 0).")
-
 
 class PageParamsSerializer(serializers.Serializer):
     """limit/offset paging of ``GET alerts/rules``."""
 
-    limit = _limit_field()
-    offset = _offset_field()
+    limit = limit_field()
+    offset = offset_field()
 
 
 class AlertListParamsSerializer(PageParamsSerializer):

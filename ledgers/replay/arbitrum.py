@@ -25,7 +25,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from ledgers.replay.ethereum import HEAD_TAGS, EthereumIndex, EthereumRpc, RpcError, _hex_to_int, _invalid, _is_hash
+from ledgers.replay.ethereum import (
+    HEAD_TAGS,
+    EthereumIndex,
+    EthereumRpc,
+    RpcError,
+    _hex_to_int,
+    _invalid,
+    _is_address,
+    _is_hash,
+)
 from ledgers.replay.hyperliquid import read_cassette
 
 logger = logging.getLogger(__name__)
@@ -38,14 +47,6 @@ PROXY_ACTIONS = frozenset({"eth_getTransactionByHash", "eth_getBlockByNumber", "
 MAX_TOPICS = 4
 
 
-def _is_address(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X"):
-        return False
-    try:
-        int(value[2:], 16)
-    except ValueError:
-        return False
-    return True
 
 
 def load_arbitrum_index(data_dir: Path) -> EthereumIndex:

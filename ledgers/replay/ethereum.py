@@ -61,14 +61,23 @@ def _invalid(message: str) -> RpcError:
     return RpcError(-32602, message)
 
 
-def _is_hash(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 66 or value[:2] not in ("0x", "0X"):
+def _is_hex(value: Any, *, length: int) -> bool:
+    """``value`` is ``0x`` (any case) and hex digits, ``length`` characters in all."""
+    if not isinstance(value, str) or len(value) != length or value[:2] not in ("0x", "0X"):
         return False
     try:
         int(value[2:], 16)
     except ValueError:
         return False
     return True
+
+
+def _is_hash(value: Any) -> bool:
+    return _is_hex(value, length=66)
+
+
+def _is_address(value: Any) -> bool:
+    return _is_hex(value, length=42)
 
 
 def _hex_to_int(value: Any) -> int | None:

@@ -32,7 +32,7 @@ from trading.models import (
     Venue,
 )
 from trading.pnl import INTERVALS
-from whales.api.serializers import MAX_LIMIT
+from whales.api.serializers import limit_field, offset_field
 
 ZERO = Decimal(0)
 MAX_ID = 2**63 - 1
@@ -62,15 +62,6 @@ def _account_field(required: bool = True) -> serializers.IntegerField:
     return serializers.IntegerField(required=required, min_value=1, max_value=MAX_ID,
                                     help_text="Id of one of your trading accounts.")
 
-
-def _limit_field() -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, default=50, min_value=1, max_value=MAX_LIMIT,
-                                    help_text=f"Page size, 1-{MAX_LIMIT} (default 50).")
-
-
-def _offset_field() -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9,
-                                    help_text="Rows to skip (default 0).")
 
 
 def _positive(value: Decimal, what: str = "Ensure this value is greater than 0.") -> Decimal:
@@ -121,8 +112,8 @@ class HistoryParamsSerializer(AccountParamsSerializer):
 class RealizedParamsSerializer(AccountParamsSerializer):
     """``?account=&limit=&offset=`` of ``GET trading/pnl/realized``."""
 
-    limit = _limit_field()
-    offset = _offset_field()
+    limit = limit_field()
+    offset = offset_field()
 
 
 class OrderListParamsSerializer(serializers.Serializer):
@@ -136,8 +127,8 @@ class OrderListParamsSerializer(serializers.Serializer):
                                         help_text="Only orders of this strategy.")
     since = serializers.DateTimeField(required=False, help_text="Created at or after (ISO-8601).")
     until = serializers.DateTimeField(required=False, help_text="Created before (ISO-8601).")
-    limit = _limit_field()
-    offset = _offset_field()
+    limit = limit_field()
+    offset = offset_field()
 
     def validate(self, attrs: dict) -> dict:
         if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:
@@ -478,5 +469,5 @@ class SignalListParamsSerializer(serializers.Serializer):
     strategy = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                         help_text="Only signals of this strategy.")
     outcome = serializers.ChoiceField(choices=SignalOutcome.choices, required=False, help_text="Only this outcome.")
-    limit = _limit_field()
-    offset = _offset_field()
+    limit = limit_field()
+    offset = offset_field()

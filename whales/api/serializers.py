@@ -31,11 +31,21 @@ DEFAULT_LIMIT = 50
 # --- query parameters ------------------------------------------------------------------------
 
 
-def _limit_field(default: int = DEFAULT_LIMIT) -> serializers.IntegerField:
+MAX_OFFSET = 10**9
+
+
+def limit_field(default: int = DEFAULT_LIMIT) -> serializers.IntegerField:
+    """The ``limit`` query parameter of every paged endpoint: 1 to MAX_LIMIT rows, ``default`` when absent."""
     return serializers.IntegerField(
         required=False, default=default, min_value=1, max_value=MAX_LIMIT,
         help_text=f"Page size, 1-{MAX_LIMIT} (default {default}).",
     )
+
+
+def offset_field(max_value: int = MAX_OFFSET) -> serializers.IntegerField:
+    """The ``offset`` query parameter of every offset-paged endpoint: rows to skip, 0 to ``max_value``."""
+    return serializers.IntegerField(required=False, default=0, min_value=0, max_value=max_value,
+                                    help_text="Rows to skip (default 0).")
 
 
 class WhaleListParamsSerializer(serializers.Serializer):
@@ -51,10 +61,8 @@ class WhaleListParamsSerializer(serializers.Serializer):
         choices=["asc", "desc"], required=False, default="desc",
         help_text="Sort direction (default desc); whales without a value come last either way.",
     )
-    limit = _limit_field()
-    offset = serializers.IntegerField(
-        required=False, default=0, min_value=0, max_value=MAX_ID, help_text="Rows to skip (default 0)."
-    )
+    limit = limit_field()
+    offset = offset_field(max_value=MAX_ID)
 
 
 class TradeListParamsSerializer(serializers.Serializer):
@@ -64,13 +72,13 @@ class TradeListParamsSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=200,
         help_text="next_cursor of the previous page; omit (or leave blank) for the first page.",
     )
-    limit = _limit_field()
+    limit = limit_field()
 
 
 class EventListParamsSerializer(serializers.Serializer):
     """Paging of ``GET events/recent`` (filters are in ``EventFilterSet``)."""
 
-    limit = _limit_field()
+    limit = limit_field()
     since_id = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_ID,
         help_text="Backfill: only events with id > since_id, oldest first (ascending id).",

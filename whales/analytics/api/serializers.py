@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from whales.api.serializers import DEFAULT_LIMIT, MAX_LIMIT, EntityRefSerializer
+from whales.api.serializers import EntityRefSerializer, limit_field, offset_field
 from whales.chains import Chain
 from whales.models import FlowWindow, ScoreConfidence, ScoringRun, SmartMoneyFlow, WalletScore
 
@@ -28,10 +28,8 @@ class SmartMoneyWalletListParamsSerializer(serializers.Serializer):
                                       help_text="score (default), roi or realized_pnl (stored metrics).")
     order = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="desc",
                                     help_text="Sort direction (default desc); wallets without a value come last.")
-    limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT,
-                                     help_text=f"Page size, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT}).")
-    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9,
-                                      help_text="Rows to skip (default 0).")
+    limit = limit_field()
+    offset = offset_field()
 
 
 class SmartMoneyFlowParamsSerializer(serializers.Serializer):
