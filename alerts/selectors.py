@@ -48,7 +48,7 @@ def _direction_from_details(event: WhaleEvent) -> str | None:
     """The direction the event's ``details`` state, for events whose Trade is gone (or never existed).
 
     Source: Hyperliquid perp fills (``dir`` + ``movement``), Hyperliquid ledger updates
-    (``ledger_type`` deposit/withdraw), Bitcoin transfers (sign of ``net_sats``: < 0 send, > 0
+    (``ledger_type`` deposit/withdraw), Bitcoin transfers (sign of ``net_sat``: < 0 send, > 0
     receive). Ethereum details carry no direction (its Trade is the only source).
     """
     details = event.details or {}
@@ -62,8 +62,8 @@ def _direction_from_details(event: WhaleEvent) -> str | None:
     elif event.type == EventType.EXCHANGE_FLOW and details.get("ledger_type") in (Direction.DEPOSIT,
                                                                                    Direction.WITHDRAW):
         return details["ledger_type"]
-    elif event.type == EventType.LARGE_TRANSFER and isinstance(details.get("net_sats"), int) and details["net_sats"]:
-        return Direction.SEND if details["net_sats"] < 0 else Direction.RECEIVE
+    elif event.type == EventType.LARGE_TRANSFER and isinstance(details.get("net_sat"), int) and details["net_sat"]:
+        return Direction.SEND if details["net_sat"] < 0 else Direction.RECEIVE
     return None
 
 

@@ -1,28 +1,28 @@
-"""Benchmark: the mempool dedupe LRU (``RecentTxids.seen``): bounded size, constant cost per operation.
+"""Benchmark: the mempool dedupe LRU (``RecentTxHashes.seen``): bounded size, constant cost per operation.
 
 What is measured
-    For each ``maxsize`` in 1,000 / 10,000 / 100,000 / 1,000,000: a ``RecentTxids(maxsize)``
-    (ledgers/glass/bitcoin/mempool.py) is filled with ``maxsize`` txids (untimed), then ``--ops``
-    (default 1,000,000) calls of ``seen(txid)`` are timed with ``time.perf_counter_ns``: a realistic
-    mix of exactly 50 % hits (a txid chosen uniformly at random among those present at that moment:
-    hash lookup + move to the most recent end) and 50 % misses (a new txid: insert + evict the least
+    For each ``maxsize`` in 1,000 / 10,000 / 100,000 / 1,000,000: a ``RecentTxHashes(maxsize)``
+    (ledgers/glass/bitcoin/mempool.py) is filled with ``maxsize`` tx hashes (untimed), then ``--ops``
+    (default 1,000,000) calls of ``seen(tx_hash)`` are timed with ``time.perf_counter_ns``: a realistic
+    mix of exactly 50 % hits (a tx hash chosen uniformly at random among those present at that moment:
+    hash lookup + move to the most recent end) and 50 % misses (a new tx hash: insert + evict the least
     recent one), in a random order. Figures: ns/operation per size (best of ``--repeat`` = 3 runs,
     each on a freshly filled LRU), the ratio largest / smallest size, and ``len()`` after the run,
     which must equal ``maxsize`` (bounded). The hit count the LRU reports is checked against the plan.
 
 The baseline, measured in the same run on the same keys
-    A plain dict doing ``if txid not in d: d[txid] = None`` over the same operation sequence, starting
+    A plain dict doing ``if tx_hash not in d: d[tx_hash] = None`` over the same operation sequence, starting
     from the same filled keys (lookup + insert, no ordering, no eviction, so it grows by the misses).
     The LRU figure is also reported as the ratio LRU / dict per size, and the dict's own largest /
     smallest ratio shows how much of any growth with size is the memory hierarchy (a 1M-entry table
     does not fit in the CPU caches) rather than the algorithm.
 
 How the keys are made (untimed, outside every timed loop)
-    64-hex-char txids from a seeded ``random.Random`` (``--seed``). The operation sequence is planned
-    by simulating the LRU on a separate OrderedDict plus an array of the present txids (O(1) uniform
+    64-hex-char tx hashes from a seeded ``random.Random`` (``--seed``). The operation sequence is planned
+    by simulating the LRU on a separate OrderedDict plus an array of the present tx hashes (O(1) uniform
     choice and swap-remove), so every planned hit really is present when the timed LRU meets it. The
     timed loops run with the garbage collector disabled (as timeit does); the loop is the same
-    ``for txid in ops: seen(txid)`` for every size.
+    ``for tx_hash in ops: seen(tx_hash)`` for every size.
 
 Baseline (2026-11-21, 2-core AMD EPYC, 2 MB L2, 32 MB L3, CPython 3.11, other jobs sharing the
     machine; default run, ~25 s, peak RSS 640 MB): LRU 191 / 254 / 826 / 1,226 ns per operation at
@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import figure, maxrss_mb  # noqa: E402  (after sys.path)
-from ledgers.glass.bitcoin.mempool import RecentTxids  # noqa: E402  (needs sys.path)
+from ledgers.glass.bitcoin.mempool import RecentTxHashes  # noqa: E402  (needs sys.path)
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DEFAULT_OPS = 1_000_000
@@ -77,12 +77,12 @@ class Plan:
 
 
 def plan_make(maxsize: int, ops: int, rng: random.Random) -> Plan:
-    """Plan ``ops`` operations on an LRU of ``maxsize`` filled with ``maxsize`` txids (module docstring)."""
+    """Plan ``ops`` operations on an LRU of ``maxsize`` filled with ``maxsize`` tx hashes (module docstring)."""
 
-    def txid() -> str:
+    def tx_hash() -> str:
         return f"{rng.getrandbits(256):064x}"
 
-    initial = [txid() for _ in range(maxsize)]
+    initial = [tx_hash() for _ in range(maxsize)]
     hits = round(ops * HIT_FRACTION)
     kinds = [True] * hits + [False] * (ops - hits)
     rng.shuffle(kinds)
@@ -95,7 +95,7 @@ def plan_make(maxsize: int, ops: int, rng: random.Random) -> Plan:
             key = present[rng.randrange(len(present))]
             order.move_to_end(key)
         else:
-            key = txid()
+            key = tx_hash()
             order[key] = None
             old, _ = order.popitem(last=False)
             i = position.pop(old)
@@ -107,7 +107,7 @@ def plan_make(maxsize: int, ops: int, rng: random.Random) -> Plan:
             present.append(key)
         sequence.append(key)
     if len(set(initial)) + (ops - hits) != len(set(initial) | set(sequence)):
-        raise RuntimeError("txid collision in the plan")  # 256 random bits: does not happen
+        raise RuntimeError("tx hash collision in the plan")  # 256 random bits: does not happen
     return Plan(initial, sequence, hits)
 
 
@@ -122,9 +122,9 @@ class SizeResult:
     planned_hits: int
 
 
-def lru_time(plan: Plan, maxsize: int) -> tuple[int, RecentTxids]:
-    """One timed run of the plan's operations on a freshly filled RecentTxids: (ns, the LRU)."""
-    lru = RecentTxids(maxsize)
+def lru_time(plan: Plan, maxsize: int) -> tuple[int, RecentTxHashes]:
+    """One timed run of the plan's operations on a freshly filled RecentTxHashes: (ns, the LRU)."""
+    lru = RecentTxHashes(maxsize)
     seen = lru.seen
     for key in plan.initial:
         seen(key)
@@ -181,7 +181,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ops", type=int, default=DEFAULT_OPS,
                         help=f"timed operations per size (default {DEFAULT_OPS:,})")
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="timed runs per size, best kept (default 3)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed of the txids and the mix")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed of the tx hashes and the mix")
     args = parser.parse_args(argv)
     if min(args.sizes) < 1 or args.ops < 2 or args.repeat < 1:
         parser.error("--sizes must be >= 1, --ops >= 2, --repeat >= 1")
@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench_started = time.perf_counter()
     sizes = sorted(set(args.sizes))
-    print(f"# WhaleTrack LRU bench: RecentTxids.seen, {args.ops:,} operations per size ({HIT_FRACTION:.0%} hits "
-          f"of random present txids, {1 - HIT_FRACTION:.0%} misses with eviction), best of {args.repeat}, "
+    print(f"# WhaleTrack LRU bench: RecentTxHashes.seen, {args.ops:,} operations per size ({HIT_FRACTION:.0%} hits "
+          f"of random present tx hashes, {1 - HIT_FRACTION:.0%} misses with eviction), best of {args.repeat}, "
           f"gc disabled in the timed loops; baseline: plain dict lookup + insert of the same keys", flush=True)
     rng = random.Random(args.seed)
     results: list[SizeResult] = []

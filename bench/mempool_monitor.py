@@ -1,7 +1,7 @@
 """Benchmark: the Bitcoin mempool whale monitor's hot path (``MempoolWatcher.feed``) against a JSON-decode floor.
 
 What is measured
-    ``MempoolWatcher(min_value_sats=whale_min_sats(Decimal("100")), recent=RecentTxids(10_000)).feed(frame)``
+    ``MempoolWatcher(min_value_sat=whale_min_sat(Decimal("100")), recent=RecentTxHashes(10_000)).feed(frame)``
     (ledgers/glass/bitcoin/mempool.py: json.loads of the frame, per transaction the dedupe LRU lookup, the
     whale filter and, for whales, the urgency score) over a stream of mempool.space WebSocket frames
     amplified from the recorded ones to at least ``--transactions`` (default 1,000,000) transaction
@@ -77,7 +77,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import figure, hwm_mb, maxrss_mb, reset_hwm, rss_mb  # noqa: E402  (after sys.path)
-from ledgers.glass.bitcoin.mempool import MempoolWatcher, RecentTxids, whale_min_sats  # noqa: E402  (needs sys.path)
+from ledgers.glass.bitcoin.mempool import MempoolWatcher, RecentTxHashes, whale_min_sat  # noqa: E402  (needs sys.path)
 
 FIXTURES = ("bitcoin-mempool-space-fixtures", "frontend-cypress-fixtures")
 TRANSACTION_SOURCES = ("mainnet_mempoolInfo.json", "details_rbf/tx01_ws_stratum_jobs.json")
@@ -87,7 +87,7 @@ DEFAULT_CHUNK = 1_000
 DEFAULT_LRU = 10_000
 LARGE_LRU = 100_000
 WHALE_MIN_BTC = Decimal("100")
-WHALE_BOOST_SATS = 150 * 100_000_000
+WHALE_BOOST_SAT = 150 * 100_000_000
 WHALE_EVERY = 1_000  # every 1,000th new transaction item is a whale
 RESEND_EVERY = 50  # every 50th frame resends the previous one verbatim
 RBF_EVERY = 10  # 1 frame in 10 (of the new ones) is an rbfLatest frame
@@ -183,7 +183,7 @@ class StreamStats:
 
 
 def frames_generate(tx_templates: list[Template], rbf_templates: list[Template], transactions: int,
-                    min_value_sats: int, stats: StreamStats) -> Iterator[str]:
+                    min_value_sat: int, stats: StreamStats) -> Iterator[str]:
     """Yield str frames lazily until at least ``transactions`` transaction items were produced (module docstring)."""
     previous, previous_size = "", 0
     f = 0
@@ -203,8 +203,8 @@ def frames_generate(tx_templates: list[Template], rbf_templates: list[Template],
             for i in range(len(values)):
                 stats.new_tx_items += 1
                 if stats.new_tx_items % WHALE_EVERY == 0:
-                    values[i] += WHALE_BOOST_SATS
-                if values[i] >= min_value_sats:
+                    values[i] += WHALE_BOOST_SAT
+                if values[i] >= min_value_sat:
                     stats.whale_items += 1
             prefixes, parts = template.prefixes, template.parts
             pieces = [parts[0]]
@@ -249,8 +249,8 @@ class Run:
 def run_stream(transactions: int, lru_size: int, chunk: int, *, floor: bool) -> tuple[Run, StreamStats]:
     """Feed the generated stream to a watcher (and json.loads it too when ``floor``), chunk by chunk."""
     tx_templates, rbf_templates = templates_load(data_dir())
-    minimum = whale_min_sats(WHALE_MIN_BTC)
-    watcher = MempoolWatcher(min_value_sats=minimum, recent=RecentTxids(lru_size))
+    minimum = whale_min_sat(WHALE_MIN_BTC)
+    watcher = MempoolWatcher(min_value_sat=minimum, recent=RecentTxHashes(lru_size))
     stream = StreamStats()
     frames = frames_generate(tx_templates, rbf_templates, transactions, minimum, stream)
     feed, loads, clock = watcher.feed, json.loads, time.perf_counter
@@ -309,8 +309,8 @@ def run_child(transactions: int, lru_size: int, chunk: int) -> dict[str, Any]:
 def profile(chunk: int, top: int = 15) -> None:
     """Feed PROFILE_TRANSACTIONS transactions under cProfile; print the top entries."""
     tx_templates, rbf_templates = templates_load(data_dir())
-    minimum = whale_min_sats(WHALE_MIN_BTC)
-    watcher = MempoolWatcher(min_value_sats=minimum, recent=RecentTxids(DEFAULT_LRU))
+    minimum = whale_min_sat(WHALE_MIN_BTC)
+    watcher = MempoolWatcher(min_value_sat=minimum, recent=RecentTxHashes(DEFAULT_LRU))
     frames = list(frames_generate(tx_templates, rbf_templates, PROFILE_TRANSACTIONS, minimum, StreamStats()))
     profiler = cProfile.Profile()
     profiler.enable()
@@ -330,7 +330,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"transaction items in the stream (at least; default {DEFAULT_TRANSACTIONS:,})")
     parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK,
                         help=f"frames generated per chunk (untimed; default {DEFAULT_CHUNK:,})")
-    parser.add_argument("--lru", type=int, default=DEFAULT_LRU, help=f"RecentTxids size (default {DEFAULT_LRU:,})")
+    parser.add_argument("--lru", type=int, default=DEFAULT_LRU, help=f"RecentTxHashes size (default {DEFAULT_LRU:,})")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocess runs")
     parser.add_argument("--profile", action="store_true",
                         help=f"also feed {PROFILE_TRANSACTIONS:,} transactions under cProfile")
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# frames generated lazily in chunks of {args.chunk:,} frames (generation untimed); each chunk is "
           "json.loads'ed (floor) and fed to the watcher, order alternating per chunk, then discarded", flush=True)
     print(f"# stream: 1 frame in {RESEND_EVERY} resent verbatim (duplicates), 1 new frame in {RBF_EVERY} "
-          f"rbfLatest, 1 new transaction in {WHALE_EVERY:,} gets value + {WHALE_BOOST_SATS // 100_000_000} BTC "
+          f"rbfLatest, 1 new transaction in {WHALE_EVERY:,} gets value + {WHALE_BOOST_SAT // 100_000_000} BTC "
           "(whale)", flush=True)
 
     run, stream = run_stream(args.transactions, args.lru, args.chunk, floor=True)
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     figure("watcher_duplicates_skipped", run.duplicates, "tx")
     figure("watcher_replacements", run.replacements, "replacements")
     figure("watcher_malformed", run.malformed, "frames/items")
-    figure("watcher_lru_len", run.lru_len, "txids")
+    figure("watcher_lru_len", run.lru_len, "tx hashes")
     problems = check_counts(run, stream)
     figure("check_counts", "OK" if not problems else "MISMATCH: " + "; ".join(problems))
     peak_kind = "VmHWM reset before the stream" if run.hwm_reset else "ru_maxrss (VmHWM reset not permitted)"
@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             figure(f"child_{label}_rss_before_stream_mb", child["rss_before_mb"], "MB")
             figure(f"child_{label}_peak_rss_mb", child["peak_after_mb"], "MB")
             figure(f"child_{label}_peak_rss_growth_mb", growth[key], "MB")
-            figure(f"child_{label}_lru_len", child["lru_len"], "txids")
+            figure(f"child_{label}_lru_len", child["lru_len"], "tx hashes")
             figure(f"child_{label}_transactions_per_s", child["transactions"] / child["watcher_s"], "tx/s")
         figure("rss_growth_full_minus_quarter_stream_mb", growth["full"] - growth["quarter"], "MB")
         extra_entries = runs["large_lru"][2]["lru_len"] - runs["full"][2]["lru_len"]

@@ -29,7 +29,7 @@ def snapshot() -> dict:
         "events": sorted(WhaleEvent.objects.values_list("tx_hash", "log_index", "summary")),
         "users": list(get_user_model().objects.values_list("username", "password")),
         "holdings": sorted(Holding.objects.values_list("whale__address", "asset", "amount", "value_usd")),
-        "mempool": sorted(MempoolTransaction.objects.values_list("txid", "status", "fee_bump_sats",
+        "mempool": sorted(MempoolTransaction.objects.values_list("tx_hash", "status", "fee_bump_sat",
                                                                  "time_to_confirm_s", "value_usd")),
         "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash_usd")),
         "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
@@ -61,7 +61,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert "5 recorded Bitcoin addresses tracked (5 new)" in text
     assert "bitcoin: partial," in text and "(not in the recordings)" in text  # the label sets' BTC whales
     assert "mempool: ok, 15 messages" in text and "5 whales (5 new events), 1 replaced, 1 confirmed" in text
-    assert MempoolTransaction.objects.filter(status=MempoolStatus.CONFIRMED, confirmed_height=890448).count() == 1
+    assert MempoolTransaction.objects.filter(status=MempoolStatus.CONFIRMED, confirmed_block_number=890448).count() == 1
     # Hyperliquid: the recorded accounts and the two recorded bridge depositors are tracked and collected.
     assert "3 recorded Hyperliquid accounts tracked (3 new)" in text
     assert "bridge: ok, " in text and "2 deposits, 2 above the threshold, 2 new Hyperliquid whales" in text

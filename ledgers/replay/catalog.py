@@ -8,7 +8,7 @@ folder's ``PROVENANCE.md`` says what the files are).
 from decimal import Decimal
 
 # --- Bitcoin (bitcoin-mempool-space-am-i-exposed, bitcoin-mempool-space-fixtures) -------------------
-# Addresses whose history the recordings hold: address -> (display name, a recorded txid it is in).
+# Addresses whose history the recordings hold: address -> (display name, the tx_hash of a recorded tx it is in).
 RECORDED_BITCOIN_WHALES: dict[str, tuple[str, str]] = {
     "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa": (
         "Genesis address", "c2e051f86e90589c99668e0ec0b94b1c9d97fdcf4ed88ffd3ee1879b5d9a2d3a"),
@@ -23,17 +23,17 @@ RECORDED_BITCOIN_WHALES: dict[str, tuple[str, str]] = {
 }
 
 # The recorded RBF pair of mempool.space's fixtures (details_rbf/tx01_*, tx02_*).
-REPLACED_TXID = "242f3fff9ca7d5aea7a7a57d886f3fa7329e24fac948598a991b3a3dd631cd29"
-REPLACEMENT_TXID = "b6a53d8a8025c0c5b194345925a99741b645cae0b1f180f0613273029f2bf698"
+REPLACED_TX_HASH = "242f3fff9ca7d5aea7a7a57d886f3fa7329e24fac948598a991b3a3dd631cd29"
+REPLACEMENT_TX_HASH = "b6a53d8a8025c0c5b194345925a99741b645cae0b1f180f0613273029f2bf698"
 # DERIVED whale-sized variants: the recordings hold no unconfirmed transaction of 100 BTC or more, so the
 # replay node's WebSocket adds this much to the ``value`` of these recorded unconfirmed transactions
 # (fee, size, rate and time stay the recorded ones; REST answers stay verbatim).
-WHALE_VARIANT_BOOST_SATS = 15_000_000_000  # 150 BTC
-WHALE_VARIANT_TXIDS = frozenset({
+WHALE_VARIANT_BOOST_SAT = 15_000_000_000  # 150 BTC
+WHALE_VARIANT_TX_HASHES = frozenset({
     "e88521600e3c8348d0534777ca6490091cb3cdd1fac8a2abe95123f7cef319e5",  # INIT transactions, rate 12.33
     "17a9e5194345d8da287d49c0bf595474e08fc81434646925d6640964929aa7f9",  # frame 0 transactions, rate 60.16
-    REPLACED_TXID,  # frame 3
-    REPLACEMENT_TXID,  # frame 6
+    REPLACED_TX_HASH,  # frame 3
+    REPLACEMENT_TX_HASH,  # frame 6
     "21518a98d1aa9df524865d2f88c578499f524eb1d0c4d3e70312ab863508692f",  # frame 12 (mainnet_tx_cached.json)
 })
 

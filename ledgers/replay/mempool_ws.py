@@ -35,8 +35,8 @@ SCRIPT (``SCRIPT_SPEC``; "verbatim" = the file's JSON re-serialized; paths under
 
 A summary is mempool.space's stripped transaction ``{txid, fee, vsize, value, rate, time?}`` (see
 ``tx_summary``). WHALE-SIZED VARIANTS, DERIVED: the recordings hold no unconfirmed tx of 100 BTC or
-more, so in every ``transactions`` list (INIT included) the ``value`` of ``WHALE_VARIANT_TXIDS`` is
-raised by ``WHALE_VARIANT_BOOST_SATS`` (150 BTC); fee, vsize, rate and time stay the real ones. REST
+more, so in every ``transactions`` list (INIT included) the ``value`` of ``WHALE_VARIANT_TX_HASHES`` is
+raised by ``WHALE_VARIANT_BOOST_SAT`` (150 BTC); fee, vsize, rate and time stay the real ones. REST
 answers (``ledgers.replay.bitcoin``) stay verbatim.
 
 Faults (``WsFaultInjector``): abrupt TCP drop after N frames, a rewind on the next connection, one
@@ -64,10 +64,10 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from ledgers.replay.bitcoin import FIXTURES_DIR, EsploraIndex, is_txid
 from ledgers.replay.catalog import (
-    REPLACED_TXID,
-    REPLACEMENT_TXID,
-    WHALE_VARIANT_BOOST_SATS,
-    WHALE_VARIANT_TXIDS,
+    REPLACED_TX_HASH,
+    REPLACEMENT_TX_HASH,
+    WHALE_VARIANT_BOOST_SAT,
+    WHALE_VARIANT_TX_HASHES,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,14 +106,14 @@ def tx_summary(tx: dict) -> dict:
 
 
 def whale_variant(payload: dict) -> dict:
-    """``payload`` with the ``value`` of every ``transactions`` item in WHALE_VARIANT_TXIDS raised by
-    WHALE_VARIANT_BOOST_SATS (DERIVED whale-sized variants; everything else unchanged, a new object)."""
+    """``payload`` with the ``value`` of every ``transactions`` item in WHALE_VARIANT_TX_HASHES raised by
+    WHALE_VARIANT_BOOST_SAT (DERIVED whale-sized variants; everything else unchanged, a new object)."""
     items = payload.get("transactions")
     if not isinstance(items, list):
         return payload
     boosted = [
-        {**item, "value": item["value"] + WHALE_VARIANT_BOOST_SATS}
-        if isinstance(item, dict) and item.get("txid") in WHALE_VARIANT_TXIDS and isinstance(item.get("value"), int)
+        {**item, "value": item["value"] + WHALE_VARIANT_BOOST_SAT}
+        if isinstance(item, dict) and item.get("txid") in WHALE_VARIANT_TX_HASHES and isinstance(item.get("value"), int)
         else item
         for item in items
     ]
@@ -152,13 +152,13 @@ SCRIPT_SPEC: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("details_rbf/tx01_ws_mempool_blocks_01.json", "file", None, None),
     ("details_rbf/tx01_api_cached.json", "summary", None, None),
     ("rbf_page/rbf_01.json", "file", None, None),
-    ("details_rbf/tx01_ws_tx_replaced.json", "file", REPLACED_TXID, None),
+    ("details_rbf/tx01_ws_tx_replaced.json", "file", REPLACED_TX_HASH, None),
     ("details_rbf/tx02_api_rbf.json", "rbf", None, None),
-    ("details_rbf/tx02_ws_mempool_blocks_01.json", "file", REPLACEMENT_TXID, "txPosition"),
-    ("details_rbf/tx02_ws_tx_position.json", "file", REPLACEMENT_TXID, None),
-    ("details_rbf/tx02_ws_next_block.json", "file", REPLACEMENT_TXID, "txPosition"),
+    ("details_rbf/tx02_ws_mempool_blocks_01.json", "file", REPLACEMENT_TX_HASH, "txPosition"),
+    ("details_rbf/tx02_ws_tx_position.json", "file", REPLACEMENT_TX_HASH, None),
+    ("details_rbf/tx02_ws_next_block.json", "file", REPLACEMENT_TX_HASH, "txPosition"),
     ("rbf_page/rbf_02.json", "file", None, None),
-    ("details_rbf/tx02_ws_block.json", "file", REPLACEMENT_TXID, "txConfirmed"),
+    ("details_rbf/tx02_ws_block.json", "file", REPLACEMENT_TX_HASH, "txConfirmed"),
     ("mainnet_tx_cached.json", "summary", None, None),
     ("backend", "unconfirmed", None, None),
 )

@@ -209,7 +209,7 @@ def test_hyperliquid_ledger_deposit_direction_from_details():
 def test_events_without_a_direction_never_match_a_direction_rule():
     AlertRuleFactory(direction="send")
     mempool = WhaleEventFactory(chain=Chain.BITCOIN, type=EventType.MEMPOOL_WHALE, value_usd=MILLION,
-                                details={"value_sats": 10**10})
+                                details={"value_sat": 10**10})
     retraction = WhaleEventFactory(whale=None, type=EventType.REORG_RETRACTION)
     ethereum_without_trade = WhaleEventFactory(type=EventType.LARGE_TRANSFER, value_usd=MILLION,
                                                details={"counterparty": "0x" + "1" * 40})

@@ -1,11 +1,12 @@
 """Turn Esplora transactions of a tracked Bitcoin address into whale activities.
 
 Pure functions over ``types.py`` dataclasses (no ORM, no I/O), tested directly on the recorded
-``/address/:addr/txs`` pages and ``/tx/:txid`` answers. The rules, per transaction:
+``/address/:addr/txs`` pages and ``/tx/:txid`` answers. The rules, per transaction (``details`` keys
+in parentheses; every amount in sat, named ``*_sat``):
 
 1. Net movement: ``received`` = outputs paid to the whale's address, ``spent`` = the values of the
-   inputs it spent (their prevouts), ``net = received - spent`` in sat. A transaction with net 0
-   (or not touching the address) is no activity.
+   inputs it spent (their prevouts), ``net = received - spent`` in sat (``net_sat``, ``received_sat``,
+   ``spent_sat``). A transaction with net 0 (or not touching the address) is no activity.
 2. Coinjoin (the equal-output heuristic): at least 2 distinct input addresses and one output value
    paid at least twice but no more times than there are distinct input addresses (Whirlpool 5x5,
    WabiSabi, JoinMarket). A coinjoin is ONE trade, ``send`` or ``receive`` by the sign of net,
@@ -25,8 +26,9 @@ Pure functions over ``types.py`` dataclasses (no ORM, no I/O), tested directly o
    ``send``/``receive`` with ``is_internal``, no event.
 6. Fee: the transaction fee in sat when the whale funded every input; its share
    ``fee x own inputs / all inputs`` (integer division) when it funded some; nothing when it only
-   received. Charged once: on the ``send`` trade if there is one, else the first trade.
-7. Amounts: ``amount_raw`` in sat, ``amount_base`` in BTC (sat / 10^8, exact); USD at the BTC price
+   received. Charged once: on the ``send`` trade if there is one, else the first trade (``fee_sat``,
+   0 on the other trades; ``tx_fee_sat`` = the whole transaction's fee on every trade).
+7. Amounts: ``amount_raw`` in sat (``amount_sat``), ``amount_base`` in BTC (sat / 10^8, exact); USD at the BTC price
    at block time (``ledgers.exchange.market`` rules: daily CoinGecko closes, refused past PRICE_MAX_AGE_HOURS),
    rounded half-even to 8 decimals. An unconfirmed transaction is stored with ``block_number``
    None and ``block_time`` = ``seen_at`` (when the collector first saw it); confirmation fills them.
@@ -38,14 +40,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
-from ledgers.glass.bitcoin.types import SATS_PER_BTC, BitcoinTx
+from ledgers.glass.bitcoin.types import SAT_PER_BTC, BitcoinTx
 from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
 from whales.money import q_usd
 from whales.types import WhaleActivity
 
-BTC = Decimal(SATS_PER_BTC)
+BTC = Decimal(SAT_PER_BTC)
 
 
 @dataclass
@@ -58,15 +60,15 @@ class AddressContext:
     prices: PriceBook | None
 
 
-def sats_to_btc(sats: int) -> Decimal:
-    """Exact BTC amount of ``sats`` satoshis."""
-    return Decimal(sats) / BTC
+def sat_to_btc(amount_sat: int) -> Decimal:
+    """Exact BTC amount of ``amount_sat`` satoshis."""
+    return Decimal(amount_sat) / BTC
 
 
 def net_movement(tx: BitcoinTx, address: str) -> tuple[int, int]:
     """(received, spent) in sat for ``address`` in ``tx`` (outputs paid to it, inputs it spent)."""
-    received = sum(o.value for o in tx.outputs if o.address == address)
-    spent = sum(i.value for i in tx.inputs if i.address == address)
+    received = sum(o.value_sat for o in tx.outputs if o.address == address)
+    spent = sum(i.value_sat for i in tx.inputs if i.address == address)
     return received, spent
 
 
@@ -75,7 +77,7 @@ def is_coinjoin(tx: BitcoinTx) -> bool:
     input_addresses = {i.address for i in tx.inputs if i.address}
     if len(input_addresses) < 2:
         return False
-    counts = Counter(o.value for o in tx.outputs if o.value > 0)
+    counts = Counter(o.value_sat for o in tx.outputs if o.value_sat > 0)
     if not counts:
         return False
     _, equal_outputs = counts.most_common(1)[0]
@@ -99,7 +101,7 @@ def _fmt_usd(value: Decimal | None) -> str:
 @dataclass(frozen=True, slots=True)
 class _Leg:
     direction: str
-    sats: int
+    amount_sat: int
     counterparty: str
     recipients: int
     is_internal: bool
@@ -132,15 +134,15 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
     net = received - spent
     if net == 0:
         return []
-    total_in = sum(i.value for i in tx.inputs)
+    total_in = sum(i.value_sat for i in tx.inputs)
     funded_all = spent > 0 and spent == total_in
     coinjoin = is_coinjoin(tx)
     if spent == 0:
         fee = 0
     elif funded_all:
-        fee = tx.fee
+        fee = tx.fee_sat
     else:
-        fee = tx.fee * spent // total_in if total_in else 0
+        fee = tx.fee_sat * spent // total_in if total_in else 0
 
     legs: list[_Leg] = []
     if coinjoin:
@@ -149,7 +151,7 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
         senders: dict[str, int] = {}
         for i in tx.inputs:
             if i.address and i.address != address:
-                senders[i.address] = senders.get(i.address, 0) + i.value
+                senders[i.address] = senders.get(i.address, 0) + i.value_sat
         exchange_in = {a: v for a, v in senders.items() if _is_exchange(ctx.known.get(a))}
         internal = _own_entity(ctx, list(senders))
         withdraw = not internal and exchange_in and 2 * sum(exchange_in.values()) >= sum(senders.values())
@@ -159,9 +161,9 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
     elif funded_all:
         recipients: dict[str, int] = {}
         for o in tx.outputs:
-            if o.address != address and o.value > 0:
+            if o.address != address and o.value_sat > 0:
                 key = o.address or f"output:{o.n}"  # OP_RETURN / bare multisig: no address
-                recipients[key] = recipients.get(key, 0) + o.value
+                recipients[key] = recipients.get(key, 0) + o.value_sat
         internal = _own_entity(ctx, list(recipients))
         to_exchange = {} if internal else {a: v for a, v in recipients.items() if _is_exchange(ctx.known.get(a))}
         others = {a: v for a, v in recipients.items() if a not in to_exchange}
@@ -180,7 +182,7 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
     price = ctx.prices.usd(ctx.btc, when) if ctx.btc is not None and ctx.prices is not None else None
     fee_leg = next((n for n, leg in enumerate(legs) if leg.direction == Direction.SEND), 0)
     common = {
-        "net_sats": net, "received_sats": received, "spent_sats": spent, "tx_fee_sats": tx.fee,
+        "net_sat": net, "received_sat": received, "spent_sat": spent, "tx_fee_sat": tx.fee_sat,
         "inputs": len(tx.inputs), "outputs": len(tx.outputs), "coinjoin": coinjoin,
         "confirmed": tx.status.confirmed,
     }
@@ -189,11 +191,11 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
 
 
 def _activity(ctx: AddressContext, tx: BitcoinTx, leg: _Leg, when: datetime, price: Decimal | None,
-              fee_sats: int | None, common: dict) -> WhaleActivity:
+              fee_sat: int | None, common: dict) -> WhaleActivity:
     whale = ctx.whale
-    amount = sats_to_btc(leg.sats)
+    amount = sat_to_btc(leg.amount_sat)
     value_usd = _usd(amount, price)
-    fee_usd = _usd(sats_to_btc(fee_sats), price) if fee_sats else None
+    fee_usd = _usd(sat_to_btc(fee_sat), price) if fee_sat else None
     cp = ctx.known.get(leg.counterparty)
     cp_name = cp.name if cp else ""
     if leg.direction in (Direction.DEPOSIT, Direction.WITHDRAW):
@@ -217,12 +219,12 @@ def _activity(ctx: AddressContext, tx: BitcoinTx, leg: _Leg, when: datetime, pri
     summary = f"{whale.name or whale.address} {verb} {_fmt_btc(amount)}{_fmt_usd(value_usd)}{where}{pending}"
     return WhaleActivity(
         whale_id=whale.id, chain=Chain.BITCOIN, block_time=when,
-        block_number=tx.status.block_height if tx.status.confirmed else None,
+        block_number=tx.status.block_number if tx.status.confirmed else None,
         block_hash=tx.status.block_hash if tx.status.confirmed else "",
-        tx_hash=tx.txid, log_index=-1, source=source, platform=platform, direction=leg.direction,
-        base_asset="BTC", amount_raw=Decimal(leg.sats), amount_base=amount, price_usd=price,
+        tx_hash=tx.tx_hash, log_index=-1, source=source, platform=platform, direction=leg.direction,
+        base_asset="BTC", amount_raw=Decimal(leg.amount_sat), amount_base=amount, price_usd=price,
         value_usd=value_usd, fee_usd=fee_usd,
         counterparty=leg.counterparty if not leg.counterparty.startswith("output:") else "",
         counterparty_name=cp_name, is_internal=leg.is_internal, event_type=event_type, summary=summary,
-        details={**common, "amount_sats": leg.sats, "fee_sats": fee_sats or 0, "counterparties": leg.recipients},
+        details={**common, "amount_sat": leg.amount_sat, "fee_sat": fee_sat or 0, "counterparties": leg.recipients},
     )

@@ -8,10 +8,10 @@ from ledgers.glass.bitcoin.models import MempoolTransaction
 
 @admin.register(MempoolTransaction)
 class MempoolTransactionAdmin(admin.ModelAdmin):
-    list_display = ["txid", "status", "value_btc", "value_usd", "fee_rate", "urgency", "urgency_band", "whale",
-                    "first_seen_at", "confirmed_height", "time_to_confirm_s", "replaced_by_txid"]
+    list_display = ["tx_hash", "status", "value_btc", "value_usd", "fee_rate_sat_vb", "urgency", "urgency_band",
+                    "whale", "first_seen_at", "confirmed_block_number", "time_to_confirm_s", "replaced_by_tx_hash"]
     list_filter = ["status", "urgency_band", "has_full_tx", ("first_seen_at", admin.DateFieldListFilter)]
-    search_fields = ["=txid", "=replaced_by_txid", "whale__address", "whale__name"]
+    search_fields = ["=tx_hash", "=replaced_by_tx_hash", "whale__address", "whale__name"]
     list_select_related = ["whale"]
     raw_id_fields = ["whale"]
     ordering = ["-first_seen_at"]

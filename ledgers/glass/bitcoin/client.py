@@ -45,7 +45,7 @@ def decode_status(raw: dict) -> TxStatus:
         return TxStatus(confirmed=False)
     return TxStatus(
         confirmed=True,
-        block_height=int(raw["block_height"]),
+        block_number=int(raw["block_height"]),
         block_hash=str(raw.get("block_hash") or ""),
         block_time=_time(raw.get("block_time")),
     )
@@ -54,36 +54,36 @@ def decode_status(raw: dict) -> TxStatus:
 def decode_tx(raw: dict) -> BitcoinTx:
     """Decode one Esplora transaction object.
 
-    Raises: EsploraError naming the txid when a field is missing or malformed.
+    Raises: EsploraError naming the transaction (its txid) when a field is missing or malformed.
     """
     try:
         inputs = tuple(
             TxInput(
-                prev_txid=str(vin.get("txid") or ""),
+                prev_tx_hash=str(vin.get("txid") or ""),
                 prev_vout=int(vin.get("vout") or 0),
                 address=str((vin.get("prevout") or {}).get("scriptpubkey_address") or ""),
-                value=int((vin.get("prevout") or {}).get("value") or 0),
+                value_sat=int((vin.get("prevout") or {}).get("value") or 0),
                 is_coinbase=bool(vin.get("is_coinbase")),
             )
             for vin in raw["vin"]
         )
         outputs = tuple(
-            TxOutput(n=n, address=str(vout.get("scriptpubkey_address") or ""), value=int(vout["value"]),
+            TxOutput(n=n, address=str(vout.get("scriptpubkey_address") or ""), value_sat=int(vout["value"]),
                      script_type=str(vout.get("scriptpubkey_type") or ""))
             for n, vout in enumerate(raw["vout"])
         )
         return BitcoinTx(
-            txid=str(raw["txid"]).lower(),
+            tx_hash=str(raw["txid"]).lower(),
             inputs=inputs,
             outputs=outputs,
-            fee=int(raw.get("fee") or 0),
-            weight=int(raw["weight"]),
-            size=int(raw.get("size") or 0),
+            fee_sat=int(raw.get("fee") or 0),
+            weight_wu=int(raw["weight"]),
+            size_bytes=int(raw.get("size") or 0),
             status=decode_status(raw["status"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        txid = raw.get("txid") if isinstance(raw, dict) else None
-        raise EsploraError(f"tx {txid}: malformed Esplora transaction ({type(exc).__name__}: {exc})") from exc
+        tx_hash = raw.get("txid") if isinstance(raw, dict) else None
+        raise EsploraError(f"tx {tx_hash}: malformed Esplora transaction ({type(exc).__name__}: {exc})") from exc
 
 
 def decode_address_stats(raw: dict) -> AddressStats:
@@ -92,11 +92,11 @@ def decode_address_stats(raw: dict) -> AddressStats:
         chain, mempool = raw["chain_stats"], raw["mempool_stats"]
         return AddressStats(
             address=str(raw["address"]),
-            chain_funded=int(chain["funded_txo_sum"]),
-            chain_spent=int(chain["spent_txo_sum"]),
+            chain_funded_sat=int(chain["funded_txo_sum"]),
+            chain_spent_sat=int(chain["spent_txo_sum"]),
             chain_tx_count=int(chain["tx_count"]),
-            mempool_funded=int(mempool["funded_txo_sum"]),
-            mempool_spent=int(mempool["spent_txo_sum"]),
+            mempool_funded_sat=int(mempool["funded_txo_sum"]),
+            mempool_spent_sat=int(mempool["spent_txo_sum"]),
             mempool_tx_count=int(mempool["tx_count"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -179,14 +179,14 @@ class EsploraClient:
         return txs
 
     # --- API ----------------------------------------------------------------------------------
-    def tip_height(self) -> int:
-        """``GET /blocks/tip/height``: the height of the best block (plain-text integer)."""
+    def tip_block_number(self) -> int:
+        """``GET /blocks/tip/height``: the block number (height) of the best block (plain-text integer)."""
         response = self._get("/blocks/tip/height")
         assert response is not None
         try:
             return int(response.text.strip())
         except ValueError as exc:
-            raise EsploraError(f"tip height: not an integer: {response.text[:40]!r}") from exc
+            raise EsploraError(f"tip block number: not an integer: {response.text[:40]!r}") from exc
 
     def address_stats(self, address: str) -> AddressStats:
         """``GET /address/:addr``. Raises: AddressNotFound on 404 (besides the usual errors)."""
@@ -201,26 +201,26 @@ class EsploraClient:
         """``GET /address/:addr/txs``: unconfirmed txs, then the newest confirmed ones (one page)."""
         return self._tx_list(f"/address/{address}/txs")
 
-    def address_txs_chain(self, address: str, last_seen_txid: str) -> list[BitcoinTx]:
+    def address_txs_chain(self, address: str, last_seen_tx_hash: str) -> list[BitcoinTx]:
         """``GET /address/:addr/txs/chain/:last_seen_txid``: the next page of confirmed txs, newest first
         ([] at the end of the history)."""
-        return self._tx_list(f"/address/{address}/txs/chain/{last_seen_txid}")
+        return self._tx_list(f"/address/{address}/txs/chain/{last_seen_tx_hash}")
 
-    def tx(self, txid: str) -> BitcoinTx | None:
+    def tx(self, tx_hash: str) -> BitcoinTx | None:
         """``GET /tx/:txid``; None when the source does not know it (404: never seen, replaced or dropped)."""
-        raw = self._json(f"/tx/{txid}", allow_404=True)
+        raw = self._json(f"/tx/{tx_hash}", allow_404=True)
         if raw is None:
             return None
         if not isinstance(raw, dict):
-            raise EsploraError(f"tx {txid}: not a JSON object")
+            raise EsploraError(f"tx {tx_hash}: not a JSON object")
         return decode_tx(raw)
 
-    def tx_status(self, txid: str) -> TxStatus | None:
+    def tx_status(self, tx_hash: str) -> TxStatus | None:
         """``GET /tx/:txid/status``; None when the source does not know the transaction."""
-        raw = self._json(f"/tx/{txid}/status", allow_404=True)
+        raw = self._json(f"/tx/{tx_hash}/status", allow_404=True)
         if raw is None:
             return None
         try:
             return decode_status(raw)
         except (KeyError, TypeError, ValueError) as exc:
-            raise EsploraError(f"tx {txid}: malformed status ({exc})") from exc
+            raise EsploraError(f"tx {tx_hash}: malformed status ({exc})") from exc

@@ -1,4 +1,4 @@
-"""The mempool whale monitor's hot path: parse mempool.space WebSocket frames, deduplicate txids,
+"""The mempool whale monitor's hot path: parse mempool.space WebSocket frames, deduplicate tx hashes,
 filter whales, score urgency. Pure and synchronous (no I/O, no ORM), so the benchmark measures
 exactly this and the tests feed it recorded frames.
 
@@ -14,6 +14,10 @@ Frames handled (mempool.space WebSocket API; shapes in ../shared/data/bitcoin-me
   and ignored. A frame that is not valid JSON, or not an object, is counted as malformed and skipped;
   a transaction item without a usable txid/value/vsize is skipped on its own.
 
+Our names for the stream's fields (STYLE.md §2): ``txid`` -> ``tx_hash``, ``fee`` -> ``fee_sat``, ``vsize`` ->
+``vsize_vb``, ``value`` -> ``value_sat``, ``rate`` -> ``fee_rate_sat_vb`` (computed as fee / vsize), a block's
+``height`` -> ``block_number``.
+
 Urgency (``urgency_score``), from the fee rate r in sat/vB, continuous and monotonic:
     r < 10:        0.3 * r / 10                         (0.0 - 0.3)
     10 <= r <= 50: 0.3 + 0.4 * (r - 10) / 40            (0.3 - 0.7)
@@ -26,33 +30,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-SATS_PER_BTC = 100_000_000
-URGENCY_SATURATION_RATE = 500.0  # sat/vB where urgency reaches 1.0
+SAT_PER_BTC = 100_000_000
+URGENCY_SATURATION_RATE_SAT_VB = 500.0  # where urgency reaches 1.0
 
 
-def urgency_score(fee_rate: float) -> float:
-    """Urgency in [0, 1] from ``fee_rate`` in sat/vB (module docstring). Negative rates count as 0."""
-    if fee_rate <= 0:
+def urgency_score(fee_rate_sat_vb: float) -> float:
+    """Urgency in [0, 1] from ``fee_rate_sat_vb`` in sat/vB (module docstring). Negative rates count as 0."""
+    rate = fee_rate_sat_vb
+    if rate <= 0:
         return 0.0
-    if fee_rate < 10:
-        return 0.3 * fee_rate / 10
-    if fee_rate <= 50:
-        return 0.3 + 0.4 * (fee_rate - 10) / 40
-    return 0.7 + 0.3 * min(fee_rate - 50, URGENCY_SATURATION_RATE - 50) / (URGENCY_SATURATION_RATE - 50)
+    if rate < 10:
+        return 0.3 * rate / 10
+    if rate <= 50:
+        return 0.3 + 0.4 * (rate - 10) / 40
+    saturation = URGENCY_SATURATION_RATE_SAT_VB
+    return 0.7 + 0.3 * min(rate - 50, saturation - 50) / (saturation - 50)
 
 
-def urgency_band(fee_rate: float) -> str:
+def urgency_band(fee_rate_sat_vb: float) -> str:
     """``low`` (< 10 sat/vB), ``medium`` (10-50) or ``high`` (> 50): the three ranges of the score."""
-    if fee_rate < 10:
+    if fee_rate_sat_vb < 10:
         return "low"
-    return "medium" if fee_rate <= 50 else "high"
+    return "medium" if fee_rate_sat_vb <= 50 else "high"
 
 
-class RecentTxids:
-    """A bounded LRU set of txids: O(1) ``seen`` (an OrderedDict: hash lookup + linked-list move).
+class RecentTxHashes:
+    """A bounded LRU set of tx hashes: O(1) ``seen`` (an OrderedDict: hash lookup + linked-list move).
 
-    ``seen(txid)`` answers whether txid was seen among the last ``maxsize`` distinct txids and
-    records it as the most recent; past ``maxsize`` the least recently seen one is evicted.
+    ``seen(tx_hash)`` answers whether tx_hash was seen among the last ``maxsize`` distinct tx hashes
+    and records it as the most recent; past ``maxsize`` the least recently seen one is evicted.
     """
 
     __slots__ = ("_items", "evictions", "hits", "maxsize")
@@ -65,20 +71,20 @@ class RecentTxids:
         self.hits = 0
         self.evictions = 0
 
-    def seen(self, txid: str) -> bool:
+    def seen(self, tx_hash: str) -> bool:
         items = self._items
-        if txid in items:
-            items.move_to_end(txid)
+        if tx_hash in items:
+            items.move_to_end(tx_hash)
             self.hits += 1
             return True
-        items[txid] = None
+        items[tx_hash] = None
         if len(items) > self.maxsize:
             items.popitem(last=False)
             self.evictions += 1
         return False
 
-    def __contains__(self, txid: object) -> bool:
-        return txid in self._items
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._items
 
     def __len__(self) -> int:
         return len(self._items)
@@ -87,13 +93,17 @@ class RecentTxids:
 @dataclass(frozen=True, slots=True)
 class WhaleSeen:
     """An unconfirmed transaction moving at least the whale minimum. ``first_seen`` is the stream's
-    ``time`` when given (aware UTC), else None (the caller uses its own clock)."""
+    ``time`` when given (aware UTC), else None (the caller uses its own clock).
 
-    txid: str
-    fee_sats: int
-    vsize: float
-    value_sats: int
-    fee_rate: float
+    Units: ``fee_sat``/``value_sat`` in sat (``value_sat`` = total of the outputs), ``vsize_vb`` in vB
+    (fractional for segwit: weight / 4), ``fee_rate_sat_vb`` = fee_sat / vsize_vb, ``urgency`` in [0, 1].
+    """
+
+    tx_hash: str
+    fee_sat: int
+    vsize_vb: float
+    value_sat: int
+    fee_rate_sat_vb: float
     urgency: float
     band: str
     first_seen: datetime | None
@@ -101,20 +111,20 @@ class WhaleSeen:
 
 @dataclass(frozen=True, slots=True)
 class Replaced:
-    """``old_txid`` was replaced (RBF) by ``new_txid``; ``new_fee_sats`` when the stream says it."""
+    """``old_tx_hash`` was replaced (RBF) by ``new_tx_hash``; ``new_fee_sat`` when the stream says it."""
 
-    old_txid: str
-    new_txid: str
-    new_fee_sats: int | None = None
-    old_fee_sats: int | None = None
+    old_tx_hash: str
+    new_tx_hash: str
+    new_fee_sat: int | None = None
+    old_fee_sat: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Confirmed:
-    """``txid`` confirmed in block ``block_height`` (hash, block time aware UTC)."""
+    """``tx_hash`` confirmed in block ``block_number`` (hash, block time aware UTC)."""
 
-    txid: str
-    block_height: int
+    tx_hash: str
+    block_number: int
     block_hash: str
     block_time: datetime
 
@@ -123,7 +133,7 @@ class Confirmed:
 class NewBlock:
     """A block the stream announced (the newest of a ``blocks`` list, or a ``block``)."""
 
-    block_height: int
+    block_number: int
     block_hash: str
     block_time: datetime
 
@@ -155,18 +165,18 @@ def _time(value: object) -> datetime | None:
 class MempoolWatcher:
     """Turns frames into signals. ``feed(frame)`` -> list of WhaleSeen / Replaced / Confirmed / NewBlock.
 
-    ``min_value_sats``: the whale minimum (BITCOIN_MEMPOOL_WHALE_MIN_BTC x 10^8). ``recent``: the
-    dedupe LRU (a txid already seen is never reported again, whatever frame repeats it).
-    ``tracked_txid``: what the connection asked the server to track, for ``txReplaced``.
+    ``min_value_sat``: the whale minimum (BITCOIN_MEMPOOL_WHALE_MIN_BTC x 10^8). ``recent``: the
+    dedupe LRU (a tx_hash already seen is never reported again, whatever frame repeats it).
+    ``tracked_tx_hash``: what the connection asked the server to track, for ``txReplaced``.
     """
 
     HANDLED = frozenset({"transactions", "rbfLatest", "txReplaced", "block", "blocks", "txConfirmed"})
 
-    def __init__(self, *, min_value_sats: int, recent: RecentTxids) -> None:
-        self.min_value_sats = min_value_sats
+    def __init__(self, *, min_value_sat: int, recent: RecentTxHashes) -> None:
+        self.min_value_sat = min_value_sat
         self.recent = recent
-        self.tracked_txid: str | None = None
-        self.watch: set[str] = set()  # pending whale txids: a repeat of one is noted in ``reseen``
+        self.tracked_tx_hash: str | None = None
+        self.watch: set[str] = set()  # pending whale tx hashes: a repeat of one is noted in ``reseen``
         self.reseen: set[str] = set()
         self.stats = WatcherStats()
 
@@ -197,8 +207,8 @@ class MempoolWatcher:
             for tree in rbf:
                 self._rbf_tree(tree, signals)
         replaced = message.get("txReplaced")
-        if isinstance(replaced, dict) and isinstance(replaced.get("txid"), str) and self.tracked_txid:
-            signals.append(Replaced(old_txid=self.tracked_txid, new_txid=replaced["txid"].lower()))
+        if isinstance(replaced, dict) and isinstance(replaced.get("txid"), str) and self.tracked_tx_hash:
+            signals.append(Replaced(old_tx_hash=self.tracked_tx_hash, new_tx_hash=replaced["txid"].lower()))
             self.stats.replacements += 1
         block = message.get("block")
         if isinstance(block, dict):
@@ -207,40 +217,40 @@ class MempoolWatcher:
                 signals.append(new_block)
                 confirmed = message.get("txConfirmed")
                 if isinstance(confirmed, str) and confirmed:
-                    signals.append(Confirmed(confirmed.lower(), new_block.block_height, new_block.block_hash,
+                    signals.append(Confirmed(confirmed.lower(), new_block.block_number, new_block.block_hash,
                                              new_block.block_time))
                     self.stats.confirmations += 1
         blocks = message.get("blocks")
         if isinstance(blocks, list) and blocks:
             parsed = [b for b in (self._block(raw) for raw in blocks if isinstance(raw, dict)) if b is not None]
             if parsed:
-                signals.append(max(parsed, key=lambda b: b.block_height))
+                signals.append(max(parsed, key=lambda b: b.block_number))
         return signals
 
     def _transactions(self, items: list, signals: list[Signal]) -> None:
         stats = self.stats
         seen = self.recent.seen
-        minimum = self.min_value_sats
+        minimum = self.min_value_sat
         for item in items:
             try:
-                txid = item["txid"]
+                tx_hash = item["txid"]
                 value = item["value"]
             except (TypeError, KeyError):
                 stats.malformed += 1
                 continue
             stats.transactions += 1
-            if seen(txid):
+            if seen(tx_hash):
                 stats.duplicates += 1
-                if txid in self.watch:
-                    self.reseen.add(txid)
+                if tx_hash in self.watch:
+                    self.reseen.add(tx_hash)
                 continue
             if not isinstance(value, int) or value < minimum:
                 continue
-            whale = self._whale(item, txid, value)
+            whale = self._whale(item, tx_hash, value)
             if whale is not None:
                 signals.append(whale)
 
-    def _whale(self, item: dict, txid: str, value: int) -> WhaleSeen | None:
+    def _whale(self, item: dict, tx_hash: str, value: int) -> WhaleSeen | None:
         try:
             fee = int(item["fee"])
             vsize = float(item["vsize"])
@@ -252,7 +262,7 @@ class MempoolWatcher:
             return None
         rate = fee / vsize
         self.stats.whales += 1
-        return WhaleSeen(txid=txid.lower(), fee_sats=fee, vsize=vsize, value_sats=value, fee_rate=rate,
+        return WhaleSeen(tx_hash=tx_hash.lower(), fee_sat=fee, vsize_vb=vsize, value_sat=value, fee_rate_sat_vb=rate,
                          urgency=urgency_score(rate), band=urgency_band(rate), first_seen=_time(item.get("time")))
 
     def _rbf_tree(self, tree: object, signals: list[Signal]) -> None:
@@ -260,19 +270,19 @@ class MempoolWatcher:
             return
         tx = tree["tx"]
         self._transactions([tx], signals)
-        new_txid = tx.get("txid")
+        new_tx_hash = tx.get("txid")
         for child in tree.get("replaces") or []:
-            if isinstance(child, dict) and isinstance(child.get("tx"), dict) and isinstance(new_txid, str):
+            if isinstance(child, dict) and isinstance(child.get("tx"), dict) and isinstance(new_tx_hash, str):
                 self._rbf_tree(child, signals)  # the replaced tx first: it may be a whale seen only here
                 old = child["tx"]
                 if isinstance(old.get("txid"), str):
-                    signals.append(Replaced(old_txid=old["txid"].lower(), new_txid=new_txid.lower(),
-                                            new_fee_sats=_int(tx.get("fee")), old_fee_sats=_int(old.get("fee"))))
+                    signals.append(Replaced(old_tx_hash=old["txid"].lower(), new_tx_hash=new_tx_hash.lower(),
+                                            new_fee_sat=_int(tx.get("fee")), old_fee_sat=_int(old.get("fee"))))
                     self.stats.replacements += 1
 
     def _block(self, raw: dict) -> NewBlock | None:
         try:
-            height = int(raw["height"])
+            block_number = int(raw["height"])
             block_hash = str(raw["id"])
             block_time = _time(raw["timestamp"])
         except (KeyError, TypeError, ValueError):
@@ -282,13 +292,13 @@ class MempoolWatcher:
             self.stats.malformed += 1
             return None
         self.stats.blocks += 1
-        return NewBlock(height, block_hash, block_time)
+        return NewBlock(block_number, block_hash, block_time)
 
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def whale_min_sats(min_btc: Decimal | str) -> int:
+def whale_min_sat(min_btc: Decimal | str) -> int:
     """The whale minimum in sat from a BTC amount (Decimal or str)."""
-    return int(Decimal(str(min_btc)) * SATS_PER_BTC)
+    return int(Decimal(str(min_btc)) * SAT_PER_BTC)

@@ -1,6 +1,6 @@
 """Writes and reads of the mempool whale monitor: MempoolTransaction rows and ``mempool_whale`` events.
 
-Every write is idempotent: a whale transaction is stored once (unique txid) and its event once
+Every write is idempotent: a whale transaction is stored once (unique tx_hash) and its event once
 (WhaleEvent natural key), and the status moves only forward (pending -> confirmed / replaced /
 dropped; a dropped transaction that later confirms becomes confirmed), so replaying a stream, or
 a frame resent after a reconnect, changes nothing.
@@ -21,7 +21,7 @@ from alerts.services import events_publish
 from ledgers.exchange.market.selectors import asset_map, price_at
 from ledgers.glass.bitcoin.mempool import WhaleSeen
 from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction, UrgencyBand
-from ledgers.glass.bitcoin.types import SATS_PER_BTC, BitcoinTx
+from ledgers.glass.bitcoin.types import SAT_PER_BTC, BitcoinTx
 from whales.chains import Chain
 from whales.models import AddressCategory, EventType, KnownAddress, Whale
 from whales.money import q_usd
@@ -70,7 +70,7 @@ def _summary(seen: WhaleSeen, value_btc: Decimal, value_usd: Decimal | None, lab
     exchanges = [f"{row['name'] or row['address']} ({'/'.join(row['sides'])})" for row in labels
                  if row["category"] == AddressCategory.EXCHANGE]
     who = whales[0]["name"] or whales[0]["address"] if whales else ""
-    parts = [f"Mempool whale: {value_btc.normalize():,f} BTC{usd} unconfirmed at {seen.fee_rate:.2f} sat/vB "
+    parts = [f"Mempool whale: {value_btc.normalize():,f} BTC{usd} unconfirmed at {seen.fee_rate_sat_vb:.2f} sat/vB "
              f"(urgency {seen.urgency:.2f}, {seen.band})"]
     if who:
         parts.append(f"tracked whale {who}")
@@ -83,87 +83,95 @@ def mempool_whale_record(*, seen: WhaleSeen, tx: BitcoinTx | None, observed_at: 
     """Store a mempool whale and its ``mempool_whale`` WhaleEvent (once), valued at the BTC price of
     its first-seen time; ``tx`` is the full transaction from Esplora (None when unavailable: then no
     addresses are matched). When ``tx`` says it already confirmed, the confirmation is applied too.
+
+    Shape of the event's ``details``: {"fee_sat", "vsize_vb", "fee_rate_sat_vb" (4 decimals), "urgency",
+    "urgency_band", "value_sat", "full_tx", "whales", "labels", "inputs", "outputs",
+    "top_outputs": [{"address", "value_sat"}]}; the row's ``details`` keeps the last five of those.
     """
     observed_at = observed_at or timezone.now()
     first_seen = seen.first_seen or observed_at
-    existing = MempoolTransaction.objects.filter(txid=seen.txid).first()
+    existing = MempoolTransaction.objects.filter(tx_hash=seen.tx_hash).first()
     if existing is not None:
         return RecordResult(existing, created=False, event_created=False)
-    value_btc = Decimal(seen.value_sats) / SATS_PER_BTC
+    value_btc = Decimal(seen.value_sat) / SAT_PER_BTC
     btc = asset_map(chain=Chain.BITCOIN).get("")
     price = price_at(asset=btc, when=first_seen) if btc else None
     value_usd = None if price is None else q_usd(value_btc * price)
     whales, labels, whale_id = _matches(tx)
-    top = sorted(tx.outputs, key=lambda o: -o.value)[:TOP_OUTPUTS] if tx else []
+    top = sorted(tx.outputs, key=lambda o: -o.value_sat)[:TOP_OUTPUTS] if tx else []
     details = {
-        "fee_sats": seen.fee_sats, "vsize": seen.vsize, "fee_rate": round(seen.fee_rate, 4),
-        "urgency": round(seen.urgency, 4), "urgency_band": seen.band, "value_sats": seen.value_sats,
+        "fee_sat": seen.fee_sat, "vsize_vb": seen.vsize_vb, "fee_rate_sat_vb": round(seen.fee_rate_sat_vb, 4),
+        "urgency": round(seen.urgency, 4), "urgency_band": seen.band, "value_sat": seen.value_sat,
         "full_tx": tx is not None, "whales": whales, "labels": labels,
         "inputs": len(tx.inputs) if tx else None, "outputs": len(tx.outputs) if tx else None,
-        "top_outputs": [{"address": o.address, "value_sats": o.value} for o in top],
+        "top_outputs": [{"address": o.address, "value_sat": o.value_sat} for o in top],
     }
     with transaction.atomic():
         row, created = MempoolTransaction.objects.get_or_create(
-            txid=seen.txid,
+            tx_hash=seen.tx_hash,
             defaults={
                 "first_seen_at": first_seen, "observed_at": observed_at, "last_seen_at": observed_at,
-                "fee_sats": seen.fee_sats, "vsize": Decimal(str(seen.vsize)).quantize(Decimal("0.01")),
-                "fee_rate": Decimal(str(seen.fee_rate)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN),
-                "value_sats": seen.value_sats, "value_btc": value_btc, "value_usd": value_usd,
+                "fee_sat": seen.fee_sat, "vsize_vb": Decimal(str(seen.vsize_vb)).quantize(Decimal("0.01")),
+                "fee_rate_sat_vb": Decimal(str(seen.fee_rate_sat_vb)).quantize(Decimal("0.0001"),
+                                                                               rounding=ROUND_HALF_EVEN),
+                "value_sat": seen.value_sat, "value_btc": value_btc, "value_usd": value_usd,
                 "urgency": Decimal(str(seen.urgency)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN),
                 "urgency_band": seen.band, "whale_id": whale_id, "has_full_tx": tx is not None,
                 "details": {k: details[k] for k in ("whales", "labels", "inputs", "outputs", "top_outputs")},
             },
         )
         event, event_created = event_record(
-            chain=Chain.BITCOIN, type=EventType.MEMPOOL_WHALE, tx_hash=seen.txid, whale_id=whale_id,
+            chain=Chain.BITCOIN, type=EventType.MEMPOOL_WHALE, tx_hash=seen.tx_hash, whale_id=whale_id,
             block_time=first_seen, summary=_summary(seen, value_btc, value_usd, labels, whales),
             value_usd=value_usd, details=details,
         )
         if event_created:
             events_publish(event_ids=[event.id])  # sent once the row commits
     # A whale this one replaced, whose fee bump was unknown then, gets it now.
-    for replaced in MempoolTransaction.objects.filter(replaced_by_txid=seen.txid, replacement_fee_sats__isnull=True):
+    for replaced in MempoolTransaction.objects.filter(replaced_by_tx_hash=seen.tx_hash,
+                                                      replacement_fee_sat__isnull=True):
         MempoolTransaction.objects.filter(pk=replaced.pk).update(
-            replacement_fee_sats=seen.fee_sats, fee_bump_sats=seen.fee_sats - replaced.fee_sats)
-    if tx is not None and tx.status.confirmed and tx.status.block_height is not None:
-        mempool_confirmed(txid=seen.txid, block_height=tx.status.block_height, block_hash=tx.status.block_hash,
-                          block_time=tx.status.block_time or observed_at)
+            replacement_fee_sat=seen.fee_sat, fee_bump_sat=seen.fee_sat - replaced.fee_sat)
+    if tx is not None and tx.status.confirmed and tx.status.block_number is not None:
+        mempool_confirmed(tx_hash=seen.tx_hash, block_number=tx.status.block_number,
+                          block_hash=tx.status.block_hash, block_time=tx.status.block_time or observed_at)
         row.refresh_from_db()
     return RecordResult(row, created=created, event_created=event_created)
 
 
-def mempool_confirmed(*, txid: str, block_height: int, block_hash: str, block_time: datetime) -> bool:
-    """Mark ``txid`` confirmed in that block (from pending or dropped); True if the row changed.
+def mempool_confirmed(*, tx_hash: str, block_number: int, block_hash: str, block_time: datetime) -> bool:
+    """Mark ``tx_hash`` confirmed in block ``block_number`` (from pending or dropped); True if the row changed.
 
     ``time_to_confirm_s`` = block time - first seen, None when the block is older than the first
     sighting (the stream showed it late).
     """
     row = MempoolTransaction.objects.filter(
-        txid=txid, status__in=[MempoolStatus.PENDING, MempoolStatus.DROPPED]).first()
+        tx_hash=tx_hash, status__in=[MempoolStatus.PENDING, MempoolStatus.DROPPED]).first()
     if row is None:
         return False
     seconds = int((block_time - row.first_seen_at).total_seconds())
     return MempoolTransaction.objects.filter(pk=row.pk, status=row.status).update(
-        status=MempoolStatus.CONFIRMED, confirmed_height=block_height, confirmed_block_hash=block_hash,
+        status=MempoolStatus.CONFIRMED, confirmed_block_number=block_number, confirmed_block_hash=block_hash,
         confirmed_at=block_time, time_to_confirm_s=seconds if seconds >= 0 else None, ended_at=timezone.now(),
     ) == 1
 
 
-def mempool_replaced(*, old_txid: str, new_txid: str, new_fee_sats: int | None) -> bool:
-    """Mark pending ``old_txid`` replaced by ``new_txid`` with its fee bump; True if the row changed."""
-    row = MempoolTransaction.objects.filter(txid=old_txid, status=MempoolStatus.PENDING).first()
-    if row is None or old_txid == new_txid:
+def mempool_replaced(*, old_tx_hash: str, new_tx_hash: str, new_fee_sat: int | None) -> bool:
+    """Mark pending ``old_tx_hash`` replaced by ``new_tx_hash`` with its fee bump (``new_fee_sat`` - the
+    old fee, in sat; None when the new fee is unknown); True if the row changed."""
+    row = MempoolTransaction.objects.filter(tx_hash=old_tx_hash, status=MempoolStatus.PENDING).first()
+    if row is None or old_tx_hash == new_tx_hash:
         return False
     return MempoolTransaction.objects.filter(pk=row.pk, status=MempoolStatus.PENDING).update(
-        status=MempoolStatus.REPLACED, replaced_by_txid=new_txid, replacement_fee_sats=new_fee_sats,
-        fee_bump_sats=None if new_fee_sats is None else new_fee_sats - row.fee_sats, ended_at=timezone.now(),
+        status=MempoolStatus.REPLACED, replaced_by_tx_hash=new_tx_hash, replacement_fee_sat=new_fee_sat,
+        fee_bump_sat=None if new_fee_sat is None else new_fee_sat - row.fee_sat, ended_at=timezone.now(),
     ) == 1
 
 
-def mempool_touch(*, txids: Iterable[str], at: datetime) -> int:
-    """Record that pending ``txids`` were seen again (in the stream or in the source's mempool)."""
-    return MempoolTransaction.objects.filter(txid__in=list(txids), status=MempoolStatus.PENDING).update(last_seen_at=at)
+def mempool_touch(*, tx_hashes: Iterable[str], at: datetime) -> int:
+    """Record that pending ``tx_hashes`` were seen again (in the stream or in the source's mempool)."""
+    return MempoolTransaction.objects.filter(tx_hash__in=list(tx_hashes), status=MempoolStatus.PENDING).update(
+        last_seen_at=at)
 
 
 def mempool_drop_stale(*, now: datetime, drop_after_s: int) -> int:
@@ -173,15 +181,15 @@ def mempool_drop_stale(*, now: datetime, drop_after_s: int) -> int:
     ).update(status=MempoolStatus.DROPPED, ended_at=now)
 
 
-def mempool_pending_txids(*, limit: int = 500) -> list[str]:
-    """Pending whale txids, newest first."""
+def mempool_pending_tx_hashes(*, limit: int = 500) -> list[str]:
+    """Pending whale tx hashes, newest first."""
     return list(MempoolTransaction.objects.filter(status=MempoolStatus.PENDING)
-                .order_by("-first_seen_at").values_list("txid", flat=True)[:limit])
+                .order_by("-first_seen_at").values_list("tx_hash", flat=True)[:limit])
 
 
-def fee_of(txid: str) -> int | None:
-    """The stored fee of a whale transaction, if it is one."""
-    return MempoolTransaction.objects.filter(txid=txid).values_list("fee_sats", flat=True).first()
+def fee_of(tx_hash: str) -> int | None:
+    """The stored fee in sat of a whale transaction, if it is one."""
+    return MempoolTransaction.objects.filter(tx_hash=tx_hash).values_list("fee_sat", flat=True).first()
 
 
 def _share(part: int, whole: int) -> str | None:
@@ -230,7 +238,7 @@ def mempool_whale_list(*, status: str | None = None, band: str | None = None):
 
 
 def mempool_stale_pending(*, now: datetime, older_than_s: int) -> list[str]:
-    """Pending txids last seen more than ``older_than_s`` seconds ago (candidates for a status check)."""
+    """Pending tx hashes last seen more than ``older_than_s`` seconds ago (candidates for a status check)."""
     return list(MempoolTransaction.objects.filter(
         Q(status=MempoolStatus.PENDING) & Q(last_seen_at__lt=now - timedelta(seconds=older_than_s))
-    ).values_list("txid", flat=True))
+    ).values_list("tx_hash", flat=True))

@@ -16,7 +16,7 @@
 - Faults of this process's own stores never stop the stream. What a frame says is queued and stored in
   order; when the database fails (a lost connection, a restart, SQLite's "database is locked"), the
   queue is kept, the connection dropped, and the store retried with exponential backoff (on the next
-  frames and every heartbeat) until it succeeds. A whale whose txid is already in the dedupe LRU (so
+  frames and every heartbeat) until it succeeds. A whale whose tx hash is already in the dedupe LRU (so
   a resent frame is skipped) is therefore still stored. A cache that cannot be reached (Redis down)
   only skips a statistics update.
 - Live statistics go to the Django cache (key ``bitcoin.mempool.monitor``, read by /health and the
@@ -49,17 +49,17 @@ from ledgers.glass.bitcoin.mempool import (
     Confirmed,
     MempoolWatcher,
     NewBlock,
-    RecentTxids,
+    RecentTxHashes,
     Replaced,
     Signal,
     WhaleSeen,
-    whale_min_sats,
+    whale_min_sat,
 )
 from ledgers.glass.bitcoin.mempool_services import (
     fee_of,
     mempool_confirmed,
     mempool_drop_stale,
-    mempool_pending_txids,
+    mempool_pending_tx_hashes,
     mempool_replaced,
     mempool_touch,
     mempool_whale_record,
@@ -100,15 +100,15 @@ class MonitorStats:
     confirmed: int = 0
     dropped: int = 0
     esplora_errors: int = 0
-    tracked_txid: str | None = None
+    tracked_tx_hash: str | None = None
     lru_size: int = 0
     store_failures: int = 0  # stores that failed on a database fault (each retried until it succeeds)
     unstored: int = 0  # signals waiting to be stored now
     updated_at: str | None = None
-    published: list[str] = field(default_factory=list)  # txids whose event this process created
+    published: list[str] = field(default_factory=list)  # tx hashes whose event this process created
 
     def public(self) -> dict:
-        """JSON-safe dict without the published txid list."""
+        """JSON-safe dict without the published tx hash list."""
         data = asdict(self)
         data.pop("published")
         return data
@@ -140,7 +140,7 @@ class MempoolMonitor:
         *,
         ws_url: str,
         esplora: EsploraClient | None,
-        min_value_sats: int | None = None,
+        min_value_sat: int | None = None,
         lru_size: int | None = None,
         drop_after_s: int | None = None,
         open_timeout_s: float | None = None,
@@ -148,9 +148,9 @@ class MempoolMonitor:
         self.ws_url = ws_url
         self.esplora = esplora
         self.watcher = MempoolWatcher(
-            min_value_sats=min_value_sats if min_value_sats is not None
-            else whale_min_sats(settings.BITCOIN_MEMPOOL_WHALE_MIN_BTC),
-            recent=RecentTxids(lru_size or settings.BITCOIN_MEMPOOL_LRU_SIZE),
+            min_value_sat=min_value_sat if min_value_sat is not None
+            else whale_min_sat(settings.BITCOIN_MEMPOOL_WHALE_MIN_BTC),
+            recent=RecentTxHashes(lru_size or settings.BITCOIN_MEMPOOL_LRU_SIZE),
         )
         self.drop_after_s = drop_after_s if drop_after_s is not None else settings.BITCOIN_MEMPOOL_DROP_AFTER_S
         self.open_timeout_s = open_timeout_s or settings.BITCOIN_WS_OPEN_TIMEOUT_S
@@ -159,9 +159,9 @@ class MempoolMonitor:
         self._ws: ClientConnection | None = None
         self._closing: asyncio.Future | None = None
         self._last_publish = 0.0
-        self._last_block_height = -1
-        self._pending: set[str] = set()  # pending whale txids (shared with the watcher's ``watch``)
-        self._order: dict[str, int] = {}  # txid -> sighting order, to track the newest
+        self._last_block_number = -1
+        self._pending: set[str] = set()  # pending whale tx hashes (shared with the watcher's ``watch``)
+        self._order: dict[str, int] = {}  # tx_hash -> sighting order, to track the newest
         self._unstored: deque[list[Signal]] = deque()  # frames' signals not stored yet, oldest first
         self._store_failures_in_row = 0
         self._store_retry_at = 0.0
@@ -177,8 +177,8 @@ class MempoolMonitor:
                   stop_when: Callable[[], bool] | None = None) -> MonitorStats:
         """Monitor until stopped; return the final statistics."""
         self._check_backoff_config()
-        stored = await sync_to_async(mempool_pending_txids)()  # newest first
-        self._order = {txid: -n for n, txid in enumerate(stored)}
+        stored = await sync_to_async(mempool_pending_tx_hashes)()  # newest first
+        self._order = {tx_hash: -n for n, tx_hash in enumerate(stored)}
         self._pending = self.watcher.watch = set(stored)
         main = asyncio.ensure_future(self._loop())
         heartbeat = asyncio.ensure_future(self._heartbeat())
@@ -259,13 +259,13 @@ class MempoolMonitor:
         if pending:
             await self._track(ws, pending[0])
 
-    async def _track(self, ws: ClientConnection, txid: str) -> None:
-        self.watcher.tracked_txid = txid
-        self.stats.tracked_txid = txid
-        await ws.send(json.dumps({"track-tx": txid}))
+    async def _track(self, ws: ClientConnection, tx_hash: str) -> None:
+        self.watcher.tracked_tx_hash = tx_hash
+        self.stats.tracked_tx_hash = tx_hash
+        await ws.send(json.dumps({"track-tx": tx_hash}))
 
     def _pending_list(self) -> list[str]:
-        """Pending whale txids, newest sighting first."""
+        """Pending whale tx hashes, newest sighting first."""
         return sorted(self._pending, key=lambda t: self._order.get(t, 0), reverse=True)
 
     # --- frames -------------------------------------------------------------------------------
@@ -278,23 +278,23 @@ class MempoolMonitor:
         self.stats.last_message_at = timezone.now().isoformat()
         for signal in signals:  # track first: the server only reports on tracked transactions
             if isinstance(signal, WhaleSeen):
-                self._pending.add(signal.txid)
-                self._order[signal.txid] = len(self._order) + 1
-                await self._track(ws, signal.txid)
+                self._pending.add(signal.tx_hash)
+                self._order[signal.tx_hash] = len(self._order) + 1
+                await self._track(ws, signal.tx_hash)
         if signals:
             self._unstored.append(signals)
             await self._store_queued()
             follow = self._follow_after(signals)
-            if follow and follow != self.watcher.tracked_txid:
+            if follow and follow != self.watcher.tracked_tx_hash:
                 await self._track(ws, follow)
         await self._publish_stats()
 
     def _follow_after(self, signals: list[Signal]) -> str | None:
         """What to track once a frame ended the tracked whale: its replacement, else the newest pending."""
-        tracked = self.watcher.tracked_txid
+        tracked = self.watcher.tracked_tx_hash
         for signal in signals:
-            if isinstance(signal, Replaced) and signal.old_txid == tracked:
-                return signal.new_txid
+            if isinstance(signal, Replaced) and signal.old_tx_hash == tracked:
+                return signal.new_tx_hash
         if tracked is not None and tracked not in self._pending:
             pending = self._pending_list()
             return pending[0] if pending else None
@@ -323,14 +323,14 @@ class MempoolMonitor:
             self._store_failures_in_row = 0
         self.stats.unstored = sum(len(batch) for batch in self._unstored)
 
-    def _fetch_tx(self, txid: str):
+    def _fetch_tx(self, tx_hash: str):
         if self.esplora is None:
             return None
         try:
-            return self.esplora.tx(txid)
+            return self.esplora.tx(tx_hash)
         except (EsploraUnavailable, EsploraError) as exc:
             self.stats.esplora_errors += 1
-            logger.warning("bitcoin.mempool.esplora", extra={"txid": txid, "error": str(exc)})
+            logger.warning("bitcoin.mempool.esplora", extra={"tx_hash": tx_hash, "error": str(exc)})
             return None
 
     def _persist(self, signals: list[Signal]) -> None:
@@ -339,70 +339,71 @@ class MempoolMonitor:
         now = timezone.now()
         for signal in signals:
             if isinstance(signal, WhaleSeen):
-                result = mempool_whale_record(seen=signal, tx=self._fetch_tx(signal.txid), observed_at=now)
+                result = mempool_whale_record(seen=signal, tx=self._fetch_tx(signal.tx_hash), observed_at=now)
                 if result.event_created:
                     self.stats.whales_published += 1
-                    self.stats.published.append(signal.txid)
+                    self.stats.published.append(signal.tx_hash)
                 if result.mempool_tx.status != "pending":
-                    self._pending.discard(signal.txid)
+                    self._pending.discard(signal.tx_hash)
             elif isinstance(signal, Replaced):
-                new_fee = signal.new_fee_sats
-                if new_fee is None:
-                    new_fee = fee_of(signal.new_txid)
-                if new_fee is None and signal.old_txid in self._pending:
-                    tx = self._fetch_tx(signal.new_txid)
-                    new_fee = tx.fee if tx is not None else None
-                if mempool_replaced(old_txid=signal.old_txid, new_txid=signal.new_txid, new_fee_sats=new_fee):
+                new_fee_sat = signal.new_fee_sat
+                if new_fee_sat is None:
+                    new_fee_sat = fee_of(signal.new_tx_hash)
+                if new_fee_sat is None and signal.old_tx_hash in self._pending:
+                    tx = self._fetch_tx(signal.new_tx_hash)
+                    new_fee_sat = tx.fee_sat if tx is not None else None
+                if mempool_replaced(old_tx_hash=signal.old_tx_hash, new_tx_hash=signal.new_tx_hash,
+                                    new_fee_sat=new_fee_sat):
                     self.stats.replaced += 1
-                self._pending.discard(signal.old_txid)
+                self._pending.discard(signal.old_tx_hash)
             elif isinstance(signal, Confirmed):
-                if mempool_confirmed(txid=signal.txid, block_height=signal.block_height,
+                if mempool_confirmed(tx_hash=signal.tx_hash, block_number=signal.block_number,
                                      block_hash=signal.block_hash, block_time=signal.block_time):
                     self.stats.confirmed += 1
-                self._pending.discard(signal.txid)
-            elif isinstance(signal, NewBlock) and signal.block_height > self._last_block_height:
-                first = self._last_block_height < 0
-                self._last_block_height = signal.block_height
+                self._pending.discard(signal.tx_hash)
+            elif isinstance(signal, NewBlock) and signal.block_number > self._last_block_number:
+                first = self._last_block_number < 0
+                self._last_block_number = signal.block_number
                 if not first:
                     self._reconcile_sync(self._pending_list(), now)
         self.stats.whales = self.watcher.stats.whales
 
-    async def _reconcile(self, txids: list[str], *, reason: str) -> None:
-        if txids:
-            logger.info("bitcoin.mempool.reconcile", extra={"reason": reason, "pending": len(txids)})
+    async def _reconcile(self, tx_hashes: list[str], *, reason: str) -> None:
+        if tx_hashes:
+            logger.info("bitcoin.mempool.reconcile", extra={"reason": reason, "pending": len(tx_hashes)})
             try:
-                await sync_to_async(self._reconcile_sync)(txids, timezone.now())
+                await sync_to_async(self._reconcile_sync)(tx_hashes, timezone.now())
             except DATABASE_FAULTS as exc:  # checked again at the next block or reconnect
                 logger.warning("bitcoin.mempool.reconcile_failed", extra={"error": str(exc)[:300]})
                 await sync_to_async(connections.close_all)()
 
-    def _reconcile_sync(self, txids: list[str], now: datetime) -> None:
+    def _reconcile_sync(self, tx_hashes: list[str], now: datetime) -> None:
         """Check pending whales against Esplora; drop those not seen for too long."""
         close_old_connections()
         still_there = []
         if self.esplora is not None:
-            for txid in txids[:RECONCILE_LIMIT]:
+            for tx_hash in tx_hashes[:RECONCILE_LIMIT]:
                 try:
-                    status = self.esplora.tx_status(txid)
+                    status = self.esplora.tx_status(tx_hash)
                 except (EsploraUnavailable, EsploraError) as exc:
                     self.stats.esplora_errors += 1
-                    logger.warning("bitcoin.mempool.esplora", extra={"txid": txid, "error": str(exc)})
+                    logger.warning("bitcoin.mempool.esplora", extra={"tx_hash": tx_hash, "error": str(exc)})
                     continue
-                if status is not None and status.confirmed and status.block_height is not None:
-                    if mempool_confirmed(txid=txid, block_height=status.block_height, block_hash=status.block_hash,
-                                         block_time=status.block_time or now):
+                if status is not None and status.confirmed and status.block_number is not None:
+                    if mempool_confirmed(tx_hash=tx_hash, block_number=status.block_number,
+                                         block_hash=status.block_hash, block_time=status.block_time or now):
                         self.stats.confirmed += 1
-                    self._pending.discard(txid)
+                    self._pending.discard(tx_hash)
                 elif status is not None:
-                    still_there.append(txid)
+                    still_there.append(tx_hash)
         still_there.extend(self.watcher.reseen)  # repeated by the stream since the last block
         self.watcher.reseen.clear()
         if still_there:
-            mempool_touch(txids=still_there, at=now)
+            mempool_touch(tx_hashes=still_there, at=now)
         dropped = mempool_drop_stale(now=now, drop_after_s=self.drop_after_s)
         if dropped:
             self.stats.dropped += dropped
-            self._pending.intersection_update(mempool_pending_txids())
+            self._pending.intersection_update(mempool_pending_tx_hashes())
 
     # --- statistics ---------------------------------------------------------------------------
     async def _publish_stats(self, *, force: bool = False) -> None:

@@ -1,11 +1,11 @@
 """The Bitcoin address collector: each tracked whale address's new transactions -> Trades, Holdings.
 
-Per address (cursor ``bitcoin.address:<address>``: position = height of the newest confirmed
-transaction stored, position_hash = its txid):
+Per address (cursor ``bitcoin.address:<address>``: position = block number of the newest confirmed
+transaction stored, position_hash = its tx_hash):
 
 1. ``GET /address/:addr/txs`` (unconfirmed first, then the newest confirmed), then
-   ``/txs/chain/:last_seen_txid`` pages until a page reaches the cursor's height (transactions at
-   the cursor's own height are read again: several can share a block, and storing is idempotent).
+   ``/txs/chain/:last_seen_txid`` pages until a page reaches the cursor's block (transactions in
+   the cursor's own block are read again: several can share a block, and storing is idempotent).
    The first sync of an address (no cursor yet) reads at most BITCOIN_MAX_PAGES_PER_ADDRESS pages:
    older history is not backfilled.
 2. Every transaction becomes activities (``ledgers.glass.bitcoin.activity``); unconfirmed ones are stored
@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from alerts.services import events_publish
 from ledgers.exchange.market.selectors import PriceBook, asset_map, latest_price
-from ledgers.glass.bitcoin.activity import AddressContext, sats_to_btc, tx_activities
+from ledgers.glass.bitcoin.activity import AddressContext, sat_to_btc, tx_activities
 from ledgers.glass.bitcoin.client import AddressNotFound, EsploraClient, EsploraError, EsploraUnavailable
 from ledgers.glass.bitcoin.types import BitcoinTx
 from ledgers.models import SyncCursor
@@ -79,29 +79,30 @@ class AddressResult:
     events_written: int
     confirmed: int
     withdrawn: int
-    balance_sats: int
+    balance_sat: int
     stored: bool  # False when another run moved the cursor first
 
 
-def _history_fetch(client: EsploraClient, address: str, since_height: int, first_sync: bool) -> list[BitcoinTx]:
-    """The address's unconfirmed txs and its confirmed ones at or above ``since_height``."""
+def _history_fetch(client: EsploraClient, address: str, since_block_number: int,
+                   first_sync: bool) -> list[BitcoinTx]:
+    """The address's unconfirmed txs and its confirmed ones at or above block ``since_block_number``."""
     page = client.address_txs(address)
     txs = list(page)
     pages = 1
     while True:
         confirmed = [tx for tx in page if tx.status.confirmed]
-        if not confirmed or confirmed[-1].status.block_height < since_height:
+        if not confirmed or confirmed[-1].status.block_number < since_block_number:
             break
         if first_sync and pages >= settings.BITCOIN_MAX_PAGES_PER_ADDRESS:
             break
-        page = client.address_txs_chain(address, confirmed[-1].txid)
+        page = client.address_txs_chain(address, confirmed[-1].tx_hash)
         pages += 1
         txs.extend(page)
     seen: set[str] = set()
     unique = []
     for tx in txs:
-        if tx.txid not in seen and (not tx.status.confirmed or tx.status.block_height >= since_height):
-            seen.add(tx.txid)
+        if tx.tx_hash not in seen and (not tx.status.confirmed or tx.status.block_number >= since_block_number):
+            seen.add(tx.tx_hash)
             unique.append(tx)
     return unique
 
@@ -118,14 +119,15 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     stats = client.address_stats(whale.address)
     txs = _history_fetch(client, whale.address, expected, first_sync)
     now = timezone.now()
-    pending_ids = {tx.txid for tx in txs if not tx.status.confirmed}
+    pending_ids = {tx.tx_hash for tx in txs if not tx.status.confirmed}
     confirmed_txs = [tx for tx in txs if tx.status.confirmed]
 
     # Unconfirmed trades stored earlier and not pending any more: confirmed since, or gone.
     stale = set(Trade.objects.filter(chain=Chain.BITCOIN, whale_id=whale.id, block_number__isnull=True)
                 .exclude(tx_hash__in=pending_ids).values_list("tx_hash", flat=True))
-    listed = {tx.txid: tx for tx in confirmed_txs}
-    resolved = {txid: (listed[txid].status if txid in listed else client.tx_status(txid)) for txid in sorted(stale)}
+    listed = {tx.tx_hash: tx for tx in confirmed_txs}
+    resolved = {tx_hash: (listed[tx_hash].status if tx_hash in listed else client.tx_status(tx_hash))
+                for tx_hash in sorted(stale)}
 
     btc = asset_map(chain=Chain.BITCOIN).get("")
     times = [tx.status.block_time for tx in confirmed_txs if tx.status.block_time] + [now]
@@ -136,32 +138,32 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     ctx = AddressContext(whale=whale, known=known, btc=btc, prices=prices)
     activities = [a for tx in reversed(txs) for a in tx_activities(tx, ctx, seen_at=now)]
 
-    newest = max(confirmed_txs, key=lambda tx: tx.status.block_height, default=None)
-    position = max(expected, newest.status.block_height) if newest else expected
-    position_hash = newest.txid if newest and newest.status.block_height >= expected else cursor_hash
-    balance = stats.balance
+    newest = max(confirmed_txs, key=lambda tx: tx.status.block_number, default=None)
+    position = max(expected, newest.status.block_number) if newest else expected
+    position_hash = newest.tx_hash if newest and newest.status.block_number >= expected else cursor_hash
+    balance_sat = stats.balance_sat
     holding_value = None
     if btc is not None and (latest := latest_price(asset=btc)) is not None:
-        holding_value = q_usd(sats_to_btc(balance) * latest[0])
+        holding_value = q_usd(sat_to_btc(balance_sat) * latest[0])
 
     confirmed = withdrawn = 0
     with transaction.atomic():
         cursor_get_or_create(stream=stream, start=0)
         if not cursor_advance(stream=stream, expected=expected, position=position, position_hash=position_hash or ""):
-            return AddressResult(len(txs), 0, 0, 0, 0, balance, stored=False)
+            return AddressResult(len(txs), 0, 0, 0, 0, balance_sat, stored=False)
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
-        for txid, status in resolved.items():
+        for tx_hash, status in resolved.items():
             if status is not None and status.confirmed:
-                confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=txid, block_number=status.block_height,
+                confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx_hash, block_number=status.block_number,
                                             block_hash=status.block_hash, block_time=status.block_time or now)
             elif status is None:
-                withdrawn += trades_withdraw_unconfirmed(chain=Chain.BITCOIN, tx_hash=txid, whale_id=whale.id)
+                withdrawn += trades_withdraw_unconfirmed(chain=Chain.BITCOIN, tx_hash=tx_hash, whale_id=whale.id)
         for tx in confirmed_txs:  # stored unconfirmed by an earlier run, listed confirmed now
-            confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.txid, block_number=tx.status.block_height,
+            confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.tx_hash, block_number=tx.status.block_number,
                                         block_hash=tx.status.block_hash, block_time=tx.status.block_time or now)
-        holdings_set(whale_id=whale.id, holdings=[("BTC", sats_to_btc(balance), holding_value)])
-    return AddressResult(len(txs), len(stored.trades), len(stored.event_ids), confirmed, withdrawn, balance,
+        holdings_set(whale_id=whale.id, holdings=[("BTC", sat_to_btc(balance_sat), holding_value)])
+    return AddressResult(len(txs), len(stored.trades), len(stored.event_ids), confirmed, withdrawn, balance_sat,
                          stored=True)
 
 

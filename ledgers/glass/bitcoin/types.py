@@ -1,7 +1,8 @@
 """Frozen dataclasses the Esplora client returns (decoded from Esplora JSON; never ORM objects).
 
-Units: amounts are ``int`` satoshis (1 BTC = 100,000,000 sat); sizes in bytes / weight units;
-``vsize`` in virtual bytes (weight / 4, rounded up as Bitcoin Core does); times aware UTC.
+Units: amounts are ``int`` satoshis, named ``*_sat`` (1 BTC = 100,000,000 sat); ``size_bytes`` in bytes,
+``weight_wu`` in weight units, ``vsize_vb`` in virtual bytes (weight / 4, rounded up as Bitcoin Core does),
+``fee_rate_sat_vb`` in sat/vB; times aware UTC. ``tx_hash`` is the txid: 64 lowercase hex, no ``0x``.
 Addresses are as Esplora prints them (base58 case-sensitive, bech32 lowercase); an output without
 a standard address (OP_RETURN, bare multisig) has ``address`` "".
 """
@@ -9,70 +10,76 @@ a standard address (OP_RETURN, bare multisig) has ``address`` "".
 from dataclasses import dataclass
 from datetime import datetime
 
-SATS_PER_BTC = 100_000_000
+SAT_PER_BTC = 100_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class TxInput:
-    """One input: the output it spends (``prev_txid``:``prev_vout``) with that output's address and value."""
+    """One input: the output it spends (``prev_tx_hash``:``prev_vout``) with that output's address and
+    ``value_sat``."""
 
-    prev_txid: str
+    prev_tx_hash: str
     prev_vout: int
     address: str
-    value: int
+    value_sat: int
     is_coinbase: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TxOutput:
-    """One output: index ``n``, paid ``address``, ``value`` in sat, Esplora's ``script_type`` (p2pkh, ...)."""
+    """One output: index ``n``, paid ``address``, ``value_sat``, Esplora's ``script_type`` (p2pkh, ...)."""
 
     n: int
     address: str
-    value: int
+    value_sat: int
     script_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class TxStatus:
-    """Where a transaction stands: unconfirmed, or confirmed in block ``block_height`` at ``block_time``."""
+    """Where a transaction stands: unconfirmed, or confirmed in block ``block_number`` (Esplora's
+    ``block_height``) at ``block_time``."""
 
     confirmed: bool
-    block_height: int | None = None
+    block_number: int | None = None
     block_hash: str = ""
     block_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BitcoinTx:
-    """An Esplora transaction (``GET /tx/:txid`` and the items of ``/address/:addr/txs``)."""
+    """An Esplora transaction (``GET /tx/:txid`` and the items of ``/address/:addr/txs``).
 
-    txid: str
+    ``tx_hash`` is Esplora's ``txid``; ``fee_sat`` its ``fee``; ``weight_wu`` its ``weight``; ``size_bytes``
+    its ``size``.
+    """
+
+    tx_hash: str
     inputs: tuple[TxInput, ...]
     outputs: tuple[TxOutput, ...]
-    fee: int
-    weight: int
-    size: int
+    fee_sat: int
+    weight_wu: int
+    size_bytes: int
     status: TxStatus
 
     @property
-    def vsize(self) -> int:
-        """Virtual size in vB: ceil(weight / 4)."""
-        return -(-self.weight // 4)
+    def vsize_vb(self) -> int:
+        """Virtual size in vB: ceil(weight_wu / 4)."""
+        return -(-self.weight_wu // 4)
 
     @property
-    def fee_rate(self) -> float:
+    def fee_rate_sat_vb(self) -> float:
         """Fee rate in sat/vB (0.0 for a coinbase or a zero-weight record)."""
-        return self.fee / self.vsize if self.vsize else 0.0
+        return self.fee_sat / self.vsize_vb if self.vsize_vb else 0.0
 
     @property
     def is_coinbase(self) -> bool:
         return any(i.is_coinbase for i in self.inputs)
 
     @property
-    def output_value(self) -> int:
+    def output_value_sat(self) -> int:
         """Total paid to outputs, in sat (what mempool.space calls a transaction's ``value``)."""
-        return sum(o.value for o in self.outputs)
+        return sum(o.value_sat for o in self.outputs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +87,19 @@ class AddressStats:
     """``GET /address/:addr``: funded/spent totals in sat, confirmed (chain) and unconfirmed (mempool)."""
 
     address: str
-    chain_funded: int
-    chain_spent: int
+    chain_funded_sat: int
+    chain_spent_sat: int
     chain_tx_count: int
-    mempool_funded: int
-    mempool_spent: int
+    mempool_funded_sat: int
+    mempool_spent_sat: int
     mempool_tx_count: int
 
     @property
-    def confirmed_balance(self) -> int:
-        return self.chain_funded - self.chain_spent
+    def confirmed_balance_sat(self) -> int:
+        """Balance in sat of the confirmed transactions only."""
+        return self.chain_funded_sat - self.chain_spent_sat
 
     @property
-    def balance(self) -> int:
+    def balance_sat(self) -> int:
         """Balance in sat including unconfirmed transactions."""
-        return self.confirmed_balance + self.mempool_funded - self.mempool_spent
+        return self.confirmed_balance_sat + self.mempool_funded_sat - self.mempool_spent_sat

@@ -18,7 +18,7 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
-from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SATS, WHALE_VARIANT_TXIDS
+from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SAT, WHALE_VARIANT_TX_HASHES
 from ledgers.replay.server import ReplayServer
 
 REPLACED = "242f3fff9ca7d5aea7a7a57d886f3fa7329e24fac948598a991b3a3dd631cd29"
@@ -49,7 +49,7 @@ def _boost(frame: dict) -> dict:
     if "transactions" not in frame:
         return frame
     return {**frame, "transactions": [
-        {**t, "value": t["value"] + 15_000_000_000} if t["txid"] in WHALE_VARIANT_TXIDS else t
+        {**t, "value": t["value"] + 15_000_000_000} if t["txid"] in WHALE_VARIANT_TX_HASHES else t
         for t in frame["transactions"]]}
 
 
@@ -120,8 +120,8 @@ def _assert_idle(ws) -> None:
 
 
 def test_whale_variant_constants():
-    assert WHALE_VARIANT_BOOST_SATS == 15_000_000_000
-    assert WHALE_VARIANT_TXIDS == {
+    assert WHALE_VARIANT_BOOST_SAT == 15_000_000_000
+    assert WHALE_VARIANT_TX_HASHES == {
         "e88521600e3c8348d0534777ca6490091cb3cdd1fac8a2abe95123f7cef319e5",
         "17a9e5194345d8da287d49c0bf595474e08fc81434646925d6640964929aa7f9",
         REPLACED,
@@ -138,7 +138,7 @@ def test_whale_variants_raise_only_the_value_of_exactly_those_txids(replay, init
                        "vsize": 208.25, "value": 29_143_035 + 15_000_000_000, "rate": 12.331332533013205}
     whales = [t for full, _, _ in [(init, None, None), *script] for t in full.get("transactions", [])
               if t["value"] >= 10_000_000_000]
-    assert sorted(t["txid"] for t in whales) == sorted(WHALE_VARIANT_TXIDS)  # each boosted once, nothing else
+    assert sorted(t["txid"] for t in whales) == sorted(WHALE_VARIANT_TX_HASHES)  # each boosted once, nothing else
     assert [t for t in whales if t["txid"] == REPLACED] == [{
         "txid": REPLACED, "fee": 606, "vsize": 233, "value": 49_394 + 15_000_000_000,
         "rate": 606 / 233, "time": 1743541407}]

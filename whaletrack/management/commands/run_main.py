@@ -242,9 +242,9 @@ class Command(BaseCommand):
 
     def track_recorded_bitcoin(self) -> None:
         created = 0
-        for address, (name, txid) in RECORDED_BITCOIN_WHALES.items():
+        for address, (name, tx_hash) in RECORDED_BITCOIN_WHALES.items():
             evidence = LabelEvidence(slug="recorded", name="In the recordings", source="recordings",
-                                     evidence_url=tx_url(Chain.BITCOIN, txid))
+                                     evidence_url=tx_url(Chain.BITCOIN, tx_hash))
             _, new, _ = whale_upsert(chain=Chain.BITCOIN, address=address, name=name, labels=[evidence],
                                      label_source="recordings")
             created += new

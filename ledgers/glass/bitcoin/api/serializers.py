@@ -42,21 +42,25 @@ class MempoolListParamsSerializer(serializers.Serializer):
 
 
 class MempoolTransactionSerializer(serializers.ModelSerializer):
+    """One mempool whale. Units: ``fee_sat``/``value_sat``/``replacement_fee_sat``/``fee_bump_sat`` in sat,
+    ``vsize_vb`` in vB, ``fee_rate_sat_vb`` in sat/vB; ``tx_hash`` the txid (64 hex, no ``0x``)."""
+
     whale_address = serializers.CharField(source="whale.address", default=None, allow_null=True)
     explorer_url = serializers.SerializerMethodField()
 
     class Meta:
         model = MempoolTransaction
-        fields = ["txid", "status", "first_seen_at", "observed_at", "last_seen_at", "fee_sats", "vsize", "fee_rate",
-                  "value_sats", "value_btc", "value_usd", "urgency", "urgency_band", "whale_address", "has_full_tx",
-                  "details", "confirmed_height", "confirmed_block_hash", "confirmed_at", "time_to_confirm_s",
-                  "replaced_by_txid", "replacement_fee_sats", "fee_bump_sats", "ended_at", "explorer_url"]
+        fields = ["tx_hash", "status", "first_seen_at", "observed_at", "last_seen_at", "fee_sat", "vsize_vb",
+                  "fee_rate_sat_vb", "value_sat", "value_btc", "value_usd", "urgency", "urgency_band", "whale_address",
+                  "has_full_tx", "details", "confirmed_block_number", "confirmed_block_hash", "confirmed_at",
+                  "time_to_confirm_s", "replaced_by_tx_hash", "replacement_fee_sat", "fee_bump_sat", "ended_at",
+                  "explorer_url"]
         read_only_fields = fields
 
     def get_explorer_url(self, obj: MempoolTransaction) -> str:
         from whales.chains import Chain, tx_url
 
-        return tx_url(Chain.BITCOIN, obj.txid)
+        return tx_url(Chain.BITCOIN, obj.tx_hash)
 
 
 class MempoolListSerializer(serializers.Serializer):

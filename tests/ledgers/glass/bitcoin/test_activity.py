@@ -59,7 +59,7 @@ def test_batch_payout_with_143_outputs_is_one_send_plus_one_deposit_to_the_excha
     assert (deposit.direction, deposit.amount_raw) == (Direction.DEPOSIT, to_binance)
     assert deposit.counterparty == BINANCE_DEPOSIT and deposit.platform == "binance"
     assert deposit.source == TradeSource.EXCHANGE_FLOW and deposit.event_type == EventType.EXCHANGE_FLOW
-    assert send.details["fee_sats"] == raw["fee"] and deposit.details["fee_sats"] == 0
+    assert send.details["fee_sat"] == raw["fee"] and deposit.details["fee_sat"] == 0
     # Everything the payer spent is accounted for exactly once: both legs plus the fee.
     assert to_others + to_binance + raw["fee"] == -recorded.raw_net(raw, BATCH_PAYER)
 
@@ -138,7 +138,7 @@ def test_unconfirmed_transaction_has_no_block_and_the_time_it_was_seen():
     payer = raw["vin"][0]["prevout"]["scriptpubkey_address"]
     [send] = tx_activities(decode_tx(raw), ctx(payer), seen_at=SEEN_AT)
     assert send.block_number is None and send.block_hash == "" and send.block_time == SEEN_AT
-    assert send.amount_raw == sum(v["value"] for v in raw["vout"]) and send.details["fee_sats"] == raw["fee"]
+    assert send.amount_raw == sum(v["value"] for v in raw["vout"]) and send.details["fee_sat"] == raw["fee"]
     assert "(unconfirmed)" in send.summary
 
 

@@ -13,13 +13,13 @@ from tests.ledgers.glass.bitcoin import recorded
 def test_tx_decodes_the_recorded_transaction(esplora):
     raw = recorded.exposed("batch-withdrawal-143.json")
     tx = esplora.tx(raw["txid"])
-    assert tx.txid == raw["txid"] and tx.fee == raw["fee"] and tx.weight == raw["weight"]
-    assert [(o.address, o.value) for o in tx.outputs] == [(v.get("scriptpubkey_address", ""), v["value"])
+    assert tx.tx_hash == raw["txid"] and tx.fee_sat == raw["fee"] and tx.weight_wu == raw["weight"]
+    assert [(o.address, o.value_sat) for o in tx.outputs] == [(v.get("scriptpubkey_address", ""), v["value"])
                                                            for v in raw["vout"]]
-    assert [(i.address, i.value) for i in tx.inputs] == [(v["prevout"]["scriptpubkey_address"], v["prevout"]["value"])
-                                                         for v in raw["vin"]]
-    assert tx.vsize == -(-raw["weight"] // 4) and tx.output_value == sum(v["value"] for v in raw["vout"])
-    assert (tx.status.confirmed, tx.status.block_height) == (True, raw["status"]["block_height"])
+    assert [(i.address, i.value_sat) for i in tx.inputs] == [
+        (v["prevout"]["scriptpubkey_address"], v["prevout"]["value"]) for v in raw["vin"]]
+    assert tx.vsize_vb == -(-raw["weight"] // 4) and tx.output_value_sat == sum(v["value"] for v in raw["vout"])
+    assert (tx.status.confirmed, tx.status.block_number) == (True, raw["status"]["block_height"])
 
 
 def test_unknown_tx_is_none_and_unknown_address_raises(esplora):
@@ -31,19 +31,19 @@ def test_unknown_tx_is_none_and_unknown_address_raises(esplora):
 def test_address_stats_and_pages_of_the_genesis_address(esplora):
     raw = recorded.exposed("satoshi-genesis-address.json")
     stats = esplora.address_stats(recorded.GENESIS_ADDRESS)
-    assert stats.chain_funded == raw["chain_stats"]["funded_txo_sum"]
-    assert stats.balance == (raw["chain_stats"]["funded_txo_sum"] - raw["chain_stats"]["spent_txo_sum"]
+    assert stats.chain_funded_sat == raw["chain_stats"]["funded_txo_sum"]
+    assert stats.balance_sat == (raw["chain_stats"]["funded_txo_sum"] - raw["chain_stats"]["spent_txo_sum"]
                              + raw["mempool_stats"]["funded_txo_sum"] - raw["mempool_stats"]["spent_txo_sum"])
     page = esplora.address_txs(recorded.GENESIS_ADDRESS)
-    assert [t.txid for t in page] == [t["txid"] for t in recorded.exposed("satoshi-genesis-txs.json")]
-    assert esplora.address_txs_chain(recorded.GENESIS_ADDRESS, page[-1].txid) == []  # the recording ends there
-    assert esplora.tip_height() == 938743
+    assert [t.tx_hash for t in page] == [t["txid"] for t in recorded.exposed("satoshi-genesis-txs.json")]
+    assert esplora.address_txs_chain(recorded.GENESIS_ADDRESS, page[-1].tx_hash) == []  # the recording ends there
+    assert esplora.tip_block_number() == 938743
 
 
 def test_retries_429_and_5xx_then_succeeds(replay, esplora):
     replay.faults.add("/bitcoin/api/blocks/tip/height", status=429, times=1)
     replay.faults.add("/bitcoin/api/blocks/tip/height", status=503, times=1)
-    assert esplora.tip_height() == 938743
+    assert esplora.tip_block_number() == 938743
     assert esplora.requests_made == 1  # urllib3 retried inside one call
 
 
@@ -64,7 +64,7 @@ def test_timeout_is_unavailable(replay):
     client = EsploraClient(replay.bitcoin_url, timeout_s=0.2, retries=0)
     started = time.monotonic()
     with pytest.raises(EsploraUnavailable):
-        client.tip_height()
+        client.tip_block_number()
     assert time.monotonic() - started < 1.0
 
 
@@ -106,9 +106,9 @@ def test_client_spends_budget_per_request_and_stops_when_spent(replay):
     budget = RequestBudget("test-budget-client", "2/minute", max_wait_s=0)
     budget.reset()
     client = EsploraClient(replay.bitcoin_url, retries=0, budget=budget)
-    assert client.tip_height() == 938743 and client.tip_height() == 938743
+    assert client.tip_block_number() == 938743 and client.tip_block_number() == 938743
     with pytest.raises(EsploraUnavailable, match="budget"):
-        client.tip_height()
+        client.tip_block_number()
     budget.reset()
 
 

@@ -11,12 +11,12 @@ from ledgers.glass.bitcoin.mempool import (
     Confirmed,
     MempoolWatcher,
     NewBlock,
-    RecentTxids,
+    RecentTxHashes,
     Replaced,
     WhaleSeen,
     urgency_band,
     urgency_score,
-    whale_min_sats,
+    whale_min_sat,
 )
 from tests.ledgers.glass.bitcoin import recorded
 
@@ -48,44 +48,44 @@ def test_urgency_is_monotonic_and_within_0_1():
 
 
 def test_lru_is_bounded_and_evicts_the_least_recently_seen():
-    lru = RecentTxids(3)
+    lru = RecentTxHashes(3)
     assert [lru.seen(t) for t in "abc"] == [False, False, False]
     assert lru.seen("a") is True  # a is now the most recent; b the least
     assert lru.seen("d") is False  # evicts b
     assert "b" not in lru and {"a", "c", "d"} <= {t for t in "abcd" if t in lru}
     assert lru.seen("b") is False  # b was forgotten: seen as new, evicting c
     assert len(lru) == 3 and lru.evictions == 2 and lru.hits == 1
-    big = RecentTxids(1000)
+    big = RecentTxHashes(1000)
     for n in range(100_000):
         big.seen(f"{n:064x}")
     assert len(big) == 1000
     with pytest.raises(ValueError):
-        RecentTxids(0)
+        RecentTxHashes(0)
 
 
 def test_whale_minimum_in_satoshis():
-    assert whale_min_sats(Decimal("100")) == 10_000_000_000
-    assert whale_min_sats("0.5") == 50_000_000
+    assert whale_min_sat(Decimal("100")) == 10_000_000_000
+    assert whale_min_sat("0.5") == 50_000_000
 
 
 def test_init_frame_whales_scores_and_newest_block():
     frame = recorded.frame("mainnet_mempoolInfo.json")
     minimum = 1_000_000  # 0.01 BTC: a low bar so the recorded (small) transactions include whales
-    watcher = MempoolWatcher(min_value_sats=minimum, recent=RecentTxids(100))
+    watcher = MempoolWatcher(min_value_sat=minimum, recent=RecentTxHashes(100))
     signals = watcher.feed(json.dumps(frame))
     whales = [s for s in signals if isinstance(s, WhaleSeen)]
     expected = [t for t in frame["transactions"] if t["value"] >= minimum]
-    assert [w.txid for w in whales] == [t["txid"] for t in expected] and len(expected) == 2
+    assert [w.tx_hash for w in whales] == [t["txid"] for t in expected] and len(expected) == 2
     for w, t in zip(whales, expected, strict=True):
         rate = t["fee"] / t["vsize"]
-        assert (w.fee_sats, w.vsize, w.value_sats) == (t["fee"], t["vsize"], t["value"])
-        assert w.fee_rate == pytest.approx(t["rate"]) and w.urgency == pytest.approx(expected_urgency(rate))
+        assert (w.fee_sat, w.vsize_vb, w.value_sat) == (t["fee"], t["vsize"], t["value"])
+        assert w.fee_rate_sat_vb == pytest.approx(t["rate"]) and w.urgency == pytest.approx(expected_urgency(rate))
         assert w.first_seen is None  # the init payload's transactions carry no time
     newest = max(frame["blocks"], key=lambda b: b["height"])
     [block] = [s for s in signals if isinstance(s, NewBlock)]
-    assert (block.block_height, block.block_hash) == (newest["height"], newest["id"])
+    assert (block.block_number, block.block_hash) == (newest["height"], newest["id"])
     assert block.block_time == datetime.fromtimestamp(newest["timestamp"], tz=UTC)
-    # The same frame again (as after a reconnect): every txid is a duplicate, no whale twice.
+    # The same frame again (as after a reconnect): every tx is a duplicate, no whale twice.
     again = watcher.feed(json.dumps(frame))
     assert not [s for s in again if isinstance(s, WhaleSeen)]
     assert watcher.stats.duplicates == len(frame["transactions"]) and watcher.stats.whales == len(expected)
@@ -93,7 +93,7 @@ def test_init_frame_whales_scores_and_newest_block():
 
 def test_stratum_frame_transactions_carry_their_first_seen_time():
     frame = recorded.frame("details_rbf/tx01_ws_stratum_jobs.json")
-    watcher = MempoolWatcher(min_value_sats=0, recent=RecentTxids(100))
+    watcher = MempoolWatcher(min_value_sat=0, recent=RecentTxHashes(100))
     whales = [s for s in watcher.feed(json.dumps(frame)) if isinstance(s, WhaleSeen)]
     assert [w.first_seen for w in whales] == [datetime.fromtimestamp(t["time"], tz=UTC)
                                               for t in frame["transactions"]]
@@ -102,27 +102,27 @@ def test_stratum_frame_transactions_carry_their_first_seen_time():
 def test_rbf_latest_tree_reports_each_replacement_with_fees():
     frame = recorded.frame("rbf_page/rbf_01.json")
     tree = frame["rbfLatest"][0]
-    watcher = MempoolWatcher(min_value_sats=10**15, recent=RecentTxids(100))
+    watcher = MempoolWatcher(min_value_sat=10**15, recent=RecentTxHashes(100))
     [replaced] = [s for s in watcher.feed(json.dumps(frame)) if isinstance(s, Replaced)]
     old = tree["replaces"][0]["tx"]
-    assert replaced == Replaced(old_txid=old["txid"], new_txid=tree["tx"]["txid"], new_fee_sats=tree["tx"]["fee"],
-                                old_fee_sats=old["fee"])
+    assert replaced == Replaced(old_tx_hash=old["txid"], new_tx_hash=tree["tx"]["txid"], new_fee_sat=tree["tx"]["fee"],
+                                old_fee_sat=old["fee"])
 
 
 def test_tx_replaced_applies_to_the_tracked_transaction_only():
     frame = json.dumps(recorded.frame("details_rbf/tx01_ws_tx_replaced.json"))
-    watcher = MempoolWatcher(min_value_sats=1, recent=RecentTxids(10))
+    watcher = MempoolWatcher(min_value_sat=1, recent=RecentTxHashes(10))
     assert watcher.feed(frame) == []  # nothing tracked: a stray txReplaced is ignored
     tx01 = recorded.frame("details_rbf/tx01_api_cached.json")["txid"]
-    watcher.tracked_txid = tx01
+    watcher.tracked_tx_hash = tx01
     replacement = json.loads(frame)["txReplaced"]["txid"]
-    assert watcher.feed(frame) == [Replaced(old_txid=tx01, new_txid=replacement)]
+    assert watcher.feed(frame) == [Replaced(old_tx_hash=tx01, new_tx_hash=replacement)]
 
 
 def test_block_frame_confirms_the_tracked_transaction():
     frame = recorded.frame("details_rbf/tx02_ws_block.json")
     block = frame["block"]
-    signals = MempoolWatcher(min_value_sats=1, recent=RecentTxids(10)).feed(json.dumps(frame))
+    signals = MempoolWatcher(min_value_sat=1, recent=RecentTxHashes(10)).feed(json.dumps(frame))
     when = datetime.fromtimestamp(block["timestamp"], tz=UTC)
     assert when == datetime(2025, 4, 1, 21, 10, 50, tzinfo=UTC)
     assert signals == [NewBlock(890448, block["id"], when), Confirmed(frame["txConfirmed"], 890448, block["id"], when)]
@@ -130,7 +130,7 @@ def test_block_frame_confirms_the_tracked_transaction():
 
 @pytest.mark.parametrize("frame", [b'{"transactions": [{"txid": ', b"not json", b"[1, 2]", b"\xff\xfe", b'"text"'])
 def test_malformed_frames_are_counted_and_skipped(frame):
-    watcher = MempoolWatcher(min_value_sats=1, recent=RecentTxids(10))
+    watcher = MempoolWatcher(min_value_sat=1, recent=RecentTxHashes(10))
     assert watcher.feed(frame) == []
     assert watcher.stats.malformed == 1 and watcher.stats.frames == 1
 
@@ -138,7 +138,7 @@ def test_malformed_frames_are_counted_and_skipped(frame):
 def test_a_malformed_item_is_skipped_and_the_rest_of_the_frame_is_used():
     frame = {"transactions": [{"fee": 1}, "junk", {"txid": "aa" * 32, "value": 5, "fee": 10, "vsize": 0},
                               {"txid": "bb" * 32, "value": 7, "fee": 100, "vsize": 10.0}]}
-    watcher = MempoolWatcher(min_value_sats=1, recent=RecentTxids(10))
+    watcher = MempoolWatcher(min_value_sat=1, recent=RecentTxHashes(10))
     [whale] = watcher.feed(json.dumps(frame))
-    assert whale.txid == "bb" * 32 and whale.fee_rate == 10.0 and whale.band == "medium"
+    assert whale.tx_hash == "bb" * 32 and whale.fee_rate_sat_vb == 10.0 and whale.band == "medium"
     assert watcher.stats.malformed == 3

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2025, 4, 1, 21, 0, tzinfo=UTC)
 
 
-def seen(txid: str, *, fee: int = 1000, vsize: float = 250.0, value: int = 200 * 10**8,
+def seen(tx_hash: str, *, fee: int = 1000, vsize: float = 250.0, value: int = 200 * 10**8,
          first_seen: datetime | None = T0) -> WhaleSeen:
     rate = fee / vsize
-    return WhaleSeen(txid=txid, fee_sats=fee, vsize=vsize, value_sats=value, fee_rate=rate,
+    return WhaleSeen(tx_hash=tx_hash, fee_sat=fee, vsize_vb=vsize, value_sat=value, fee_rate_sat_vb=rate,
                      urgency=urgency_score(rate), band=urgency_band(rate), first_seen=first_seen)
 
 
@@ -48,7 +48,7 @@ def test_whale_is_stored_once_with_its_event_matched_whale_and_exchange_labels()
     row = MempoolTransaction.objects.get()
     assert row.whale_id == whale.id and row.status == MempoolStatus.PENDING and row.has_full_tx
     assert row.value_btc == Decimal(150) and row.value_usd == Decimal("12600075.00000000")
-    assert row.fee_rate == Decimal(str(round(raw["fee"] / (raw["weight"] / 4), 4)))
+    assert row.fee_rate_sat_vb == Decimal(str(round(raw["fee"] / (raw["weight"] / 4), 4)))
     event = WhaleEvent.objects.get()
     assert (event.type, event.tx_hash, event.whale_id, event.chain) == (EventType.MEMPOOL_WHALE, raw["txid"],
                                                                          whale.id, "bitcoin")
@@ -56,6 +56,13 @@ def test_whale_is_stored_once_with_its_event_matched_whale_and_exchange_labels()
     assert "Some Exchange (output)" in event.summary and "Tracked sender" in event.summary
     assert [w["address"] for w in event.details["whales"]] == [sender]
     assert [(lbl["address"], lbl["sides"]) for lbl in event.details["labels"]] == [(receiver, ["output"])]
+    # The stored details use the standard names, with the recorded values.
+    top = sorted(raw["vout"], key=lambda v: -v["value"])[:5]
+    assert {k: event.details[k] for k in ("fee_sat", "vsize_vb", "fee_rate_sat_vb", "value_sat", "top_outputs")} == {
+        "fee_sat": raw["fee"], "vsize_vb": raw["weight"] / 4,
+        "fee_rate_sat_vb": round(raw["fee"] / (raw["weight"] / 4), 4), "value_sat": 15_000_000_000,
+        "top_outputs": [{"address": v.get("scriptpubkey_address", ""), "value_sat": v["value"]} for v in top]}
+    assert row.details["top_outputs"] == event.details["top_outputs"]
 
 
 def test_whale_without_full_transaction_is_stored_from_the_summary():
@@ -67,24 +74,24 @@ def test_whale_without_full_transaction_is_stored_from_the_summary():
 
 
 def test_confirmation_replacement_and_drop_move_forward_only():
-    for txid in ("a" * 64, "b" * 64, "c" * 64):
-        mempool_whale_record(seen=seen(txid, fee=1000), tx=None)
+    for tx_hash in ("a" * 64, "b" * 64, "c" * 64):
+        mempool_whale_record(seen=seen(tx_hash, fee=1000), tx=None)
     block_time = T0 + timedelta(seconds=124)
-    assert mempool_confirmed(txid="a" * 64, block_height=890448, block_hash="00" * 32, block_time=block_time)
-    assert not mempool_confirmed(txid="a" * 64, block_height=890449, block_hash="11" * 32, block_time=block_time)
-    assert mempool_replaced(old_txid="b" * 64, new_txid="d" * 64, new_fee_sats=1354)
-    assert not mempool_replaced(old_txid="a" * 64, new_txid="e" * 64, new_fee_sats=5000)  # already confirmed
-    a, b = MempoolTransaction.objects.get(txid="a" * 64), MempoolTransaction.objects.get(txid="b" * 64)
-    assert (a.status, a.confirmed_height, a.time_to_confirm_s) == (MempoolStatus.CONFIRMED, 890448, 124)
-    assert (b.status, b.replaced_by_txid, b.fee_bump_sats) == (MempoolStatus.REPLACED, "d" * 64, 354)
+    assert mempool_confirmed(tx_hash="a" * 64, block_number=890448, block_hash="00" * 32, block_time=block_time)
+    assert not mempool_confirmed(tx_hash="a" * 64, block_number=890449, block_hash="11" * 32, block_time=block_time)
+    assert mempool_replaced(old_tx_hash="b" * 64, new_tx_hash="d" * 64, new_fee_sat=1354)
+    assert not mempool_replaced(old_tx_hash="a" * 64, new_tx_hash="e" * 64, new_fee_sat=5000)  # already confirmed
+    a, b = MempoolTransaction.objects.get(tx_hash="a" * 64), MempoolTransaction.objects.get(tx_hash="b" * 64)
+    assert (a.status, a.confirmed_block_number, a.time_to_confirm_s) == (MempoolStatus.CONFIRMED, 890448, 124)
+    assert (b.status, b.replaced_by_tx_hash, b.fee_bump_sat) == (MempoolStatus.REPLACED, "d" * 64, 354)
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    MempoolTransaction.objects.filter(txid="c" * 64).update(last_seen_at=now - timedelta(seconds=601))
-    assert mempool_touch(txids=["a" * 64], at=now) == 0  # not pending: untouched
+    MempoolTransaction.objects.filter(tx_hash="c" * 64).update(last_seen_at=now - timedelta(seconds=601))
+    assert mempool_touch(tx_hashes=["a" * 64], at=now) == 0  # not pending: untouched
     assert mempool_drop_stale(now=now, drop_after_s=600) == 1
-    assert MempoolTransaction.objects.get(txid="c" * 64).status == MempoolStatus.DROPPED
+    assert MempoolTransaction.objects.get(tx_hash="c" * 64).status == MempoolStatus.DROPPED
     # A dropped transaction that confirms after all is confirmed.
-    assert mempool_confirmed(txid="c" * 64, block_height=890450, block_hash="22" * 32, block_time=T0 - timedelta(1))
-    c = MempoolTransaction.objects.get(txid="c" * 64)
+    assert mempool_confirmed(tx_hash="c" * 64, block_number=890450, block_hash="22" * 32, block_time=T0 - timedelta(1))
+    c = MempoolTransaction.objects.get(tx_hash="c" * 64)
     assert c.status == MempoolStatus.CONFIRMED and c.time_to_confirm_s is None  # block older than first sighting
 
 
@@ -96,13 +103,14 @@ def test_scorecard_shares_and_medians_per_band():
     for name, fee, _, _ in rows:
         mempool_whale_record(seen=seen(name.ljust(64, "0"), fee=fee, vsize=250.0), tx=None)
     for name, _, outcome, seconds in rows:
-        txid = name.ljust(64, "0")
+        tx_hash = name.ljust(64, "0")
         if outcome == "c":
-            mempool_confirmed(txid=txid, block_height=1, block_hash="", block_time=T0 + timedelta(seconds=seconds))
+            mempool_confirmed(tx_hash=tx_hash, block_number=1, block_hash="",
+                              block_time=T0 + timedelta(seconds=seconds))
         elif outcome == "r":
-            mempool_replaced(old_txid=txid, new_txid="f" * 64, new_fee_sats=900)
+            mempool_replaced(old_tx_hash=tx_hash, new_tx_hash="f" * 64, new_fee_sat=900)
         elif outcome == "d":
-            MempoolTransaction.objects.filter(txid=txid).update(status=MempoolStatus.DROPPED)
+            MempoolTransaction.objects.filter(tx_hash=tx_hash).update(status=MempoolStatus.DROPPED)
     card = mempool_scorecard()
     low, medium, high = card["bands"]
     assert (low["band"], low["total"], low["confirmed"], low["replaced"], low["pending"], low["resolved"]) == (

@@ -3,7 +3,7 @@ stream (a real socket), with its Esplora lookups on the replay node's REST recor
 
 Expected values are computed here from the raw recorded files. The recordings hold no unconfirmed
 transaction of 100 BTC or more, so the replay raises the value of five recorded transactions by
-150 BTC (ledgers.replay.catalog, WHALE_VARIANT_TXIDS); their fee, size and times are real.
+150 BTC (ledgers.replay.catalog, WHALE_VARIANT_TX_HASHES); their fee, size and times are real.
 """
 
 import os
@@ -26,7 +26,7 @@ from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.glass.bitcoin.monitor import MempoolMonitor
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
 from ledgers.models import CollectorRun
-from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SATS
+from ledgers.replay.catalog import WHALE_VARIANT_BOOST_SAT
 from tests.ledgers.glass.bitcoin import recorded
 from tests.ledgers.glass.bitcoin.test_mempool import expected_urgency
 from whales.models import EventType, RunStatus, Whale, WhaleEvent
@@ -36,7 +36,7 @@ RBF_SENDER = "1stAprEZapjCYGUACUcXohQqSHF9MU5Kj"
 
 
 def recorded_whales() -> dict[str, dict]:
-    """txid -> {fee, vsize, value, time} of the five whale-sized variants, from the raw recordings."""
+    """tx_hash -> {fee, vsize, value, time} of the five whale-sized variants, from the raw recordings."""
     init = {t["txid"]: t for t in recorded.frame("mainnet_mempoolInfo.json")["transactions"]}
     stratum = {t["txid"]: t for t in recorded.frame("details_rbf/tx01_ws_stratum_jobs.json")["transactions"]}
     tx01 = recorded.frame("details_rbf/tx01_api_cached.json")
@@ -54,7 +54,7 @@ def recorded_whales() -> dict[str, dict]:
                          "value": sum(v["value"] for v in cached["vout"]), "time": cached["firstSeen"]},
     }
     for row in rows.values():
-        row["value"] += WHALE_VARIANT_BOOST_SATS
+        row["value"] += WHALE_VARIANT_BOOST_SAT
     return rows
 
 
@@ -70,21 +70,21 @@ def run_monitor(replay, **kwargs):
 
 def assert_recorded_outcome(tracked: Whale) -> None:
     expected = recorded_whales()
-    rows = {m.txid: m for m in MempoolTransaction.objects.all()}
+    rows = {m.tx_hash: m for m in MempoolTransaction.objects.all()}
     assert set(rows) == set(expected)
-    for txid, e in expected.items():
-        row, rate = rows[txid], e["fee"] / e["vsize"]
-        assert (row.fee_sats, row.value_sats, row.vsize) == (e["fee"], e["value"], Decimal(str(e["vsize"])))
+    for tx_hash, e in expected.items():
+        row, rate = rows[tx_hash], e["fee"] / e["vsize"]
+        assert (row.fee_sat, row.value_sat, row.vsize_vb) == (e["fee"], e["value"], Decimal(str(e["vsize"])))
         assert row.urgency == Decimal(str(expected_urgency(rate))).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
         if e["time"] is not None:
             assert row.first_seen_at == datetime.fromtimestamp(e["time"], tz=UTC)
     # tx01 was replaced (recorded txReplaced) by tx02, whose recorded fee is higher.
     tx01, tx02 = rows[TX01], rows[TX02]
-    assert (tx01.status, tx01.replaced_by_txid) == (MempoolStatus.REPLACED, TX02)
-    assert tx01.fee_bump_sats == expected[TX02]["fee"] - expected[TX01]["fee"] == 354
+    assert (tx01.status, tx01.replaced_by_tx_hash) == (MempoolStatus.REPLACED, TX02)
+    assert tx01.fee_bump_sat == expected[TX02]["fee"] - expected[TX01]["fee"] == 354
     # tx02 confirmed in the recorded block 890,448 (its txConfirmed), 124 s after it was first seen.
     block = recorded.frame("details_rbf/tx02_ws_block.json")["block"]
-    assert (tx02.status, tx02.confirmed_height, tx02.confirmed_block_hash) == (
+    assert (tx02.status, tx02.confirmed_block_number, tx02.confirmed_block_hash) == (
         MempoolStatus.CONFIRMED, block["height"], block["id"])
     assert tx02.time_to_confirm_s == block["timestamp"] - expected[TX02]["time"] == 124
     others = [rows[t] for t in expected if t not in (TX01, TX02)]
@@ -116,11 +116,12 @@ def test_monitor_follows_the_recorded_stream(replay):
     tracks = [m["track-tx"] for m in replay.mempool_stream.client_messages if isinstance(m, dict) and "track-tx" in m]
     assert TX01 in tracks and TX02 in tracks and replay.mempool_stream.frames_skipped == 0
     # A second run over the same stream changes nothing.
-    before = list(MempoolTransaction.objects.order_by("txid").values_list("txid", "status", "fee_bump_sats"))
+    outcome = MempoolTransaction.objects.order_by("tx_hash").values_list("tx_hash", "status", "fee_bump_sat")
+    before = list(outcome)
     replay.mempool_stream.reset()
     again = run_monitor(replay)
     assert again.extra["whales_published"] == 0
-    assert list(MempoolTransaction.objects.order_by("txid").values_list("txid", "status", "fee_bump_sats")) == before
+    assert list(outcome.all()) == before
     assert WhaleEvent.objects.filter(type=EventType.MEMPOOL_WHALE).count() == 5
 
 
@@ -158,7 +159,7 @@ def test_whales_not_seen_for_the_drop_time_are_dropped_on_the_next_block(replay)
     esplora = EsploraClient(replay.bitcoin_url, retries=0)
     monitor = MempoolMonitor(ws_url=replay.bitcoin_ws_url, esplora=esplora, drop_after_s=0)
     stats = asyncio.run(monitor.run(stop_when=replay.mempool_stream.finished.is_set, duration_s=30))
-    statuses = dict(MempoolTransaction.objects.values_list("txid", "status"))
+    statuses = dict(MempoolTransaction.objects.values_list("tx_hash", "status"))
     assert statuses["e88521600e3c8348d0534777ca6490091cb3cdd1fac8a2abe95123f7cef319e5"] == MempoolStatus.DROPPED
     assert statuses["17a9e5194345d8da287d49c0bf595474e08fc81434646925d6640964929aa7f9"] == MempoolStatus.DROPPED
     assert (statuses[TX01], statuses[TX02]) == (MempoolStatus.REPLACED, MempoolStatus.CONFIRMED)

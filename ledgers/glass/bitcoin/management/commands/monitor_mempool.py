@@ -36,7 +36,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
         def started(monitor: MempoolMonitor) -> None:
-            self.stdout.write(f"  dedupe LRU {monitor.watcher.recent.maxsize} txids; dropped after "
+            self.stdout.write(f"  dedupe LRU {monitor.watcher.recent.maxsize} tx hashes; dropped after "
                               f"{monitor.drop_after_s} s unseen")
             self.stdout.flush()
 
