@@ -29,9 +29,11 @@ class BadRecord(SourceError):
     """
 
     code = "bad_record"
+    status_code = 502
+    default_detail = "The source sent a record that could not be decoded."
 
-    def __init__(self, message: str, *, field: str, record: object = None) -> None:
-        super().__init__(message)
+    def __init__(self, detail: str | None = None, *, field: str = "", record: object = None) -> None:
+        super().__init__(detail)
         self.field = field
         self.record = record
 
