@@ -296,7 +296,7 @@ def _optional_decimal(raw: Mapping[str, Any], name: str, what: str, record: obje
 
 def _optional_int(raw: Mapping[str, Any], name: str, what: str, record: object, label: str = "") -> int | None:
     value = raw.get(name)
-    if value is not None and (type(value) is not int):
+    if value is not None and type(value) is not int:  # a bool is not an id
         label = label or name
         raise BadRecord(f"{what}: {label!r} is not an integer: {str(value)[:40]!r}", field=label, record=record)
     return value
@@ -325,7 +325,7 @@ def fill_decode(raw: object) -> Fill:
     symbol = _text(fill, "coin", what, raw)
     dir_text = _text(fill, "dir", what, raw)
     side_code = _required(fill, "side", what, raw)
-    if side_code not in SIDES:
+    if not isinstance(side_code, str) or side_code not in SIDES:
         raise BadRecord(f"{what}: 'side' is {str(side_code)[:20]!r}, not B or A", field="side", record=raw)
     price = _decimal(fill, "px", what, raw)
     quantity = _decimal(fill, "sz", what, raw)

@@ -114,7 +114,8 @@ def test_a_recorded_fill_without_a_required_field_raises_bad_record_naming_it(fi
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("px", "abc", "'px' is not a number"), ("sz", "0", "'sz' must be positive"), ("px", "NaN", "'px' is not a number"),
-    ("side", "X", "'side' is 'X', not B or A"), ("time", "soon", "'time' is not a time in ms"),
+    ("side", "X", "'side' is 'X', not B or A"), ("side", ["B"], "'side' is \"['B']\", not B or A"),
+    ("time", "soon", "'time' is not a time in ms"),
     ("oid", "12", "'oid' is not an integer"), ("closedPnl", None, "'closedPnl' is null"),
 ])
 def test_a_recorded_fill_with_a_malformed_field_raises_bad_record_naming_it(field, value, message):
