@@ -15,8 +15,8 @@ The floor, measured in the same run on the same table
 Data (setup, untimed, every run starts clean)
     The bench database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/whaletrack_bench_metrics;
     its name must contain "bench") is dropped, recreated and migrated. The 500 recorded Hyperliquid
-    fills (tests/ledgers/glass/hyperliquid/recorded.py, read in place) go through
-    ledgers.glass.hyperliquid.activity.fill_activities (522 trades: flips are two), sorted by time, and
+    fills (tests/ledgers/glass/hyperliquid/recorded.py, read in place), decoded by the client's fill_decode,
+    go through ledgers.glass.hyperliquid.activity.fill_activities (522 trades: flips are two), sorted by time, and
     are rewritten per whale: whale i gets trades/whales consecutive activities starting at
     (i x 37) mod 522 (wrapping), new times (7 h apart, the newest ~7 h ago, so ~100 trades span
     ~29 days and most fall in the 30-day window), its own tx hashes. Even whales are Hyperliquid
@@ -63,11 +63,12 @@ TRADE_COLUMNS = (
 def template_activities() -> list:
     """The recorded fills as whale activities (fill_activities), oldest first."""
     from ledgers.glass.hyperliquid.activity import fill_activities
+    from ledgers.glass.hyperliquid.client import fill_decode
     from ledgers.refs import WhaleRef
     from tests.ledgers.glass.hyperliquid import recorded
 
     ref = WhaleRef(id=0, address=recorded.FILLS_USER, name="")
-    acts = [a for fill in recorded.fills() for a in fill_activities(fill, ref)]
+    acts = [a for fill in recorded.fills() for a in fill_activities(fill_decode(fill), ref)]
     acts.sort(key=lambda a: (a.block_time, a.log_index))
     return acts
 

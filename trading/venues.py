@@ -16,12 +16,13 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
 from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidError, HyperliquidUnavailable
+from ledgers.glass.hyperliquid.types import BadRecord
 from trading.models import Venue
 from trading.selectors import PriceSource, market_price
 from whales.errors import InvalidParameter
@@ -43,10 +44,9 @@ def _mids() -> dict[str, Decimal] | None:
             return cached[1]
         client = HyperliquidClient.from_settings(url)
         try:
-            raw = client.all_mids()
-            mids = {coin.upper(): Decimal(str(price)) for coin, price in raw.items()}
-            mids = {coin: price for coin, price in mids.items() if price.is_finite() and price > 0}
-        except (HyperliquidError, HyperliquidUnavailable, InvalidOperation, AttributeError) as exc:
+            mids = {coin.upper(): price for coin, price in client.all_mids().items()
+                    if price.is_finite() and price > 0}
+        except (HyperliquidError, HyperliquidUnavailable, BadRecord) as exc:
             logger.warning("trading.venue.hyperliquid_mids_failed", extra={"error": str(exc)})
             mids = None
         finally:

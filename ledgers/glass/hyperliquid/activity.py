@@ -1,36 +1,36 @@
-"""Turn Hyperliquid Info API answers into whale activities and positions (pure: no ORM, no I/O).
+"""Turn Hyperliquid Info API records into whale activities (pure: no ORM, no I/O).
 
-Fills (``userFills`` / ``userFillsByTime`` items: coin, px, sz, side, dir, closedPnl, startPosition,
-hash, oid, time, fee, tid?):
+The records are the client's dataclasses (``types.py``: ``Fill``, ``LedgerUpdate``, ``Position``); the API's
+raw keys are read only by the client.
+
+Fills:
 - ``dir`` maps to the trade direction: ``Open Long`` -> long, ``Close Long`` -> close_long,
   ``Open Short`` -> short, ``Close Short`` -> close_short; spot ``Buy``/``Sell`` -> buy/sell. A
   flip (``Long > Short``, ``Short > Long``) is the close of the whole starting position
-  (|startPosition|) and the open of the rest (sz - |startPosition|): two trades. Any other ``dir``
-  (e.g. liquidations) maps by ``side``: B -> buy, A -> sell, kept with the original ``dir`` in details.
-- Key: the fill's ``tid`` when the API gives one, otherwise (older fills, like the recorded ones)
-  hash, oid, time, px, sz, side and startPosition together. ``tx_hash`` is the fill's hash and
-  ``log_index`` a stable 31-bit digest of the key (a flip's opening leg: of the key + "open"), so a
-  fill is stored once however often it is read.
-- Amounts: ``amount_base`` = size in coins, ``price_usd`` = px, ``value_usd`` = ``amount_quote`` =
-  notional px x size (USDC, taken as 1 USD), ``fee_usd`` = fee, ``pnl_usd`` = the exchange's own
-  ``closedPnl`` (Hyperliquid computes it against the position's average entry price), on the
+  (|start_position|) and the open of the rest (quantity - |start_position|): two trades. Any other ``dir``
+  (e.g. liquidations) maps by ``side`` (buy / sell), kept with the original ``dir`` in details.
+- Key: the fill's ``key`` (its ``tid`` when the API gives one, otherwise, for older fills like the
+  recorded ones, hash, oid, time, px, sz, side and startPosition together). ``tx_hash`` is the fill's
+  hash and ``log_index`` a stable 31-bit digest of the key (a flip's opening leg: of the key + "open"), so
+  a fill is stored once however often it is read.
+- Amounts: ``amount_base`` = quantity in coins, ``price_usd`` = price, ``value_usd`` = ``amount_quote`` =
+  notional price x quantity (USDC, taken as 1 USD), ``fee_usd`` = fee, ``pnl_usd`` = the exchange's own
+  realized P&L (``closedPnl``: Hyperliquid computes it against the position's average entry price), on the
   closing trade. A flip's fee is split between its two trades in proportion to their sizes.
 - Events: ``perp_trade`` when the notional reaches the threshold: position opened (from 0),
   increased, reduced or closed (to 0), with direction and notional in the summary.
 
-Ledger updates (``userNonFundingLedgerUpdates``): ``deposit`` -> a deposit trade of USDC (from the
-bridge), ``withdraw`` -> a withdraw trade (fee in ``fee``); transfers between the account's own spot
-and perp balances (``accountClassTransfer``) move nothing and are skipped; the rest are skipped
-and counted.
+Ledger updates: ``deposit`` -> a deposit trade of USDC (from the bridge), ``withdraw`` -> a withdraw
+trade (fee in ``fee_usd``); transfers between the account's own spot and perp balances
+(``accountClassTransfer``) move nothing and are skipped; the rest are skipped too.
 
-Positions (``clearinghouseState.assetPositions``): see ``positions_of``.
+Positions: the liquidation distance, ``position_liquidation_distance_percent``.
 """
 
 import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from ledgers.glass.hyperliquid.types import Fill, LedgerUpdate, Position
 from ledgers.refs import WhaleRef
 from whales.chains import Chain
 from whales.models import Direction, EventType, TradeSource
@@ -49,40 +49,18 @@ FLIPS = {
 }
 
 
-class BadRecord(ValueError):
-    """A fill, ledger update or position the parser cannot use (logged and skipped by the caller)."""
-
-
-def _dec(value: object, field: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise BadRecord(f"{field}: not a number: {value!r}") from exc
+# Trade details keep Hyperliquid's own side code (B / A), as stored since the first version.
+SIDE_CODES = {"buy": "B", "sell": "A"}
 
 
 def _usd(value: Decimal) -> Decimal:
     return q_usd(value)
 
 
-def ms_time(ms: object) -> datetime:
-    """An API time in milliseconds as aware UTC. Raises: BadRecord."""
-    try:
-        return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise BadRecord(f"time: {ms!r}") from exc
-
-
-def fill_key(fill: dict) -> str:
-    """The fill's identity: ``tid:<tid>`` when given, else its identifying fields joined."""
-    if fill.get("tid") is not None:
-        return f"tid:{fill['tid']}"
-    return "|".join(str(fill.get(k)) for k in ("hash", "oid", "time", "px", "sz", "side", "startPosition"))
-
-
-def fill_log_index(fill: dict, leg: str = "") -> int:
-    """A stable 31-bit digest of ``fill_key`` (Trade.log_index is a 32-bit integer); a flip's opening
+def fill_log_index(fill: Fill, leg: str = "") -> int:
+    """A stable 31-bit digest of the fill's ``key`` (Trade.log_index is a 32-bit integer); a flip's opening
     leg (``leg="open"``) has its own, so its trade and event have keys of their own."""
-    digest = hashlib.blake2b((fill_key(fill) + (f"|{leg}" if leg else "")).encode(), digest_size=8).digest()
+    digest = hashlib.blake2b((fill.key + (f"|{leg}" if leg else "")).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & 0x7FFFFFFF
 
 
@@ -93,19 +71,10 @@ def _movement(direction: str, start: Decimal, size: Decimal) -> str:
     return "closed" if abs(start) == size else "reduced"
 
 
-def fill_activities(fill: dict, whale: WhaleRef) -> list[WhaleActivity]:
-    """The 1 (or 2, for a flip) activities of one fill (module docstring). Raises: BadRecord."""
-    try:
-        coin, dir_text, side, tx_hash = str(fill["coin"]), str(fill["dir"]), fill["side"], str(fill["hash"])
-        px, size = _dec(fill["px"], "px"), _dec(fill["sz"], "sz")
-        start = _dec(fill.get("startPosition", "0"), "startPosition")
-        closed_pnl = _dec(fill.get("closedPnl", "0"), "closedPnl")
-        fee = _dec(fill.get("fee", "0"), "fee")
-        when = ms_time(fill["time"])
-    except KeyError as exc:
-        raise BadRecord(f"fill without {exc}") from exc
-    if size <= 0 or px <= 0:
-        raise BadRecord(f"fill {tx_hash}: size {size} / price {px} must be positive")
+def fill_activities(fill: Fill, whale: WhaleRef) -> list[WhaleActivity]:
+    """The 1 (or 2, for a flip) activities of one fill (module docstring)."""
+    dir_text, size, start, closed_pnl, fee = (fill.dir, fill.quantity, fill.start_position, fill.realized_pnl_usd,
+                                             fill.fee_usd)
     if dir_text in FLIPS:
         close_dir, open_dir = FLIPS[dir_text]
         close_size = min(abs(start), size)
@@ -114,10 +83,9 @@ def fill_activities(fill: dict, whale: WhaleRef) -> list[WhaleActivity]:
     elif dir_text in DIRS:
         legs = [(DIRS[dir_text], size, closed_pnl if DIRS[dir_text] in (Direction.CLOSE_LONG, Direction.CLOSE_SHORT)
                  else None, start)]
-    elif side in ("B", "A"):
-        legs = [(Direction.BUY if side == "B" else Direction.SELL, size, closed_pnl or None, start)]
     else:
-        raise BadRecord(f"fill {tx_hash}: unknown dir {dir_text!r} and side {side!r}")
+        legs = [(Direction.BUY if fill.side == "buy" else Direction.SELL, size, closed_pnl or None, start)]
+    px, coin = fill.price_usd, fill.symbol
     activities = []
     for n, (direction, leg_size, pnl, leg_start) in enumerate(legs):
         log_index = fill_log_index(fill, "open" if dir_text in FLIPS and n == 1 else "")
@@ -133,103 +101,49 @@ def fill_activities(fill: dict, whale: WhaleRef) -> list[WhaleActivity]:
         if pnl is not None and pnl != 0:
             summary += f", closed P&L ${pnl:,.2f}"
         activities.append(WhaleActivity(
-            whale_id=whale.id, chain=Chain.HYPERLIQUID, block_time=when, block_number=None, block_hash="",
-            tx_hash=tx_hash, log_index=log_index, source=TradeSource.HYPERLIQUID, platform=PLATFORM,
+            whale_id=whale.id, chain=Chain.HYPERLIQUID, block_time=fill.block_time, block_number=None, block_hash="",
+            tx_hash=fill.tx_hash, log_index=log_index, source=TradeSource.HYPERLIQUID, platform=PLATFORM,
             direction=direction, base_asset=coin, quote_asset=QUOTE, amount_raw=None, amount_base=leg_size,
             amount_quote=notional, price_usd=px, value_usd=notional, fee_usd=leg_fee,
             pnl_usd=None if pnl is None else _usd(pnl), counterparty="", is_internal=False,
             event_type=EventType.PERP_TRADE if is_perp else "", summary=summary,
-            details={"dir": dir_text, "side": side, "oid": fill.get("oid"), "tid": fill.get("tid"),
-                     "start_position": str(start), "fill_size": str(size), "crossed": fill.get("crossed"),
-                     "movement": movement, "fill_key": fill_key(fill), "pnl_method": "exchange_closedPnl"},
+            details={"dir": dir_text, "side": SIDE_CODES[fill.side], "oid": fill.oid, "tid": fill.tid,
+                     "start_position": str(start), "fill_size": str(size), "crossed": fill.crossed,
+                     "movement": movement, "fill_key": fill.key, "pnl_method": "exchange_closedPnl"},
         ))
     return activities
 
 
-def ledger_activity(update: dict, whale: WhaleRef) -> WhaleActivity | None:
+def ledger_activity(update: LedgerUpdate, whale: WhaleRef) -> WhaleActivity | None:
     """A deposit or withdrawal trade from one ledger update, or None for an update that moves no
-    money in or out of the account (module docstring). Raises: BadRecord."""
-    try:
-        delta, tx_hash, when = update["delta"], str(update["hash"]), ms_time(update["time"])
-        kind = delta["type"]
-    except (KeyError, TypeError) as exc:
-        raise BadRecord(f"ledger update without {exc}") from exc
-    if kind not in ("deposit", "withdraw"):
+    money in or out of the account (module docstring)."""
+    kind = update.delta_type
+    if kind not in ("deposit", "withdraw") or update.amount_usdc is None:
         return None
-    amount = _dec(delta.get("usdc"), "usdc")
-    fee = _dec(delta.get("fee", "0"), "fee")
+    amount, fee = update.amount_usdc, update.fee_usd
     direction = Direction.DEPOSIT if kind == "deposit" else Direction.WITHDRAW
     verb = "deposited" if kind == "deposit" else "withdrew"
     value = _usd(amount)
     who = whale.name or whale.address
     return WhaleActivity(
-        whale_id=whale.id, chain=Chain.HYPERLIQUID, block_time=when, block_number=None, block_hash="",
-        tx_hash=tx_hash, log_index=-1, source=TradeSource.EXCHANGE_FLOW, platform=PLATFORM, direction=direction,
-        base_asset=QUOTE, quote_asset="", amount_raw=None, amount_base=amount, price_usd=Decimal(1),
-        value_usd=value, fee_usd=_usd(fee) if fee else None, counterparty="", is_internal=False,
-        event_type=EventType.EXCHANGE_FLOW, summary=f"{who} {verb} {amount.normalize():,f} USDC (${value:,.2f}) "
+        whale_id=whale.id, chain=Chain.HYPERLIQUID, block_time=update.block_time, block_number=None, block_hash="",
+        tx_hash=update.tx_hash, log_index=-1, source=TradeSource.EXCHANGE_FLOW, platform=PLATFORM,
+        direction=direction, base_asset=QUOTE, quote_asset="", amount_raw=None, amount_base=amount,
+        price_usd=Decimal(1), value_usd=value, fee_usd=_usd(fee) if fee else None, counterparty="",
+        is_internal=False, event_type=EventType.EXCHANGE_FLOW,
+        summary=f"{who} {verb} {amount.normalize():,f} USDC (${value:,.2f}) "
         f"{'to' if kind == 'deposit' else 'from'} Hyperliquid",
-        details={"ledger_type": kind, "nonce": delta.get("nonce")},
+        details={"ledger_type": kind, "nonce": update.nonce},
     )
 
 
-@dataclass(frozen=True)
-class Position:
-    """One open perp position from ``clearinghouseState`` (USD = USDC).
-
-    ``size`` is signed (negative = short); ``mark_price`` = position value / |size|;
-    ``liquidation_distance_percent`` = how far the mark price may move against the position before
-    liquidation: (mark - liq) / mark x 100 for a long, (liq - mark) / mark x 100 for a short; None
-    without a liquidation price (Hyperliquid gives none when the account cannot be liquidated).
-    """
-
-    coin: str
-    size: Decimal
-    entry_price: Decimal
-    position_value: Decimal
-    unrealized_pnl: Decimal
-    return_on_equity: Decimal
-    leverage_type: str
-    leverage: Decimal
-    liquidation_price: Decimal | None
-    liquidation_distance_percent: Decimal | None
-    margin_used: Decimal
-
-    @property
-    def mark_price(self) -> Decimal:
-        return self.position_value / abs(self.size)
-
-
-def positions_of(state: dict) -> tuple[list[Position], Decimal]:
-    """(open positions, account value in USD) of a ``clearinghouseState`` answer. Raises: BadRecord."""
-    try:
-        account_value = _dec(state["marginSummary"]["accountValue"], "accountValue")
-        items = state["assetPositions"]
-    except (KeyError, TypeError) as exc:
-        raise BadRecord(f"clearinghouseState without {exc}") from exc
-    positions = []
-    for item in items:
-        try:
-            p = item["position"]
-            size = _dec(p["szi"], "szi")
-            if size == 0:
-                continue
-            value = _dec(p["positionValue"], "positionValue")
-            liq = None if p.get("liquidationPx") is None else _dec(p["liquidationPx"], "liquidationPx")
-            mark = value / abs(size)
-            distance = None
-            if liq is not None and mark:
-                distance = ((mark - liq) if size > 0 else (liq - mark)) / mark * 100
-                distance = q_percent(distance)
-            leverage = p.get("leverage") or {}
-            positions.append(Position(
-                coin=str(p["coin"]), size=size, entry_price=_dec(p["entryPx"], "entryPx"), position_value=value,
-                unrealized_pnl=_dec(p["unrealizedPnl"], "unrealizedPnl"),
-                return_on_equity=_dec(p["returnOnEquity"], "returnOnEquity"),
-                leverage_type=str(leverage.get("type", "")), leverage=_dec(leverage.get("value", 0), "leverage"),
-                liquidation_price=liq, liquidation_distance_percent=distance,
-                margin_used=_dec(p.get("marginUsed", "0"), "marginUsed"),
-            ))
-        except (KeyError, TypeError) as exc:
-            raise BadRecord(f"position without {exc}") from exc
-    return positions, account_value
+def position_liquidation_distance_percent(position: Position) -> Decimal | None:
+    """How far (in %) the mark price may move against ``position`` before it is liquidated:
+    (mark - liq) / mark x 100 for a long, (liq - mark) / mark x 100 for a short, quantized by q_percent;
+    None without a liquidation price (Hyperliquid gives none when the account cannot be liquidated).
+    The mark price is the position value / |size|."""
+    liq = position.liquidation_price_usd
+    mark = position.mark_price_usd
+    if liq is None or not mark:
+        return None
+    return q_percent(((mark - liq) if position.size > 0 else (liq - mark)) / mark * 100)

@@ -13,7 +13,8 @@ Transfer as well, so the Transfer rule sees those deposits too, and never counts
 
 Every deposit of at least ``min_usd`` makes its depositor a Whale on chain ``hyperliquid`` at the
 same (lowercase) address -- Hyperliquid credits the deposit to the sending address -- labelled
-``hyperliquid`` with the deposit's Arbiscan URL as evidence. See ``bridge_deposits_discover``.
+``hyperliquid`` with the deposit's Arbiscan URL as evidence. See ``bridge_deposits_discover``. The logs are
+decoded by the client (``arbitrum_client.transfer_decode``) into ``types.TokenTransfer``.
 """
 
 import logging
@@ -28,6 +29,7 @@ from django.db.models import Q
 
 from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
+from ledgers.glass.hyperliquid.types import Records, TokenTransfer
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain, normalize_address, tx_url
@@ -38,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 COLLECTOR_NAME = "hyperliquid_bridge"
 STREAM = "arbitrum.hyperliquid_bridge"
-# keccak256("Transfer(address,address,uint256)")
-TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 USDC_DECIMALS = 6
 DEFAULT_LOOKBACK_BLOCKS = 10_000
 LABEL_SLUG = "hyperliquid"
@@ -47,21 +47,6 @@ LABEL_NAME = "Hyperliquid trader"
 LABEL_SOURCE = "hyperliquid-bridge"
 # Where a depositor's entity is looked up, in this order (the first one with an entity wins).
 ENTITY_CHAINS = (Chain.ARBITRUM, Chain.ETHEREUM)
-
-
-@dataclass(frozen=True)
-class BridgeDeposit:
-    """One USDC deposit into the bridge.
-
-    Units: ``value_raw`` USDC base units (Decimal integer), ``amount_usd`` = value_raw / 10**6 (USDC as USD).
-    """
-
-    tx_hash: str
-    log_index: int
-    block_number: int
-    depositor: str
-    value_raw: Decimal
-    amount_usd: Decimal
 
 
 @dataclass
@@ -101,42 +86,6 @@ class DiscoveryProgress:
                 f"{self.deposits_seen} deposits, {self.whales_created} new whales")
 
 
-def _topic_address(address: str) -> str:
-    return "0x" + "0" * 24 + address[2:].lower()
-
-
-def _address_from_topic(topic: str) -> str:
-    value = topic.lower()
-    if len(value) != 66 or not value.startswith("0x") or value[2:26] != "0" * 24:
-        raise ValueError(f"topic {topic!r} is not an address")
-    return "0x" + value[26:]
-
-
-def deposit_decode(log: dict, *, bridge: str, usdc: str) -> BridgeDeposit | None:
-    """The deposit a raw eth_getLogs log object records, or None when it is not a USDC Transfer to ``bridge``.
-
-    Shape: ``bridge`` and ``usdc`` lowercase addresses. Raises: ValueError / KeyError / TypeError for
-    a malformed log (callers log and skip it).
-    """
-    topics = [str(t).lower() for t in log["topics"]]
-    if str(log["address"]).lower() != usdc or len(topics) != 3 or topics[0] != TRANSFER_TOPIC:
-        return None
-    if _address_from_topic(topics[2]) != bridge:
-        return None
-    data = str(log["data"])
-    if not data.startswith("0x") or len(data) != 66:
-        raise ValueError(f"Transfer data {data[:80]!r} is not one uint256")
-    value_raw = Decimal(int(data, 16))
-    return BridgeDeposit(
-        tx_hash=str(log["transactionHash"]).lower(),
-        log_index=int(log["logIndex"], 16),
-        block_number=int(log["blockNumber"], 16),
-        depositor=_address_from_topic(topics[1]),
-        value_raw=value_raw,
-        amount_usd=value_raw.scaleb(-USDC_DECIMALS),
-    )
-
-
 def _entity_id_of(address: str) -> int | None:
     """Entity of the same address on ENTITY_CHAINS: a Whale's first, then a KnownAddress's."""
     for model in (Whale, KnownAddress):
@@ -148,11 +97,11 @@ def _entity_id_of(address: str) -> int | None:
     return None
 
 
-def _whale_from_deposit(deposit: BridgeDeposit, block_time: datetime, result: DiscoveryResult) -> None:
+def _whale_from_deposit(deposit: TokenTransfer, block_time: datetime, result: DiscoveryResult) -> None:
     """Upsert the depositor's Hyperliquid whale with its label, entity and first-seen time (caller's transaction)."""
     evidence = LabelEvidence(slug=LABEL_SLUG, name=LABEL_NAME, source=LABEL_SOURCE,
                              evidence_url=tx_url(Chain.ARBITRUM, deposit.tx_hash), confidence=LabelConfidence.HIGH)
-    whale, created, changed = whale_upsert(chain=Chain.HYPERLIQUID, address=deposit.depositor, labels=[evidence],
+    whale, created, changed = whale_upsert(chain=Chain.HYPERLIQUID, address=deposit.from_address, labels=[evidence],
                                            label_source=LABEL_SOURCE)
     result.whales_created += created
     result.whales_labelled += created or changed
@@ -174,7 +123,7 @@ def bridge_deposits_discover(
 ) -> DiscoveryResult:
     """Scan the bridge's USDC deposits and make every depositor of at least ``min_usd`` a Hyperliquid whale.
 
-    Source: ``client.get_logs`` (eth_getLogs: USDC contract, topics [Transfer, any, bridge]) in ranges of
+    Source: ``client.get_transfers`` (eth_getLogs: USDC contract, topics [Transfer, any, bridge]) in ranges of
         ``settings.ARBITRUM_LOGS_BLOCK_RANGE`` blocks, and ``client.get_block_time`` for qualifying deposits.
     Shape: blocks [start, min(to_block, head)] (``to_block`` default: the head). ``start``: ``from_block``
         (an explicit re-walk; the cursor moves with its first range), else the cursor of stream
@@ -216,9 +165,9 @@ def bridge_deposits_discover(
         end = head if to_block is None else min(to_block, head)
         while position <= end:
             last = min(position + chunk - 1, end)
-            logs = client.get_logs(usdc, [TRANSFER_TOPIC, None, _topic_address(bridge)], position, last)
-            deposits = _deposits(logs, bridge=bridge, usdc=usdc)
-            qualifying = [d for d in deposits if d.amount_usd >= threshold]
+            deposits = _deposits(client.get_transfers(token_address=usdc, to_address=bridge, decimals=USDC_DECIMALS,
+                                                      from_block=position, to_block=last))
+            qualifying = [d for d in deposits if d.amount >= threshold]  # USDC counts as USD 1:1
             # Network I/O stays outside the transaction.
             times = {n: client.get_block_time(n) for n in sorted({d.block_number for d in qualifying})}
             counts = DiscoveryResult()
@@ -254,21 +203,12 @@ def bridge_deposits_discover(
     return result
 
 
-def _deposits(logs: list[dict], *, bridge: str, usdc: str) -> list[BridgeDeposit]:
-    """The bridge deposits among ``logs`` in chain order; malformed logs are logged and skipped."""
-    deposits = []
-    for log in logs:
-        if log.get("removed"):
-            continue
-        try:
-            deposit = deposit_decode(log, bridge=bridge, usdc=usdc)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            logger.warning("hyperliquid.bridge.bad_log", extra={"log": str(log)[:300], "error": str(exc)})
-            continue
-        if deposit is not None:
-            deposits.append(deposit)
-    deposits.sort(key=lambda d: (d.block_number, d.log_index))
-    return deposits
+def _deposits(transfers: Records[TokenTransfer]) -> list[TokenTransfer]:
+    """The bridge deposits among ``transfers`` in chain order; the logs the client could not decode are
+    logged and skipped."""
+    for bad in transfers.bad:
+        logger.warning("hyperliquid.bridge.bad_log", extra={"log": str(bad.record)[:300], "error": str(bad)})
+    return sorted(transfers.items, key=lambda d: (d.block_number, d.log_index))
 
 
 def collect_once(

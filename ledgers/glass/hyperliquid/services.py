@@ -6,8 +6,8 @@ Per whale (address = its Hyperliquid account, the same address as on Arbitrum/Et
 2. ``userFillsByTime`` from the whale's time cursor (SyncCursor ``hyperliquid.fills:<address>``,
    position = time in ms of the newest fill stored) to now, paged by time (at most 2,000 fills per
    answer: the next page starts at the newest time seen; fills at that instant are read again and
-   not stored twice) -> Trades (``ledgers.glass.hyperliquid.activity``), ``perp_trade`` events above the
-   threshold.
+   not stored twice; ``HyperliquidClient.user_fills_since``) -> Trades
+   (``ledgers.glass.hyperliquid.activity``), ``perp_trade`` events above the threshold.
 3. ``userNonFundingLedgerUpdates`` from its own cursor (``hyperliquid.ledger:<address>``) ->
    deposit / withdraw Trades.
 
@@ -16,24 +16,22 @@ stored positions are left as they were, and the run is ``partial``.
 
 Each whale is stored in ONE transaction with both cursors' compare-and-set, so a run killed at any
 point leaves whole whales only and the next run continues; the Info API calls happen before it and
-spend the weight budget (``HyperliquidClient``). A bad fill or update is logged and skipped.
+spend the weight budget (``HyperliquidClient``, which decodes every answer into ``types.py`` dataclasses).
+A bad fill or update (a ``BadRecord`` the client set aside) is logged and skipped.
 """
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 
 from alerts.services import events_publish
-from ledgers.glass.hyperliquid.activity import BadRecord, fill_activities, ledger_activity, positions_of
-from ledgers.glass.hyperliquid.client import (
-    FILLS_PAGE_LIMIT,
-    HyperliquidClient,
-    HyperliquidError,
-    HyperliquidUnavailable,
-)
+from ledgers.glass.hyperliquid.activity import fill_activities, ledger_activity, position_liquidation_distance_percent
+from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidError, HyperliquidUnavailable
+from ledgers.glass.hyperliquid.types import BadRecord, Position
 from ledgers.models import SyncCursor
 from ledgers.refs import WhaleRef, whale_refs_least_recently_synced
 from ledgers.registry import CollectorResult
@@ -42,7 +40,6 @@ from whales.chains import Chain
 from whales.errors import InvalidParameter
 from whales.models import RunStatus, Whale
 from whales.services import PerpPosition, perp_positions_set, trades_ingest
-from whales.types import WhaleActivity
 
 logger = logging.getLogger(__name__)
 
@@ -87,43 +84,17 @@ class WhaleSyncResult:
     positions_error: str = ""  # why the positions could not be read ("" = read)
 
 
-def _fills_fetch(client: HyperliquidClient, address: str, since_ms: int, now_ms: int) -> list[dict]:
-    fills: dict[str, dict] = {}
-    start = since_ms
-    for _ in range(MAX_FILL_PAGES):
-        page = client.user_fills_by_time(address, start, now_ms)
-        for fill in page:
-            fills.setdefault(str(fill.get("tid")) if fill.get("tid") is not None else repr(sorted(fill.items())), fill)
-        if len(page) < FILLS_PAGE_LIMIT:
-            break
-        newest = max(int(f.get("time", 0)) for f in page)
-        if newest <= start:
-            break
-        start = newest
-    return list(fills.values())
-
-
-def _parse(items: list[dict], parse: Callable[[dict, WhaleRef], list[WhaleActivity] | WhaleActivity | None],
-           whale: WhaleRef, what: str) -> tuple[list[WhaleActivity], int]:
-    activities: list[WhaleActivity] = []
-    skipped = 0
-    for item in items:
-        try:
-            parsed = parse(item, whale)
-        except BadRecord as exc:
-            skipped += 1
-            logger.warning("hyperliquid.record.skipped",
-                           extra={"what": what, "whale": whale.address, "error": str(exc)})
-            continue
-        if parsed is None:
-            continue
-        activities.extend(parsed if isinstance(parsed, list) else [parsed])
-    return activities, skipped
+def _skipped(bad: Sequence[BadRecord], whale: WhaleRef, what: str) -> int:
+    """Log the records the client could not decode; return how many."""
+    for exc in bad:
+        logger.warning("hyperliquid.record.skipped", extra={"what": what, "whale": whale.address, "error": str(exc)})
+    return len(bad)
 
 
 def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | None = None) -> WhaleSyncResult:
-    """Sync one Hyperliquid whale (module docstring). Raises: HyperliquidUnavailable, HyperliquidError,
-    BadRecord (a clearinghouseState we cannot read); nothing is written for the whale then."""
+    """Sync one Hyperliquid whale (module docstring). Raises: HyperliquidUnavailable, HyperliquidError
+    (fills or ledger unreadable); nothing is written for the whale then. A clearinghouseState that cannot be
+    read (HyperliquidError, BadRecord) only leaves the positions as they were (``positions_error``)."""
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     fills_cursor = SyncCursor.objects.filter(stream=fills_stream(whale.address)).first()
     ledger_cursor = SyncCursor.objects.filter(stream=ledger_stream(whale.address)).first()
@@ -131,19 +102,22 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
     ledger_since = ledger_cursor.position if ledger_cursor else 0
 
     try:
-        positions, account_value = positions_of(client.clearinghouse_state(whale.address))
+        state = client.clearinghouse_state(whale.address)
     except (HyperliquidError, BadRecord) as exc:  # fills and ledger are still worth storing
         logger.warning("hyperliquid.positions.unavailable", extra={"whale": whale.address, "error": str(exc)})
-        positions, account_value, positions_error = [], None, str(exc)
+        positions: tuple[Position, ...] = ()
+        account_value, positions_error = None, str(exc)
     else:
-        positions_error = ""
-    fills = _fills_fetch(client, whale.address, fills_since, now_ms)
+        positions, account_value, positions_error = state.positions, state.account_value_usd, ""
+    fills = client.user_fills_since(whale.address, fills_since, now_ms, max_pages=MAX_FILL_PAGES)
     updates = client.user_non_funding_ledger_updates(whale.address, ledger_since, now_ms)
 
-    fill_acts, fills_skipped = _parse(fills, fill_activities, whale, "fill")
-    ledger_acts, ledger_skipped = _parse(updates, ledger_activity, whale, "ledger update")
-    newest_fill = max((int(f["time"]) for f in fills if isinstance(f.get("time"), int)), default=fills_since)
-    newest_update = max((int(u["time"]) for u in updates if isinstance(u.get("time"), int)), default=ledger_since)
+    fill_acts = [activity for fill in fills.items for activity in fill_activities(fill, whale)]
+    ledger_acts = [activity for update in updates.items
+                   if (activity := ledger_activity(update, whale)) is not None]
+    skipped = _skipped(fills.bad, whale, "fill") + _skipped(updates.bad, whale, "ledger update")
+    newest_fill = fills_since if fills.newest_time_ms is None else fills.newest_time_ms
+    newest_update = ledger_since if updates.newest_time_ms is None else updates.newest_time_ms
     with transaction.atomic():
         cursor_get_or_create(stream=fills_stream(whale.address), start=0)
         cursor_get_or_create(stream=ledger_stream(whale.address), start=0)
@@ -152,21 +126,23 @@ def whale_collect(*, client: HyperliquidClient, whale: WhaleRef, now_ms: int | N
                 and cursor_advance(stream=ledger_stream(whale.address), expected=ledger_since,
                                    position=max(newest_update, ledger_since), position_hash="")):
             transaction.set_rollback(True)
-            return WhaleSyncResult(len(fills), len(updates), len(positions), 0, 0, 0, stored=False)
+            return WhaleSyncResult(fills.count, updates.count, len(positions), 0, 0, 0, stored=False)
         stored = trades_ingest(activities=fill_acts + ledger_acts)
         events_publish(event_ids=stored.event_ids)  # sent once this whale's transaction commits
         if account_value is not None:
             _positions_store(whale, positions, account_value)
-    return WhaleSyncResult(len(fills), len(updates), len(positions), fills_skipped + ledger_skipped,
+    return WhaleSyncResult(fills.count, updates.count, len(positions), skipped,
                            len(stored.trades), len(stored.event_ids), stored=True, positions_error=positions_error)
 
 
-def _positions_store(whale: WhaleRef, positions: list, account_value) -> None:
+def _positions_store(whale: WhaleRef, positions: Sequence[Position], account_value: Decimal) -> None:
     perp_positions_set(whale_id=whale.id, account_value_usd=account_value, positions=[
-            PerpPosition(asset=p.coin, size=p.size, position_value_usd=p.position_value, entry_price_usd=p.entry_price,
-                         unrealized_pnl_usd=p.unrealized_pnl, return_on_equity=p.return_on_equity,
-                         leverage_type=p.leverage_type, leverage=p.leverage, liquidation_price_usd=p.liquidation_price,
-                         liquidation_distance_percent=p.liquidation_distance_percent, margin_used_usd=p.margin_used)
+            PerpPosition(asset=p.symbol, size=p.size, position_value_usd=p.position_value_usd,
+                         entry_price_usd=p.entry_price_usd, unrealized_pnl_usd=p.unrealized_pnl_usd,
+                         return_on_equity=p.return_on_equity, leverage_type=p.leverage_type, leverage=p.leverage,
+                         liquidation_price_usd=p.liquidation_price_usd,
+                         liquidation_distance_percent=position_liquidation_distance_percent(p),
+                         margin_used_usd=p.margin_used_usd)
             for p in positions])
 
 

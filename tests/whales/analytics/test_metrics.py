@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
 from ledgers.glass.hyperliquid.activity import fill_activities
+from ledgers.glass.hyperliquid.client import fill_decode
 from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
 from tests.whales.factories import TradeFactory, WhaleFactory
@@ -134,7 +135,7 @@ def test_recorded_hyperliquid_fills_realize_exactly_the_recorded_closed_pnl():
     whale = Whale.objects.create(chain="hyperliquid", address=recorded.FILLS_USER)
     fills = recorded.fills()
     ref = WhaleRef(id=whale.pk, address=whale.address, name="")
-    trades_ingest(activities=[a for fill in fills for a in fill_activities(fill, ref)])
+    trades_ingest(activities=[a for fill in fills for a in fill_activities(fill_decode(fill), ref)])
     pnl: dict[str, Decimal] = defaultdict(Decimal)
     fees: dict[str, Decimal] = defaultdict(Decimal)
     for fill in fills:

@@ -33,3 +33,24 @@ def clearinghouse_state() -> dict:
 
 def ledger_updates() -> list[dict]:
     return response("test_user_non_funding_ledger_updates_without_end_time.yaml", "userNonFundingLedgerUpdates")
+
+
+ROTKI = "rotki-test-caching-cassettes/hyperliquid"
+BRIDGE_CASSETTE = "test_hyperliquid__arbitrum_one_accounts0-False.yaml"
+DEPOSITOR = "0x4e60c2e7181edfc5471c0cbc8d485706d1b35686"  # the first bridge depositor, with a VIRTUAL short
+
+
+def depositor_clearinghouse_state() -> dict:
+    """The recorded ``clearinghouseState`` of DEPOSITOR (rotki, 2025-03-07: the newer shape, with ``time``)."""
+    return next(answer for body, answer in interactions(BRIDGE_CASSETTE, ROTKI)
+                if body.get("type") == "clearinghouseState" and body["user"].lower() == DEPOSITOR)
+
+
+def bridge_deposit_logs() -> list[dict]:
+    """The logs of the two recorded bridge deposit receipts (Arbitrum, via Etherscan's proxy), in cassette order."""
+    data = yaml.safe_load((settings.REPLAY_DATA_DIR / ROTKI / BRIDGE_CASSETTE).read_text())
+    logs = []
+    for item in data["interactions"]:
+        if "eth_getTransactionReceipt" in item["request"]["uri"]:
+            logs.extend(json.loads(item["response"]["body"]["string"])["result"]["logs"])
+    return logs

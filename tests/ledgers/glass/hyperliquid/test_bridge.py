@@ -190,12 +190,22 @@ def test_a_node_that_stays_down_fails_the_run_and_keeps_the_cursor(replay, setti
     assert not Whale.objects.exists()
 
 
-def test_client_reads_chain_head_logs_and_block_times(arbitrum):
+def test_client_reads_chain_head_transfers_and_block_times(arbitrum):
     assert arbitrum.chain_id() == 42161
     assert arbitrum.block_number() == HEAD
     tx_hash, _, block = DEPOSITS[SECOND_DEPOSITOR]
-    (log,) = arbitrum.get_logs(settings.ARBITRUM_USDC_ADDRESS, [None, None], block, block)
-    assert log == RECEIPTS[tx_hash]["logs"][0]
+    log = RECEIPTS[tx_hash]["logs"][0]
+    usdc, bridge = settings.ARBITRUM_USDC_ADDRESS.lower(), settings.HYPERLIQUID_BRIDGE_ADDRESS.lower()
+    transfers = arbitrum.get_transfers(token_address=usdc, to_address=bridge, decimals=6, from_block=block,
+                                       to_block=block)
+    assert transfers.bad == ()
+    (transfer,) = transfers.items
+    assert (transfer.tx_hash, transfer.block_number, transfer.log_index) == (
+        log["transactionHash"], int(log["blockNumber"], 16), int(log["logIndex"], 16))
+    assert (transfer.token_address, transfer.from_address, transfer.to_address) == (
+        log["address"], "0x" + log["topics"][1][-40:], "0x" + log["topics"][2][-40:])
+    assert (transfer.value_raw, transfer.decimals) == (Decimal(int(log["data"], 16)), 6)
+    assert transfer.amount == Decimal(int(log["data"], 16)) / 10**6 == Decimal("303.14")
     block_time = arbitrum.get_block_time(block)
     assert block_time == datetime.fromtimestamp(int(BLOCKS[block]["timestamp"], 16), tz=UTC)
     assert block_time.date().isoformat() == "2025-03-02"  # as PROVENANCE.md says
@@ -205,7 +215,9 @@ def test_client_errors_are_terminal_or_retryable(replay, arbitrum):
     with pytest.raises(RpcError, match="not available"):
         arbitrum.get_block_time(HEAD - 1)
     with pytest.raises(RpcError, match="-32000"):
-        arbitrum.get_logs(settings.ARBITRUM_USDC_ADDRESS, [], HEAD, HEAD - 1)
+        arbitrum.get_transfers(token_address=settings.ARBITRUM_USDC_ADDRESS.lower(),
+                               to_address=settings.HYPERLIQUID_BRIDGE_ADDRESS.lower(), decimals=6, from_block=HEAD,
+                               to_block=HEAD - 1)
     replay.faults.add("/arbitrum", status=500, times=10)
     with pytest.raises(RpcUnavailable):
         arbitrum.block_number()
