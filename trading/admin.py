@@ -1,6 +1,8 @@
 """Admin for trading: accounts (halt/resume actions), strategies (pause/resume), orders, fills,
 positions, lots, the audited live-trading switch, and credentials (ciphertext never shown)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -42,14 +44,16 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Emergency stop: halt selected accounts")
     def halt_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        by_user = request.user if request.user.is_authenticated else None
         for account in queryset.order_by("pk"):
-            account_halt(account_id=account.pk, reason=f"halted from the admin by {request.user}", by_user=request.user)
+            account_halt(account_id=account.pk, reason=f"halted from the admin by {request.user}", by_user=by_user)
         self.message_user(request, f"Halted {queryset.count()} account(s).", messages.WARNING)
 
     @admin.action(description="Resume selected accounts")
     def resume_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        by_user = request.user if request.user.is_authenticated else None
         for account in queryset.order_by("pk"):
-            account_resume(account_id=account.pk, reason="resumed from the admin", by_user=request.user)
+            account_resume(account_id=account.pk, reason="resumed from the admin", by_user=by_user)
         self.message_user(request, f"Resumed {queryset.count()} account(s).")
 
 
@@ -60,8 +64,9 @@ class StrategyAdminForm(forms.ModelForm):
         model = Strategy
         fields = ("account", "name", "kind", "params", "started_at")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm.clean returns self.cleaned_data (typed Optional for overrides); use it directly
+        cleaned = self.cleaned_data
         kind, params = cleaned.get("kind"), cleaned.get("params")
         if kind and isinstance(params, dict):
             try:
@@ -116,15 +121,17 @@ class StrategyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause selected strategies")
     def pause(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
+        by_user = request.user if request.user.is_authenticated else None
         for pk in queryset.order_by("pk").values_list("pk", flat=True):
-            strategy_set_status(strategy_id=pk, status=StrategyStatus.PAUSED, by_user=request.user,
+            strategy_set_status(strategy_id=pk, status=StrategyStatus.PAUSED, by_user=by_user,
                                 reason="paused from the admin")
         self.message_user(request, f"Paused {queryset.count()} strategy(ies) and their beat rows.")
 
     @admin.action(description="Resume selected strategies")
     def resume(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
+        by_user = request.user if request.user.is_authenticated else None
         for pk in queryset.order_by("pk").values_list("pk", flat=True):
-            strategy_set_status(strategy_id=pk, status=StrategyStatus.ACTIVE, by_user=request.user,
+            strategy_set_status(strategy_id=pk, status=StrategyStatus.ACTIVE, by_user=by_user,
                                 reason="resumed from the admin")
         self.message_user(request, f"Resumed {queryset.count()} strategy(ies) and their beat rows.")
 
@@ -193,7 +200,8 @@ class LiveTradingToggleAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: LiveTradingToggle, form: object, change: bool) -> None:
-        row = live_trading_set(enabled=obj.enabled, by_user=request.user, reason=obj.reason)
+        by_user = request.user if request.user.is_authenticated else None
+        row = live_trading_set(enabled=obj.enabled, by_user=by_user, reason=obj.reason)
         obj.pk, obj.previous, obj.changed_by, obj.changed_at = row.pk, row.previous, row.changed_by, row.changed_at
 
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 from trading.models import Account, Order, OrderStatus, SignalOutcome, StrategyKind, StrategySignal
 from trading.pnl import PnlSummary, equity_curve, pnl_summary
 from trading.services import TradingError, daily_loss_check, limit_orders_match
+from trading.strategies import StrategyParamsError
 from trading.strategies.services import strategy_create, strategy_run
 from trading.strategies.smart_money import FlowSource, stored_flows
 from whales.analytics.flows import BUY_DIRECTIONS, SELL_DIRECTIONS, flows_compute, flows_min_score
@@ -91,10 +92,14 @@ def _recompute_source(min_score: Decimal) -> FlowSource:
 
 def default_range(*, kind: str, params: dict) -> tuple[datetime, datetime] | None:
     """The stored history a strategy would act on: (first, last) block time of the followed whale's
-    trading trades, or of the trading trades of the whales counted as smart money; None when none."""
+    trading trades, or of the trading trades of the whales counted as smart money; None when none.
+    Raises: StrategyParamsError for a follow_whale ``params`` without ``whale_id``."""
     trades = Trade.objects.filter(direction__in=[*BUY_DIRECTIONS, *SELL_DIRECTIONS], is_internal=False)
     if kind == StrategyKind.FOLLOW_WHALE:
-        trades = trades.filter(whale_id=params.get("whale_id"))
+        whale_id = params.get("whale_id")
+        if whale_id is None:  # as FollowWhale.params_parse: without it there is no history to range over
+            raise StrategyParamsError("whale_id: required (the id of the whale to follow)")
+        trades = trades.filter(whale_id=whale_id)
     else:
         scored = WalletScore.objects.filter(is_current=True, score__gte=flows_min_score()).values("whale_id")
         trades = trades.filter(whale_id__in=scored, value_usd__isnull=False)

@@ -25,9 +25,8 @@ ZERO = Decimal(0)
 
 def trading_price_max_age() -> timedelta:
     """How old a price may be and still trade (TRADING_PRICE_MAX_AGE_HOURS, else PRICE_MAX_AGE_HOURS)."""
-    hours = getattr(settings, "TRADING_PRICE_MAX_AGE_HOURS", None)
-    if hours is None:
-        hours = getattr(settings, "PRICE_MAX_AGE_HOURS", 48)
+    trading_hours = getattr(settings, "TRADING_PRICE_MAX_AGE_HOURS", None)
+    hours = trading_hours if trading_hours is not None else getattr(settings, "PRICE_MAX_AGE_HOURS", 48)
     return timedelta(hours=float(hours))
 
 

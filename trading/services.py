@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -81,7 +81,7 @@ def live_trading_enabled() -> bool:
     return bool(latest and latest.enabled)
 
 
-def live_trading_set(*, enabled: bool, by_user: AbstractBaseUser | None = None, reason: str = "",
+def live_trading_set(*, enabled: bool, by_user: User | None = None, reason: str = "",
                      now: datetime | None = None) -> LiveTradingToggle:
     """Flip the admin switch for live trading; every flip is an audit row (who, when, old -> new)."""
     with transaction.atomic():
@@ -132,14 +132,14 @@ def account_create(*, owner_id: int, name: str, starting_cash_usd: Decimal = Dec
 # ---------------------------------------------------------------- halt / resume
 
 
-def _halt(account: Account, *, reason: str, by_user: AbstractBaseUser | None, now: datetime) -> None:
+def _halt(account: Account, *, reason: str, by_user: User | None, now: datetime) -> None:
     account.halted, account.halted_reason, account.halted_at = True, reason, now
     account.save(update_fields=["halted", "halted_reason", "halted_at", "updated_at"])
     AccountAudit.objects.create(account=account, action="halt", reason=reason, by_user=by_user, at=now)
     logger.warning("trading.account.halted", extra={"account": account.pk, "reason": reason})
 
 
-def account_halt(*, account_id: int, reason: str, by_user: AbstractBaseUser | None = None,
+def account_halt(*, account_id: int, reason: str, by_user: User | None = None,
                  now: datetime | None = None) -> Account:
     """Emergency stop: the account places nothing until resumed; resting orders stay but do not fill.
     Audited (AccountAudit). Halting a halted account keeps the first reason."""
@@ -151,7 +151,7 @@ def account_halt(*, account_id: int, reason: str, by_user: AbstractBaseUser | No
     return account
 
 
-def account_resume(*, account_id: int, reason: str = "", by_user: AbstractBaseUser | None = None,
+def account_resume(*, account_id: int, reason: str = "", by_user: User | None = None,
                    now: datetime | None = None) -> Account:
     """Lift a halt. The start-of-day value is re-based at the next check (a deliberate resume after a
     daily-loss halt measures the rest of the day from the resumed value). Audited."""
@@ -225,12 +225,14 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
         if uncovered:
             raise TradingError(f"sell {execution.quantity} exceeds the lots held")
         consumed = ZERO
-        for lot, (taken, cost) in zip(lots, pieces, strict=False):  # the pieces come from the oldest lots
-            assert cost is not None  # paper lots always have a known cost
+        for lot, (taken, taken_cost) in zip(lots, pieces, strict=False):  # the pieces come from the oldest lots
+            # Invariant: every Lot above is built from PositionLot.cost_remaining_usd (NOT NULL), so
+            # lots_take gives a known cost for each piece (None is only for lots of unknown cost).
+            assert taken_cost is not None
             lot.quantity_remaining -= taken
-            lot.cost_remaining_usd -= cost
+            lot.cost_remaining_usd -= taken_cost
             lot.save(update_fields=["quantity_remaining", "cost_remaining_usd"])
-            consumed += cost
+            consumed += taken_cost
         realized = execution.notional_usd - execution.fee_usd - consumed
         account.cash_usd += execution.notional_usd - execution.fee_usd
     fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side,
@@ -384,8 +386,9 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
         if not live_trading_enabled():
             return "live_trading_disabled: needs settings.TRADING_LIVE_ENABLED and the admin toggle", None
         return "live_adapter_missing: no live exchange adapter is configured", None
-    if order.strategy_id is not None and order.strategy.status != StrategyStatus.ACTIVE:
-        return f"strategy_paused: strategy {order.strategy_id} is {order.strategy.status}", None
+    strategy = order.strategy  # None for a manual order (no query then: strategy_id is None)
+    if strategy is not None and strategy.status != StrategyStatus.ACTIVE:
+        return f"strategy_paused: strategy {strategy.pk} is {strategy.status}", None
     mark = source(order.symbol, now)
     if mark is None:
         return _missing_price_reason([order.symbol], now), None
@@ -515,7 +518,8 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
                 mark = source(order.symbol, now)
                 if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
                     continue
-                reason, mark = _block_reason(account, order, positions, source, now, count_orders=False)
+                # ``mark`` (checked above) stays: ``source`` is memoized, so _block_reason prices the same.
+                reason, _ = _block_reason(account, order, positions, source, now, count_orders=False)
                 if reason is not None:
                     if not account.halted and not reason.startswith("missing_price"):
                         _reject(order, f"at fill: {reason}")

@@ -158,6 +158,7 @@ def test_a_backtest_that_dies_part_way_leaves_nothing(eth_prices):
     (["follow_smart_money", "--cash-usd", "0", "--start", "2024-03-13", "--end", "2024-03-14"], "starting cash"),
     (["follow_smart_money", "--cash", "-1", "--start", "2024-03-13", "--end", "2024-03-14"], "starting cash"),  # alias
     (["follow_smart_money"], "no stored trades for this strategy"),
+    (["follow_whale"], "whale_id: required"),  # no whale: no history to take the default range from
 ])
 def test_bad_backtest_input_is_a_clear_error_and_stores_nothing(args, message):
     with pytest.raises(CommandError, match=message.replace("[", r"\[")):

@@ -157,10 +157,20 @@ def test_smart_money_ignores_stale_flows_and_a_negative_flow_without_a_position(
     ({"min_buying_wallets": "2"}, "min_buying_wallets: must be an integer >= 0, got '2'"),
     ({"tokens": "ETH"}, "tokens: must be a list of token symbols"),
     ({"thresold": "1"}, "unknown parameter(s) thresold"),
+    # a JSON null for a parameter with a default is refused (omitting it takes the default)
+    ({"min_net_flow_usd": None}, "min_net_flow_usd: must be a number, got null (omit it for the default 100000)"),
+    ({"exit_below_usd": None}, "exit_below_usd: must be a number, got null"),
+    ({"order_percent": None}, "order_percent: must be a number, got null"),
 ])
 def test_smart_money_params_are_validated(params, message):
     with pytest.raises(StrategyParamsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         FollowSmartMoney.params_parse(params)
+
+
+def test_optional_decimal_params_may_be_null():
+    assert FollowSmartMoney.params_parse({"order_usd": None}).order_usd is None
+    whale = WhaleFactory()
+    assert FollowWhale.params_parse({"whale_id": whale.pk, "scale": None}).scale is None  # scale by portfolio values
 
 
 # ---------------------------------------------------------------- follow a whale

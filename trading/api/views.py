@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -76,17 +76,25 @@ ORDER_ID = OpenApiParameter("order_id", int, OpenApiParameter.PATH, description=
 READ_ERRORS = {400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND}
 
 
+def _owner_id(request: Request) -> int:
+    """The signed-in user's id. Raises: NotAuthenticated (401) without one (the views require sign-in)."""
+    user_id = request.user.pk
+    if user_id is None:
+        raise exceptions.NotAuthenticated
+    return user_id
+
+
 def _account_get(request: Request, account_id: int) -> Account:
     """One of the user's accounts. Raises: NotFound (also for another user's account)."""
     try:
-        return Account.objects.get(pk=account_id, owner_id=request.user.pk)
+        return Account.objects.get(pk=account_id, owner_id=_owner_id(request))
     except Account.DoesNotExist as exc:
         raise NotFound(f"No trading account {account_id}.") from exc
 
 
 def _order_get(request: Request, order_id: int) -> Order:
     try:
-        return Order.objects.get(pk=order_id, account__owner_id=request.user.pk)
+        return Order.objects.get(pk=order_id, account__owner_id=_owner_id(request))
     except Order.DoesNotExist as exc:
         raise NotFound(f"No order {order_id}.") from exc
 
@@ -95,7 +103,8 @@ def _account_data(accounts: list[Account]) -> list[dict]:
     now = timezone.now()
     values = {a.pk: portfolio_value_usd(account_id=a.pk, cash_usd=a.cash_usd, now=now,
                                       price_source=price_source_for(a.venue)) for a in accounts}
-    return AccountSerializer(accounts, many=True, context={"portfolio_values": values}).data
+    serializer = AccountSerializer(accounts, many=True, context={"portfolio_values": values})
+    return serializer.data  # type: ignore[return-value]  # stubs: ReturnDict; many=True gives a ReturnList of dicts
 
 
 def _account_response(account: Account, status_code: int = status.HTTP_200_OK) -> Response:
@@ -122,7 +131,7 @@ class AccountListView(OwnerScopedView):
 
     @extend_schema(operation_id="trading_account_list", responses={200: AccountListSerializer, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        accounts = list(Account.objects.filter(owner_id=request.user.pk).order_by("id"))
+        accounts = list(Account.objects.filter(owner_id=_owner_id(request)).order_by("id"))
         return Response({"items": _account_data(accounts), "total": len(accounts)})
 
     @extend_schema(operation_id="trading_account_create", request=AccountCreateSerializer,
@@ -130,7 +139,7 @@ class AccountListView(OwnerScopedView):
     def post(self, request: Request) -> Response:
         data = validated(AccountCreateSerializer, request.data)
         data.pop("mode")  # validated to be paper; the service creates paper accounts only
-        account = account_create(owner_id=request.user.pk, **data)
+        account = account_create(owner_id=_owner_id(request), **data)
         return _account_response(account, status.HTTP_201_CREATED)
 
 
@@ -152,7 +161,8 @@ class AccountHaltView(OwnerScopedView):
     def post(self, request: Request, account_id: int) -> Response:
         account = _account_get(request, account_id)
         data = validated(HaltSerializer, request.data)
-        return _account_response(account_halt(account_id=account.pk, reason=data["reason"], by_user=request.user))
+        by_user = request.user if request.user.is_authenticated else None
+        return _account_response(account_halt(account_id=account.pk, reason=data["reason"], by_user=by_user))
 
 
 class AccountResumeView(OwnerScopedView):
@@ -163,7 +173,8 @@ class AccountResumeView(OwnerScopedView):
     def post(self, request: Request, account_id: int) -> Response:
         account = _account_get(request, account_id)
         data = validated(HaltSerializer, request.data)
-        return _account_response(account_resume(account_id=account.pk, reason=data["reason"], by_user=request.user))
+        by_user = request.user if request.user.is_authenticated else None
+        return _account_response(account_resume(account_id=account.pk, reason=data["reason"], by_user=by_user))
 
 
 # --- orders ----------------------------------------------------------------------------------------
@@ -183,7 +194,7 @@ class OrderListView(OwnerScopedView):
         params = validated(OrderListParamsSerializer, request.query_params)
         if "account" in params:
             _account_get(request, params["account"])
-        orders = order_list(owner_id=request.user.pk, account_id=params.get("account"), status=params.get("status"),
+        orders = order_list(owner_id=_owner_id(request), account_id=params.get("account"), status=params.get("status"),
                             symbol=params.get("symbol"), side=params.get("side"), strategy_id=params.get("strategy"),
                             since=params.get("since"), until=params.get("until"))
         page = orders[params["offset"]:params["offset"] + params["limit"]]
@@ -315,7 +326,7 @@ class PnlUnrealizedView(OwnerScopedView):
 def _strategy_get(request: Request, strategy_id: int) -> Strategy:
     try:
         return Strategy.objects.select_related("periodic_task__interval", "periodic_task__crontab").get(
-            pk=strategy_id, account__owner_id=request.user.pk)
+            pk=strategy_id, account__owner_id=_owner_id(request))
     except Strategy.DoesNotExist as exc:
         raise NotFound(f"No strategy {strategy_id}.") from exc
 
@@ -331,7 +342,7 @@ class StrategyListView(OwnerScopedView):
                    responses={200: StrategyListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
         params = validated(StrategyListParamsSerializer, request.query_params)
-        strategies = Strategy.objects.filter(account__owner_id=request.user.pk)
+        strategies = Strategy.objects.filter(account__owner_id=_owner_id(request))
         if "account" in params:
             strategies = strategies.filter(account=_account_get(request, params["account"]))
         items = list(strategies.select_related("periodic_task__interval", "periodic_task__crontab").order_by("id"))
@@ -363,7 +374,8 @@ class StrategyPauseView(OwnerScopedView):
     def post(self, request: Request, strategy_id: int) -> Response:
         strategy = _strategy_get(request, strategy_id)
         data = validated(HaltSerializer, request.data)
-        strategy_set_status(strategy_id=strategy.pk, status=self.status_to, by_user=request.user,
+        by_user = request.user if request.user.is_authenticated else None
+        strategy_set_status(strategy_id=strategy.pk, status=self.status_to, by_user=by_user,
                             reason=data["reason"])
         return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data)
 
@@ -391,7 +403,7 @@ class SignalListView(OwnerScopedView):
             _account_get(request, params["account"])
         if "strategy" in params:
             _strategy_get(request, params["strategy"])
-        signals = signal_list(owner_id=request.user.pk, account_id=params.get("account"),
+        signals = signal_list(owner_id=_owner_id(request), account_id=params.get("account"),
                               strategy_id=params.get("strategy"), outcome=params.get("outcome"))
         page = signals[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": SignalSerializer(page, many=True).data, "total": signals.count()})

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from trading.models import Account, Strategy
 from trading.pnl import portfolio_value_usd
@@ -68,13 +68,26 @@ def fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+@overload
+def decimal_param(params: dict, name: str, default: str, *, positive: bool = True,
+                  allow_zero: bool = False) -> Decimal: ...
+
+
+@overload
+def decimal_param(params: dict, name: str, default: None, *, positive: bool = True,
+                  allow_zero: bool = False) -> Decimal | None: ...
+
+
 def decimal_param(params: dict, name: str, default: str | None, *, positive: bool = True,
                   allow_zero: bool = False) -> Decimal | None:
-    """``params[name]`` as a Decimal (from a string or an int; floats are refused as inexact).
+    """``params[name]`` as a Decimal (from a string or an int; floats are refused as inexact); ``default``
+    when absent. An optional parameter (``default`` None) gives None when absent or null.
 
-    Raises: StrategyParamsError when missing without a default, not a number, or out of range."""
+    Raises: StrategyParamsError when null although it has a default, not a number, or out of range."""
     raw = params.get(name, default)
     if raw is None:
+        if default is not None:
+            raise StrategyParamsError(f"{name}: must be a number, got null (omit it for the default {default})")
         return None
     if isinstance(raw, float) or isinstance(raw, bool):
         raise StrategyParamsError(f"{name}: give a decimal string such as \"{raw}\", not a float")

@@ -38,7 +38,8 @@ from trading.strategies.base import (
 )
 from whales.models import Direction, Trade, WalletMetrics, WalletMetricsDaily, Whale
 
-SIDES = {
+# Keyed by the stored direction string (Trade.direction is a CharField; Direction members are those strings).
+SIDES: dict[str, OrderSide] = {
     Direction.BUY: OrderSide.BUY, Direction.LONG: OrderSide.BUY,
     Direction.SELL: OrderSide.SELL, Direction.CLOSE_LONG: OrderSide.SELL,
 }

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -158,7 +158,7 @@ def strategy_schedule(*, strategy_id: int, every_seconds: int | None = None,
     return task
 
 
-def strategy_set_status(*, strategy_id: int, status: str, by_user: AbstractBaseUser | None = None,
+def strategy_set_status(*, strategy_id: int, status: str, by_user: User | None = None,
                         reason: str = "") -> Strategy:
     """Pause or resume a strategy: its status and its beat row's ``enabled`` flag change together,
     audited on the account (AccountAudit ``strategy_paused`` / ``strategy_resumed``). A paused
@@ -234,6 +234,8 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
                 record.outcome = SignalOutcome.SKIPPED
                 record.outcome_reason = f"no position to sell: this strategy holds no {signal.symbol}"
             else:
+                # Invariant (Signal.__post_init__): a signal without a skip_reason has a quantity.
+                assert signal.quantity is not None
                 if signal.side == OrderSide.SELL and signal.quantity > holding:
                     # A strategy never sells more than it holds (an earlier order of this run may
                     # have been rejected); the signal keeps its quantity, the order is capped.

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Max
 
@@ -155,21 +156,21 @@ class FollowSmartMoney(BaseStrategy):
         p: SmartMoneyParams = self.params
         reason = (f"smart-money net flow {fmt(flow.net_flow_usd)} USD ({p.window}) >= {fmt(p.min_net_flow_usd)} USD "
                   f"with {flow.buying_wallets} buying wallet(s) >= {p.min_buying_wallets}")
-        common = {"key": key, "symbol": flow.token, "side": OrderSide.BUY, "source": source, "reason": reason}
+        signal = partial(Signal, key=key, symbol=flow.token, side=OrderSide.BUY, source=source, reason=reason)
         if holding > 0:
-            return Signal(**common, quantity=None,
+            return signal(quantity=None,
                           skip_reason=f"already holding {fmt(holding)} {flow.token}: one entry per position")
         price = self.price_source(flow.token, now)
         if price is None:
-            return Signal(**common, quantity=None,
+            return signal(quantity=None,
                           skip_reason=f"missing_price: no fresh price for {flow.token} at {now.isoformat()}; "
                                       "cannot size the order")
         if budget_usd is None:
-            return Signal(**common, quantity=None,
+            return signal(quantity=None,
                           skip_reason="missing_price: the portfolio value cannot be priced; cannot size the order")
         quantity = quantity_round(budget_usd / price)
         if quantity <= 0:
-            return Signal(**common, quantity=None,
+            return signal(quantity=None,
                           skip_reason=f"order size {budget_usd} USD at {price} USD rounds to 0 {flow.token}")
-        return Signal(**common, quantity=quantity)
+        return signal(quantity=quantity)
 

@@ -85,13 +85,17 @@ class Command(BaseCommand):
                 raise CommandError("--whale applies to follow_whale only")
             params["whale_id"] = self._whale_id(options["whale"])
         step = parse_step(options["step"])
-        bounds = None
-        if not options["start"] or not options["end"]:
-            bounds = default_range(kind=kind, params=params)
+        if options["start"] and options["end"]:
+            start, end = parse_time(options["start"], "--start"), parse_time(options["end"], "--end")
+        else:
+            try:
+                bounds = default_range(kind=kind, params=params)
+            except StrategyParamsError as exc:
+                raise CommandError(str(exc)) from exc
             if bounds is None:
                 raise CommandError("no stored trades for this strategy to backtest over; give --start and --end")
-        start = parse_time(options["start"], "--start") if options["start"] else bounds[0] - step
-        end = parse_time(options["end"], "--end") if options["end"] else bounds[1] + timedelta(days=1)
+            start = parse_time(options["start"], "--start") if options["start"] else bounds[0] - step
+            end = parse_time(options["end"], "--end") if options["end"] else bounds[1] + timedelta(days=1)
         account_options = {name: parse_decimal(options[name], f"--{name.replace('_', '-')}")
                            for name in ACCOUNT_OPTIONS if options[name] is not None}
         self.stdout.write(f"backtest {kind} from {start.isoformat()} to {end.isoformat()} every {step}")
