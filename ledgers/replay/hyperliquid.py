@@ -303,8 +303,8 @@ class HyperliquidInfo:
             return _list(request_type, user, items)
         recording = self.index.by_body.get(_request_key(request)) or self.index.by_identity.get(_identity_key(request))
         if recording is not None:
-            items = len(recording.value) if isinstance(recording.value, list) else 0
-            return InfoAnswer(200, recording.body, request_type, user, items)
+            item_count = len(recording.value) if isinstance(recording.value, list) else 0
+            return InfoAnswer(200, recording.body, request_type, user, item_count)
         if request_type in LIST_TYPES:
             return _list(request_type, user, [])
         return InfoAnswer(422, NO_USER_RECORDING if user is not None else NO_REQUEST_RECORDING, request_type, user, 0)

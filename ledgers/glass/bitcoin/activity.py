@@ -48,6 +48,9 @@ from whales.money import q_usd
 from whales.types import WhaleActivity
 
 BTC = Decimal(SAT_PER_BTC)
+# What a leg's direction (a Direction value) says in an event summary.
+_VERBS: dict[str, str] = {Direction.SEND: "sent", Direction.RECEIVE: "received", Direction.DEPOSIT: "deposited",
+                          Direction.WITHDRAW: "withdrew"}
 
 
 @dataclass
@@ -198,14 +201,14 @@ def _activity(ctx: AddressContext, tx: BitcoinTx, leg: _Leg, when: datetime, pri
     fee_usd = _usd(sat_to_btc(fee_sat), price) if fee_sat else None
     cp = ctx.known.get(leg.counterparty)
     cp_name = cp.name if cp else ""
+    event_type: str  # "" = no event (an internal transfer)
     if leg.direction in (Direction.DEPOSIT, Direction.WITHDRAW):
         source, event_type = TradeSource.EXCHANGE_FLOW, EventType.EXCHANGE_FLOW
         platform = (leg.exchange.entity_slug or leg.exchange.name) if leg.exchange else ""
     else:
         source, platform = TradeSource.ONCHAIN, ""
         event_type = "" if leg.is_internal else EventType.LARGE_TRANSFER
-    verb = {Direction.SEND: "sent", Direction.RECEIVE: "received", Direction.DEPOSIT: "deposited",
-            Direction.WITHDRAW: "withdrew"}[leg.direction]
+    verb = _VERBS[leg.direction]
     preposition = "to" if leg.direction in (Direction.SEND, Direction.DEPOSIT) else "from"
     if common["coinjoin"]:
         where = " in a coinjoin"

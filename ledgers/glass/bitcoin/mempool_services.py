@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -41,21 +42,26 @@ class RecordResult:
     event_created: bool
 
 
-def _matches(tx: BitcoinTx | None) -> tuple[list[dict], list[dict], int | None]:
-    """Tracked whales and labelled addresses among ``tx``'s inputs and outputs."""
+def _matches(tx: BitcoinTx | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int | None]:
+    """Tracked whales and labelled addresses among ``tx``'s inputs and outputs.
+
+    Shape: ([{id, address, name, sides}], [{address, name, category, entity, sides}], first whale id or
+    None); ``sides`` lists "input" and/or "output"."""
     if tx is None:
         return [], [], None
-    sides = {}
+    sides: dict[str, set[str]] = {}
     for i in tx.inputs:
         if i.address:
             sides.setdefault(i.address, set()).add("input")
     for o in tx.outputs:
         if o.address:
             sides.setdefault(o.address, set()).add("output")
-    whales = list(Whale.objects.filter(chain=Chain.BITCOIN, is_tracked=True, address__in=sides)
-                  .order_by("id").values("id", "address", "name"))
-    labels = list(KnownAddress.objects.filter(chain=Chain.BITCOIN, address__in=sides)
-                  .order_by("address").values("address", "name", "category", "entity__slug"))
+    whales: list[dict[str, Any]] = [
+        dict(row) for row in Whale.objects.filter(chain=Chain.BITCOIN, is_tracked=True, address__in=sides)
+        .order_by("id").values("id", "address", "name")]
+    labels: list[dict[str, Any]] = [
+        dict(row) for row in KnownAddress.objects.filter(chain=Chain.BITCOIN, address__in=sides)
+        .order_by("address").values("address", "name", "category", "entity__slug")]
     for row in whales:
         row["sides"] = sorted(sides[row["address"]])
     for row in labels:

@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import websockets
 from asgiref.sync import sync_to_async
@@ -68,6 +69,8 @@ from ledgers.runlog import DATABASE_FAULTS
 from ledgers.supervisor import backoff_delay_s
 
 logger = logging.getLogger(__name__)
+# A stop asked by ``stop_when`` waits until no frame has arrived for this long (frames in flight are handled).
+STOP_QUIET_S = 0.25
 
 STATS_CACHE_KEY = "bitcoin.mempool.monitor"
 STATS_TTL_S = 300
@@ -165,6 +168,8 @@ class MempoolMonitor:
         self._unstored: deque[list[Signal]] = deque()  # frames' signals not stored yet, oldest first
         self._store_failures_in_row = 0
         self._store_retry_at = 0.0
+        self._in_frame = False
+        self._last_frame_done = time.monotonic()
 
     # --- lifecycle ----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -175,14 +180,15 @@ class MempoolMonitor:
 
     async def run(self, *, duration_s: float | None = None,
                   stop_when: Callable[[], bool] | None = None) -> MonitorStats:
-        """Monitor until stopped; return the final statistics."""
+        """Monitor until stopped; return the final statistics. A ``stop_when`` stop first handles the
+        frames already received (``_poll``)."""
         self._check_backoff_config()
         stored = await sync_to_async(mempool_pending_tx_hashes)()  # newest first
         self._order = {tx_hash: -n for n, tx_hash in enumerate(stored)}
         self._pending = self.watcher.watch = set(stored)
         main = asyncio.ensure_future(self._loop())
         heartbeat = asyncio.ensure_future(self._heartbeat())
-        waiters = [asyncio.ensure_future(self._stop.wait())]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._stop.wait())]
         if duration_s is not None:
             waiters.append(asyncio.ensure_future(asyncio.sleep(duration_s)))
         if stop_when is not None:
@@ -200,8 +206,9 @@ class MempoolMonitor:
             task.cancel()
         self._store_retry_at = 0.0  # one last try for anything a database fault left queued
         await self._store_queued()
-        if main.done() and not main.cancelled() and main.exception() is not None:
-            raise main.exception()
+        failure = main.exception() if main.done() and not main.cancelled() else None
+        if failure is not None:
+            raise failure
         self.stats.connected = False
         await self._publish_stats(force=True)
         await sync_to_async(connections.close_all)()  # the worker thread's connection, not kept idle
@@ -216,7 +223,12 @@ class MempoolMonitor:
             await self._publish_stats(force=True)
 
     async def _poll(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` holds and the frames already received are handled: the source may be
+        done sending (a recorded stream that ended) while frames still wait in the socket's buffer, so the
+        stop waits for STOP_QUIET_S without a frame."""
         while not predicate():
+            await asyncio.sleep(0.05)
+        while self._in_frame or time.monotonic() - self._last_frame_done < STOP_QUIET_S:
             await asyncio.sleep(0.05)
 
     @staticmethod
@@ -242,7 +254,12 @@ class MempoolMonitor:
                 await self._subscribe(ws)
                 await self._reconcile(self._pending_list(), reason="connect")
                 async for frame in ws:
-                    await self._on_frame(ws, frame)
+                    self._in_frame = True
+                    try:
+                        await self._on_frame(ws, frame)
+                    finally:
+                        self._in_frame = False
+                        self._last_frame_done = time.monotonic()
             except ConnectionClosed as exc:
                 logger.warning("bitcoin.mempool.disconnected", extra={"url": self.ws_url, "reason": str(exc)})
             finally:

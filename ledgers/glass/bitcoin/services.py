@@ -91,7 +91,7 @@ def _history_fetch(client: EsploraClient, address: str, since_block_number: int,
     pages = 1
     while True:
         confirmed = [tx for tx in page if tx.status.confirmed]
-        if not confirmed or confirmed[-1].status.block_number < since_block_number:
+        if not confirmed or confirmed[-1].status.confirmed_block_number < since_block_number:
             break
         if first_sync and pages >= settings.BITCOIN_MAX_PAGES_PER_ADDRESS:
             break
@@ -101,7 +101,8 @@ def _history_fetch(client: EsploraClient, address: str, since_block_number: int,
     seen: set[str] = set()
     unique = []
     for tx in txs:
-        if tx.tx_hash not in seen and (not tx.status.confirmed or tx.status.block_number >= since_block_number):
+        in_range = not tx.status.confirmed or tx.status.confirmed_block_number >= since_block_number
+        if tx.tx_hash not in seen and in_range:
             seen.add(tx.tx_hash)
             unique.append(tx)
     return unique
@@ -138,9 +139,9 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
     ctx = AddressContext(whale=whale, known=known, btc=btc, prices=prices)
     activities = [a for tx in reversed(txs) for a in tx_activities(tx, ctx, seen_at=now)]
 
-    newest = max(confirmed_txs, key=lambda tx: tx.status.block_number, default=None)
-    position = max(expected, newest.status.block_number) if newest else expected
-    position_hash = newest.tx_hash if newest and newest.status.block_number >= expected else cursor_hash
+    newest = max(confirmed_txs, key=lambda tx: tx.status.confirmed_block_number, default=None)
+    position = max(expected, newest.status.confirmed_block_number) if newest else expected
+    position_hash = newest.tx_hash if newest and newest.status.confirmed_block_number >= expected else cursor_hash
     balance_sat = stats.balance_sat
     holding_value = None
     if btc is not None and (latest := latest_price(asset=btc)) is not None:
@@ -155,12 +156,14 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
         events_publish(event_ids=stored.event_ids)  # sent once this address's transaction commits
         for tx_hash, status in resolved.items():
             if status is not None and status.confirmed:
-                confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx_hash, block_number=status.block_number,
+                confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx_hash,
+                                            block_number=status.confirmed_block_number,
                                             block_hash=status.block_hash, block_time=status.block_time or now)
             elif status is None:
                 withdrawn += trades_withdraw_unconfirmed(chain=Chain.BITCOIN, tx_hash=tx_hash, whale_id=whale.id)
         for tx in confirmed_txs:  # stored unconfirmed by an earlier run, listed confirmed now
-            confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.tx_hash, block_number=tx.status.block_number,
+            confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.tx_hash,
+                                        block_number=tx.status.confirmed_block_number,
                                         block_hash=tx.status.block_hash, block_time=tx.status.block_time or now)
         holdings_set(whale_id=whale.id, holdings=[("BTC", sat_to_btc(balance_sat), holding_value)])
     return AddressResult(len(txs), len(stored.trades), len(stored.event_ids), confirmed, withdrawn, balance_sat,

@@ -45,6 +45,14 @@ class TxStatus:
     block_hash: str = ""
     block_time: datetime | None = None
 
+    @property
+    def confirmed_block_number(self) -> int:
+        """``block_number`` of a confirmed transaction. Raises: ValueError for an unconfirmed one (the
+        client sets a number on every confirmed status)."""
+        if self.block_number is None:
+            raise ValueError("an unconfirmed transaction has no block number")
+        return self.block_number
+
 
 @dataclass(frozen=True, slots=True)
 class BitcoinTx:

@@ -12,7 +12,7 @@ class ScorecardParamsSerializer(serializers.Serializer):
 
 class BandCardSerializer(serializers.Serializer):
     band = serializers.CharField(help_text="low | medium | high | all")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field called "label" (DRF collects it)
     total = serializers.IntegerField()
     pending = serializers.IntegerField()
     confirmed = serializers.IntegerField()

@@ -125,6 +125,19 @@ def test_monitor_follows_the_recorded_stream(replay):
     assert WhaleEvent.objects.filter(type=EventType.MEMPOOL_WHALE).count() == 5
 
 
+def test_a_stream_that_ends_at_once_is_handled_to_its_last_frame(replay):
+    """The server sends the whole recording as fast as it can, so it is done (``finished``) while the frames
+    still wait in the monitor's socket: stopping then must not drop them."""
+    Whale.objects.create(chain="bitcoin", address=RBF_SENDER)
+    replay.ws_rate = 0
+    result = monitor_once(ws_url=replay.bitcoin_ws_url, api_url=replay.bitcoin_url,
+                          stop_when=replay.mempool_stream.finished.is_set, duration_s=30)
+    assert result.status == RunStatus.OK, result.error
+    stream = replay.mempool_stream  # conditional frames the monitor could not ask for in time are skipped
+    assert result.extra["messages"] == 1 + stream.script_length - stream.frames_skipped
+    assert result.extra["whales"] == result.extra["whales_published"] == 5
+
+
 def test_dropped_connection_reconnects_with_no_whale_missed_or_published_twice(replay):
     tracked = Whale.objects.create(chain="bitcoin", address=RBF_SENDER)
     replay.ws_faults.drop_after(6)  # abrupt TCP drop mid-stream (after INIT + 5 script frames)
