@@ -31,10 +31,10 @@ from typing import Any
 
 from celery import beat
 from celery.worker import WorkController
-from django_celery_beat.schedulers import DatabaseScheduler
 
 from ledgers.registry import CollectorResult
 from ledgers.supervisor import supervise
+from whaletrack.beat import DatabaseScheduler
 from whaletrack.celery import app
 
 logger = logging.getLogger(__name__)

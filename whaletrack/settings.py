@@ -142,7 +142,7 @@ REQUEST_BUDGET_STORAGE_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "whaletrack.beat:DatabaseScheduler"  # django-celery-beat's, see whaletrack/beat.py
 # Beat looks at the PeriodicTask rows at least this often (s): a row an analyst disables or re-times in the
 # admin takes effect within this interval, in every mode.
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
