@@ -46,6 +46,26 @@ class CollectorResult:
 
 
 @dataclass(frozen=True)
+class WalletProgress:
+    """Progress of a run over wallets (Bitcoin addresses, Hyperliquid accounts), given to ``progress`` after
+    each one: the wallet, how many are done of ``total``, the run's counts so far (``items_seen``: the
+    source's transactions or fills) and the wallet's own outcome (``status``: "ok ...", "not found",
+    "error: ...")."""
+
+    address: str
+    done: int
+    total: int
+    items_seen: int
+    trades_written: int
+    events_written: int
+    status: str
+
+    def __str__(self) -> str:
+        return (f"{self.address} ({self.done}/{self.total}): {self.status}; "
+                f"{self.trades_written} trades, {self.events_written} events so far")
+
+
+@dataclass(frozen=True)
 class CollectorOption:
     """One option of ``manage.py collect NAME``: ``flag`` on the command line becomes the keyword
     ``kwarg`` of the collector's ``run``, converted by ``type`` (which raises ``argparse.ArgumentTypeError``

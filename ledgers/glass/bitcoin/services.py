@@ -35,7 +35,7 @@ from ledgers.glass.bitcoin.client import AddressNotFound, EsploraClient, Esplora
 from ledgers.glass.bitcoin.types import BitcoinTx
 from ledgers.models import SyncCursor
 from ledgers.refs import WhaleRef, counterparty_refs, whale_refs_least_recently_synced
-from ledgers.registry import CollectorResult
+from ledgers.registry import CollectorResult, WalletProgress
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
 from whales.errors import InvalidParameter
@@ -51,23 +51,6 @@ COLLECTOR_NAME = "bitcoin"
 def address_stream(address: str) -> str:
     """The SyncCursor stream name of a Bitcoin address."""
     return f"bitcoin.address:{address}"
-
-
-@dataclass
-class AddressProgress:
-    """Progress of a run, passed to the ``progress`` callback after each address."""
-
-    address: str
-    addresses_done: int
-    addresses_total: int
-    txs_seen: int
-    trades_written: int
-    events_written: int
-    status: str  # "ok", "not found", "error: ..."
-
-    def __str__(self) -> str:
-        return (f"{self.address} ({self.addresses_done}/{self.addresses_total}): {self.status}; "
-                f"{self.trades_written} trades, {self.events_written} events so far")
 
 
 @dataclass(frozen=True)
@@ -174,7 +157,7 @@ def addresses_collect(
     *,
     client: EsploraClient,
     addresses: Iterable[str] | None = None,
-    progress: Callable[[AddressProgress], None] | None = None,
+    progress: Callable[[WalletProgress], None] | None = None,
 ) -> CollectorResult:
     """Sync every tracked Bitcoin whale (or those at ``addresses``); return what the run did.
 
@@ -212,7 +195,7 @@ def addresses_collect(
             line = "ok" if result.stored else "skipped (another run stored it first)"
         done += 1
         if progress is not None:
-            progress(AddressProgress(whale.address, done, len(whales), seen, written, events, line))
+            progress(WalletProgress(whale.address, done, len(whales), seen, written, events, line))
     if status == RunStatus.OK and (failed or not_found):
         status = RunStatus.PARTIAL if done > failed + not_found else RunStatus.FAILED
     error = "; ".join(errors)[:1000]
@@ -234,7 +217,7 @@ def collect_once(
     api_url: str | None = None,
     address: str | None = None,
     budget_rate: str | None = None,
-    progress: Callable[[AddressProgress], None] | None = None,
+    progress: Callable[[WalletProgress], None] | None = None,
 ) -> CollectorResult:
     """Registry entry point: one ``addresses_collect`` run on ``api_url`` (default BITCOIN_API_URL), with the
     request budget ``budget_rate`` (default BITCOIN_API_BUDGET); ``address`` restricts it to one tracked

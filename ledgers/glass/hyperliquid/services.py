@@ -34,7 +34,7 @@ from ledgers.glass.hyperliquid.client import HyperliquidClient, HyperliquidError
 from ledgers.glass.hyperliquid.types import BadRecord, Position
 from ledgers.models import SyncCursor
 from ledgers.refs import WhaleRef, whale_refs_least_recently_synced
-from ledgers.registry import CollectorResult
+from ledgers.registry import CollectorResult, WalletProgress
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
 from whales.chains import Chain
 from whales.errors import InvalidParameter
@@ -53,23 +53,6 @@ def fills_stream(address: str) -> str:
 
 def ledger_stream(address: str) -> str:
     return f"hyperliquid.ledger:{address}"
-
-
-@dataclass
-class WhaleProgress:
-    """Progress of a run, passed to the ``progress`` callback after each whale."""
-
-    address: str
-    whales_done: int
-    whales_total: int
-    fills_seen: int
-    trades_written: int
-    events_written: int
-    status: str
-
-    def __str__(self) -> str:
-        return (f"{self.address} ({self.whales_done}/{self.whales_total}): {self.status}; "
-                f"{self.trades_written} trades, {self.events_written} events so far")
 
 
 @dataclass(frozen=True)
@@ -151,7 +134,7 @@ def whales_collect(
     client: HyperliquidClient,
     addresses: Iterable[str] | None = None,
     now_ms: int | None = None,
-    progress: Callable[[WhaleProgress], None] | None = None,
+    progress: Callable[[WalletProgress], None] | None = None,
 ) -> CollectorResult:
     """Sync every tracked Hyperliquid whale (or those at ``addresses``); return what the run did.
 
@@ -192,7 +175,7 @@ def whales_collect(
                 line = f"{line}; positions unavailable ({result.positions_error[:80]})"
         done += 1
         if progress is not None:
-            progress(WhaleProgress(whale.address, done, len(whales), seen, written, events, line))
+            progress(WalletProgress(whale.address, done, len(whales), seen, written, events, line))
     if status == RunStatus.OK and (failed or partial):
         status = RunStatus.PARTIAL if done > failed else RunStatus.FAILED
     error = "; ".join(errors)[:1000]
@@ -213,7 +196,7 @@ def collect_once(
     address: str | None = None,
     budget_rate: str | None = None,
     now_ms: int | None = None,
-    progress: Callable[[WhaleProgress], None] | None = None,
+    progress: Callable[[WalletProgress], None] | None = None,
 ) -> CollectorResult:
     """Registry entry point: one ``whales_collect`` run on ``api_url`` (default HYPERLIQUID_API_URL), with
     the weight budget ``budget_rate`` (default HYPERLIQUID_WEIGHT_BUDGET); ``address`` restricts it to one

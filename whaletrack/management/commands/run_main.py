@@ -42,6 +42,7 @@ from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
+from ledgers.registry import WalletProgress
 from ledgers.replay.catalog import (
     RECORDED_BITCOIN_WHALES,
     RECORDED_BRIDGE_FROM_BLOCK,
@@ -251,10 +252,10 @@ class Command(BaseCommand):
         self.stdout.write(f"   {len(RECORDED_BITCOIN_WHALES)} recorded Bitcoin addresses tracked ({created} new)")
 
     def collect_bitcoin(self, *, replay: bool) -> None:
-        def progress(p) -> None:
+        def progress(p: WalletProgress) -> None:
             if p.status != "not found":
                 self.stdout.write(f"   {p.address}: {p.status}, {p.trades_written} trades so far "
-                                  f"({p.addresses_done}/{p.addresses_total} addresses)")
+                                  f"({p.done}/{p.total} addresses)")
 
         result = bitcoin_collect_once(progress=progress)
         extra = result.extra
@@ -302,7 +303,7 @@ class Command(BaseCommand):
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
 
     def collect_hyperliquid(self, *, replay: bool) -> None:
-        def progress(p) -> None:
+        def progress(p: WalletProgress) -> None:
             self.stdout.write(f"   {p.address}: {p.status}")
 
         result = hyperliquid_collect_once(progress=progress)
