@@ -13,6 +13,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ledgers.budget import RequestBudget
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses worth retrying: rate limited, or the server failing."""
 
@@ -41,3 +43,24 @@ def retrying_session(*, retries: int, backoff_s: float, methods: frozenset[str] 
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class BudgetedHttpClient:
+    """Base of the source clients that spend a request budget: the source's ``base_url`` (no trailing
+    slash), a ``retrying_session`` (retrying only ``RETRY_METHODS``; None = every method, for POST APIs
+    whose calls are reads), the timeout (s) every call passes, the optional ``ledgers.budget.RequestBudget``,
+    and ``requests_made``. Subclasses do the requests and raise their source's errors."""
+
+    RETRY_METHODS: frozenset[str] | None = frozenset({"GET"})
+
+    def __init__(self, base_url: str, *, timeout_s: float = 15.0, retries: int = 4, backoff_s: float = 0.5,
+                 budget: RequestBudget | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.budget = budget
+        self.requests_made = 0
+        self._session = retrying_session(retries=retries, backoff_s=backoff_s, methods=self.RETRY_METHODS)
+
+    def close(self) -> None:
+        """Close the session's connections."""
+        self._session.close()

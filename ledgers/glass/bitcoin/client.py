@@ -17,7 +17,7 @@ from django.conf import settings
 from ledgers.budget import BudgetExhausted, RequestBudget
 from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.glass.bitcoin.types import AddressStats, BitcoinTx, TxInput, TxOutput, TxStatus
-from ledgers.http import RETRY_STATUSES, retrying_session
+from ledgers.http import RETRY_STATUSES, BudgetedHttpClient
 
 logger = logging.getLogger(__name__)
 
@@ -103,24 +103,9 @@ def decode_address_stats(raw: dict) -> AddressStats:
         raise EsploraError(f"malformed address stats ({type(exc).__name__}: {exc})") from exc
 
 
-class EsploraClient:
-    """Esplora REST over HTTP. Every method raises EsploraUnavailable (retryable) or EsploraError
-    (terminal), nothing else; ``tx``/``tx_status`` return None for an unknown transaction."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout_s: float = 15.0,
-        retries: int = 4,
-        backoff_s: float = 0.5,
-        budget: RequestBudget | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-        self.budget = budget
-        self.requests_made = 0
-        self._session = retrying_session(retries=retries, backoff_s=backoff_s, methods=frozenset({"GET"}))
+class EsploraClient(BudgetedHttpClient):
+    """Esplora REST over HTTP (GETs, retried). Every method raises EsploraUnavailable (retryable) or
+    EsploraError (terminal), nothing else; ``tx``/``tx_status`` return None for an unknown transaction."""
 
     @classmethod
     def from_settings(cls, url: str | None = None, *, budget_rate: str | None = None,
@@ -132,9 +117,6 @@ class EsploraClient:
                                max_wait_s=settings.BITCOIN_API_BUDGET_MAX_WAIT_S if max_wait_s is None else max_wait_s)
         return cls(url or settings.BITCOIN_API_URL, timeout_s=settings.BITCOIN_API_TIMEOUT_S,
                    retries=settings.BITCOIN_API_RETRIES, budget=budget)
-
-    def close(self) -> None:
-        self._session.close()
 
     # --- transport ----------------------------------------------------------------------------
     def _get(self, path: str, *, allow_404: bool = False) -> requests.Response | None:

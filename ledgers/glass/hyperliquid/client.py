@@ -26,7 +26,7 @@ from django.conf import settings
 from ledgers.budget import BudgetExhausted, RequestBudget
 from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.glass.hyperliquid.types import AccountState, BadRecord, Fill, LedgerUpdate, Position, Records
-from ledgers.http import RETRY_STATUSES, retrying_session
+from ledgers.http import RETRY_STATUSES, BudgetedHttpClient
 
 logger = logging.getLogger(__name__)
 
@@ -63,27 +63,19 @@ class HyperliquidError(SourceError):
     """The API answered with an error or a body we cannot use (4xx, malformed JSON): terminal."""
 
 
-class HyperliquidClient:
+class HyperliquidClient(BudgetedHttpClient):
     """The Info API over HTTP. Methods return ``types.py`` dataclasses (``Records`` of them for list
     answers) and raise HyperliquidUnavailable (retryable), HyperliquidError (terminal) or, where a method
     says so, BadRecord (terminal), nothing else. ``weight_spent`` counts what this client spent (base +
     item weights)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout_s: float = 15.0,
-        retries: int = 4,
-        backoff_s: float = 0.5,
-        budget: RequestBudget | None = None,
-    ) -> None:
-        self.url = base_url.rstrip("/") + "/info"
-        self.timeout_s = timeout_s
-        self.budget = budget
+    RETRY_METHODS = None  # every Info API call is a POST that only reads: any method is retried
+
+    def __init__(self, base_url: str, *, timeout_s: float = 15.0, retries: int = 4, backoff_s: float = 0.5,
+                 budget: RequestBudget | None = None) -> None:
+        super().__init__(base_url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, budget=budget)
+        self.url = self.base_url + "/info"
         self.weight_spent = 0
-        self.requests_made = 0
-        self._session = retrying_session(retries=retries, backoff_s=backoff_s)  # info POSTs are reads: any method
 
     @classmethod
     def from_settings(cls, url: str | None = None, *, budget_rate: str | None = None) -> "HyperliquidClient":
@@ -93,9 +85,6 @@ class HyperliquidClient:
                                max_wait_s=settings.HYPERLIQUID_BUDGET_MAX_WAIT_S)
         return cls(url or settings.HYPERLIQUID_API_URL, timeout_s=settings.HYPERLIQUID_TIMEOUT_S,
                    retries=settings.HYPERLIQUID_RETRIES, budget=budget)
-
-    def close(self) -> None:
-        self._session.close()
 
     def _spend(self, weight: int) -> None:
         if weight <= 0:
