@@ -70,4 +70,5 @@ def keyset_page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> Key
         return KeysetPage(items=rows, next_cursor=None)
     rows = rows[:limit]
     last = rows[-1]
-    return KeysetPage(items=rows, next_cursor=cursor_encode(last.block_time, last.pk))  # type: ignore[attr-defined]
+    last_time = last.block_time  # type: ignore[attr-defined]  # M is any model with block_time (docstring)
+    return KeysetPage(items=rows, next_cursor=cursor_encode(last_time, last.pk))

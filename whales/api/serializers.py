@@ -262,7 +262,8 @@ class IsoDateTimeField(serializers.DateTimeField):
     """A DateTimeField that also accepts the ISO strings selectors return, rendering them like every
     other time in the API (UTC, ``Z``) instead of passing the string through."""
 
-    def to_representation(self, value: datetime | str | None) -> str | None:  # type: ignore[override]
+    def to_representation(  # type: ignore[override]  # also takes str and None, as DRF does at run time
+            self, value: datetime | str | None) -> str | None:
         if value is None:  # (DRF renders None as None; its stubs say str)
             return None
         if isinstance(value, str):
