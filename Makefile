@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint bench services install
+.PHONY: run test lint bench services install chain
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,13 +19,21 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# The real Ethereum node and contracts some tests run (anvil, Uniswap V2 builds), pinned by the lock file.
+CHAIN := tests/chain
+$(CHAIN)/node_modules/.installed: $(CHAIN)/package.json $(CHAIN)/package-lock.json
+	cd $(CHAIN) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+chain: $(CHAIN)/node_modules/.installed
+
 run: install
 	$(PY) manage.py run_main
 
 services:
 	@bash .ci/services.sh
 
-test: install services
+test: install services chain
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) WHALETRACK_SOURCES=replay \
 		BITCOIN_API_BUDGET=1000000/minute WHALETRACK_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,92 @@
+"""The Ethereum collector following a real node (anvil, from npm) live, with the real Uniswap V2 contracts:
+whale activity is made on the chain, the collector polls it with confirmations as against mainnet, and
+what it stores is checked against what the node itself says (balances at block n-1 and n, receipts)."""
+
+
+import pytest
+from web3 import Web3
+
+from ledgers.glass.ethereum.client import EthereumRpcClient
+from ledgers.glass.ethereum.services import blocks_collect
+from tests.chain.anvil import ANVIL, DEADLINE, Anvil, Uniswap, uniswap_deploy
+from tests.requirements import require
+from whales.chains import Chain
+from whales.models import RunStatus, Trade, Whale
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def chain():
+    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
+    node = Anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def uniswap(chain) -> Uniswap:
+    return uniswap_deploy(chain, deployer=chain.accounts[0])
+
+
+def collect(chain: Anvil, *, from_block: int, confirmations: int):
+    client = EthereumRpcClient(chain.url, timeout_s=10)
+    return blocks_collect(client=client, from_block=from_block, confirmations=confirmations)
+
+
+def native_delta_wei(address: str, block: int) -> int:
+    """What the whale's stored native trades of ``block`` move, signed (in: +, out: -)."""
+    total = 0
+    for trade in Trade.objects.filter(whale__address=address, block_number=block, log_index=-1):
+        total += int(trade.amount_raw) if trade.direction in ("receive", "withdraw", "buy") else -int(trade.amount_raw)
+    return total
+
+
+def test_the_collector_follows_the_node_and_stores_what_the_balances_say(chain, uniswap, settings):
+    settings.ETH_CONFIRMATIONS = 2
+    whale, friend, stranger = chain.accounts[1], chain.accounts[2], chain.accounts[3]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="anvil whale")
+    start = chain.head() + 1
+    sent = chain.send_eth(sender=whale, to=friend, value_wei=15 * 10**17)          # 1.5 ETH out
+    received = chain.send_eth(sender=stranger, to=whale, value_wei=2 * 10**18)     # 2 ETH in
+    token_in = chain.transact(uniswap.token_a.functions.transfer(Web3.to_checksum_address(whale), 5 * 10**18),
+                              sender=chain.accounts[0])
+    swap = chain.transact(uniswap.router.functions.swapExactETHForTokens(
+        0, [uniswap.weth.address, uniswap.token_b.address], Web3.to_checksum_address(whale), DEADLINE),
+        sender=whale, value_wei=10**18)
+    last = swap["blockNumber"]
+
+    # Confirmations: the newest two blocks are not collected yet.
+    result = collect(chain, from_block=start, confirmations=2)
+    assert result.status == RunStatus.OK, result.error
+    assert set(Trade.objects.values_list("block_number", flat=True)) <= set(range(start, last - 1))
+    chain.mine(2)
+    result = collect(chain, from_block=None, confirmations=2)
+    assert result.status == RunStatus.OK, result.error
+
+    for receipt in (sent, received):
+        block = receipt["blockNumber"]
+        fee_wei = receipt["gasUsed"] * receipt["effectiveGasPrice"] if receipt["from"].lower() == whale else 0
+        node_delta = chain.eth_balance_wei(whale, block) - chain.eth_balance_wei(whale, block - 1)
+        assert native_delta_wei(whale, block) - fee_wei == node_delta
+    block = token_in["blockNumber"]
+    [trade] = Trade.objects.filter(whale__address=whale, block_number=block)
+    node_delta = (uniswap.balance_of(uniswap.token_a, whale, block)
+                  - uniswap.balance_of(uniswap.token_a, whale, block - 1))
+    assert (trade.direction, trade.base_token_address, int(trade.amount_raw)) == (
+        "receive", uniswap.token_a.address.lower(), node_delta)
+
+    # The swap ETH -> token B through the router: one buy, the tokens the whale's balance gained, paid
+    # with the ETH it lost (fee apart); the ETH sent to the router is not a second trade.
+    block = swap["blockNumber"]
+    [trade] = Trade.objects.filter(whale__address=whale, block_number=block)
+    token_delta = (uniswap.balance_of(uniswap.token_b, whale, block)
+                   - uniswap.balance_of(uniswap.token_b, whale, block - 1))
+    eth_delta = chain.eth_balance_wei(whale, block) - chain.eth_balance_wei(whale, block - 1)
+    fee_wei = swap["gasUsed"] * swap["effectiveGasPrice"]
+    assert (trade.direction, trade.base_token_address, int(trade.amount_raw)) == (
+        "buy", uniswap.token_b.address.lower(), token_delta)
+    assert trade.quote_token_address == ""  # ETH
+    assert trade.amount_quote.scaleb(18) == -(eth_delta + fee_wei)
