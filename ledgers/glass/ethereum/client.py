@@ -4,12 +4,22 @@ dataclasses."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
 from ledgers.evm import METHOD_NOT_FOUND, JsonRpcTransport, RpcError, quantity
-from ledgers.glass.ethereum.types import BlockHeader, RawBlock, RawLog, RawReceipt, RawTransaction
+from ledgers.glass.ethereum.types import (
+    BalanceQuery,
+    BalanceRead,
+    BlockHeader,
+    RawBlock,
+    RawLog,
+    RawReceipt,
+    RawTransaction,
+    TokenMetadata,
+)
 
 
 class BlockDataError(RpcError):
@@ -95,6 +105,97 @@ def decode_block(raw_block: dict, raw_receipts: list[dict]) -> RawBlock:
     )
 
 
+READ_BATCH = 500  # balance reads per JSON-RPC batch
+# ERC-20 selectors: keccak256 of the signature, first 4 bytes.
+BALANCE_OF = "0x70a08231"  # balanceOf(address)
+SYMBOL = "0x95d89b41"  # symbol()
+NAME = "0x06fdde03"  # name()
+DECIMALS = "0x313ce567"  # decimals()
+MAX_TOKEN_TEXT = 64  # characters of a symbol or name kept
+
+
+def _word(address: str) -> str:
+    """An address as one ABI word (32 bytes, left-padded), without 0x."""
+    return address.lower().removeprefix("0x").rjust(64, "0")
+
+
+def _call_bytes(response: Any) -> tuple[bytes | None, str]:
+    """The bytes an eth_call returned, or None and why (a revert or another JSON-RPC error)."""
+    if not isinstance(response, dict):
+        return None, "malformed JSON-RPC response"
+    error = response.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        return None, f"reverted: {str(message)[:160]}"
+    result = response.get("result")
+    if not isinstance(result, str) or not result.startswith("0x"):
+        return None, "malformed return"
+    try:
+        return bytes.fromhex(result[2:]), ""
+    except ValueError:
+        return None, "malformed return (not hex)"
+
+
+def _balance_read(query: BalanceQuery, response: Any, block_number: int) -> BalanceRead:
+    if not query.token_address:
+        value = JsonRpcTransport.result(response, f"eth_getBalance({query.address})")
+        try:
+            return BalanceRead(query.address, "", block_number, Decimal(quantity(value)))
+        except (TypeError, ValueError) as exc:
+            raise RpcError(f"eth_getBalance({query.address}): not a quantity: {str(value)[:80]}") from exc
+    data, error = _call_bytes(response)
+    if data is None:
+        return BalanceRead(query.address, query.token_address, block_number, None, error)
+    if len(data) == 0:  # what eth_call answers for an address without code
+        return BalanceRead(query.address, query.token_address, block_number, None, "no contract code (empty return)")
+    if len(data) != 32:
+        return BalanceRead(query.address, query.token_address, block_number, None,
+                           f"malformed return ({len(data)} bytes, not one uint256)")
+    return BalanceRead(query.address, query.token_address, block_number, Decimal(int.from_bytes(data, "big")))
+
+
+def _text(data: bytes) -> str | None:
+    """An ABI string (offset, length, bytes) or a bytes32 (right-padded with zeros); None when neither."""
+    if len(data) == 32:
+        raw = data.rstrip(b"\0")
+    elif len(data) >= 64 and int.from_bytes(data[:32], "big") == 32:
+        length = int.from_bytes(data[32:64], "big")
+        if length > len(data) - 64:
+            return None
+        raw = data[64:64 + length]
+    else:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
+
+
+def _token_metadata(token: str, block_number: int, code: Any, symbol: Any, name: Any,
+                    decimals: Any) -> TokenMetadata:
+    code_bytes, _ = _call_bytes(code)
+    if not code_bytes:
+        return TokenMetadata(token, block_number, has_code=False, symbol="", name="", decimals=None,
+                             problems=("no contract code",))
+    problems: list[str] = []
+    texts = []
+    for field, response in (("symbol", symbol), ("name", name)):
+        data, error = _call_bytes(response)
+        text = _text(data) if data else None
+        if text is None:
+            problems.append(f"{field}: {error or 'not a string or bytes32'}")
+        texts.append((text or "")[:MAX_TOKEN_TEXT])
+    data, error = _call_bytes(decimals)
+    places: int | None = None
+    if data is not None and len(data) == 32 and int.from_bytes(data, "big") <= 255:
+        places = int.from_bytes(data, "big")
+    else:
+        problems.append(f"decimals: {error or 'not a uint8'}")
+    return TokenMetadata(token, block_number, has_code=True, symbol=texts[0], name=texts[1], decimals=places,
+                         problems=tuple(problems))
+
+
 class EthereumRpcClient:
     """JSON-RPC over HTTP to an Ethereum node (``ETH_RPC_URL``, or the replay node offline).
 
@@ -163,6 +264,50 @@ class EthereumRpcClient:
                 raise BlockDataError(f"block {n}: malformed block or receipts")
             blocks.append(decode_block(raw, receipts))
         return blocks
+
+    def balances_at(self, queries: Sequence[BalanceQuery], *, block_number: int,
+                    batch_size: int = READ_BATCH) -> list[BalanceRead]:
+        """Each query's balance at block ``block_number`` (never "latest": every read of one refresh is at
+        the same block), in query order.
+
+        Source: ``eth_getBalance(address, block)`` for ETH, ``eth_call`` of ERC-20 ``balanceOf(address)`` at
+        the block for a token, batched ``batch_size`` calls per round trip.
+        Units: ``value_raw`` in base units. A token read that fails on its own (no code at the address,
+        a revert, a return that is not one uint256) is a BalanceRead with ``error`` set, not an exception.
+        Raises: RpcUnavailable / RpcError when the node cannot answer the batch (or does not keep state
+        at that block: a JSON-RPC error on an ETH balance).
+        """
+        block = hex(block_number)
+        reads: list[BalanceRead] = []
+        for start in range(0, len(queries), batch_size):
+            chunk = queries[start:start + batch_size]
+            calls: list[tuple[str, list]] = [
+                ("eth_call", [{"to": q.token_address, "data": BALANCE_OF + _word(q.address)}, block])
+                if q.token_address else ("eth_getBalance", [q.address, block]) for q in chunk]
+            for query, response in zip(chunk, self._rpc.batch(calls), strict=True):
+                reads.append(_balance_read(query, response, block_number))
+        return reads
+
+    def token_metadata(self, token_addresses: Sequence[str], *, block_number: int) -> list[TokenMetadata]:
+        """``symbol()``, ``name()`` and ``decimals()`` of each ERC-20 contract, as its code answers at block
+        ``block_number``, with ``eth_getCode`` to tell "no contract" from "no such function"; in order.
+
+        Source: batched ``eth_getCode`` + three ``eth_call`` per token. Strings decode as an ABI string or,
+        for older tokens, a bytes32; ``decimals`` must be a uint8. What a token does not answer usably is
+        recorded in ``problems``, never raised.
+        Raises: RpcUnavailable / RpcError when the node cannot answer the batch.
+        """
+        block = hex(block_number)
+        calls: list[tuple[str, list]] = []
+        for token in token_addresses:
+            calls.append(("eth_getCode", [token, block]))
+            calls += [("eth_call", [{"to": token, "data": selector}, block]) for selector in (SYMBOL, NAME, DECIMALS)]
+        responses = self._rpc.batch(calls) if calls else []
+        found = []
+        for index, token in enumerate(token_addresses):
+            code, symbol, name, decimals = responses[4 * index:4 * index + 4]
+            found.append(_token_metadata(token, block_number, code, symbol, name, decimals))
+        return found
 
     def _receipts_by_tx(self, raw_block: dict) -> list[dict]:
         hashes = [tx["hash"] if isinstance(tx, dict) else tx for tx in raw_block.get("transactions", [])]

@@ -6,6 +6,7 @@ Units: quantities are ``int`` (wei, gas); addresses lowercase ``0x`` + 40 hex; h
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +62,40 @@ class BlockHeader:
     block_hash: str
     parent_hash: str
     block_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceQuery:
+    """One balance to read: ``address``'s ETH (``token_address`` "") or its ERC-20 ``token_address`` balance."""
+
+    address: str
+    token_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRead:
+    """A balance as the node gave it at ``block_number``: ``value_raw`` in base units (wei, or the token's),
+    a Decimal integer; None when it could not be read, and ``error`` says why ("no contract code",
+    "reverted: ...", "malformed return ..."); ``error`` is "" for a read balance."""
+
+    address: str
+    token_address: str
+    block_number: int
+    value_raw: Decimal | None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMetadata:
+    """An ERC-20 contract's ``symbol``, ``name`` and ``decimals`` as its own code answers them at
+    ``block_number`` (``eth_call``). A string may be an ABI string or a bytes32 (older tokens); a field the
+    contract does not answer usably is "" / None and ``problems`` lists why; ``has_code`` False means no
+    contract at that address."""
+
+    token_address: str
+    block_number: int
+    has_code: bool
+    symbol: str
+    name: str
+    decimals: int | None
+    problems: tuple[str, ...] = ()

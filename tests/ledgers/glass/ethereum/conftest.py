@@ -68,3 +68,25 @@ def recorded_world(db):
 def eth_client(replay):
     """A collector client on the replay node's Ethereum endpoint, with fast retries for tests."""
     return EthereumRpcClient(replay.eth_url, timeout_s=5, retries=3, backoff_s=0.01)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    """A real node for the module: anvil from npm (tests/chain), stopped after the module's tests."""
+    from tests.chain.anvil import ANVIL, Anvil
+    from tests.requirements import require
+
+    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
+    node = Anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def uniswap(chain):
+    """The Uniswap V2 contracts from their npm builds, deployed on ``chain`` with liquidity."""
+    from tests.chain.anvil import uniswap_deploy
+
+    return uniswap_deploy(chain, deployer=chain.accounts[0])

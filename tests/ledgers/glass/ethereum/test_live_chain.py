@@ -8,27 +8,13 @@ from web3 import Web3
 
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
-from tests.chain.anvil import ANVIL, DEADLINE, Anvil, Uniswap, uniswap_deploy
-from tests.requirements import require
+from tests.chain.anvil import DEADLINE, Anvil
 from whales.chains import Chain
 from whales.models import RunStatus, Trade, Whale
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def chain():
-    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
-    node = Anvil()
-    try:
-        yield node
-    finally:
-        node.stop()
-
-
-@pytest.fixture(scope="module")
-def uniswap(chain) -> Uniswap:
-    return uniswap_deploy(chain, deployer=chain.accounts[0])
 
 
 def collect(chain: Anvil, *, from_block: int, confirmations: int):
