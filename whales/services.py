@@ -28,7 +28,7 @@ from whales.models import (
     WhaleType,
 )
 from whales.money import q_percent
-from whales.types import WhaleActivity
+from whales.types import HoldingValue, WhaleActivity
 
 logger = logging.getLogger(__name__)
 
@@ -305,23 +305,28 @@ def trades_withdraw_unconfirmed(*, chain: str, tx_hash: str, whale_id: int) -> i
     return deleted
 
 
-def holdings_set(*, whale_id: int, holdings: Sequence[tuple[str, Decimal, Decimal | None]]) -> None:
-    """Set what ``whale_id`` holds: ``(asset, amount, value_usd)`` rows (upserted on (whale, asset)).
+def holdings_set(*, whale_id: int, holdings: Sequence[HoldingValue], replace: bool = False) -> None:
+    """Set what ``whale_id`` holds (upserted on (whale, asset)); with ``replace``, the whale's other spot
+    holdings (not perp positions) are deleted: ``holdings`` is then everything it holds.
 
     ``portfolio_percent`` of every holding of the whale is recomputed from the stored values
     (None while any value is unknown or the total is zero). Idempotent.
     """
     with transaction.atomic():
-        for asset, amount, value_usd in holdings:
-            Holding.objects.update_or_create(
-                whale_id=whale_id, asset=asset, defaults={"amount": amount, "value_usd": value_usd})
+        for h in holdings:
+            Holding.objects.update_or_create(whale_id=whale_id, asset=h.asset, defaults={
+                "amount": h.amount, "value_usd": h.value_usd, "token_address": h.token_address,
+                "decimals": h.decimals, "block_number": h.block_number, "is_verified": h.is_verified})
+        if replace:
+            Holding.objects.filter(whale_id=whale_id, is_perp=False).exclude(
+                asset__in=[h.asset for h in holdings]).delete()
         rows = list(Holding.objects.filter(whale_id=whale_id))
-        values = [h.value_usd for h in rows]
+        values = [row.value_usd for row in rows]
         total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
-        for h in rows:
-            percent = None if not total else q_percent(h.value_usd / total * 100)
-            if h.portfolio_percent != percent:
-                Holding.objects.filter(pk=h.pk).update(portfolio_percent=percent)
+        for row in rows:
+            percent = None if not total or row.value_usd is None else q_percent(row.value_usd / total * 100)
+            if row.portfolio_percent != percent:
+                Holding.objects.filter(pk=row.pk).update(portfolio_percent=percent)
 
 
 def event_record(

@@ -43,3 +43,23 @@ class WhaleActivity:
     event_type: str = ""
     summary: str = ""
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingValue:
+    """One spot balance a ledger read, for ``whales.services.holdings_set``.
+
+    Units: ``amount`` in human units (base units / 10**decimals), ``value_usd`` at the asset's latest price
+    (None = unpriced, or an unverified token: valued at nothing). ``token_address`` "" for the native
+    coin; ``decimals`` as the asset has them; ``block_number`` the block the balance was read at (None
+    where the source gives none). ``is_verified`` False for a token that calls itself by a known asset's
+    symbol without being that asset's contract.
+    """
+
+    asset: str
+    amount: Decimal
+    value_usd: Decimal | None
+    token_address: str = ""
+    decimals: int | None = None
+    block_number: int | None = None
+    is_verified: bool = True

@@ -25,6 +25,7 @@ REQUIRED = {
     "event sweep": "alerts.publish_pending",
     "pending-webhook sweep": "alerts.redeliver_webhooks",
     "ethereum": "ethereum.collect_blocks",
+    "ethereum holdings": "ethereum.refresh_holdings",
     "bitcoin": "bitcoin.collect_addresses",
     "hyperliquid": "hyperliquid.collect_whales",
 }

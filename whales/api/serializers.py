@@ -180,11 +180,14 @@ class WalletSerializer(serializers.ModelSerializer):
 
 
 class HoldingSerializer(serializers.ModelSerializer):
-    """One asset held; ``amount`` in human units, ``value_usd`` at the latest price (null = unpriced)."""
+    """One asset held; ``amount`` in human units, ``value_usd`` at the latest price (null = unpriced, or an
+    unverified token); ``token_address`` the contract ("" = the native coin), ``decimals``, and
+    ``block_number`` the block the balance was read at (null where the source gives none)."""
 
     class Meta:
         model = Holding
-        fields = ["asset", "amount", "value_usd", "portfolio_percent", "updated_at"]
+        fields = ["asset", "token_address", "decimals", "amount", "block_number", "value_usd", "portfolio_percent",
+                  "is_verified", "updated_at"]
         read_only_fields = fields
 
 

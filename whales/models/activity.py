@@ -168,14 +168,21 @@ class EventThreshold(models.Model):
 class Holding(models.Model):
     """What a whale holds of one asset, valued at the latest price, or one open perp position.
 
-    A perp position (``is_perp``) has a signed ``amount`` (negative = short), ``value_usd`` = its
-    position value (notional at the mark price), the entry price, unrealized P&L, return on equity
-    (a ratio: 0.0104 = +1.04 %), leverage, liquidation price and the distance to it in percent;
-    its ``portfolio_percent`` is its notional as a share of the account value.
+    A spot holding read from a chain names its contract (``token_address``, "" = native), ``decimals`` and
+    the ``block_number`` it was read at. A perp position (``is_perp``) has a signed ``amount``
+    (negative = short), ``value_usd`` = its position value (notional at the mark price), the entry price,
+    unrealized P&L, return on equity (a ratio: 0.0104 = +1.04 %), leverage, liquidation price and the
+    distance to it in percent; its ``portfolio_percent`` is its notional as a share of the account value.
     """
 
     whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="holdings")
     asset = models.CharField(max_length=100)
+    token_address = models.CharField(max_length=100, blank=True, help_text='Contract; "" = the native coin.')
+    decimals = models.PositiveSmallIntegerField(null=True, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True, help_text="Block the balance was read at.")
+    is_verified = models.BooleanField(
+        default=True,
+        help_text="False: a token using a known asset's symbol from another contract (valued at nothing).")
     amount = amount_field()
     value_usd = usd_field(null=True, blank=True)
     portfolio_percent = percent_field(null=True, blank=True)

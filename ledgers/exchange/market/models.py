@@ -20,6 +20,10 @@ class Asset(models.Model):
     decimals = models.PositiveSmallIntegerField()
     coingecko_id = models.CharField(max_length=100, blank=True)
     is_stablecoin = models.BooleanField(default=False)
+    metadata_source = models.CharField(
+        max_length=100, blank=True,
+        help_text='Where symbol, name and decimals come from: "" = curated (seed, admin); '
+                  '"eth_call@<block>" = the contract itself.')
     price_reference = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="priced_assets",
         help_text="Take this asset's price instead (wrapped tokens).",

@@ -42,6 +42,7 @@ from whales.errors import InvalidParameter
 from whales.models import RunStatus, Trade, Whale
 from whales.money import q_usd
 from whales.services import holdings_set, trades_confirm, trades_ingest, trades_withdraw_unconfirmed
+from whales.types import HoldingValue
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ def address_collect(*, client: EsploraClient, whale: WhaleRef) -> AddressResult:
             confirmed += trades_confirm(chain=Chain.BITCOIN, tx_hash=tx.tx_hash,
                                         block_number=tx.status.confirmed_block_number,
                                         block_hash=tx.status.block_hash, block_time=tx.status.block_time or now)
-        holdings_set(whale_id=whale.id, holdings=[("BTC", sat_to_btc(balance_sat), holding_value)])
+        holdings_set(whale_id=whale.id, holdings=[HoldingValue("BTC", sat_to_btc(balance_sat), holding_value,
+                                                                decimals=8)])
     return AddressResult(len(txs), len(stored.trades), len(stored.event_ids), confirmed, withdrawn, balance_sat,
                          stored=True)
 

@@ -1,5 +1,7 @@
-"""Registers the Ethereum collector (imported by EthereumConfig.ready)."""
+"""Registers the Ethereum collectors: blocks, and holdings (imported by EthereumConfig.ready)."""
 
+from ledgers.glass.ethereum.holdings import COLLECTOR_NAME as HOLDINGS_COLLECTOR
+from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.services import COLLECTOR_NAME, collect_once
 from ledgers.registry import Collector, CollectorOption, Ledger, collector_register, non_negative_int, positive_int
 
@@ -20,4 +22,14 @@ collector_register(Collector(
                         "blocks behind head (default ETH_CONFIRMATIONS)"),
         CollectorOption("--rpc-url", "rpc_url", str, "node URL instead of ETH_RPC_URL"),
     ),
+))
+
+collector_register(Collector(
+    name=HOLDINGS_COLLECTOR,
+    ledger=Ledger.GLASS,
+    run=holdings_collect,
+    task="ethereum.refresh_holdings",
+    description="ETH and ERC-20 balances of the tracked Ethereum whales at the confirmed head -> holdings",
+    stale_after_s=3600,
+    options=(CollectorOption("--rpc-url", "rpc_url", str, "node URL instead of ETH_RPC_URL"),),
 ))
