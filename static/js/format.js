@@ -130,3 +130,21 @@ export function backoffDelay(attempt, minMs = 500, maxMs = 15_000) {
   const jitter = base * 0.25 * (Math.random() * 2 - 1);
   return Math.max(0, Math.round(Math.min(maxMs, base + jitter)));
 }
+
+// Decimal places that write ``step`` exactly (0.05 -> 2, 2.5 -> 1, 1000 -> 0), at most 8.
+function placesOf(step) {
+  for (let places = 0; places < 8; places += 1) {
+    const scaled = step * 10 ** places;
+    if (Math.abs(Math.round(scaled) - scaled) < 1e-6) return places;
+  }
+  return 8;
+}
+
+// A Chart.js y-axis tick label (``ticks.callback``): as many decimals as the distance between ticks needs,
+// so neighbouring ticks never read alike. A flat series or a single point gets ticks a fraction apart,
+// which whole-number labels wrote as "1 1 1 1 0 0 0".
+export function axisTick(value, index, ticks) {
+  const step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : 0;
+  const places = step > 0 ? placesOf(step) : 0;
+  return formatDecimal(Number(value).toFixed(places), places);
+}

@@ -2,7 +2,7 @@
 // /api/v1/trading/ API: cash, portfolio value, halt state with Halt / Resume; the equity curve and the P&L
 // per coin (Chart.js, vendored as the global `Chart`); the P&L summary; positions, strategies (Pause /
 // Resume), recent signals and orders. Writes send X-CSRFToken (apiFetch); every API error is shown.
-import { apiFetch, el, formatAmount, formatDecimal, formatTime } from "./format.js";
+import { apiFetch, axisTick, el, formatAmount, formatDecimal, formatTime } from "./format.js";
 
 const API = "/api/v1/trading";
 const SIGNAL_LIMIT = 50;
@@ -151,7 +151,7 @@ async function drawEquity(current) {
         legend: { display: false },
         tooltip: { callbacks: { label: (ctx) => `Equity: ${money(ctx.dataset.exact[ctx.dataIndex])} USD` } },
       },
-      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { ticks: { callback: (value) => formatDecimal(String(value), 0) } } },
+      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { ticks: { callback: axisTick } } },
     },
   });
 }
@@ -179,7 +179,7 @@ function drawCoins(items) {
         legend: { position: "bottom", labels: { boxWidth: 12 } },
         tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${money(ctx.dataset.exact[ctx.dataIndex])} USD` } },
       },
-      scales: { y: { ticks: { callback: (value) => formatDecimal(String(value), 0) } } },
+      scales: { y: { ticks: { callback: axisTick } } },
     },
   });
 }

@@ -1,6 +1,6 @@
 // Wallet page: ROI and portfolio-value charts (Chart.js, vendored as the global `Chart`) from
 // .../roi-history and .../portfolio-history, and "Load more trades" through the trades API cursor.
-import { apiFetch, choiceLabels, el, formatAmount, formatDecimal, formatTime } from "./format.js";
+import { apiFetch, axisTick, choiceLabels, el, formatAmount, formatDecimal, formatTime } from "./format.js";
 
 const wallet = document.getElementById("wallet");
 const base = `/api/v1/wallets/${encodeURIComponent(wallet.dataset.chain)}/${encodeURIComponent(wallet.dataset.address)}`;
@@ -39,7 +39,7 @@ async function drawChart(kind, canvasId, label, color) {
         legend: { display: false },
         tooltip: { callbacks: { label: (ctx) => `${label}: ${formatDecimal(ctx.dataset.exact[ctx.dataIndex], 2)}` } },
       },
-      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { ticks: { callback: (value) => formatDecimal(String(value), 0) } } },
+      scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { ticks: { callback: axisTick } } },
     },
   });
 }

@@ -37,3 +37,40 @@ def test_format_js_and_the_template_filters_agree(browser, daphne_server):
     shown = {("amount", v): text for v, text in zip(AMOUNTS, from_js[0], strict=True)}
     shown |= {("latency", ms): text for ms, text in zip(LATENCIES, from_js[1], strict=True)}
     assert {key: shown[key] for key in BY_HAND} == BY_HAND
+
+
+FLAT_AND_SINGLE = {"flat": [1, 1, 1, 1], "single": [12345.678], "small": [0.0012, 0.0013, 0.0012]}
+
+
+def test_chart_axes_stay_legible_for_flat_and_single_point_series(browser, daphne_server):
+    """Real Chart.js charts with the pages' y-axis labels (``axisTick``): every tick reads differently and
+    says its own value, for a flat series, a single point and a series of tiny values."""
+    page = browser.new_page()
+    page.goto(f"{daphne_server}/accounts/login/")
+    page.add_script_tag(url=f"{daphne_server}/static/vendor/chart.umd.min.js")
+    ticks = page.evaluate(
+        """async (series) => {
+             const format = await import("/static/js/format.js");
+             const out = {};
+             for (const [name, data] of Object.entries(series)) {
+               const canvas = document.createElement("canvas");
+               canvas.width = 600; canvas.height = 300;
+               document.body.append(canvas);
+               const chart = new Chart(canvas, {
+                 type: "line", data: { labels: data.map((_, i) => String(i)), datasets: [{ data }] },
+                 options: { animation: false, responsive: false,
+                            scales: { y: { ticks: { callback: format.axisTick } } } },
+               });
+               out[name] = chart.scales.y.ticks.map((tick) => [tick.value, tick.label]);
+             }
+             return out;
+           }""",
+        FLAT_AND_SINGLE,
+    )
+    for name, pairs in ticks.items():
+        labels = [label for _, label in pairs]
+        assert len(pairs) >= 2, name
+        assert len(set(labels)) == len(labels), (name, labels)  # never "1 1 1 1 0 0 0"
+        places = len(labels[1].split(".")[1]) if "." in labels[1] else 0
+        assert all(Decimal(label.replace(",", "")) == round(Decimal(str(value)), places) for value, label in pairs), (
+            name, pairs)
