@@ -33,6 +33,7 @@ class CollectorRun(models.Model):
     blocks = models.IntegerField(default=0)
     items_seen = models.IntegerField(default=0)
     items_written = models.IntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True, help_text="What the run used or found (its own keys).")
     events_written = models.IntegerField(default=0)
     error = models.TextField(blank=True)
     duration_ms = models.IntegerField(null=True, blank=True)

@@ -6,6 +6,7 @@ and logs each run with ``collector_run_start`` / ``collector_run_finish``.
 
 import logging
 import threading
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -56,13 +57,16 @@ def collector_run_start(*, collector: str, from_position: int | None = None) -> 
 
 
 def collector_run_finish(
-    *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None
+    *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> CollectorRun:
     """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text."""
     run.finished_at = timezone.now()
     run.status = status
     run.error = error[:5000]
     run.to_position = to_position
+    if details:
+        run.details = {**run.details, **details}
     run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
     run.save()
     log = logger.warning if status == RunStatus.FAILED else logger.info

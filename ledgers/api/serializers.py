@@ -38,7 +38,7 @@ class CollectorRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = CollectorRun
         fields = ["id", "started_at", "finished_at", "status", "from_position", "to_position", "blocks",
-                  "items_seen", "items_written", "events_written", "error", "duration_ms"]
+                  "items_seen", "items_written", "events_written", "error", "duration_ms", "details"]
         read_only_fields = fields
 
 

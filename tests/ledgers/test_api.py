@@ -91,7 +91,7 @@ def test_collector_detail_has_health_and_20_newest_runs(api_client):
     assert body["runs"][0] == {
         "id": runs[24].id, "started_at": "2026-11-20T12:24:00Z", "finished_at": None, "status": "ok",
         "from_position": None, "to_position": None, "blocks": 0, "items_seen": 0, "items_written": 24,
-        "events_written": 0, "error": "", "duration_ms": None,
+        "events_written": 0, "error": "", "duration_ms": None, "details": {},
     }
 
 

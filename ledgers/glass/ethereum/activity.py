@@ -4,14 +4,18 @@ Pure functions over ``types.py`` dataclasses (no ORM, no I/O), so they are teste
 recorded blocks. The rules, in the order they apply to each successful transaction:
 
 1. Movements: the transaction's ETH value (``log_index`` -1; to the created contract for a
-   creation) and every ERC-20 ``Transfer(from, to, value)`` log (3 topics, one 32-byte word of
-   data; ERC-721 transfers have 4 topics and are skipped). Reverted transactions move nothing.
+   creation), every ERC-20 ``Transfer(from, to, value)`` log (3 topics, one 32-byte word of
+   data; ERC-721 transfers have 4 topics and are skipped), and, where the node gives call traces,
+   the ETH its inner calls moved (``log_index`` -2 - k for the k-th). Reverted transactions move
+   nothing.
 2. Swaps: if the transaction has a Uniswap V2- or V3-style ``Swap`` log and the whale's net
    movement in it is exactly one asset out and one asset in, it is ONE trade: ``buy`` or ``sell``
    of the base asset against the quote asset (quote = a stablecoin, else ETH/WETH, else the asset
-   given up). ETH a router pays out through an internal call is not in the receipts; when the
-   whale sent the transaction and only gave something up, the WETH the transaction unwrapped
-   (WETH ``Withdrawal`` logs not by the whale) stands in for the ETH it received. ``log_index``
+   given up). ETH a router pays out through an internal call is not in the receipts: where the node
+   gives call traces (``RawBlock.internal_transfers``) it is a movement like any other (exact);
+   without traces, when the whale sent the transaction and only gave something up, the WETH the
+   transaction unwrapped (WETH ``Withdrawal`` logs not by the whale) stands in for the ETH it
+   received (a stated heuristic). ``log_index``
    is the first Swap log's; ``platform`` is ``uniswap_v3``/``uniswap_v2`` (pool interface, forks
    included), ``uniswap`` when both kinds are present.
 3. Otherwise every movement touching a whale is its own trade: to/from an address of the whale's
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledgers.exchange.market.selectors import AssetInfo, PriceBook
-from ledgers.glass.ethereum.types import RawBlock, RawLog, RawReceipt, RawTransaction
+from ledgers.glass.ethereum.types import InternalTransfer, RawBlock, RawLog, RawReceipt, RawTransaction
 from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
@@ -42,6 +46,7 @@ UNISWAP_V2_SWAP_TOPIC = "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d13
 UNISWAP_V3_SWAP_TOPIC = "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67"
 WETH_WITHDRAWAL_TOPIC = "0x7fcf532c15f0a6db0bd6d0e038bea71d30d808c7d98cb3bf7268a95bf5081b65"
 WETH_ADDRESS = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
+INTERNAL_LOG_INDEX = -2  # the k-th traced inner ETH movement of a transaction has log_index -2 - k
 NATIVE = ""  # asset key of ETH itself
 
 
@@ -80,8 +85,10 @@ def transfer_movement(log: RawLog) -> Movement | None:
                     int(log.data, 16), log.log_index)
 
 
-def tx_movements(tx: RawTransaction, receipt: RawReceipt) -> list[Movement]:
-    """Every movement of a successful transaction, ETH value first, then Transfer logs in log order."""
+def tx_movements(tx: RawTransaction, receipt: RawReceipt,
+                 internal: Iterable[InternalTransfer] = ()) -> list[Movement]:
+    """Every movement of a successful transaction: ETH value first, then Transfer logs in log order, then
+    the ETH of its inner calls (from call traces) in call order."""
     if receipt.status != 1:
         return []
     movements = []
@@ -91,15 +98,26 @@ def tx_movements(tx: RawTransaction, receipt: RawReceipt) -> list[Movement]:
         movement = transfer_movement(log)
         if movement is not None:
             movements.append(movement)
+    movements += [Movement(t.from_address, t.to_address, NATIVE, t.value_wei, INTERNAL_LOG_INDEX - t.index)
+                  for t in internal]
     return movements
+
+
+def internal_by_tx(block: RawBlock) -> dict[str, list[InternalTransfer]]:
+    """``block.internal_transfers`` grouped by transaction (empty without traces)."""
+    grouped: dict[str, list[InternalTransfer]] = {}
+    for transfer in block.internal_transfers or ():
+        grouped.setdefault(transfer.tx_hash, []).append(transfer)
+    return grouped
 
 
 def counterparties_of(blocks: Iterable[RawBlock], whale_addresses: set[str]) -> set[str]:
     """Addresses that moved assets with a whale in ``blocks`` (to look up in KnownAddress once)."""
     found: set[str] = set()
     for block in blocks:
+        internal = internal_by_tx(block)
         for tx, receipt in zip(block.transactions, block.receipts, strict=True):
-            for m in tx_movements(tx, receipt):
+            for m in tx_movements(tx, receipt, internal.get(tx.tx_hash, ())):
                 if m.from_address in whale_addresses:
                     found.add(m.to_address)
                 if m.to_address in whale_addresses:
@@ -158,9 +176,11 @@ def block_activities(block: RawBlock, ctx: ParseContext) -> list[WhaleActivity]:
     (whale, transaction) for a swap. Addresses and tx hashes lowercase; ``block_time`` aware UTC.
     """
     valuer = _Valuer(ctx, block)
+    internal = internal_by_tx(block)
+    traced = block.internal_transfers is not None
     activities: list[WhaleActivity] = []
     for tx, receipt in zip(block.transactions, block.receipts, strict=True):
-        movements = tx_movements(tx, receipt)
+        movements = tx_movements(tx, receipt, internal.get(tx.tx_hash, ()))
         involved = sorted({a for m in movements for a in (m.from_address, m.to_address) if a in ctx.whales})
         if not involved:
             continue
@@ -168,7 +188,8 @@ def block_activities(block: RawBlock, ctx: ParseContext) -> list[WhaleActivity]:
                      if log.topics and log.topics[0] in (UNISWAP_V2_SWAP_TOPIC, UNISWAP_V3_SWAP_TOPIC)]
         for address in involved:
             whale = ctx.whales[address]
-            swap = _swap_activity(whale, address, tx, receipt, movements, swap_logs, valuer) if swap_logs else None
+            swap = (_swap_activity(whale, address, tx, receipt, movements, swap_logs, valuer, traced=traced)
+                    if swap_logs else None)
             if swap is not None:
                 activities.append(swap)
                 continue
@@ -237,7 +258,8 @@ def _quote_rank(token_address: str, valuer: _Valuer) -> int:
 
 
 def _swap_activity(whale: WhaleRef, address: str, tx: RawTransaction, receipt: RawReceipt,
-                   movements: list[Movement], swap_logs: list[RawLog], valuer: _Valuer) -> WhaleActivity | None:
+                   movements: list[Movement], swap_logs: list[RawLog], valuer: _Valuer, *,
+                   traced: bool = False) -> WhaleActivity | None:
     net: dict[str, int] = {}
     for m in movements:
         if m.from_address == address:
@@ -247,7 +269,7 @@ def _swap_activity(whale: WhaleRef, address: str, tx: RawTransaction, receipt: R
     net = {token: value for token, value in net.items() if value}
     gave = [t for t, v in net.items() if v < 0]
     got = [t for t, v in net.items() if v > 0]
-    if tx.from_address == address and len(gave) == 1 and not got and gave[0] != NATIVE:
+    if not traced and tx.from_address == address and len(gave) == 1 and not got and gave[0] != NATIVE:
         unwrapped = sum(
             int(log.data, 16) for log in receipt.logs
             if log.address == WETH_ADDRESS and len(log.topics) == 2 and log.topics[0] == WETH_WITHDRAWAL_TOPIC

@@ -2,6 +2,7 @@
 HTTPProvider called raw, urllib3 retries, a timeout on every request) decoded into ``types.py``
 dataclasses."""
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from ledgers.glass.ethereum.types import (
     BalanceQuery,
     BalanceRead,
     BlockHeader,
+    InternalTransfer,
     RawBlock,
     RawLog,
     RawReceipt,
@@ -67,6 +69,39 @@ def decode_header(raw: dict) -> BlockHeader:
         parent_hash=raw["parentHash"].lower(),
         block_time=datetime.fromtimestamp(quantity(raw["timestamp"]), tz=UTC),
     )
+
+
+# Call frames whose value is ETH moving to another account (DELEGATECALL's value is the caller's context).
+VALUE_CALLS = {"CALL", "CREATE", "CREATE2", "SELFDESTRUCT"}
+
+
+def decode_traces(tx_hashes: Sequence[str], raw_traces: Any) -> tuple[InternalTransfer, ...]:
+    """The ETH moved by inner calls, from ``debug_traceBlockByNumber`` with ``callTracer`` (one item per
+    transaction, in block order, each ``{"txHash"?, "result": frame}``). A frame that failed (``error``)
+    moved nothing, nor did anything below it; each transaction's top frame is the transaction itself.
+    Raises: BlockDataError when the traces are not one per transaction or a frame is malformed."""
+    if not isinstance(raw_traces, list) or len(raw_traces) != len(tx_hashes):
+        raise BlockDataError(f"{len(tx_hashes)} transactions but traces {str(raw_traces)[:120]}")
+    found: list[InternalTransfer] = []
+    for tx_hash, item in zip(tx_hashes, raw_traces, strict=True):
+        top = item.get("result") if isinstance(item, dict) else None
+        if not isinstance(top, dict):
+            raise BlockDataError(f"trace of {tx_hash}: no call frame")
+        if top.get("error"):
+            continue
+        pending = list(reversed(top.get("calls") or []))
+        index = 0
+        while pending:
+            frame = pending.pop()
+            if not isinstance(frame, dict) or frame.get("error"):
+                continue
+            value = quantity(frame.get("value") or "0x0")
+            if value and str(frame.get("type", "")).upper() in VALUE_CALLS:
+                found.append(InternalTransfer(tx_hash, index, _address(frame.get("from")), _address(frame.get("to")),
+                                              value))
+                index += 1
+            pending.extend(reversed(frame.get("calls") or []))
+    return tuple(found)
 
 
 def decode_block(raw_block: dict, raw_receipts: list[dict]) -> RawBlock:
@@ -208,6 +243,7 @@ class EthereumRpcClient:
         self.url = url
         self._rpc = JsonRpcTransport(url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
         self._supports_block_receipts = True
+        self.traces = True  # call traces until the node shows it has none (then the blocks carry None)
 
     @classmethod
     def from_settings(cls, url: str | None = None) -> "EthereumRpcClient":
@@ -243,7 +279,20 @@ class EthereumRpcClient:
         calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [hex(n), True]) for n in numbers]
         if self._supports_block_receipts:
             calls += [("eth_getBlockReceipts", [hex(n)]) for n in numbers]
+        if self.traces:
+            calls += [("debug_traceBlockByNumber", [hex(n), {"tracer": "callTracer"}]) for n in numbers]
         responses = self._rpc.batch(calls)
+        raw_traces: list[Any] | None = None
+        if self.traces:
+            trace_responses = responses[len(calls) - len(numbers):]
+            responses = responses[:len(calls) - len(numbers)]
+            if any(r.get("error") for r in trace_responses if isinstance(r, dict)):
+                # No traces here (the method is missing, or the node keeps no state for them): the WETH
+                # heuristic stands in from now on; the run says which was used.
+                self.traces = False
+            else:
+                raw_traces = [self._rpc.result(r, f"debug_traceBlockByNumber({n})")
+                              for r, n in zip(trace_responses, numbers, strict=True)]
         raw_blocks = [self._rpc.result(r, f"eth_getBlockByNumber({n})")
                       for r, n in zip(responses, numbers, strict=False)]
         for raw, n in zip(raw_blocks, numbers, strict=True):
@@ -259,10 +308,14 @@ class EthereumRpcClient:
         else:
             raw_receipts = [self._receipts_by_tx(raw) for raw in raw_blocks]
         blocks = []
-        for raw, receipts, n in zip(raw_blocks, raw_receipts, numbers, strict=True):
+        for index, (raw, receipts, n) in enumerate(zip(raw_blocks, raw_receipts, numbers, strict=True)):
             if not isinstance(raw, dict) or not isinstance(receipts, list):
                 raise BlockDataError(f"block {n}: malformed block or receipts")
-            blocks.append(decode_block(raw, receipts))
+            block = decode_block(raw, receipts)
+            if raw_traces is not None:
+                internal = decode_traces([tx.tx_hash for tx in block.transactions], raw_traces[index])
+                block = dataclasses.replace(block, internal_transfers=internal)
+            blocks.append(block)
         return blocks
 
     def balances_at(self, queries: Sequence[BalanceQuery], *, block_number: int,

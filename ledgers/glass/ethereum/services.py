@@ -195,14 +195,14 @@ def blocks_collect(
                 new_position = _handle_reorg(client, blocks[0], expected)
                 if new_position < 0:
                     return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
-                                   events_written, "cursor moved by another run")
+                                   events_written, "cursor moved by another run", client=client)
                 position = expected = new_position
                 continue
             blocks = _linked_prefix(blocks)  # a reorg inside the batch is caught on the next round
             stored = _store_blocks(blocks, parse_context(blocks, whales), expected)
             if stored is None:  # another run stored these blocks first: it owns the stream now
                 return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
-                               events_written, "cursor moved by another run")
+                               events_written, "cursor moved by another run", client=client)
             position = expected = blocks[-1].number + 1
             blocks_done += len(blocks)
             items_seen += sum(len(b.transactions) for b in blocks)
@@ -210,23 +210,28 @@ def blocks_collect(
             events_written += stored[1]
             if progress is not None:
                 progress(Progress(blocks[-1].number, end, blocks_done, trades_written, events_written))
-        return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written, events_written)
+        return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written, events_written,
+                       client=client)
     except (RpcUnavailable, RpcError) as exc:
         return _finish(run, RunStatus.FAILED, position, blocks_done, items_seen, trades_written, events_written,
-                       f"{type(exc).__name__}: {exc}", failure=exc)
+                       f"{type(exc).__name__}: {exc}", failure=exc, client=client)
 
 
 def _finish(run: CollectorRun, status: str, position: int | None, blocks: int, seen: int, written: int,
-            events: int, error: str = "", failure: BaseException | None = None) -> CollectorResult:
+            events: int, error: str = "", failure: BaseException | None = None, *,
+            client: EthereumRpcClient | None = None) -> CollectorResult:
     error = error[:1000]
     run.blocks = blocks
     run.items_seen = seen
     run.items_written = written
     run.events_written = events
-    collector_run_finish(run=run, status=status, error=error, to_position=position)
+    # Which way a router's internal ETH payout was found (activity module docstring, rule 2).
+    internal_eth = None if client is None else ("call_traces" if client.traces else "weth_unwrap_heuristic")
+    details = {"internal_eth": internal_eth} if internal_eth and blocks else {}
+    collector_run_finish(run=run, status=status, error=error, to_position=position, details=details)
     return CollectorResult(collector=COLLECTOR_NAME, status=status, blocks=blocks, items_seen=seen,
                            items_written=written, events_written=events, error=error, failure=failure,
-                           extra={"next_block": position})
+                           extra={"next_block": position, **details})
 
 
 def collect_once(

@@ -43,8 +43,24 @@ class RawTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class InternalTransfer:
+    """ETH moved by a call inside a transaction (a router paying a seller out), from the node's call traces:
+    the ``index``-th value-carrying inner call of ``tx_hash`` that did not revert."""
+
+    tx_hash: str
+    index: int
+    from_address: str
+    to_address: str
+    value_wei: int
+
+
+@dataclass(frozen=True, slots=True)
 class RawBlock:
-    """A block with its full transactions and their receipts (in transaction order)."""
+    """A block with its full transactions and their receipts (in transaction order).
+
+    ``internal_transfers``: the ETH its inner calls moved, from call traces (``debug_traceBlockByNumber``
+    with ``callTracer``); None when the node gives no traces (then the WETH-unwrap heuristic stands in
+    for a router's ETH payout, see ``activity``)."""
 
     number: int
     block_hash: str
@@ -52,6 +68,7 @@ class RawBlock:
     block_time: datetime
     transactions: tuple[RawTransaction, ...]
     receipts: tuple[RawReceipt, ...]
+    internal_transfers: tuple[InternalTransfer, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

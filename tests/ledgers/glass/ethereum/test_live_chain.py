@@ -8,6 +8,7 @@ from web3 import Web3
 
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
+from ledgers.models import CollectorRun
 from tests.chain.anvil import DEADLINE, Anvil
 from whales.chains import Chain
 from whales.models import RunStatus, Trade, Whale
@@ -76,3 +77,30 @@ def test_the_collector_follows_the_node_and_stores_what_the_balances_say(chain, 
         "buy", uniswap.token_b.address.lower(), token_delta)
     assert trade.quote_token_address == ""  # ETH
     assert trade.amount_quote.scaleb(18) == -(eth_delta + fee_wei)
+
+
+def test_a_router_s_internal_eth_payout_is_exact_from_call_traces(chain, uniswap):
+    """token -> ETH through the router: the ETH reaches the whale by an inner call (WETH withdraw, then the
+    router's payout), in no log. anvil gives call traces, so the sell's ETH is exactly what the node says
+    the whale gained, fee apart; the run log says traces were used."""
+    whale = chain.accounts[5]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="seller")
+    chain.transact(uniswap.token_a.functions.transfer(Web3.to_checksum_address(whale), 50 * 10**18),
+                   sender=chain.accounts[0])
+    chain.transact(uniswap.token_a.functions.approve(uniswap.router.address, 2**256 - 1), sender=whale)
+    sell = chain.transact(uniswap.router.functions.swapExactTokensForETH(
+        20 * 10**18, 0, [uniswap.token_a.address, uniswap.weth.address], Web3.to_checksum_address(whale), DEADLINE),
+        sender=whale)
+    block = sell["blockNumber"]
+    result = collect(chain, from_block=block, confirmations=0)
+    assert result.status == RunStatus.OK and result.extra["internal_eth"] == "call_traces"
+    assert CollectorRun.objects.get(collector="ethereum").details == {"internal_eth": "call_traces"}
+
+    [trade] = Trade.objects.filter(whale__address=whale, block_number=block)
+    eth_delta = chain.eth_balance_wei(whale, block) - chain.eth_balance_wei(whale, block - 1)
+    fee_wei = sell["gasUsed"] * sell["effectiveGasPrice"]
+    token_delta = (uniswap.balance_of(uniswap.token_a, whale, block)
+                   - uniswap.balance_of(uniswap.token_a, whale, block - 1))
+    assert (trade.direction, trade.base_token_address, int(trade.amount_raw)) == (
+        "sell", uniswap.token_a.address.lower(), -token_delta)
+    assert (trade.quote_token_address, trade.amount_quote.scaleb(18)) == ("", eth_delta + fee_wei)

@@ -146,7 +146,10 @@ def test_swap_paying_eth_is_a_buy_valued_by_its_eth_side(recorded_world, eth_cli
 
 
 def test_sell_paid_back_through_a_weth_unwrap_infers_the_eth_received(recorded_world, eth_client):
-    collect(eth_client)
+    result = collect(eth_client)
+    # The recordings hold no call traces: the heuristic stood in, and the run log says so.
+    assert result.extra["internal_eth"] == "weth_unwrap_heuristic"
+    assert CollectorRun.objects.get(collector="ethereum").details == {"internal_eth": "weth_unwrap_heuristic"}
 
     address = "0x5ed5ba77b4b71d132e32a17f9674e47005c26f57"
     trade = _swap(address)
