@@ -11,7 +11,7 @@ from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.models import CollectorRun
 from tests.chain.anvil import DEADLINE, Anvil
 from whales.chains import Chain
-from whales.models import RunStatus, Trade, Whale
+from whales.models import AddressCategory, Entity, EntityKind, KnownAddress, RunStatus, Trade, Whale
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +104,28 @@ def test_a_router_s_internal_eth_payout_is_exact_from_call_traces(chain, uniswap
     assert (trade.direction, trade.base_token_address, int(trade.amount_raw)) == (
         "sell", uniswap.token_a.address.lower(), -token_delta)
     assert (trade.quote_token_address, trade.amount_quote.scaleb(18)) == ("", eth_delta + fee_wei)
+
+
+def test_an_exchange_deposit_and_an_internal_transfer_on_the_node(chain):
+    """A whale sends ETH to a labelled exchange address (a deposit) and to another wallet of its own entity
+    (internal: recorded, never an event); amounts are the node's transaction values."""
+    fund = Entity.objects.create(slug="anvil-fund", name="Anvil fund", kind=EntityKind.FUND)
+    exchange = Entity.objects.create(slug="anvil-exchange", name="Anvil exchange", kind=EntityKind.EXCHANGE)
+    whale, twin, hot_wallet = chain.accounts[7], chain.accounts[8], chain.accounts[9]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="fund wallet 1", entity=fund)
+    Whale.objects.create(chain=Chain.ETHEREUM, address=twin, name="fund wallet 2", entity=fund)
+    KnownAddress.objects.create(chain=Chain.ETHEREUM, address=hot_wallet, name="Anvil exchange hot wallet",
+                                category=AddressCategory.EXCHANGE, entity=exchange, source="test")
+    deposit = chain.send_eth(sender=whale, to=hot_wallet, value_wei=3 * 10**18)
+    internal = chain.send_eth(sender=whale, to=twin, value_wei=4 * 10**18)
+    result = collect(chain, from_block=deposit["blockNumber"], confirmations=0)
+    assert result.status == RunStatus.OK, result.error
+
+    [flow] = Trade.objects.filter(tx_hash=deposit["transactionHash"].to_0x_hex())
+    sent = chain.w3.eth.get_transaction(deposit["transactionHash"])["value"]
+    assert (flow.whale.address, flow.direction, flow.source, flow.platform, int(flow.amount_raw)) == (
+        whale, "deposit", "exchange_flow", "anvil-exchange", sent)
+    moved = chain.w3.eth.get_transaction(internal["transactionHash"])["value"]
+    legs = {(t.whale.address, t.direction, int(t.amount_raw), t.is_internal)
+            for t in Trade.objects.filter(tx_hash=internal["transactionHash"].to_0x_hex())}
+    assert legs == {(whale, "send", moved, True), (twin, "receive", moved, True)}
