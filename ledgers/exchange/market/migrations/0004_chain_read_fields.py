@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='asset',
             name='metadata_source',
-            field=models.CharField(blank=True, help_text='Where symbol, name and decimals come from: "" = curated (seed, admin); "eth_call@<block>" = the contract.', max_length=100),
+            field=models.CharField(blank=True, help_text='Where symbol, name and decimals come from: "" = curated (seed, admin); "eth_call@<block>" = the contract itself.', max_length=100),
         ),
     ]
