@@ -21,6 +21,7 @@ human units and USD.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -89,12 +90,13 @@ def _metadata_store(client: EthereumRpcClient, tokens: Sequence[str], block: int
     return stored, without
 
 
-def _holding(read: BalanceRead, asset: Asset, curated_symbols: dict[str, str], block: int) -> HoldingValue:
+def _holding(read: BalanceRead, asset: Asset, curated_symbols: dict[str, str], block: int,
+             price: tuple[Decimal, datetime] | None) -> HoldingValue:
+    """The holding of one token balance; ``price`` is the asset's latest price (None: unpriced)."""
     amount = read.value_raw.scaleb(-asset.decimals) if read.value_raw is not None else Decimal(0)
     canonical = curated_symbols.get(asset.symbol.upper())
     verified = not asset.metadata_source or canonical is None or canonical == asset.contract_address
-    price = latest_price(asset=asset) if verified else None
-    value = q_usd(amount * price[0]) if price is not None else None
+    value = q_usd(amount * price[0]) if verified and price is not None else None
     label = asset.symbol if not asset.metadata_source else f"{asset.symbol} ({asset.contract_address[:10]})"
     return HoldingValue(label, amount, value, token_address=asset.contract_address, decimals=asset.decimals,
                         block_number=block, is_verified=verified)
@@ -108,7 +110,7 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
     Shape: each whale's spot holdings are replaced by what it holds now (zero balances are not held);
     ``portfolio_percent`` follows (``whales.services.holdings_set``). Idempotent at a given block.
     Raises: RpcUnavailable (retryable) or RpcError (terminal) when the node cannot answer, e.g. a node
-    without state at that block; nothing is written then for the batch that failed.
+    without state at that block; no holding is written then (every balance is read before any write).
     """
     block = block_number if block_number is not None else max(client.block_number() - settings.ETH_CONFIRMATIONS, 0)
     whales = Whale.objects.filter(chain=Chain.ETHEREUM, is_tracked=True)
@@ -125,26 +127,32 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
                 .values_list("contract_address", flat=True))
     discovered, without = _metadata_store(client, [t for t in all_tokens if t not in known], block)
     assets = {a.contract_address: a for a in Asset.objects.filter(chain=Chain.ETHEREUM)}
-    native = assets.get("")
+    # Every read of every whale first, in batches across whales (nothing is written if the node fails),
+    # then one latest price per asset.
+    queries = [query for whale_id, address in targets for query in (
+        BalanceQuery(address), *(BalanceQuery(address, t) for t in wanted[whale_id] if t in assets))]
+    reads: dict[str, list[BalanceRead]] = {}
+    for read in client.balances_at(queries, block_number=block):
+        reads.setdefault(read.address, []).append(read)
+    held_assets = {r.token_address for rs in reads.values() for r in rs if r.value_raw}
+    prices = {address: latest_price(asset=assets[address]) for address in held_assets if address in assets}
     held = failed = 0
     for whale_id, address in targets:
-        tokens = [t for t in wanted[whale_id] if t in assets]
-        reads = client.balances_at([BalanceQuery(address), *(BalanceQuery(address, t) for t in tokens)],
-                                   block_number=block)
         rows = []
-        eth = reads[0]
+        eth, *tokens = reads[address]
         if eth.value_raw:
             amount = eth.value_raw.scaleb(-NATIVE_DECIMALS)
-            price = latest_price(asset=native) if native is not None else None
+            price = prices.get("")
             rows.append(HoldingValue(NATIVE_SYMBOL, amount, q_usd(amount * price[0]) if price else None,
                                      decimals=NATIVE_DECIMALS, block_number=block))
-        for read in reads[1:]:
+        for read in tokens:
             if read.error:
                 failed += 1
                 logger.info("ethereum.holdings.read_failed",
                             extra={"whale": address, "token": read.token_address, "error": read.error})
             elif read.value_raw:
-                rows.append(_holding(read, assets[read.token_address], curated_symbols, block))
+                rows.append(_holding(read, assets[read.token_address], curated_symbols, block,
+                                     prices.get(read.token_address)))
         holdings_set(whale_id=whale_id, holdings=rows, replace=True)
         held += len(rows)
     return HoldingsRefresh(block_number=block, whales=len(targets), holdings=held, reads_failed=failed,
