@@ -14,6 +14,7 @@ class DatabaseScheduler(_DatabaseScheduler):
     """DatabaseScheduler that sees every change made after it started (module docstring)."""
 
     def setup_schedule(self) -> None:
+        """Note the change marker, then install the schedule as upstream does (module docstring)."""
         # Before the initial read: a change after it moves the marker past this and is seen at the next
         # check; one made before it (or the default entries installed below) costs one extra read.
         self._last_timestamp = self.Changes.last_change()

@@ -505,6 +505,7 @@ class PerpRealized:
 
     @property
     def realized_pnl_usd(self) -> Decimal:
+        """The exchange's closed P&L net of fees, USD."""
         return self.closed_pnl_usd - self.fees_usd
 
 

@@ -87,6 +87,7 @@ class Trade(models.Model):
 
     @property
     def external_url(self) -> str:
+        """The transaction's page on its chain's public explorer."""
         return tx_url(self.chain, self.tx_hash)
 
 

@@ -101,6 +101,7 @@ class Whale(models.Model):
 
     @property
     def explorer_url(self) -> str:
+        """The wallet's page on its chain's public explorer."""
         return address_url(self.chain, self.address)
 
 

@@ -72,6 +72,8 @@ class RecentTxHashes:
         self.evictions = 0
 
     def seen(self, tx_hash: str) -> bool:
+        """Whether ``tx_hash`` was seen among the last ``maxsize``; it is recorded as the newest either way
+        (the oldest is evicted when full). Counts hits and evictions."""
         items = self._items
         if tx_hash in items:
             items.move_to_end(tx_hash)

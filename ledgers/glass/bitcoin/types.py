@@ -82,6 +82,7 @@ class BitcoinTx:
 
     @property
     def is_coinbase(self) -> bool:
+        """Whether the transaction mints the block reward (a coinbase input)."""
         return any(i.is_coinbase for i in self.inputs)
 
     @property

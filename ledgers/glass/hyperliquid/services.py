@@ -48,15 +48,21 @@ MAX_FILL_PAGES = 10  # 20,000 fills per whale and run at most (the API keeps the
 
 
 def fills_stream(address: str) -> str:
+    """The SyncCursor stream of an account's fills (position: the newest fill time seen, epoch ms)."""
     return f"hyperliquid.fills:{address}"
 
 
 def ledger_stream(address: str) -> str:
+    """The SyncCursor stream of an account's non-funding ledger updates (position: newest time, epoch ms)."""
     return f"hyperliquid.ledger:{address}"
 
 
 @dataclass(frozen=True)
 class WhaleSyncResult:
+    """What one account's sync did: records seen (fills, ledger updates, open positions), bad records
+    skipped, trades and events written, whether this run stored them (False: another run moved the
+    cursors first), and why the positions could not be read ("" = read)."""
+
     fills: int
     ledger_updates: int
     positions: int
