@@ -62,7 +62,8 @@ class HoldingsRefresh:
     tokens_without_decimals: tuple[str, ...]
 
 
-def _traded_tokens(whale_ids: Sequence[int]) -> dict[int, set[str]]:
+def traded_tokens(whale_ids: Sequence[int]) -> dict[int, set[str]]:
+    """{whale id: the ERC-20 contracts of its stored Ethereum trades (base and quote side)}."""
     tokens: dict[int, set[str]] = {whale_id: set() for whale_id in whale_ids}
     rows = (Trade.objects.filter(chain=Chain.ETHEREUM, whale_id__in=whale_ids)
             .values_list("whale_id", "base_token_address", "quote_token_address").distinct())
@@ -90,9 +91,11 @@ def _metadata_store(client: EthereumRpcClient, tokens: Sequence[str], block: int
     return stored, without
 
 
-def _holding(read: BalanceRead, asset: Asset, curated_symbols: dict[str, str], block: int,
-             price: tuple[Decimal, datetime] | None) -> HoldingValue:
-    """The holding of one token balance; ``price`` is the asset's latest price (None: unpriced)."""
+def holding_value(read: BalanceRead, asset: Asset, curated_symbols: dict[str, str], block: int,
+                  price: tuple[Decimal, datetime] | None) -> HoldingValue:
+    """The holding of one token balance at ``block``: amount in human units (the asset's decimals), USD value
+    at ``price`` (a (USD price, its time) pair; None: unpriced) unless the token is unverified (a contract
+    using a curated asset's symbol: valued at nothing)."""
     amount = read.value_raw.scaleb(-asset.decimals) if read.value_raw is not None else Decimal(0)
     canonical = curated_symbols.get(asset.symbol.upper())
     verified = not asset.metadata_source or canonical is None or canonical == asset.contract_address
@@ -119,7 +122,7 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
     targets = list(whales.order_by("id").values_list("id", "address"))
     curated = {a.contract_address: a for a in Asset.objects.filter(chain=Chain.ETHEREUM, metadata_source="")}
     curated_symbols = {a.symbol.upper(): address for address, a in curated.items() if address}
-    traded = _traded_tokens([whale_id for whale_id, _ in targets])
+    traded = traded_tokens([whale_id for whale_id, _ in targets])
     wanted = {whale_id: sorted(traded[whale_id] | {address for address in curated if address})
               for whale_id, _ in targets}
     all_tokens = sorted({token for tokens in wanted.values() for token in tokens})
@@ -151,7 +154,7 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
                 logger.info("ethereum.holdings.read_failed",
                             extra={"whale": address, "token": read.token_address, "error": read.error})
             elif read.value_raw:
-                rows.append(_holding(read, assets[read.token_address], curated_symbols, block,
+                rows.append(holding_value(read, assets[read.token_address], curated_symbols, block,
                                      prices.get(read.token_address)))
         holdings_set(whale_id=whale_id, holdings=rows, replace=True)
         held += len(rows)
