@@ -36,7 +36,7 @@ NATURAL_KEY_FIELDS = ("chain", "tx_hash", "log_index", "whale", "direction")
 _TRADE_FIELDS = (
     "chain", "block_time", "block_number", "block_hash", "tx_hash", "log_index", "source", "platform",
     "direction", "base_asset", "base_token_address", "quote_asset", "quote_token_address", "amount_raw",
-    "amount_base", "amount_quote", "price_usd", "value_usd", "fee_usd", "pnl_usd", "counterparty",
+    "amount_base", "amount_quote", "price_usd", "value_usd", "fee_usd", "fee_amount", "pnl_usd", "counterparty",
     "counterparty_name", "is_internal",
 )
 

@@ -36,6 +36,7 @@ class WhaleActivity:
     price_usd: Decimal | None = None
     value_usd: Decimal | None = None
     fee_usd: Decimal | None = None
+    fee_amount: Decimal | None = None  # native coin, on top of the amounts (Trade.fee_amount)
     pnl_usd: Decimal | None = None
     counterparty: str = ""
     counterparty_name: str = ""

@@ -77,7 +77,7 @@ def test_whale_list_item_has_every_field_with_exact_values(api_client, user):
         "last_active_at": "2026-11-20T12:00:00Z",
         "explorer_url": f"https://etherscan.io/address/{EVM_LOWER}",
         "metrics": {
-            "roi_percent": "123.4567",
+            "roi_percent": "123.4567", "roi_unavailable": "", "opening_value_usd": None, "opening_block_number": None,
             "portfolio_value_usd": "98765432.12345678",
             "realized_pnl_usd": "-1.50000000",
             "realized_pnl_method": "",

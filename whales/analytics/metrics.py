@@ -36,11 +36,27 @@ Which method produces which figure (also stored per row in ``realized_pnl_method
 
 Formulas (``_whale_metrics``):
 
-- ROI % = (current value + withdrawals - deposits) / deposits x 100, flows valued at their time
-  (value_usd). "Deposits" = money into the tracked account, "withdrawals" = money out: on
-  Hyperliquid, deposit = in and withdraw = out (the account is the exchange account); on a chain
-  wallet, receive + withdraw (from an exchange) = in, send + deposit (to an exchange) = out. None
-  when there are no deposits, when a flow is unpriced, or when the portfolio value is unknown.
+- ROI % = (current value + withdrawals - deposits) / deposits x 100 (Plan.md section 1.5), flows
+  valued at their time (value_usd). "Deposits" = money into the tracked account, "withdrawals" =
+  money out:
+
+  - on Hyperliquid, deposit = in and withdraw = out (the account is the exchange account; its ledger
+    holds every deposit since the account opened);
+  - on a chain wallet, a transfer in (receive, or withdraw: from an exchange) = in, a transfer out
+    (send, or deposit: to an exchange) = out. Swaps move value inside the wallet and are neither; gas
+    is neither (it lowers the current value, so it counts as a loss);
+  - the **opening position** is a deposit where the collector does not see the wallet's whole history
+    (``OPENING_CHAINS``: Ethereum, whose collector reads only the blocks since it started; a Bitcoin
+    address's collector reads its every transaction, so it opens empty): the balances at the opening
+    block (``WalletOpening``: the block before the whale's first stored trade), valued at that block's
+    price, are money in at the opening. Without a usable opening (not read yet, a node that keeps no
+    state at that block, a held asset unpriced at that block, or a trade stored at or before the
+    opening block) the ROI is None and ``details.roi_unavailable`` says why.
+
+  None also when there are no deposits, when a flow is unpriced, or when the portfolio value is
+  unknown (each named in ``details.roi_unavailable``). Worked example (tests/whales/analytics/
+  test_roi.py): opening 10 ETH at 2,000 = 20,000 USD; receives 5,000 USD of USDC; sends 3,000 USD to
+  an exchange; holds 25,000 USD now: ROI = (25,000 + 3,000 - (20,000 + 5,000)) / 25,000 x 100 = 12 %.
 - Portfolio value = sum of Holding.value_usd of the non-perp rows (a Hyperliquid account is its
   account-value row; perp rows hold notionals and are excluded); None when the whale has no priced
   holding row.
@@ -71,7 +87,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -82,11 +98,13 @@ from whales.models import (
     Direction,
     Holding,
     MetricsPending,
+    OpeningStatus,
     Trade,
     TradeSource,
     WalletFifoState,
     WalletMetrics,
     WalletMetricsDaily,
+    WalletOpening,
     Whale,
 )
 from whales.money import PERCENT_QUANTUM, USD_QUANTUM, WIDE
@@ -115,6 +133,9 @@ FIFO_Q = (Q(amount_base__isnull=False) & ~PERP_Q & ~Q(source=TradeSource.MEMPOOL
 HL = Q(chain=Chain.HYPERLIQUID)
 INFLOW_Q = (HL & Q(direction=Direction.DEPOSIT)) | (~HL & Q(direction__in=TRANSFER_IN))
 OUTFLOW_Q = (HL & Q(direction=Direction.WITHDRAW)) | (~HL & Q(direction__in=TRANSFER_OUT))
+# Chains whose collector sees a wallet only from the block it started at: their ROI needs the opening
+# position (module docstring, "ROI").
+OPENING_CHAINS = frozenset({Chain.ETHEREUM})
 
 
 # --------------------------------------------------------------------------- per-whale computation
@@ -154,6 +175,9 @@ class WhaleFigures:
     prices: dict[str, Decimal] = field(default_factory=dict)
     portfolio: Decimal | None = None
     perp_unrealized: Decimal = ZERO
+    chain: str = ""
+    first_block: int | None = None
+    opening: WalletOpening | None = None
 
 
 def _q(value: Decimal | None, quantum: Decimal = USD_QUANTUM) -> Decimal | None:
@@ -172,6 +196,24 @@ def _percent(value: Decimal | None) -> Decimal | None:
     return _q(value, PERCENT_QUANTUM)
 
 
+def _opening_value(f: WhaleFigures) -> tuple[Decimal, str]:
+    """(the opening position's USD value counted as a deposit, why the ROI is unavailable or "").
+
+    Zero and "" on a chain whose collector sees the whole history; else the ``WalletOpening``'s value when
+    it is usable (module docstring, "ROI")."""
+    if f.chain not in OPENING_CHAINS:
+        return ZERO, ""
+    opening = f.opening
+    if opening is None:
+        return ZERO, "the opening position (balances when tracking started) has not been read yet"
+    if opening.status != OpeningStatus.OK or opening.value_usd is None:
+        return ZERO, opening.reason or f"opening position {opening.status}"
+    if f.first_block is not None and f.first_block <= opening.block_number:
+        return ZERO, (f"a trade at block {f.first_block} is at or before the opening block "
+                      f"{opening.block_number}: the opening is read again at the next holdings refresh")
+    return opening.value_usd, ""
+
+
 def _whale_metrics(whale_id: int, f: WhaleFigures, now: datetime) -> dict:
     """The MetricsFields values of one whale from its figures (formulas in the module docstring)."""
     with localcontext(_CTX):
@@ -186,10 +228,20 @@ def _whale_metrics(whale_id: int, f: WhaleFigures, now: datetime) -> dict:
                 continue
             spot_unrealized += book.amount * price - cost
         unrealized = None if spot_unrealized is None else spot_unrealized + f.perp_unrealized
+        opening_value, roi_unavailable = _opening_value(f)
+        deposits = f.inflow + opening_value
         roi = None
-        if f.inflow > 0 and not f.unpriced_flows and f.portfolio is not None:
-            # ROI % = (current value + withdrawals - deposits) / deposits x 100
-            roi = (f.portfolio + f.outflow - f.inflow) / f.inflow * 100
+        if not roi_unavailable:
+            if deposits <= 0:
+                roi_unavailable = "no deposits: nothing was put in"
+            elif f.unpriced_flows:
+                roi_unavailable = f"{f.unpriced_flows} deposits or withdrawals have no price"
+            elif f.portfolio is None:
+                roi_unavailable = "no priced holding: the current value is unknown"
+            else:
+                assert f.portfolio is not None
+                # ROI % = (current value + withdrawals - deposits) / deposits x 100
+                roi = (f.portfolio + f.outflow - deposits) / deposits * 100
         closed = sum(b.round_trips for b in f.books.values()) + f.perp_closes
         wins = sum(b.wins for b in f.books.values()) + f.perp_wins
         # win rate % = closed round trips with P&L > 0 / all closed round trips x 100
@@ -208,6 +260,9 @@ def _whale_metrics(whale_id: int, f: WhaleFigures, now: datetime) -> dict:
             "deposits_usd": _text(f.inflow),
             "withdrawals_usd": _text(f.outflow),
             "unpriced_flows": f.unpriced_flows,
+            "opening_value_usd": _text(opening_value) if f.chain in OPENING_CHAINS and f.opening else None,
+            "opening_block_number": f.opening.block_number if f.opening else None,
+            "roi_unavailable": roi_unavailable,
         }
         return {
             "whale_id": whale_id,
@@ -255,6 +310,7 @@ def _aggregate(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], now: 
             perp_fee=Coalesce(Sum("fee_usd", filter=PERP_Q), _USD0),
             closes=Count("id", filter=closing),
             close_wins=Count("id", filter=closing & Q(pnl_usd__gt=Coalesce(F("fee_usd"), _USD0))),
+            first_block=Min("block_number"),
         )
         .order_by()
     )
@@ -264,6 +320,7 @@ def _aggregate(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], now: 
         f.inflow, f.outflow, f.unpriced_flows = r["inflow"], r["outflow"], r["unpriced"]
         f.perp_trades, f.perp_realized = r["perp_n"], r["perp_pnl"] - r["perp_fee"]
         f.perp_closes, f.perp_wins = r["closes"], r["close_wins"]
+        f.first_block = r["first_block"]
 
 
 @dataclass
@@ -340,6 +397,15 @@ def _fifo_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], *, re
     return applied
 
 
+def _openings_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures]) -> None:
+    """Each whale's chain and, on OPENING_CHAINS, its opening position (two queries for the batch)."""
+    for whale_id, chain in Whale.objects.filter(id__in=whale_ids).values_list("id", "chain"):
+        figures[whale_id].chain = chain
+    wanted = [whale_id for whale_id in whale_ids if figures[whale_id].chain in OPENING_CHAINS]
+    for opening in WalletOpening.objects.filter(whale_id__in=wanted):
+        figures[opening.whale_id].opening = opening
+
+
 def _holdings_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures]) -> None:
     rows = Holding.objects.filter(whale_id__in=whale_ids).values_list(
         "whale_id", "asset", "amount", "value_usd", "is_perp", "unrealized_pnl_usd")
@@ -381,6 +447,7 @@ def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None, re
         return {}, []
     ids = list(figures)
     _aggregate(ids, figures, now)
+    _openings_pass(ids, figures)
     applied = _fifo_pass(ids, figures, resume=resume)
     _holdings_pass(ids, figures)
     states = [

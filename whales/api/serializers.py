@@ -111,12 +111,31 @@ class WalletMetricsSerializer(serializers.ModelSerializer):
     cost is unknown (never counted as profit). Definitions: ``whales/analytics/metrics.py``.
     """
 
+    roi_unavailable = serializers.SerializerMethodField(
+        help_text='Why roi_percent is null ("" when it is not): e.g. no opening position readable at the start '
+                  "block, an unpriced flow.")
+    opening_value_usd = serializers.SerializerMethodField(
+        help_text="The opening position counted as money in by the ROI (USD, decimal string; null on chains whose "
+                  "collector sees the whole history, or when not read).")
+    opening_block_number = serializers.SerializerMethodField(help_text="The block the opening position was read at.")
+
     class Meta:
         model = WalletMetrics
-        fields = ["roi_percent", "portfolio_value_usd", "realized_pnl_usd", "realized_pnl_method",
-                  "unrealized_pnl_usd", "volume_30d_usd", "trades_30d", "win_rate_percent", "closed_round_trips",
-                  "unknown_cost_sells", "computed_at"]
+        fields = ["roi_percent", "roi_unavailable", "opening_value_usd", "opening_block_number", "portfolio_value_usd",
+                  "realized_pnl_usd", "realized_pnl_method", "unrealized_pnl_usd", "volume_30d_usd", "trades_30d",
+                  "win_rate_percent", "closed_round_trips", "unknown_cost_sells", "computed_at"]
         read_only_fields = fields
+
+    def get_roi_unavailable(self, metrics: WalletMetrics) -> str:
+        return str(metrics.details.get("roi_unavailable") or "")
+
+    def get_opening_value_usd(self, metrics: WalletMetrics) -> str | None:
+        value = metrics.details.get("opening_value_usd")
+        return None if value is None else str(value)
+
+    def get_opening_block_number(self, metrics: WalletMetrics) -> int | None:
+        value = metrics.details.get("opening_block_number")
+        return None if value is None else int(value)
 
 
 def _metrics_or_none(whale: Whale) -> dict | None:

@@ -21,6 +21,7 @@ from whales.models.analytics import (
     FlowWindow,
     MetricsFields,
     MetricsPending,
+    OpeningStatus,
     RunStatus,
     ScoreConfidence,
     ScoringRun,
@@ -28,6 +29,7 @@ from whales.models.analytics import (
     WalletFifoState,
     WalletMetrics,
     WalletMetricsDaily,
+    WalletOpening,
     WalletScore,
 )
 from whales.models.fields import (
@@ -62,6 +64,7 @@ __all__ = [
     "LabelConfidence",
     "MetricsFields",
     "MetricsPending",
+    "OpeningStatus",
     "RunStatus",
     "ScoreConfidence",
     "ScoringRun",
@@ -71,6 +74,7 @@ __all__ = [
     "WalletFifoState",
     "WalletMetrics",
     "WalletMetricsDaily",
+    "WalletOpening",
     "WalletScore",
     "Whale",
     "WhaleEvent",

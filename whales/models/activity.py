@@ -39,7 +39,9 @@ class Trade(models.Model):
     it once. ``log_index`` is -1 for a native-coin movement. ``amount_base`` is in human units
     (``amount_raw / 10**decimals``); it is None for a token whose decimals are unknown, and then
     ``base_asset`` is the token contract and ``value_usd`` is None. ``is_internal`` marks a
-    transfer between two addresses of the same entity (recorded, never alerted).
+    transfer between two addresses of the same entity (recorded, never alerted). ``fee_amount`` is the
+    network fee paid on top of the amounts, in the native coin: with it, a transaction's trades give the
+    wallet's exact balance changes (``whales.analytics.history``).
     """
 
     whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="trades")
@@ -62,6 +64,10 @@ class Trade(models.Model):
     price_usd = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
     value_usd = usd_field(null=True, blank=True)
     fee_usd = usd_field(null=True, blank=True)
+    fee_amount = amount_field(
+        null=True, blank=True,
+        help_text="Network fee the whale paid on top of the amounts, in the chain's native coin (BTC, ETH), human "
+                  "units; None: no fee on top (a receive, or a fee already inside the amount).")
     pnl_usd = usd_field(null=True, blank=True)
     pnl_percent = percent_field(null=True, blank=True)
     counterparty = models.CharField(max_length=100, blank=True)

@@ -68,6 +68,38 @@ class WalletMetricsDaily(MetricsFields):
         return f"metrics of whale {self.whale_id} on {self.date}"
 
 
+class OpeningStatus(models.TextChoices):
+    OK = "ok", "Read and valued"
+    UNPRICED = "unpriced", "Read, but a held asset has no price at that block"
+    UNAVAILABLE = "unavailable", "The node keeps no state at that block"
+
+
+class WalletOpening(models.Model):
+    """What a whale held when tracking it started: the opening position of its ROI on a chain whose collector
+    sees only the blocks since it started (Ethereum; ``whales.analytics.metrics`` module docstring, "ROI").
+
+    ``block_number`` is the opening block: the block before the whale's first stored trade or, for a whale
+    without trades yet, the last block the collector had covered when the opening was read. ``balances`` is
+    ``{asset label: {"token_address", "amount", "price_usd", "value_usd"}}`` (decimal strings; a null price:
+    unpriced or valued at nothing) of the non-zero balances read at that block; ``value_usd`` their sum at that
+    block's price (None unless ``status`` is ok); ``reason`` says why the ROI cannot use it otherwise.
+    Written by ``ledgers.glass.ethereum.opening.openings_read``, re-read when a trade at or before the opening
+    block is stored later (a re-walk).
+    """
+
+    whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="opening")
+    block_number = models.BigIntegerField()
+    block_time = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=OpeningStatus.choices)
+    value_usd = usd_field(null=True, blank=True)
+    balances = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"opening of whale {self.whale_id} at block {self.block_number}: {self.status}"
+
+
 class WalletFifoState(models.Model):
     """The FIFO books of one whale as the last metrics compute left them (``whales.analytics.metrics``), so the next
     compute carries on with the trades stored since instead of replaying them all.

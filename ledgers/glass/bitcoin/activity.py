@@ -27,7 +27,10 @@ in parentheses; every amount in sat, named ``*_sat``):
 6. Fee: the transaction fee in sat when the whale funded every input; its share
    ``fee x own inputs / all inputs`` (integer division) when it funded some; nothing when it only
    received. Charged once: on the ``send`` trade if there is one, else the first trade (``fee_sat``,
-   0 on the other trades; ``tx_fee_sat`` = the whole transaction's fee on every trade).
+   0 on the other trades; ``tx_fee_sat`` = the whole transaction's fee on every trade). ``fee_amount``
+   (BTC) only where the fee is on top of the legs' amounts (the whale funded every input), so that the
+   legs' signed amounts minus ``fee_amount`` are exactly ``net`` (a coinjoin's or shared send's |net|
+   already holds its fee share).
 7. Amounts: ``amount_raw`` in sat (``amount_sat``), ``amount_base`` in BTC (sat / 10^8, exact); USD at the BTC price
    at block time (``ledgers.exchange.market`` rules: daily CoinGecko closes, refused past PRICE_MAX_AGE_HOURS),
    rounded half-even to 8 decimals. An unconfirmed transaction is stored with ``block_number``
@@ -189,12 +192,15 @@ def tx_activities(tx: BitcoinTx, ctx: AddressContext, *, seen_at: datetime) -> l
         "inputs": len(tx.inputs), "outputs": len(tx.outputs), "coinjoin": coinjoin,
         "confirmed": tx.status.confirmed,
     }
-    return [_activity(ctx, tx, leg, when, price, fee if n == fee_leg else None, common)
+    # The fee is on top of the legs' amounts only when the whale funded every input and the legs are its
+    # outputs to others; a coinjoin's or a shared transaction's |net| already contains its share.
+    on_top = funded_all and not coinjoin
+    return [_activity(ctx, tx, leg, when, price, fee if n == fee_leg else None, common, fee_on_top=on_top)
             for n, leg in enumerate(legs)]
 
 
 def _activity(ctx: AddressContext, tx: BitcoinTx, leg: _Leg, when: datetime, price: Decimal | None,
-              fee_sat: int | None, common: dict) -> WhaleActivity:
+              fee_sat: int | None, common: dict, *, fee_on_top: bool) -> WhaleActivity:
     whale = ctx.whale
     amount = sat_to_btc(leg.amount_sat)
     value_usd = _usd(amount, price)
@@ -226,7 +232,7 @@ def _activity(ctx: AddressContext, tx: BitcoinTx, leg: _Leg, when: datetime, pri
         block_hash=tx.status.block_hash if tx.status.confirmed else "",
         tx_hash=tx.tx_hash, log_index=-1, source=source, platform=platform, direction=leg.direction,
         base_asset="BTC", amount_raw=Decimal(leg.amount_sat), amount_base=amount, price_usd=price,
-        value_usd=value_usd, fee_usd=fee_usd,
+        value_usd=value_usd, fee_usd=fee_usd, fee_amount=sat_to_btc(fee_sat) if fee_sat and fee_on_top else None,
         counterparty=leg.counterparty if not leg.counterparty.startswith("output:") else "",
         counterparty_name=cp_name, is_internal=leg.is_internal, event_type=event_type, summary=summary,
         details={**common, "amount_sat": leg.amount_sat, "fee_sat": fee_sat or 0, "counterparties": leg.recipients},

@@ -203,12 +203,16 @@ def block_activities(block: RawBlock, ctx: ParseContext) -> list[WhaleActivity]:
     return activities
 
 
-def _fee_for(whale_address: str, tx: RawTransaction, receipt: RawReceipt, valuer: _Valuer) -> Decimal | None:
+def _fee_for(whale_address: str, tx: RawTransaction, receipt: RawReceipt, valuer: _Valuer
+             ) -> tuple[Decimal | None, Decimal | None]:
+    """(``fee_usd``, ``fee_amount``): gas used x effective gas price, in USD and in ETH, of the whale's first trade in a
+    transaction it sent; None for every other trade (a fee is charged once)."""
     key = (tx.tx_hash, whale_address)
     if tx.from_address != whale_address or key in valuer.ctx.fee_charged:
-        return None
+        return None, None
     valuer.ctx.fee_charged.add(key)
-    return valuer.fee_usd(receipt)
+    fee_wei = receipt.gas_used * receipt.effective_gas_price
+    return valuer.fee_usd(receipt), Decimal(fee_wei).scaleb(-18)
 
 
 def _transfer_activity(whale: WhaleRef, address: str, m: Movement, outgoing: bool, tx: RawTransaction,
@@ -237,12 +241,13 @@ def _transfer_activity(whale: WhaleRef, address: str, m: Movement, outgoing: boo
     preposition = "to" if outgoing else "from"
     who = whale.name or address
     summary = f"{who} {verb} {_fmt_amount(amount, symbol)}{_fmt_usd(value_usd)} {preposition} {cp_name or counterparty}"
+    fee_usd, fee_amount = _fee_for(address, tx, receipt, valuer)
     return WhaleActivity(
         whale_id=whale.id, chain=ctx.chain, block_time=valuer.block.block_time, block_number=valuer.block.number,
         block_hash=valuer.block.block_hash, tx_hash=tx.tx_hash, log_index=m.log_index, source=source,
         platform=platform, direction=direction, base_asset=symbol, base_token_address=m.token_address,
         amount_raw=Decimal(m.value_raw), amount_base=amount, price_usd=valuer.price(m.token_address),
-        value_usd=value_usd, fee_usd=_fee_for(address, tx, receipt, valuer), counterparty=counterparty,
+        value_usd=value_usd, fee_usd=fee_usd, fee_amount=fee_amount, counterparty=counterparty,
         counterparty_name=cp_name, is_internal=is_internal, event_type=event_type, summary=summary,
         details={"token_address": m.token_address, "value_raw": str(m.value_raw), "counterparty": counterparty},
     )
@@ -303,13 +308,14 @@ def _swap_activity(whale: WhaleRef, address: str, tx: RawTransaction, receipt: R
     verb = "bought" if direction == Direction.BUY else "sold"
     summary = (f"{whale.name or address} {verb} {_fmt_amount(amount_base, base_symbol)} for "
                f"{_fmt_amount(amount_quote, quote_symbol)}{_fmt_usd(value_usd)} on {platform}")
+    fee_usd, fee_amount = _fee_for(address, tx, receipt, valuer)
     return WhaleActivity(
         whale_id=whale.id, chain=valuer.ctx.chain, block_time=valuer.block.block_time,
         block_number=valuer.block.number, block_hash=valuer.block.block_hash, tx_hash=tx.tx_hash,
         log_index=swap_logs[0].log_index, source=TradeSource.ONCHAIN, platform=platform, direction=direction,
         base_asset=base_symbol, base_token_address=base, quote_asset=quote_symbol, quote_token_address=quote,
         amount_raw=Decimal(base_raw), amount_base=amount_base, amount_quote=amount_quote, price_usd=price_usd,
-        value_usd=value_usd, fee_usd=_fee_for(address, tx, receipt, valuer), counterparty=router,
+        value_usd=value_usd, fee_usd=fee_usd, fee_amount=fee_amount, counterparty=router,
         counterparty_name=known.name if known else "", event_type=EventType.LARGE_SWAP, summary=summary,
         details={"base_raw": str(base_raw), "quote_raw": str(quote_raw), "swap_logs": len(swap_logs),
                  "router": router},

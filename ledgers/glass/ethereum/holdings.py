@@ -20,7 +20,7 @@ human units and USD.
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -163,20 +163,28 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
 
 
 def holdings_collect(*, rpc_url: str | None = None, whale_ids: Sequence[int] | None = None) -> CollectorResult:
-    """Registry entry point: one ``holdings_refresh`` on ``rpc_url`` (default ETH_RPC_URL), in the run log.
+    """Registry entry point: one ``holdings_refresh`` on ``rpc_url`` (default ETH_RPC_URL), then the opening
+    positions that are due (``opening.openings_read``, counted in the run's details), in the run log.
 
     A node that cannot serve state (the replay node: the recordings hold no balances) ends the run
     "failed" with that reason; RpcUnavailable is returned as the failure (the task retries it)."""
+    from ledgers.glass.ethereum.opening import openings_read  # it builds on this module
+
     run = collector_run_start(collector=COLLECTOR_NAME)
     client = EthereumRpcClient.from_settings(rpc_url)
     try:
         refresh = holdings_refresh(client=client, whale_ids=whale_ids)
     except SourceError as exc:
         reason = str(exc)
+        details = {}
         if isinstance(exc, RpcError) and f"JSON-RPC error {METHOD_NOT_FOUND}" in reason:
             reason = f"the node serves no account state (the recordings hold no balances): {reason}"
-        collector_run_finish(run=run, status=RunStatus.FAILED, error=reason)
-        return CollectorResult(collector=COLLECTOR_NAME, status=RunStatus.FAILED, error=reason, failure=exc)
+            # The openings then record why each whale's ROI is unavailable (the same answer, per whale).
+            details = {"openings": asdict(openings_read(client=client, whale_ids=whale_ids))}
+        collector_run_finish(run=run, status=RunStatus.FAILED, error=reason, details=details)
+        return CollectorResult(collector=COLLECTOR_NAME, status=RunStatus.FAILED, error=reason, failure=exc,
+                               extra=details)
+    openings = openings_read(client=client, whale_ids=whale_ids)
     status = RunStatus.PARTIAL if refresh.reads_failed or refresh.tokens_without_decimals else RunStatus.OK
     error = "; ".join(filter(None, [
         f"{refresh.reads_failed} balance reads failed" if refresh.reads_failed else "",
@@ -185,8 +193,9 @@ def holdings_collect(*, rpc_url: str | None = None, whale_ids: Sequence[int] | N
     ]))
     run.items_seen = refresh.whales
     run.items_written = refresh.holdings
-    collector_run_finish(run=run, status=status, error=error, to_position=refresh.block_number)
+    details = {"openings": asdict(openings)}
+    collector_run_finish(run=run, status=status, error=error, to_position=refresh.block_number, details=details)
     return CollectorResult(collector=COLLECTOR_NAME, status=status, items_seen=refresh.whales,
                            items_written=refresh.holdings, error=error,
                            extra={"block_number": refresh.block_number, "tokens_discovered": refresh.tokens_discovered,
-                                  "reads_failed": refresh.reads_failed})
+                                  "reads_failed": refresh.reads_failed, **details})

@@ -39,6 +39,7 @@ from ledgers.glass.bitcoin.models import MempoolTransaction
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
 from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
 from ledgers.glass.ethereum.client import EthereumRpcClient
+from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
@@ -59,6 +60,7 @@ from trading.services import account_create
 from trading.strategies.services import strategy_create
 from whales.analytics.classification import whales_classify
 from whales.analytics.flows import flows_collect
+from whales.analytics.history import metrics_backfill
 from whales.analytics.metrics import metrics_recompute_all
 from whales.analytics.scoring import scoring_run
 from whales.chains import Chain, tx_url
@@ -157,6 +159,7 @@ class Command(BaseCommand):
         self.step("Label sets and default whales", self.import_labels)
         self.step("Prices", self.import_prices)
         self.step("Ethereum collector", lambda: self.collect_ethereum(replay=replay))
+        self.step("Ethereum holdings and opening positions", self.ethereum_holdings)
         if replay:
             self.step("Recorded Bitcoin addresses", self.track_recorded_bitcoin)
         self.step("Bitcoin collector", lambda: self.collect_bitcoin(replay=replay))
@@ -320,6 +323,17 @@ class Command(BaseCommand):
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()
         self.stdout.write(f"   metrics of {count} whales computed (ROI, realized/unrealized P&L, volume, win rate)")
+        result = metrics_backfill()
+        self.stdout.write(f"   daily history: {result.days_written} past days of {result.whales_written} whales "
+                          "rebuilt from their trades, openings and daily prices")
+
+    def ethereum_holdings(self) -> None:
+        result = holdings_collect()
+        openings = result.extra.get("openings") or {}
+        line = (f"   ethereum holdings: {result.status}, {result.items_written} holdings of {result.items_seen} "
+                f"whales; opening positions: {openings.get('ok', 0)} read, {openings.get('unpriced', 0)} unpriced, "
+                f"{openings.get('unavailable', 0)} unavailable")
+        self.stdout.write(line if result.status != RunStatus.FAILED else f"{line} ({result.error})")
 
     def score_and_flows(self) -> None:
         classified = whales_classify()

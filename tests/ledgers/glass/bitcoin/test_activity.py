@@ -145,3 +145,24 @@ def test_unconfirmed_transaction_has_no_block_and_the_time_it_was_seen():
 def test_address_not_in_the_transaction_gives_nothing():
     raw = recorded.exposed("simple-legacy-p2pkh.json")
     assert tx_activities(decode_tx(raw), ctx(recorded.GENESIS_ADDRESS), seen_at=SEEN_AT) == []
+
+
+EXPOSED_TXS = ["batch-withdrawal-143.json", "simple-legacy-p2pkh.json", "bare-multisig.json", "dust-attack-555.json",
+               "op-return-charley.json", "taproot-op-return.json", "taproot-script-path.json",
+               "whirlpool-coinjoin.json", "wabisabi-coinjoin.json", "joinmarket-coinjoin.json"]
+
+
+@pytest.mark.parametrize("name", EXPOSED_TXS)
+def test_the_trades_signed_amounts_minus_the_fee_on_top_are_each_addresss_raw_net(name):
+    """What the daily history rebuilds balances from (whales.analytics.history): for every address in the
+    transaction, the legs' signed amounts minus ``fee_amount`` equal its raw net (outputs - prevouts), in sat."""
+    raw = recorded.exposed(name)
+    tx = decode_tx(raw)
+    addresses = ({v["prevout"].get("scriptpubkey_address") for v in raw["vin"] if v.get("prevout")}
+                 | {v.get("scriptpubkey_address") for v in raw["vout"]}) - {None}
+    for address in sorted(addresses):
+        activities = tx_activities(tx, ctx(address, {BINANCE_DEPOSIT: BINANCE}), seen_at=SEEN_AT)
+        signed = sum(int(a.amount_raw) * (1 if a.direction in (Direction.RECEIVE, Direction.WITHDRAW) else -1)
+                     for a in activities)
+        fees = sum(int(a.fee_amount * 10**8) for a in activities if a.fee_amount is not None)
+        assert signed - fees == recorded.raw_net(raw, address), address
