@@ -28,3 +28,10 @@ def q_price(value: Decimal) -> Decimal:
 def q_percent(value: Decimal) -> Decimal:
     """A percentage rounded half-even to 4 places (the percent columns' scale)."""
     return value.quantize(PERCENT_QUANTUM, rounding=ROUND_HALF_EVEN, context=WIDE)
+
+
+def from_base_units(value_raw: int | Decimal, decimals: int) -> Decimal:
+    """An amount in base units (wei, sat, a token's smallest unit) in human units, exactly: ``value_raw /
+    10**decimals``. (``Decimal.scaleb`` in the default 28-digit context would round a 33-digit amount, e.g.
+    10^15 tokens of 18 decimals.)"""
+    return Decimal(value_raw).scaleb(-decimals, context=WIDE)

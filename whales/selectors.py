@@ -116,6 +116,14 @@ def whale_get(*, chain: str, address: str) -> Whale:
     )
 
 
+def tokens_without_metadata(*, whale_id: int, limit: int = 50) -> list[str]:
+    """The token contracts of ``whale_id``'s trades whose amounts are unknown (no decimals known when they were
+    stored): distinct, sorted, at most ``limit``."""
+    rows = (Trade.objects.filter(whale_id=whale_id, amount_base__isnull=True).exclude(base_token_address="")
+            .values_list("base_token_address", flat=True).distinct().order_by("base_token_address"))
+    return list(rows[:limit])
+
+
 def whale_recently_active_list(*, limit: int = 10) -> list[Whale]:
     """The ``limit`` whales with the newest activity (``last_active_at`` set), newest first."""
     return list(

@@ -27,7 +27,7 @@ from whales.models import (
     WhaleEvent,
     WhaleType,
 )
-from whales.money import q_percent
+from whales.money import from_base_units, q_percent
 from whales.types import HoldingValue, WhaleActivity
 
 logger = logging.getLogger(__name__)
@@ -290,6 +290,25 @@ def trades_confirm(
         WhaleEvent.objects.filter(chain=chain, tx_hash=tx_hash, block_number__isnull=True).exclude(
             type=EventType.MEMPOOL_WHALE).update(block_number=block_number, block_time=block_time)
     return updated
+
+
+def trades_apply_token_metadata(*, chain: str, token_address: str, symbol: str, decimals: int) -> int:
+    """Put the amounts of ``token_address``'s trades stored before its decimals were known into human units:
+    ``amount_base = amount_raw / 10**decimals`` and ``base_asset = symbol`` on the trades of that base token
+    still without an amount. Values stay as stored (unpriced): a token is valued only by its own prices, at
+    its own time. Idempotent (only rows without an amount are touched); the whales' FIFO books are rebuilt.
+    Returns how many trades were updated."""
+    with transaction.atomic():
+        rows = list(Trade.objects.select_for_update().filter(
+            chain=chain, base_token_address=token_address, amount_base__isnull=True, amount_raw__isnull=False
+        ).only("id", "whale_id", "amount_raw"))
+        for trade in rows:
+            assert trade.amount_raw is not None
+            trade.amount_base = from_base_units(trade.amount_raw, decimals)
+            trade.base_asset = symbol
+        Trade.objects.bulk_update(rows, ["amount_base", "base_asset"], batch_size=1000)
+        metrics_books_forget(whale_ids={trade.whale_id for trade in rows})
+    return len(rows)
 
 
 def trades_withdraw_unconfirmed(*, chain: str, tx_hash: str, whale_id: int) -> int:

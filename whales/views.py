@@ -13,10 +13,11 @@ from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
 from whales.errors import InvalidAddress, flatten_errors
-from whales.models import Whale, WhaleType
+from whales.models import OpeningStatus, WalletOpening, Whale, WhaleType
 from whales.selectors import (
     page_choice_labels,
     page_filter_choices,
+    tokens_without_metadata,
     trade_list,
     whale_get,
     whale_list_with_labels,
@@ -83,12 +84,17 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
     except Whale.DoesNotExist as exc:
         raise Http404(f"No wallet {normalized} on {chain}.") from exc
     holdings = list(whale.holdings.all())
+    opening = WalletOpening.objects.filter(whale=whale).first()
     page = keyset_page(trade_list().filter(whale=whale), cursor=None, limit=WALLET_TRADES_PAGE_SIZE)
     return render(request, "whales/wallet.html", {
         "whale": whale,
         "metrics": getattr(whale, "metrics", None),
         "labels": list(whale.whale_labels.all()),
         "spot_holdings": [h for h in holdings if not h.is_perp],
+        # Why no balance could be read (the node's answer at the opening block), and the tokens whose
+        # amounts are unknown for want of their decimals.
+        "balances_unavailable": opening.reason if opening and opening.status == OpeningStatus.UNAVAILABLE else "",
+        "tokens_without_metadata": tokens_without_metadata(whale_id=whale.pk),
         "perp_holdings": [h for h in holdings if h.is_perp],
         "trades": page.items,
         "next_cursor": page.next_cursor or "",

@@ -38,7 +38,7 @@ from ledgers.glass.ethereum.types import InternalTransfer, RawBlock, RawLog, Raw
 from ledgers.refs import Counterparty, WhaleRef
 from whales.chains import Chain
 from whales.models import AddressCategory, Direction, EventType, TradeSource
-from whales.money import q_price, q_usd
+from whales.money import from_base_units, q_price, q_usd
 from whales.types import WhaleActivity
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -143,7 +143,7 @@ class _Valuer:
 
     def amount(self, token_address: str, value_raw: int) -> Decimal | None:
         asset = self.asset(token_address)
-        return None if asset is None else Decimal(value_raw).scaleb(-asset.decimals)
+        return None if asset is None else from_base_units(value_raw, asset.decimals)
 
     def price(self, token_address: str) -> Decimal | None:
         asset = self.asset(token_address)
@@ -212,7 +212,7 @@ def _fee_for(whale_address: str, tx: RawTransaction, receipt: RawReceipt, valuer
         return None, None
     valuer.ctx.fee_charged.add(key)
     fee_wei = receipt.gas_used * receipt.effective_gas_price
-    return valuer.fee_usd(receipt), Decimal(fee_wei).scaleb(-18)
+    return valuer.fee_usd(receipt), from_base_units(fee_wei, 18)
 
 
 def _transfer_activity(whale: WhaleRef, address: str, m: Movement, outgoing: bool, tx: RawTransaction,

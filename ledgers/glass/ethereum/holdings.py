@@ -36,8 +36,8 @@ from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start
 from whales.chains import Chain
 from whales.models import RunStatus, Trade, Whale
-from whales.money import q_usd
-from whales.services import holdings_set
+from whales.money import from_base_units, q_usd
+from whales.services import holdings_set, trades_apply_token_metadata
 from whales.types import HoldingValue
 
 logger = logging.getLogger(__name__)
@@ -83,12 +83,21 @@ def _metadata_store(client: EthereumRpcClient, tokens: Sequence[str], block: int
                 logger.info("ethereum.holdings.no_decimals",
                             extra={"token": meta.token_address, "problems": list(meta.problems)})
                 continue
-            _, created = Asset.objects.get_or_create(
+            asset, created = Asset.objects.get_or_create(
                 chain=Chain.ETHEREUM, contract_address=meta.token_address,
                 defaults={"symbol": (meta.symbol or "?")[:30], "name": meta.name[:100], "decimals": meta.decimals,
                           "metadata_source": f"eth_call@{block}"})
             stored += created
+            # Trades stored before the decimals were known get their amounts in human units now.
+            trades_apply_token_metadata(chain=Chain.ETHEREUM, token_address=asset.contract_address,
+                                        symbol=holding_label(asset), decimals=asset.decimals)
     return stored, without
+
+
+def holding_label(asset: Asset) -> str:
+    """How a token is named in holdings and trades: a curated asset by its symbol, a token known only from its
+    own contract by its symbol and the start of its address (a symbol proves nothing)."""
+    return asset.symbol if not asset.metadata_source else f"{asset.symbol} ({asset.contract_address[:10]})"
 
 
 def holding_value(read: BalanceRead, asset: Asset, curated_symbols: dict[str, str], block: int,
@@ -96,11 +105,11 @@ def holding_value(read: BalanceRead, asset: Asset, curated_symbols: dict[str, st
     """The holding of one token balance at ``block``: amount in human units (the asset's decimals), USD value
     at ``price`` (a (USD price, its time) pair; None: unpriced) unless the token is unverified (a contract
     using a curated asset's symbol: valued at nothing)."""
-    amount = read.value_raw.scaleb(-asset.decimals) if read.value_raw is not None else Decimal(0)
+    amount = from_base_units(read.value_raw, asset.decimals) if read.value_raw is not None else Decimal(0)
     canonical = curated_symbols.get(asset.symbol.upper())
     verified = not asset.metadata_source or canonical is None or canonical == asset.contract_address
     value = q_usd(amount * price[0]) if verified and price is not None else None
-    label = asset.symbol if not asset.metadata_source else f"{asset.symbol} ({asset.contract_address[:10]})"
+    label = holding_label(asset)
     return HoldingValue(label, amount, value, token_address=asset.contract_address, decimals=asset.decimals,
                         block_number=block, is_verified=verified)
 
@@ -144,7 +153,7 @@ def holdings_refresh(*, client: EthereumRpcClient, whale_ids: Sequence[int] | No
         rows = []
         eth, *tokens = reads[address]
         if eth.value_raw:
-            amount = eth.value_raw.scaleb(-NATIVE_DECIMALS)
+            amount = from_base_units(eth.value_raw, NATIVE_DECIMALS)
             price = prices.get("")
             rows.append(HoldingValue(NATIVE_SYMBOL, amount, q_usd(amount * price[0]) if price else None,
                                      decimals=NATIVE_DECIMALS, block_number=block))

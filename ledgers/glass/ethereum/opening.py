@@ -40,7 +40,7 @@ from ledgers.models import SyncCursor
 from whales.analytics.metrics import metrics_mark_pending
 from whales.chains import Chain
 from whales.models import OpeningStatus, Trade, WalletOpening, Whale
-from whales.money import q_usd
+from whales.money import from_base_units, q_usd
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def _read_block(client: EthereumRpcClient, block: int, whale_ids: list[int], add
                 continue
             price = price_at(asset=asset, when=header.block_time)
             if read.token_address == "":
-                amount = read.value_raw.scaleb(-NATIVE_DECIMALS)
+                amount = from_base_units(read.value_raw, NATIVE_DECIMALS)
                 label, verified = NATIVE_SYMBOL, True
             else:
                 held = holding_value(read, asset, curated_symbols, block, None)

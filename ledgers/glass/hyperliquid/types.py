@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from ledgers.errors import SourceError
+from whales.money import from_base_units
 
 T = TypeVar("T")
 
@@ -171,4 +172,4 @@ class TokenTransfer:
     @property
     def amount(self) -> Decimal:
         """value_raw / 10**decimals (USDC for a bridge deposit)."""
-        return self.value_raw.scaleb(-self.decimals)
+        return from_base_units(self.value_raw, self.decimals)

@@ -2,7 +2,7 @@
 checked against what the node itself answers; prices come from the recorded CoinGecko CSV."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from web3 import Web3
@@ -15,7 +15,7 @@ from ledgers.models import CollectorRun
 from tests.chain.anvil import DEADLINE
 from tests.ledgers.glass.ethereum.recorded import eth_price_on
 from whales.chains import Chain
-from whales.models import Holding, RunStatus, Whale
+from whales.models import Holding, RunStatus, Trade, Whale
 from whales.money import q_usd
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,23 @@ def test_the_recordings_hold_no_balances_and_the_run_says_so(replay, settings):
     run = CollectorRun.objects.get(collector="ethereum_holdings")
     assert (run.status, run.error) == (RunStatus.FAILED, result.error)
     assert not Holding.objects.exists()
+
+
+def test_trades_stored_before_a_tokens_metadata_get_its_amounts_once_it_is_read(chain, uniswap, wallet):
+    whale, _, _ = wallet
+    token_b = uniswap.token_b.address.lower()
+    bought = Trade.objects.get(whale__address=whale, base_token_address=token_b)
+    assert (bought.amount_base, bought.base_asset) == (None, token_b)  # unknown when it was collected
+    value_before = bought.value_usd
+    block = chain.head()
+    holdings_refresh(client=EthereumRpcClient(chain.url, retries=0), block_number=block)
+    bought.refresh_from_db()
+    # The node's own answer: the swap's Transfer of token B to the whale, in its decimals.
+    receipt = chain.w3.eth.get_transaction_receipt(bought.tx_hash)
+    [transfer] = [event for event in uniswap.token_b.events.Transfer().process_receipt(receipt)
+                  if event["address"].lower() == token_b and event["args"]["to"].lower() == whale]
+    decimals = uniswap.token_b.functions.decimals().call()
+    assert bought.amount_raw == transfer["args"]["value"]
+    assert bought.amount_base == Decimal(transfer["args"]["value"]).scaleb(-decimals, context=Context(prec=80))
+    assert bought.base_asset == f"{uniswap.token_b.functions.symbol().call()} ({token_b[:10]})"
+    assert bought.value_usd == value_before  # values stay as collected: only the amount is put in units

@@ -3,6 +3,8 @@ whale activity is made on the chain, the collector polls it with confirmations a
 what it stores is checked against what the node itself says (balances at block n-1 and n, receipts)."""
 
 
+from decimal import Decimal
+
 import pytest
 from web3 import Web3
 
@@ -129,3 +131,30 @@ def test_an_exchange_deposit_and_an_internal_transfer_on_the_node(chain):
     legs = {(t.whale.address, t.direction, int(t.amount_raw), t.is_internal)
             for t in Trade.objects.filter(tx_hash=internal["transactionHash"].to_0x_hex())}
     assert legs == {(whale, "send", moved, True), (twin, "receive", moved, True)}
+
+
+def test_a_33_digit_token_amount_is_stored_and_held_exactly(chain):
+    """10^14 tokens of 18 decimals and change: more significant digits than Decimal's default context keeps.
+    The trade's amount and the holding equal the node's raw balance / 10^18, to the last unit."""
+    from ledgers.exchange.market.models import Asset
+    from ledgers.glass.ethereum.holdings import holdings_refresh
+    from tests.chain.anvil import CORE, artifact
+    from whales.models import Holding
+
+    supply = 123_456_789_012_345_678_901_234_567_890_123
+    token = chain.deploy(artifact(CORE / "ERC20.json"), supply, sender=chain.accounts[0])
+    Asset.objects.create(symbol="BIG", name="Many digits", chain=Chain.ETHEREUM,
+                         contract_address=token.address.lower(), decimals=18)
+    whale = chain.accounts[9]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="33 digits")
+    start = chain.head() + 1
+    chain.transact(token.functions.transfer(Web3.to_checksum_address(whale), supply), sender=chain.accounts[0])
+    assert collect(chain, from_block=start, confirmations=0).status == RunStatus.OK
+    balance = token.functions.balanceOf(Web3.to_checksum_address(whale)).call()
+    assert balance == supply
+    expected = Decimal(f"{balance // 10**18}.{balance % 10**18:018d}")  # from the integer, no Decimal context
+    trade = Trade.objects.get(whale__address=whale, base_token_address=token.address.lower())
+    assert (trade.amount_raw, trade.amount_base) == (Decimal(balance), expected)
+    holdings_refresh(client=EthereumRpcClient(chain.url, retries=0), whale_ids=[trade.whale_id],
+                     block_number=chain.head())
+    assert Holding.objects.get(whale_id=trade.whale_id, token_address=token.address.lower()).amount == expected

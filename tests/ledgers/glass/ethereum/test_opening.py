@@ -133,3 +133,30 @@ def test_offline_the_roi_says_the_recordings_hold_no_balances(replay, eth_client
     m = WalletMetrics.objects.get(whale_id=whale_id)
     assert m.roi_percent is None
     assert m.details["roi_unavailable"].startswith("the node serves no account state (the recordings hold no balances)")
+
+
+@pytest.mark.django_db
+def test_offline_the_wallet_page_says_why_no_balance_and_names_the_tokens_without_metadata(
+        replay, eth_client, recorded_world, settings, client):
+    settings.ETH_CONFIRMATIONS = 0
+    first, last = recorded.RECORDED_BLOCKS[0], recorded.RECORDED_BLOCKS[-1]
+    blocks_collect(client=eth_client, from_block=first, to_block=last, confirmations=0)
+    holdings_collect(rpc_url=replay.eth_url)
+    known = set(Asset.objects.filter(chain=Chain.ETHEREUM).values_list("contract_address", flat=True))
+    # From the raw blocks: each whale's ERC-20 movements in tokens no Asset row describes.
+    unknown: dict[str, set[str]] = {}
+    for number in recorded.RECORDED_BLOCKS:
+        for m in recorded.raw_movements(number):
+            for side in (m["from"], m["to"]):
+                if side in recorded_world["whales"] and m["token"] and m["token"] not in known:
+                    unknown.setdefault(side, set()).add(m["token"])
+    address = max(sorted(unknown), key=lambda a: len(unknown[a]))  # the whale with the most such tokens
+    page = client.get(f"/wallets/ethereum/{address}/").content.decode()
+    assert "No balance is available: the node serves no account state (the recordings hold no balances)" in page
+    stored = set(Trade.objects.filter(whale__address=address, amount_base__isnull=True)
+                 .values_list("base_token_address", flat=True))
+    assert stored and stored <= unknown[address]  # a swap's unknown quote side is not a base token
+    assert 'id="tokens-without-metadata"' in page
+    for token in stored:
+        assert f'<span class="mono">{token}</span>' in page
+    assert "which this node cannot answer (it serves no contract state)" in page
