@@ -19,6 +19,8 @@ before and after the reorg, never from our parser):
 5. So folding each client's frames in order (an event adds its tx, a retraction removes the txs it names)
    ends with exactly the whale transactions of the node's canonical chain, each received exactly once
    since its last retraction, with the ids of the stored events. Every client receives the same frames.
+6. A block orphaned a second time (the chain came back to it, then left it again) is retracted again, with
+   a new retraction id (a consumer sends an id at most once per connection).
 
 Every whale transfer here is worth more than the large-transfer threshold, so each whale trade is one
 event; the ETH price is a recorded daily close (CoinGecko CSV, ../shared/data) placed at the simulated
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -307,3 +310,59 @@ def test_each_feed_client_sees_each_surviving_event_once_and_a_retraction_for_ea
         assert set(live.values()) == stored_event_ids(), name
         sequences.append([e["id"] for e in events_of(frames)])
     assert all(ids == sequences[0] for ids in sequences)  # every client got the same frames, in one order
+
+
+def test_a_block_orphaned_again_after_it_came_back_is_retracted_again(chain, scene):
+    """Fork A, then B, then A again (the same block hash: a node, or two nodes behind one RPC endpoint,
+    flipping between two forks), then C. ``anvil_reorg`` cannot bring a block back (it mines new blocks with
+    another base fee), so the forks are built with evm_snapshot / evm_revert, and block A is mined again
+    from its own raw transaction, timestamp and base fee: the node gives it the same hash."""
+    whale, friend = scene.whale, scene.friend
+    start = chain.head() + 1
+    chain.send_eth(sender=whale, to=friend, value_wei=scene.large_wei)  # ``start``: canonical throughout
+    fork_point = chain.rpc("evm_snapshot")
+    sent = chain.send_eth(sender=whale, to=friend, value_wei=scene.large_wei + 10**17)
+    a = chain.rpc("eth_getBlockByNumber", [hex(sent["blockNumber"]), False])
+    raw_tx = chain.rpc("eth_getRawTransactionByHash", [sent["transactionHash"].to_0x_hex()])
+    views = [node_blocks(chain, whale, start, chain.head())]
+    collect(chain, from_block=start, confirmations=0)
+    scene.wait_for_event(sent["transactionHash"].to_0x_hex())
+
+    def fork(mine_a: bool, blocks_after: int) -> None:
+        """Back to the fork point: block A again (``mine_a``) or another whale transfer, then empty blocks;
+        collect, and wait for the event of the branch's whale transfer."""
+        nonlocal fork_point
+        assert chain.rpc("evm_revert", [fork_point]) is True
+        fork_point = chain.rpc("evm_snapshot")
+        if mine_a:
+            chain.rpc("evm_setNextBlockTimestamp", [a["timestamp"]])
+            chain.rpc("anvil_setNextBlockBaseFeePerGas", [a["baseFeePerGas"]])
+            tx_hash = chain.rpc("eth_sendRawTransaction", [raw_tx])
+        else:
+            tx_hash = chain.send_eth(sender=scene.stranger, to=whale, value_wei=scene.large_wei + len(views) * 10**17)[
+                "transactionHash"].to_0x_hex()
+        chain.mine(blocks_after)
+        views.append(node_blocks(chain, whale, start, chain.head()))
+        collect(chain, confirmations=0)
+        scene.wait_for_event(tx_hash)
+
+    fork(mine_a=False, blocks_after=1)  # B: A orphaned
+    fork(mine_a=True, blocks_after=2)   # A again, longer: B orphaned
+    assert views[2][start + 1] == views[0][start + 1]  # the same block A, hash and transactions
+    fork(mine_a=False, blocks_after=3)  # C: A orphaned a second time
+
+    # Expected from the node's views: each block a fork replaced (every stored block here was collected).
+    expected_retractions: Counter = Counter()
+    for old, new in pairwise(views):
+        expected_retractions.update((old[n][0], n, tuple(sorted(old[n][1]))) for n in old
+                                    if n not in new or new[n][0] != old[n][0])
+    assert expected_retractions[(views[0][start + 1][0], start + 1, (sent["transactionHash"].to_0x_hex(),))] == 2
+    canonical = {tx for n in views[-1] for tx in views[-1][n][1]}
+    sequences = []
+    for name, client in scene.clients.items():
+        assert retractions_of(client.frames) == expected_retractions, name
+        live = fold(name, client.frames)
+        assert set(live) == canonical, name
+        assert set(live.values()) == stored_event_ids(), name
+        sequences.append([e["id"] for e in events_of(client.frames)])
+    assert all(ids == sequences[0] for ids in sequences)
