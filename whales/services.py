@@ -257,21 +257,28 @@ def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[Retracted
 def reorg_retraction_record(
     *, chain: str, block_number: int, block_hash: str, block_time: datetime, deleted: list[RetractedTrade]
 ) -> WhaleEvent:
-    """Record one ``reorg_retraction`` event for an orphaned block (idempotent on its hash)."""
-    event, _ = WhaleEvent.objects.get_or_create(
-        chain=chain,
-        type=EventType.REORG_RETRACTION,
-        tx_hash=block_hash,
-        log_index=-1,
-        whale=None,
-        defaults={
-            "block_time": block_time,
-            "block_number": block_number,
-            "summary": f"Block {block_number} was orphaned by a reorg; {len(deleted)} trade(s) withdrawn",
-            "details": {"orphaned_block_hash": block_hash, "block_number": block_number, "trades": deleted},
-        },
-    )
-    return event
+    """Record a new ``reorg_retraction`` event for an orphaned block, listing ``deleted``; return it (unpublished).
+
+    A block can be orphaned more than once: the chain flips back to it (its trades are stored again, with
+    new events) and then away again. Each orphaning must reach the feed, whose consumers send an event id
+    at most once per connection, so each gets a new row and id. The natural key is the block hash, so an
+    earlier retraction of the same block is replaced (deleted; the new one names what was withdrawn now).
+    Used by reorg handling, inside its transaction, once per orphaned block.
+    """
+    with transaction.atomic():
+        WhaleEvent.objects.filter(chain=chain, type=EventType.REORG_RETRACTION, tx_hash=block_hash, log_index=-1,
+                                  whale=None).delete()
+        return WhaleEvent.objects.create(
+            chain=chain,
+            type=EventType.REORG_RETRACTION,
+            tx_hash=block_hash,
+            log_index=-1,
+            whale=None,
+            block_time=block_time,
+            block_number=block_number,
+            summary=f"Block {block_number} was orphaned by a reorg; {len(deleted)} trade(s) withdrawn",
+            details={"orphaned_block_hash": block_hash, "block_number": block_number, "trades": deleted},
+        )
 
 
 def trades_confirm(

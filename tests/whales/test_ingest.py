@@ -1,4 +1,5 @@
-"""trades_ingest: what it reports as newly stored (the ids the live feed publishes after commit)."""
+"""trades_ingest: what it reports as newly stored (the ids the live feed publishes after commit); reorg
+retractions (trades_retract, reorg_retraction_record)."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.whales.factories import WhaleFactory
 from whales.models import EventType, Trade, WhaleEvent
-from whales.services import trades_ingest
+from whales.services import reorg_retraction_record, trades_ingest, trades_retract
 from whales.types import WhaleActivity
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,26 @@ def test_two_writers_racing_on_one_batch_store_it_once_and_split_its_events():
     assert ids[0] | ids[1] == set(WhaleEvent.objects.values_list("id", flat=True))
     assert Trade.objects.count() == WhaleEvent.objects.count() == 200
     assert sum(len(r.trades) for r in results) == 200
+
+
+def test_a_block_orphaned_a_second_time_gets_a_new_unpublished_retraction_naming_what_it_withdrew():
+    """The chain came back to the block (its trade stored again, a new event) and then left it again: the
+    feed sends an event id once per connection, so the second orphaning needs a new id to reach clients."""
+    whale = WhaleFactory()
+    trade = activity(whale.id, "0x1", "500000")  # block hash "0xb"
+
+    def orphan() -> WhaleEvent:
+        deleted = trades_retract(chain="ethereum", block_hashes=["0xb"])
+        return reorg_retraction_record(chain="ethereum", block_number=1, block_hash="0xb", block_time=T,
+                                       deleted=deleted)
+
+    first_event = trades_ingest(activities=[trade]).event_ids
+    first = orphan()
+    WhaleEvent.objects.filter(pk=first.pk).update(published_at=T)  # it was sent
+    second_event = trades_ingest(activities=[trade]).event_ids
+    second = orphan()
+
+    assert first_event != second_event and second.pk != first.pk and second.published_at is None
+    assert list(WhaleEvent.objects.values_list("pk", flat=True)) == [second.pk]  # the trade's events are gone too
+    assert [(t["tx_hash"], t["whale_id"]) for t in second.details["trades"]] == [("0x1", whale.id)]
+    assert (second.type, second.tx_hash, second.whale) == (EventType.REORG_RETRACTION, "0xb", None)
