@@ -178,13 +178,15 @@ export class FeedTable {
     this.tbody.replaceChildren();
   }
 
-  /** Insert `events` (in arrival order) at the top; each new row gets the "new" class briefly. */
+  /** Insert `events` (in arrival order) at the top; each new row gets the "new" class briefly. A reorg
+   * retraction also marks the rows of the transactions it withdrew (details.trades[].tx_hash, same chain). */
   prepend(events, { highlight = true } = {}) {
     for (const event of events) {
       if (this.tbody.querySelector(`tr[data-event-id="${Number(event.id)}"]`)) continue;
       const row = this.row(event);
       if (highlight) row.classList.add("new");
       this.tbody.prepend(row);
+      if (event.type === "reorg_retraction") this.withdraw(event);
     }
     this.trim();
     if (this.emptyNode) this.emptyNode.hidden = this.tbody.rows.length > 0;
@@ -197,6 +199,17 @@ export class FeedTable {
     }
     this.trim();
     if (this.emptyNode) this.emptyNode.hidden = this.tbody.rows.length > 0;
+  }
+
+  /** Mark the rows of the events a retraction withdrew: struck through, with the orphaned block named. */
+  withdraw(retraction) {
+    const hashes = new Set(((retraction.details || {}).trades || []).map((trade) => trade.tx_hash));
+    for (const row of this.tbody.querySelectorAll("tr[data-tx-hash]")) {
+      if (row.dataset.chain !== retraction.chain || !hashes.has(row.dataset.txHash)) continue;
+      if (row.dataset.type === "reorg_retraction") continue;
+      row.classList.add("withdrawn");
+      row.title = `withdrawn: block ${retraction.block_number} was orphaned by a reorg`;
+    }
   }
 
   trim() {
@@ -215,7 +228,7 @@ export class FeedTable {
     }
     return el("tr", {
       dataset: {
-        eventId: String(event.id), chain: event.chain, type: event.type,
+        eventId: String(event.id), chain: event.chain, type: event.type, txHash: event.tx_hash || "",
         valueUsd: event.value_usd ?? "", whaleKey: whale ? `${whale.chain}:${whale.address}` : "",
       },
     },

@@ -28,7 +28,7 @@ from tests.browser.helpers import sign_in
 from tests.ledgers.glass.hyperliquid import recorded
 from whales.chains import Chain
 from whales.models import EventType, Holding, Trade, WalletMetrics, WalletMetricsDaily, Whale, WhaleEvent
-from whales.services import PerpPosition, event_record, perp_positions_set
+from whales.services import PerpPosition, event_record, perp_positions_set, reorg_retraction_record
 
 # serialized_rollback: the flush after these tests must not re-create content types under new ids, which would
 # break the next serialized_rollback test's restore (tests/test_main_job.py, tests/ledgers/glass/bitcoin/
@@ -198,6 +198,14 @@ def test_live_feed_shows_every_event_once_across_a_server_drop_and_pages_render(
     assert len(shown) == len(set(shown))  # no event twice, old or new
     assert set(first) | set(second) | set(third) <= set(shown)
     assert shown[: len(third) + len(second)] == sorted(third + second, reverse=True)  # newest arrival first
+
+    # A reorg retraction naming the last event's transaction: its row is marked withdrawn, the others not.
+    retraction = run(retract_event, third[0])
+    page.wait_for_function("id => document.querySelector(`#feed-rows tr[data-event-id=\"${id}\"]`)", arg=retraction)
+    withdrawn = page.evaluate("() => [...document.querySelectorAll('#feed-rows tr.withdrawn')]"
+                              ".map(row => Number(row.dataset.eventId))")
+    assert withdrawn == third
+    assert "was orphaned by a reorg" in page.get_attribute(f'#feed-rows tr[data-event-id="{third[0]}"]', "title")
     page.screenshot(path=str(screenshot_dir / "live.png"), full_page=False)
 
     # 4. Screenshots of the dashboard and of a wallet with trades, holdings and charts.
@@ -236,6 +244,18 @@ def record_events_while_disconnected_after(previous: list[int]) -> list[int]:
                                 value_usd=Decimal("999999.99"), details={"test": True})
         events_publish(event_ids=[event.id])
     return [event.id]
+
+
+def retract_event(event_id: int) -> int:
+    """A reorg retraction of a (synthetic) orphaned block naming ``event_id``'s transaction, published."""
+    event = WhaleEvent.objects.get(pk=event_id)
+    with transaction.atomic():
+        retraction = reorg_retraction_record(
+            chain=event.chain, block_number=1, block_hash=f"0x{0xdead:064x}", block_time=timezone.now(),
+            deleted=[{"whale_id": event.whale_id, "tx_hash": event.tx_hash, "log_index": event.log_index,
+                      "direction": "deposit", "block_number": 1, "block_hash": f"0x{0xdead:064x}", "value_usd": None}])
+        events_publish(event_ids=[retraction.id])
+    return retraction.id
 
 
 def setup_alerts_user(user_model) -> int:
