@@ -4,9 +4,9 @@ What it does
     Starts anvil (the npm package ``make chain`` installs into ``tests/chain/node_modules``) on 127.0.0.1
     (``--port``, default ``DEMO_CHAIN_PORT`` or 8545), deploys the real Uniswap V2 contracts from their npm
     builds (WETH9, the factory, Router02) and two test tokens paired with WETH and with each other
-    (``tests/chain/anvil.py``), funds four simulated whales on-chain, then plays a scripted stream of whale activity,
-    one transaction every ``--interval`` seconds, forever (or ``--steps`` of them, after which the node keeps
-    running) until Ctrl-C (SIGINT) or SIGTERM, which stop the node too. Blocks come every ``--block-time``
+    (``tests/chain/anvil.py``), funds four simulated whales on-chain, then plays a scripted stream of whale
+    activity, one transaction every ``--interval`` seconds, forever (or ``--steps`` of them, after which the
+    node keeps running) until Ctrl-C (SIGINT) or SIGTERM, which stop the node too. Blocks come every ``--block-time``
     seconds, like a real chain (0: one block per transaction).
 
 The simulation, plainly labelled as one
@@ -110,8 +110,9 @@ def amount(base_wei: int, step: int) -> int:
     return base_wei * random.Random(step).randint(60, 160) // 100  # a simulation, not crypto
 
 
-def eth(value_wei: int) -> str:
-    return f"{Decimal(value_wei).scaleb(-18):,.4f}"
+def units(value: int) -> str:
+    """An 18-decimal amount (ETH in wei, or a demo token's base units) in whole units, for the log."""
+    return f"{Decimal(value).scaleb(-18):,.4f}"
 
 
 @dataclass
@@ -202,43 +203,44 @@ def _pair(step: int) -> tuple[str, str]:
 def _pays_counterparty(demo: Demo, step: int) -> tuple[str, Any]:
     value = amount(60 * WEI, step)
     demo.owed["counterparty"] = value
-    return f"{demo.name(1)} sends {eth(value)} ETH to {demo.name(COUNTERPARTY)}", demo.send_eth(1, COUNTERPARTY, value)
+    return (f"{demo.name(1)} sends {units(value)} ETH to {demo.name(COUNTERPARTY)}",
+            demo.send_eth(1, COUNTERPARTY, value))
 
 
 def _buys_token(demo: Demo, step: int) -> tuple[str, Any]:
     key, _ = _pair(step)
     value = amount(30 * WEI, step)
-    return f"{demo.name(3)} swaps {eth(value)} ETH for {SYMBOLS[key]}", demo.swap_eth_for(key, 3, value)
+    return f"{demo.name(3)} swaps {units(value)} ETH for {SYMBOLS[key]}", demo.swap_eth_for(key, 3, value)
 
 
 def _sends_token(demo: Demo, step: int) -> tuple[str, Any]:
     value = min(amount(4_000 * WEI, step), demo.balance("A", 2))
     demo.owed["tokens"] = value
-    return (f"{demo.name(2)} sends {eth(value)} DEMO-A to {demo.name(4)}", demo.send_token("A", 2, 4, value))
+    return (f"{demo.name(2)} sends {units(value)} DEMO-A to {demo.name(4)}", demo.send_token("A", 2, 4, value))
 
 
 def _swaps_token_for_token(demo: Demo, step: int) -> tuple[str, Any]:
     key_in, key_out = _pair(step)
     value = demo.balance(key_in, 3)
-    return (f"{demo.name(3)} swaps {eth(value)} {SYMBOLS[key_in]} for {SYMBOLS[key_out]}",
+    return (f"{demo.name(3)} swaps {units(value)} {SYMBOLS[key_in]} for {SYMBOLS[key_out]}",
             demo.swap_tokens(key_in, key_out, 3, value))
 
 
 def _sells_token(demo: Demo, step: int) -> tuple[str, Any]:
     _, key = _pair(step)
     value = min(amount(3_000 * WEI, step), demo.balance(key, 4))
-    return f"{demo.name(4)} swaps {eth(value)} {SYMBOLS[key]} for ETH", demo.swap_tokens(key, None, 4, value)
+    return f"{demo.name(4)} swaps {units(value)} {SYMBOLS[key]} for ETH", demo.swap_tokens(key, None, 4, value)
 
 
 def _deposits_eth(demo: Demo, step: int) -> tuple[str, Any]:
     value = amount(120 * WEI, step)
     demo.owed["deposit"] = value
-    return f"{demo.name(1)} deposits {eth(value)} ETH at {EXCHANGE_ENTITY}", demo.send_eth(1, EXCHANGE, value)
+    return f"{demo.name(1)} deposits {units(value)} ETH at {EXCHANGE_ENTITY}", demo.send_eth(1, EXCHANGE, value)
 
 
 def _withdraws_eth(demo: Demo, step: int) -> tuple[str, Any]:
     value = demo.owed.pop("deposit", amount(100 * WEI, step))
-    return f"{EXCHANGE_ENTITY} pays {eth(value)} ETH out to {demo.name(1)}", demo.send_eth(EXCHANGE, 1, value)
+    return f"{EXCHANGE_ENTITY} pays {units(value)} ETH out to {demo.name(1)}", demo.send_eth(EXCHANGE, 1, value)
 
 
 def _internal(demo: Demo, step: int) -> tuple[str, Any]:
@@ -248,38 +250,38 @@ def _internal(demo: Demo, step: int) -> tuple[str, Any]:
         demo.owed["internal"] = value
     else:
         sender, to, value = 2, 1, demo.owed.pop("internal", amount(25 * WEI, step))
-    return (f"{demo.name(sender)} moves {eth(value)} ETH to {demo.name(to)} (same fund: internal)",
+    return (f"{demo.name(sender)} moves {units(value)} ETH to {demo.name(to)} (same fund: internal)",
             demo.send_eth(sender, to, value))
 
 
 def _deposits_token(demo: Demo, step: int) -> tuple[str, Any]:
     value = min(demo.owed.get("tokens", amount(3_000 * WEI, step)), demo.balance("A", 4))
     demo.owed["tokens"] = value
-    return (f"{demo.name(4)} deposits {eth(value)} DEMO-A at {EXCHANGE_ENTITY}",
+    return (f"{demo.name(4)} deposits {units(value)} DEMO-A at {EXCHANGE_ENTITY}",
             demo.send_token("A", 4, EXCHANGE, value))
 
 
 def _counterparty_pays_back(demo: Demo, step: int) -> tuple[str, Any]:
     value = demo.owed.pop("counterparty", amount(60 * WEI, step))
-    return (f"{demo.name(COUNTERPARTY)} sends {eth(value)} ETH to {demo.name(1)}",
+    return (f"{demo.name(COUNTERPARTY)} sends {units(value)} ETH to {demo.name(1)}",
             demo.send_eth(COUNTERPARTY, 1, value))
 
 
 def _withdraws_token(demo: Demo, step: int) -> tuple[str, Any]:
     value = min(demo.owed.pop("tokens", amount(3_000 * WEI, step)), demo.balance("A", EXCHANGE))
-    return (f"{EXCHANGE_ENTITY} pays {eth(value)} DEMO-A out to {demo.name(2)}",
+    return (f"{EXCHANGE_ENTITY} pays {units(value)} DEMO-A out to {demo.name(2)}",
             demo.send_token("A", EXCHANGE, 2, value))
 
 
 def _passes_tokens_on(demo: Demo, step: int) -> tuple[str, Any]:
     _, key = _pair(step)
     value = demo.balance(key, 3)
-    return f"{demo.name(3)} sends {eth(value)} {SYMBOLS[key]} to {demo.name(4)}", demo.send_token(key, 3, 4, value)
+    return f"{demo.name(3)} sends {units(value)} {SYMBOLS[key]} to {demo.name(4)}", demo.send_token(key, 3, 4, value)
 
 
 def _pays_eth_back(demo: Demo, step: int) -> tuple[str, Any]:
     value = amount(28 * WEI, step)
-    return f"{demo.name(4)} sends {eth(value)} ETH to {demo.name(3)}", demo.send_eth(4, 3, value)
+    return f"{demo.name(4)} sends {units(value)} ETH to {demo.name(3)}", demo.send_eth(4, 3, value)
 
 
 # One cycle of whale activity; the amounts a step sends out, a later step of the cycle brings back.

@@ -94,7 +94,7 @@ BACKTEST_SCALE = "0.1"
 class Sources:
     """Where the collectors read: ``live`` endpoints (the settings as configured) or the ``replay`` node,
     whose URLs (and budgets and start points fitting the recordings) override the sources' settings.
-    ``unreachable``: live sources that did not answer their probe (source name -> reason)."""
+    ``unreachable``: live sources that failed their probe (source name -> reason)."""
 
     mode: str
     node: ReplayServer | None = None
@@ -245,15 +245,16 @@ class Command(BaseCommand):
         if mode in ("auto", "live"):
             try:
                 EthereumRpcClient(settings.ETH_RPC_URL, timeout_s=LIVE_PROBE_TIMEOUT_S, retries=0).chain_id()
-                sources = Sources(mode="live")
-                self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
-                sources.unreachable = self.probe_live_sources()
-                return sources
             except (RpcUnavailable, RpcError, requests.RequestException) as exc:
                 if mode == "live":
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
                 self.stdout.write(f"== Sources: {settings.ETH_RPC_URL} unreachable ({type(exc).__name__}); "
                                   "using the recordings")
+            else:
+                sources = Sources(mode="live")
+                self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
+                sources.unreachable = self.probe_live_sources()
+                return sources
         node = start_replay_node(ws_rate=MEMPOOL_REPLAY_RATE)
         sources = Sources(mode="replay", node=node, overrides=replay_overrides(node))
         self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
@@ -266,7 +267,8 @@ class Command(BaseCommand):
             try:
                 call()
             except (SourceUnavailable, SourceError, requests.RequestException) as exc:
-                unreachable[name] = f"{name} source {url} unreachable ({type(exc).__name__})"
+                state = "answers with an error" if isinstance(exc, SourceError) else "unreachable"
+                unreachable[name] = f"{name} source {url} {state} ({type(exc).__name__})"
                 self.stdout.write(f"   {unreachable[name]}: its set-up run is skipped")
         return unreachable
 
