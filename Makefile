@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint bench services install chain
+.PHONY: run test lint bench services install chain demo-chain
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ chain: $(CHAIN)/node_modules/.installed
 
 run: install
 	$(PY) manage.py run_main
+
+# WhaleTrack live without mainnet: a local anvil chain with the Uniswap V2 contracts and scripted, plainly
+# simulated whale activity until Ctrl-C; it prints ETH_RPC_URL and how to point `make run` at it (README).
+# DEMO_CHAIN_PORT (default 8545) picks the port; DEMO_CHAIN_ARGS passes options (--help lists them).
+demo-chain: install chain
+	$(PY) scripts/demo_chain.py $(DEMO_CHAIN_ARGS)
 
 services:
 	@bash .ci/services.sh

@@ -20,14 +20,9 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.ports import free_port
+
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url() -> str:

@@ -403,22 +403,31 @@ def tagpack_parse(path: Path, *, actors: dict[str, Actor]) -> tuple[list[Labeled
 
 
 def labelsets_load(data_dir: Path) -> LabelSets:
-    """Parse both label sets under ``data_dir`` (normally ``settings.REPLAY_DATA_DIR``).
+    """Parse the label sets under ``data_dir`` (normally ``settings.REPLAY_DATA_DIR``): the Etherscan file
+    and the TagPacks (with their actor pack) that are there, in the layout above. A folder of one's own
+    TagPacks (``labels-graphsense-tagpacks/*.yaml``, e.g. what ``scripts/demo_chain.py`` writes) is enough.
 
     Shape: ``records`` sorted by ``source_priority`` then file order, so merging is deterministic;
     ``files`` in read order (Etherscan first, then TagPacks alphabetically).
-    Raises: OSError / ValueError / yaml.YAMLError when a file itself is unreadable (bad rows are not raised).
+    Raises: FileNotFoundError when ``data_dir`` holds neither set; OSError / ValueError / yaml.YAMLError when
+    a file itself is unreadable (bad rows are not raised).
     """
     result = LabelSets()
     graphsense_dir = data_dir / GRAPHSENSE_DIR
-    result.actors = actors_load(graphsense_dir / GRAPHSENSE_ACTORPACK)
-    records, bad, report = etherscan_parse(data_dir / ETHERSCAN_DIR / ETHERSCAN_FILE, actors=result.actors)
-    result.records.extend(records)
-    result.bad_rows.extend(bad)
-    result.files.append(report)
-    for path in sorted(graphsense_dir.glob("*.yaml")):
-        if path.name == GRAPHSENSE_ACTORPACK:
-            continue
+    etherscan_path = data_dir / ETHERSCAN_DIR / ETHERSCAN_FILE
+    packs = [path for path in sorted(graphsense_dir.glob("*.yaml")) if path.name != GRAPHSENSE_ACTORPACK]
+    if not etherscan_path.exists() and not packs:
+        raise FileNotFoundError(f"no label sets in {data_dir}: expected {ETHERSCAN_DIR}/{ETHERSCAN_FILE} "
+                                f"or {GRAPHSENSE_DIR}/*.yaml")
+    actorpack = graphsense_dir / GRAPHSENSE_ACTORPACK
+    if actorpack.exists():
+        result.actors = actors_load(actorpack)
+    if etherscan_path.exists():
+        records, bad, report = etherscan_parse(etherscan_path, actors=result.actors)
+        result.records.extend(records)
+        result.bad_rows.extend(bad)
+        result.files.append(report)
+    for path in packs:
         records, bad, report = tagpack_parse(path, actors=result.actors)
         result.records.extend(records)
         result.bad_rows.extend(bad)

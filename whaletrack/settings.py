@@ -193,7 +193,9 @@ SPECTACULAR_SETTINGS = {
 WHALETRACK_SOURCES = env.str("WHALETRACK_SOURCES", default="auto")
 REPLAY_DATA_DIR = Path(env.str("REPLAY_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data")))
 REPLAY_HOST = env.str("REPLAY_HOST", default="127.0.0.1")
-REPLAY_PORT = env.int("REPLAY_PORT", default=8545)
+# 0: any free port. The main job hands the node's URLs to the sources in-process, so it need not hold the
+# well-known Ethereum JSON-RPC port (8545) that a local node, e.g. make demo-chain, listens on.
+REPLAY_PORT = env.int("REPLAY_PORT", default=0)
 
 ETH_RPC_URL = env.str("ETH_RPC_URL", default="https://ethereum-rpc.publicnode.com")
 ETH_RPC_TIMEOUT_S = env.float("ETH_RPC_TIMEOUT_S", default=20.0)

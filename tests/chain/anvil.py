@@ -2,8 +2,9 @@
 compiled Uniswap V2 contracts from ``@uniswap/v2-core`` and ``@uniswap/v2-periphery`` deployed by web3.py.
 Nobody here wrote that contract code; expected values in the tests are read back from the node.
 
-Installed by ``make test`` (``npm ci`` in ``tests/chain``, from the committed ``package.json`` and lock file,
-into the ignored ``tests/chain/node_modules``).
+Installed by ``make test`` and ``make chain`` (``npm ci`` in ``tests/chain``, from the committed ``package.json``
+and lock file, into the ignored ``tests/chain/node_modules``). No Django here: ``scripts/demo_chain.py``
+(``make demo-chain``) runs the same node and contracts outside pytest.
 """
 
 import json
@@ -18,7 +19,7 @@ import requests
 from web3 import Web3
 from web3.contract import Contract
 
-from tests.processes import free_port
+from tests.ports import free_port
 
 MODULES = Path(__file__).resolve().parent / "node_modules"
 ANVIL = MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -35,12 +36,14 @@ def artifact(path: Path) -> dict[str, Any]:
 
 
 class Anvil:
-    """One anvil process on a free loopback port (``url``), with automining: each transaction is mined in
-    its own block unless ``automine(False)`` collects several into the next ``mine()``. ``w3`` talks to it;
-    ``accounts`` are its ten funded, unlocked accounts. Raises RuntimeError when it does not answer in 15 s."""
+    """One anvil process on loopback ``port`` (default: a free one; ``url``), with automining: each
+    transaction is mined in its own block unless ``automine(False)`` collects several into the next
+    ``mine()``, or ``interval_mining(s)`` mines a block every ``s`` seconds. ``w3`` talks to it; ``accounts``
+    are its ten funded (10,000 ETH), unlocked accounts of anvil's default mnemonic, so the same addresses
+    every run. Raises RuntimeError when it does not answer in 15 s (e.g. the port is taken)."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603  (our pinned npm binary, fixed arguments)
             [str(ANVIL), "--port", str(self.port), "--chain-id", str(CHAIN_ID), "--silent"],
@@ -69,6 +72,11 @@ class Anvil:
 
     def automine(self, on: bool) -> None:
         self.rpc("evm_setAutomine", [on])
+
+    def interval_mining(self, seconds: int) -> None:
+        """Mine a block every ``seconds`` (with the pending transactions, or empty), as a real chain does;
+        transactions then wait for the next block."""
+        self.rpc("evm_setIntervalMining", [seconds])
 
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", [hex(blocks)])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from whales.chains import normalize_address
 from whales.labelsets import ETHERSCAN_EXCHANGE_ACTORS, actors_load
@@ -200,3 +200,31 @@ def test_bad_rows_are_reported_with_file_and_line_and_the_rest_is_imported(repla
     assert set(KnownAddress.objects.values_list("chain", "address")) == good_okx | good_etherscan
     assert len(good_okx) == 35 and len(good_etherscan) == 49
     assert "2 bad rows skipped" in output
+
+
+def test_a_folder_of_ones_own_tagpacks_is_imported_without_the_etherscan_file(replay_data_dir, tmp_path):
+    """``--data-dir`` may hold TagPacks only (make demo-chain writes one for its simulated exchange): here the
+    real OKX pack and actor pack, symlinked (not copied), and no Etherscan file."""
+    real = replay_data_dir / "labels-graphsense-tagpacks"
+    packs = tmp_path / "labels-graphsense-tagpacks"
+    packs.mkdir()
+    for name in ("exchange-wallets-okx.yaml", "graphsense.actorpack.yaml"):
+        (packs / name).symlink_to(real / name)
+    okx = yaml.safe_load((real / "exchange-wallets-okx.yaml").read_text())
+    actorpack = yaml.safe_load((real / "graphsense.actorpack.yaml").read_text())
+    actors = {actor["id"]: actor for actor in actorpack["actors"]}
+    expected = {("ethereum", str(t["address"]).lower()) for t in _tags(okx, "ETH")} | {
+        ("bitcoin", str(t["address"])) for t in _tags(okx, "BTC")}
+
+    output = _run("--data-dir", str(tmp_path))
+
+    assert "etherscan" not in output
+    assert set(KnownAddress.objects.values_list("chain", "address")) == expected
+    assert set(KnownAddress.objects.values_list("category", "entity__name")) == {
+        ("exchange", actors[okx["actor"]]["label"])}
+
+
+def test_a_folder_without_label_sets_is_refused(tmp_path):
+    with pytest.raises(CommandError, match="no label sets in"):
+        _run("--data-dir", str(tmp_path))
+    assert not KnownAddress.objects.exists()

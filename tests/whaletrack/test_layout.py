@@ -4,7 +4,9 @@
 - ``whales`` imports no other app; ``alerts`` only ``whales``; ``ledgers`` only ``whales`` and ``alerts``;
 - a ledger app imports no other ledger app, except the exchange ledger's prices (``ledgers.exchange.market``),
   and the shared kit (``ledgers/*.py``) imports no ledger app;
-- the replay node (``ledgers.replay``) is offline tooling: only the main job's commands use it.
+- the replay node (``ledgers.replay``) is offline tooling: only the main job's commands use it;
+- no app imports the tests, the tools in ``scripts/`` (``demo_chain.py`` imports ``tests/chain/anvil.py``) or
+  the benchmarks.
 """
 
 import ast
@@ -79,3 +81,14 @@ def test_imports_point_the_allowed_way(module, path):
             pytest.fail(f"{module} imports another ledger app: {name}")
     if module not in REPLAY_USERS and not module.startswith("ledgers.replay"):
         assert not any(name.startswith("ledgers.replay") for name in imported(path)), module
+
+
+@pytest.mark.parametrize(("module", "path"), MODULES, ids=[name for name, _ in MODULES])
+def test_no_app_imports_the_tests_the_scripts_or_the_benchmarks(module, path):
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    assert sorted(name for name in names if name.split(".")[0] in {"tests", "scripts", "bench"}) == [], module

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
+import yaml
 from django.db import connection, transaction
 
 from ledgers.exchange.market.client import CoinGeckoClient, PriceSourceError, PriceSourceUnavailable
@@ -20,8 +22,8 @@ from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.exchange.market.types import PricePoint
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start
-from whales.chains import Chain
-from whales.errors import InvalidParameter
+from whales.chains import EVM_CHAINS, Chain, normalize_address
+from whales.errors import ApplicationError, InvalidParameter
 from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -213,6 +215,174 @@ def prices_store(*, asset: Asset, points: Iterable[PricePoint], source: str) -> 
             logger.warning("market.prices.bad_point", extra={"symbol": asset.symbol, "timestamp": timestamp,
                                                              "reason": str(exc)})
     return _rows_store(asset=asset, prices=prices, source=source)[0]
+
+
+# --- asset files: assets the recordings do not price, with their prices --------------------------------
+
+ASSET_FILE_SOURCE_MAX: int = PriceHistory._meta.get_field("source").max_length or 100
+MAX_DECIMALS = 77  # 10**77 < 2**256: more decimals than any uint256 amount can use
+
+
+class AssetFileUnreadable(Exception):
+    """The asset file itself cannot be used: missing, not YAML, not the documented shape, or no ``source``."""
+
+
+@dataclass(slots=True)
+class AssetFileReport:
+    """What ``assets_import_file`` did: the assets it created and those already stored (``kept``, never
+    changed), price points inserted and already stored, and the entries it rejected (1-based line, why)."""
+
+    path: Path
+    source: str
+    created: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    inserted: int = 0
+    skipped: int = 0
+    bad: list[BadRow] = field(default_factory=list)
+
+
+def _asset_file_load(path: Path) -> tuple[str, list[tuple[int, Any, list[int]]]]:
+    """(source, [(line of the asset entry, the entry, lines of its price points)]) of an asset file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise AssetFileUnreadable(f"{path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode) or not isinstance(data.get("assets"), list):
+        raise AssetFileUnreadable(f"{path}: expected a mapping with 'source' and an 'assets' list")
+    source = data.get("source")
+    if not isinstance(source, str) or not source.strip() or len(source) > ASSET_FILE_SOURCE_MAX:
+        raise AssetFileUnreadable(f"{path}: 'source' must name where the prices come from "
+                                  f"(1 to {ASSET_FILE_SOURCE_MAX} characters)")
+    assets_node = next(value for key, value in root.value if key.value == "assets")
+    entries = []
+    for node, entry in zip(assets_node.value, data["assets"], strict=True):
+        price_lines: list[int] = []
+        if isinstance(node, yaml.MappingNode):
+            prices_node = next((value for key, value in node.value if key.value == "prices"), None)
+            if isinstance(prices_node, yaml.SequenceNode):
+                price_lines = [item.start_mark.line + 1 for item in prices_node.value]
+        entries.append((node.start_mark.line + 1, entry, price_lines))
+    return source.strip(), entries
+
+
+def _price_point_parse(raw: Any) -> PricePoint:
+    """``PricePoint`` of one ``{timestamp, price_usd}`` entry; ValueError with the reason otherwise."""
+    if not isinstance(raw, dict):
+        raise ValueError("a price point is a mapping with 'timestamp' and 'price_usd'")
+    when = raw.get("timestamp")
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError:
+            raise ValueError(f"timestamp {raw.get('timestamp')!r} is not ISO-8601") from None
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise ValueError(f"timestamp {raw.get('timestamp')!r} must be ISO-8601 with its UTC offset")
+    price = raw.get("price_usd")
+    if isinstance(price, bool) or not isinstance(price, str | int):
+        raise ValueError(f"price_usd {price!r} must be a quoted decimal string (exact, never a float)")
+    try:
+        value = Decimal(str(price).strip())
+    except InvalidOperation:
+        raise ValueError(f"price_usd {price!r} is not a decimal number") from None
+    return PricePoint(when.astimezone(UTC), price_normalize(value))
+
+
+def _asset_entry(entry: Any) -> tuple[str, str, str, str, int | None]:
+    """(chain, contract_address, symbol, name, decimals) of an asset entry; ValueError with the reason."""
+    if not isinstance(entry, dict):
+        raise ValueError("an asset entry is a mapping")
+    chain, symbol = str(entry.get("chain") or "").strip().lower(), str(entry.get("symbol") or "").strip()
+    if not symbol:
+        raise ValueError("missing symbol")
+    if chain not in Chain.values:
+        raise ValueError(f"unknown chain {chain!r}")
+    contract = str(entry.get("contract_address") or "").strip()
+    if contract:
+        if Chain(chain) not in EVM_CHAINS:
+            raise ValueError(f"{chain} has no token contracts")
+        try:
+            contract = normalize_address(chain, contract)
+        except ApplicationError as exc:
+            raise ValueError(str(exc)) from None
+    decimals = entry.get("decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= MAX_DECIMALS):
+        raise ValueError(f"decimals {decimals!r} must be an integer from 0 to {MAX_DECIMALS}")
+    return chain, contract, symbol[:30], str(entry.get("name") or symbol).strip()[:100], decimals
+
+
+def assets_import_file(*, path: Path) -> AssetFileReport:
+    """Import an asset file: assets the recordings do not price (a token of one's own node, the demo chain's
+    tokens) and their USD prices, all from the file's ``source``. Idempotent.
+
+    Source: a YAML file, e.g. ``var/demo-chain/assets.yaml`` written by ``scripts/demo_chain.py``::
+
+        source: simulated:demo-chain        # stored as each PriceHistory row's source
+        assets:
+          - chain: ethereum
+            contract_address: ""            # "" (or absent) = the chain's native coin
+            symbol: ETH
+            prices:
+              - {timestamp: "2026-12-03T08:30:00+00:00", price_usd: "2610.34"}
+          - chain: ethereum
+            contract_address: "0x..."
+            symbol: DEMO-A
+            name: Demo token A (local simulation)
+            decimals: 18                    # required for an asset not stored yet
+            prices: [...]
+
+    Shape: an asset is found by (chain, contract_address). One not stored yet is created as curated
+        (``metadata_source`` ""); one stored is kept exactly as it is, and the entry is rejected when its
+        symbol or decimals differ from the stored ones (the address would then be another asset than the file
+        means; fix it in the admin). Prices are stored like ``prices_store`` (USD per coin, 18 decimal
+        places; an instant already stored keeps its first price). An entry or price point that cannot be used
+        is listed in ``bad`` with its line and skipped; the rest is imported.
+    Units: ``price_usd`` a quoted decimal (never a float), ``timestamp`` ISO-8601 with its UTC offset.
+    Raises: AssetFileUnreadable when the file itself cannot be used (nothing is imported then).
+    """
+    source, entries = _asset_file_load(path)
+    report = AssetFileReport(path=path, source=source)
+    for line, entry, price_lines in entries:
+        try:
+            chain, contract, symbol, name, decimals = _asset_entry(entry)
+        except ValueError as exc:
+            report.bad.append(BadRow(line=line, reason=str(exc)))
+            continue
+        label = f"{symbol} ({chain} {contract or 'native'})"
+        points: dict[datetime, Decimal] = {}
+        for index, raw in enumerate(entry.get("prices") or []):
+            try:
+                timestamp, price = _price_point_parse(raw)
+            except ValueError as exc:
+                report.bad.append(BadRow(line=price_lines[index] if index < len(price_lines) else line,
+                                         reason=f"{label}: {exc}"))
+                continue
+            points.setdefault(timestamp, price)
+        with transaction.atomic():
+            asset = Asset.objects.filter(chain=chain, contract_address=contract).first()
+            if asset is None:
+                if decimals is None:
+                    report.bad.append(BadRow(line=line, reason=f"{label}: decimals are required for a new asset"))
+                    continue
+                asset = Asset.objects.create(chain=chain, contract_address=contract, symbol=symbol, name=name,
+                                             decimals=decimals)
+                report.created.append(label)
+            elif asset.symbol != symbol or (decimals is not None and asset.decimals != decimals):
+                report.bad.append(BadRow(line=line, reason=(
+                    f"{label}: stored as {asset.symbol} with {asset.decimals} decimals"
+                    f"{f' (from {asset.metadata_source})' if asset.metadata_source else ''}; kept, nothing imported")))
+                continue
+            else:
+                report.kept.append(label)
+            inserted, skipped, _ = _rows_store(asset=asset, prices=points, source=source)
+        report.inserted += inserted
+        report.skipped += skipped
+    logger.info("market.import.asset_file", extra={
+        "file": str(path), "source": source, "created": len(report.created), "inserted": report.inserted,
+        "bad": len(report.bad)})
+    return report
 
 
 def prices_update(*, client: CoinGeckoClient, days: int = 2) -> int:

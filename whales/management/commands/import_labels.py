@@ -27,7 +27,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data-dir", type=Path, default=None,
-                            help="Folder holding the label sets (default: settings.REPLAY_DATA_DIR).")
+                            help="Folder holding the label sets (default: settings.REPLAY_DATA_DIR); one with "
+                                 "only labels-graphsense-tagpacks/*.yaml (one's own TagPacks and actor pack, "
+                                 "e.g. var/demo-chain/labels from make demo-chain) works too.")
         parser.add_argument("--track-default-whales", action="store_true",
                             help="Also create the default whale list (rule above) as tracked Whales.")
 

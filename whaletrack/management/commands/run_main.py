@@ -3,7 +3,10 @@
 Set-up, each step idempotent (a re-run changes nothing already there): migrate; the admin user; the
 label sets and the default whale list; prices; the sources (the live endpoints when reachable, else the
 recordings, served by the replay node, whose URLs then become the sources' settings for the whole
-process); one run of each collector over its source with progress (offline: the recorded Ethereum
+process; live, each other source is probed once too, and one that does not answer is skipped in the
+set-up, with the reason, rather than retried: its beat row keeps trying while serving, e.g. Bitcoin,
+Hyperliquid and Arbitrum from a machine that reaches only a local Ethereum node, ``make demo-chain``);
+one run of each collector over its source with progress (offline: the recorded Ethereum
 blocks, the recorded Bitcoin addresses, the recorded mempool stream until it ends, the recorded
 Hyperliquid accounts and bridge deposits); metrics, classification, scores and flows; the admin's paper
 account and a backtest on the recorded trader.
@@ -18,7 +21,7 @@ already stored (after a first full run).
 import logging
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,7 +37,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.evm import RpcError, RpcUnavailable
+from ledgers.glass.bitcoin.client import EsploraClient
 from ledgers.glass.bitcoin.models import MempoolTransaction
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
 from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
@@ -42,6 +47,8 @@ from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.glass.hyperliquid import bridge
+from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
+from ledgers.glass.hyperliquid.client import HyperliquidClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.registry import WalletProgress
 from ledgers.replay.catalog import (
@@ -88,11 +95,13 @@ BACKTEST_SCALE = "0.1"
 @dataclass
 class Sources:
     """Where the collectors read: ``live`` endpoints (the settings as configured) or the ``replay`` node,
-    whose URLs (and budgets and start points fitting the recordings) override the sources' settings."""
+    whose URLs (and budgets and start points fitting the recordings) override the sources' settings.
+    ``unreachable``: live sources that failed their probe (source name -> reason)."""
 
     mode: str
     node: ReplayServer | None = None
     overrides: Mapping[str, object] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.node is None:
@@ -110,6 +119,21 @@ def replay_overrides(node: ReplayServer) -> dict[str, object]:
         "HYPERLIQUID_API_URL": node.hyperliquid_url, "HYPERLIQUID_WEIGHT_BUDGET": REPLAY_BUDGET,
         "ARBITRUM_RPC_URL": node.arbitrum_url, "HYPERLIQUID_BRIDGE_START_BLOCK": RECORDED_BRIDGE_FROM_BLOCK,
         "HYPERLIQUID_BRIDGE_MIN_USD": RECORDED_BRIDGE_MIN_USD, "COINGECKO_API_URL": node.coingecko_url,
+    }
+
+
+def live_probes() -> dict[str, tuple[str, Callable[[], object]]]:
+    """The live sources other than Ethereum that the set-up collects from: name -> (URL, one cheap call on
+    it: LIVE_PROBE_TIMEOUT_S, no retry, no request budget spent)."""
+    timeout = LIVE_PROBE_TIMEOUT_S
+    return {
+        "bitcoin": (settings.BITCOIN_API_URL,
+                    lambda: EsploraClient(settings.BITCOIN_API_URL, timeout_s=timeout, retries=0).tip_block_number()),
+        "arbitrum": (settings.ARBITRUM_RPC_URL,
+                     lambda: ArbitrumClient(settings.ARBITRUM_RPC_URL, timeout_s=timeout, retries=0).chain_id()),
+        "hyperliquid": (settings.HYPERLIQUID_API_URL,
+                        lambda: HyperliquidClient(settings.HYPERLIQUID_API_URL, timeout_s=timeout,
+                                                  retries=0).all_mids()),
     }
 
 
@@ -162,17 +186,26 @@ class Command(BaseCommand):
         self.step("Ethereum holdings and opening positions", self.ethereum_holdings)
         if replay:
             self.step("Recorded Bitcoin addresses", self.track_recorded_bitcoin)
-        self.step("Bitcoin collector", lambda: self.collect_bitcoin(replay=replay))
+        self.step("Bitcoin collector", self.unless_unreachable(sources, "bitcoin",
+                                                                lambda: self.collect_bitcoin(replay=replay)))
         self.step("Bitcoin mempool monitor", lambda: self.monitor_mempool(sources))
         if replay:
             self.step("Recorded Hyperliquid accounts", self.track_recorded_hyperliquid)
-        self.step("Hyperliquid bridge deposits (Arbitrum)", self.discover_bridge_whales)
-        self.step("Hyperliquid collector", lambda: self.collect_hyperliquid(replay=replay))
+        self.step("Hyperliquid bridge deposits (Arbitrum)",
+                  self.unless_unreachable(sources, "arbitrum", self.discover_bridge_whales))
+        self.step("Hyperliquid collector", self.unless_unreachable(
+            sources, "hyperliquid", lambda: self.collect_hyperliquid(replay=replay)))
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
 
     # --- steps --------------------------------------------------------------------------------
+    def unless_unreachable(self, sources: Sources, name: str, fn: Callable[[], None]) -> Callable[[], None]:
+        """``fn``, or, when the live source ``name`` did not answer its probe, a note that its run is skipped."""
+        if name not in sources.unreachable:
+            return fn
+        return lambda: self.stdout.write(f"   skipped: {sources.unreachable[name]}; its beat row keeps trying")
+
     def step(self, title: str, fn) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
         t0 = time.monotonic()
@@ -215,18 +248,32 @@ class Command(BaseCommand):
         if mode in ("auto", "live"):
             try:
                 EthereumRpcClient(settings.ETH_RPC_URL, timeout_s=LIVE_PROBE_TIMEOUT_S, retries=0).chain_id()
-                sources = Sources(mode="live")
-                self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
-                return sources
             except (RpcUnavailable, RpcError, requests.RequestException) as exc:
                 if mode == "live":
                     raise CommandError(f"live source {settings.ETH_RPC_URL} unreachable: {exc}") from exc
                 self.stdout.write(f"== Sources: {settings.ETH_RPC_URL} unreachable ({type(exc).__name__}); "
                                   "using the recordings")
+            else:
+                sources = Sources(mode="live")
+                self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
+                sources.unreachable = self.probe_live_sources()
+                return sources
         node = start_replay_node(ws_rate=MEMPOOL_REPLAY_RATE)
         sources = Sources(mode="replay", node=node, overrides=replay_overrides(node))
         self.stdout.write(self.style.SUCCESS(f"== Sources: {sources.describe()}"))
         return sources
+
+    def probe_live_sources(self) -> dict[str, str]:
+        """Probe every live source but Ethereum once (``live_probes``); {name: why it is unreachable}."""
+        unreachable = {}
+        for name, (url, call) in live_probes().items():
+            try:
+                call()
+            except (SourceUnavailable, SourceError, requests.RequestException) as exc:
+                state = "answers with an error" if isinstance(exc, SourceError) else "unreachable"
+                unreachable[name] = f"{name} source {url} {state} ({type(exc).__name__})"
+                self.stdout.write(f"   {unreachable[name]}: its set-up run is skipped")
+        return unreachable
 
     def collect_ethereum(self, *, replay: bool) -> None:
         client = EthereumRpcClient.from_settings()

@@ -155,3 +155,112 @@ def test_a_day_already_stored_with_another_price_keeps_it_and_is_reported(tmp_pa
     assert stored(eth)[datetime(2015, 8, 8, tzinfo=UTC)] == Decimal("1.33075")
     assert ("eth-usd-max.csv -> ETH: 2 rows read, 1 inserted, 1 skipped (already stored, 1 differ from the stored "
             "price), 0 bad") in out.getvalue()
+
+
+# --- asset files (import_prices --asset-file): assets the recordings do not price, e.g. make demo-chain's ---------
+
+TOKEN = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"  # an address of our own node's token (anvil, make demo-chain)
+
+
+def test_an_asset_file_creates_its_missing_assets_and_stores_its_prices_under_its_source(tmp_path):
+    eth_price = csv_price_on(ETH_CSV, "2025-06-05")  # the last recorded ETH price, restamped as the demo does
+    path = tmp_path / "assets.yaml"
+    path.write_text(f"""\
+source: simulated:demo-chain
+assets:
+  - chain: ethereum
+    contract_address: ""
+    symbol: ETH
+    prices:
+      - {{timestamp: "2026-12-03T08:30:09+00:00", price_usd: "{eth_price}"}}
+  - chain: ethereum
+    contract_address: "{TOKEN.upper().replace("0X", "0x")}"
+    symbol: DEMO-A
+    name: Demo token A (local simulation)
+    decimals: 18
+    prices:
+      - {{timestamp: "2026-12-03T08:30:09Z", price_usd: "26.10343189828259"}}
+      - {{timestamp: "2026-12-03T09:30:09+01:00", price_usd: "27"}}
+""")
+    out = StringIO()
+
+    call_command("import_prices", "--asset-file", str(path), stdout=out)
+
+    token = Asset.objects.get(chain="ethereum", contract_address=TOKEN)
+    assert (token.symbol, token.name, token.decimals, token.metadata_source, token.price_reference) == (
+        "DEMO-A", "Demo token A (local simulation)", 18, "", None)
+    instant = datetime(2026, 12, 3, 8, 30, 9, tzinfo=UTC)
+    assert stored(token) == {instant: Decimal("26.10343189828259")}  # 09:30+01:00 is the same instant: first wins
+    assert stored(native("ethereum")) == {instant: eth_price}
+    assert set(PriceHistory.objects.values_list("source", flat=True)) == {"simulated:demo-chain"}
+    assert (f"assets.yaml (source 'simulated:demo-chain'): assets created: DEMO-A (ethereum {TOKEN}); "
+            "already stored, kept: ETH (ethereum native)") in out.getvalue()
+    assert "import_prices: 2 prices inserted, 0 already stored, 0 bad entries" in out.getvalue()
+
+    again = StringIO()
+    call_command("import_prices", "--asset-file", str(path), stdout=again)
+    assert "import_prices: 0 prices inserted, 2 already stored, 0 bad entries" in again.getvalue()
+    assert Asset.objects.filter(symbol="DEMO-A").count() == 1 and PriceHistory.objects.count() == 2
+
+
+def test_unusable_asset_entries_are_reported_with_their_lines_and_the_rest_is_imported(tmp_path):
+    path = tmp_path / "assets.yaml"
+    path.write_text("""\
+source: an analyst's sheet
+assets:
+  - chain: ethereum
+    symbol: ETH
+    decimals: 6
+    prices: [{timestamp: "2026-01-01T00:00:00+00:00", price_usd: "1"}]
+  - chain: bitcoin
+    contract_address: "0x0000000000000000000000000000000000000001"
+    symbol: BTX
+  - chain: ethereum
+    contract_address: "0x00000000000000000000000000000000000000aa"
+    symbol: NEW
+  - chain: ethereum
+    contract_address: "0x00000000000000000000000000000000000000bb"
+    symbol: GOOD
+    decimals: 6
+    prices:
+      - {timestamp: "2026-01-01T00:00:00", price_usd: "1"}
+      - {timestamp: "2026-01-01T00:00:00+00:00", price_usd: 1.1}
+      - {timestamp: "2026-01-02T00:00:00+00:00", price_usd: "-2"}
+      - {timestamp: "2026-01-03T00:00:00+00:00", price_usd: "0.5"}
+""")
+    out, err = StringIO(), StringIO()
+
+    call_command("import_prices", "--asset-file", str(path), stdout=out, stderr=err)
+
+    assert err.getvalue().splitlines() == [
+        "  assets.yaml:3: ETH (ethereum native): stored as ETH with 18 decimals; kept, nothing imported",
+        "  assets.yaml:7: bitcoin has no token contracts",
+        "  assets.yaml:10: NEW (ethereum 0x00000000000000000000000000000000000000aa): decimals are required for a "
+        "new asset",
+        "  assets.yaml:18: GOOD (ethereum 0x00000000000000000000000000000000000000bb): timestamp "
+        "'2026-01-01T00:00:00' must be ISO-8601 with its UTC offset",
+        "  assets.yaml:19: GOOD (ethereum 0x00000000000000000000000000000000000000bb): price_usd 1.1 must be a "
+        "quoted decimal string (exact, never a float)",
+        "  assets.yaml:20: GOOD (ethereum 0x00000000000000000000000000000000000000bb): price -2 is not positive",
+    ]
+    good = Asset.objects.get(contract_address="0x00000000000000000000000000000000000000bb")
+    assert (good.symbol, good.decimals) == ("GOOD", 6)
+    assert stored(good) == {datetime(2026, 1, 3, tzinfo=UTC): Decimal("0.5")}
+    assert stored(native("ethereum")) == {}
+    assert not Asset.objects.filter(symbol__in=["NEW", "BTX"]).exists()
+    assert "1 prices inserted, 0 already stored, 6 bad entries" in out.getvalue()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("- just a list\n", "expected a mapping with 'source' and an 'assets' list"),
+    ("assets: []\n", "'source' must name where the prices come from"),
+    ("source: x\nassets: [\n", "while parsing"),
+])
+def test_an_unusable_asset_file_is_refused_and_nothing_is_imported(tmp_path, text, message):
+    path = tmp_path / "assets.yaml"
+    path.write_text(text)
+    with pytest.raises(CommandError, match=message):
+        call_command("import_prices", "--asset-file", str(path))
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("import_prices", "--asset-file", str(tmp_path / "missing.yaml"))
+    assert PriceHistory.objects.count() == 0
