@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from ledgers.errors import SourceUnavailable
+from ledgers.history import metrics_backfill
 from ledgers.registry import CollectorResult
 from ledgers.runlog import DATABASE_FAULTS, collector_execute
 
@@ -49,3 +51,16 @@ def collector_task_run(name: str, **options: Any) -> CollectorResult:
     if isinstance(result.failure, SourceUnavailable):
         raise result.failure
     return result
+
+
+@shared_task(
+    name="ledgers.backfill_metrics",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=1500, time_limit=1800,
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service upserts per whale
+)
+def backfill_metrics(*, days: int | None = 2) -> None:
+    """Beat, daily at 00:20 UTC (ledgers migration 0004): the daily metrics of the last ``days`` days (yesterday's is
+    final once its day has ended) from the trades, openings and daily prices (``ledgers.history``). The whole
+    history is ``manage.py backfill_metrics`` (``days`` None). Kill switch: WHALE_METRICS_ENABLED."""
+    if getattr(settings, "WHALE_METRICS_ENABLED", True):
+        metrics_backfill(days=days)

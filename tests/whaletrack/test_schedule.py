@@ -15,7 +15,7 @@ REQUIRED = {
     "prices": "market.update_prices",
     "metrics (pending)": "whales.recompute_pending_metrics",
     "metrics (all)": "whales.recompute_all_metrics",
-    "metrics backfill": "whales.backfill_metrics",
+    "metrics backfill": "ledgers.backfill_metrics",
     "classification": "whales.classify_whales",
     "scoring": "whales.score_wallets",
     "flows": "whales.collect_flows",

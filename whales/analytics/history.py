@@ -15,9 +15,10 @@ midnight UTC), from the trades with ``block_time`` before it:
   amounts). Gas of transactions that move no asset (approvals) is in no trade: an Ethereum wallet's
   reconstructed ETH is that much high, which the live point of today (read from the node) does not share.
 - **Portfolio value at the end of D** = the sum of those balances at each asset's price at that instant
-  (``PriceBook``: the daily close within PRICE_MAX_AGE_HOURS); an asset with no Asset row or no price then is
-  left out, as the live portfolio leaves out unpriced holdings; None when nothing is priced. Hyperliquid
-  accounts (margin, perps) are not rebuilt from fills: their past portfolio and ROI are None.
+  (``prices``, a ``DailyPrices``: in production the exchange ledger's daily closes within PRICE_MAX_AGE_HOURS,
+  wired by ``ledgers.history``); an asset with no price then is left out, as the live portfolio leaves out
+  unpriced holdings; None when nothing is priced. Hyperliquid accounts (margin, perps) are not rebuilt from
+  fills: their past portfolio and ROI are None.
 - **Unrealized P&L** = the lots' amounts at the day's prices minus their cost (None when a held asset is
   unpriced that day).
 
@@ -32,11 +33,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
+from typing import Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
-from ledgers.exchange.market.selectors import AssetInfo, PriceBook, asset_map
 from whales.analytics.metrics import (
     _CTX,
     CLOSE_DIRECTIONS,
@@ -62,6 +63,17 @@ IN_DIRECTIONS = (Direction.BUY, *TRANSFER_IN)
 OUT_DIRECTIONS = (Direction.SELL, *TRANSFER_OUT)
 _COLUMNS = ("id", "block_time", "block_number", "direction", "source", "base_asset", "base_token_address",
             "quote_token_address", "amount_base", "amount_quote", "value_usd", "fee_usd", "fee_amount", "pnl_usd")
+
+
+PriceOf = Callable[[str, datetime], Decimal | None]
+
+
+class DailyPrices(Protocol):
+    """Where the backfill's prices come from: ``for_chain(chain, start, end)`` returns ``price_of(token_address,
+    when)``, the USD price of a token of ``chain`` ("" = the native coin) at an instant in [start, end], or None
+    when it has none then. Implemented over the exchange ledger's prices by ``ledgers.history``."""
+
+    def for_chain(self, chain: str, start: datetime, end: datetime) -> PriceOf: ...
 
 
 @dataclass(frozen=True)
@@ -111,9 +123,8 @@ def _is_perp(source: str, direction: str, pnl_usd: Decimal | None) -> bool:
 class _Replay:
     """One whale's trades applied in (block_time, id) order, with the figures as of any day's end."""
 
-    def __init__(self, whale_id: int, chain: str, opening: WalletOpening | None, assets: dict[str, AssetInfo],
-                 prices: PriceBook) -> None:
-        self.whale_id, self.chain, self.assets, self.prices = whale_id, chain, assets, prices
+    def __init__(self, whale_id: int, chain: str, opening: WalletOpening | None, price_of: PriceOf) -> None:
+        self.whale_id, self.chain, self.price_of = whale_id, chain, price_of
         self.f = WhaleFigures(chain=chain, opening=opening)
         # Balances are rebuilt from the opening where the chain needs one (unknown without a usable one), from
         # nothing where the trades hold the whole history; never for a Hyperliquid account.
@@ -180,20 +191,18 @@ class _Replay:
         if self.balances is not None:
             with localcontext(_CTX):
                 for token, amount in self.balances.items():
-                    asset = self.assets.get(token)
-                    price = None if asset is None else self.prices.usd(asset, end)
-                    if price is None or not amount:
+                    price = self.price_of(token, end) if amount else None
+                    if price is None:
                         continue
                     f.portfolio = (f.portfolio or ZERO) + amount * price
                 for symbol, token in self.symbols.items():
-                    asset = self.assets.get(token)
-                    price = None if asset is None else self.prices.usd(asset, end)
+                    price = self.price_of(token, end)
                     if price is not None:
                         f.prices[symbol] = price
         return _whale_metrics(self.whale_id, f, end)
 
 
-def _whale_days(whale: Whale, opening: WalletOpening | None, assets: dict[str, AssetInfo], first_day: date | None,
+def _whale_days(whale: Whale, opening: WalletOpening | None, prices: DailyPrices, first_day: date | None,
                 last_day: date) -> list[WalletMetricsDaily]:
     rows = (Trade.objects.filter(whale_id=whale.pk).exclude(source=TradeSource.MEMPOOL)
             .order_by("block_time", "id").values_list(*_COLUMNS))
@@ -206,8 +215,8 @@ def _whale_days(whale: Whale, opening: WalletOpening | None, assets: dict[str, A
     begin = min(starts).astimezone(UTC).date()
     if begin > last_day:
         return []
-    prices = PriceBook.load(assets=assets.values(), start=_day_end(begin) - DAY, end=_day_end(last_day))
-    replay = _Replay(whale.pk, whale.chain, opening if whale.chain in OPENING_CHAINS else None, assets, prices)
+    price_of = prices.for_chain(whale.chain, _day_end(begin) - DAY, _day_end(last_day))
+    replay = _Replay(whale.pk, whale.chain, opening if whale.chain in OPENING_CHAINS else None, price_of)
     out, index, day = [], 0, begin
     while day <= last_day:
         end = _day_end(day)
@@ -223,7 +232,7 @@ def _whale_days(whale: Whale, opening: WalletOpening | None, assets: dict[str, A
     return out
 
 
-def metrics_backfill(*, whale_ids: Sequence[int] | None = None, days: int | None = None,
+def metrics_backfill(*, prices: DailyPrices, whale_ids: Sequence[int] | None = None, days: int | None = None,
                      today: date | None = None, progress: Callable[[BackfillProgress], None] | None = None
                      ) -> BackfillResult:
     """Write ``WalletMetricsDaily`` for the past days of ``whale_ids`` (default: every whale) by the rules of the
@@ -232,7 +241,7 @@ def metrics_backfill(*, whale_ids: Sequence[int] | None = None, days: int | None
     ``days`` limits the rows written to the last ``days`` days before ``today`` (the trades are still replayed
     from the first: the FIFO books need them); None writes the whole history. ``today`` (UTC date, default now)
     is never written: it is the live recompute's row. ``progress`` is called after each whale.
-    Shape: per whale, one query for its trades and one for its prices, and one upsert of its days in its own
+    Shape: per whale, one query for its trades, what ``prices.for_chain`` costs, and one upsert of its days in its own
     transaction. Units: USD and percent as in ``WalletMetrics``.
     """
     today = today or timezone.now().astimezone(UTC).date()
@@ -243,13 +252,9 @@ def metrics_backfill(*, whale_ids: Sequence[int] | None = None, days: int | None
         whales = whales.filter(pk__in=list(whale_ids))
     targets = list(whales.only("pk", "chain"))
     openings = {o.whale_id: o for o in WalletOpening.objects.filter(whale_id__in=[w.pk for w in targets])}
-    maps: dict[str, dict[str, AssetInfo]] = {}
     written = whales_written = 0
     for done, whale in enumerate(targets, start=1):
-        assets = maps.get(whale.chain)
-        if assets is None:
-            assets = maps[whale.chain] = asset_map(chain=whale.chain)
-        rows = _whale_days(whale, openings.get(whale.pk), assets, first_day, last_day)
+        rows = _whale_days(whale, openings.get(whale.pk), prices, first_day, last_day)
         if rows:
             with transaction.atomic():
                 WalletMetricsDaily.objects.bulk_create(

@@ -6,7 +6,6 @@ from django.conf import settings
 
 from whales.analytics.classification import whales_classify
 from whales.analytics.flows import flows_collect
-from whales.analytics.history import metrics_backfill
 from whales.analytics.metrics import metrics_recompute, metrics_recompute_all, metrics_recompute_pending
 from whales.analytics.scoring import scoring_run
 
@@ -86,15 +85,3 @@ def collect_flows() -> None:
     if getattr(settings, "SMART_MONEY_FLOWS_ENABLED", True):
         flows_collect()
 
-
-@shared_task(
-    name="whales.backfill_metrics",  # permanent: PeriodicTask rows store this string
-    soft_time_limit=1500, time_limit=1800,
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: the service upserts per whale
-)
-def backfill_metrics(*, days: int | None = 2) -> None:
-    """Beat, daily at 00:20 UTC (migration 0018): the daily metrics of the last ``days`` days (yesterday's is
-    final once its day has ended) from the trades, openings and daily prices (whales.analytics.history).
-    The whole history is ``manage.py backfill_metrics`` (``days`` None)."""
-    if _enabled():
-        metrics_backfill(days=days)

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 
 from ledgers.glass.hyperliquid.activity import fill_activities
 from ledgers.glass.hyperliquid.client import fill_decode
+from ledgers.history import metrics_backfill
 from ledgers.refs import WhaleRef
 from tests.ledgers.glass.hyperliquid import recorded
-from whales.analytics.history import metrics_backfill
 from whales.models import WalletMetricsDaily, Whale
 from whales.services import trades_ingest
 

@@ -50,6 +50,7 @@ from ledgers.glass.hyperliquid import bridge
 from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.client import HyperliquidClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
+from ledgers.history import metrics_backfill
 from ledgers.registry import WalletProgress
 from ledgers.replay.catalog import (
     RECORDED_BITCOIN_WHALES,
@@ -67,7 +68,6 @@ from trading.services import account_create
 from trading.strategies.services import strategy_create
 from whales.analytics.classification import whales_classify
 from whales.analytics.flows import flows_collect
-from whales.analytics.history import metrics_backfill
 from whales.analytics.metrics import metrics_recompute_all
 from whales.analytics.scoring import scoring_run
 from whales.chains import Chain, tx_url

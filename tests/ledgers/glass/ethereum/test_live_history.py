@@ -13,9 +13,9 @@ from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.services import blocks_collect
+from ledgers.history import metrics_backfill
 from tests.chain.anvil import DEADLINE
 from tests.ledgers.glass.ethereum import recorded
-from whales.analytics.history import metrics_backfill
 from whales.chains import Chain
 from whales.models import Trade, WalletMetricsDaily, WalletOpening, Whale
 from whales.money import q_usd

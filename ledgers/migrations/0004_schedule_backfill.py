@@ -14,7 +14,7 @@ def schedule_backfill(apps, schema_editor):
     # get_or_create keeps an analyst's edits (schedule, enabled) when migrations run again.
     PeriodicTask.objects.get_or_create(
         name=TASK_NAME,
-        defaults={"task": "whales.backfill_metrics", "crontab": daily, "kwargs": '{"days": 2}',
+        defaults={"task": "ledgers.backfill_metrics", "crontab": daily, "kwargs": '{"days": 2}',
                   "expire_seconds": 3600})
     # Historical models skip PeriodicTask.save(), which normally bumps this row; bump it so beat reloads.
     apps.get_model("django_celery_beat", "PeriodicTasks").objects.update_or_create(
@@ -27,6 +27,7 @@ def unschedule_backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("ledgers", "0003_run_details"),
         ("whales", "0017_trade_fee_amount"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]

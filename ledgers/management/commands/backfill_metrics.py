@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from whales.analytics.history import BackfillProgress, metrics_backfill
+from ledgers.history import metrics_backfill
+from whales.analytics.history import BackfillProgress
 from whales.models import Whale
 
 MAX_DAYS = 36_600  # a century: a bound on the input, far past any chain's history
