@@ -4,7 +4,8 @@ What it does
     Starts anvil (the npm package ``make chain`` installs into ``tests/chain/node_modules``) on 127.0.0.1
     (``--port``, default ``DEMO_CHAIN_PORT`` or 8545), deploys the real Uniswap V2 contracts from their npm
     builds (WETH9, the factory, Router02) and two test tokens paired with WETH and with each other
-    (``tests/chain/anvil.py``), funds four simulated whales on-chain, then plays a scripted stream of whale
+    (``tests/chain/anvil.py``), funds four simulated whales on-chain, plays ``--history-days`` days of past
+    activity (the node's clock starting that many days ago; one cycle a day), then a scripted live stream of whale
     activity, one transaction every ``--interval`` seconds, forever (or ``--steps`` of them, after which the
     node keeps running) until Ctrl-C (SIGINT) or SIGTERM, which stop the node too. Blocks come every ``--block-time``
     seconds, like a real chain (0: one block per transaction).
@@ -27,7 +28,8 @@ What it writes for an instance to import (``--out-dir``, default ``var/demo-chai
       treasury's (with the exchange's actor pack), for ``manage.py import_labels --data-dir var/demo-chain/labels``;
     - ``assets.yaml``: the demo tokens and simulated USD prices, for ``manage.py import_prices --asset-file``.
       ETH: the last recorded CoinGecko price (``REPLAY_DATA_DIR``, read in place) or ``--eth-usd``, restamped
-      at the simulation's start, so activity is valued for ``PRICE_MAX_AGE_HOURS`` from then; each token:
+      onto each simulated day's midnight (the last closes, in order), so today's values live activity for
+      ``PRICE_MAX_AGE_HOURS`` from today's midnight; each token:
       ETH's price x the ETH per token of its pool's opening liquidity. Source ``simulated:demo-chain``;
     - ``chain.json``: the RPC URL, the first block of the simulation and every address, for tools and tests.
     It prints the ``ETH_RPC_URL`` and the exact commands that point an instance at the chain.
@@ -45,7 +47,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
@@ -63,6 +65,7 @@ from web3.contract import Contract  # noqa: E402
 from tests.chain.anvil import ANVIL, CHAIN_ID, DEADLINE, Anvil, Uniswap, uniswap_deploy  # noqa: E402
 
 DEFAULT_PORT = 8545
+MAX_HISTORY_DAYS = 60
 WEI = 10**18
 TOKEN_SUPPLY = 1_000_000 * WEI  # each test token's total supply, minted to the deployer
 POOL_TOKENS = 300_000 * WEI  # each pool's opening liquidity: tokens ...
@@ -86,16 +89,17 @@ def whale_name(account: int) -> str:
     return f"Demo whale {account} (local simulation)"
 
 
-def recorded_eth_usd(data_dir: Path) -> tuple[Decimal, str]:
-    """The newest ETH price of the recorded CoinGecko export (``eth-usd-max.csv``) and its day.
-    Raises: OSError when the file is missing, ValueError when it holds no row."""
+def recorded_eth_closes(data_dir: Path, count: int) -> list[tuple[Decimal, str]]:
+    """The newest ``count`` ETH daily closes of the recorded CoinGecko export (``eth-usd-max.csv``), oldest
+    first, with their days. Raises: OSError when the file is missing, ValueError when it holds too few rows."""
     path = data_dir / "prices-coingecko-daily-csv" / "eth-usd-max.csv"
     with path.open(newline="", encoding="utf-8") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("snapped_at") and row.get("price")]
-    if not rows:
-        raise ValueError(f"{path}: no prices")
-    newest = max(rows, key=lambda row: row["snapped_at"])
-    return Decimal(newest["price"]), newest["snapped_at"][:10]
+    if len(rows) < count:
+        raise ValueError(f"{path}: fewer than {count} prices")
+    newest = sorted(rows, key=lambda row: row["snapped_at"])[-count:]
+    return [(Decimal(row["price"]), row["snapped_at"][:10]) for row in newest]
+
 
 
 def port_taken(port: int) -> bool:
@@ -169,25 +173,27 @@ class Demo:
 
 
 def deploy(chain: Anvil) -> Demo:
-    """Deploy the contracts from the treasury; empty the whales (and mine that state into a block); then, from
-    ``start_block`` on (every block from there is the simulation's), fund the whales with ETH and tokens and
-    let the swappers approve the router."""
+    """Deploy the contracts from the treasury and let the swappers approve the router; empty the whales (and mine
+    that state into a block); then, from ``start_block`` on (every block from there is the simulation's), fund
+    the whales with ETH and tokens. So every transaction a whale sends in the simulation moves an asset: its
+    gas is in a trade's fee, and its balances follow from its trades exactly."""
     chain.rpc("anvil_setBalance", [chain.accounts[0], hex(TREASURY_ETH_WEI)])
     uniswap = uniswap_deploy(chain, deployer=chain.accounts[0], supply=TOKEN_SUPPLY, liquidity_tokens=POOL_TOKENS,
                              liquidity_eth_wei=POOL_ETH_WEI)
+    demo = Demo(chain=chain, uniswap=uniswap)
+    for account in (3, 4):  # the swappers, with anvil's own ETH before the simulation
+        for key in ("A", "B"):
+            chain.transact(demo.token(key).functions.approve(uniswap.router.address, 2**256 - 1),
+                           sender=demo.address(account))
     for account in WHALES:
         chain.rpc("anvil_setBalance", [chain.accounts[account], "0x0"])
     chain.mine()
-    demo = Demo(chain=chain, uniswap=uniswap, start_block=chain.head() + 1)
+    demo.start_block = chain.head() + 1
     for account in WHALES:
         demo.send_eth(0, account, WHALE_ETH_WEI)
     for account, tokens in FUNDING.items():
         for key, value in tokens.items():
             demo.send_token(key, 0, account, value)
-    for account in (3, 4):  # the swappers
-        for key in ("A", "B"):
-            chain.transact(demo.token(key).functions.approve(uniswap.router.address, 2**256 - 1),
-                           sender=demo.address(account))
     return demo
 
 
@@ -292,9 +298,10 @@ CYCLE: list[Step] = [
 ]
 
 
-def files_write(demo: Demo, out_dir: Path, *, rpc_url: str, eth_usd: Decimal, eth_usd_note: str,
-                price_time: datetime) -> dict[str, Path]:
-    """Write what an instance imports (module docstring) into ``out_dir``; return the paths by kind."""
+def files_write(demo: Demo, out_dir: Path, *, rpc_url: str, eth_prices: list[tuple[datetime, Decimal]],
+                eth_usd_note: str) -> dict[str, Path]:
+    """Write what an instance imports (module docstring) into ``out_dir``; return the paths by kind.
+    ``eth_prices``: the simulated ETH prices, (stamp, USD), oldest first; each token is priced at every stamp."""
     labels_dir = out_dir / "labels" / "labels-graphsense-tagpacks"
     labels_dir.mkdir(parents=True, exist_ok=True)
     header = ("# Written by scripts/demo_chain.py (make demo-chain) for a LOCAL SIMULATION on anvil at "
@@ -319,10 +326,11 @@ def files_write(demo: Demo, out_dir: Path, *, rpc_url: str, eth_usd: Decimal, et
     paths["actors"].write_text(header + yaml.safe_dump({"actors": [
         {"id": EXCHANGE_ACTOR, "label": EXCHANGE_ENTITY, "uri": "", "categories": ["exchange"]},
     ]}, sort_keys=False))
-    stamp = price_time.isoformat()
-    token_usd = eth_usd * Decimal(POOL_ETH_WEI) / Decimal(POOL_TOKENS)
+    ratio = Decimal(POOL_ETH_WEI) / Decimal(POOL_TOKENS)
+    stamp, eth_usd = eth_prices[0][0].isoformat(), eth_prices[-1][1]
+    token_usd = eth_usd * ratio
     assets = [{"chain": "ethereum", "contract_address": "", "symbol": "ETH",
-               "prices": [{"timestamp": stamp, "price_usd": str(eth_usd)}]}]
+               "prices": [{"timestamp": at.isoformat(), "price_usd": str(usd)} for at, usd in eth_prices]}]
     for key, symbol in SYMBOLS.items():
         contract = demo.token(key)
         own = f"{contract.functions.name().call()} / {contract.functions.symbol().call()}"
@@ -330,16 +338,17 @@ def files_write(demo: Demo, out_dir: Path, *, rpc_url: str, eth_usd: Decimal, et
             "chain": "ethereum", "contract_address": contract.address.lower(), "symbol": symbol,
             "name": f"Demo token {key} (local simulation; the contract says {own})"[:100],
             "decimals": contract.functions.decimals().call(),
-            "prices": [{"timestamp": stamp, "price_usd": str(token_usd)}],
+            "prices": [{"timestamp": at.isoformat(), "price_usd": str(usd * ratio)} for at, usd in eth_prices],
         })
     paths["assets"].write_text(
-        header + f"# Simulated prices, stamped at the simulation's start ({stamp}). ETH: {eth_usd_note}. "
-        f"Tokens: ETH's price x {Decimal(POOL_ETH_WEI) / Decimal(POOL_TOKENS)} ETH per token, their pools' "
-        "opening liquidity.\n" + yaml.safe_dump({"source": PRICE_SOURCE, "assets": assets}, sort_keys=False))
+        header + f"# Simulated prices, one per simulated day from the simulation's start ({stamp}). ETH: "
+        f"{eth_usd_note}. Tokens: ETH's price x {ratio} ETH per token, their pools' opening liquidity.\n"
+        + yaml.safe_dump({"source": PRICE_SOURCE, "assets": assets}, sort_keys=False))
     paths["chain"].write_text(json.dumps({
         "simulation": "local demo chain (anvil), scripts/demo_chain.py: not mainnet",
         "rpc_url": rpc_url, "chain_id": CHAIN_ID, "start_block": demo.start_block, "price_time": stamp,
         "eth_usd": str(eth_usd), "token_usd": str(token_usd),
+        "eth_prices": [[at.isoformat(), str(usd)] for at, usd in eth_prices],
         "contracts": {"weth": demo.uniswap.weth.address.lower(), "factory": demo.uniswap.factory.address.lower(),
                       "router": demo.uniswap.router.address.lower(),
                       **{SYMBOLS[key]: demo.token(key).address.lower() for key in SYMBOLS}},
@@ -378,7 +387,8 @@ def instructions(demo: Demo, paths: dict[str, Path], out_dir: Path, *, rpc_url: 
         f"   .venv/bin/python manage.py import_labels --data-dir {shown(paths['tagpack'].parent.parent)}",
         f"   .venv/bin/python manage.py import_whales {shown(paths['whales'])}",
         f"   .venv/bin/python manage.py import_prices --asset-file {shown(paths['assets'])}",
-        f"   WHALETRACK_SOURCES=live ETH_RPC_URL={rpc_url} ETH_START_BLOCK={demo.start_block} PORT=8010 make run",
+        f"   WHALETRACK_SOURCES=live ETH_RPC_URL={rpc_url} ETH_START_BLOCK={demo.start_block} "
+        "ETH_MAX_BLOCKS_PER_RUN=1000 PORT=8010 make run",
         "   then open http://127.0.0.1:8010/ (README: 'Try it live without mainnet').",
         "",
     ]
@@ -399,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=ROOT / "var" / "demo-chain",
                         help="where the files for the instance go (default var/demo-chain)")
     parser.add_argument("--eth-usd", type=Decimal, default=None,
-                        help="simulated ETH price in USD (default: the last recorded CoinGecko price)")
+                        help="simulated ETH price in USD (default: the last recorded CoinGecko prices, one per day)")
+    parser.add_argument("--history-days", type=int, default=7,
+                        help="days of past activity played first, one cycle per day, the node's clock starting "
+                             "that many days ago, so the wallets have a daily history (0-60, default 7)")
     args = parser.parse_args(argv)
 
     if not ANVIL.exists():
@@ -409,16 +422,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"127.0.0.1:{args.port} is taken (an offline instance started with REPLAY_PORT={args.port}? another "
               "node?): stop it, or choose another port with DEMO_CHAIN_PORT=8546 make demo-chain", file=sys.stderr)
         return 2
+    if not 0 <= args.history_days <= MAX_HISTORY_DAYS:
+        print(f"--history-days must be between 0 and {MAX_HISTORY_DAYS}", file=sys.stderr)
+        return 2
+    # The simulated days: the node's clock starts ``history_days`` ago (UTC midnight); one price per day.
+    today = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [today - timedelta(days=n) for n in range(args.history_days, -1, -1)]
     if args.eth_usd is not None:
-        eth_usd, eth_usd_note = args.eth_usd, f"{args.eth_usd} USD (--eth-usd)"
+        closes = [args.eth_usd] * len(days)
+        eth_usd_note = f"{args.eth_usd} USD (--eth-usd) every day"
     else:
         data_dir = Path(env.str("REPLAY_DATA_DIR", default=str(ROOT.parent / "shared" / "data")))
         try:
-            eth_usd, day = recorded_eth_usd(data_dir)
+            recorded = recorded_eth_closes(data_dir, len(days))
         except (OSError, ValueError) as exc:
-            print(f"no recorded ETH price ({exc}): set REPLAY_DATA_DIR or pass --eth-usd", file=sys.stderr)
+            print(f"no recorded ETH prices ({exc}): set REPLAY_DATA_DIR or pass --eth-usd", file=sys.stderr)
             return 2
-        eth_usd_note = f"{eth_usd} USD, the last recorded CoinGecko price ({day}), restamped"
+        closes = [usd for usd, _ in recorded]
+        eth_usd_note = (f"the last {len(days)} recorded CoinGecko daily closes ({recorded[0][1]} to "
+                        f"{recorded[-1][1]}), restamped onto the simulated days")
+    eth_prices = list(zip(days, closes, strict=True))
 
     stop = threading.Event()
 
@@ -427,22 +450,33 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    chain = Anvil(port=args.port)
+    chain = Anvil(port=args.port, genesis_timestamp=int(days[0].timestamp()) + 60 if args.history_days else None)
     try:
         demo = deploy(chain)
-        # The prices' instant is the node's own clock at the simulation's start: no block of it is older.
-        start_time = datetime.fromtimestamp(chain.w3.eth.get_block(demo.start_block - 1)["timestamp"], tz=UTC)
         rpc_url = chain.url
-        paths = files_write(demo, args.out_dir, rpc_url=rpc_url, eth_usd=eth_usd, eth_usd_note=eth_usd_note,
-                            price_time=start_time)
+        paths = files_write(demo, args.out_dir, rpc_url=rpc_url, eth_prices=eth_prices, eth_usd_note=eth_usd_note)
+        print(instructions(demo, paths, args.out_dir, rpc_url=rpc_url, eth_usd_note=eth_usd_note), flush=True)
+        step = 0
+        if args.history_days:
+            print(f"== Playing {args.history_days} days of past activity, one cycle a day:", flush=True)
+        for day in days[:-1]:
+            for k in range(len(CYCLE)):  # a transaction every 10 minutes from 01:00 of the simulated day
+                at = day + timedelta(hours=1, minutes=10 * k)
+                chain.rpc("evm_setNextBlockTimestamp", [int(at.timestamp())])
+                what, receipt = CYCLE[step % len(CYCLE)](demo, step)
+                print(f"   {at:%Y-%m-%d %H:%M} step {step} block {receipt['blockNumber']}: {what} "
+                      f"(tx {receipt['transactionHash'].to_0x_hex()})", flush=True)
+                step += 1
+        if args.history_days:  # back to the present: the live part's blocks carry today's time
+            chain.rpc("evm_setNextBlockTimestamp", [int(datetime.now(tz=UTC).timestamp())])
+            chain.mine()
         if args.block_time > 0:
             chain.interval_mining(args.block_time)
-        print(instructions(demo, paths, args.out_dir, rpc_url=rpc_url, eth_usd_note=eth_usd_note), flush=True)
         forever = args.steps <= 0
         print(f"== Playing whale activity, one transaction every {args.interval:g} s"
               f"{'' if forever else f', {args.steps} in all'} (Ctrl-C stops it and the node):", flush=True)
-        step = 0
-        while not stop.is_set() and (forever or step < args.steps):
+        played = 0
+        while not stop.is_set() and (forever or played < args.steps):
             action = CYCLE[step % len(CYCLE)]
             try:
                 what, receipt = action(demo, step)
@@ -453,9 +487,10 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 print(f"   step {step} failed: {type(exc).__name__}: {exc}", flush=True)
             step += 1
+            played += 1
             stop.wait(args.interval)
         if not stop.is_set():
-            print(f"== Played {step} transactions; the node keeps running at {rpc_url} (Ctrl-C stops it)", flush=True)
+            print(f"== Played {played} transactions; the node keeps running at {rpc_url} (Ctrl-C stops it)", flush=True)
             stop.wait()
     finally:
         chain.stop()

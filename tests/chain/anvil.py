@@ -40,13 +40,15 @@ class Anvil:
     transaction is mined in its own block unless ``automine(False)`` collects several into the next
     ``mine()``, or ``interval_mining(s)`` mines a block every ``s`` seconds. ``w3`` talks to it; ``accounts``
     are its ten funded (10,000 ETH), unlocked accounts of anvil's default mnemonic, so the same addresses
-    every run. Raises RuntimeError when it does not answer in 15 s (e.g. the port is taken)."""
+    every run. ``genesis_timestamp`` (Unix seconds) starts its clock in the past, for a chain with history.
+    Raises RuntimeError when it does not answer in 15 s (e.g. the port is taken)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, genesis_timestamp: int | None = None) -> None:
         self.port = port if port is not None else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603  (our pinned npm binary, fixed arguments)
-            [str(ANVIL), "--port", str(self.port), "--chain-id", str(CHAIN_ID), "--silent"],
+            [str(ANVIL), "--port", str(self.port), "--chain-id", str(CHAIN_ID), "--silent",
+             *(("--timestamp", str(genesis_timestamp)) if genesis_timestamp is not None else ())],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while True:

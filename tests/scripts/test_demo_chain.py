@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
@@ -23,16 +24,19 @@ from web3 import Web3
 
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.holdings import holdings_refresh
+from ledgers.glass.ethereum.opening import openings_read
 from ledgers.glass.ethereum.services import blocks_collect
+from ledgers.history import metrics_backfill
 from tests.chain.anvil import ANVIL
 from tests.ports import free_port
 from tests.processes import BASE_DIR
 from tests.requirements import require
-from whales.models import AddressCategory, Holding, KnownAddress, RunStatus, Trade, Whale
+from whales.models import AddressCategory, Holding, KnownAddress, RunStatus, Trade, WalletMetricsDaily, Whale
 
 pytestmark = pytest.mark.django_db
 
 STEPS = 13  # one whole cycle of the script: every kind of activity once
+HISTORY_DAYS = 2  # played first, a cycle a day, the node's clock starting two days ago
 TRANSFER_TOPIC = Web3.keccak(text="Transfer(address,address,uint256)").to_0x_hex()
 BALANCE_OF_ABI = [{"name": "balanceOf", "type": "function", "stateMutability": "view",
                    "inputs": [{"name": "owner", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}]
@@ -69,7 +73,7 @@ def demo(tmp_path):
     with log.open("w") as handle:
         process = subprocess.Popen(  # noqa: S603  (our script, fixed arguments)
             [sys.executable, "scripts/demo_chain.py", "--port", str(port), "--interval", "0.1",
-             "--steps", str(STEPS), "--block-time", "1", "--out-dir", str(out)],
+             "--steps", str(STEPS), "--block-time", "1", "--history-days", str(HISTORY_DAYS), "--out-dir", str(out)],
             cwd=BASE_DIR, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
@@ -170,10 +174,14 @@ def test_the_demo_chain_is_tracked_exactly_as_the_node_says_and_stops_on_ctrl_c(
     # Valued at the simulated prices the demo wrote, labelled as such (assets.yaml).
     assets = yaml.safe_load((out / "assets.yaml").read_text())
     assert assets["source"] == "simulated:demo-chain"
-    eth_usd = Decimal(next(a for a in assets["assets"] if a["symbol"] == "ETH")["prices"][0]["price_usd"])
-    deposit = re.search(r"deposits [\d,.]+ ETH at .* \(tx (0x[0-9a-f]{64})\)", text).group(1)
+    eth_prices = sorted((datetime.fromisoformat(p["timestamp"]), Decimal(p["price_usd"]))
+                        for p in next(a for a in assets["assets"] if a["symbol"] == "ETH")["prices"])
+    assert len(eth_prices) == HISTORY_DAYS + 1  # one per simulated day
+    deposit = re.findall(r"deposits [\d,.]+ ETH at .* \(tx (0x[0-9a-f]{64})\)", text)[-1]  # the live one
     [flow] = Trade.objects.filter(tx_hash=deposit)
     sent_wei = w3.eth.get_transaction(deposit)["value"]
+    deposit_time = datetime.fromtimestamp(w3.eth.get_block(flow.block_number)["timestamp"], tz=UTC)
+    eth_usd = [usd for at, usd in eth_prices if at <= deposit_time][-1]  # the newest stamp before it
     assert (flow.direction, flow.source, flow.platform, int(flow.amount_raw)) == (
         "deposit", "exchange_flow", "demo-exchange", sent_wei)
     assert flow.value_usd == (Decimal(sent_wei) * eth_usd / Decimal(10**18)).quantize(
@@ -192,6 +200,30 @@ def test_the_demo_chain_is_tracked_exactly_as_the_node_says_and_stops_on_ctrl_c(
             node[token] = Decimal(contract.functions.balanceOf(owner).call(block_identifier=last)).scaleb(-18)
         held = {h.token_address: (h.amount, h.block_number) for h in Holding.objects.filter(whale__address=address)}
         assert held == {token: (amount, last) for token, amount in node.items() if amount}, address
+
+    # The past days: each whale's daily portfolio value is the node's balances at that day's last block, at
+    # the simulated prices stamped at its end (the next midnight, UTC).
+    assert openings_read(client=client).ok == len(whales)  # empty before their first trade: 0 USD each
+    today = datetime.now(tz=UTC).date()
+    assert metrics_backfill(today=today).days_written == len(whales) * HISTORY_DAYS
+    prices = {symbol: sorted((datetime.fromisoformat(p["timestamp"]), Decimal(p["price_usd"])) for p in a["prices"])
+              for a in assets["assets"] for symbol in [a["symbol"]]}
+    contract_of = {"ETH": None, "DEMO-A": chain["contracts"]["DEMO-A"], "DEMO-B": chain["contracts"]["DEMO-B"]}
+    times = {n: datetime.fromtimestamp(w3.eth.get_block(n)["timestamp"], tz=UTC)
+             for n in range(chain["start_block"], last + 1)}
+    for day in (today - timedelta(days=n) for n in range(HISTORY_DAYS, 0, -1)):
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        block = max(n for n, at in times.items() if at < end)
+        assert times[block].date() == day  # a cycle was played on each past day
+        for address in whales:
+            owner = Web3.to_checksum_address(address)
+            value = Decimal(0)
+            for symbol, contract in contract_of.items():
+                held = (w3.eth.get_balance(owner, block) if contract is None
+                        else tokens[contract].functions.balanceOf(owner).call(block_identifier=block))
+                value += Decimal(held).scaleb(-18, context=WIDE) * [p for at, p in prices[symbol] if at <= end][-1]
+            row = WalletMetricsDaily.objects.get(whale__address=address, date=day)
+            assert row.portfolio_value_usd == value.quantize(Decimal("1e-8"), context=WIDE), (address, day)
 
     # Ctrl-C (SIGINT to the script alone): it stops its node and exits cleanly.
     assert listening(port)
