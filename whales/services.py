@@ -5,7 +5,7 @@ there is one, so a collector can move its cursor in the same transaction as the 
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -310,23 +310,55 @@ def holdings_set(*, whale_id: int, holdings: Sequence[HoldingValue], replace: bo
     holdings (not perp positions) are deleted: ``holdings`` is then everything it holds.
 
     ``portfolio_percent`` of every holding of the whale is recomputed from the stored values
-    (None while any value is unknown or the total is zero). Idempotent.
+    (None while any value is unknown or the total is zero). Idempotent. One whale of ``holdings_set_many``.
     """
+    holdings_set_many(holdings={whale_id: holdings}, replace=replace)
+
+
+HOLDING_FIELDS = ("amount", "value_usd", "token_address", "decimals", "block_number", "is_verified")
+
+
+def holdings_set_many(*, holdings: Mapping[int, Sequence[HoldingValue]], replace: bool = False) -> None:
+    """``holdings_set`` for many whales at once ({whale_id: what it holds}), in one transaction and a fixed
+    number of statements whatever the count (an upsert per 1,000 rows, one read, one delete, one update).
+
+    Shape: rows upserted on (whale, asset); an asset listed twice for a whale keeps its last value. With
+    ``replace``, each listed whale's other spot holdings are deleted (perp positions stay). Then every
+    holding of each listed whale gets ``portfolio_percent`` = its value_usd / the whale's total x 100,
+    from the stored values (None while any of the whale's values is unknown or the total is zero).
+    Idempotent.
+    """
+    if not holdings:
+        return
+    rows = [Holding(whale_id=whale_id, asset=h.asset, **{name: getattr(h, name) for name in HOLDING_FIELDS})
+            for whale_id, items in holdings.items() for h in {h.asset: h for h in items}.values()]
     with transaction.atomic():
-        for h in holdings:
-            Holding.objects.update_or_create(whale_id=whale_id, asset=h.asset, defaults={
-                "amount": h.amount, "value_usd": h.value_usd, "token_address": h.token_address,
-                "decimals": h.decimals, "block_number": h.block_number, "is_verified": h.is_verified})
+        if rows:
+            Holding.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                        unique_fields=["whale", "asset"],
+                                        update_fields=[*HOLDING_FIELDS, "updated_at"])
+        stored = list(Holding.objects.filter(whale_id__in=list(holdings)).order_by("whale_id", "pk")
+                      .only("pk", "whale_id", "asset", "is_perp", "value_usd", "portfolio_percent"))
         if replace:
-            Holding.objects.filter(whale_id=whale_id, is_perp=False).exclude(
-                asset__in=[h.asset for h in holdings]).delete()
-        rows = list(Holding.objects.filter(whale_id=whale_id))
-        values = [row.value_usd for row in rows]
-        total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
-        for row in rows:
-            percent = None if not total or row.value_usd is None else q_percent(row.value_usd / total * 100)
-            if row.portfolio_percent != percent:
-                Holding.objects.filter(pk=row.pk).update(portfolio_percent=percent)
+            listed = {(whale_id, h.asset) for whale_id, items in holdings.items() for h in items}
+            gone = {row.pk for row in stored if not row.is_perp and (row.whale_id, row.asset) not in listed}
+            if gone:
+                Holding.objects.filter(pk__in=sorted(gone)).delete()
+                stored = [row for row in stored if row.pk not in gone]
+        by_whale: dict[int, list[Holding]] = {}
+        for row in stored:
+            by_whale.setdefault(row.whale_id, []).append(row)
+        changed = []
+        for whale_rows in by_whale.values():
+            values = [row.value_usd for row in whale_rows]
+            total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
+            for row in whale_rows:
+                percent = None if not total or row.value_usd is None else q_percent(row.value_usd / total * 100)
+                if row.portfolio_percent != percent:
+                    row.portfolio_percent = percent
+                    changed.append(row)
+        if changed:
+            Holding.objects.bulk_update(changed, ["portfolio_percent"], batch_size=1000)
 
 
 def event_record(
