@@ -204,6 +204,9 @@ ETH_CONFIRMATIONS = env.int("ETH_CONFIRMATIONS", default=2)
 ETH_MAX_BLOCKS_PER_RUN = env.int("ETH_MAX_BLOCKS_PER_RUN", default=50)
 # How many recent block hashes are kept to find the common ancestor after a reorg.
 ETH_REORG_DEPTH = env.int("ETH_REORG_DEPTH", default=64)
+# Holdings: balances through Multicall3 aggregate3 where the node has it at its canonical address (else, or
+# when off, batched eth_getBalance / eth_call).
+ETH_MULTICALL3 = env.bool("ETH_MULTICALL3", default=True)
 
 # --- Bitcoin ----------------------------------------------------------------------------------
 # Esplora REST (a mempool.space instance or your own esplora/electrs) and mempool.space's WebSocket.
