@@ -8,10 +8,15 @@ import pytest
 import requests
 from web3 import Web3
 
+from ledgers.exchange.market.models import Asset
 from ledgers.glass.ethereum import client as client_module
 from ledgers.glass.ethereum.client import MULTICALL3_ADDRESS, EthereumRpcClient
+from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.types import BalanceQuery, BalanceRead
+from ledgers.models import CollectorRun
 from tests.chain.anvil import Anvil, multicall3_place
+from whales.chains import Chain
+from whales.models import Holding, RunStatus, Whale
 
 BALANCE_OF = "0x70a08231"
 LONG_RETURN_CODE = "0x60406000f3"  # PUSH1 64 PUSH1 0 RETURN: every call returns 64 zero bytes, not one uint256
@@ -111,3 +116,25 @@ def test_an_aggregate3_that_fails_as_a_whole_is_read_again_batched(chain, uniswa
     reads = client.balances_at(wanted, block_number=before)
     assert [int(r.value_raw) for r in reads] == [node_read(chain, q, before)[0] for q in wanted]
     assert client.reads_by_path == {"multicall3_aggregate3": 1, "json_rpc_batch": len(wanted)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("multicall3", "path"), [(True, "multicall3_aggregate3"), (False, "json_rpc_batch")])
+def test_the_holdings_run_says_which_read_path_it_used(chain, uniswap, placed, settings, multicall3, path):
+    settings.ETH_CONFIRMATIONS = 0
+    settings.ETH_MULTICALL3 = multicall3
+    whale = chain.accounts[6]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="multicall whale")
+    token_a = uniswap.token_a.address.lower()
+    Asset.objects.create(symbol="TKA", name="Token A", chain=Chain.ETHEREUM, contract_address=token_a, decimals=18)
+    result = holdings_collect(rpc_url=chain.url)
+    block = chain.head()
+    # The seeded mainnet assets have no code on this chain: their reads fail (no contract code) on either path.
+    curated = Asset.objects.filter(chain=Chain.ETHEREUM, metadata_source="").exclude(contract_address="").count()
+    assert (result.status, result.extra["block_number"]) == (RunStatus.PARTIAL, block)
+    run = CollectorRun.objects.get(collector="ethereum_holdings")
+    assert run.details == {"scope": "all", "read_path": path, "reads_by_path": {path: 1 + curated},
+                           "whales_read_newer": 0}
+    held = dict(Holding.objects.filter(whale__address=whale).values_list("token_address", "amount"))
+    assert held == {"": Decimal(chain.eth_balance_wei(whale, block)).scaleb(-18),
+                    token_a: Decimal(uniswap.balance_of(uniswap.token_a, whale, block)).scaleb(-18)}
