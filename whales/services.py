@@ -27,7 +27,7 @@ from whales.models import (
     WhaleEvent,
     WhaleType,
 )
-from whales.money import q_percent
+from whales.money import q_percent, q_usd
 from whales.types import HoldingValue, WhaleActivity
 
 logger = logging.getLogger(__name__)
@@ -320,45 +320,54 @@ HOLDING_FIELDS = ("amount", "value_usd", "token_address", "decimals", "block_num
 
 def holdings_set_many(*, holdings: Mapping[int, Sequence[HoldingValue]], replace: bool = False) -> None:
     """``holdings_set`` for many whales at once ({whale_id: what it holds}), in one transaction and a fixed
-    number of statements whatever the count (an upsert per 1,000 rows, one read, one delete, one update).
+    number of statements whatever the count (one read, an upsert per 1,000 rows, one delete).
 
-    Shape: rows upserted on (whale, asset); an asset listed twice for a whale keeps its last value. With
-    ``replace``, each listed whale's other spot holdings are deleted (perp positions stay). Then every
-    holding of each listed whale gets ``portfolio_percent`` = its value_usd / the whale's total x 100,
-    from the stored values (None while any of the whale's values is unknown or the total is zero).
-    Idempotent.
+    Shape: rows upserted on (whale, asset), ``value_usd`` rounded half-even to 1e-8 USD; an asset listed twice
+    for a whale keeps its last value. With ``replace``, each listed whale's other spot holdings are deleted
+    (perp positions stay). Every holding of each listed whale has ``portfolio_percent`` = its value_usd / the
+    whale's total x 100 (None while any of the whale's values is unknown or the total is zero): computed
+    before the write from the listed values and the whale's other stored rows, so the upsert carries it
+    (only another stored row whose share moved is updated on its own). Idempotent.
     """
     if not holdings:
         return
-    rows = [Holding(whale_id=whale_id, asset=h.asset, **{name: getattr(h, name) for name in HOLDING_FIELDS})
-            for whale_id, items in holdings.items() for h in {h.asset: h for h in items}.values()]
+    listed = {whale_id: {h.asset: h for h in items} for whale_id, items in holdings.items()}
     with transaction.atomic():
+        stored = Holding.objects.filter(whale_id__in=list(listed)).order_by("pk").values_list(
+            "pk", "whale_id", "asset", "is_perp", "value_usd", "portfolio_percent")
+        others: dict[int, list[tuple[int, Decimal | None, Decimal | None]]] = {}
+        gone = []
+        for pk, whale_id, asset, is_perp, value_usd, percent in stored:
+            if asset in listed[whale_id]:
+                continue
+            if replace and not is_perp:
+                gone.append(pk)
+            else:
+                others.setdefault(whale_id, []).append((pk, value_usd, percent))
+        rows, moved = [], []
+        for whale_id, items in listed.items():
+            values = {asset: None if h.value_usd is None else q_usd(h.value_usd) for asset, h in items.items()}
+            kept = others.get(whale_id, [])
+            every = [*values.values(), *(value for _, value, _ in kept)]
+            known = [v for v in every if v is not None]
+            total = sum(known, Decimal(0)) if len(known) == len(every) else None
+
+            def share(value: Decimal | None, total: Decimal | None = total) -> Decimal | None:
+                return None if not total or value is None else q_percent(value / total * 100)
+
+            rows += [Holding(whale_id=whale_id, asset=asset, amount=h.amount, value_usd=values[asset],
+                             token_address=h.token_address, decimals=h.decimals, block_number=h.block_number,
+                             is_verified=h.is_verified, portfolio_percent=share(values[asset]))
+                     for asset, h in items.items()]
+            moved += [(pk, share(value)) for pk, value, percent in kept if share(value) != percent]
+        if gone:
+            Holding.objects.filter(pk__in=gone).delete()
         if rows:
             Holding.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
                                         unique_fields=["whale", "asset"],
-                                        update_fields=[*HOLDING_FIELDS, "updated_at"])
-        stored = list(Holding.objects.filter(whale_id__in=list(holdings)).order_by("whale_id", "pk")
-                      .only("pk", "whale_id", "asset", "is_perp", "value_usd", "portfolio_percent"))
-        if replace:
-            listed = {(whale_id, h.asset) for whale_id, items in holdings.items() for h in items}
-            gone = {row.pk for row in stored if not row.is_perp and (row.whale_id, row.asset) not in listed}
-            if gone:
-                Holding.objects.filter(pk__in=sorted(gone)).delete()
-                stored = [row for row in stored if row.pk not in gone]
-        by_whale: dict[int, list[Holding]] = {}
-        for row in stored:
-            by_whale.setdefault(row.whale_id, []).append(row)
-        changed = []
-        for whale_rows in by_whale.values():
-            values = [row.value_usd for row in whale_rows]
-            total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
-            for row in whale_rows:
-                percent = None if not total or row.value_usd is None else q_percent(row.value_usd / total * 100)
-                if row.portfolio_percent != percent:
-                    row.portfolio_percent = percent
-                    changed.append(row)
-        if changed:
-            Holding.objects.bulk_update(changed, ["portfolio_percent"], batch_size=1000)
+                                        update_fields=[*HOLDING_FIELDS, "portfolio_percent", "updated_at"])
+        for pk, percent in moved:  # rows not written here (perps, or all rows without replace): rare
+            Holding.objects.filter(pk=pk).update(portfolio_percent=percent)
 
 
 def event_record(
