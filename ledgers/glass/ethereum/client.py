@@ -220,11 +220,14 @@ READ_PATH_BATCH = "json_rpc_batch"
 def _aggregate3_data(queries: Sequence[BalanceQuery]) -> str:
     """``aggregate3`` calldata reading each query with allowFailure=true: ``getEthBalance`` on Multicall3 itself
     for ETH, the token's ``balanceOf`` for a token (eth-abi encoding)."""
-    calls = [
-        (q.token_address, True, BALANCE_OF_SELECTOR + abi_encode(["address"], [q.address])) if q.token_address
-        else (MULTICALL3_ADDRESS, True, GET_ETH_BALANCE + abi_encode(["address"], [q.address]))
-        for q in queries
-    ]
+    words: dict[str, bytes] = {}  # each whale is read once per token: encode its address once
+    calls = []
+    for q in queries:
+        word = words.get(q.address)
+        if word is None:
+            word = words[q.address] = abi_encode(["address"], [q.address])
+        calls.append((q.token_address, True, BALANCE_OF_SELECTOR + word) if q.token_address
+                     else (MULTICALL3_ADDRESS, True, GET_ETH_BALANCE + word))
     return "0x" + (AGGREGATE3 + abi_encode(["(address,bool,bytes)[]"], [calls])).hex()
 
 
