@@ -47,8 +47,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: install services
+bench: install services chain
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/ethereum_ingest.py
+	$(PY) bench/holdings.py
 	$(PY) bench/mempool_monitor.py
 	$(PY) bench/lru.py
 	$(PY) bench/alert_latency.py

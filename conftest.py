@@ -69,6 +69,31 @@ def broker_queue():
 
 
 @pytest.fixture
+def broker_tasks():
+    """Like ``broker_queue``, but the drain function returns each message's (task name, keyword arguments), so
+    a test can run what was queued itself (``current_app.tasks[name].apply(kwargs=...)``)."""
+    from celery import current_app
+
+    with current_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue(current_app.conf.task_default_queue)
+        queue.clear()
+
+        def tasks() -> list[tuple[str, dict]]:
+            found = []
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    return found
+                _args, kwargs, _embed = message.payload  # Celery's message protocol 2
+                found.append((message.headers["task"], kwargs))
+                message.ack()
+
+        yield tasks
+        queue.close()
+
+
+@pytest.fixture
 def celery_worker_thread(broker_queue):
     """A real Celery worker (thread pool) in this process, consuming the suite's broker (Redis) until the
     test ends; the default queue is emptied first. Celery sets the root logger's level for its worker:

@@ -45,6 +45,14 @@ Metrics on, as production runs them
     (``metrics_rows_upserted``, from PostgreSQL's counters of whales_walletmetrics). ``--metrics off``
     runs no worker (the marks are still written): the collector alone.
 
+Holdings refresh on, as production runs it
+    Every stored batch also marks the whales it stored trades of for a holdings refresh and queues the
+    coalesced ``ethereum.refresh_pending_holdings`` (ETH_HOLDINGS_DEBOUNCE_S, default 10 s) on the same worker.
+    The replay node serves no account state: the first refresh fails saying so, the node's URL is remembered
+    in the cache (Redis) and the collector marks and queues nothing more for it. Figures: the holdings runs
+    logged and how they ended (``holdings_runs``), whether the node is remembered as stateless, and the whales
+    left marked. ``--metrics off`` runs no worker, so no refresh runs either (the marks are still written).
+
 Targets
     >= 20 blocks/s through the full path with metrics on; the last quarter >= 80 % of the first; peak
     RSS < 300 MB for any number of blocks.
@@ -424,6 +432,23 @@ def metrics_wait_caught_up(timeout_s: float) -> float:
     return time.perf_counter() - started
 
 
+def holdings_figures(eth_url: str) -> None:
+    """The per-batch holdings refresh during the ingest: its runs by status, whether the node is remembered as
+    serving no state, and the whales still marked pending (untimed)."""
+    from django.db.models import Count
+
+    from ledgers.glass.ethereum.holdings import node_no_state_reason
+    from ledgers.glass.ethereum.models import HoldingsSync
+    from ledgers.models import CollectorRun
+
+    runs = dict(CollectorRun.objects.filter(collector="ethereum_holdings").values_list("status")
+                .annotate(n=Count("id")).order_by())
+    figure("holdings_runs", ", ".join(f"{n} {status}" for status, n in sorted(runs.items())) or "none")
+    figure("holdings_node_remembered_without_state", "yes" if node_no_state_reason(rpc_url=eth_url) else "no")
+    figure("holdings_whales_marked_pending", HoldingsSync.objects.filter(pending_since__isnull=False).count(),
+           "whales")
+
+
 class NodeProcess:
     """The replay node in its own process (``manage.py replay_node``), as a real node would be.
 
@@ -522,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         if worker is not None:
             figure("metrics_caught_up_after_ingest_s", metrics_wait_caught_up(METRICS_CATCH_UP_TIMEOUT_S), "s")
             figure("metrics_rows_upserted", metrics_rows_upserted(), "rows")
+
+        holdings_figures(node.eth_url)
 
         figure("full_wall_s", run.seconds, "s")
         figure("full_blocks", run.blocks, "blocks")

@@ -5,7 +5,7 @@ there is one, so a collector can move its cursor in the same transaction as the 
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +27,7 @@ from whales.models import (
     WhaleEvent,
     WhaleType,
 )
-from whales.money import from_base_units, q_percent
+from whales.money import from_base_units, q_percent, q_usd
 from whales.types import HoldingValue, WhaleActivity
 
 logger = logging.getLogger(__name__)
@@ -336,23 +336,64 @@ def holdings_set(*, whale_id: int, holdings: Sequence[HoldingValue], replace: bo
     holdings (not perp positions) are deleted: ``holdings`` is then everything it holds.
 
     ``portfolio_percent`` of every holding of the whale is recomputed from the stored values
-    (None while any value is unknown or the total is zero). Idempotent.
+    (None while any value is unknown or the total is zero). Idempotent. One whale of ``holdings_set_many``.
     """
+    holdings_set_many(holdings={whale_id: holdings}, replace=replace)
+
+
+HOLDING_FIELDS = ("amount", "value_usd", "token_address", "decimals", "block_number", "is_verified")
+
+
+def holdings_set_many(*, holdings: Mapping[int, Sequence[HoldingValue]], replace: bool = False) -> None:
+    """``holdings_set`` for many whales at once ({whale_id: what it holds}), in one transaction and a fixed
+    number of statements whatever the count (one read, an upsert per 1,000 rows, one delete).
+
+    Shape: rows upserted on (whale, asset), ``value_usd`` rounded half-even to 1e-8 USD; an asset listed twice
+    for a whale keeps its last value. With ``replace``, each listed whale's other spot holdings are deleted
+    (perp positions stay). Every holding of each listed whale has ``portfolio_percent`` = its value_usd / the
+    whale's priced total x 100, the total the portfolio value counts (None for an unpriced or unverified
+    holding, or when nothing priced is worth anything; an unpriced token does not blank the others): computed
+    before the write from the listed values and the whale's other stored rows, so the upsert carries it
+    (only another stored row whose share moved is updated on its own). Idempotent.
+    """
+    if not holdings:
+        return
+    listed = {whale_id: {h.asset: h for h in items} for whale_id, items in holdings.items()}
     with transaction.atomic():
-        for h in holdings:
-            Holding.objects.update_or_create(whale_id=whale_id, asset=h.asset, defaults={
-                "amount": h.amount, "value_usd": h.value_usd, "token_address": h.token_address,
-                "decimals": h.decimals, "block_number": h.block_number, "is_verified": h.is_verified})
-        if replace:
-            Holding.objects.filter(whale_id=whale_id, is_perp=False).exclude(
-                asset__in=[h.asset for h in holdings]).delete()
-        rows = list(Holding.objects.filter(whale_id=whale_id))
-        values = [row.value_usd for row in rows]
-        total = sum(values, Decimal(0)) if all(v is not None for v in values) else None
-        for row in rows:
-            percent = None if not total or row.value_usd is None else q_percent(row.value_usd / total * 100)
-            if row.portfolio_percent != percent:
-                Holding.objects.filter(pk=row.pk).update(portfolio_percent=percent)
+        stored = Holding.objects.filter(whale_id__in=list(listed)).order_by("pk").values_list(
+            "pk", "whale_id", "asset", "is_perp", "value_usd", "portfolio_percent")
+        others: dict[int, list[tuple[int, Decimal | None, Decimal | None]]] = {}
+        gone = []
+        for pk, whale_id, asset, is_perp, value_usd, percent in stored:
+            if asset in listed[whale_id]:
+                continue
+            if replace and not is_perp:
+                gone.append(pk)
+            else:
+                others.setdefault(whale_id, []).append((pk, value_usd, percent))
+        rows, moved = [], []
+        for whale_id, items in listed.items():
+            values = {asset: None if h.value_usd is None else q_usd(h.value_usd) for asset, h in items.items()}
+            kept = others.get(whale_id, [])
+            every = [*values.values(), *(value for _, value, _ in kept)]
+            total = sum((v for v in every if v is not None), Decimal(0))
+
+            def share(value: Decimal | None, total: Decimal = total) -> Decimal | None:
+                return None if not total or value is None else q_percent(value / total * 100)
+
+            rows += [Holding(whale_id=whale_id, asset=asset, amount=h.amount, value_usd=values[asset],
+                             token_address=h.token_address, decimals=h.decimals, block_number=h.block_number,
+                             is_verified=h.is_verified, portfolio_percent=share(values[asset]))
+                     for asset, h in items.items()]
+            moved += [(pk, share(value)) for pk, value, percent in kept if share(value) != percent]
+        if gone:
+            Holding.objects.filter(pk__in=gone).delete()
+        if rows:
+            Holding.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                        unique_fields=["whale", "asset"],
+                                        update_fields=[*HOLDING_FIELDS, "portfolio_percent", "updated_at"])
+        for pk, percent in moved:  # rows not written here (perps, or all rows without replace): rare
+            Holding.objects.filter(pk=pk).update(portfolio_percent=percent)
 
 
 def event_record(

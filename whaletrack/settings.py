@@ -206,6 +206,14 @@ ETH_CONFIRMATIONS = env.int("ETH_CONFIRMATIONS", default=2)
 ETH_MAX_BLOCKS_PER_RUN = env.int("ETH_MAX_BLOCKS_PER_RUN", default=50)
 # How many recent block hashes are kept to find the common ancestor after a reorg.
 ETH_REORG_DEPTH = env.int("ETH_REORG_DEPTH", default=64)
+# Holdings: balances through Multicall3 aggregate3 where the node has it at its canonical address (else, or
+# when off, batched eth_getBalance / eth_call). Whales whose trades a collected batch stored get their
+# holdings refreshed ETH_HOLDINGS_DEBOUNCE_S after the batch commits (one refresh per window, all of them);
+# a node that answers that it serves no account state is remembered for ETH_HOLDINGS_NO_STATE_TTL_S, and
+# no per-batch refresh is queued for it meanwhile (the beat row's full refresh still tries).
+ETH_MULTICALL3 = env.bool("ETH_MULTICALL3", default=True)
+ETH_HOLDINGS_DEBOUNCE_S = env.float("ETH_HOLDINGS_DEBOUNCE_S", default=10.0)
+ETH_HOLDINGS_NO_STATE_TTL_S = env.int("ETH_HOLDINGS_NO_STATE_TTL_S", default=3600)
 
 # --- Bitcoin ----------------------------------------------------------------------------------
 # Esplora REST (a mempool.space instance or your own esplora/electrs) and mempool.space's WebSocket.

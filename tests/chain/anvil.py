@@ -8,6 +8,7 @@ and lock file, into the ignored ``tests/chain/node_modules``). No Django here: `
 """
 
 import json
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ MODULES = Path(__file__).resolve().parent / "node_modules"
 ANVIL = MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 CORE = MODULES / "@uniswap" / "v2-core" / "build"
 PERIPHERY = MODULES / "@uniswap" / "v2-periphery" / "build"
+VIEM_CONTRACTS = MODULES / "viem" / "_cjs" / "constants" / "contracts.js"
+MULTICALL3_ADDRESS = "0xca11bde05977b3631167028862be2a173976ca11"  # canonical, as on mainnet
 CHAIN_ID = 31337  # anvil's default
 DEADLINE = 2**32 - 1  # the router's swap deadline: never
 
@@ -116,6 +119,28 @@ class Anvil:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def multicall3_creation_bytecode() -> str:
+    """Multicall3's creation bytecode as the npm package ``viem`` ships it (``multicall3Bytecode`` in
+    ``_cjs/constants/contracts.js``). Raises RuntimeError when the file does not hold it."""
+    found = re.search(r"exports\.multicall3Bytecode = '(0x[0-9a-fA-F]+)'", VIEM_CONTRACTS.read_text())
+    if found is None:
+        raise RuntimeError(f"no multicall3Bytecode in {VIEM_CONTRACTS}")
+    return found.group(1)
+
+
+def multicall3_place(chain: "Anvil", *, deployer: str) -> str:
+    """Deploy Multicall3 from viem's creation bytecode, read its runtime code back with ``eth_getCode`` and put
+    that code at the canonical address (``anvil_setCode``), where it exists on mainnet; returns the address."""
+    tx_hash = chain.w3.eth.send_transaction({"from": Web3.to_checksum_address(deployer),
+                                             "data": multicall3_creation_bytecode()})
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+    assert receipt["status"] == 1, receipt
+    runtime = chain.rpc("eth_getCode", [receipt["contractAddress"], "latest"])
+    chain.rpc("anvil_setCode", [MULTICALL3_ADDRESS, runtime])
+    chain.mine()  # the code is in state from this block on
+    return MULTICALL3_ADDRESS
 
 
 @dataclass

@@ -9,6 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
+from eth_utils import function_signature_to_4byte_selector
 
 from ledgers.evm import METHOD_NOT_FOUND, JsonRpcTransport, RpcError, quantity
 from ledgers.glass.ethereum.types import (
@@ -28,7 +32,9 @@ class BlockDataError(RpcError):
     """A block or receipt the node returned is malformed or inconsistent (e.g. receipts do not match txs)."""
 
 
-
+class NoAccountState(RpcError):
+    """The node serves no account state: it does not know ``eth_getBalance`` (JSON-RPC error -32601), as the
+    replay node, whose recordings hold blocks and receipts but no balances. Terminal for that node."""
 
 
 def _hex(value: Any) -> str:
@@ -173,6 +179,10 @@ def _call_bytes(response: Any) -> tuple[bytes | None, str]:
 
 def _balance_read(query: BalanceQuery, response: Any, block_number: int) -> BalanceRead:
     if not query.token_address:
+        if isinstance(response, dict) and isinstance(response.get("error"), dict) \
+                and response["error"].get("code") == METHOD_NOT_FOUND:
+            raise NoAccountState(f"eth_getBalance({query.address}): JSON-RPC error {METHOD_NOT_FOUND}: "
+                                 f"{response['error'].get('message')}")
         value = JsonRpcTransport.result(response, f"eth_getBalance({query.address})")
         try:
             return BalanceRead(query.address, "", block_number, Decimal(quantity(value)))
@@ -181,12 +191,59 @@ def _balance_read(query: BalanceQuery, response: Any, block_number: int) -> Bala
     data, error = _call_bytes(response)
     if data is None:
         return BalanceRead(query.address, query.token_address, block_number, None, error)
-    if len(data) == 0:  # what eth_call answers for an address without code
+    return _token_balance(query, data, block_number)
+
+
+def _token_balance(query: BalanceQuery, data: bytes, block_number: int) -> BalanceRead:
+    """The balance a ``balanceOf`` call returned (``data``, the call's return bytes), as both read paths see it."""
+    if len(data) == 0:  # what a call answers for an address without code
         return BalanceRead(query.address, query.token_address, block_number, None, "no contract code (empty return)")
     if len(data) != 32:
         return BalanceRead(query.address, query.token_address, block_number, None,
                            f"malformed return ({len(data)} bytes, not one uint256)")
     return BalanceRead(query.address, query.token_address, block_number, Decimal(int.from_bytes(data, "big")))
+
+
+# Multicall3 (https://github.com/mds1/multicall), deployed at the same address on mainnet and most EVM chains.
+MULTICALL3_ADDRESS = "0xca11bde05977b3631167028862be2a173976ca11"
+AGGREGATE3 = function_signature_to_4byte_selector("aggregate3((address,bool,bytes)[])")
+GET_ETH_BALANCE = function_signature_to_4byte_selector("getEthBalance(address)")
+BALANCE_OF_SELECTOR = function_signature_to_4byte_selector("balanceOf(address)")
+MULTICALL_CHUNK = 500  # balance reads per aggregate3 call (~3M gas of cold balanceOf calls, far below eth_call caps)
+MULTICALL_PER_BATCH = 4  # aggregate3 calls per JSON-RPC batch round trip
+
+# The read paths of ``balances_at``, as the run log names them.
+READ_PATH_MULTICALL3 = "multicall3_aggregate3"
+READ_PATH_BATCH = "json_rpc_batch"
+
+
+def _aggregate3_data(queries: Sequence[BalanceQuery]) -> str:
+    """``aggregate3`` calldata reading each query with allowFailure=true: ``getEthBalance`` on Multicall3 itself
+    for ETH, the token's ``balanceOf`` for a token (eth-abi encoding)."""
+    words: dict[str, bytes] = {}  # each whale is read once per token: encode its address once
+    calls = []
+    for q in queries:
+        word = words.get(q.address)
+        if word is None:
+            word = words[q.address] = abi_encode(["address"], [q.address])
+        calls.append((q.token_address, True, BALANCE_OF_SELECTOR + word) if q.token_address
+                     else (MULTICALL3_ADDRESS, True, GET_ETH_BALANCE + word))
+    return "0x" + (AGGREGATE3 + abi_encode(["(address,bool,bytes)[]"], [calls])).hex()
+
+
+def _aggregate3_results(response: Any, count: int) -> list[tuple[bool, bytes]] | None:
+    """The ``(success, returnData)`` pairs of an aggregate3 eth_call; None when the call as a whole failed or its
+    return does not decode as ``count`` results."""
+    data, _ = _call_bytes(response)
+    if not data:
+        return None
+    try:
+        (results,) = abi_decode(["(bool,bytes)[]"], data)
+    except (DecodingError, ValueError, TypeError, OverflowError):
+        return None
+    if len(results) != count:
+        return None
+    return [(bool(success), bytes(returned)) for success, returned in results]
 
 
 def _text(data: bytes) -> str | None:
@@ -239,16 +296,29 @@ class EthereumRpcClient:
     Raises: RpcUnavailable (retryable) or RpcError / BlockDataError (terminal), nothing else.
     """
 
-    def __init__(self, url: str, *, timeout_s: float = 20.0, retries: int = 5, backoff_s: float = 0.5) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 20.0, retries: int = 5, backoff_s: float = 0.5,
+                 multicall3: bool = True) -> None:
         self.url = url
         self._rpc = JsonRpcTransport(url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
         self._supports_block_receipts = True
         self.traces = True  # call traces until the node shows it has none (then the blocks carry None)
+        # Multicall3 for balance reads where the node has its code (checked once, at the first read's block);
+        # False: always batched JSON-RPC.
+        self.multicall3 = multicall3
+        self._multicall3_code: bool | None = None
+        self.reads_by_path: dict[str, int] = {}  # balance reads this client made, by read path
 
     @classmethod
     def from_settings(cls, url: str | None = None) -> "EthereumRpcClient":
-        """A client on ``url`` or ``settings.ETH_RPC_URL`` with the configured timeout and retries."""
-        return cls(url or settings.ETH_RPC_URL, timeout_s=settings.ETH_RPC_TIMEOUT_S, retries=settings.ETH_RPC_RETRIES)
+        """A client on ``url`` or ``settings.ETH_RPC_URL`` with the configured timeout, retries and Multicall3 use."""
+        return cls(url or settings.ETH_RPC_URL, timeout_s=settings.ETH_RPC_TIMEOUT_S, retries=settings.ETH_RPC_RETRIES,
+                   multicall3=settings.ETH_MULTICALL3)
+
+    @property
+    def read_path(self) -> str:
+        """How this client's balance reads went: ``multicall3_aggregate3``, ``json_rpc_batch``, both joined by "+"
+        (a chunk Multicall3 could not read, or a failed call re-read on its own), or "" before any read."""
+        return "+".join(path for path in (READ_PATH_MULTICALL3, READ_PATH_BATCH) if self.reads_by_path.get(path))
 
     # --- API ----------------------------------------------------------------------------------
     def chain_id(self) -> int:
@@ -323,13 +393,37 @@ class EthereumRpcClient:
         """Each query's balance at block ``block_number`` (never "latest": every read of one refresh is at
         the same block), in query order.
 
-        Source: ``eth_getBalance(address, block)`` for ETH, ``eth_call`` of ERC-20 ``balanceOf(address)`` at
-        the block for a token, batched ``batch_size`` calls per round trip.
+        Source: where Multicall3 has code at its canonical address (``eth_getCode`` once per client, at the
+        first read's block) and the client may use it, ``aggregate3`` eth_calls at the block with
+        allowFailure=true, MULTICALL_CHUNK reads each (ETH through Multicall3's ``getEthBalance``, a token
+        through its ``balanceOf``), MULTICALL_PER_BATCH of them per JSON-RPC batch; a chunk whose aggregate3
+        fails as a whole, and each call that fails inside it, is read again the other way. Otherwise
+        ``eth_getBalance(address, block)`` for ETH and ``eth_call`` of ``balanceOf(address)`` for a token,
+        ``batch_size`` calls per JSON-RPC batch. ``reads_by_path`` / ``read_path`` say which way was used.
         Units: ``value_raw`` in base units. A token read that fails on its own (no code at the address,
-        a revert, a return that is not one uint256) is a BalanceRead with ``error`` set, not an exception.
-        Raises: RpcUnavailable / RpcError when the node cannot answer the batch (or does not keep state
-        at that block: a JSON-RPC error on an ETH balance).
+        a revert, a return that is not one uint256) is a BalanceRead with ``error`` set, not an exception;
+        both paths give the same values and errors.
+        Raises: NoAccountState when the node does not serve balances at all (the replay node);
+        RpcUnavailable / RpcError when the node cannot answer a batch (or does not keep state at that
+        block: a JSON-RPC error on an ETH balance).
         """
+        if queries and self._multicall3_at(block_number):
+            return self._balances_multicall3(queries, block_number, batch_size)
+        return self._balances_batched(queries, block_number, batch_size)
+
+    def _multicall3_at(self, block_number: int) -> bool:
+        if not self.multicall3:
+            return False
+        if self._multicall3_code is None:
+            try:
+                code = self._rpc.request("eth_getCode", [MULTICALL3_ADDRESS, hex(block_number)])
+            except RpcError:  # a node that cannot say (no state, no such method): no Multicall3 here
+                code = None
+            self._multicall3_code = isinstance(code, str) and code not in ("0x", "")
+        return self._multicall3_code
+
+    def _balances_batched(self, queries: Sequence[BalanceQuery], block_number: int,
+                          batch_size: int) -> list[BalanceRead]:
         block = hex(block_number)
         reads: list[BalanceRead] = []
         for start in range(0, len(queries), batch_size):
@@ -339,7 +433,42 @@ class EthereumRpcClient:
                 if q.token_address else ("eth_getBalance", [q.address, block]) for q in chunk]
             for query, response in zip(chunk, self._rpc.batch(calls), strict=True):
                 reads.append(_balance_read(query, response, block_number))
+        self._count(READ_PATH_BATCH, len(queries))
         return reads
+
+    def _balances_multicall3(self, queries: Sequence[BalanceQuery], block_number: int,
+                             batch_size: int) -> list[BalanceRead]:
+        block = hex(block_number)
+        chunks = [queries[start:start + MULTICALL_CHUNK] for start in range(0, len(queries), MULTICALL_CHUNK)]
+        reads: list[BalanceRead | None] = []
+        again: list[int] = []  # reads to make the batched way: their chunk failed, or their call did
+        for first in range(0, len(chunks), MULTICALL_PER_BATCH):
+            group = chunks[first:first + MULTICALL_PER_BATCH]
+            calls: list[tuple[str, list]] = [
+                ("eth_call", [{"to": MULTICALL3_ADDRESS, "data": _aggregate3_data(chunk)}, block]) for chunk in group]
+            for chunk, response in zip(group, self._rpc.batch(calls), strict=True):
+                results = _aggregate3_results(response, len(chunk))
+                for index, query in enumerate(chunk):
+                    success, returned = results[index] if results is not None else (False, b"")
+                    if success and (query.token_address or len(returned) == 32):
+                        reads.append(_token_balance(query, returned, block_number) if query.token_address else
+                                     BalanceRead(query.address, "", block_number,
+                                                 Decimal(int.from_bytes(returned, "big"))))
+                    else:
+                        # The node's own answer to the single call says why (a revert's message, or a call
+                        # that ran out of the aggregate's gas and would succeed alone).
+                        again.append(len(reads))
+                        reads.append(None)
+        self._count(READ_PATH_MULTICALL3, len(queries) - len(again))
+        if again:
+            for index, read in zip(again, self._balances_batched([queries[i] for i in again], block_number,
+                                                                 batch_size), strict=True):
+                reads[index] = read
+        return [read for read in reads if read is not None]
+
+    def _count(self, path: str, reads: int) -> None:
+        if reads:
+            self.reads_by_path[path] = self.reads_by_path.get(path, 0) + reads
 
     def token_metadata(self, token_addresses: Sequence[str], *, block_number: int) -> list[TokenMetadata]:
         """``symbol()``, ``name()`` and ``decimals()`` of each ERC-20 contract, as its code answers at block

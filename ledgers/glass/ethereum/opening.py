@@ -30,10 +30,10 @@ from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ledgers.errors import SourceUnavailable
-from ledgers.evm import METHOD_NOT_FOUND, RpcError
+from ledgers.evm import RpcError
 from ledgers.exchange.market.models import Asset
 from ledgers.exchange.market.selectors import latest_price, price_at
-from ledgers.glass.ethereum.client import EthereumRpcClient
+from ledgers.glass.ethereum.client import EthereumRpcClient, NoAccountState
 from ledgers.glass.ethereum.holdings import NATIVE_DECIMALS, NATIVE_SYMBOL, holding_value, traded_tokens
 from ledgers.glass.ethereum.types import BalanceQuery
 from ledgers.models import SyncCursor
@@ -82,7 +82,7 @@ def _targets(whale_ids: Sequence[int] | None) -> dict[int, int]:
 
 def _unavailable_reason(exc: RpcError, block: int) -> str:
     text = str(exc)
-    if f"JSON-RPC error {METHOD_NOT_FOUND}" in text:
+    if isinstance(exc, NoAccountState):
         return f"the node serves no account state (the recordings hold no balances): {text}"[:500]
     return f"the node keeps no state at block {block} (an archive node would): {text}"[:500]
 

@@ -27,6 +27,7 @@ from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.exchange.market.selectors import PriceBook, asset_map
 from ledgers.glass.ethereum.activity import ParseContext, block_activities, counterparties_of
 from ledgers.glass.ethereum.client import EthereumRpcClient
+from ledgers.glass.ethereum.holdings import holdings_mark_pending, holdings_reads_orphaned
 from ledgers.glass.ethereum.models import BlockRecord
 from ledgers.glass.ethereum.types import RawBlock
 from ledgers.models import CollectorRun
@@ -98,23 +99,30 @@ def _handle_reorg(client: EthereumRpcClient, block: RawBlock, cursor_position: i
         if not cursor_advance(stream=STREAM, expected=cursor_position, position=new_position,
                               position_hash=ancestor.block_hash):
             return -1
+        retracted: set[int] = set()
         for record in orphaned:
             deleted = trades_retract(chain=Chain.ETHEREUM, block_hashes=[record.block_hash])
             retraction = reorg_retraction_record(chain=Chain.ETHEREUM, block_number=record.block_number,
                                                  block_hash=record.block_hash, block_time=record.block_time,
                                                  deleted=deleted)
             events_publish(event_ids=[retraction.id])
+            retracted.update(row["whale_id"] for row in deleted)
         BlockRecord.objects.filter(block_number__gt=ancestor.block_number).delete()
+        # Their balances went back with the orphaned blocks: read again (the new branch marks its own whales).
+        holdings_reads_orphaned(ancestor_block_number=ancestor.block_number)
+        holdings_mark_pending(whale_ids=retracted, block_number=ancestor.block_number, rpc_url=client.url)
     logger.warning("ethereum.reorg", extra={"at": block.number, "ancestor": ancestor.block_number,
                                             "orphaned": [r.block_number for r in orphaned]})
     return new_position
 
 
-def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> tuple[int, int] | None:
+def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int, rpc_url: str) -> tuple[int, int] | None:
     """Store consecutive ``blocks`` in ONE transaction with the cursor's compare-and-set.
 
     Returns (new trades, new events), or None when another run moved the cursor first (nothing
-    is written then). A batch is all or nothing, so a crash leaves whole batches only.
+    is written then). A batch is all or nothing, so a crash leaves whole batches only. The whales whose
+    new trades it stored are marked for a holdings refresh from the node at ``rpc_url``, queued once the
+    batch commits (``holdings.holdings_mark_pending``: coalesced, and skipped for a node without state).
     """
     activities = [activity for block in blocks for activity in block_activities(block, ctx)]
     last = blocks[-1]
@@ -131,6 +139,8 @@ def _store_blocks(blocks: list[RawBlock], ctx: ParseContext, expected: int) -> t
         BlockRecord.objects.filter(block_number__lt=last.number - settings.ETH_REORG_DEPTH).delete()
         stored = trades_ingest(activities=activities)
         events_publish(event_ids=stored.event_ids)  # sent once the batch commits
+        holdings_mark_pending(whale_ids={trade.whale_id for trade in stored.trades}, block_number=last.number,
+                              rpc_url=rpc_url)
     return len(stored.trades), len(stored.event_ids)
 
 
@@ -199,7 +209,7 @@ def blocks_collect(
                 position = expected = new_position
                 continue
             blocks = _linked_prefix(blocks)  # a reorg inside the batch is caught on the next round
-            stored = _store_blocks(blocks, parse_context(blocks, whales), expected)
+            stored = _store_blocks(blocks, parse_context(blocks, whales), expected, client.url)
             if stored is None:  # another run stored these blocks first: it owns the stream now
                 return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
                                events_written, "cursor moved by another run", client=client)

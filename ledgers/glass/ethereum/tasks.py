@@ -1,4 +1,4 @@
-"""Celery tasks of the Ethereum collectors (logic in services.blocks_collect and holdings.holdings_refresh;
+"""Celery tasks of the Ethereum collectors (logic in services.blocks_collect and holdings.holdings_collect;
 retries in ledgers.tasks)."""
 
 from ledgers.glass.ethereum.holdings import COLLECTOR_NAME as HOLDINGS_COLLECTOR
@@ -18,3 +18,12 @@ def collect_blocks(*, max_blocks: int | None = None) -> None:
 def refresh_holdings(*, whale_ids: list[int] | None = None) -> None:
     """Beat, every 15 min (migration 0003): the holdings of every tracked Ethereum whale (or ``whale_ids``)."""
     collector_task_run(HOLDINGS_COLLECTOR, whale_ids=whale_ids)
+
+
+@collector_task(name="ethereum.refresh_pending_holdings", retry_backoff=10, retry_backoff_max=300,
+                soft_time_limit=840, time_limit=900)
+def refresh_pending_holdings(*, rpc_url: str | None = None) -> None:
+    """Queued by holdings.holdings_mark_pending once a collected batch commits (coalesced, debounced by
+    ETH_HOLDINGS_DEBOUNCE_S): the holdings of every whale marked pending, from ``rpc_url`` (default
+    ETH_RPC_URL). No beat row of its own: the full refresh's row (every 15 min) also clears the marks."""
+    collector_task_run(HOLDINGS_COLLECTOR, pending=True, rpc_url=rpc_url)

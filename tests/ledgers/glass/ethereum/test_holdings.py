@@ -1,20 +1,32 @@
 """Ethereum holdings on a real node (anvil with the Uniswap V2 builds): amounts, blocks and token metadata are
-checked against what the node itself answers; prices come from the recorded CoinGecko CSV."""
+checked against what the node itself answers; prices come from the recorded CoinGecko CSV. The per-batch refresh
+runs the task the collector queued, as a worker would; the node without state is the replay node."""
 
 from datetime import UTC, datetime
 from decimal import Context, Decimal
 
 import pytest
+from celery import current_app
+from django.core.cache import cache
 from web3 import Web3
 
 from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.glass.ethereum.client import EthereumRpcClient
-from ledgers.glass.ethereum.holdings import holdings_collect, holdings_refresh
+from ledgers.glass.ethereum.holdings import (
+    PENDING_TASK,
+    _no_state_key,
+    holdings_collect,
+    holdings_mark_pending,
+    holdings_refresh,
+    node_no_state_reason,
+)
+from ledgers.glass.ethereum.models import HoldingsSync
 from ledgers.glass.ethereum.services import blocks_collect
 from ledgers.models import CollectorRun
 from tests.chain.anvil import DEADLINE
-from tests.ledgers.glass.ethereum.recorded import eth_price_on
+from tests.ledgers.glass.ethereum.recorded import RECORDED_BLOCKS, eth_price_on
 from whales.chains import Chain
+from whales.jobs import COALESCE_KEY
 from whales.models import Holding, RunStatus, Trade, Whale
 from whales.money import q_usd
 
@@ -77,8 +89,11 @@ def test_holdings_are_the_node_balances_at_the_block_valued_through_their_own_co
     b = held[token_b]
     assert b.amount == Decimal(uniswap.balance_of(uniswap.token_b, whale, block)).scaleb(-decimals)
     assert (b.is_verified, b.value_usd, b.portfolio_percent) == (False, None, None)
-    # Portfolio shares: only where every value is known (B is unvalued), so none here.
-    assert held[""].portfolio_percent is None
+    # Portfolio shares of the priced total (what the portfolio value counts): B, unvalued, has none and
+    # takes nothing from the others.
+    priced = held[""].value_usd + a.value_usd
+    assert held[""].portfolio_percent == (held[""].value_usd / priced * 100).quantize(Decimal("0.0001"))
+    assert a.portfolio_percent == (a.value_usd / priced * 100).quantize(Decimal("0.0001"))
 
 
 def test_a_refresh_at_a_stated_block_reads_that_block_and_replaces_what_was_held(chain, uniswap, wallet):
@@ -141,3 +156,131 @@ def test_trades_stored_before_a_tokens_metadata_get_its_amounts_once_it_is_read(
     assert bought.amount_base == Decimal(transfer["args"]["value"]).scaleb(-decimals, context=Context(prec=80))
     assert bought.base_asset == f"{uniswap.token_b.functions.symbol().call()} ({token_b[:10]})"
     assert bought.value_usd == value_before  # values stay as collected: only the amount is put in units
+
+
+def test_a_refresh_at_an_older_block_leaves_a_newer_read_in_place(chain, uniswap, wallet):
+    whale, _, curated = wallet
+    client = EthereumRpcClient(chain.url, retries=0)
+    older = chain.head()
+    balance = uniswap.balance_of(uniswap.token_a, whale)
+    chain.transact(uniswap.token_a.functions.transfer(Web3.to_checksum_address(chain.accounts[0]), balance),
+                   sender=whale)
+    newer = chain.head()
+    holdings_refresh(client=client, block_number=newer)
+    stored = set(Holding.objects.filter(whale__address=whale).values_list("token_address", "amount", "block_number"))
+    assert curated.contract_address not in {token for token, _, _ in stored}
+    # A slow refresh at the older block (the whale still held token A then) finishes afterwards: nothing changes.
+    late = holdings_refresh(client=client, block_number=older)
+    assert (late.whales, late.whales_read_newer, late.holdings) == (0, 1, 0)
+    assert set(Holding.objects.filter(whale__address=whale).values_list("token_address", "amount",
+                                                                       "block_number")) == stored
+    assert HoldingsSync.objects.get(whale__address=whale).block_number == newer
+
+
+def test_a_pending_mark_stays_until_a_read_covers_its_block(chain, uniswap, wallet):
+    whale, _, _ = wallet
+    whale_id = Whale.objects.get(address=whale).id
+    head = chain.head()
+    holdings_mark_pending(whale_ids=[whale_id], block_number=head - 1, rpc_url=chain.url)
+    holdings_mark_pending(whale_ids=[whale_id], block_number=head, rpc_url=chain.url)
+    holdings_mark_pending(whale_ids=[whale_id], block_number=head - 2, rpc_url=chain.url)  # never moves back
+    mark = HoldingsSync.objects.get(whale_id=whale_id)
+    assert mark.pending_block_number == head
+    client = EthereumRpcClient(chain.url, retries=0)
+    holdings_refresh(client=client, block_number=head - 1)
+    assert HoldingsSync.objects.get(whale_id=whale_id).pending_block_number == head
+    holdings_refresh(client=client, block_number=head)
+    assert HoldingsSync.objects.values_list("pending_block_number", "pending_since", "block_number").get(
+        whale_id=whale_id) == (None, None, head)
+
+
+def pending_refreshes(queued: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The holdings refreshes among the queued tasks (the collector also queues metrics recomputes)."""
+    return [task for task in queued if task[0] == PENDING_TASK]
+
+
+def run_queued(name: str, kwargs: dict) -> None:
+    """Run a queued message's task here, by its name, as a worker would (its autodiscovered task modules)."""
+    current_app.loader.import_default_modules()
+    current_app.tasks[name].apply(kwargs=kwargs, throw=True)
+
+
+def test_after_the_collector_follows_blocks_its_whales_hold_what_the_node_says(
+        chain, uniswap, settings, broker_tasks, django_capture_on_commit_callbacks):
+    """No full refresh: the collector's batches queue one refresh of the whales they stored trades of, and that
+    task alone makes their holdings equal the node's balances at the head."""
+    settings.ETH_CONFIRMATIONS = 2  # the collector below follows with none: the refresh reads where it stopped
+    cache.delete(COALESCE_KEY.format(name=PENDING_TASK))
+    trader, idle = chain.accounts[7], chain.accounts[8]
+    trader_id = Whale.objects.create(chain=Chain.ETHEREUM, address=trader, name="trader").id
+    idle_id = Whale.objects.create(chain=Chain.ETHEREUM, address=idle, name="idle").id
+    start = chain.head() + 1
+    chain.transact(uniswap.token_a.functions.transfer(Web3.to_checksum_address(trader), 3 * 10**18),
+                   sender=chain.accounts[0])
+    chain.transact(uniswap.router.functions.swapExactETHForTokens(
+        0, [uniswap.weth.address, uniswap.token_b.address], Web3.to_checksum_address(trader), DEADLINE),
+        sender=trader, value_wei=10**18)
+    chain.send_eth(sender=trader, to=chain.accounts[0], value_wei=2 * 10**18)
+    client = EthereumRpcClient(chain.url, retries=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = blocks_collect(client=client, from_block=start, confirmations=0, batch_blocks=1)
+    head = chain.head()
+    assert (result.status, result.blocks) == (RunStatus.OK, head - start + 1)
+    # Three batches stored trades of the trader: one refresh queued (coalesced), for this node.
+    queued = pending_refreshes(broker_tasks())
+    assert queued == [(PENDING_TASK, {"rpc_url": chain.url})]
+    assert list(HoldingsSync.objects.values_list("whale_id", "pending_block_number")) == [(trader_id, head)]
+    assert not Holding.objects.exists()
+
+    [(name, kwargs)] = queued
+    run_queued(name, kwargs)  # what a worker does with the message
+
+    token_a, token_b = uniswap.token_a.address.lower(), uniswap.token_b.address.lower()
+    held = dict(Holding.objects.filter(whale_id=trader_id).values_list("token_address", "amount"))
+    assert held == {
+        "": Decimal(chain.eth_balance_wei(trader, head)).scaleb(-18),
+        token_a: Decimal(uniswap.balance_of(uniswap.token_a, trader, head)).scaleb(
+            uniswap.token_a.functions.decimals().call() * -1),
+        token_b: Decimal(uniswap.balance_of(uniswap.token_b, trader, head)).scaleb(
+            uniswap.token_b.functions.decimals().call() * -1),
+    }
+    assert set(Holding.objects.filter(whale_id=trader_id).values_list("block_number", flat=True)) == {head}
+    assert not Holding.objects.filter(whale_id=idle_id).exists()  # not touched, not read
+    assert list(HoldingsSync.objects.values_list("whale_id", "block_number", "pending_block_number")) == [
+        (trader_id, head, None)]
+    run = CollectorRun.objects.get(collector="ethereum_holdings")
+    assert (run.items_seen, run.to_position, run.details["scope"]) == (1, head, "pending")
+    # Nothing pending any more: the next message (or a duplicate) runs nothing and logs no run.
+    run_queued(name, kwargs)
+    assert CollectorRun.objects.filter(collector="ethereum_holdings").count() == 1
+
+
+def test_a_node_without_state_gets_no_refresh_per_batch_once_it_has_said_so(
+        replay, recorded_world, eth_client, broker_tasks, django_capture_on_commit_callbacks):
+    first, last = RECORDED_BLOCKS
+    cache.delete(_no_state_key(replay.eth_url))
+    cache.delete(COALESCE_KEY.format(name=PENDING_TASK))
+    with django_capture_on_commit_callbacks(execute=True):
+        blocks_collect(client=eth_client, from_block=first, to_block=first, confirmations=0)
+    [(name, kwargs)] = pending_refreshes(broker_tasks())
+    touched = set(Trade.objects.values_list("whale_id", flat=True))
+    assert set(HoldingsSync.objects.filter(pending_block_number=first).values_list("whale_id", flat=True)) == touched
+    run_queued(name, kwargs)
+    run = CollectorRun.objects.get(collector="ethereum_holdings")
+    assert run.status == RunStatus.FAILED and "the node serves no account state" in run.error
+    assert node_no_state_reason(rpc_url=replay.eth_url) == run.error
+
+    # The next batch, after the coalescing window: trades of tracked whales again, but no mark and no refresh.
+    cache.delete(COALESCE_KEY.format(name=PENDING_TASK))
+    with django_capture_on_commit_callbacks(execute=True):
+        blocks_collect(client=eth_client, from_block=last, to_block=last, confirmations=0)
+    assert Trade.objects.filter(block_number=last).exists()
+    assert pending_refreshes(broker_tasks()) == []
+    assert not HoldingsSync.objects.filter(pending_block_number=last).exists()
+    # A refresh queued before the node said so, run now, does nothing either.
+    run_queued(name, kwargs)
+    assert CollectorRun.objects.filter(collector="ethereum_holdings").count() == 1
+    # The beat row's full refresh still asks the node.
+    assert holdings_collect(rpc_url=replay.eth_url).status == RunStatus.FAILED
+    assert CollectorRun.objects.filter(collector="ethereum_holdings").count() == 2
+    cache.delete(_no_state_key(replay.eth_url))
