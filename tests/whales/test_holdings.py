@@ -33,9 +33,10 @@ def test_replace_keeps_perps_drops_other_spot_rows_and_shares_each_whales_total(
     total = D(7500) + D(2500)
     assert stored(priced) == {"ETH": (D("2.5"), D(7500), D(7500) / total * 100, False),
                               "USDC": (D(2500), D(2500), D(2500) / total * 100, False)}
-    # One unknown value: no shares for that whale.
-    assert stored(unpriced) == {"ETH": (D(1), D(3000), None, False), "ODD": (D(9), None, None, False)}
-    assert stored(trader) == {"ETH": (D(1), D(3000), None, False), "BTC-PERP": (D(-2), None, None, True)}
+    # An unknown value has no share and takes none from the others: shares are of the priced total, the
+    # total the portfolio value counts.
+    assert stored(unpriced) == {"ETH": (D(1), D(3000), D(100), False), "ODD": (D(9), None, None, False)}
+    assert stored(trader) == {"ETH": (D(1), D(3000), D(100), False), "BTC-PERP": (D(-2), None, None, True)}
 
 
 def test_without_replace_other_rows_stay_and_count_in_the_shares():
