@@ -31,7 +31,17 @@ from tests.chain.anvil import ANVIL
 from tests.ports import free_port
 from tests.processes import BASE_DIR
 from tests.requirements import require
-from whales.models import AddressCategory, Holding, KnownAddress, RunStatus, Trade, WalletMetricsDaily, Whale
+from whales.analytics.metrics import metrics_recompute
+from whales.models import (
+    AddressCategory,
+    Holding,
+    KnownAddress,
+    RunStatus,
+    Trade,
+    WalletMetrics,
+    WalletMetricsDaily,
+    Whale,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +214,11 @@ def test_the_demo_chain_is_tracked_exactly_as_the_node_says_and_stops_on_ctrl_c(
     # The past days: each whale's daily portfolio value is the node's balances at that day's last block, at
     # the simulated prices stamped at its end (the next midnight, UTC).
     assert openings_read(client=client).ok == len(whales)  # empty before their first trade: 0 USD each
+    # Every flow is priced (the simulated prices) and every opening read: each whale has an ROI.
+    metrics_recompute(whale_ids=list(Whale.objects.filter(address__in=whales).values_list("pk", flat=True)))
+    assert dict(WalletMetrics.objects.filter(whale__address__in=whales).values_list(
+        "whale__address", "details__roi_unavailable")) == dict.fromkeys(whales, "")
+    assert not WalletMetrics.objects.filter(whale__address__in=whales, roi_percent__isnull=True).exists()
     today = datetime.now(tz=UTC).date()
     assert metrics_backfill(today=today).days_written == len(whales) * HISTORY_DAYS
     prices = {symbol: sorted((datetime.fromisoformat(p["timestamp"]), Decimal(p["price_usd"])) for p in a["prices"])
