@@ -303,17 +303,29 @@ def trades_apply_token_metadata(*, chain: str, token_address: str, symbol: str, 
     """Put the amounts of ``token_address``'s trades stored before its decimals were known into human units:
     ``amount_base = amount_raw / 10**decimals`` and ``base_asset = symbol`` on the trades of that base token
     still without an amount. Values stay as stored (unpriced): a token is valued only by its own prices, at
-    its own time. Idempotent (only rows without an amount are touched); the whales' FIFO books are rebuilt.
-    Returns how many trades were updated."""
+    its own time. The events of those trades say the amount too: "an unknown amount of <contract>" in their
+    summary becomes "<amount> <symbol>". Idempotent (only rows without an amount are touched); the whales'
+    FIFO books are rebuilt. Returns how many trades were updated."""
     with transaction.atomic():
         rows = list(Trade.objects.select_for_update().filter(
             chain=chain, base_token_address=token_address, amount_base__isnull=True, amount_raw__isnull=False
-        ).only("id", "whale_id", "amount_raw"))
+        ).only("id", "whale_id", "amount_raw", "tx_hash", "log_index"))
+        amounts: dict[tuple[str, int | None, int], Decimal] = {}
         for trade in rows:
             assert trade.amount_raw is not None
             trade.amount_base = from_base_units(trade.amount_raw, decimals)
             trade.base_asset = symbol
+            amounts[(trade.tx_hash, trade.whale_id, trade.log_index)] = trade.amount_base
         Trade.objects.bulk_update(rows, ["amount_base", "base_asset"], batch_size=1000)
+        unknown = f"an unknown amount of {token_address}"
+        events = list(WhaleEvent.objects.filter(chain=chain, tx_hash__in={key[0] for key in amounts},
+                                                summary__contains=unknown).only("id", "tx_hash", "whale_id",
+                                                                                "log_index", "summary"))
+        for event in events:
+            amount = amounts.get((event.tx_hash, event.whale_id, event.log_index))
+            if amount is not None:
+                event.summary = event.summary.replace(unknown, f"{amount.normalize():,f} {symbol}", 1)[:500]
+        WhaleEvent.objects.bulk_update(events, ["summary"], batch_size=1000)
         metrics_books_forget(whale_ids={trade.whale_id for trade in rows})
     return len(rows)
 

@@ -284,3 +284,34 @@ def test_a_node_without_state_gets_no_refresh_per_batch_once_it_has_said_so(
     assert holdings_collect(rpc_url=replay.eth_url).status == RunStatus.FAILED
     assert CollectorRun.objects.filter(collector="ethereum_holdings").count() == 2
     cache.delete(_no_state_key(replay.eth_url))
+
+
+def test_an_event_stored_before_a_tokens_metadata_says_its_amount_once_it_is_read(chain, uniswap):
+    """A priced swap into a token nobody knew yet raises an event naming "an unknown amount of <contract>";
+    once the holdings refresh reads the token's metadata, the event gives the node's amount and the symbol."""
+    from django.utils import timezone
+
+    from whales.models import EventThreshold, EventType, WhaleEvent
+
+    eth = Asset.objects.get(chain=Chain.ETHEREUM, contract_address="")
+    PriceHistory.objects.create(asset=eth, timestamp=timezone.now(), price_usd=eth_price_on(PRICE_DAY))
+    EventThreshold.objects.update_or_create(event_type=EventType.LARGE_SWAP, defaults={"min_value_usd": Decimal(1)})
+    whale = chain.accounts[7]
+    Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="event whale")
+    start = chain.head() + 1
+    receipt = chain.transact(uniswap.router.functions.swapExactETHForTokens(
+        0, [uniswap.weth.address, uniswap.token_b.address], Web3.to_checksum_address(whale), DEADLINE),
+        sender=whale, value_wei=10**18)
+    blocks_collect(client=EthereumRpcClient(chain.url, retries=0), from_block=start, confirmations=0)
+    token_b = uniswap.token_b.address.lower()
+    event = WhaleEvent.objects.get(whale__address=whale, type=EventType.LARGE_SWAP)
+    assert f"an unknown amount of {token_b}" in event.summary
+    holdings_refresh(client=EthereumRpcClient(chain.url, retries=0), block_number=chain.head())
+    event.refresh_from_db()
+    [transfer] = [e for e in uniswap.token_b.events.Transfer().process_receipt(receipt)
+                  if e["address"].lower() == token_b and e["args"]["to"].lower() == whale]
+    amount = Decimal(transfer["args"]["value"]).scaleb(-uniswap.token_b.functions.decimals().call(),
+                                                      context=Context(prec=80))
+    label = f"{uniswap.token_b.functions.symbol().call()} ({token_b[:10]})"
+    assert f"bought {amount.normalize():,f} {label} for 1 ETH" in event.summary
+    assert "unknown amount" not in event.summary
