@@ -2,7 +2,7 @@
 checked against what the node itself answers; prices come from the recorded CoinGecko CSV. The per-batch refresh
 runs the task the collector queued, as a worker would; the node without state is the replay node."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal
 
 import pytest
@@ -294,7 +294,9 @@ def test_an_event_stored_before_a_tokens_metadata_says_its_amount_once_it_is_rea
     from whales.models import EventThreshold, EventType, WhaleEvent
 
     eth = Asset.objects.get(chain=Chain.ETHEREUM, contract_address="")
-    PriceHistory.objects.create(asset=eth, timestamp=timezone.now(), price_usd=eth_price_on(PRICE_DAY))
+    # Stamped a minute back: block times are whole seconds, and a price must be at or before the block.
+    PriceHistory.objects.create(asset=eth, timestamp=timezone.now() - timedelta(minutes=1),
+                                price_usd=eth_price_on(PRICE_DAY))
     EventThreshold.objects.update_or_create(event_type=EventType.LARGE_SWAP, defaults={"min_value_usd": Decimal(1)})
     whale = chain.accounts[7]
     Whale.objects.create(chain=Chain.ETHEREUM, address=whale, name="event whale")
