@@ -2,7 +2,7 @@
 prices, so a fresh install charts a wallet's history, not one point.
 
 For each whale and each UTC day D from its first trade's day (or its opening's) to yesterday, the figures are
-those of ``whales.analytics.metrics`` (same formulas, same ``_whale_metrics``) as of the end of D (the next
+those of ``whales.analytics.metrics`` (same formulas, same ``figures_metrics``) as of the end of D (the next
 midnight UTC), from the trades with ``block_time`` before it:
 
 - **FIFO figures** (realized P&L, round trips, win rate, unknown-cost sells) and **flows** (deposits and
@@ -36,10 +36,10 @@ from decimal import Decimal, localcontext
 from typing import Protocol
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from whales.analytics.metrics import (
-    _CTX,
     CLOSE_DIRECTIONS,
     METRIC_FIELDS,
     OPENING_CHAINS,
@@ -48,12 +48,13 @@ from whales.analytics.metrics import (
     TRANSFER_IN,
     TRANSFER_OUT,
     WhaleFigures,
-    _whale_metrics,
     book_apply,
+    figures_metrics,
 )
 from whales.chains import Chain
 from whales.fifo import FifoBook
 from whales.models import Direction, OpeningStatus, Trade, TradeSource, WalletMetricsDaily, WalletOpening, Whale
+from whales.money import WIDE
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class _Replay:
                 f.outflow += value
         if _is_perp(source, direction, pnl):
             f.perp_trades += 1
-            with localcontext(_CTX):
+            with localcontext(WIDE):
                 f.perp_realized += (pnl or ZERO) - (fee_usd or ZERO)
             if direction in CLOSE_DIRECTIONS or pnl is not None:
                 f.perp_closes += 1
@@ -173,7 +174,7 @@ class _Replay:
         self.symbols[base] = base_token
         if self.balances is not None:
             sign = 1 if direction in IN_DIRECTIONS else -1
-            with localcontext(_CTX):
+            with localcontext(WIDE):
                 self.balances[base_token] = self.balances.get(base_token, ZERO) + sign * amount
                 if amount_quote is not None and direction in (Direction.BUY, Direction.SELL):
                     self.balances[quote_token] = self.balances.get(quote_token, ZERO) - sign * amount_quote
@@ -189,7 +190,7 @@ class _Replay:
         f.trades_1d, f.volume_1d = len(self.w1.items), self.w1.total
         f.prices, f.portfolio = {}, None
         if self.balances is not None:
-            with localcontext(_CTX):
+            with localcontext(WIDE):
                 for token, amount in self.balances.items():
                     price = self.price_of(token, end) if amount else None
                     if price is None:
@@ -199,10 +200,10 @@ class _Replay:
                     price = self.price_of(token, end)
                     if price is not None:
                         f.prices[symbol] = price
-        return _whale_metrics(self.whale_id, f, end)
+        return figures_metrics(self.whale_id, f, end)
 
 
-def _whale_days(whale: Whale, opening: WalletOpening | None, prices: DailyPrices, first_day: date | None,
+def _whale_days(whale: Whale, opening: WalletOpening | None, price_of: PriceOf, first_day: date | None,
                 last_day: date) -> list[WalletMetricsDaily]:
     rows = (Trade.objects.filter(whale_id=whale.pk).exclude(source=TradeSource.MEMPOOL)
             .order_by("block_time", "id").values_list(*_COLUMNS))
@@ -215,7 +216,6 @@ def _whale_days(whale: Whale, opening: WalletOpening | None, prices: DailyPrices
     begin = min(starts).astimezone(UTC).date()
     if begin > last_day:
         return []
-    price_of = prices.for_chain(whale.chain, _day_end(begin) - DAY, _day_end(last_day))
     replay = _Replay(whale.pk, whale.chain, opening if whale.chain in OPENING_CHAINS else None, price_of)
     out, index, day = [], 0, begin
     while day <= last_day:
@@ -232,6 +232,10 @@ def _whale_days(whale: Whale, opening: WalletOpening | None, prices: DailyPrices
     return out
 
 
+def _no_price(token_address: str, when: datetime) -> Decimal | None:
+    return None  # a chain without trades or openings: no whale of it has a day to write
+
+
 def metrics_backfill(*, prices: DailyPrices, whale_ids: Sequence[int] | None = None, days: int | None = None,
                      today: date | None = None, progress: Callable[[BackfillProgress], None] | None = None
                      ) -> BackfillResult:
@@ -241,8 +245,9 @@ def metrics_backfill(*, prices: DailyPrices, whale_ids: Sequence[int] | None = N
     ``days`` limits the rows written to the last ``days`` days before ``today`` (the trades are still replayed
     from the first: the FIFO books need them); None writes the whole history. ``today`` (UTC date, default now)
     is never written: it is the live recompute's row. ``progress`` is called after each whale.
-    Shape: per whale, one query for its trades, what ``prices.for_chain`` costs, and one upsert of its days in its own
-    transaction. Units: USD and percent as in ``WalletMetrics``.
+    Shape: one GROUP BY for each chain's earliest trade, one ``prices.for_chain`` per chain (over the whole
+    window), then per whale one query for its trades and one upsert of its days in its own transaction.
+    Units: USD and percent as in ``WalletMetrics``.
     """
     today = today or timezone.now().astimezone(UTC).date()
     last_day = today - DAY
@@ -252,9 +257,22 @@ def metrics_backfill(*, prices: DailyPrices, whale_ids: Sequence[int] | None = N
         whales = whales.filter(pk__in=list(whale_ids))
     targets = list(whales.only("pk", "chain"))
     openings = {o.whale_id: o for o in WalletOpening.objects.filter(whale_id__in=[w.pk for w in targets])}
+    trades = Trade.objects.exclude(source=TradeSource.MEMPOOL)
+    if whale_ids is not None:
+        trades = trades.filter(whale_id__in=[w.pk for w in targets])
+    earliest = dict(trades.values("chain").annotate(first=Min("block_time")).order_by().values_list("chain", "first"))
+    chain_of = {w.pk: w.chain for w in targets}
+    for opening in openings.values():  # an opening comes before its whale's first trade
+        if opening.block_time is not None:
+            chain = chain_of[opening.whale_id]
+            earliest[chain] = min(earliest.get(chain, opening.block_time), opening.block_time)
+    price_of: dict[str, PriceOf] = {}
     written = whales_written = 0
     for done, whale in enumerate(targets, start=1):
-        rows = _whale_days(whale, openings.get(whale.pk), prices, first_day, last_day)
+        if whale.chain not in price_of and whale.chain in earliest:
+            begin = earliest[whale.chain].astimezone(UTC).date()
+            price_of[whale.chain] = prices.for_chain(whale.chain, _day_end(begin) - DAY, _day_end(last_day))
+        rows = _whale_days(whale, openings.get(whale.pk), price_of.get(whale.chain, _no_price), first_day, last_day)
         if rows:
             with transaction.atomic():
                 WalletMetricsDaily.objects.bulk_create(

@@ -34,7 +34,7 @@ Which method produces which figure (also stored per row in ``realized_pnl_method
   Trades with amount_base None (token decimals unknown) and ``mempool`` trades (unconfirmed) are
   left out of every metric.
 
-Formulas (``_whale_metrics``):
+Formulas (``figures_metrics``):
 
 - ROI % = (current value + withdrawals - deposits) / deposits x 100 (Plan.md section 1.5), flows
   valued at their time (value_usd). "Deposits" = money into the tracked account, "withdrawals" =
@@ -214,8 +214,10 @@ def _opening_value(f: WhaleFigures) -> tuple[Decimal, str]:
     return opening.value_usd, ""
 
 
-def _whale_metrics(whale_id: int, f: WhaleFigures, now: datetime) -> dict:
-    """The MetricsFields values of one whale from its figures (formulas in the module docstring)."""
+def figures_metrics(whale_id: int, f: WhaleFigures, now: datetime) -> dict:
+    """The MetricsFields values (``WalletMetrics`` columns by name, plus ``whale_id``; USD and percent
+    rounded to their columns) of one whale from its figures as of ``now``, by the module docstring's
+    formulas. Pure: no query. Used by the recompute and by the daily history (``history``)."""
     with localcontext(_CTX):
         fifo_realized = sum((b.realized for b in f.books.values()), ZERO)
         spot_unrealized: Decimal | None = ZERO
@@ -457,7 +459,7 @@ def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None, re
                         through_trade_id=a.through[1] if a.through else None, computed_at=now)
         for wid, a in applied.items()
     ]
-    return {wid: _whale_metrics(wid, f, now) for wid, f in figures.items()}, states
+    return {wid: figures_metrics(wid, f, now) for wid, f in figures.items()}, states
 
 
 STATE_FIELDS = ["books", "max_trade_id", "trades_applied", "through_block_time", "through_trade_id", "computed_at"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 BLOCKS_STREAM = "ethereum.blocks"  # the block collector's cursor (services.STREAM)
 RETRY_AFTER = timedelta(days=1)
+OPENING_FIELDS = ["block_number", "block_time", "status", "value_usd", "balances", "reason", "read_at"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,8 @@ def openings_read(*, client: EthereumRpcClient, whale_ids: Sequence[int] | None 
     """Read, value and store the opening position of the tracked Ethereum whales that need one (``whale_ids``:
     only those). Module docstring: which block, balances, valuation, failures.
 
-    Shape: one header and one batched balance read per distinct opening block; one ``WalletOpening`` upserted
-    per whale; the whales' metrics are marked for a recompute.
+    Shape: one batched balance read and one header per distinct opening block; that block's ``WalletOpening``
+    rows upserted in one statement, and its whales' metrics marked for a recompute, in one transaction.
     Raises: RpcUnavailable when the node cannot answer now (nothing of that block's whales is written; the
     task retries). A JSON-RPC error on a state read is an ``unavailable`` opening, not an exception.
     """
@@ -111,12 +113,12 @@ def openings_read(*, client: EthereumRpcClient, whale_ids: Sequence[int] | None 
     for block, block_whales in sorted(by_block.items()):
         openings = _read_block(client, block, block_whales, addresses, traded, assets, curated, curated_symbols)
         for opening in openings:
-            WalletOpening.objects.update_or_create(whale_id=opening.whale_id, defaults={
-                "block_number": opening.block_number, "block_time": opening.block_time, "status": opening.status,
-                "value_usd": opening.value_usd, "balances": opening.balances, "reason": opening.reason,
-                "read_at": timezone.now()})
+            opening.read_at = timezone.now()
             counts[opening.status] += 1
-        metrics_mark_pending(whale_ids=block_whales)
+        with transaction.atomic():
+            WalletOpening.objects.bulk_create(openings, batch_size=1000, update_conflicts=True, unique_fields=["whale"],
+                                              update_fields=OPENING_FIELDS)
+            metrics_mark_pending(whale_ids=block_whales)
     return OpeningsRead(ok=counts[OpeningStatus.OK], unpriced=counts[OpeningStatus.UNPRICED],
                         unavailable=counts[OpeningStatus.UNAVAILABLE], blocks=len(by_block))
 
