@@ -17,6 +17,7 @@ the new canonical blocks).
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -154,6 +155,44 @@ def _linked_prefix(blocks: list[RawBlock]) -> list[RawBlock]:
     return prefix
 
 
+class _Prefetch:
+    """The next batch of blocks fetched on one background thread while the current batch is stored, so the
+    node's latency overlaps the database's. At most one fetch is in flight, and the client is used by one
+    thread at a time: ``take`` and ``drop`` wait for the fetch. The thread touches only the node (``get_blocks``
+    does no database work). A fetch that fails raises in ``take`` as a direct fetch would; a dropped one's
+    failure is ignored (its blocks were not wanted)."""
+
+    def __init__(self, client: EthereumRpcClient) -> None:
+        self._client = client
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ethereum-prefetch")
+        self._pending: tuple[list[int], Future[list[RawBlock]]] | None = None
+
+    def start(self, numbers: list[int]) -> None:
+        """Start fetching ``numbers`` (after dropping any other fetch)."""
+        self.drop()
+        self._pending = (numbers, self._pool.submit(self._client.get_blocks, numbers))
+
+    def take(self, numbers: list[int]) -> list[RawBlock]:
+        """Blocks ``numbers``: the prefetched answer when it is for exactly these, else fetched now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            wanted, future = pending
+            if wanted == numbers:
+                return future.result()
+            wait([future])
+        return self._client.get_blocks(numbers)
+
+    def drop(self) -> None:
+        """Forget the fetch in flight, once it has ended (its answer or error is discarded)."""
+        if self._pending is not None:
+            wait([self._pending[1]])
+            self._pending = None
+
+    def close(self) -> None:
+        self.drop()
+        self._pool.shutdown(wait=True)
+
+
 def blocks_collect(
     *,
     client: EthereumRpcClient,
@@ -171,12 +210,14 @@ def blocks_collect(
         (``confirmations`` defaults to ETH_CONFIRMATIONS; recordings are final, so replay uses 0);
         ``from_block`` moves the cursor there first (an explicit re-walk; stored rows are kept and
         not duplicated). ``max_blocks`` defaults to ETH_MAX_BLOCKS_PER_RUN when neither bound is given.
-        Blocks are fetched and stored ``batch_blocks`` at a time, each batch in one transaction.
+        Blocks are fetched and stored ``batch_blocks`` at a time, each batch in one transaction; the next
+        batch is fetched while one is stored (``_Prefetch``).
     Units: trade amounts in token units, values in USD at block time (module ``activity``).
     Raises: nothing; failures are returned (status "failed", error text) and logged in
         CollectorRun. Blocks stored before a failure stay stored, and the cursor stands after them.
     """
     run = collector_run_start(collector=COLLECTOR_NAME, from_position=from_block)
+    prefetch = _Prefetch(client)
     blocks_done = trades_written = events_written = items_seen = 0
     position = None
     try:
@@ -198,10 +239,11 @@ def blocks_collect(
         whales = {ref.address: ref for ref in whale_refs(chain=Chain.ETHEREUM)}
         while position <= end:
             numbers = list(range(position, min(position + batch_blocks, end + 1)))
-            blocks = client.get_blocks(numbers)  # network I/O stays outside the transactions
+            blocks = prefetch.take(numbers)  # network I/O stays outside the transactions
             parent = BlockRecord.objects.filter(block_number=blocks[0].number - 1).values_list(
                 "block_hash", flat=True).first()
             if parent is not None and parent != blocks[0].parent_hash:
+                prefetch.drop()
                 new_position = _handle_reorg(client, blocks[0], expected)
                 if new_position < 0:
                     return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
@@ -209,6 +251,9 @@ def blocks_collect(
                 position = expected = new_position
                 continue
             blocks = _linked_prefix(blocks)  # a reorg inside the batch is caught on the next round
+            following = blocks[-1].number + 1
+            if following <= end:
+                prefetch.start(list(range(following, min(following + batch_blocks, end + 1))))
             stored = _store_blocks(blocks, parse_context(blocks, whales), expected, client.url)
             if stored is None:  # another run stored these blocks first: it owns the stream now
                 return _finish(run, RunStatus.OK, position, blocks_done, items_seen, trades_written,
@@ -225,6 +270,8 @@ def blocks_collect(
     except (RpcUnavailable, RpcError) as exc:
         return _finish(run, RunStatus.FAILED, position, blocks_done, items_seen, trades_written, events_written,
                        f"{type(exc).__name__}: {exc}", failure=exc, client=client)
+    finally:
+        prefetch.close()
 
 
 def _finish(run: CollectorRun, status: str, position: int | None, blocks: int, seen: int, written: int,
