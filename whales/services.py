@@ -53,6 +53,35 @@ MAX_INSERT_PARAMS = 60_000
 MAX_INSERT_ROWS = 1000
 
 
+def _pg_array_element(value: object) -> str:
+    """One element of a PostgreSQL array literal: NULL, or the value's text form (strings and times in
+    double quotes, with backslash and double quote escaped). Raises: TypeError for any other type."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):  # before int: bool is an int
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)  # Decimal's str is exact (exponent form included), which numeric reads
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("naive datetime in an array literal")
+        return '"' + value.isoformat() + '"'
+    raise TypeError(f"{type(value).__name__} in an array literal")
+
+
+def pg_array_literal(values: Iterable[object]) -> str:
+    """``values`` as a PostgreSQL array literal (``{1,NULL,"a\\"b"}``), for ``%s::text::<type>[]``.
+
+    Shape: one dimension; str, int, bool, Decimal, aware datetime or None per element (the types Django's
+    plain fields hold, ``PG_PLAIN_TYPES``). Building the text here costs about a third of psycopg's
+    element-by-element list adaptation, and the server parses it as it would the list.
+    Raises: TypeError for any other element type (nothing is sent).
+    """
+    return "{" + ",".join(map(_pg_array_element, values)) + "}"
+
+
 def _natural_key(activity: WhaleActivity) -> NaturalKey:
     """(chain, tx_hash, log_index, whale_id, direction): the unique key of a Trade."""
     return (activity.chain, activity.tx_hash, activity.log_index, activity.whale_id, activity.direction)
@@ -84,7 +113,10 @@ def _insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
     postgresql = db.vendor == "postgresql"
     if postgresql:
         per_statement = MAX_INSERT_ROWS
-        arrays = ", ".join(f"%s::{model_field.db_type(db)}[]" for model_field in fields)
+        # A plain column goes as one array literal (text, cast on the server): psycopg adapts a list
+        # element by element in Python (about 2x the whole statement's time for a batch of trades).
+        arrays = ", ".join(f"%s::text::{model_field.db_type(db)}[]" if model_field.get_internal_type() in PG_PLAIN_TYPES
+                           else f"%s::{model_field.db_type(db)}[]" for model_field in fields)
         plain = [model_field.get_internal_type() in PG_PLAIN_TYPES for model_field in fields]
         # Only the model's own quoted table and column names and their types are formatted in.
         sql = (f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608
@@ -98,7 +130,7 @@ def _insert_new(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
             chunk = rows[start:start + per_statement]
             if postgresql:
                 params: list[Any] = [
-                    [row[f.name] for row in chunk] if is_plain
+                    pg_array_literal([row[f.name] for row in chunk]) if is_plain
                     else [f.get_db_prep_save(row[f.name], db) for row in chunk]
                     for f, is_plain in zip(fields, plain, strict=True)]
             else:

@@ -104,3 +104,47 @@ def test_a_block_orphaned_a_second_time_gets_a_new_unpublished_retraction_naming
     assert list(WhaleEvent.objects.values_list("pk", flat=True)) == [second.pk]  # the trade's events are gone too
     assert [(t["tx_hash"], t["whale_id"]) for t in second.details["trades"]] == [("0x1", whale.id)]
     assert (second.type, second.tx_hash, second.whale) == (EventType.REORG_RETRACTION, "0xb", None)
+
+
+# Text that the array literal must escape or quote: quotes, backslashes, braces, commas, the word NULL,
+# blanks at the ends, control characters and non-ASCII. Each must come back from the database unchanged.
+AWKWARD_TEXT = ["", "NULL", "null", 'a"b', "a\\b", '\\"', 'a\\\\"b', "a,b", "{x}", " lead", "trail ", "tab\tx",
+                "line\nbreak", "ünï €", "'q'"]
+
+
+def test_every_column_comes_back_exactly_as_given_whatever_its_text_or_digits():
+    """``trades_ingest`` sends plain columns as array literals (whales.services.pg_array_literal); what the
+    database stores equals the given values, field for field: awkward text, NULLs, 78-digit amounts,
+    exponent-form decimals, microsecond times, booleans."""
+    whale = WhaleFactory()
+    t_micro = datetime(2024, 3, 13, 12, 1, 2, 345678, tzinfo=UTC)
+    given = []
+    for n, text in enumerate(AWKWARD_TEXT):
+        given.append(WhaleActivity(
+            whale_id=whale.id, chain="ethereum", block_time=t_micro, block_number=19_433_902 + n,
+            block_hash=f"0x{n:064x}", tx_hash=f"0x{n:064x}", log_index=n - 1, source="onchain", platform=text,
+            direction="receive", base_asset=text[:20], amount_raw=Decimal(10**77 + n),
+            amount_base=Decimal("1E+3") if n % 2 else Decimal("0.000000000000000001"),
+            value_usd=None if n % 3 == 0 else Decimal("123456789.12"), fee_amount=Decimal("0.000021"),
+            counterparty=text, counterparty_name=text, is_internal=bool(n % 2)))
+    stored = trades_ingest(activities=given)
+    assert len(stored.trades) == len(given)
+    rows = {t.tx_hash: t for t in Trade.objects.filter(whale=whale)}
+    for activity_ in given:
+        trade = rows[activity_.tx_hash]
+        assert (trade.platform, trade.base_asset, trade.counterparty, trade.counterparty_name) == (
+            activity_.platform, activity_.base_asset, activity_.counterparty, activity_.counterparty_name)
+        assert (trade.amount_raw, trade.amount_base, trade.value_usd, trade.fee_amount) == (
+            activity_.amount_raw, activity_.amount_base, activity_.value_usd, activity_.fee_amount)
+        assert (trade.block_time, trade.block_number, trade.log_index, trade.is_internal) == (
+            t_micro, activity_.block_number, activity_.log_index, activity_.is_internal)
+
+
+def test_an_array_literal_refuses_a_value_it_cannot_spell_and_a_naive_time():
+    from whales.services import pg_array_literal
+
+    assert pg_array_literal([1, None, True, "a\"b\\c", Decimal("-1E-30")]) == '{1,NULL,t,"a\\"b\\\\c",-1E-30}'
+    with pytest.raises(TypeError):
+        pg_array_literal([1.5])
+    with pytest.raises(TypeError):
+        pg_array_literal([datetime(2024, 3, 13)])  # naive on purpose
