@@ -104,7 +104,8 @@ def recorded_eth_prices(days: int) -> list[tuple[date, Decimal]]:
 def wallet_screenshot_data() -> str:
     """Give the fills account (recorded trades, no recorded positions) holdings and daily metrics so its page
     shows everything. Positions: six of the recorded clearinghouse positions of the positions account. Daily
-    rows (WhaleTrack computes none yet): the value of a 400 ETH position at the recorded CoinGecko ETH prices
+    rows (for a Hyperliquid account the backfill computes realized P&L only, since no recording gives its
+    balances over time): the value of a 400 ETH position at the recorded CoinGecko ETH prices
     of the last 120 days, and its ROI against the first day -- an illustration of the charts, not this
     account's history. Returns the address."""
     whale = Whale.objects.get(chain=Chain.HYPERLIQUID, address=recorded.FILLS_USER)
