@@ -1,5 +1,7 @@
 """The OpenAPI schema as schemathesis sees it, and what the attack tests share to call the app with it."""
 
+from functools import cache
+
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from schemathesis.checks import not_a_server_error
@@ -14,7 +16,8 @@ from schemathesis.specs.openapi.checks import (
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
+@cache
 def api_schema() -> BaseSchema:
     """``/api/schema/`` (drf-spectacular) loaded through the WSGI app; its cases are sent to that app in
-    process. Building the schema touches no database, so it may be loaded at collection time."""
+    process. Building the schema touches no database, so it may be loaded at collection time; loaded once."""
     return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
