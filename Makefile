@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint bench services install chain demo-chain
+.PHONY: run test lint audit bench services install chain demo-chain
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ test: install services chain
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Known vulnerabilities in the pinned requirements (pip-audit resolves them in a temporary venv). --strict: a
+# package the advisory service cannot answer for fails the audit too, so an unreachable service is not a pass.
+# AUDIT_SERVICE=osv queries OSV instead of PyPI's advisory data.
+AUDIT_SERVICE ?= pypi
+audit: install
+	$(VENV)/bin/pip-audit --strict --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) -r requirements.txt
 
 bench: install services chain
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/ethereum_ingest.py

@@ -1,13 +1,15 @@
-"""API composition: the exception handler that renders every error as {"detail", "code"}, and the
-deprecated aliases that keep pre-grouping paths working."""
+"""API composition: the exception handler that renders every error as {"detail", "code"}, the 404 of paths
+under /api/ that match no route in that same shape, and the deprecated aliases that keep pre-grouping paths
+working."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -41,6 +43,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             code = "invalid" if not isinstance(codes, str) else codes
         response.data = {"detail": flatten_errors(exc.detail, list_separator="; "), "code": code}
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a path under ``/api/`` that matches no route (e.g. ``/api/v1/trading/orders/abc``,
+    an id that is not an integer) answers the API's JSON ``{"detail": "Not found.", "code": "not_found"}``,
+    as its views' own 404s do; any other path gets Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
 
 
 # When the read endpoints were grouped by ledger (issue 12): the aliases' Deprecation date.

@@ -27,6 +27,8 @@ _ALIASES = [
          name="api-bitcoin-mempool-list-alias"),
 ]
 
+handler404 = "whaletrack.api.page_not_found"
+
 urlpatterns = [
     path("", include("ledgers.urls")),
     path("", include("whales.urls")),

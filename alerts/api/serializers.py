@@ -47,6 +47,10 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         many=True, read_only=True)
     entities: "serializers.PrimaryKeyRelatedField[Entity]" = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True)
+    # Declared: as read-only model fields they lose allow_blank, and the schema would not allow their "".
+    direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, read_only=True,
+                                        help_text="Blank = any direction.")
+    webhook_url = serializers.CharField(read_only=True, help_text="http(s) URL; blank = no webhook.")
     webhook_secret = serializers.SerializerMethodField()
     webhook_secret_hint = serializers.CharField(read_only=True)
 
