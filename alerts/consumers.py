@@ -18,7 +18,7 @@ After a reconnect a client backfills with ``GET /api/v1/events/recent?since_id=<
 import json
 from collections import deque
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -36,8 +36,10 @@ from whales.models import EventType, Whale
 DISCONNECT_CLOSE_CODE = 4000
 # Ids remembered per connection to send each event/alert at most once, even if a publisher sends it twice.
 SENT_IDS_MAX = 1_000
-# Largest whale list one filter may name (the lookup is one query; this bounds it).
-FILTER_MAX_WHALES = 500
+# Bounds of min_value_usd, those of the REST fields (DecimalField(max_digits=38, decimal_places=8)).
+MIN_VALUE_MAX_INTEGER_DIGITS = 30
+MIN_VALUE_DECIMAL_PLACES = 8
+MIN_VALUE_MAX_CHARS = 64
 FILTER_FIELDS = frozenset({"chains", "event_types", "min_value_usd", "whales"})
 
 
@@ -130,13 +132,27 @@ def _min_value(content: dict) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise FilterError("min_value_usd must be a number or a numeric string.")
+    text = str(value).strip()
+    if len(text) > MIN_VALUE_MAX_CHARS:
+        raise FilterError(f"min_value_usd may have at most {MIN_VALUE_MAX_CHARS} characters.")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise FilterError(f"min_value_usd {value!r} is not a number.") from None
     if not amount.is_finite() or amount < 0:
         raise FilterError("min_value_usd must be a finite number >= 0.")
-    return amount.normalize() if amount else Decimal(0)
+    if amount and amount.adjusted() >= MIN_VALUE_MAX_INTEGER_DIGITS:
+        # Bounded like the REST field (38 digits, 8 decimal places): 1e999999 would echo a 1 MB frame and
+        # 1e9999999 overflow normalize().
+        raise FilterError(f"min_value_usd must be below 1e{MIN_VALUE_MAX_INTEGER_DIGITS}.")
+    with localcontext() as context:
+        context.prec = MIN_VALUE_MAX_INTEGER_DIGITS + MIN_VALUE_DECIMAL_PLACES
+        amount = amount.normalize()  # a tiny value like 1e-9999999 underflows to 0 here
+    if not amount:
+        return Decimal(0)
+    if amount.as_tuple().exponent < -MIN_VALUE_DECIMAL_PLACES:  # type: ignore[operator]  # finite: an int
+        raise FilterError(f"min_value_usd may have at most {MIN_VALUE_DECIMAL_PLACES} decimal places.")
+    return amount
 
 
 def _whale_ids(content: dict) -> tuple[int, ...] | None:
@@ -146,8 +162,9 @@ def _whale_ids(content: dict) -> tuple[int, ...] | None:
         return None
     if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise FilterError("whales must be a list of integer whale ids.")
-    if len(values) > FILTER_MAX_WHALES:
-        raise FilterError(f"whales may name at most {FILTER_MAX_WHALES} whales.")
+    limit = settings.LIMITS_MAX_IDS_PER_LIST  # the lookup is one query; this bounds it
+    if len(values) > limit:
+        raise FilterError(f"whales may name at most {limit} whales.")
     return tuple(sorted(set(values)))
 
 
