@@ -9,16 +9,19 @@ Channel-layer messages they handle (published by ``alerts.services``):
 
 Frames to the client (JSON text): ``{"type": "event", "event": {...}}``, ``{"type": "alert", "alert": {...}}``,
 ``{"type": "filter", "filter": {...}}`` after a filter message, and ``{"type": "error", "code", "detail"}`` for
-bad input (the connection stays open). Payloads are complete: no ORM work per event; the only query is the
+bad input (the connection stays open). A signed-in user over ``LIMITS_MAX_WS_PER_USER`` open connections gets
+``{"type": "error", "code": "too_many_connections"}`` and the close code 4429.
+Payloads are complete: no ORM work per event; the only query is the
 whale lookup when a client sets a whale filter.
 
 After a reconnect a client backfills with ``GET /api/v1/events/recent?since_id=<largest id seen>``.
 """
 
+import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -27,6 +30,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import models
 
+from alerts.connections import LEASE_S as CONNECTION_LEASE_S
+from alerts.connections import connection_acquire, connection_release, connection_renew
 from alerts.groups import FEED_GROUP, user_group
 from whales.chains import Chain
 from whales.errors import InvalidParameter
@@ -34,10 +39,14 @@ from whales.models import EventType, Whale
 
 # Close code sent on {"type": "feed.disconnect"} (4000-4999: application codes).
 DISCONNECT_CLOSE_CODE = 4000
+# Close code when a user already holds LIMITS_MAX_WS_PER_USER connections (after an error frame saying so).
+TOO_MANY_CONNECTIONS_CLOSE_CODE = 4429
 # Ids remembered per connection to send each event/alert at most once, even if a publisher sends it twice.
 SENT_IDS_MAX = 1_000
-# Largest whale list one filter may name (the lookup is one query; this bounds it).
-FILTER_MAX_WHALES = 500
+# Bounds of min_value_usd, those of the REST fields (DecimalField(max_digits=38, decimal_places=8)).
+MIN_VALUE_MAX_INTEGER_DIGITS = 30
+MIN_VALUE_DECIMAL_PLACES = 8
+MIN_VALUE_MAX_CHARS = 64
 FILTER_FIELDS = frozenset({"chains", "event_types", "min_value_usd", "whales"})
 
 
@@ -130,13 +139,27 @@ def _min_value(content: dict) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise FilterError("min_value_usd must be a number or a numeric string.")
+    text = str(value).strip()
+    if len(text) > MIN_VALUE_MAX_CHARS:
+        raise FilterError(f"min_value_usd may have at most {MIN_VALUE_MAX_CHARS} characters.")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise FilterError(f"min_value_usd {value!r} is not a number.") from None
     if not amount.is_finite() or amount < 0:
         raise FilterError("min_value_usd must be a finite number >= 0.")
-    return amount.normalize() if amount else Decimal(0)
+    if amount and amount.adjusted() >= MIN_VALUE_MAX_INTEGER_DIGITS:
+        # Bounded like the REST field (38 digits, 8 decimal places): 1e999999 would echo a 1 MB frame and
+        # 1e9999999 overflow normalize().
+        raise FilterError(f"min_value_usd must be below 1e{MIN_VALUE_MAX_INTEGER_DIGITS}.")
+    with localcontext() as context:
+        context.prec = MIN_VALUE_MAX_INTEGER_DIGITS + MIN_VALUE_DECIMAL_PLACES
+        amount = amount.normalize()  # a tiny value like 1e-9999999 underflows to 0 here
+    if not amount:
+        return Decimal(0)
+    if amount.as_tuple().exponent < -MIN_VALUE_DECIMAL_PLACES:  # type: ignore[operator]  # finite: an int
+        raise FilterError(f"min_value_usd may have at most {MIN_VALUE_DECIMAL_PLACES} decimal places.")
+    return amount
 
 
 def _whale_ids(content: dict) -> tuple[int, ...] | None:
@@ -146,8 +169,9 @@ def _whale_ids(content: dict) -> tuple[int, ...] | None:
         return None
     if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise FilterError("whales must be a list of integer whale ids.")
-    if len(values) > FILTER_MAX_WHALES:
-        raise FilterError(f"whales may name at most {FILTER_MAX_WHALES} whales.")
+    limit = settings.LIMITS_MAX_IDS_PER_LIST  # the lookup is one query; this bounds it
+    if len(values) > limit:
+        raise FilterError(f"whales may name at most {limit} whales.")
     return tuple(sorted(set(values)))
 
 
@@ -185,6 +209,10 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     # which caps a daphne process at ~2,000 deliveries/s. These handlers skip it; everything else (client
     # frames, connect, disconnect) goes through channels' dispatch unchanged.
     db_free_handlers: frozenset[str] = frozenset({"whale_event", "alert_message", "feed_disconnect"})
+    # The user whose connection slot this socket holds (``slot_take``), and the task renewing its lease.
+    slot_user_id: int | None = None
+    slot_key: str = ""
+    slot_renewer: "asyncio.Future[None] | None" = None
 
     async def dispatch(self, message: dict) -> None:
         """Run the handlers in ``db_free_handlers`` directly; others through channels' dispatch."""
@@ -231,6 +259,43 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
         """Handles ``{"type": "feed.disconnect"}``: close the socket with code 4000."""
         await self.close(code=DISCONNECT_CLOSE_CODE)
 
+    async def slot_take(self, user: Any) -> bool:
+        """Take one of a signed-in ``user``'s connection slots (``alerts.connections``); True to go on.
+
+        Over ``LIMITS_MAX_WS_PER_USER`` the socket is accepted, sent ``{"type": "error", "code":
+        "too_many_connections", ...}`` and closed with 4429 (a refused handshake would carry no reason),
+        and this returns False. Anonymous connections (the public feed) hold no slot.
+        """
+        if user is None or not user.is_authenticated:
+            return True
+        self.slot_key = getattr(self, "channel_name", None) or f"local.{id(self)}"
+        if not await connection_acquire(user_id=user.pk, channel_name=self.slot_key):
+            limit = settings.LIMITS_MAX_WS_PER_USER
+            await self.accept()
+            await self.send_error("too_many_connections",
+                                  f"At most {limit} open connections per user; close one to open another.")
+            await self.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE)
+            return False
+        self.slot_user_id = user.pk
+        self.slot_renewer = asyncio.ensure_future(self._slot_renew())
+        return True
+
+    async def _slot_renew(self) -> None:
+        while self.slot_user_id is not None:
+            await asyncio.sleep(CONNECTION_LEASE_S / 3)
+            user_id = self.slot_user_id
+            if user_id is not None:
+                await connection_renew(user_id=user_id, channel_name=self.slot_key)
+
+    async def disconnect(self, code: int) -> None:
+        """Give back the connection slot (the base class leaves the groups)."""
+        if self.slot_renewer is not None:
+            self.slot_renewer.cancel()
+            self.slot_renewer = None
+        if self.slot_user_id is not None:
+            user_id, self.slot_user_id = self.slot_user_id, None
+            await connection_release(user_id=user_id, channel_name=self.slot_key)
+
 
 class EventFeedConsumer(JsonConsumer):
     """``/ws/events/``: every whale event, narrowed by the client's filter message.
@@ -244,6 +309,8 @@ class EventFeedConsumer(JsonConsumer):
         user = self.scope.get("user")
         if not settings.ALERTS_PUBLIC_FEED and not (user is not None and user.is_authenticated):
             await self.close()  # before accept(): the handshake is refused
+            return
+        if not await self.slot_take(user):
             return
         self.event_filter = EventFilter()
         self.sent_ids = RecentIds()
@@ -297,6 +364,8 @@ class AlertConsumer(JsonConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()  # before accept(): the handshake is refused
+            return
+        if not await self.slot_take(user):
             return
         self.sent_ids = RecentIds()
         await self.join(user_group(user.id))

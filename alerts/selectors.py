@@ -5,8 +5,9 @@ publishing (``alerts.services``) and by ``rule_simulate``, so a simulation count
 would have sent.
 """
 
+import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -272,32 +273,41 @@ def rule_candidate_events(rule: AlertRule, *, since: datetime, until: datetime) 
     return events.order_by("block_time", "id")
 
 
-def _cooldown_replay(times: Iterable[datetime], *, cooldown: timedelta, until: datetime
-                     ) -> tuple[list[tuple[datetime, str, int]], int]:
-    """Replay matches at ``times`` (ascending) through the cooldown; return (sent, still waiting).
+class CooldownReplay:
+    """Matches replayed through a rule's cooldown one at a time, in ascending time (``add``), then ``finish``.
 
-    ``sent``: (when, "event" | "digest", matches covered). A match within ``cooldown`` of the last
-    sent alert waits; the waiting ones go out as one digest the moment the cooldown ends (the live
-    flush runs every 10 s), and that digest restarts the cooldown. Matches still waiting at ``until``
-    are counted as waiting, not sent.
+    A match within ``cooldown`` of the last sent alert waits; the waiting ones go out as one digest the
+    moment the cooldown ends (the live flush runs every 10 s), and that digest restarts the cooldown.
+    Matches still waiting at ``until`` are counted as waiting, not sent. Holds O(1) state, so a replay
+    of any length fits in memory.
     """
-    sent: list[tuple[datetime, str, int]] = []
-    last: datetime | None = None
-    waiting = 0
-    for t in times:
-        if waiting and last is not None and last + cooldown <= t:
-            last = last + cooldown
-            sent.append((last, "digest", waiting))
-            waiting = 0
-        if last is not None and t - last < cooldown:
-            waiting += 1
+
+    def __init__(self, *, cooldown: timedelta) -> None:
+        self.cooldown = cooldown
+        self.last: datetime | None = None
+        self.waiting = 0
+
+    def add(self, t: datetime) -> list[tuple[datetime, str, int]]:
+        """The alerts sent up to the match at ``t``: (when, "event" | "digest", matches covered)."""
+        sent: list[tuple[datetime, str, int]] = []
+        if self.waiting and self.last is not None and self.last + self.cooldown <= t:
+            self.last = self.last + self.cooldown
+            sent.append((self.last, "digest", self.waiting))
+            self.waiting = 0
+        if self.last is not None and t - self.last < self.cooldown:
+            self.waiting += 1
         else:
             sent.append((t, "event", 1))
-            last = t
-    if waiting and last is not None and last + cooldown <= until:
-        sent.append((last + cooldown, "digest", waiting))
-        waiting = 0
-    return sent, waiting
+            self.last = t
+        return sent
+
+    def finish(self, *, until: datetime) -> list[tuple[datetime, str, int]]:
+        """The digest still due by ``until`` (if any); what waits after it stays in ``waiting``."""
+        if self.waiting and self.last is not None and self.last + self.cooldown <= until:
+            sent = [(self.last + self.cooldown, "digest", self.waiting)]
+            self.waiting = 0
+            return sent
+        return []
 
 
 class DayAlerts(TypedDict):
@@ -335,7 +345,7 @@ def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) ->
 
     Replays matching events in event time (``block_time``) order through ``RuleCriteria.matches``
     (``active`` ignored: a simulation is how a rule is tried before switching it on) and the cooldown
-    (``_cooldown_replay``; the replay starts with no earlier alert). Times are event times, while live
+    (``CooldownReplay``; the replay starts with no earlier alert). Times are event times, while live
     cooldowns run on publish time, so a backlog published at once differs.
     Shape: {"days", "since", "until" (ISO-8601 UTC), "events_matched", "alerts" (event alerts +
     digests), "event_alerts", "digests", "suppressed" (matches that went into digests),
@@ -345,35 +355,53 @@ def rule_simulate(rule: AlertRule, *, days: int, now: datetime | None = None) ->
     """
     until = (now or timezone.now()).astimezone(UTC)
     since = until - timedelta(days=days)
-    candidates = list(rule_candidate_events(rule, since=since, until=until))
-    facts = event_facts(candidates)
     criteria = rule_criteria_list([rule])[0]
     criteria = RuleCriteria(**{**criteria.__dict__, "active": True})
-    matched = [e for e in candidates if criteria.matches(e, facts[e.pk])]
-    sent, waiting = _cooldown_replay((e.block_time for e in matched),
-                                     cooldown=timedelta(seconds=rule.cooldown_seconds), until=until)
-    per_date = Counter(when.date() for when, _, _ in sent)
+    replay = CooldownReplay(cooldown=timedelta(seconds=rule.cooldown_seconds))
+    per_date: Counter = Counter()
+    per_hour: Counter = Counter()
+    matched = alerts = digests = suppressed = 0
+
+    def count(sent: list[tuple[datetime, str, int]]) -> None:
+        nonlocal alerts, digests, suppressed
+        for when, kind, covered in sent:
+            alerts += 1
+            per_date[when.date()] += 1
+            per_hour[when.hour] += 1
+            if kind == "digest":
+                digests += 1
+                suppressed += covered
+
+    # Streamed (a server-side cursor on PostgreSQL) in batches of LIMITS_SIMULATE_BATCH: a 90-day window
+    # of a busy rule never sits in memory at once; each batch costs two more queries (event_facts).
+    batch_size = settings.LIMITS_SIMULATE_BATCH
+    candidates = rule_candidate_events(rule, since=since, until=until).iterator(chunk_size=batch_size)
+    while batch := list(itertools.islice(candidates, batch_size)):
+        facts = event_facts(batch)
+        for event in batch:
+            if criteria.matches(event, facts[event.pk]):
+                matched += 1
+                count(replay.add(event.block_time))
+    count(replay.finish(until=until))
     per_day: list[DayAlerts] = []
     day = since.date()
     while day <= until.date():
         per_day.append(DayAlerts(date=day.isoformat(), alerts=per_date.get(day, 0)))
         day += timedelta(days=1)
-    per_hour = Counter(when.hour for when, _, _ in sent)
     peak_hour = None
     if per_hour:
         hour = min(per_hour, key=lambda h: (-per_hour[h], h))
         peak_hour = PeakHour(hour=hour, alerts=per_hour[hour])
-    digests = sum(1 for _, kind, _ in sent if kind == "digest")
     return RuleSimulation(
         days=days,
         since=since.isoformat().replace("+00:00", "Z"),
         until=until.isoformat().replace("+00:00", "Z"),
-        events_matched=len(matched),
-        alerts=len(sent),
-        event_alerts=len(sent) - digests,
+        events_matched=matched,
+        alerts=alerts,
+        event_alerts=alerts - digests,
         digests=digests,
-        suppressed=sum(n for _, kind, n in sent if kind == "digest"),
-        waiting=waiting,
+        suppressed=suppressed,
+        waiting=replay.waiting,
         per_day=per_day,
         peak_hour=peak_hour,
     )

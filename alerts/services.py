@@ -25,6 +25,7 @@ from typing import Any, TypedDict
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,6 +38,7 @@ from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rul
 from whales.errors import InvalidParameter, flatten_errors
 from whales.jobs import task_enqueue_on_commit
 from whales.models import Entity, Label, Whale, WhaleEvent
+from whales.quotas import owner_quota_check
 
 __all__ = [  # rules_matching and rule_simulate are reads (selectors); re-exported for the publishing API
     "alert_deliver", "alert_rule_create", "alert_rule_delete", "alert_rule_update",
@@ -419,7 +421,8 @@ def alert_rule_create(
     """Create a rule for ``owner_id``. A webhook rule without ``webhook_secret`` gets a random one
     (64 hex). Lists are stored deduplicated in the given order.
     Raises: InvalidParameter naming each bad field (``AlertRule.clean``: unknown chain/type/channel, webhook
-    without URL; field validators); nothing is stored.
+    without URL; field validators); QuotaExceeded when the owner has ``LIMITS_MAX_RULES_PER_USER`` rules;
+    nothing is stored.
     """
     rule = AlertRule(
         owner_id=owner_id, name=name, active=active, chains=list(dict.fromkeys(chains)),
@@ -427,7 +430,10 @@ def alert_rule_create(
         cooldown_seconds=cooldown_seconds, channels=list(dict.fromkeys(channels)), webhook_url=webhook_url,
         webhook_secret=webhook_secret,
     )
-    return _rule_save(rule, whales=whales, labels=labels, entities=entities)
+    with transaction.atomic():
+        owner_quota_check(owner_id=owner_id, owned=AlertRule.objects.filter(owner_id=owner_id),
+                          limit=settings.LIMITS_MAX_RULES_PER_USER, what="alert rules")
+        return _rule_save(rule, whales=whales, labels=labels, entities=entities)
 
 
 def alert_rule_update(*, rule: AlertRule, **fields: Any) -> AlertRule:

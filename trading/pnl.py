@@ -37,7 +37,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from trading.models import Account, Fill, OrderSide, PositionLot, Strategy
-from trading.selectors import PriceSource, market_price, position_list
+from trading.selectors import PriceSource, market_price, market_price_series, position_list
 from whales.errors import InvalidParameter
 
 ZERO = Decimal(0)
@@ -90,6 +90,8 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
     ``price_source`` (default ``trading.selectors.market_price``); when it is None (missing or
     stale) the last known price is carried forward: the price used at the previous point, or the
     price of the latest fill of that symbol at or before t, whichever is newer. Units: USD, Decimal.
+    Queries: with the default source, a fixed number (``market_price_series``) for any number of points
+    and symbols; another source is called once per point and held symbol.
     """
     now = now or timezone.now()
     source = price_source or market_price
@@ -106,12 +108,15 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
     if times[-1] != now:
         times.append(now)
 
+    # The default source in one set-based read (two queries), not one query per point and symbol.
+    series = (market_price_series({fill[1] for fill in fills}, times)
+              if source is market_price else None)
     cash = account.starting_cash_usd
     quantities: dict[str, Decimal] = {}
     last_price: dict[str, tuple[datetime, Decimal]] = {}  # symbol -> (as of, price) carried forward
     curve: list[tuple[datetime, Decimal]] = []
     index = 0
-    for t in times:
+    for point, t in enumerate(times):
         while index < len(fills) and fills[index][0] <= t:
             filled_at, symbol, side, price, quantity, notional, fee = fills[index]
             if side == OrderSide.BUY:
@@ -126,7 +131,7 @@ def equity_curve(*, account_id: int, interval: str = "day", now: datetime | None
         for symbol, quantity in sorted(quantities.items()):
             if quantity == 0:
                 continue
-            price = source(symbol, t)
+            price = series[symbol][point] if series is not None else source(symbol, t)
             if price is None:
                 price = last_price[symbol][1]
             else:

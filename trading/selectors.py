@@ -6,13 +6,13 @@ no older than ``TRADING_PRICE_MAX_AGE_HOURS`` (default: ``PRICE_MAX_AGE_HOURS``,
 symbol, no row, or a stale row gives None, and the callers BLOCK trading on None.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 
 from ledgers.exchange.market.models import Asset, PriceHistory
 from trading.models import Fill, Order, OrderSide, Position, PositionLot, StrategySignal
@@ -47,6 +47,64 @@ def market_price(symbol: str, when: datetime) -> Decimal | None:
     if row["is_stablecoin"] or row["price_reference__is_stablecoin"]:
         return Decimal(1)
     return row["price_usd"]
+
+
+def market_price_series(symbols: Iterable[str], times: Sequence[datetime]) -> dict[str, list[Decimal | None]]:
+    """``market_price(symbol, t)`` for every symbol and every t of ``times`` (ascending), set-based.
+
+    Shape: {symbol as given: [price at times[0], price at times[1], ...]}; None where missing or stale.
+    Same rules as ``market_price`` (case-insensitive symbol, the native coin then the oldest asset, a
+    stablecoin or a stablecoin reference is 1, the newest price at or before t and no older than
+    ``trading_price_max_age()``), in two queries for any number of symbols and times: the assets, then their
+    PriceHistory rows in [times[0] - max age, times[-1]] streamed in (asset, timestamp) order and merged
+    with ``times``, so memory is O(len(times) x symbols), not O(price rows).
+    """
+    wanted = {symbol: symbol.strip().upper() for symbol in symbols}
+    out: dict[str, list[Decimal | None]] = {symbol: [None] * len(times) for symbol in wanted}
+    if not wanted or not times:
+        return out
+    assets: dict[str, dict] = {}  # upper symbol -> the row market_price would pick
+    rows = (Asset.objects.annotate(symbol_upper=Upper("symbol")).filter(symbol_upper__in=set(wanted.values()))
+            .order_by("contract_address", "id")
+            .values("id", "symbol_upper", "price_reference_id", "is_stablecoin", "price_reference__is_stablecoin"))
+    for row in rows:
+        assets.setdefault(row["symbol_upper"], row)
+    max_age = trading_price_max_age()
+    series: dict[int, list[Decimal | None]] = {}  # priced asset id -> prices at times
+    for row in assets.values():
+        if not (row["is_stablecoin"] or row["price_reference__is_stablecoin"]):
+            series.setdefault(row["price_reference_id"] or row["id"], [None] * len(times))
+    prices = (PriceHistory.objects.filter(asset_id__in=series, timestamp__gte=times[0] - max_age,
+                                          timestamp__lte=times[-1])
+              .order_by("asset_id", "timestamp").values_list("asset_id", "timestamp", "price_usd"))
+    current: int | None = None
+    latest: tuple[datetime, Decimal] | None = None
+    index = 0
+
+    def emit_until(stop: datetime | None) -> None:
+        """Fill the current asset's prices at times before ``stop`` (all remaining without one)."""
+        nonlocal index
+        while index < len(times) and (stop is None or times[index] < stop):
+            if current is not None and latest is not None and latest[0] >= times[index] - max_age:
+                series[current][index] = latest[1]
+            index += 1
+
+    for asset_id, timestamp, price in prices.iterator(chunk_size=2_000):
+        if asset_id != current:
+            emit_until(None)
+            current, latest, index = asset_id, None, 0
+        emit_until(timestamp)  # a row at exactly t counts for t: only times strictly before it are done
+        latest = (timestamp, price)
+    emit_until(None)
+    for symbol, upper in wanted.items():
+        asset = assets.get(upper)
+        if asset is None:
+            continue
+        if asset["is_stablecoin"] or asset["price_reference__is_stablecoin"]:
+            out[symbol] = [Decimal(1)] * len(times)
+        else:
+            out[symbol] = list(series[asset["price_reference_id"] or asset["id"]])
+    return out
 
 
 def position_list(*, account_id: int) -> QuerySet[Position]:

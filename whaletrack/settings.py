@@ -354,3 +354,17 @@ WHALETRACK_PORT = env.int("PORT", default=8000)
 WHALETRACK_WORKER_CONCURRENCY = env.int("WHALETRACK_WORKER_CONCURRENCY", default=8)
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
 WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")
+
+# --- Bounds on one user's work (issue 14, item 10) --------------------------------------------
+# Ids one list may name: an alert rule's whales/labels/entities, a /ws/events/ filter's whales.
+LIMITS_MAX_IDS_PER_LIST = env.int("LIMITS_MAX_IDS_PER_LIST", default=500)
+# Rows one user may own: alert rules, paper accounts, strategies (over all their accounts).
+LIMITS_MAX_RULES_PER_USER = env.int("LIMITS_MAX_RULES_PER_USER", default=100)
+LIMITS_MAX_ACCOUNTS_PER_USER = env.int("LIMITS_MAX_ACCOUNTS_PER_USER", default=10)
+LIMITS_MAX_STRATEGIES_PER_USER = env.int("LIMITS_MAX_STRATEGIES_PER_USER", default=20)
+# Shortest strategy schedule (s); a crontab fires at most once a minute, so 60 lets both run every minute.
+LIMITS_STRATEGY_MIN_INTERVAL_S = env.int("LIMITS_STRATEGY_MIN_INTERVAL_S", default=60)
+# Events a rule simulation holds in memory at once (it streams the window in batches of this many).
+LIMITS_SIMULATE_BATCH = env.int("LIMITS_SIMULATE_BATCH", default=2_000)
+# Open WebSocket connections per signed-in user (/ws/events/ and /ws/alerts/ together); more close with 4429.
+LIMITS_MAX_WS_PER_USER = env.int("LIMITS_MAX_WS_PER_USER", default=10)

@@ -4,6 +4,10 @@ Units: ``min_value_usd`` is a Decimal USD amount rendered as a string; times are
 Rule conditions (what each field matches) are documented on ``alerts.models.AlertRule``.
 """
 
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,6 +18,30 @@ from whales.chains import Chain
 from whales.models import Direction, Entity, EventType, Label, Whale
 
 MAX_COOLDOWN_S = 7 * 24 * 3600
+MAX_ID = 2**63 - 1
+
+
+class IdListField(serializers.ListField):
+    """A JSON list of ids of ``queryset`` rows -> the rows, in the given order, duplicates dropped.
+
+    At most ``settings.LIMITS_MAX_IDS_PER_LIST`` items (checked before any item is parsed); every id must
+    exist, checked in one query (``in_bulk``) however many there are.
+    """
+
+    def __init__(self, *, queryset: QuerySet, **kwargs: Any) -> None:
+        self.queryset = queryset
+        super().__init__(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list:
+        limit = settings.LIMITS_MAX_IDS_PER_LIST
+        if isinstance(data, list | tuple) and len(data) > limit:
+            raise serializers.ValidationError(f"Ensure this field has no more than {limit} elements.")
+        ids = list(dict.fromkeys(super().to_internal_value(data)))
+        found = self.queryset.in_bulk(ids) if ids else {}
+        missing = [str(pk) for pk in ids if pk not in found]
+        if missing:
+            raise serializers.ValidationError(f"Unknown ids: {', '.join(missing[:10])}.")
+        return [found[pk] for pk in ids]
 
 
 
@@ -86,9 +114,9 @@ class AlertRuleWriteSerializer(serializers.Serializer):
                                         max_length=len(EventType.values), help_text="Empty = any type.")
     min_value_usd = serializers.DecimalField(max_digits=38, decimal_places=8, min_value=0, allow_null=True,
                                              default=None, help_text="Minimum event value in USD; null = any.")
-    whales = serializers.PrimaryKeyRelatedField(queryset=Whale.objects.all(), many=True, default=list)
-    labels = serializers.PrimaryKeyRelatedField(queryset=Label.objects.all(), many=True, default=list)
-    entities = serializers.PrimaryKeyRelatedField(queryset=Entity.objects.all(), many=True, default=list)
+    whales = IdListField(queryset=Whale.objects.all(), default=list)
+    labels = IdListField(queryset=Label.objects.all(), default=list)
+    entities = IdListField(queryset=Entity.objects.all(), default=list)
     direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, default="",
                                         help_text="Direction of the whale's activity; blank = any.")
     cooldown_seconds = serializers.IntegerField(min_value=0, max_value=MAX_COOLDOWN_S, default=0)

@@ -63,6 +63,8 @@ def test_create_list_pause_and_resume_a_strategy(client, account):
     ({"kind": "martingale"}, "kind:"),
     ({"kind": "follow_smart_money", "crontab": "* *"}, "crontab: expected 5 fields"),
     ({"kind": "follow_smart_money", "every_seconds": 5}, "every_seconds:"),
+    ({"kind": "follow_smart_money", "every_seconds": 59},
+     "every_seconds: Ensure this value is greater than or equal to 60."),
     ({"kind": "follow_smart_money", "every_seconds": 60, "crontab": "* * * * *"}, "not both"),
 ])
 def test_bad_strategy_bodies_are_400_and_create_nothing(client, account, body, fragment):

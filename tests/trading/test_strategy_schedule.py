@@ -62,7 +62,9 @@ def test_a_strategy_can_move_to_a_crontab_and_back():
     ({"kind": "martingale"}, StrategyParamsError, "unknown strategy kind 'martingale'"),
     ({"kind": "follow_whale", "params": {}}, StrategyParamsError, "whale_id: required"),
     ({"kind": "follow_smart_money", "crontab": "* * *"}, TradingError, "crontab: expected 5 fields"),
-    ({"kind": "follow_smart_money", "every_seconds": 1}, TradingError, "every_seconds: must be at least 10"),
+    ({"kind": "follow_smart_money", "every_seconds": 1}, TradingError, "every_seconds: must be at least 60, got 1"),
+    # LIMITS_STRATEGY_MIN_INTERVAL_S (60: a crontab runs at most once a minute too); the floor was 10 before
+    ({"kind": "follow_smart_money", "every_seconds": 59}, TradingError, "every_seconds: must be at least 60, got 59"),
     ({"kind": "follow_smart_money", "every_seconds": 60, "crontab": "* * * * *"}, TradingError, "not both"),
 ])
 def test_bad_strategy_input_is_refused_and_stores_nothing(kwargs, error, message):

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -431,14 +432,21 @@ class StrategyListParamsSerializer(serializers.Serializer):
 
 class StrategyCreateSerializer(serializers.Serializer):
     """Body of ``POST trading/strategies``: ``params`` as the kind documents them (decimals as strings);
-    ``every_seconds`` (>= 10) or ``crontab`` (5 fields, UTC), default every 300 s."""
+    ``every_seconds`` (>= ``LIMITS_STRATEGY_MIN_INTERVAL_S``, default 60) or ``crontab`` (5 fields, UTC;
+    at most once a minute by nature), default every 300 s."""
 
     account = _account_field()
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=StrategyKind.choices)
     params = serializers.DictField(required=False, default=dict)
-    every_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400 * 31)
+    every_seconds = serializers.IntegerField(required=False, min_value=1, max_value=86_400 * 31)
     crontab = serializers.CharField(required=False, max_length=100)
+
+    def validate_every_seconds(self, value: int) -> int:
+        minimum = settings.LIMITS_STRATEGY_MIN_INTERVAL_S  # read per request: a setting, not a schema constant
+        if value < minimum:
+            raise serializers.ValidationError(f"Ensure this value is greater than or equal to {minimum}.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         if "every_seconds" in attrs and "crontab" in attrs:

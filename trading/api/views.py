@@ -11,6 +11,8 @@ pause, resume) and their recorded signals are owner-scoped the same way.
 
 from uuid import uuid4
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -66,6 +68,7 @@ from trading.venues import price_source_for
 from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
 from whales.errors import InvalidParameter, NotFound
+from whales.quotas import owner_quota_check
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad parameter or body (code invalid_parameter).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such account or order of yours (code not_found).")
@@ -139,7 +142,11 @@ class AccountListView(OwnerScopedView):
     def post(self, request: Request) -> Response:
         data = validated(AccountCreateSerializer, request.data)
         data.pop("mode")  # validated to be paper; the service creates paper accounts only
-        account = account_create(owner_id=_owner_id(request), **data)
+        owner_id = _owner_id(request)
+        with transaction.atomic():
+            owner_quota_check(owner_id=owner_id, owned=Account.objects.filter(owner_id=owner_id),
+                              limit=settings.LIMITS_MAX_ACCOUNTS_PER_USER, what="accounts")
+            account = account_create(owner_id=owner_id, **data)
         return _account_response(account, status.HTTP_201_CREATED)
 
 
@@ -356,9 +363,13 @@ class StrategyListView(OwnerScopedView):
         if Strategy.objects.filter(account=account, name=data["name"]).exists():
             raise InvalidParameter(f"name: the account already has a strategy named {data['name']!r}")
         try:
-            strategy = strategy_create(account_id=account.pk, name=data["name"], kind=data["kind"],
-                                       params=data["params"], every_seconds=data.get("every_seconds"),
-                                       crontab=data.get("crontab"))
+            with transaction.atomic():
+                owner_quota_check(owner_id=account.owner_id,
+                                  owned=Strategy.objects.filter(account__owner_id=account.owner_id),
+                                  limit=settings.LIMITS_MAX_STRATEGIES_PER_USER, what="strategies")
+                strategy = strategy_create(account_id=account.pk, name=data["name"], kind=data["kind"],
+                                           params=data["params"], every_seconds=data.get("every_seconds"),
+                                           crontab=data.get("crontab"))
         except StrategyParamsError as exc:  # name the body field the message is about
             raise StrategyParamsError(f"params: {exc}") from exc
         return Response(StrategySerializer(_strategy_get(request, strategy.pk)).data, status=status.HTTP_201_CREATED)

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 RUN_TASK = "trading.run_strategy"
 ZERO = Decimal(0)
 DEFAULT_EVERY_SECONDS = 300
-MIN_EVERY_SECONDS = 10
 
 
 class RunSummary(TypedDict):
@@ -130,14 +130,16 @@ def strategy_schedule(*, strategy_id: int, every_seconds: int | None = None,
                       crontab: str | None = None) -> PeriodicTask:
     """Create or update the strategy's own beat row running ``trading.run_strategy(strategy_id=...)``.
 
-    Interval (``every_seconds`` >= 10) or crontab (5 fields, UTC); neither keeps an existing row's
+    Interval (``every_seconds`` >= ``LIMITS_STRATEGY_MIN_INTERVAL_S``, default 60) or crontab
+    (5 fields, UTC); neither keeps an existing row's
     schedule or uses ``DEFAULT_EVERY_SECONDS`` for a new one. The row is enabled while the strategy
     is active. Raises: TradingError on a bad schedule (nothing changed).
     """
     if every_seconds is not None and crontab is not None:
         raise TradingError("give every_seconds or crontab, not both")
-    if every_seconds is not None and (isinstance(every_seconds, bool) or every_seconds < MIN_EVERY_SECONDS):
-        raise TradingError(f"every_seconds: must be at least {MIN_EVERY_SECONDS}, got {every_seconds}")
+    min_every = settings.LIMITS_STRATEGY_MIN_INTERVAL_S
+    if every_seconds is not None and (isinstance(every_seconds, bool) or every_seconds < min_every):
+        raise TradingError(f"every_seconds: must be at least {min_every}, got {every_seconds}")
     with transaction.atomic():
         strategy = Strategy.objects.select_for_update(of=("self",)).select_related("periodic_task").get(pk=strategy_id)
         task = strategy.periodic_task or PeriodicTask(
