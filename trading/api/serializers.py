@@ -32,6 +32,8 @@ from trading.models import (
     Venue,
 )
 from trading.pnl import INTERVALS
+from trading.services import TradingError
+from trading.strategies.services import crontab_parse
 from whales.api.serializers import limit_field, offset_field
 
 ZERO = Decimal(0)
@@ -439,6 +441,14 @@ class StrategyCreateSerializer(serializers.Serializer):
     params = serializers.DictField(required=False, default=dict)
     every_seconds = serializers.IntegerField(required=False, min_value=10, max_value=86_400 * 31)
     crontab = serializers.CharField(required=False, max_length=100)
+
+    def validate_crontab(self, value: str) -> str:
+        """Build the Celery schedule now (as beat will): a value it cannot parse is a 400, never a beat row."""
+        try:
+            crontab_parse(value)
+        except TradingError as exc:
+            raise serializers.ValidationError(str(exc).removeprefix("crontab: ")) from exc
+        return " ".join(value.split())
 
     def validate(self, attrs: dict) -> dict:
         if "every_seconds" in attrs and "crontab" in attrs:
