@@ -15,9 +15,12 @@ a sell fill = notional - fee - cost of the consumed lots. Hence, exactly:
 ``cash_usd + cost of remaining lots == starting_cash_usd + total realized P&L`` (USD).
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -41,6 +44,7 @@ from trading.models import (
     PositionLot,
     Strategy,
     StrategyStatus,
+    symbol_canonical,
 )
 from trading.safety import (
     Intent,
@@ -60,6 +64,29 @@ from whales.money import q_price, q_usd
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+
+DECIMAL_CONTEXT = Context(prec=120)
+"""The arithmetic context of every trading write: quantities are NUMERIC(78, 30) and prices NUMERIC(38, 18),
+so sums of quantities (78 digits) and quantity x price products (at most 48 + 38 digits with the input
+bounds below) are exact; Python's default 28 digits rounded them, so a position and its lots disagreed."""
+QUANTITY_MAX = Decimal(10) ** 18
+"""Order quantities are below this (asset units, at most 30 decimal places): 18 + 30 digits."""
+PRICE_MAX = Decimal(10) ** 20
+"""Limit prices are below this (USD per unit, at most 18 decimal places), as the price columns."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _wide(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``func`` in ``DECIMAL_CONTEXT`` (and restore the caller's context after)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with localcontext(DECIMAL_CONTEXT):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 class TradingError(InvalidParameter):
@@ -351,6 +378,7 @@ def _daily_loss_guard(account: Account, positions: dict[str, Position], source: 
     return reason
 
 
+@_wide
 def daily_loss_check(*, account_id: int, now: datetime | None = None,
                      price_source: PriceSource | None = None) -> bool:
     """Periodic guard (for a beat task): apply the daily-loss rule without an order; True when it
@@ -411,6 +439,12 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
 # ---------------------------------------------------------------- orders
 
 
+def _places(value: Decimal) -> int:
+    """Decimal places of a finite ``value`` (0 for an integer, also one written 1E+3)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd: Decimal | None,
               client_order_id: str, symbol: str) -> None:
     if side not in OrderSide.values:
@@ -419,9 +453,13 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
         raise TradingError(f"order_type must be one of {OrderType.values}")
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
         raise TradingError("quantity must be a positive Decimal")
+    if quantity >= QUANTITY_MAX or _places(quantity) > 30:
+        raise TradingError(f"quantity must be below {QUANTITY_MAX:f} with at most 30 decimal places")
     if order_type == OrderType.LIMIT and (limit_price_usd is None or not limit_price_usd.is_finite()
                                           or limit_price_usd <= 0):
         raise TradingError("a limit order needs a positive limit_price_usd")
+    if limit_price_usd is not None and (limit_price_usd >= PRICE_MAX or _places(limit_price_usd) > 18):
+        raise TradingError(f"limit_price_usd must be below {PRICE_MAX:f} with at most 18 decimal places")
     if order_type == OrderType.MARKET and limit_price_usd is not None:
         raise TradingError("a market order takes no limit_price_usd")
     if not client_order_id or len(client_order_id) > 100:
@@ -430,6 +468,7 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
         raise TradingError("symbol must be 1-30 characters")
 
 
+@_wide
 def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
                 order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                 strategy_id: int | None = None, now: datetime | None = None,
@@ -443,8 +482,10 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default: the
     account's venue, ``trading.venues.price_source_for``). Units: quantity in asset units,
     ``limit_price_usd`` USD per unit (limit orders only).
+    ``symbol`` is canonicalised (``symbol_canonical``) before anything else.
     Raises: TradingError on bad input (nothing stored); Account.DoesNotExist.
     """
+    symbol = symbol_canonical(symbol) if isinstance(symbol, str) else symbol
     _validate(side=side, quantity=quantity, order_type=order_type, limit_price_usd=limit_price_usd,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
@@ -461,7 +502,7 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
             if strategy is None:
                 raise TradingError(f"strategy {strategy_id} is not a strategy of account {account_id}")
         order = Order.objects.create(
-            account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol.strip(), side=side,
+            account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol, side=side,
             type=order_type, quantity=quantity, limit_price_usd=limit_price_usd, created_at=now,
             status=OrderStatus.PENDING)
         reason, mark = _block_reason(account, order, positions, source, now, count_orders=True)
@@ -492,40 +533,52 @@ def order_cancel(*, account_id: int, order_id: int, now: datetime | None = None)
     return order
 
 
+@_wide
 def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource | None = None) -> int:
     """Fill every resting limit order whose price has crossed (buy: price <= limit, sell: price >= limit)
     at its limit price; return how many filled. Before filling, the order passes the position, cash,
     shorting, strategy-exposure and daily-loss rules again at the current prices (a violation rejects
-    it with the reason). Orders of halted accounts and orders without a fresh price wait."""
+    it with the reason). Orders of halted accounts and orders without a fresh price wait. Each account
+    is matched in its own transaction; one that fails is rolled back and logged, and the others are
+    still matched."""
     now = now or timezone.now()
     filled = 0
     account_ids = (Order.objects.filter(status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
                    .values_list("account_id", flat=True).distinct().order_by("account_id"))
     for account_id in list(account_ids):
-        with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=account_id)
-            if account.halted:
+        try:
+            filled += _limit_orders_match_account(account_id, now, price_source)
+        except Exception:  # one account's bad data must not stop matching for every later account
+            logger.exception("trading.limit_match.account_failed", extra={"account": account_id})
+    return filled
+
+
+def _limit_orders_match_account(account_id: int, now: datetime, price_source: PriceSource | None) -> int:
+    filled = 0
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.halted:
+            return 0
+        source = memoized(price_source or price_source_for(account.venue))
+        positions = _lock_positions(account)
+        exchange = exchange_for(account)
+        if exchange is None:
+            return 0
+        orders = (Order.objects.select_for_update(of=("self",)).select_related("strategy")
+                  .filter(account=account, status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
+                  .order_by("created_at", "id"))
+        for order in orders:
+            mark = source(order.symbol, now)
+            if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
                 continue
-            source = memoized(price_source or price_source_for(account.venue))
-            positions = _lock_positions(account)
-            exchange = exchange_for(account)
-            if exchange is None:
+            # ``mark`` (checked above) stays: ``source`` is memoized, so _block_reason prices the same.
+            reason, _ = _block_reason(account, order, positions, source, now, count_orders=False)
+            if reason is not None:
+                if not account.halted and not reason.startswith("missing_price"):
+                    _reject(order, f"at fill: {reason}")
                 continue
-            orders = (Order.objects.select_for_update(of=("self",)).select_related("strategy")
-                      .filter(account=account, status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
-                      .order_by("created_at", "id"))
-            for order in orders:
-                mark = source(order.symbol, now)
-                if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
-                    continue
-                # ``mark`` (checked above) stays: ``source`` is memoized, so _block_reason prices the same.
-                reason, _ = _block_reason(account, order, positions, source, now, count_orders=False)
-                if reason is not None:
-                    if not account.halted and not reason.startswith("missing_price"):
-                        _reject(order, f"at fill: {reason}")
-                    continue
-                execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
-                assert execution is not None
-                _apply_fill(account, order, execution, positions, now)
-                filled += 1
+            execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
+            assert execution is not None
+            _apply_fill(account, order, execution, positions, now)
+            filled += 1
     return filled

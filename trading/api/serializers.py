@@ -243,7 +243,8 @@ class OrderCreateSerializer(RenamedKeysSerializer):
     account = _account_field()
     symbol = serializers.CharField(max_length=30)
     side = serializers.ChoiceField(choices=OrderSide.choices)
-    quantity = serializers.DecimalField(max_digits=78, decimal_places=30, help_text="Asset units, > 0.")
+    quantity = serializers.DecimalField(max_digits=48, decimal_places=30,
+                                        help_text="Asset units, > 0: at most 18 digits before the point and 30 after.")
     type = serializers.ChoiceField(choices=OrderType.choices, required=False, default=OrderType.MARKET.value)
     limit_price_usd = serializers.DecimalField(
         max_digits=38, decimal_places=18, required=False, allow_null=True, default=None,
