@@ -178,18 +178,37 @@ def account_halt(*, account_id: int, reason: str, by_user: User | None = None,
     return account
 
 
+class ResumeRefused(Conflict):
+    """409 ``conflict``: the daily-loss limit halted the account this UTC day; only staff may resume it
+    before the next UTC day (nothing changed)."""
+
+
+DAILY_LOSS_RULE = "max_daily_loss_percent"
+"""The rule name a daily-loss halt's reason starts with (``trading.safety.daily_loss_violation``)."""
+
+
 def account_resume(*, account_id: int, reason: str = "", by_user: User | None = None,
                    now: datetime | None = None) -> Account:
     """Lift a halt. The start-of-day value is re-based at the next check (a deliberate resume after a
-    daily-loss halt measures the rest of the day from the resumed value). Audited."""
+    daily-loss halt measures the rest of the day from the resumed value), so a halt by the daily-loss
+    limit may be lifted the same UTC day by staff only; its owner may resume from the next UTC day.
+    Audited. Raises: ResumeRefused (nothing changed)."""
     now = now or timezone.now()
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if account.halted:
-            account.halted, account.halted_reason, account.halted_at = False, "", None
-            account.start_of_day_date = None
-            account.save(update_fields=["halted", "halted_reason", "halted_at", "start_of_day_date", "updated_at"])
-            AccountAudit.objects.create(account=account, action="resume", reason=reason, by_user=by_user, at=now)
+        if not account.halted:
+            return account
+        same_day = account.halted_at is not None and account.halted_at.astimezone(UTC).date() == now.astimezone(
+            UTC).date()
+        if (account.halted_reason.startswith(f"{DAILY_LOSS_RULE}:") and same_day
+                and not (by_user is not None and by_user.is_staff)):
+            next_day = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
+            raise ResumeRefused(f"the daily loss limit halted account {account_id} today; staff may resume it "
+                                f"now, you from {next_day.isoformat()}")
+        account.halted, account.halted_reason, account.halted_at = False, "", None
+        account.start_of_day_date = None
+        account.save(update_fields=["halted", "halted_reason", "halted_at", "start_of_day_date", "updated_at"])
+        AccountAudit.objects.create(account=account, action="resume", reason=reason, by_user=by_user, at=now)
     return account
 
 
