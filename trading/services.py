@@ -56,7 +56,7 @@ from trading.safety import (
     unpriced_symbols,
 )
 from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
-from trading.venues import price_source_for
+from trading.venues import price_source_prefetched
 from whales.errors import Conflict, InvalidParameter
 from whales.fifo import Lot, lots_take
 from whales.money import q_price, q_usd
@@ -241,6 +241,12 @@ def _lots_covering(account: Account, symbol: str, quantity: Decimal) -> list[Pos
     return lots
 
 
+def _prefetched_source(account_id: int) -> PriceSource:
+    """The account's venue PriceSource with its network fetch done now (``price_source_prefetched``): call
+    it before locking the account. Raises: Account.DoesNotExist; InvalidParameter for an unknown venue."""
+    return price_source_prefetched(Account.objects.values_list("venue", flat=True).get(pk=account_id))
+
+
 def memoized(source: PriceSource) -> PriceSource:
     """``source`` answering each (symbol, when) once: one order's checks ask for the same prices
     several times (its symbol, every held position, the daily-loss guard) and must see the same ones."""
@@ -403,12 +409,13 @@ def daily_loss_check(*, account_id: int, now: datetime | None = None,
     """Periodic guard (for a beat task): apply the daily-loss rule without an order; True when it
     halted the account now. A halted account is left alone."""
     now = now or timezone.now()
+    source = memoized(price_source or _prefetched_source(account_id))  # before the lock (order_place)
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if account.halted:
             return False
         positions = _lock_positions(account)
-        _daily_loss_guard(account, positions, memoized(price_source or price_source_for(account.venue)), now)
+        _daily_loss_guard(account, positions, source, now)
         return account.halted
 
 
@@ -508,9 +515,10 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     _validate(side=side, quantity=quantity, order_type=order_type, limit_price_usd=limit_price_usd,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
+    # Prices first, with no lock held: a venue's network call never runs under the account's row lock.
+    source = memoized(price_source or _prefetched_source(account_id))
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        source = memoized(price_source or price_source_for(account.venue))
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is not None:
             return existing
@@ -574,11 +582,11 @@ def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource
 
 def _limit_orders_match_account(account_id: int, now: datetime, price_source: PriceSource | None) -> int:
     filled = 0
+    source = memoized(price_source or _prefetched_source(account_id))  # before the lock (order_place)
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if account.halted:
             return 0
-        source = memoized(price_source or price_source_for(account.venue))
         positions = _lock_positions(account)
         exchange = exchange_for(account)
         if exchange is None:

@@ -354,3 +354,7 @@ WHALETRACK_PORT = env.int("PORT", default=8000)
 WHALETRACK_WORKER_CONCURRENCY = env.int("WHALETRACK_WORKER_CONCURRENCY", default=8)
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
 WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")
+
+# --- Issue 14 (trading, HTTP): caps and key rotation ------------------------------------------
+# Longest Retry-After (s) any upstream HTTP session waits (urllib3 alone honours up to 6 hours).
+HTTP_RETRY_AFTER_MAX_S = env.float("HTTP_RETRY_AFTER_MAX_S", default=10.0)
