@@ -358,3 +358,7 @@ WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")
 # --- Issue 14 (trading, HTTP): caps and key rotation ------------------------------------------
 # Longest Retry-After (s) any upstream HTTP session waits (urllib3 alone honours up to 6 hours).
 HTTP_RETRY_AFTER_MAX_S = env.float("HTTP_RETRY_AFTER_MAX_S", default=10.0)
+# Fernet keys of exchange credentials, newest first (comma-separated): the first encrypts, all decrypt.
+# Rotate: new key first, restart, ``manage.py trading_rotate_credentials``, then drop the old keys. Empty =
+# TRADING_CREDENTIALS_KEY alone.
+TRADING_CREDENTIALS_KEYS = env.list("TRADING_CREDENTIALS_KEYS", default=[])
