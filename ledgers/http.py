@@ -1,15 +1,16 @@
 """The HTTP transport the upstream clients share: a ``requests.Session`` whose adapter retries with
 urllib3's ``Retry`` (DESIGN.md section 10: timeouts, connection errors, 429 and 5xx only; exponential
-backoff with jitter, capped; ``Retry-After`` honoured).
+backoff with jitter, capped; ``Retry-After`` honoured up to ``settings.HTTP_RETRY_AFTER_MAX_S``, default
+10 s: urllib3's own cap is 6 hours, so one ``Retry-After: 21600`` parked a worker, or a request holding
+locks, for that long).
 
 Used by the Ethereum and Arbitrum JSON-RPC clients, the Esplora, Hyperliquid and CoinGecko clients.
 Each still sets its own timeout per request and turns what is failing after the retries into its own
 retryable error (a 429/5xx is handed back, not raised, so the error can name the status).
 """
 
-from typing import Any
-
 import requests
+from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -27,16 +28,17 @@ def retrying_session(*, retries: int, backoff_s: float, methods: frozenset[str] 
     ``methods``: the HTTP methods that may be retried; None retries every method, for POST APIs whose
     calls are reads (JSON-RPC, Hyperliquid ``/info``). Backoff: ``backoff_s`` x 2^(n-1) seconds plus up
     to ``backoff_jitter_s`` (default ``backoff_s / 2``) of jitter, at most ``backoff_max_s``; a
-    ``Retry-After`` header is honoured, up to ``retry_after_max_s`` when given. A status still failing
+    ``Retry-After`` header is honoured up to ``retry_after_max_s`` and never more than
+    ``settings.HTTP_RETRY_AFTER_MAX_S`` (a longer one is waited for only that long). A status still failing
     after the retries is returned (``raise_on_status=False``). ``pool_maxsize``: connections kept per host.
     """
-    honour: dict[str, Any] = {"retry_after_max": retry_after_max_s} if retry_after_max_s is not None else {}
+    cap_s = float(getattr(settings, "HTTP_RETRY_AFTER_MAX_S", 10))
     retry = Retry(
         total=retries, connect=retries, read=retries, status=retries,
         status_forcelist=RETRY_STATUSES, allowed_methods=methods,
         backoff_factor=backoff_s, backoff_jitter=backoff_s / 2 if backoff_jitter_s is None else backoff_jitter_s,
         backoff_max=backoff_max_s, respect_retry_after_header=True, raise_on_status=False,
-        **honour,
+        retry_after_max=min(cap_s, retry_after_max_s) if retry_after_max_s is not None else cap_s,  # type: ignore[arg-type]
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)

@@ -23,7 +23,7 @@ from trading.models import (
     StrategySignal,
     StrategyStatus,
 )
-from trading.services import account_halt, account_resume, live_trading_set
+from trading.services import ACCOUNT_SETTINGS, account_halt, account_resume, live_trading_set
 from trading.strategies import StrategyParamsError
 from trading.strategies.services import (
     strategy_delete,
@@ -38,9 +38,22 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "mode", "venue", "cash_usd", "halted", "halted_reason", "updated_at")
     list_filter = ("mode", "venue", "halted")
     search_fields = ("name", "owner__username")
-    readonly_fields = ("cash_usd", "halted", "halted_reason", "halted_at", "start_of_day_value_usd",
+    # ``mode`` is read-only: paper/live changes only through a reviewed path, never a form edit.
+    readonly_fields = ("mode", "cash_usd", "halted", "halted_reason", "halted_at", "start_of_day_value_usd",
                        "start_of_day_date", "created_at", "updated_at")
     actions = ("halt_accounts", "resume_accounts")
+
+    def save_model(self, request: HttpRequest, obj: Account, form: forms.ModelForm, change: bool) -> None:
+        """Save, and audit every venue or limit change (AccountAudit ``limits_changed``: old -> new)."""
+        before = Account.objects.filter(pk=obj.pk).values(*ACCOUNT_SETTINGS).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            return
+        changes = [f"{name}: {before[name]} -> {getattr(obj, name)}" for name in ACCOUNT_SETTINGS
+                   if before[name] != getattr(obj, name)]
+        if changes:
+            AccountAudit.objects.create(account=obj, action="limits_changed", reason="; ".join(changes),
+                                        by_user=request.user if request.user.is_authenticated else None)
 
     @admin.action(description="Emergency stop: halt selected accounts")
     def halt_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

@@ -1,11 +1,26 @@
-"""Exchange credentials encrypted at rest with Fernet (``cryptography``).
+"""Exchange credentials encrypted at rest with Fernet (``cryptography``), with key rotation and each
+ciphertext bound to its row.
 
-Key: ``settings.TRADING_CREDENTIALS_KEY``, a urlsafe-base64 32-byte Fernet key from the environment
-(generate with ``Fernet.generate_key()``). Without a key nothing is stored. Plaintexts are never
-logged; ``credential_reveal`` is for the (future) live adapter only, never for the API or admin.
+Keys: ``settings.TRADING_CREDENTIALS_KEYS``, a list of urlsafe-base64 32-byte Fernet keys (generate with
+``Fernet.generate_key()``), newest first; the first encrypts, every one decrypts (``MultiFernet``). The
+single ``TRADING_CREDENTIALS_KEY`` is still read when the list is empty. Without a key nothing is stored.
+
+Rotation: put the new key first in the list (keep the old ones after it), run
+``manage.py trading_rotate_credentials`` (``credential_rotate``: every row re-encrypted with the new key),
+then drop the old keys.
+
+Binding: the plaintext sealed is ``wt1:`` + JSON of the value and the row it belongs to (account id,
+exchange, field), so a ciphertext copied to another account's row, or swapped between the key and the
+secret field, does not decrypt (``InvalidToken``). Rows written before binding (a bare token of the value)
+still decrypt until ``credential_rotate`` rewrites them bound.
+
+Plaintexts are never logged; ``credential_reveal`` is for the (future) live adapter only, never for the
+API or admin.
 """
 
-from cryptography.fernet import Fernet, InvalidToken
+import json
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -13,45 +28,99 @@ from django.utils import timezone
 from trading.models import Account, ExchangeCredential
 from whales.errors import Misconfigured
 
+BOUND_PREFIX = b"wt1:"
+FIELDS = ("api_key_encrypted", "secret_encrypted")
+
 
 class CredentialsKeyMissing(Misconfigured):
-    """503 ``misconfigured``: TRADING_CREDENTIALS_KEY is not set (or not a valid Fernet key)."""
+    """503 ``misconfigured``: no TRADING_CREDENTIALS_KEYS / TRADING_CREDENTIALS_KEY (or not valid Fernet keys)."""
 
 
-def _fernet() -> Fernet:
-    key = getattr(settings, "TRADING_CREDENTIALS_KEY", "")
-    if not key:
-        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEY is not set")
+def _keys() -> list[str | bytes]:
+    listed: list[str | bytes] = list(getattr(settings, "TRADING_CREDENTIALS_KEYS", None) or [])
+    keys = [k for k in listed if k]
+    single = getattr(settings, "TRADING_CREDENTIALS_KEY", "")
+    return keys or ([single] if single else [])
+
+
+def _fernet() -> MultiFernet:
+    keys = _keys()
+    if not keys:
+        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEYS (or TRADING_CREDENTIALS_KEY) is not set")
     try:
-        return Fernet(key.encode() if isinstance(key, str) else key)
+        return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
     except ValueError as exc:
-        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEY is not a valid Fernet key") from exc
+        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEYS holds a value that is not a valid Fernet key") from exc
 
 
-def encrypt(plaintext: str) -> bytes:
-    """Fernet token of ``plaintext``. Raises CredentialsKeyMissing."""
-    return _fernet().encrypt(plaintext.encode())
+RowKey = tuple[int, str]
+"""(account id, exchange): the unique key of an ExchangeCredential row, what a ciphertext is bound to."""
 
 
-def decrypt(token: bytes) -> str:
-    """Plaintext of a Fernet token. Raises CredentialsKeyMissing, or InvalidToken (wrong key / tampered)."""
-    return _fernet().decrypt(bytes(token)).decode()
+def _binding(row_key: RowKey, field: str) -> list:
+    return ["trading.ExchangeCredential", row_key[0], row_key[1], field]
+
+
+def encrypt(plaintext: str, *, row_key: RowKey, field: str) -> bytes:
+    """Fernet token (newest key) of ``plaintext`` bound to the row ``row_key`` and ``field``.
+    Raises CredentialsKeyMissing."""
+    sealed = BOUND_PREFIX + json.dumps({"v": plaintext, "row": _binding(row_key, field)}).encode()
+    return _fernet().encrypt(sealed)
+
+
+def decrypt(token: bytes, *, row_key: RowKey, field: str) -> str:
+    """Plaintext of a token made by ``encrypt`` for this row and field (or an unbound one written before
+    binding). Raises CredentialsKeyMissing, or InvalidToken (no key fits, tampered, or bound to another row
+    or field)."""
+    sealed = _fernet().decrypt(bytes(token))
+    if not sealed.startswith(BOUND_PREFIX):
+        return sealed.decode()  # written before binding: credential_rotate rewrites it bound
+    try:
+        payload = json.loads(sealed[len(BOUND_PREFIX):])
+    except ValueError as exc:
+        raise InvalidToken from exc
+    if not isinstance(payload, dict) or payload.get("row") != _binding(row_key, field):
+        raise InvalidToken  # a ciphertext copied from another row or field
+    return str(payload["v"])
 
 
 def credential_store(*, account: Account, exchange: str, api_key: str, secret: str) -> ExchangeCredential:
-    """Store (or replace) the account's credentials for ``exchange``, encrypted. Returns the row (whose
-    fields hold only ciphertext)."""
+    """Store (or replace) the account's credentials for ``exchange``, encrypted and bound to the row. Returns
+    the row (whose fields hold only ciphertext)."""
+    row_key = (account.pk, exchange)
     with transaction.atomic():
         row, _ = ExchangeCredential.objects.update_or_create(
             account=account, exchange=exchange,
-            defaults={"api_key_encrypted": encrypt(api_key), "secret_encrypted": encrypt(secret),
+            defaults={"api_key_encrypted": encrypt(api_key, field="api_key_encrypted", row_key=row_key),
+                      "secret_encrypted": encrypt(secret, field="secret_encrypted", row_key=row_key),
                       "created_at": timezone.now()})
     return row
 
 
 def credential_reveal(*, credential: ExchangeCredential) -> tuple[str, str]:
     """(api_key, secret) in plaintext, for an exchange adapter only. Raises InvalidToken, CredentialsKeyMissing."""
-    return decrypt(credential.api_key_encrypted), decrypt(credential.secret_encrypted)
+    row_key = (credential.account_id, credential.exchange)
+    return (decrypt(credential.api_key_encrypted, field="api_key_encrypted", row_key=row_key),
+            decrypt(credential.secret_encrypted, field="secret_encrypted", row_key=row_key))
 
 
-__all__ = ["CredentialsKeyMissing", "InvalidToken", "credential_reveal", "credential_store", "decrypt", "encrypt"]
+def credential_rotate() -> int:
+    """Re-encrypt every stored credential with the newest key, bound to its row; return how many rows.
+
+    One transaction per row (locked). Idempotent: a second run rewrites the same plaintexts again.
+    Raises: CredentialsKeyMissing; InvalidToken for a row no configured key opens (rows before it are done)."""
+    done = 0
+    for pk in ExchangeCredential.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            row = ExchangeCredential.objects.select_for_update().get(pk=pk)
+            row_key = (row.account_id, row.exchange)
+            for field in FIELDS:
+                plaintext = decrypt(getattr(row, field), field=field, row_key=row_key)
+                setattr(row, field, encrypt(plaintext, field=field, row_key=row_key))
+            row.save(update_fields=list(FIELDS))
+        done += 1
+    return done
+
+
+__all__ = ["CredentialsKeyMissing", "InvalidToken", "credential_reveal", "credential_rotate", "credential_store",
+           "decrypt", "encrypt"]

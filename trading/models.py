@@ -18,6 +18,13 @@ def price_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=38, decimal_places=18, **kwargs)
 
 
+def symbol_canonical(symbol: str) -> str:
+    """The one spelling of a symbol that orders, fills, lots, positions and limits use: stripped and
+    upper-cased (prices match symbols ignoring case, so ``btc`` and ``BTC`` are one asset and must be
+    one position under one cap)."""
+    return symbol.strip().upper()
+
+
 class AccountMode(models.TextChoices):
     PAPER = "paper", "Paper"
     LIVE = "live", "Live"

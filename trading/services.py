@@ -15,9 +15,12 @@ a sell fill = notional - fee - cost of the consumed lots. Hence, exactly:
 ``cash_usd + cost of remaining lots == starting_cash_usd + total realized P&L`` (USD).
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -41,6 +44,7 @@ from trading.models import (
     PositionLot,
     Strategy,
     StrategyStatus,
+    symbol_canonical,
 )
 from trading.safety import (
     Intent,
@@ -52,7 +56,7 @@ from trading.safety import (
     unpriced_symbols,
 )
 from trading.selectors import PriceSource, strategy_net_quantities, trading_price_max_age
-from trading.venues import price_source_for
+from trading.venues import price_source_prefetched
 from whales.errors import Conflict, InvalidParameter
 from whales.fifo import Lot, lots_take
 from whales.money import q_price, q_usd
@@ -60,6 +64,29 @@ from whales.money import q_price, q_usd
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+
+DECIMAL_CONTEXT = Context(prec=120)
+"""The arithmetic context of every trading write: quantities are NUMERIC(78, 30) and prices NUMERIC(38, 18),
+so sums of quantities (78 digits) and quantity x price products (at most 48 + 38 digits with the input
+bounds below) are exact; Python's default 28 digits rounded them, so a position and its lots disagreed."""
+QUANTITY_MAX = Decimal(10) ** 18
+"""Order quantities are below this (asset units, at most 30 decimal places): 18 + 30 digits."""
+PRICE_MAX = Decimal(10) ** 20
+"""Limit prices are below this (USD per unit, at most 18 decimal places), as the price columns."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _wide(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``func`` in ``DECIMAL_CONTEXT`` (and restore the caller's context after)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with localcontext(DECIMAL_CONTEXT):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 class TradingError(InvalidParameter):
@@ -151,18 +178,37 @@ def account_halt(*, account_id: int, reason: str, by_user: User | None = None,
     return account
 
 
+class ResumeRefused(Conflict):
+    """409 ``conflict``: the daily-loss limit halted the account this UTC day; only staff may resume it
+    before the next UTC day (nothing changed)."""
+
+
+DAILY_LOSS_RULE = "max_daily_loss_percent"
+"""The rule name a daily-loss halt's reason starts with (``trading.safety.daily_loss_violation``)."""
+
+
 def account_resume(*, account_id: int, reason: str = "", by_user: User | None = None,
                    now: datetime | None = None) -> Account:
     """Lift a halt. The start-of-day value is re-based at the next check (a deliberate resume after a
-    daily-loss halt measures the rest of the day from the resumed value). Audited."""
+    daily-loss halt measures the rest of the day from the resumed value), so a halt by the daily-loss
+    limit may be lifted the same UTC day by staff only; its owner may resume from the next UTC day.
+    Audited. Raises: ResumeRefused (nothing changed)."""
     now = now or timezone.now()
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if account.halted:
-            account.halted, account.halted_reason, account.halted_at = False, "", None
-            account.start_of_day_date = None
-            account.save(update_fields=["halted", "halted_reason", "halted_at", "start_of_day_date", "updated_at"])
-            AccountAudit.objects.create(account=account, action="resume", reason=reason, by_user=by_user, at=now)
+        if not account.halted:
+            return account
+        same_day = account.halted_at is not None and account.halted_at.astimezone(UTC).date() == now.astimezone(
+            UTC).date()
+        if (account.halted_reason.startswith(f"{DAILY_LOSS_RULE}:") and same_day
+                and not (by_user is not None and by_user.is_staff)):
+            next_day = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), UTC)
+            raise ResumeRefused(f"the daily loss limit halted account {account_id} today; staff may resume it "
+                                f"now, you from {next_day.isoformat()}")
+        account.halted, account.halted_reason, account.halted_at = False, "", None
+        account.start_of_day_date = None
+        account.save(update_fields=["halted", "halted_reason", "halted_at", "start_of_day_date", "updated_at"])
+        AccountAudit.objects.create(account=account, action="resume", reason=reason, by_user=by_user, at=now)
     return account
 
 
@@ -193,6 +239,12 @@ def _lots_covering(account: Account, symbol: str, quantity: Decimal) -> list[Pos
         last = batch[-1]
         page = query.filter(Q(opened_at__gt=last.opened_at) | Q(opened_at=last.opened_at, id__gt=last.id))
     return lots
+
+
+def _prefetched_source(account_id: int) -> PriceSource:
+    """The account's venue PriceSource with its network fetch done now (``price_source_prefetched``): call
+    it before locking the account. Raises: Account.DoesNotExist; InvalidParameter for an unknown venue."""
+    return price_source_prefetched(Account.objects.values_list("venue", flat=True).get(pk=account_id))
 
 
 def memoized(source: PriceSource) -> PriceSource:
@@ -351,17 +403,19 @@ def _daily_loss_guard(account: Account, positions: dict[str, Position], source: 
     return reason
 
 
+@_wide
 def daily_loss_check(*, account_id: int, now: datetime | None = None,
                      price_source: PriceSource | None = None) -> bool:
     """Periodic guard (for a beat task): apply the daily-loss rule without an order; True when it
     halted the account now. A halted account is left alone."""
     now = now or timezone.now()
+    source = memoized(price_source or _prefetched_source(account_id))  # before the lock (order_place)
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if account.halted:
             return False
         positions = _lock_positions(account)
-        _daily_loss_guard(account, positions, memoized(price_source or price_source_for(account.venue)), now)
+        _daily_loss_guard(account, positions, source, now)
         return account.halted
 
 
@@ -411,6 +465,12 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
 # ---------------------------------------------------------------- orders
 
 
+def _places(value: Decimal) -> int:
+    """Decimal places of a finite ``value`` (0 for an integer, also one written 1E+3)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd: Decimal | None,
               client_order_id: str, symbol: str) -> None:
     if side not in OrderSide.values:
@@ -419,9 +479,13 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
         raise TradingError(f"order_type must be one of {OrderType.values}")
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
         raise TradingError("quantity must be a positive Decimal")
+    if quantity >= QUANTITY_MAX or _places(quantity) > 30:
+        raise TradingError(f"quantity must be below {QUANTITY_MAX:f} with at most 30 decimal places")
     if order_type == OrderType.LIMIT and (limit_price_usd is None or not limit_price_usd.is_finite()
                                           or limit_price_usd <= 0):
         raise TradingError("a limit order needs a positive limit_price_usd")
+    if limit_price_usd is not None and (limit_price_usd >= PRICE_MAX or _places(limit_price_usd) > 18):
+        raise TradingError(f"limit_price_usd must be below {PRICE_MAX:f} with at most 18 decimal places")
     if order_type == OrderType.MARKET and limit_price_usd is not None:
         raise TradingError("a market order takes no limit_price_usd")
     if not client_order_id or len(client_order_id) > 100:
@@ -430,6 +494,7 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
         raise TradingError("symbol must be 1-30 characters")
 
 
+@_wide
 def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
                 order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                 strategy_id: int | None = None, now: datetime | None = None,
@@ -443,14 +508,17 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     ``limit_orders_match`` sees the price cross. Source: prices from ``price_source`` (default: the
     account's venue, ``trading.venues.price_source_for``). Units: quantity in asset units,
     ``limit_price_usd`` USD per unit (limit orders only).
+    ``symbol`` is canonicalised (``symbol_canonical``) before anything else.
     Raises: TradingError on bad input (nothing stored); Account.DoesNotExist.
     """
+    symbol = symbol_canonical(symbol) if isinstance(symbol, str) else symbol
     _validate(side=side, quantity=quantity, order_type=order_type, limit_price_usd=limit_price_usd,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
+    # Prices first, with no lock held: a venue's network call never runs under the account's row lock.
+    source = memoized(price_source or _prefetched_source(account_id))
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        source = memoized(price_source or price_source_for(account.venue))
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is not None:
             return existing
@@ -461,7 +529,7 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
             if strategy is None:
                 raise TradingError(f"strategy {strategy_id} is not a strategy of account {account_id}")
         order = Order.objects.create(
-            account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol.strip(), side=side,
+            account=account, strategy=strategy, client_order_id=client_order_id, symbol=symbol, side=side,
             type=order_type, quantity=quantity, limit_price_usd=limit_price_usd, created_at=now,
             status=OrderStatus.PENDING)
         reason, mark = _block_reason(account, order, positions, source, now, count_orders=True)
@@ -492,40 +560,52 @@ def order_cancel(*, account_id: int, order_id: int, now: datetime | None = None)
     return order
 
 
+@_wide
 def limit_orders_match(*, now: datetime | None = None, price_source: PriceSource | None = None) -> int:
     """Fill every resting limit order whose price has crossed (buy: price <= limit, sell: price >= limit)
     at its limit price; return how many filled. Before filling, the order passes the position, cash,
     shorting, strategy-exposure and daily-loss rules again at the current prices (a violation rejects
-    it with the reason). Orders of halted accounts and orders without a fresh price wait."""
+    it with the reason). Orders of halted accounts and orders without a fresh price wait. Each account
+    is matched in its own transaction; one that fails is rolled back and logged, and the others are
+    still matched."""
     now = now or timezone.now()
     filled = 0
     account_ids = (Order.objects.filter(status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
                    .values_list("account_id", flat=True).distinct().order_by("account_id"))
     for account_id in list(account_ids):
-        with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=account_id)
-            if account.halted:
+        try:
+            filled += _limit_orders_match_account(account_id, now, price_source)
+        except Exception:  # one account's bad data must not stop matching for every later account
+            logger.exception("trading.limit_match.account_failed", extra={"account": account_id})
+    return filled
+
+
+def _limit_orders_match_account(account_id: int, now: datetime, price_source: PriceSource | None) -> int:
+    filled = 0
+    source = memoized(price_source or _prefetched_source(account_id))  # before the lock (order_place)
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.halted:
+            return 0
+        positions = _lock_positions(account)
+        exchange = exchange_for(account)
+        if exchange is None:
+            return 0
+        orders = (Order.objects.select_for_update(of=("self",)).select_related("strategy")
+                  .filter(account=account, status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
+                  .order_by("created_at", "id"))
+        for order in orders:
+            mark = source(order.symbol, now)
+            if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
                 continue
-            source = memoized(price_source or price_source_for(account.venue))
-            positions = _lock_positions(account)
-            exchange = exchange_for(account)
-            if exchange is None:
+            # ``mark`` (checked above) stays: ``source`` is memoized, so _block_reason prices the same.
+            reason, _ = _block_reason(account, order, positions, source, now, count_orders=False)
+            if reason is not None:
+                if not account.halted and not reason.startswith("missing_price"):
+                    _reject(order, f"at fill: {reason}")
                 continue
-            orders = (Order.objects.select_for_update(of=("self",)).select_related("strategy")
-                      .filter(account=account, status=OrderStatus.SUBMITTED, type=OrderType.LIMIT)
-                      .order_by("created_at", "id"))
-            for order in orders:
-                mark = source(order.symbol, now)
-                if account.halted or mark is None or exchange.execute(ticket=_ticket(order), mark_usd=mark) is None:
-                    continue
-                # ``mark`` (checked above) stays: ``source`` is memoized, so _block_reason prices the same.
-                reason, _ = _block_reason(account, order, positions, source, now, count_orders=False)
-                if reason is not None:
-                    if not account.halted and not reason.startswith("missing_price"):
-                        _reject(order, f"at fill: {reason}")
-                    continue
-                execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
-                assert execution is not None
-                _apply_fill(account, order, execution, positions, now)
-                filled += 1
+            execution = exchange.execute(ticket=_ticket(order), mark_usd=mark)
+            assert execution is not None
+            _apply_fill(account, order, execution, positions, now)
+            filled += 1
     return filled

@@ -34,11 +34,15 @@ def match_limit_orders() -> int:
     soft_time_limit=50, time_limit=60, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
 )
 def check_daily_loss() -> list[int]:
-    """Beat, every 60 s: apply the daily-loss rule to every non-halted account; return the ids halted now."""
+    """Beat, every 60 s: apply the daily-loss rule to every non-halted account; return the ids halted now.
+    An account whose check fails is logged and skipped; the others are still checked."""
     halted = []
     for account_id in Account.objects.filter(halted=False).order_by("pk").values_list("pk", flat=True):
-        if daily_loss_check(account_id=account_id):
-            halted.append(account_id)
+        try:
+            if daily_loss_check(account_id=account_id):
+                halted.append(account_id)
+        except Exception:  # one account's bad data must not stop the guard for every later account
+            logger.exception("trading: daily-loss check failed for account %s", account_id)
     if halted:
         logger.warning("trading: daily loss limit halted account(s) %s", halted)
     return halted

@@ -10,6 +10,10 @@
   mids and a burst of orders costs one request. An unreachable API or a malformed answer gives
   None (logged): trading is blocked, never priced from nothing. Coins are Hyperliquid's names
   (``BTC``, ``ETH``, ``SOL``...); a symbol is matched upper-cased.
+
+The network call is made with no lock held: the process-wide lock guards only the cache, and the
+trading services take their price source from ``price_source_prefetched`` BEFORE they lock an account
+(a slow venue must not hold the account's rows, or every other thread's prices, for its timeout).
 """
 
 import logging
@@ -42,17 +46,19 @@ def _mids() -> dict[str, Decimal] | None:
         cached = _cache.get(url)
         if cached is not None and time.monotonic() - cached[0] < ttl:
             return cached[1]
-        client = HyperliquidClient.from_settings(url)
-        try:
-            mids = {coin.upper(): price for coin, price in client.all_mids().items()
-                    if price.is_finite() and price > 0}
-        except (HyperliquidError, HyperliquidUnavailable, BadRecord) as exc:
-            logger.warning("trading.venue.hyperliquid_mids_failed", extra={"error": str(exc)})
-            mids = None
-        finally:
-            client.close()
+    # Fetched with no lock held (two threads may both fetch once when the cache expires; neither waits).
+    client = HyperliquidClient.from_settings(url)
+    try:
+        mids: dict[str, Decimal] | None = {coin.upper(): price for coin, price in client.all_mids().items()
+                                           if price.is_finite() and price > 0}
+    except (HyperliquidError, HyperliquidUnavailable, BadRecord) as exc:
+        logger.warning("trading.venue.hyperliquid_mids_failed", extra={"error": str(exc)})
+        mids = None
+    finally:
+        client.close()
+    with _lock:
         _cache[url] = (time.monotonic(), mids)
-        return mids
+    return mids
 
 
 def hyperliquid_mid(symbol: str, when: datetime) -> Decimal | None:
@@ -62,6 +68,24 @@ def hyperliquid_mid(symbol: str, when: datetime) -> Decimal | None:
         return None
     mids = _mids()
     return None if mids is None else mids.get(symbol.strip().upper())
+
+
+def price_source_prefetched(venue: str) -> PriceSource:
+    """The PriceSource of ``venue`` with its network part done now: for ``hyperliquid`` the mids are
+    fetched here (call this before taking any lock) and the returned source only reads that snapshot,
+    under the same time rule as ``hyperliquid_mid``; ``market`` reads the database as before.
+    Raises: InvalidParameter for an unknown venue."""
+    if venue != Venue.HYPERLIQUID:
+        return price_source_for(venue)
+    mids = _mids()
+    max_age = timedelta(seconds=float(getattr(settings, "TRADING_HYPERLIQUID_MID_MAX_AGE_S", 60)))
+
+    def snapshot(symbol: str, when: datetime) -> Decimal | None:
+        if mids is None or abs(timezone.now() - when) > max_age:
+            return None
+        return mids.get(symbol.strip().upper())
+
+    return snapshot
 
 
 def mids_cache_clear() -> None:

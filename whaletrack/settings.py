@@ -368,3 +368,10 @@ LIMITS_STRATEGY_MIN_INTERVAL_S = env.int("LIMITS_STRATEGY_MIN_INTERVAL_S", defau
 LIMITS_SIMULATE_BATCH = env.int("LIMITS_SIMULATE_BATCH", default=2_000)
 # Open WebSocket connections per signed-in user (/ws/events/ and /ws/alerts/ together); more close with 4429.
 LIMITS_MAX_WS_PER_USER = env.int("LIMITS_MAX_WS_PER_USER", default=10)
+# --- Issue 14 (trading, HTTP): caps and key rotation ------------------------------------------
+# Longest Retry-After (s) any upstream HTTP session waits (urllib3 alone honours up to 6 hours).
+HTTP_RETRY_AFTER_MAX_S = env.float("HTTP_RETRY_AFTER_MAX_S", default=10.0)
+# Fernet keys of exchange credentials, newest first (comma-separated): the first encrypts, all decrypt.
+# Rotate: new key first, restart, ``manage.py trading_rotate_credentials``, then drop the old keys. Empty =
+# TRADING_CREDENTIALS_KEY alone.
+TRADING_CREDENTIALS_KEYS = env.list("TRADING_CREDENTIALS_KEYS", default=[])

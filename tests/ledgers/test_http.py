@@ -1,6 +1,7 @@
 """ledgers.http.retrying_session against a real loopback server that fails before it answers."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -63,3 +64,44 @@ def test_post_is_retried_only_when_every_method_is_allowed(server):
     get_only = retrying_session(retries=2, backoff_s=0.001, methods=frozenset({"GET"}))
     assert get_only.post(server, timeout=5).status_code == 503
     assert FlakyHandler.hits == ["POST"]
+
+
+class RateLimitedHandler(BaseHTTPRequestHandler):
+    """Answers the first request 429 with ``Retry-After: 21600`` (6 hours), then 200."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        self.send_response(429 if type(self).hits == 1 else 200)
+        if type(self).hits == 1:
+            self.send_header("Retry-After", "21600")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("explicit_max_s", [None, 30])
+def test_a_huge_retry_after_is_waited_for_at_most_the_setting(settings, explicit_max_s):
+    """Issue 14 item 7: urllib3 honours Retry-After up to 6 hours; every session caps it at
+    HTTP_RETRY_AFTER_MAX_S (an explicit larger per-client cap does not raise it)."""
+    settings.HTTP_RETRY_AFTER_MAX_S = 0.3
+    RateLimitedHandler.hits = 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RateLimitedHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    answers: list[int] = []
+    session = retrying_session(retries=2, backoff_s=0.001, retry_after_max_s=explicit_max_s)
+    caller = threading.Thread(target=lambda: answers.append(
+        session.get(f"http://127.0.0.1:{httpd.server_address[1]}/", timeout=5).status_code), daemon=True)
+    started = time.monotonic()
+    caller.start()
+    caller.join(timeout=10)  # without the cap the retry sleeps 6 hours (or 30 s)
+    elapsed = time.monotonic() - started
+    httpd.shutdown()
+    httpd.server_close()
+    assert answers == [200]
+    assert RateLimitedHandler.hits == 2
+    assert 0.3 <= elapsed < 5

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from tests.api import assert_error
 from tests.trading.factories import AccountFactory, StrategyFactory, UserFactory, set_price
@@ -72,6 +73,30 @@ def test_bad_strategy_bodies_are_400_and_create_nothing(client, account, body, f
     detail = assert_error(response, 400, "invalid_parameter")
     assert fragment in detail
     assert not Strategy.objects.exists()
+
+
+@pytest.mark.parametrize(("crontab", "reason"), [
+    (", * * * *", "empty part"),  # issue 14: each of these four was stored and stopped beat at every start
+    ("*/* * * * *", "empty filter"),
+    ("-1 * * * *", "negative numbers not supported"),
+    ("61 * * * *", "Invalid end range: 61 > 59."),
+    ("0 24 * * *", "Invalid end range: 24 > 23."),
+    ("0 0 0 * *", "Invalid beginning range: 0 < 1."),
+    ("0 0 1 13 *", "Invalid end range: 13 > 12."),
+    ("0 0 * * 7", "Invalid end range: 7 > 6."),
+    ("*/0 * * * *", "slice step cannot be zero"),
+    ("0 0 31 2 *", "Invalid crontab: day_of_month '31' never occurs in month_of_year '2'."),
+    ("x * * * *", "Invalid weekday literal 'x'."),
+])
+def test_a_crontab_celery_cannot_build_is_400_and_stores_nothing(client, account, crontab, reason):
+    before = PeriodicTask.objects.count()
+    response = client.post(f"{BASE}/strategies", {"account": account.pk, "name": "x", "kind": "follow_smart_money",
+                                                  "crontab": crontab}, format="json")
+    detail = assert_error(response, 400, "invalid_parameter")
+    assert detail == f"crontab: {crontab!r} is not a valid schedule: {reason}"
+    assert not Strategy.objects.exists()
+    assert (PeriodicTask.objects.count(), CrontabSchedule.objects.filter(minute=crontab.split()[0]).count()) == (
+        before, 0)
 
 
 def test_a_duplicate_strategy_name_is_400(client, account):

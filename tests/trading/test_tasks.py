@@ -9,7 +9,7 @@ from django_celery_beat.models import PeriodicTask
 
 from tests.trading.factories import T0, AccountFactory, set_price
 from trading import tasks
-from trading.models import Account, Fill, OrderStatus, Position
+from trading.models import Account, Fill, Order, OrderStatus, Position
 from trading.services import account_halt, order_place
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +71,47 @@ def test_check_daily_loss_halts_a_breaching_account_and_skips_halted_ones(monkey
     assert not Account.objects.get(pk=fine.pk).halted
     assert Position.objects.get(account=stopped).quantity == D(2)  # a halted account is left alone
     assert tasks.check_daily_loss.run() == []  # idempotent
+
+
+# --- one bad account does not stop the periodic loops (issue 14, item 4) ------------------------------
+
+
+def broken_account_with_a_resting_order() -> Account:
+    """An account whose check raises (a venue no price source exists for, as a bad row or a removed venue
+    leaves it), with a crossed resting limit buy: lowest pk, so the loops meet it first."""
+    broken = AccountFactory(venue="retired-venue")
+    Order.objects.create(account=broken, client_order_id="b", symbol="ETH", side="buy", type="limit",
+                         quantity=D(1), limit_price_usd=D("2100"), status=OrderStatus.SUBMITTED, created_at=T0)
+    return broken
+
+
+def test_limit_matching_goes_on_past_an_account_that_fails(monkeypatch, caplog):
+    broken = broken_account_with_a_resting_order()
+    healthy = AccountFactory()
+    set_price("ETH", "2000", T0 - timedelta(minutes=1))
+    order = order_place(account_id=healthy.pk, symbol="ETH", side="buy", quantity=D(1), order_type="limit",
+                        limit_price_usd=D("1900"), client_order_id="h", now=T0 - timedelta(minutes=1))
+    assert order.status == OrderStatus.SUBMITTED
+    set_price("ETH", "1890", T0)
+    freeze(monkeypatch, T0)
+    assert tasks.match_limit_orders.run() == 1
+    order.refresh_from_db()
+    assert (order.status, order.average_fill_price_usd) == (OrderStatus.FILLED, D("1900"))
+    assert Order.objects.get(account=broken).status == OrderStatus.SUBMITTED  # rolled back, retried next run
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["trading.limit_match.account_failed"]
+
+
+def test_the_daily_loss_guard_goes_on_past_an_account_that_fails(monkeypatch, caplog):
+    broken = broken_account_with_a_resting_order()
+    breaching = AccountFactory(max_daily_loss_percent=D(5))
+    set_price("ETH", "2000", T0)
+    assert order_place(account_id=breaching.pk, symbol="ETH", side="buy", quantity=D(2), client_order_id="e",
+                       now=T0).status == OrderStatus.FILLED
+    later = T0 + timedelta(hours=1)
+    set_price("ETH", "1500", later)  # 6000 cash + 2 x 1500 = 9000: a 10% loss
+    freeze(monkeypatch, later)
+    assert tasks.check_daily_loss.run() == [breaching.pk]
+    assert Account.objects.get(pk=breaching.pk).halted
+    assert not Account.objects.get(pk=broken.pk).halted
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"trading: daily-loss check failed for account {broken.pk}"]

@@ -33,6 +33,8 @@ from trading.models import (
     Venue,
 )
 from trading.pnl import INTERVALS
+from trading.services import TradingError
+from trading.strategies.services import crontab_parse
 from whales.api.serializers import limit_field, offset_field
 
 ZERO = Decimal(0)
@@ -242,7 +244,8 @@ class OrderCreateSerializer(RenamedKeysSerializer):
     account = _account_field()
     symbol = serializers.CharField(max_length=30)
     side = serializers.ChoiceField(choices=OrderSide.choices)
-    quantity = serializers.DecimalField(max_digits=78, decimal_places=30, help_text="Asset units, > 0.")
+    quantity = serializers.DecimalField(max_digits=48, decimal_places=30,
+                                        help_text="Asset units, > 0: at most 18 digits before the point and 30 after.")
     type = serializers.ChoiceField(choices=OrderType.choices, required=False, default=OrderType.MARKET.value)
     limit_price_usd = serializers.DecimalField(
         max_digits=38, decimal_places=18, required=False, allow_null=True, default=None,
@@ -447,6 +450,14 @@ class StrategyCreateSerializer(serializers.Serializer):
         if value < minimum:
             raise serializers.ValidationError(f"Ensure this value is greater than or equal to {minimum}.")
         return value
+
+    def validate_crontab(self, value: str) -> str:
+        """Build the Celery schedule now (as beat will): a value it cannot parse is a 400, never a beat row."""
+        try:
+            crontab_parse(value)
+        except TradingError as exc:
+            raise serializers.ValidationError(str(exc).removeprefix("crontab: ")) from exc
+        return " ".join(value.split())
 
     def validate(self, attrs: dict) -> dict:
         if "every_seconds" in attrs and "crontab" in attrs:

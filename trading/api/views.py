@@ -173,10 +173,13 @@ class AccountHaltView(OwnerScopedView):
 
 
 class AccountResumeView(OwnerScopedView):
-    """POST trading/accounts/{account_id}/resume: lift a halt (``account_resume``, audited)."""
+    """POST trading/accounts/{account_id}/resume: lift a halt (``account_resume``, audited); 409 for a
+    daily-loss halt of the same UTC day unless the user is staff."""
 
     @extend_schema(operation_id="trading_account_resume", parameters=[ACCOUNT_ID], request=HaltSerializer,
-                   responses={200: AccountSerializer, **READ_ERRORS})
+                   responses={200: AccountSerializer, **READ_ERRORS, 409: OpenApiResponse(
+                       ErrorSerializer, description="A daily-loss halt of today: staff only until the next UTC "
+                                                    "day (code conflict).")})
     def post(self, request: Request, account_id: int) -> Response:
         account = _account_get(request, account_id)
         data = validated(HaltSerializer, request.data)

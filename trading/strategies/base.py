@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar, overload
 
-from trading.models import Account, Strategy
+from trading.models import Account, Strategy, symbol_canonical
 from trading.pnl import portfolio_value_usd
 from trading.selectors import PriceSource, position_list, strategy_net_quantities
 from trading.venues import price_source_for
@@ -36,7 +36,8 @@ class StrategyParamsError(InvalidParameter):
 class Signal:
     """One signal of a strategy at one run.
 
-    ``key``: natural key, unique per strategy (<= 80 chars). ``side``: ``buy``|``sell``.
+    ``key``: natural key, unique per strategy (<= 80 chars). ``symbol``: canonicalised (upper-case).
+    ``side``: ``buy``|``sell``.
     ``quantity``: asset units (rounded down to 1e-8), None when it could not be sized (then
     ``skip_reason`` says why). ``reason``: why the strategy emitted it, with the numbers.
     ``source``: JSON-safe reference to the data behind it. ``skip_reason``: set when the strategy
@@ -52,6 +53,8 @@ class Signal:
     skip_reason: str = ""
 
     def __post_init__(self) -> None:
+        # One spelling per symbol (trading.models.symbol_canonical), as orders and positions store it.
+        object.__setattr__(self, "symbol", symbol_canonical(self.symbol))
         if len(self.key) > 80:
             raise ValueError(f"signal key longer than 80 characters: {self.key!r}")
         if self.quantity is None and not self.skip_reason:

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
+from celery import schedules
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -114,12 +115,28 @@ def strategy_create(*, account_id: int, name: str, kind: str, params: dict | Non
     return strategy
 
 
-def _crontab(expression: str) -> CrontabSchedule:
-    fields = expression.split()
+def crontab_parse(expression: str) -> schedules.crontab:
+    """The Celery schedule of a 5-field crontab (minute hour day-of-month month day-of-week, UTC).
+
+    Built here, as beat will build it, so a value beat cannot parse never reaches a beat row (celery's
+    ``ParseException`` is not caught by django-celery-beat and would stop beat at every start).
+    Raises: TradingError naming the problem (wrong field count, a field celery refuses, a date that never
+    occurs)."""
+    fields = expression.split() if isinstance(expression, str) else []
     if len(fields) != 5:
         raise TradingError(f"crontab: expected 5 fields (minute hour day-of-month month day-of-week), "
                            f"got {expression!r}")
     minute, hour, day_of_month, month_of_year, day_of_week = fields
+    try:
+        return schedules.crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                                 month_of_year=month_of_year, day_of_week=day_of_week)
+    except (ValueError, TypeError, schedules.ParseException) as exc:
+        raise TradingError(f"crontab: {expression!r} is not a valid schedule: {exc}") from exc
+
+
+def _crontab(expression: str) -> CrontabSchedule:
+    crontab_parse(expression)
+    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
     schedule, _ = CrontabSchedule.objects.get_or_create(
         minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week,
         timezone="UTC")
