@@ -72,7 +72,8 @@ class AlertRuleWriteSerializer(serializers.Serializer):
     """Body of POST (create), PUT (replace: omitted fields take their defaults) and PATCH (partial).
 
     Ids of whales/labels/entities must exist. ``webhook_url`` (http/https, a public host: see
-    ``alerts.targets``) is required when ``channels`` has "webhook"; ``webhook_secret`` is optional (16-128 characters; generated when empty).
+    ``alerts.targets``) is required when ``channels`` has "webhook"; ``webhook_secret`` is optional
+    (16-128 characters; generated when empty).
     """
 
     name = serializers.CharField(max_length=200)

@@ -138,7 +138,8 @@ def test_a_captured_request_cannot_be_replayed_later(db, receiver_factory):
     receiver = receiver_factory(200)
     webhook_deliver(alert_id=webhook_alert(receiver.url).pk)
     [request] = receiver.requests
-    body, signature, sent_at = request["body"], request["headers"][SIGNATURE_HEADER], request["headers"][TIMESTAMP_HEADER]
+    body, headers = request["body"], request["headers"]
+    signature, sent_at = headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER]
     assert signature_verify(SECRET, body, signature, sent_at)
     assert signature_verify(SECRET, body, signature, sent_at, now=int(sent_at) + 300)
     assert not signature_verify(SECRET, body, signature, sent_at, now=int(sent_at) + 301)
