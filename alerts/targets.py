@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Error
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -161,3 +162,13 @@ def webhook_url_check(url: str) -> None:
         webhook_target_resolve(url)
     except WebhookTargetUnresolved:
         pass
+
+
+def allowed_networks_check(app_configs: object = None, **kwargs: object) -> list[CheckMessage]:
+    """System check (``manage.py check``, run at start): every ALERTS_WEBHOOK_ALLOWED_NETWORKS entry is a
+    CIDR (alerts.E001 otherwise), so a typo fails the start instead of every rule save."""
+    try:
+        allowed_networks()
+    except ValueError as exc:
+        return [Error(f"ALERTS_WEBHOOK_ALLOWED_NETWORKS: {exc}", id="alerts.E001")]
+    return []

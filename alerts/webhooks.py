@@ -47,6 +47,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from alerts.models import Alert, WebhookStatus
 from alerts.payloads import alert_payload
@@ -114,15 +115,29 @@ def _status_text(status: int) -> str:
     return f"HTTP {status} ({kind})"
 
 
+def _drain(response: urllib3.HTTPResponse, cap: int) -> None:
+    """Read and drop at most ``cap`` bytes of the reply body; stop early at its end, an error, or the
+    watchdog's shutdown at the deadline."""
+    read = 0
+    with contextlib.suppress(OSError, HTTPException, urllib3.exceptions.HTTPError):
+        while read < cap:
+            chunk = response.read(min(CHUNK_BYTES, cap - read))
+            if not chunk:
+                return
+            read += len(chunk)
+
+
 def webhook_post(*, url: str, secret: str, body: bytes, timeout_s: float,
                  max_response_bytes: int | None = None) -> int:
     """One signed POST; return the 2xx status.
 
     The host is resolved and checked (``alerts.targets``) and the connection goes to that checked
-    address (Host header and TLS keep the name). ``timeout_s`` bounds the WHOLE attempt (connect, send,
-    headers, body): a watchdog shuts the socket at the deadline, so a receiver trickling bytes cannot
-    hold it longer. At most ``max_response_bytes`` (default ALERTS_WEBHOOK_MAX_RESPONSE_BYTES) of the reply
-    are read and dropped; redirects are not followed.
+    address (Host header and TLS keep the name). ``timeout_s`` bounds the WHOLE attempt (connect, TLS,
+    send, status line and headers, body): a watchdog shuts the socket at the deadline, so a receiver
+    trickling bytes cannot hold it longer. The status code is the answer: no status and headers by the
+    deadline is a timeout; after them at most ``max_response_bytes`` (default
+    ALERTS_WEBHOOK_MAX_RESPONSE_BYTES) of the body are read, until the deadline, and dropped. Redirects are
+    not followed.
     Raises: WebhookRetryable / WebhookTerminal, whose text is fixed (the status code and a reason; never
     the reply body, an address or an exception message).
     """
@@ -161,16 +176,11 @@ def webhook_post(*, url: str, secret: str, body: bytes, timeout_s: float,
         # preload_content/decode_content off: the reply is read here, capped and undecoded (no gzip bomb).
         conn.request("POST", target.path, body=body, headers=headers, preload_content=False, decode_content=False)
         response = conn.getresponse()
-        status = response.status
-        read = 0
-        while read < cap:
-            chunk = response.read(min(CHUNK_BYTES, cap - read))
-            if not chunk:
-                break
-            read += len(chunk)
-        if expired.is_set():
+        if expired.is_set():  # the watchdog's shutdown ended the headers early: not a real reply
             raise TimeoutError
-    except ssl.SSLError as exc:
+        status = response.status
+        _drain(response, cap)  # the status is the answer: the body is read only to be polite, and dropped
+    except (ssl.SSLError, CertificateError) as exc:
         if expired.is_set():
             raise WebhookRetryable(f"Timeout: no complete reply within {timeout_s:g} s") from exc
         raise WebhookTerminal("TLS error: the certificate or handshake failed") from exc

@@ -55,7 +55,8 @@ def fast_backoff(monkeypatch, settings):
 
 class Hostile:
     """A loopback HTTP receiver answering every POST the way ``mode`` says:
-    ok (204), slow (sleeps 3 s, then 204), trickle (200 headers, then one body byte every 0.05 s for 10 s),
+    ok (204), slow (sleeps 3 s, then 204), trickle (a status line, then one header byte every 0.05 s for 10 s),
+    drip (200 and its headers, then one body byte every 0.05 s for 10 s),
     huge (500 with a 50 MB body), redirect (302 to the metadata address). Counts requests and body bytes sent."""
 
     def __init__(self, mode: str) -> None:
@@ -82,7 +83,15 @@ class Hostile:
                 time.sleep(3)
                 self.answer_ok()
 
-            def answer_trickle(self) -> None:
+            def answer_trickle(self) -> None:  # the headers never end
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(200):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    hostile.sent += 1
+                    time.sleep(0.05)
+
+            def answer_drip(self) -> None:  # a 2xx, then a body that never ends
                 self.send_response(200)
                 self.send_header("Content-Length", "200")
                 self.end_headers()
@@ -281,6 +290,18 @@ def test_a_trickling_receiver_is_cut_at_the_total_deadline(hostile, settings):
 
 
 @pytest.mark.django_db
+def test_a_2xx_whose_body_drips_is_delivered_at_the_deadline(hostile, settings):
+    settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    receiver = hostile("drip")
+    alert = webhook_alert(receiver.url)
+    started = time.monotonic()
+    assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
+    assert time.monotonic() - started < 1.5
+    alert.refresh_from_db()
+    assert (alert.webhook_attempts, len(receiver.requests)) == (1, 1)
+
+
+@pytest.mark.django_db
 def test_a_redirect_is_not_followed_and_its_body_not_stored(hostile, settings):
     settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     receiver = hostile("redirect")
@@ -336,12 +357,12 @@ def _pg_connections() -> int:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_down_slow_huge_and_redirecting_receivers_through_a_worker_leave_no_threads_or_connections(
+def test_down_slow_trickling_huge_and_redirecting_receivers_through_a_worker_leave_no_threads_or_connections(
         hostile, settings, celery_worker_thread):
     from celery import current_app
 
     settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    receivers = {mode: hostile(mode) for mode in ("ok", "slow", "trickle", "huge", "redirect")}
+    receivers = {mode: hostile(mode) for mode in ("ok", "slow", "trickle", "drip", "huge", "redirect")}
     down = f"http://127.0.0.1:{free_port()}/hook"
 
     def run(urls: list[str]) -> list[Alert]:
@@ -360,16 +381,131 @@ def test_down_slow_huge_and_redirecting_receivers_through_a_worker_leave_no_thre
     time.sleep(0.5)
     threads_before, connections_before = _threads(), _pg_connections()
 
-    hostile_urls = [down, receivers["slow"].url, receivers["trickle"].url, receivers["huge"].url,
-                    receivers["redirect"].url] * 3
+    hostile_urls = [down, receivers["slow"].url, receivers["trickle"].url, receivers["drip"].url,
+                    receivers["huge"].url, receivers["redirect"].url] * 3
     done = run(hostile_urls)
     assert [(a.webhook_status, a.webhook_attempts, a.webhook_last_error) for a in done] == [
         (WebhookStatus.FAILED, 2, "gave up: ConnectionError: the connection failed or was closed"),
         (WebhookStatus.FAILED, 2, "gave up: Timeout: no complete reply within 0.5 s"),
         (WebhookStatus.FAILED, 2, "gave up: Timeout: no complete reply within 0.5 s"),
+        (WebhookStatus.DELIVERED, 1, ""),
         (WebhookStatus.FAILED, 2, "gave up: HTTP 500 (server error)"),
         (WebhookStatus.FAILED, 1, "HTTP 302 (redirect, not followed)"),
     ] * 3
     time.sleep(0.5)
     assert _threads() == threads_before
     assert _pg_connections() <= connections_before
+
+
+# --- item 1: https to the checked address keeps the name for SNI and the certificate ----------------
+
+
+def _tls_files(tmp_path, name: str) -> tuple[str, str, str]:
+    """A throwaway CA and a leaf certificate for ``name`` signed by it; returns (ca, cert, key) paths."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "WhaleTrack test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+          .not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [str(tmp_path / f) for f in ("ca.pem", "cert.pem", "key.pem")]
+    for path, data in zip(paths, (ca.public_bytes(serialization.Encoding.PEM),
+                                  leaf.public_bytes(serialization.Encoding.PEM),
+                                  leaf_key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption())), strict=True):
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return paths[0], paths[1], paths[2]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("cert_name", "expected"), [("hooks.test", WebhookStatus.DELIVERED),
+                                                     ("other.test", WebhookStatus.FAILED)])
+def test_https_connects_to_the_checked_ip_and_verifies_the_name(hostile, settings, monkeypatch, tmp_path,
+                                                                 cert_name, expected):
+    import ssl
+    import types
+
+    settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    ca, cert, key = _tls_files(tmp_path, cert_name)
+    receiver = hostile("ok")
+    server_names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    monkeypatch.setattr(webhooks, "certifi", types.SimpleNamespace(where=lambda: ca))
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: (
+        [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))] if host == "hooks.test"
+        else real(host, port, *a, **k)))
+    alert = webhook_alert(f"https://hooks.test:{receiver.port}/hook")
+    assert webhook_deliver(alert_id=alert.pk) == expected
+    alert.refresh_from_db()
+    assert server_names[:1] == ["hooks.test"]
+    if expected == WebhookStatus.DELIVERED:
+        [request] = receiver.requests
+        assert request["headers"]["Host"] == f"hooks.test:{receiver.port}"
+    else:
+        assert receiver.requests == []
+        assert (alert.webhook_attempts, alert.webhook_last_error) == (
+            1, "TLS error: the certificate or handshake failed")
+
+
+# --- item 1: errors stored before the fix are scrubbed (migration 0005) -----------------------------
+
+
+@pytest.mark.django_db
+def test_old_webhook_errors_holding_reply_bodies_or_hosts_are_scrubbed():
+    import importlib
+
+    from django.apps import apps
+
+    scrub = importlib.import_module("alerts.migrations.0005_scrub_webhook_errors").scrub
+    old = {
+        "HTTP 500: <html>redis_version:7.2.4 used_memory:1024</html>": "HTTP 500",
+        "gave up: HTTP 503: internal admin token=abc": "gave up: HTTP 503",
+        "ConnectionError: HTTPConnectionPool(host='10.0.0.1', port=6379): refused": (
+            "ConnectionError: the connection failed or was closed"),
+        "gave up: ReadTimeout: HTTPConnectionPool(host='10.0.0.2', port=80): Read timed out.": (
+            "gave up: Timeout: no complete reply in time"),
+        "InvalidURL: Failed to parse: http://[::1": "error (detail removed)",
+        "rule has no webhook_url or webhook_secret": "rule has no webhook_url or webhook_secret",
+        "HTTP 404 (client error)": "HTTP 404 (client error)",
+        "": "",
+    }
+    ids = {webhook_alert("https://hooks.example/x").pk: text for text in old}
+    for pk, text in ids.items():
+        Alert.objects.filter(pk=pk).update(webhook_last_error=text)
+    scrub(apps, None)
+    assert {ids[a.pk]: a.webhook_last_error for a in Alert.objects.all()} == old
+
+
+def test_a_malformed_allowed_network_fails_the_system_check(settings):
+    from alerts.targets import allowed_networks_check
+
+    settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8", "127.0.0.1/32"]
+    assert allowed_networks_check() == []
+    settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8", "intranet"]
+    [error] = allowed_networks_check()
+    assert error.id == "alerts.E001"
