@@ -11,7 +11,12 @@ from alerts.models import Alert, AlertRule
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    """Rules of every user; ``active`` is editable in the list and by the two actions."""
+    """Rules of every user; ``active`` is editable in the list and by the two actions.
+
+    ``webhook_secret`` is never shown or editable here (staff are not the rule's owner): the form
+    leaves it out and shows ``webhook_secret_hint`` (last 4 characters); a rule turned to the webhook
+    channel without one gets a generated secret, which its owner sees through the API.
+    """
 
     list_display = ("name", "owner", "active", "chains", "event_types", "min_value_usd", "direction",
                     "cooldown_seconds", "channels", "last_alert_at", "updated_at")
@@ -20,13 +25,15 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("name", "owner__username")
     autocomplete_fields = ("owner", "whales", "labels", "entities")
-    readonly_fields = ("last_alert_at", "created_at", "updated_at")
+    exclude = ("webhook_secret",)
+    readonly_fields = ("webhook_secret_hint", "last_alert_at", "created_at", "updated_at")
     ordering = ("-created_at",)
     actions = ("activate", "deactivate")
 
     def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
         if obj.webhook_secret_ensure():
-            self.message_user(request, "A webhook secret was generated for this rule.", messages.INFO)
+            self.message_user(request, "A webhook secret was generated for this rule (its owner can set a new "
+                                       "one through the API).", messages.INFO)
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Activate selected rules")

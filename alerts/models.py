@@ -14,6 +14,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
+from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.chains import Chain
 from whales.models import Direction, Entity, EventType, Label, Whale, WhaleEvent, usd_field
 
@@ -109,7 +110,8 @@ class AlertRule(models.Model):
 
     def clean(self) -> None:
         """Raises: ValidationError naming each field whose list holds an unknown value, a negative
-        ``min_value_usd``, or the webhook channel without a webhook URL."""
+        ``min_value_usd``, the webhook channel without a webhook URL, or a webhook URL whose host is refused
+        (``alerts.targets.webhook_url_check``: loopback, private, link-local, metadata... addresses)."""
         errors: dict[str, str] = {}
         for field, allowed in (("chains", Chain.values), ("event_types", EventType.values),
                                ("channels", AlertChannel.values)):
@@ -122,6 +124,10 @@ class AlertRule(models.Model):
             errors["min_value_usd"] = "Must be zero or more."
         if isinstance(self.channels, list) and AlertChannel.WEBHOOK in self.channels and not self.webhook_url:
             errors["webhook_url"] = "Required when the webhook channel is on."
+        try:
+            webhook_url_check(self.webhook_url)
+        except WebhookTargetRefused as exc:
+            errors["webhook_url"] = exc.reason
         if errors:
             raise ValidationError(errors)
 

@@ -375,3 +375,10 @@ HTTP_RETRY_AFTER_MAX_S = env.float("HTTP_RETRY_AFTER_MAX_S", default=10.0)
 # Rotate: new key first, restart, ``manage.py trading_rotate_credentials``, then drop the old keys. Empty =
 # TRADING_CREDENTIALS_KEY alone.
 TRADING_CREDENTIALS_KEYS = env.list("TRADING_CREDENTIALS_KEYS", default=[])
+# --- Webhook hardening (issue 14) -------------------------------------------------------------
+# Webhooks reach public addresses only; a self-hoster with internal receivers lists their networks
+# here (comma-separated CIDRs, e.g. "10.0.0.0/8,127.0.0.1/32"). Empty = no internal target allowed.
+ALERTS_WEBHOOK_ALLOWED_NETWORKS = env.list("ALERTS_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# At most this many bytes of a receiver's reply are read (then the connection is closed); the body is
+# never stored. ALERTS_WEBHOOK_TIMEOUT_S is the TOTAL deadline of one attempt (connect to last byte).
+ALERTS_WEBHOOK_MAX_RESPONSE_BYTES = env.int("ALERTS_WEBHOOK_MAX_RESPONSE_BYTES", default=65536)

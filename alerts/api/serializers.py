@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from alerts.models import AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus, webhook_url_validator
 from alerts.payloads import alert_payload
+from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.api.serializers import EventSerializer, limit_field, offset_field
 from whales.chains import Chain
 from whales.models import Direction, Entity, EventType, Label, Whale
@@ -102,8 +103,9 @@ class AlertRuleListSerializer(serializers.Serializer):
 class AlertRuleWriteSerializer(serializers.Serializer):
     """Body of POST (create), PUT (replace: omitted fields take their defaults) and PATCH (partial).
 
-    Ids of whales/labels/entities must exist. ``webhook_url`` (http/https) is required when
-    ``channels`` has "webhook"; ``webhook_secret`` is optional (16-128 characters; generated when empty).
+    Ids of whales/labels/entities must exist. ``webhook_url`` (http/https, a public host: see
+    ``alerts.targets``) is required when ``channels`` has "webhook"; ``webhook_secret`` is optional
+    (16-128 characters; generated when empty).
     """
 
     name = serializers.CharField(max_length=200)
@@ -126,6 +128,15 @@ class AlertRuleWriteSerializer(serializers.Serializer):
                                         validators=[webhook_url_validator])
     webhook_secret = serializers.CharField(min_length=16, max_length=128, allow_blank=True, default="",
                                            write_only=True, trim_whitespace=False)
+
+    def validate_webhook_url(self, value: str) -> str:
+        """Refuse a URL whose host resolves to a loopback, private, link-local, multicast, metadata or
+        unspecified address (``alerts.targets``), unless inside ALERTS_WEBHOOK_ALLOWED_NETWORKS."""
+        try:
+            webhook_url_check(value)
+        except WebhookTargetRefused as exc:
+            raise serializers.ValidationError(exc.reason) from exc
+        return value
 
     def validate(self, attrs: dict) -> dict:
         rule: AlertRule | None = self.instance

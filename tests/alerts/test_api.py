@@ -134,7 +134,7 @@ def test_a_webhook_secret_is_generated_shown_once_then_only_hinted(client):
 
 
 def test_a_given_webhook_secret_is_kept(client):
-    response = client.post(RULES, {"name": "hook", "channels": ["webhook"], "webhook_url": "http://10.0.0.5/hook",
+    response = client.post(RULES, {"name": "hook", "channels": ["webhook"], "webhook_url": "https://hooks.example/own",
                                    "webhook_secret": "my-own-secret-123456"}, format="json")
     assert response.json()["webhook_secret"] == "my-own-secret-123456"
     assert AlertRule.objects.get().webhook_secret == "my-own-secret-123456"

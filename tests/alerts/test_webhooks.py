@@ -80,6 +80,7 @@ def fast_backoff(monkeypatch, settings):
     monkeypatch.setattr(webhooks, "BACKOFF_MAX_S", 0.05)
     settings.ALERTS_WEBHOOK_MAX_ATTEMPTS = 4
     settings.ALERTS_WEBHOOK_TIMEOUT_S = 2.0
+    settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receivers listen on loopback
 
 
 def webhook_alert(url: str) -> Alert:
@@ -96,10 +97,12 @@ def test_signature_verifies_with_signature_verify_and_an_independent_hmac(db, re
     body, headers = request["body"], request["headers"]
     assert request["path"] == "/hooks/whaletrack"
     assert headers["Content-Type"] == "application/json"
-    assert signature_verify(SECRET, body, headers[SIGNATURE_HEADER])
-    independent = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert signature_verify(SECRET, body, headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER])
+    signed = headers[TIMESTAMP_HEADER].encode() + b"." + body
+    independent = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers[SIGNATURE_HEADER] == independent
     assert before <= int(headers[TIMESTAMP_HEADER]) <= int(time.time())
+    assert headers["Host"] == receiver.url.split("/")[2]
     sent = json.loads(body)
     expected = alert_payload(Alert.objects.select_related("rule", "event__whale__entity").get(pk=alert.pk))
     assert {k: v for k, v in sent.items() if k != "event"} == {k: v for k, v in expected.items() if k != "event"}
@@ -109,19 +112,39 @@ def test_signature_verifies_with_signature_verify_and_an_independent_hmac(db, re
     assert alert.webhook_delivered_at is not None
 
 
-@pytest.mark.parametrize(("secret", "tamper", "header"), [
-    ("other-secret-0000", False, None),
-    (SECRET, True, None),
-    (SECRET, False, ""),
-    (SECRET, False, "sha256=deadbeef"),
-    (SECRET, False, "sha1=whatever"),
-    (SECRET, False, "sha256=ü"),
+@pytest.mark.parametrize(("secret", "tamper", "header", "timestamp"), [
+    ("other-secret-0000", False, None, None),
+    (SECRET, True, None, None),
+    (SECRET, False, "", None),
+    (SECRET, False, "sha256=deadbeef", None),
+    (SECRET, False, "sha1=whatever", None),
+    (SECRET, False, "sha256=ü", None),
+    (SECRET, False, None, "1700000001"),  # another timestamp: the signature covers it
+    (SECRET, False, None, ""),
+    (SECRET, False, None, "-1700000000"),
 ])
-def test_signature_verify_rejects_wrong_secret_tampered_body_or_bad_header(secret, tamper, header):
+def test_signature_verify_rejects_wrong_secret_tampered_body_or_bad_header(secret, tamper, header, timestamp):
     body = b'{"id":1}'
-    signed = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert signature_verify(SECRET, body, signed)
-    assert not signature_verify(secret, body + (b" " if tamper else b""), signed if header is None else header)
+    signed = "sha256=" + hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+    now = 1700000000.0
+    assert signature_verify(SECRET, body, signed, "1700000000", now=now)
+    assert not signature_verify(secret, body + (b" " if tamper else b""), signed if header is None else header,
+                                "1700000000" if timestamp is None else timestamp, now=now)
+
+
+def test_a_captured_request_cannot_be_replayed_later(db, receiver_factory):
+    """The timestamp is inside the HMAC: replaying the captured bytes after the tolerance fails, and
+    putting a fresh timestamp on them breaks the signature."""
+    receiver = receiver_factory(200)
+    webhook_deliver(alert_id=webhook_alert(receiver.url).pk)
+    [request] = receiver.requests
+    body, headers = request["body"], request["headers"]
+    signature, sent_at = headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER]
+    assert signature_verify(SECRET, body, signature, sent_at)
+    assert signature_verify(SECRET, body, signature, sent_at, now=int(sent_at) + 300)
+    assert not signature_verify(SECRET, body, signature, sent_at, now=int(sent_at) + 301)
+    fresh = str(int(sent_at) + 3600)
+    assert not signature_verify(SECRET, body, signature, fresh, now=int(fresh))
 
 
 def test_a_500_is_retried_and_the_second_attempt_succeeds(db, receiver_factory):
@@ -130,10 +153,12 @@ def test_a_500_is_retried_and_the_second_attempt_succeeds(db, receiver_factory):
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
     alert.refresh_from_db()
     assert (alert.webhook_status, alert.webhook_attempts) == ("delivered", 2)
-    assert alert.webhook_last_error.startswith("HTTP 500")
+    assert alert.webhook_last_error == "HTTP 500 (server error)"
     first, second = receiver.requests
-    assert first["body"] == second["body"]  # the same bytes, so the same signature
-    assert first["headers"][SIGNATURE_HEADER] == second["headers"][SIGNATURE_HEADER]
+    assert first["body"] == second["body"]  # the same bytes; each attempt signs its own timestamp
+    for request in (first, second):
+        headers = request["headers"]
+        assert signature_verify(SECRET, request["body"], headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER])
 
 
 def test_a_429_is_retried(db, receiver_factory):
@@ -150,7 +175,7 @@ def test_a_4xx_other_than_429_is_terminal(db, receiver_factory, status):
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
     alert.refresh_from_db()
     assert (alert.webhook_status, alert.webhook_attempts, len(receiver.requests)) == ("failed", 1, 1)
-    assert alert.webhook_last_error.startswith(f"HTTP {status}")
+    assert alert.webhook_last_error == f"HTTP {status} (client error)"
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED  # terminal: not sent again
     assert len(receiver.requests) == 1
 
@@ -161,7 +186,7 @@ def test_5xx_every_time_gives_up_after_max_attempts(db, receiver_factory):
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
     alert.refresh_from_db()
     assert (alert.webhook_status, alert.webhook_attempts, len(receiver.requests)) == ("failed", 4, 4)
-    assert alert.webhook_last_error.startswith("gave up: HTTP 503")
+    assert alert.webhook_last_error == "gave up: HTTP 503 (server error)"
 
 
 def test_connection_refused_is_retried_then_fails(db):
@@ -172,7 +197,7 @@ def test_connection_refused_is_retried_then_fails(db):
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
     alert.refresh_from_db()
     assert (alert.webhook_status, alert.webhook_attempts) == ("failed", 4)
-    assert "ConnectionError" in alert.webhook_last_error
+    assert alert.webhook_last_error == "gave up: ConnectionError: the connection failed or was closed"
 
 
 def test_a_timeout_is_retried(db, receiver_factory, settings):
@@ -192,7 +217,7 @@ def test_a_timeout_is_retried(db, receiver_factory, settings):
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.DELIVERED
     alert.refresh_from_db()
     assert alert.webhook_attempts == 2
-    assert "Timeout" in alert.webhook_last_error
+    assert alert.webhook_last_error == "Timeout: no complete reply within 0.2 s"
 
 
 def test_an_already_delivered_webhook_is_not_sent_again(db, receiver_factory):
@@ -220,7 +245,8 @@ def test_a_committed_event_is_posted_by_a_worker_through_the_broker(memory_layer
             break
         time.sleep(0.1)
     [request] = receiver.requests
-    assert signature_verify(SECRET, request["body"], request["headers"][SIGNATURE_HEADER])
+    assert signature_verify(SECRET, request["body"], request["headers"][SIGNATURE_HEADER],
+                            request["headers"][TIMESTAMP_HEADER])
     assert json.loads(request["body"])["events"] == [event.pk]
     assert (alert.status, alert.webhook_status, alert.webhook_attempts) == ("delivered", "delivered", 1)
 
