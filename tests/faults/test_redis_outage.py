@@ -39,6 +39,10 @@ SEED = 1407
 VENV_BIN = Path(sys.executable).parent
 
 
+def newest_event_id() -> int:
+    return WhaleEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 class FeedClient:
     """A WebSocket client of ``/ws/events/`` on its own thread, as the dashboard behaves: it reconnects 0.2 s
     after its socket closes or cannot open and, after each reconnect, backfills what it missed with
@@ -158,11 +162,16 @@ def test_events_published_while_redis_is_down_arrive_once_after_it_returns(chain
             until(lambda: WhaleEvent.objects.count() >= 3, timeout=60)  # a few are out; then a seeded moment
             time.sleep(rng.uniform(0, 1.0))
             broker.kill()  # Redis goes away mid-run: sends fail, the socket closes, reconnects are refused
-            down_at = WhaleEvent.objects.count()
+            down_at = newest_event_id()
             time.sleep(rng.uniform(2, 4))
+            # Events stored up to here were sent (and failed) while Redis was down: only the sweep can send
+            # them. (0.5 s before Redis returns, so none of them is still being sent when it does.)
+            up_at = newest_event_id()
+            time.sleep(0.5)
             broker.start()  # back, empty (in memory): the groups the consumers had joined are gone too
             code = driver.outcome(300)
             assert code == 0, f"the collector run ended with {code}"
+            until(lambda: client.connects >= 2, timeout=30)  # the client is back before the sweep runs
             settled = driver.settle()
             stored = set(WhaleEvent.objects.values_list("pk", flat=True))
             deadline = time.monotonic() + 30
@@ -175,10 +184,14 @@ def test_events_published_while_redis_is_down_arrive_once_after_it_returns(chain
         driver.close()
         broker.kill()
 
-    print(f"{len(stored)} events ({down_at} stored before Redis went down), {settled}; the socket sent "
+    during = set(range(down_at + 1, up_at + 1)) & stored
+    print(f"{len(stored)} events (ids up to {down_at} before Redis went down, {len(during)} while it was down), "
+          f"{settled}; the socket sent "
           f"{len(client.frames)}, the backfill added {len(client.backfilled)}; {client.connects} sockets, "
           f"closed by {client.closes}; backfilled, then sent by the "
           f"sweep too (the client keeps its first copy): {len(set(client.frames) & set(client.backfilled))}")
     assert {event_id: n for event_id, n in Counter(client.frames).items() if n > 1} == {}  # none doubled
     assert sorted(client.seen()) == sorted(stored)  # none lost
+    assert during, "no event was stored while Redis was down"
+    assert during <= set(client.frames)  # the sweep sent them after Redis returned (not only the backfill)
     assert not WhaleEvent.objects.filter(published_at__isnull=True).exists()
