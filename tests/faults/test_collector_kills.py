@@ -27,9 +27,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 
 SEED = 1405
 KILLS = 50
-# Kill delays are uniform in [0, MAX_DELAY_S]: from the child's first instructions (no database
-# connection yet) through fetching, parsing and storing batches to the commit and the publish after it.
-MAX_DELAY_S = 0.6
+# Kill delays are seeded fractions of the clean run's duration (uniform in [0, clean / KILLS]), so the kills
+# cover about half of the range on a slow machine or a fast one: from the child's first instructions (no
+# database connection yet) through fetching, parsing and storing batches to the commit and the publish after it.
 
 
 def cursor_position() -> int | None:
@@ -46,7 +46,9 @@ def test_sigkilled_collectors_end_in_the_state_of_a_clean_run(chain, tmp_path):
         clean = CollectorDriver(database=clean_db, rpc_url=chain.url, to_block=script.last, env=env,
                                 log=tmp_path / "clean.log")
         try:
+            started = time.monotonic()
             run_clean(clean)
+            max_delay_s = (time.monotonic() - started) / KILLS
         finally:
             clean.close()
 
@@ -58,7 +60,7 @@ def test_sigkilled_collectors_end_in_the_state_of_a_clean_run(chain, tmp_path):
         try:
             for _ in range(KILLS):
                 pid = killed.run()
-                code = killed.outcome(rng.uniform(0, MAX_DELAY_S))
+                code = killed.outcome(rng.uniform(0, max_delay_s))
                 if code is None:
                     os.kill(pid, signal.SIGKILL)
                     code = killed.outcome(30)

@@ -65,7 +65,11 @@ def test_terminated_connections_mid_batch_are_retried_and_nothing_is_lost_or_dou
         clean = CollectorDriver(database=clean_db, rpc_url=chain.url, to_block=script.last, env=env, task=True,
                                 log=tmp_path / "clean.log")
         try:
+            started = time.monotonic()
             run_clean(clean)
+            # Seeded fractions of the clean run's duration: the terminations spread over about half of the
+            # range, on a slow machine or a fast one.
+            max_delay_s = (time.monotonic() - started) / TERMINATIONS
         finally:
             clean.close()
 
@@ -78,7 +82,7 @@ def test_terminated_connections_mid_batch_are_retried_and_nothing_is_lost_or_dou
             with psycopg.connect(dsn(test_db), autocommit=True) as admin:
                 faulty.run()
                 while len(statements) < TERMINATIONS:
-                    code = faulty.outcome(rng.uniform(0, 0.8))
+                    code = faulty.outcome(rng.uniform(0, max_delay_s))
                     if code is not None:  # the task gave up after its retries (or, too soon, finished)
                         runs[code] += 1
                         assert code != 0, f"the run ended after {len(statements)} terminations: {statements}"
