@@ -116,15 +116,31 @@ def events_send(*, event_ids: Sequence[int]) -> list[int]:
 
 def _group_send_many(messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     """``group_send`` each (group, message) in order, in one event loop. Raises: LAYER_ERRORS."""
+    _group_send_counted(messages, raise_errors=True)
+
+
+def _group_send_counted(messages: Sequence[tuple[str, Mapping[str, Any]]], *, raise_errors: bool = False) -> int:
+    """``group_send`` each (group, message) in order, in one event loop; return how many were sent: all of
+    them, unless the layer failed, and then the messages from the returned index on were not sent (the
+    failure is logged as ``alerts.feed.send_failed``, or raised with ``raise_errors``: LAYER_ERRORS)."""
     layer = get_channel_layer()
     if layer is None or not messages:
-        return
+        return len(messages)
+    sent = 0
 
     async def send_all() -> None:
+        nonlocal sent
         for group, message in messages:
             await layer.group_send(group, message)
+            sent += 1
 
-    async_to_sync(send_all)()
+    try:
+        async_to_sync(send_all)()
+    except LAYER_ERRORS:
+        if raise_errors:
+            raise
+        logger.exception("alerts.feed.send_failed", extra={"messages": len(messages), "sent": sent})
+    return sent
 
 
 class FeedWhaleRef(TypedDict):
@@ -168,17 +184,25 @@ def feed_message(payload: EventPayload) -> FeedMessage:
 
 
 def _feed_send(events: Sequence[WhaleEvent]) -> None:
+    """Send ``events`` (claimed, committed) to their groups. When the channel layer fails (Redis down),
+    the events not fully sent are un-claimed (``published_at`` back to NULL), so the sweep
+    (``events_publish_pending``) sends them once the layer is back instead of losing them. An event one of
+    whose groups got it before the failure is sent again then: feed consumers skip an id they already sent
+    (``alerts.consumers.RecentIds``)."""
     messages: list[tuple[str, Mapping[str, Any]]] = []
+    owners: list[int] = []  # the event id of each message
     for event in events:
         message = feed_message(event_payload(event))
         groups = [FEED_GROUP, chain_group(event.chain)]
         if event.whale_id is not None:
             groups.append(whale_group(event.whale_id))
         messages.extend((group, message) for group in groups)
-    try:
-        _group_send_many(messages)
-    except LAYER_ERRORS:
-        logger.exception("alerts.feed.send_failed", extra={"events": [e.pk for e in events]})
+        owners.extend(event.pk for _ in groups)
+    sent = _group_send_counted(messages)
+    if sent < len(messages):
+        unsent = sorted(set(owners[sent:]))
+        WhaleEvent.objects.filter(pk__in=unsent).update(published_at=None)
+        logger.warning("alerts.feed.unclaimed", extra={"events": unsent})
 
 
 def events_publish_pending(*, older_than_s: int) -> int:

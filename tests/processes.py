@@ -3,19 +3,21 @@ loopback port, the pytest database's URL for the children, waiting for a port, s
 the embedded main job itself."""
 
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 from django.conf import settings
 from django.db import connection
@@ -116,3 +118,41 @@ def beat_rows_retime(database: Path, names: list[str], *, every_s: int) -> None:
             assert updated == 1, f"no beat row named {name!r}"
         db.execute("UPDATE django_celery_beat_periodictasks SET last_update = ?",
                    (datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+
+
+class RedisServer:
+    """A ``redis-server`` of this test on a free loopback port, in memory only; ``kill`` is SIGKILL."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603  (the machine's redis-server, fixed arguments)
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        until(lambda: redis.Redis(port=self.port, socket_timeout=0.5).ping(), timeout=10, errors=(redis.RedisError,))
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def until(check: Callable[[], object], *, timeout: float, errors: tuple[type[BaseException], ...] = ()) -> object:
+    """Poll ``check`` until it returns something truthy; return it. Raises: TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except errors:
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError(f"not true within {timeout} s: {check}")

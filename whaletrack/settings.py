@@ -117,11 +117,16 @@ LOGGING = {
 REDIS_URL = env.str("REDIS_URL", default="")
 # Both layers drop group messages silently past `capacity` (STACK.md pitfall 2): set it deliberately.
 CHANNEL_LAYER_CAPACITY = env.int("CHANNEL_LAYER_CAPACITY", default=1000)
+# A consumer waits for its messages in blocking reads of 5 s (channels-redis); redis-py 8 ends any socket read
+# after 5 s by default, which closed every idle WebSocket with 1011: the layer's reads may take this long.
+CHANNEL_LAYER_SOCKET_TIMEOUT_S = env.float("CHANNEL_LAYER_SOCKET_TIMEOUT_S", default=15.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_LAYER_CAPACITY},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_S,
+                                  "socket_connect_timeout": 5}],
+                       "capacity": CHANNEL_LAYER_CAPACITY},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

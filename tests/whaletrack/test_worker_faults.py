@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 
 from ledgers.models import CollectorRun
 from tests.ledgers.glass.bitcoin import recorded
-from tests.processes import BASE_DIR, database_url, free_port, stop
+from tests.processes import BASE_DIR, RedisServer, database_url, stop, until
 from tests.requirements import require
 from tests.whales.factories import WhaleFactory
 from whales.models import RunStatus, Trade, WalletMetrics, Whale
@@ -31,44 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 
 QUEUE = "whaletrack-test-faults"  # its own queue: nothing else queued in Redis runs on this worker
 VENV_BIN = Path(sys.executable).parent
-
-
-class RedisServer:
-    """A ``redis-server`` of this test on a free loopback port, in memory only; ``kill`` is SIGKILL."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen | None = None
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603  (the machine's redis-server, fixed arguments)
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        until(lambda: redis.Redis(port=self.port, socket_timeout=0.5).ping(), timeout=10, errors=(redis.RedisError,))
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def until(check: Callable[[], object], *, timeout: float, errors: tuple[type[BaseException], ...] = ()) -> object:
-    """Poll ``check`` until it returns something truthy; return it. Raises: TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except errors:
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"not true within {timeout} s: {check}")
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from ledgers.errors import SourceError
 from ledgers.exchange.market.models import Asset
@@ -239,8 +240,14 @@ def _no_state_key(rpc_url: str) -> str:
 
 def node_no_state_reason(*, rpc_url: str) -> str | None:
     """Why the node at ``rpc_url`` recently answered that it serves no account state (its own answer, kept in
-    the cache for ETH_HOLDINGS_NO_STATE_TTL_S), or None when it has not."""
-    reason = cache.get(_no_state_key(rpc_url))
+    the cache for ETH_HOLDINGS_NO_STATE_TTL_S), or None when it has not, or when the cache cannot be read
+    (Redis down: the answer is only a saving, so the collector marks its whales as usual instead of failing
+    the batch it is storing; logged)."""
+    try:
+        reason = cache.get(_no_state_key(rpc_url))
+    except (RedisError, OSError) as exc:
+        logger.warning("ethereum.holdings.no_state_unknown", extra={"error": f"{type(exc).__name__}: {exc}"[:200]})
+        return None
     return reason if isinstance(reason, str) else None
 
 
