@@ -29,7 +29,7 @@ class LoginLockoutBackend(AxesStandaloneBackend):
     no client to lock out and is left to the next backend, where django-axes would raise instead.
     """
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,  # type: ignore[override]
+    def authenticate(self, request: HttpRequest | None, username: str | None = None,
                      password: str | None = None, **kwargs: Any) -> None:
         if request is None:
             return None
