@@ -88,3 +88,10 @@ def test_health_hides_a_dependency_error_from_anonymous_and_redacts_it_for_staff
     shown = client.get("/health").json()["checks"]["channel_layer"]
     assert shown.startswith("error: ")
     assert "hunter2-secret" not in shown
+
+
+def test_the_mempool_monitor_publishes_its_url_without_credentials():
+    from ledgers.glass.bitcoin.monitor import MonitorStats
+
+    stats = MonitorStats(url="wss://user:pw-9f2@mempool.internal/api/v1/ws?token=abc123", started_at="2026-12-03")
+    assert stats.public()["url"] == "wss://***@mempool.internal/api/v1/ws?token=***"
