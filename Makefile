@@ -9,15 +9,22 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint audit bench services install chain demo-chain
+.PHONY: run test lint audit bench services install install-dev chain demo-chain
 
+# `make run` installs the runtime only (requirements.txt); tests, lint and benchmarks add requirements-dev.txt.
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 # The real Ethereum node and contracts some tests run (anvil, Uniswap V2 builds), pinned by the lock file.
 CHAIN := tests/chain
@@ -39,11 +46,11 @@ demo-chain: install chain
 services:
 	@bash .ci/services.sh
 
-test: install services chain
+test: install-dev services chain
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) WHALETRACK_SOURCES=replay \
 		BITCOIN_API_BUDGET=1000000/minute WHALETRACK_REQUIRE_SERVICES=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
@@ -51,10 +58,10 @@ lint: install
 # package the advisory service cannot answer for fails the audit too, so an unreachable service is not a pass.
 # AUDIT_SERVICE=osv queries OSV instead of PyPI's advisory data.
 AUDIT_SERVICE ?= pypi
-audit: install
-	$(VENV)/bin/pip-audit --strict --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) -r requirements.txt
+audit: install-dev
+	$(VENV)/bin/pip-audit --strict --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) -r requirements-dev.txt
 
-bench: install services chain
+bench: install-dev services chain
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/ethereum_ingest.py
 	$(PY) bench/holdings.py
 	$(PY) bench/mempool_monitor.py

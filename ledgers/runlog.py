@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ledgers.models import CollectorRun, SyncCursor
+from ledgers.redact import error_redact
 from ledgers.registry import CollectorResult, collector_get
 from whales.errors import Conflict
 from whales.models import RunStatus
@@ -60,7 +61,9 @@ def collector_run_finish(
     *, run: CollectorRun, status: str, error: str = "", to_position: int | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> CollectorRun:
-    """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text."""
+    """Close ``run`` with ``status`` (ok/partial/failed), its duration and error text (credentials in URLs
+    removed by ``ledgers.redact.error_redact`` before it is stored or logged)."""
+    error = error_redact(error)
     run.finished_at = timezone.now()
     run.status = status
     run.error = error[:5000]
@@ -92,7 +95,7 @@ def collector_execute(name: str, **options: Any) -> CollectorResult:
         _faults_record()
         return collector.run(**options)
     except DATABASE_FAULTS as exc:
-        error = f"{type(exc).__name__}: {exc}"[:5000]
+        error = error_redact(f"{type(exc).__name__}: {exc}")[:5000]
         logger.warning("collector.run.database_fault", extra={"collector": name, "error": error[:200]})
         if not connection.in_atomic_block:  # inside the caller's transaction, the caller decides
             connection.close()

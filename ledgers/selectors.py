@@ -9,6 +9,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from ledgers.models import CollectorRun
+from ledgers.redact import error_for_viewer, error_redact
 from ledgers.registry import collector_get, collector_names
 from whales.models import RunStatus, Whale, WhaleEvent
 from whales.selectors import DashboardFigures, dashboard_figures, event_recent_list, whale_recently_active_list
@@ -78,7 +79,7 @@ def collector_health_list() -> list[CollectorHealth]:
             last_run_at=last.started_at.isoformat() if last else None,
             last_success_at=success_at.isoformat() if success_at else None,
             last_status=last.status if last else None,
-            last_error=last.error if last else "",
+            last_error=error_redact(last.error) if last else "",  # rows stored before redaction too
             last_duration_ms=last.duration_ms if last else None,
             runs_24h=counts.get(name, {}).get("runs", 0),
             failures_24h=counts.get(name, {}).get("failures", 0),
@@ -94,6 +95,13 @@ def collector_health_list() -> list[CollectorHealth]:
     return items
 
 
+
+
+def collector_health_shown(items: list[CollectorHealth], *, staff: bool) -> list[CollectorHealth]:
+    """``items`` as a viewer may see them: ``last_error`` kept for staff, a fixed reason for anyone else
+    (``ledgers.redact.error_for_viewer``). The public pages and API show collectors through this."""
+    return [CollectorHealth(**{**item, "last_error": error_for_viewer(item["last_error"], staff=staff)})
+            for item in items]
 
 
 def collector_health_get(name: str) -> CollectorHealth:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ledgers.redact import error_redact
 from ledgers.registry import CollectorResult
 from whales.models import RunStatus
 
@@ -51,7 +52,8 @@ def supervise(*, name: str, run: Callable[[], CollectorResult], stop: threading.
         lasted_s = time.monotonic() - started
         failures = failures + 1 if failed and lasted_s < backoff_max_s else (1 if failed else 0)
         delay = backoff_delay_s(max(failures, 1), min_s=backoff_min_s, max_s=backoff_max_s)
-        logger.warning("supervisor.restart", extra={"service": name, "failed": failed, "error": error[:300],
-                                                   "lasted_s": round(lasted_s, 1), "delay_s": round(delay, 1)})
+        logger.warning("supervisor.restart", extra={
+            "service": name, "failed": failed, "error": error_redact(error)[:300],
+            "lasted_s": round(lasted_s, 1), "delay_s": round(delay, 1)})
         stop.wait(delay)
     return runs

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from alerts.selectors import feed_allowed, feed_since_id
-from ledgers.selectors import dashboard_page
+from ledgers.selectors import collector_health_shown, dashboard_page
 from whales.api.serializers import WHALE_SORT_FIELDS
 from whales.selectors import page_choice_labels, whale_list_with_labels
 
@@ -25,6 +25,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     first, the same order as ``GET whales/top``) and the feed settings.
     """
     context: dict[str, Any] = {**dashboard_page()}
+    summary = context["summary"]
+    summary["collectors"] = collector_health_shown(summary["collectors"], staff=request.user.is_staff)
     field = F(WHALE_SORT_FIELDS["roi"])
     context["top_whales"] = list(
         whale_list_with_labels().filter(metrics__roi_percent__isnull=False)

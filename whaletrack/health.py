@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from ledgers.selectors import collector_health_list
+from ledgers.redact import error_redact
+from ledgers.selectors import collector_health_list, collector_health_shown
 
 
 def _check_database() -> str:
@@ -46,17 +47,19 @@ def health(request: HttpRequest) -> JsonResponse:
 
     Shape: {"status": "ok"|"degraded"|"down", "checks": {name: "ok"|"embedded"|"error: ..."},
     "collectors": [collectors health items]}. 503 when a dependency is down; stale collectors
-    make the status "degraded" but keep 200 (the service still answers).
+    make the status "degraded" but keep 200 (the service still answers). Error details (credentials
+    removed) are shown to staff; anyone else reads "error" and the collectors' fixed reason.
     """
+    staff = request.user.is_staff
     checks: dict[str, str] = {}
     for name, check in (("database", _check_database), ("channel_layer", _check_channel_layer),
                         ("broker", _check_broker)):
         try:
             checks[name] = check()
         except Exception as exc:  # any failure of a dependency is reported, not raised
-            checks[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+            checks[name] = error_redact(f"error: {type(exc).__name__}: {exc}")[:300] if staff else "error"
     down = any(value.startswith("error") for value in checks.values())
-    collectors = collector_health_list() if checks["database"] == "ok" else []
+    collectors = collector_health_shown(collector_health_list(), staff=staff) if checks["database"] == "ok" else []
     stale = any(item["is_stale"] for item in collectors)
     status = "down" if down else ("degraded" if stale else "ok")
     return JsonResponse({"status": status, "checks": checks, "collectors": collectors},

@@ -1,15 +1,18 @@
 """URL composition: each app's pages (dashboard, whales, wallet, live feed, alerts, trading), sign-in, admin,
 API v1 (read endpoints of a ledger under its name, e.g. ``/api/v1/glass/``), OpenAPI schema and docs, health."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from ledgers.glass.bitcoin.api.views import MempoolScorecardView, MempoolTransactionListView
 from whales.analytics.api.views import SmartMoneyFlowView
 from whaletrack import health
 from whaletrack.api import deprecated_alias
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"  # drf-spectacular's default SWAGGER_UI_DIST
 
 # Paths served before the read endpoints were grouped by ledger: same answers, marked deprecated.
 _ALIASES = [
@@ -45,6 +48,10 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/trading/", include("trading.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI from its CDN; the split view serves its start-up script as a file, so no inline script runs
+    # (its template keeps a small inline style).
+    path("api/docs/", csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN, "'unsafe-inline'"],
+                                  "img-src": [SWAGGER_CDN]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+         name="api-docs"),
     path("health", health.health, name="health"),
 ]

@@ -14,8 +14,15 @@ from ledgers.api.serializers import (
     CollectorTriggerSerializer,
     DashboardSummarySerializer,
 )
+from ledgers.redact import error_for_viewer, error_redact
 from ledgers.runlog import collector_trigger
-from ledgers.selectors import collector_health_get, collector_health_list, collector_run_list, dashboard_summary
+from ledgers.selectors import (
+    collector_health_get,
+    collector_health_list,
+    collector_health_shown,
+    collector_run_list,
+    dashboard_summary,
+)
 from whales.api.serializers import ErrorSerializer
 
 
@@ -24,7 +31,9 @@ class DashboardSummaryView(APIView):
 
     @extend_schema(operation_id="dashboard_summary", responses={200: DashboardSummarySerializer})
     def get(self, request: Request) -> Response:
-        return Response(DashboardSummarySerializer(dashboard_summary()).data)
+        summary = dashboard_summary()
+        summary["collectors"] = collector_health_shown(summary["collectors"], staff=request.user.is_staff)
+        return Response(DashboardSummarySerializer(summary).data)
 
 
 class CollectorHealthListView(APIView):
@@ -32,7 +41,8 @@ class CollectorHealthListView(APIView):
 
     @extend_schema(operation_id="collector_health_list", responses={200: CollectorHealthListSerializer})
     def get(self, request: Request) -> Response:
-        return Response(CollectorHealthListSerializer({"items": collector_health_list()}).data)
+        items = collector_health_shown(collector_health_list(), staff=request.user.is_staff)
+        return Response(CollectorHealthListSerializer({"items": items}).data)
 
 
 class CollectorDetailView(APIView):
@@ -43,8 +53,12 @@ class CollectorDetailView(APIView):
         responses={200: CollectorDetailSerializer, 404: OpenApiResponse(ErrorSerializer, description="not_found")},
     )
     def get(self, request: Request, name: str) -> Response:
-        item = collector_health_get(name)
-        return Response(CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data)
+        staff = request.user.is_staff
+        item = collector_health_shown([collector_health_get(name)], staff=staff)[0]
+        data = CollectorDetailSerializer({**item, "runs": collector_run_list(name=name, limit=20)}).data
+        for run in data["runs"]:
+            run["error"] = error_for_viewer(error_redact(run["error"]), staff=staff)
+        return Response(data)
 
 
 class CollectorTriggerView(APIView):

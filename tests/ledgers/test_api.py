@@ -62,7 +62,7 @@ def test_dashboard_summary_counts_the_last_24h(api_client):
 # --- collectors -------------------------------------------------------------------------------
 
 
-def test_collectors_health_lists_registered_collectors(api_client):
+def test_collectors_health_lists_registered_collectors(api_client, staff_user):
     now = timezone.now()
     CollectorRunFactory(started_at=now - timedelta(hours=2), status=RunStatus.OK)
     CollectorRunFactory(started_at=now - timedelta(minutes=1), status=RunStatus.FAILED, error="boom",
@@ -75,9 +75,12 @@ def test_collectors_health_lists_registered_collectors(api_client):
         "name": "test.collector", "description": "Test collector",
         "last_run_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
         "last_success_at": (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
-        "last_status": "failed", "last_error": "boom", "last_duration_ms": 15, "runs_24h": 2, "failures_24h": 1,
-        "stale_after_s": 600, "is_stale": True, "live": None,
+        "last_status": "failed", "last_error": "failed (the detail is shown to staff only)",
+        "last_duration_ms": 15, "runs_24h": 2, "failures_24h": 1, "stale_after_s": 600, "is_stale": True,
+        "live": None,
     }
+    api_client.force_authenticate(staff_user)  # staff read the error itself
+    assert api_client.get(f"{API}/collectors/health").json()["items"][0]["last_error"] == "boom"
 
 
 def test_collector_detail_has_health_and_20_newest_runs(api_client):

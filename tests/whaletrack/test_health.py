@@ -54,5 +54,5 @@ def test_health_is_503_when_the_channel_layer_is_down(client, redis_settings):
     assert body["status"] == "down"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"] == "ok"
-    assert body["checks"]["channel_layer"].startswith("error: ")
+    assert body["checks"]["channel_layer"] == "error"  # the detail is for staff (test_redaction.py)
     assert [c["name"] for c in body["collectors"]] == ["test.collector"]  # the database still answers

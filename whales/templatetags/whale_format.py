@@ -1,8 +1,10 @@
 """Display formatting for the pages, once (``{% load whale_format %}``): token amounts and prices, detection
-latency, and an event's explorer link. ``static/js/format.js`` formats the rows the page scripts add the
-same way (its ``formatLatency`` and ``formatAmount`` mirror ``latency_ms`` and ``amount``)."""
+latency, an event's explorer link, and links from stored text that may only be http(s). ``static/js/format.js``
+formats the rows the page scripts add the same way (its ``formatLatency`` and ``formatAmount`` mirror
+``latency_ms`` and ``amount``)."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
 
 from django import template
 
@@ -10,6 +12,19 @@ from whales.chains import tx_url
 from whales.models import EventType, WhaleEvent
 
 register = template.Library()
+
+
+@register.filter
+def http_url(value: str | None) -> str:
+    """``value`` when it is an absolute http(s) URL with a host, else "" (never ``javascript:``, ``data:``
+    or a relative path): stored text such as a label's imported evidence URL is only put in ``href`` so."""
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return ""
+    return value.strip() if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
 
 NONE = "—"
 

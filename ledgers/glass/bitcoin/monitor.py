@@ -65,6 +65,7 @@ from ledgers.glass.bitcoin.mempool_services import (
     mempool_touch,
     mempool_whale_record,
 )
+from ledgers.redact import error_redact
 from ledgers.runlog import DATABASE_FAULTS
 from ledgers.supervisor import backoff_delay_s
 
@@ -111,9 +112,11 @@ class MonitorStats:
     published: list[str] = field(default_factory=list)  # tx hashes whose event this process created
 
     def public(self) -> dict:
-        """JSON-safe dict without the published tx hash list."""
+        """JSON-safe dict without the published tx hash list; the URL without credentials (it is shown on the
+        public health pages and stored in the run log)."""
         data = asdict(self)
         data.pop("published")
+        data["url"] = error_redact(data["url"])
         return data
 
 

@@ -19,6 +19,7 @@ already stored (after a first full run).
 """
 
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -90,6 +91,24 @@ REPLAY_BUDGET = "1000000/minute"
 PAPER_ACCOUNT = "paper"
 SMART_MONEY_STRATEGY = "follow smart money"
 BACKTEST_SCALE = "0.1"
+
+
+def secret_file_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (its directory made if missing) as a file only its owner can read.
+
+    The file is created with mode 0600 by ``os.open`` under a temporary name beside it and renamed over
+    ``path``, so no reader ever sees it with wider permissions or half written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -218,19 +237,21 @@ class Command(BaseCommand):
         self.stdout.write(f"   database: {connection.vendor} ({settings.DATABASES['default']['NAME']})")
 
     def admin_user(self) -> None:
+        """Create the admin user once. A generated password is written to ``ADMIN_PASSWORD_FILE`` (created
+        0600, never readable by others even for a moment) and shown in this run's summary only: later runs
+        name the file instead of printing the password again."""
         username = settings.WHALETRACK_ADMIN_USER
         user_model = get_user_model()
         if user_model.objects.filter(username=username).exists():
-            known = ADMIN_PASSWORD_FILE.read_text().strip() if ADMIN_PASSWORD_FILE.exists() else None
-            self.admin_credentials = (username, known or "(unchanged; set before)")
+            generated = ADMIN_PASSWORD_FILE.exists() and not settings.WHALETRACK_ADMIN_PASSWORD
+            where = f"(in {ADMIN_PASSWORD_FILE})" if generated else "(unchanged; set before)"
+            self.admin_credentials = (username, where)
             self.stdout.write(f"   admin user {username!r} exists (kept as it is)")
             return
         password = settings.WHALETRACK_ADMIN_PASSWORD or secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)
         if not settings.WHALETRACK_ADMIN_PASSWORD:
-            ADMIN_PASSWORD_FILE.parent.mkdir(exist_ok=True)
-            ADMIN_PASSWORD_FILE.write_text(password + "\n")
-            ADMIN_PASSWORD_FILE.chmod(0o600)
+            secret_file_write(ADMIN_PASSWORD_FILE, password + "\n")
         self.admin_credentials = (username, password)
         self.stdout.write(f"   created admin user {username!r}")
 
