@@ -54,8 +54,20 @@ Holdings refresh on, as production runs it
     left marked. ``--metrics off`` runs no worker, so no refresh runs either (the marks are still written).
 
 Targets
-    >= 20 blocks/s through the full path with metrics on; the last quarter >= 80 % of the first; peak
-    RSS < 300 MB for any number of blocks.
+    >= 20 blocks/s through the full path with metrics on, over the whole run; the last quarter of the
+    steady part >= 80 % of its first (below); peak RSS < 300 MB for any number of blocks.
+
+Flatness, over the steady part
+    Flatness asks whether the ingest slows as the tables grow. With metrics on, the worker cannot start a
+    recompute before WHALE_METRICS_DEBOUNCE_S (30 s) has passed since the first batch queued it; until then
+    the collector has the 2 cores to itself, and from then on the worker takes its share every debounce
+    cycle, as it does in production, where the collector runs for days. Comparing the whole run's first
+    quarter with its last therefore measures the worker's absence in the first 30 s, not growth (metrics off,
+    the same runs are flat). So the quarters the target uses cover the steady part: from the first batch
+    stored WHALE_METRICS_DEBOUNCE_S or more after the start to the end (metrics off: the whole run). The
+    default run (3,400 blocks) makes each steady quarter about one debounce cycle long at 20-25 blocks/s,
+    so every quarter holds about one recompute instead of some none and some two. The whole run's quarters
+    are printed too (``full_blocks_per_s_quarter_to_*``, ``last_to_first_quarter_whole_run``).
 
 Baseline (2026-11-21, 2-core Debian 12, CPython 3.11, PostgreSQL 15 on loopback with autovacuum
     off, default run of 2,000 blocks / 343,000 tx / 190,000 trades): full path 7.8 blocks/s,
@@ -99,7 +111,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whaletrack_bench"
 
 FIRST_BLOCK = 19_433_902
 TEMPLATE_LAST = 19_433_903
-DEFAULT_COPIES = 999  # 2 real + 2 * 999 synthetic = 2,000 blocks
+DEFAULT_COPIES = 1699  # 2 real + 2 * 1,699 synthetic = 3,400 blocks
 PROFILE_COPIES = 50  # 100 extra blocks for --profile
 BATCH = 10  # blocks per JSON-RPC batch, as ledgers.glass.ethereum.services.FETCH_BATCH
 FLOOR_MAX_BLOCKS = 500  # the floor runs over the first blocks only (keeps make bench under ~4 min)
@@ -259,41 +271,61 @@ class IngestRun:
     error: str
     rss_samples: list[tuple[int, float]]  # (percent, VmRSS MB)
     quarter_rates: list[tuple[int, float]]  # (percent, blocks/s over the quarter ending there)
+    steady_from_block_offset: int  # blocks done when the steady part starts (after the warm-up)
+    steady_quarter_rates: list[tuple[int, float]]  # as quarter_rates, over the steady part only
     rss_max_sampled: float
 
 
-def ingest(eth_url: str, from_block: int, to_block: int) -> IngestRun:
-    """Run ``blocks_collect`` over [from_block, to_block] and time it, sampling RSS from the progress callback."""
+def quarter_rates(points: list[tuple[float, int]]) -> list[tuple[int, float]]:
+    """Blocks/s over each quarter (by blocks) of ``points``, a run's (perf_counter s, blocks done) samples in
+    order, the first being its start: [(25, rate), (50, rate), (75, rate), (100, rate)]. Each boundary is the
+    first sample at or past that share of the blocks; [] when the points hold fewer than 4 batches."""
+    if len(points) < 5:
+        return []
+    (t0, b0), total = points[0], points[-1][1] - points[0][1]
+    rates: list[tuple[int, float]] = []
+    start_t, start_b = t0, b0
+    for pct in (25, 50, 75, 100):
+        t, b = next(point for point in points if point[1] - b0 >= total * pct / 100)
+        rates.append((pct, (b - start_b) / max(t - start_t, 1e-9)))
+        start_t, start_b = t, b
+    return rates
+
+
+def ingest(eth_url: str, from_block: int, to_block: int, warmup_s: float) -> IngestRun:
+    """Run ``blocks_collect`` over [from_block, to_block] and time it, sampling RSS from the progress callback.
+
+    Quarters (blocks/s) are reported twice: over the whole run, and over the steady part, which starts at the
+    first batch stored ``warmup_s`` seconds or more after the start (the module docstring says why)."""
     from ledgers.glass.ethereum.client import EthereumRpcClient
     from ledgers.glass.ethereum.services import Progress, blocks_collect
 
     total = to_block - from_block + 1
     marks = {max(1, round(total * pct / 100)): pct for pct in (25, 50, 75, 100)}
     samples: list[tuple[int, float]] = []
-    rates: list[tuple[int, float]] = []
-    last = [time.perf_counter(), 0]  # time and blocks_done at the previous mark
+    points: list[tuple[float, int]] = []  # (perf_counter s, blocks done) at the start and after every batch
     peak = [0.0]
 
     def progress(p: Progress) -> None:
         if p.blocks_done % BATCH == 0 or p.blocks_done in marks:
+            points.append((time.perf_counter(), p.blocks_done))
             current = rss_mb()
             peak[0] = max(peak[0], current)
             if p.blocks_done in marks:
                 samples.append((marks[p.blocks_done], current))
-                now = time.perf_counter()
-                rates.append((marks[p.blocks_done], (p.blocks_done - last[1]) / max(now - last[0], 1e-9)))
-                last[:] = [now, p.blocks_done]
 
     client = EthereumRpcClient(eth_url, timeout_s=30, retries=3)
     started = time.perf_counter()
-    last[0] = started
+    points.append((started, 0))
     result = blocks_collect(client=client, from_block=from_block, to_block=to_block, confirmations=0,
                             progress=progress)
     seconds = time.perf_counter() - started
+    steady = [point for point in points if point[0] - started >= warmup_s]
     return IngestRun(seconds=seconds, blocks=result.blocks, transactions=result.items_seen,
                      trades=result.items_written, events=result.events_written, status=result.status,
-                     error=result.error, rss_samples=samples, quarter_rates=rates,
-                     rss_max_sampled=peak[0])
+                     error=result.error, rss_samples=samples, quarter_rates=quarter_rates(points),
+                     steady_from_block_offset=steady[0][1] if steady else total,
+                     steady_quarter_rates=quarter_rates(steady), rss_max_sampled=peak[0])
 
 
 def trades_exchange_flow() -> int:
@@ -539,7 +571,9 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         hwm_reset = reset_hwm()
         rss_before = rss_mb()
-        run = ingest(node.eth_url, FIRST_BLOCK, to_block)
+        # The worker cannot recompute before its first debounce has passed: until then the collector runs alone.
+        warmup_s = float(settings.WHALE_METRICS_DEBOUNCE_S) if worker is not None else 0.0
+        run = ingest(node.eth_url, FIRST_BLOCK, to_block, warmup_s)
         ingest_hwm = hwm_mb()
         peak_mb = maxrss_mb()
         if run.status != "ok" or run.blocks != to_block - FIRST_BLOCK + 1:
@@ -555,6 +589,10 @@ def main(argv: list[str] | None = None) -> int:
         figure("full_blocks_per_s", run.blocks / run.seconds, "blocks/s")
         for pct, rate in run.quarter_rates:
             figure(f"full_blocks_per_s_quarter_to_{pct}pct", rate, "blocks/s")
+        figure("steady_warmup_s", warmup_s, "s")
+        figure("steady_from_block_offset", run.steady_from_block_offset, "blocks")
+        for pct, rate in run.steady_quarter_rates:
+            figure(f"steady_blocks_per_s_quarter_to_{pct}pct", rate, "blocks/s")
         figure("full_transactions", run.transactions, "tx")
         figure("full_transactions_per_s", run.transactions / run.seconds, "tx/s")
         figure("full_trades_written", run.trades, "trades")
@@ -593,7 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     ok_speed = run.status == "ok" and speed >= TARGET_BLOCKS_PER_S
     ok_memory = peak_mb < TARGET_PEAK_MB
     rates = dict(run.quarter_rates)
-    steady = rates.get(100, 0) / rates[25] if rates.get(25) else 0.0
+    figure("last_to_first_quarter_whole_run", rates[100] / rates[25] if rates.get(25) else 0.0, "x")
+    rates = dict(run.steady_quarter_rates)
+    steady = rates[100] / rates[25] if rates.get(25) else 0.0
     ok_steady = steady >= TARGET_LAST_TO_FIRST_QUARTER
     figure("last_to_first_quarter", steady, "x")
     print(f"target_blocks_per_s: {'PASS' if ok_speed else 'FAIL'} ({speed:.2f} >= {TARGET_BLOCKS_PER_S:.0f}, "
