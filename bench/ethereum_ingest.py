@@ -68,6 +68,10 @@ Flatness, over the steady part
     default run (3,400 blocks) makes each steady quarter about one debounce cycle long at 20-25 blocks/s,
     so every quarter holds about one recompute instead of some none and some two. The whole run's quarters
     are printed too (``full_blocks_per_s_quarter_to_*``, ``last_to_first_quarter_whole_run``).
+    ``metrics_recompute_runs_s`` lists how long each of the worker's recomputes took (its INFO log): the
+    part of the 2 cores the worker takes, run by run. Each recompute restores and rewrites every open FIFO
+    lot of the whales it covers (``WalletFifoState.books``) and counts their stored trades, so its cost
+    grows with their history; here the same ~110 whales trade in every block, a worst case.
 
 Baseline (2026-11-21, 2-core Debian 12, CPython 3.11, PostgreSQL 15 on loopback with autovacuum
     off, default run of 2,000 blocks / 343,000 tx / 190,000 trades): full path 7.8 blocks/s,
@@ -89,9 +93,11 @@ import gc
 import json
 import os
 import pstats
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -418,11 +424,18 @@ class MetricsWorker:
     def __init__(self, database_url: str, redis_url: str) -> None:
         env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DJANGO_DEBUG": "false"}
         env.pop("CELERY_BROKER_URL", None)
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)
         self._process = subprocess.Popen(
             [str(Path(sys.executable).parent / "celery"), "-A", "whaletrack", "worker", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
+
+    def task_seconds(self, name: str) -> list[float]:
+        """Run times (s) of task ``name`` in the order the worker finished them, from its INFO log
+        ("Task <name>[<id>] succeeded in <s>s")."""
+        pattern = re.compile(rf"Task {re.escape(name)}\[[^\]]+\] succeeded in ([0-9.]+)s")
+        return [float(m.group(1)) for m in pattern.finditer(Path(self.log.name).read_text(errors="replace"))]
 
     def stop(self) -> None:
         self._process.terminate()
@@ -430,6 +443,8 @@ class MetricsWorker:
             self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._process.kill()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def metrics_rows_upserted() -> int:
@@ -581,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         if worker is not None:
             figure("metrics_caught_up_after_ingest_s", metrics_wait_caught_up(METRICS_CATCH_UP_TIMEOUT_S), "s")
             figure("metrics_rows_upserted", metrics_rows_upserted(), "rows")
+            runs = worker.task_seconds("whales.recompute_pending_metrics")
+            print(f"metrics_recompute_runs_s: {' '.join(f'{s:.2f}' for s in runs)} ({len(runs)} runs)", flush=True)
 
         holdings_figures(node.eth_url)
 
