@@ -287,6 +287,28 @@ def test_whale_list_query_count_does_not_grow_with_rows(api_client, django_asser
     assert all(len(item["labels"]) == 2 and item["entity"] and item["metrics"] for item in response.json()["items"])
 
 
+def test_whale_list_metrics_are_every_field_exactly_from_the_stored_row(api_client):
+    whale = WhaleFactory(address=EVM_LOWER)
+    WalletMetricsFactory(
+        whale=whale, roi_percent=Decimal("-3.25"), portfolio_value_usd=Decimal("1000000"),
+        realized_pnl_usd=Decimal("12.5"), realized_pnl_method="fifo", unrealized_pnl_usd=Decimal("-0.00000001"),
+        volume_30d_usd=Decimal("7"), trades_30d=3, win_rate_percent=Decimal("50"), closed_round_trips=2,
+        unknown_cost_sells=1, computed_at=T0,
+        details={"roi_unavailable": "", "opening_value_usd": "250.5", "opening_block_number": 19433902})
+    WhaleFactory()  # no metrics row: null
+
+    items = {item["id"]: item["metrics"] for item in api_client.get(f"{API}/whales?limit=10").json()["items"]}
+
+    assert items.pop(whale.id) == {
+        "roi_percent": "-3.2500", "roi_unavailable": "", "opening_value_usd": "250.5",
+        "opening_block_number": 19433902, "portfolio_value_usd": "1000000.00000000",
+        "realized_pnl_usd": "12.50000000", "realized_pnl_method": "fifo", "unrealized_pnl_usd": "-0.00000001",
+        "volume_30d_usd": "7.00000000", "trades_30d": 3, "win_rate_percent": "50.0000", "closed_round_trips": 2,
+        "unknown_cost_sells": 1, "computed_at": "2026-11-20T12:00:00Z",
+    }
+    assert list(items.values()) == [None]
+
+
 # --- wallets ----------------------------------------------------------------------------------
 
 

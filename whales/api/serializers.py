@@ -149,7 +149,9 @@ class WhaleListItemSerializer(serializers.ModelSerializer):
     entity = EntityRefSerializer(allow_null=True, read_only=True)
     labels = serializers.SerializerMethodField()
     explorer_url = serializers.CharField(read_only=True)
-    metrics = serializers.SerializerMethodField()
+    # A declared field, built once per response (a serializer made per row rebuilt its fields every row: about
+    # 2 ms each, most of a 50-row page's Python time); a whale without metrics reads as null.
+    metrics = WalletMetricsSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Whale
@@ -161,10 +163,6 @@ class WhaleListItemSerializer(serializers.ModelSerializer):
     def get_labels(self, whale: Whale) -> list[str]:
         """Label slugs, sorted, each once (a label from two sources is one slug here)."""
         return sorted({row.label.slug for row in whale.whale_labels.all()})
-
-    @extend_schema_field(WalletMetricsSerializer(allow_null=True))
-    def get_metrics(self, whale: Whale) -> dict | None:
-        return _metrics_or_none(whale)
 
 
 class LabelProvenanceSerializer(serializers.ModelSerializer):
