@@ -1,7 +1,9 @@
 """Helpers for tests that run our servers as real subprocesses (daphne, Celery, the main job): a free
-loopback port, the pytest database's URL for the children, waiting for a port, stopping a process, and
-the embedded main job itself."""
+loopback port, the pytest database's URL for the children, waiting for a port, stopping a process, a daphne
+server and a WebSocket client of its live feed, and the embedded main job itself."""
 
+import asyncio
+import json
 import os
 import shutil
 import signal
@@ -9,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,10 +24,12 @@ import redis
 import requests
 from django.conf import settings
 from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.ports import free_port
 
 BASE_DIR = Path(settings.BASE_DIR)
+VENV_BIN = Path(sys.executable).parent
 
 
 def database_url() -> str:
@@ -60,6 +65,127 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+@contextmanager
+def daphne_server(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """daphne serving ``whaletrack.asgi`` on a free loopback port; yields its base URL ``ws://127.0.0.1:<port>``
+    once the port listens (the HTTP routes answer on ``http://`` at the same address).
+
+    Its environment is this process's, with DJANGO_SETTINGS_MODULE, the pytest database (``database_url()``)
+    and then ``env`` (REDIS_URL, limits, ...) over it, less DJANGO_ALLOW_ASYNC_UNSAFE (daphne must refuse
+    sync ORM calls in its event loop as in production). Its output goes to ``log_path``.
+    Raises: RuntimeError / TimeoutError from ``wait_for_port`` (with the log's tail) when it does not start.
+    Stopped on exit (SIGTERM, then SIGKILL: ``stop``)."""
+    port = free_port()
+    child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings", "DATABASE_URL": database_url(),
+                 **(env or {})}
+    child_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
+            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
+            cwd=BASE_DIR, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, process, log=log_path)
+            yield f"ws://127.0.0.1:{port}"
+        finally:
+            stop(process)
+
+
+class FeedClient:
+    """A WebSocket client of a live feed (``/ws/events/``, ``/ws/alerts/``) reading on its own thread (the
+    ``websockets`` asyncio client): ``frames`` holds every frame it received, decoded JSON, in arrival order.
+
+    Without ``backfill_url`` it holds one socket, open when the constructor returns (which raises what
+    ``connect`` raised when it cannot open: InvalidStatus for a refused handshake, TimeoutError, OSError), and
+    stops reading when the server closes it. With ``backfill_url`` (``http://…/api/v1/events/recent``) it
+    behaves as the dashboard does: it reconnects 0.2 s after its socket closes or cannot open and, after each
+    reconnect, backfills what it missed with ``GET backfill_url?since_id=<largest id it has>`` (the
+    consumers' documented protocol) into ``backfilled``; the constructor does not wait for the socket then.
+    ``headers`` go with the handshake and the backfill; ``connects`` counts the opened sockets, ``closes``
+    says why each ended (or failed to open)."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None, *, backfill_url: str | None = None,
+                 open_timeout_s: float = 10) -> None:
+        self.url, self.headers, self.backfill_url = url, headers or {}, backfill_url
+        self.open_timeout_s = open_timeout_s
+        self.frames: list[dict] = []
+        self.backfilled: list[int] = []
+        self.connects = 0
+        self.closes: list[str] = []
+        self._stop = threading.Event()
+        self._first = threading.Event()  # the first socket opened or failed to
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._socket: ClientConnection | None = None
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        if backfill_url is None:
+            self._first.wait(timeout=open_timeout_s + 10)
+            if self._error is not None:
+                self._thread.join(timeout=10)
+                raise self._error
+            if not self.connects:
+                raise TimeoutError(f"{url} did not open within {open_timeout_s + 10} s")
+
+    def event_ids(self) -> list[int]:
+        """Ids of the ``event`` frames, in arrival order, repeats kept."""
+        return [frame["event"]["id"] for frame in list(self.frames) if frame.get("type") == "event"]
+
+    def seen(self) -> set[int]:
+        """Event ids the socket sent or the backfill added."""
+        return set(self.event_ids()) | set(self.backfilled)
+
+    def send_json(self, message: dict) -> None:
+        """Send ``message`` on the open socket. Raises: what ``send`` raises (ConnectionClosed), TimeoutError."""
+        assert self._loop is not None and self._socket is not None, "no open socket"
+        asyncio.run_coroutine_threadsafe(self._socket.send(json.dumps(message)), self._loop).result(timeout=10)
+
+    def _backfill(self) -> None:
+        assert self.backfill_url is not None
+        while True:
+            since = max(self.seen(), default=0)
+            answer = requests.get(self.backfill_url, params={"since_id": since, "limit": 100},
+                                  headers=self.headers, timeout=10)
+            answer.raise_for_status()
+            items = answer.json()["items"]
+            self.backfilled.extend(item["id"] for item in items if item["id"] not in self.seen())
+            if len(items) < 100:
+                return
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            try:
+                async with connect(self.url, open_timeout=self.open_timeout_s,
+                                   additional_headers=self.headers) as websocket:
+                    self._socket = websocket
+                    self.connects += 1
+                    self._first.set()
+                    if self.connects > 1:
+                        await asyncio.to_thread(self._backfill)
+                    while not self._stop.is_set():
+                        try:
+                            self.frames.append(json.loads(await asyncio.wait_for(websocket.recv(), timeout=0.2)))
+                        except TimeoutError:
+                            continue
+            except Exception as exc:  # a closed or refused socket, a failed backfill: note it (and reconnect)
+                self.closes.append(f"{type(exc).__name__}: {exc} at {time.monotonic() - self._t0:.1f} s"[:200])
+                if not self.connects:
+                    self._error = exc
+                self._first.set()
+            finally:
+                self._socket = None
+            if self.backfill_url is None:
+                return
+            self._error = None
+            await asyncio.sleep(0.2)
+
+    def close(self) -> None:
+        """Close the socket and stop the thread (waits up to 10 s)."""
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 @dataclass

@@ -11,22 +11,18 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from tests.processes import database_url, free_port, stop, wait_for_port
+from tests.processes import BASE_DIR, VENV_BIN, daphne_server, database_url, stop
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
 from whaletrack.celery import app
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 QUEUE = "whaletrack-test-multiprocess"  # its own queue: nothing else queued in Redis runs on this worker
-VENV_BIN = Path(sys.executable).parent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -53,35 +49,22 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
     user = django_user_model.objects.create_user(username="script", password="pw-script-1")
     key = Token.objects.create(user=user).key
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "whaletrack.settings",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
+        "REDIS_URL": os.environ["REDIS_URL"],
         "CHANNEL_LAYER_CAPACITY": "1000",  # deliberate (STACK.md pitfall 2)
         "ALERTS_PUBLIC_FEED": "false",  # clients authenticate with a token
         "ALERTS_PUBLISH_SWEEP_AFTER_S": "0",  # the worker's sweep takes the event at once
-        "CELERY_BROKER_URL": redis_url,
+        "CELERY_BROKER_URL": os.environ["REDIS_URL"],
     }
-    ports = [free_port(), free_port()]
-    servers, logs = [], []
-    try:
-        for port in ports:
-            logs.append((tmp_path / f"daphne-{port}.log").open("w"))
-            log = logs[-1]
-            servers.append(subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-                [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-                cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-            ))
-        for port, server in zip(ports, servers, strict=True):
-            wait_for_port(port, server)
+    with (daphne_server(tmp_path / "daphne-1.log", env) as first_url,
+          daphne_server(tmp_path / "daphne-2.log", env) as second_url):
 
         async def scenario() -> tuple[list[dict], list[dict]]:
             connected = [asyncio.Event(), asyncio.Event()]
             published = asyncio.Event()
             clients = [
-                asyncio.create_task(receive_all(f"ws://127.0.0.1:{ports[0]}/ws/events/",
+                asyncio.create_task(receive_all(f"{first_url}/ws/events/",
                                                 {"Authorization": f"Token {key}"}, connected[0], published)),
-                asyncio.create_task(receive_all(f"ws://127.0.0.1:{ports[1]}/ws/events/?token={key}",
+                asyncio.create_task(receive_all(f"{second_url}/ws/events/?token={key}",
                                                 {}, connected[1], published)),
             ]
             await asyncio.wait_for(asyncio.gather(*(event.wait() for event in connected)), timeout=15)
@@ -94,19 +77,18 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
             published.set()
             return tuple(await asyncio.gather(*clients))
 
-        logs.append((tmp_path / "celery-worker.log").open("w"))
-        worker = subprocess.Popen(  # noqa: S603  (our own Celery app with fixed arguments)
-            [str(VENV_BIN / "celery"), "-A", "whaletrack", "worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE,
-             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=BASE_DIR, env=env, stdout=logs[-1], stderr=subprocess.STDOUT,
-        )
-        servers.append(worker)
-        first, second = asyncio.run(scenario())
-    finally:
-        for server in servers:
-            stop(server)
-        for log in logs:
-            log.close()
+        with (tmp_path / "celery-worker.log").open("w") as worker_out:
+            worker = subprocess.Popen(  # noqa: S603  (our own Celery app with fixed arguments)
+                [str(VENV_BIN / "celery"), "-A", "whaletrack", "worker", "--pool=solo", "--concurrency=1", "-Q", QUEUE,
+                 "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+                cwd=BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings",
+                                   "DATABASE_URL": database_url(), **env},
+                stdout=worker_out, stderr=subprocess.STDOUT,
+            )
+            try:
+                first, second = asyncio.run(scenario())
+            finally:
+                stop(worker)
 
     worker_log = (tmp_path / "celery-worker.log").read_text()
     assert "alerts.publish_pending" in worker_log and "succeeded" in worker_log

@@ -7,7 +7,6 @@ ALERTS_WEBHOOK_ALLOWED_NETWORKS where a test needs the delivery to reach them.""
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
@@ -18,6 +17,8 @@ from alerts.models import Alert, AlertRule, AlertStatus, WebhookStatus
 from alerts.targets import WebhookTargetRefused, webhook_target_resolve
 from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify, webhook_deliver
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
+from tests.http_servers import LoopbackServer, QuietHandler
+from tests.ports import free_port
 
 SECRET = "whsec-test-0123456789abcdef"
 RULES = "/api/v1/alerts/rules"
@@ -53,7 +54,7 @@ def fast_backoff(monkeypatch, settings):
     settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = []
 
 
-class Hostile:
+class Hostile(LoopbackServer):
     """A loopback HTTP receiver answering every POST the way ``mode`` says:
     ok (204), slow (sleeps 3 s, then 204), trickle (a status line, then one header byte every 0.05 s for 10 s),
     drip (200 and its headers, then one body byte every 0.05 s for 10 s),
@@ -64,7 +65,7 @@ class Hostile:
         self.sent = 0
         hostile = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
@@ -118,18 +119,8 @@ class Hostile:
                 self.end_headers()
                 self.wfile.write(b"SECRET-INTERNAL-DATA ")
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="hostile-receiver").start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, name="hostile-receiver")
+        self.url = f"{self.url}/hook"
 
 
 @pytest.fixture
@@ -150,12 +141,6 @@ def webhook_alert(url: str) -> Alert:
     before the save-time check existed, or an address that resolved elsewhere when it was saved)."""
     rule = AlertRuleFactory(channels=["webhook"], webhook_url=url, webhook_secret=SECRET)
     return AlertFactory(rule=rule, status=AlertStatus.DELIVERED, webhook_status=WebhookStatus.PENDING)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- item 1: SSRF, save time ----------------------------------------------------------------------

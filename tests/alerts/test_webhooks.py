@@ -3,11 +3,9 @@
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import transaction
@@ -20,6 +18,8 @@ from alerts.payloads import alert_payload
 from alerts.services import events_publish
 from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify, webhook_deliver
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, memory_layer
+from tests.http_servers import LoopbackServer, QuietHandler
+from tests.ports import free_port
 from tests.whales.factories import WhaleEventFactory
 
 __all__ = ["memory_layer"]  # fixture imported from the factories module
@@ -27,7 +27,7 @@ __all__ = ["memory_layer"]  # fixture imported from the factories module
 SECRET = "whsec-test-0123456789abcdef"
 
 
-class Receiver:
+class Receiver(LoopbackServer):
     """A loopback HTTP server that records every POST and answers with the scripted statuses in turn
     (the last one repeats)."""
 
@@ -37,7 +37,7 @@ class Receiver:
         self.received = threading.Event()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
@@ -48,17 +48,8 @@ class Receiver:
                 self.wfile.write(b"ok")
                 receiver.received.set()
 
-            def log_message(self, *args) -> None:  # keep pytest output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/whaletrack"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = f"{self.url}/hooks/whaletrack"
 
 
 @pytest.fixture
@@ -190,10 +181,7 @@ def test_5xx_every_time_gives_up_after_max_attempts(db, receiver_factory):
 
 
 def test_connection_refused_is_retried_then_fails(db):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    alert = webhook_alert(f"http://127.0.0.1:{port}/hook")
+    alert = webhook_alert(f"http://127.0.0.1:{free_port()}/hook")  # a port nobody listens on
     assert webhook_deliver(alert_id=alert.pk) == WebhookStatus.FAILED
     alert.refresh_from_db()
     assert (alert.webhook_status, alert.webhook_attempts) == ("failed", 4)

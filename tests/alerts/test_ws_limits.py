@@ -5,10 +5,7 @@ gives its slot back."""
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,13 +15,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from alerts.connections import KEY_PREFIX
-from tests.processes import database_url, free_port, stop, wait_for_port
+from tests.processes import daphne_server
 from tests.requirements import require
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-VENV_BIN = Path(sys.executable).parent
-BASE_DIR = Path(__file__).resolve().parents[2]
 LIMIT = 3
 
 
@@ -34,21 +29,11 @@ def server_url(django_db_setup, django_db_blocker, tmp_path_factory):
     LIMITS_MAX_WS_PER_USER=3."""
     redis_url = os.environ.get("REDIS_URL")
     with django_db_blocker.unblock():
-        vendor, url = connection.vendor, database_url()
+        vendor = connection.vendor
     require(bool(redis_url) and vendor == "postgresql", "needs REDIS_URL and a PostgreSQL DATABASE_URL")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings", "DATABASE_URL": url,
-           "REDIS_URL": redis_url, "ALERTS_PUBLIC_FEED": "false", "LIMITS_MAX_WS_PER_USER": str(LIMIT)}
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("ws-limits") / "daphne.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, server, log=log_path)
-            yield f"ws://127.0.0.1:{port}"
-        finally:
-            stop(server)
+    env = {"REDIS_URL": os.environ["REDIS_URL"], "ALERTS_PUBLIC_FEED": "false", "LIMITS_MAX_WS_PER_USER": str(LIMIT)}
+    with daphne_server(tmp_path_factory.mktemp("ws-limits") / "daphne.log", env) as url:
+        yield url
 
 
 def token_for(django_user_model, username: str) -> tuple[int, str]:

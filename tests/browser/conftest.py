@@ -4,8 +4,6 @@ pitfall 8). Without /usr/bin/chromium they skip, and under ``make test`` (WHALET
 they fail instead (``tests.requirements.require``). Subprocess helpers: ``tests.processes``."""
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,11 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from tests.processes import database_url, free_port, stop, wait_for_port
+from tests import processes
 from tests.requirements import require
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -40,27 +37,10 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
     if not redis_url or connection.vendor != "postgresql":
         pytest.fail("the browser tests need REDIS_URL and a PostgreSQL DATABASE_URL (shared by two processes)")
     call_command("collectstatic", interactive=False, verbosity=0)  # WhiteNoise serves STATIC_ROOT (DEBUG off)
-    port = free_port()
     log = tmp_path / "daphne.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "whaletrack.settings",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
-        "ALERTS_PUBLIC_FEED": "false",
-        "CHANNEL_LAYER_CAPACITY": "1000",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, process, log=log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop(process)
+    env = {"REDIS_URL": redis_url, "ALERTS_PUBLIC_FEED": "false", "CHANNEL_LAYER_CAPACITY": "1000"}
+    with processes.daphne_server(log, env) as url:
+        yield url.replace("ws://", "http://", 1)
     print(f"daphne log: {log}")
 
 

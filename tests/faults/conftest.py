@@ -1,17 +1,5 @@
-"""Fixtures of the fault suite: a real Ethereum node (anvil) per module."""
+"""Fixtures of the fault suite: a real Ethereum node (anvil) per module (``tests.chain.fixtures``)."""
 
-import pytest
+from tests.chain.fixtures import chain
 
-
-@pytest.fixture(scope="module")
-def chain():
-    """anvil from npm (tests/chain) for the module, stopped after its tests."""
-    from tests.chain.anvil import ANVIL, Anvil
-    from tests.requirements import require
-
-    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
-    node = Anvil()
-    try:
-        yield node
-    finally:
-        node.stop()
+__all__ = ["chain"]  # the fixture, imported so pytest finds it here

@@ -10,113 +10,34 @@ sent. The beat's sweep then runs (``events_publish_pending``). The socket must h
 and socket and backfill together every stored event: none lost, none doubled.
 """
 
-import asyncio
-import json
-import os
 import random
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-import requests
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from tests.faults.harness import CollectorDriver, chain_script, world_create
-from tests.processes import BASE_DIR, RedisServer, database_url, free_port, stop, until, wait_for_port
+from tests.processes import FeedClient, RedisServer, daphne_server, until
 from tests.requirements import require
 from whales.models import WhaleEvent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SEED = 1407
-VENV_BIN = Path(sys.executable).parent
 
 
 def newest_event_id() -> int:
     return WhaleEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-class FeedClient:
-    """A WebSocket client of ``/ws/events/`` on its own thread, as the dashboard behaves: it reconnects 0.2 s
-    after its socket closes or cannot open and, after each reconnect, backfills what it missed with
-    ``GET /api/v1/events/recent?since_id=<largest id it has>`` (the consumers' documented protocol).
-    ``frames`` are the event ids the socket sent (in order, repeats kept), ``backfilled`` those the
-    backfill added; ``connects`` counts the opened sockets, ``closes`` why each ended."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.port, self.token = port, token
-        self.frames: list[int] = []
-        self.backfilled: list[int] = []
-        self.connects = 0
-        self.closes: list[str] = []
-        self._stop = threading.Event()
-        self._t0 = time.monotonic()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-
-    def seen(self) -> set[int]:
-        return set(self.frames) | set(self.backfilled)
-
-    def _backfill(self) -> None:
-        while True:
-            since = max(self.seen(), default=0)
-            answer = requests.get(f"http://127.0.0.1:{self.port}/api/v1/events/recent",
-                                  params={"since_id": since, "limit": 100},
-                                  headers={"Authorization": f"Token {self.token}"}, timeout=10)
-            answer.raise_for_status()
-            items = answer.json()["items"]
-            self.backfilled.extend(item["id"] for item in items if item["id"] not in self.seen())
-            if len(items) < 100:
-                return
-
-    async def _main(self) -> None:
-        from websockets.asyncio.client import connect
-
-        while not self._stop.is_set():
-            try:
-                async with connect(f"ws://127.0.0.1:{self.port}/ws/events/", open_timeout=5,
-                                   additional_headers={"Authorization": f"Token {self.token}"}) as websocket:
-                    self.connects += 1
-                    if self.connects > 1:
-                        await asyncio.to_thread(self._backfill)
-                    while not self._stop.is_set():
-                        try:
-                            frame = json.loads(await asyncio.wait_for(websocket.recv(), timeout=0.2))
-                        except TimeoutError:
-                            continue
-                        if frame.get("type") == "event":
-                            self.frames.append(frame["event"]["id"])
-            except Exception as exc:  # a closed or refused socket, a failed backfill: note it and reconnect
-                self.closes.append(f"{type(exc).__name__}: {exc} at {time.monotonic() - self._t0:.1f} s"[:200])
-            await asyncio.sleep(0.2)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
-@contextmanager
-def daphne_server(tmp_path: Path, env: dict[str, str]) -> Iterator[int]:
-    """daphne serving our ASGI app with the test database and ``env`` on a free port; yields the port."""
-    port = free_port()
-    log_path = tmp_path / f"daphne-{port}.log"
-    with log_path.open("w") as log:
-        daphne = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-            cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings", "DATABASE_URL": database_url(), **env})
-    try:
-        wait_for_port(port, daphne, log=log_path)
-        yield port
-    finally:
-        stop(daphne)
+def feed_client(url: str, token: str) -> FeedClient:
+    """A client of ``/ws/events/`` on the daphne at ``url`` (``ws://…``) as the dashboard behaves: it
+    reconnects 0.2 s after its socket closes or cannot open, and after each reconnect backfills by
+    ``since_id`` from ``/api/v1/events/recent`` (FeedClient with ``backfill_url``)."""
+    return FeedClient(f"{url}/ws/events/", {"Authorization": f"Token {token}"}, open_timeout_s=5,
+                      backfill_url=f"{url.replace('ws://', 'http://', 1)}/api/v1/events/recent")
 
 
 def test_an_idle_feed_socket_stays_open_past_the_layers_blocking_read(tmp_path, django_user_model):
@@ -127,8 +48,8 @@ def test_an_idle_feed_socket_stays_open_past_the_layers_blocking_read(tmp_path, 
     user = django_user_model.objects.create_user(username="idle", password="pw-idle-1")
     token = Token.objects.create(user=user).key
     try:
-        with daphne_server(tmp_path, {"REDIS_URL": broker.url(0), "ALERTS_PUBLIC_FEED": "false"}) as port:
-            client = FeedClient(port, token)
+        with daphne_server(tmp_path / "daphne.log", {"REDIS_URL": broker.url(0), "ALERTS_PUBLIC_FEED": "false"}) as url:
+            client = feed_client(url, token)
             try:
                 until(lambda: client.connects == 1, timeout=30)
                 time.sleep(12)
@@ -154,8 +75,8 @@ def test_events_published_while_redis_is_down_arrive_once_after_it_returns(chain
     driver = CollectorDriver(database=connection.settings_dict["NAME"], rpc_url=chain.url, to_block=script.last,
                              env=env, log=tmp_path / "collector.log")
     try:
-        with daphne_server(tmp_path, env) as port:
-            client = FeedClient(port, token)
+        with daphne_server(tmp_path / "daphne.log", env) as url:
+            client = feed_client(url, token)
             until(lambda: client.connects == 1, timeout=30)
 
             driver.run()
@@ -187,11 +108,11 @@ def test_events_published_while_redis_is_down_arrive_once_after_it_returns(chain
     during = set(range(down_at + 1, up_at + 1)) & stored
     print(f"{len(stored)} events (ids up to {down_at} before Redis went down, {len(during)} while it was down), "
           f"{settled}; the socket sent "
-          f"{len(client.frames)}, the backfill added {len(client.backfilled)}; {client.connects} sockets, "
+          f"{len(client.event_ids())}, the backfill added {len(client.backfilled)}; {client.connects} sockets, "
           f"closed by {client.closes}; backfilled, then sent by the "
-          f"sweep too (the client keeps its first copy): {len(set(client.frames) & set(client.backfilled))}")
-    assert {event_id: n for event_id, n in Counter(client.frames).items() if n > 1} == {}  # none doubled
+          f"sweep too (the client keeps its first copy): {len(set(client.event_ids()) & set(client.backfilled))}")
+    assert {event_id: n for event_id, n in Counter(client.event_ids()).items() if n > 1} == {}  # none doubled
     assert sorted(client.seen()) == sorted(stored)  # none lost
     assert during, "no event was stored while Redis was down"
-    assert during <= set(client.frames)  # the sweep sent them after Redis returned (not only the backfill)
+    assert during <= set(client.event_ids())  # the sweep sent them after Redis returned (not only the backfill)
     assert not WhaleEvent.objects.filter(published_at__isnull=True).exists()

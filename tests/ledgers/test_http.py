@@ -2,14 +2,14 @@
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ledgers.http import retrying_session
+from tests.http_servers import LoopbackServer, QuietHandler
 
 
-class FlakyHandler(BaseHTTPRequestHandler):
+class FlakyHandler(QuietHandler):
     """Answers 503 to the first ``failures`` requests, then 200; counts every request."""
 
     failures = 0
@@ -26,19 +26,12 @@ class FlakyHandler(BaseHTTPRequestHandler):
     do_GET = _answer
     do_POST = _answer
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 @pytest.fixture
 def server():
     FlakyHandler.hits = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FlakyHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with LoopbackServer(FlakyHandler) as httpd:
+        yield f"{httpd.url}/"
 
 
 def test_a_503_is_retried_until_the_answer(server):
@@ -66,7 +59,7 @@ def test_post_is_retried_only_when_every_method_is_allowed(server):
     assert FlakyHandler.hits == ["POST"]
 
 
-class RateLimitedHandler(BaseHTTPRequestHandler):
+class RateLimitedHandler(QuietHandler):
     """Answers the first request 429 with ``Retry-After: 21600`` (6 hours), then 200."""
 
     hits = 0
@@ -80,9 +73,6 @@ class RateLimitedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"{}")
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 @pytest.mark.parametrize("explicit_max_s", [None, 30])
 def test_a_huge_retry_after_is_waited_for_at_most_the_setting(settings, explicit_max_s):
@@ -90,18 +80,16 @@ def test_a_huge_retry_after_is_waited_for_at_most_the_setting(settings, explicit
     HTTP_RETRY_AFTER_MAX_S (an explicit larger per-client cap does not raise it)."""
     settings.HTTP_RETRY_AFTER_MAX_S = 0.3
     RateLimitedHandler.hits = 0
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RateLimitedHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = LoopbackServer(RateLimitedHandler)
     answers: list[int] = []
     session = retrying_session(retries=2, backoff_s=0.001, retry_after_max_s=explicit_max_s)
     caller = threading.Thread(target=lambda: answers.append(
-        session.get(f"http://127.0.0.1:{httpd.server_address[1]}/", timeout=5).status_code), daemon=True)
+        session.get(f"{httpd.url}/", timeout=5).status_code), daemon=True)
     started = time.monotonic()
     caller.start()
     caller.join(timeout=10)  # without the cap the retry sleeps 6 hours (or 30 s)
     elapsed = time.monotonic() - started
-    httpd.shutdown()
-    httpd.server_close()
+    httpd.close()
     assert answers == [200]
     assert RateLimitedHandler.hits == 2
     assert 0.3 <= elapsed < 5

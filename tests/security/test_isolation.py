@@ -10,12 +10,9 @@ process with the Redis channel layer.
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -27,7 +24,7 @@ from alerts.models import Alert, AlertRule
 from alerts.routing import websocket_urlpatterns
 from alerts.services import alert_deliver
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
-from tests.processes import database_url, free_port, stop, wait_for_port
+from tests.processes import daphne_server
 from tests.requirements import require
 from tests.security.schema import api_schema
 from tests.trading.factories import AccountFactory, StrategyFactory, fixed_prices
@@ -36,8 +33,6 @@ from trading.services import order_place
 
 MARK = "zq7x"  # in every name of the owner's rows: no answer to anyone else may contain it
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -225,31 +220,22 @@ def test_a_users_alert_reaches_only_their_own_alert_socket_on_daphne(tmp_path, d
     bob = django_user_model.objects.create_user(username="bob", password="pw-bob-iso-1")
     keys = {user.username: Token.objects.create(user=user).key for user in (alice, bob)}
     alert = AlertFactory(rule=AlertRuleFactory(owner=alice, name=f"alice rule {MARK}"), summary=f"alice alert {MARK}")
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings", "DATABASE_URL": database_url(),
-           "REDIS_URL": redis_url, "CHANNEL_LAYER_CAPACITY": "1000"}
-    with (tmp_path / "daphne.log").open("w") as log:
-        server = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, server, log=tmp_path / "daphne.log")
-            url = f"ws://127.0.0.1:{port}/ws/alerts/"
+    env = {"REDIS_URL": os.environ["REDIS_URL"], "CHANNEL_LAYER_CAPACITY": "1000"}
+    with daphne_server(tmp_path / "daphne.log", env) as base:
+        url = f"{base}/ws/alerts/"
 
-            async def scenario() -> tuple[list[dict], list[dict], bool]:
-                ready = [asyncio.Event(), asyncio.Event()]
-                done = asyncio.Event()
-                sockets = [asyncio.create_task(alert_frames(f"{url}?token={keys[name]}", event, done))
-                           for name, event in zip(("alice", "bob"), ready, strict=True)]
-                await asyncio.wait_for(asyncio.gather(*(event.wait() for event in ready)), timeout=15)
-                await asyncio.to_thread(deliver, alert.pk)
-                done.set()
-                alice_frames, bob_frames = await asyncio.gather(*sockets)
-                return alice_frames, bob_frames, await refused(url)
+        async def scenario() -> tuple[list[dict], list[dict], bool]:
+            ready = [asyncio.Event(), asyncio.Event()]
+            done = asyncio.Event()
+            sockets = [asyncio.create_task(alert_frames(f"{url}?token={keys[name]}", event, done))
+                       for name, event in zip(("alice", "bob"), ready, strict=True)]
+            await asyncio.wait_for(asyncio.gather(*(event.wait() for event in ready)), timeout=15)
+            await asyncio.to_thread(deliver, alert.pk)
+            done.set()
+            alice_frames, bob_frames = await asyncio.gather(*sockets)
+            return alice_frames, bob_frames, await refused(url)
 
-            alice_frames, bob_frames, anonymous_refused = asyncio.run(scenario())
-        finally:
-            stop(server)
+        alice_frames, bob_frames, anonymous_refused = asyncio.run(scenario())
 
     assert [(frame["type"], frame["alert"]["id"]) for frame in alice_frames] == [("alert", alert.pk)]
     assert bob_frames == []

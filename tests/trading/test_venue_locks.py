@@ -6,11 +6,11 @@ locks and a real slow HTTP server on loopback."""
 import json
 import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import OperationalError, close_old_connections, connection, transaction
 
+from tests.http_servers import LoopbackServer, QuietHandler
 from tests.trading.factories import AccountFactory
 from trading.models import Account, OrderStatus, Venue
 from trading.services import order_place
@@ -22,7 +22,7 @@ D = Decimal
 DELAY_S = 2.0
 
 
-class SlowMidsHandler(BaseHTTPRequestHandler):
+class SlowMidsHandler(QuietHandler):
     """``POST /info`` allMids answered after DELAY_S; ``asked`` is set when a request arrives."""
 
     asked = threading.Event()
@@ -39,25 +39,20 @@ class SlowMidsHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 @pytest.fixture
 def slow_venue(settings):
     SlowMidsHandler.asked.clear()
     SlowMidsHandler.release.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowMidsHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    settings.HYPERLIQUID_API_URL = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd = LoopbackServer(SlowMidsHandler)
+    settings.HYPERLIQUID_API_URL = httpd.url
     settings.HYPERLIQUID_WEIGHT_BUDGET = "1000000/minute"
     settings.HYPERLIQUID_RETRIES = 0
     settings.HYPERLIQUID_TIMEOUT_S = 10
     mids_cache_clear()
     yield
     SlowMidsHandler.release.set()
-    httpd.shutdown()
-    httpd.server_close()
+    httpd.close()
     mids_cache_clear()
 
 

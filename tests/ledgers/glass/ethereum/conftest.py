@@ -7,8 +7,11 @@ import pytest
 
 from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.glass.ethereum.client import EthereumRpcClient
+from tests.chain.fixtures import chain
 from tests.ledgers.glass.ethereum import recorded
 from whales.models import AddressCategory, Entity, EntityKind, KnownAddress, Whale
+
+__all__ = ["chain"]  # the anvil fixture (tests.chain.fixtures), imported so pytest finds it here
 
 # Etherscan label-cloud slugs of exchanges whose wallets appear in blocks 19,433,902-903.
 EXCHANGE_SLUGS = ("binance", "coinbase", "kraken", "okx", "crypto-com", "bitstamp", "gemini")
@@ -68,20 +71,6 @@ def recorded_world(db):
 def eth_client(replay):
     """A collector client on the replay node's Ethereum endpoint, with fast retries for tests."""
     return EthereumRpcClient(replay.eth_url, timeout_s=5, retries=3, backoff_s=0.01)
-
-
-@pytest.fixture(scope="module")
-def chain():
-    """A real node for the module: anvil from npm (tests/chain), stopped after the module's tests."""
-    from tests.chain.anvil import ANVIL, Anvil
-    from tests.requirements import require
-
-    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
-    node = Anvil()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(scope="module")

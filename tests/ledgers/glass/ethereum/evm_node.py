@@ -5,12 +5,13 @@ behind HTTP so the collector uses exactly the client it uses against a node.
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from web3 import EthereumTesterProvider, Web3
 
+from tests.http_servers import LoopbackServer, QuietHandler
 
-class EvmNode:
+
+class EvmNode(LoopbackServer):
     """eth-tester behind ``http://127.0.0.1:PORT``: eth_chainId, eth_blockNumber, eth_getBlockByNumber,
     eth_getBlockReceipts (built from eth_getTransactionReceipt), single and batch requests."""
 
@@ -21,7 +22,7 @@ class EvmNode:
         self._lock = threading.Lock()
         node = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with node._lock:
@@ -33,17 +34,11 @@ class EvmNode:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        super().__init__(Handler)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving (``LoopbackServer.close``)."""
+        self.close()
 
     def _jsonable(self, value):
         return json.loads(Web3.to_json(value))

@@ -27,12 +27,8 @@ event; the ETH price is a recorded daily close (CoinGecko CSV, ../shared/data) p
 chain's time, since anvil's blocks carry today's timestamps.
 """
 
-import json
 import math
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,7 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -52,15 +47,13 @@ from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
 from tests.chain.anvil import Anvil
 from tests.ledgers.glass.ethereum.recorded import eth_price_on
-from tests.processes import database_url, free_port, stop, wait_for_port
+from tests.processes import FeedClient, daphne_server
 from tests.requirements import require
 from whales.chains import Chain
 from whales.models import EventThreshold, EventType, RunStatus, Whale, WhaleEvent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-VENV_BIN = Path(sys.executable).parent
-BASE_DIR = Path(__file__).resolve().parents[4]
 PRICE_DAY = "2024-03-14"  # a real recorded ETH close, put at the simulated chain's time
 LARGE_TRANSFER_MIN_USD = Decimal(100_000)  # the event threshold, set by the test
 SETTLE_S = 0.5  # after the last expected frame: time for a stray (duplicate) frame to show up
@@ -73,48 +66,12 @@ def feed_url(django_db_setup, django_db_blocker, tmp_path_factory):
     and the Redis channel layer of REDIS_URL (token-authenticated clients, capacity set deliberately)."""
     redis_url = os.environ.get("REDIS_URL")
     with django_db_blocker.unblock():
-        vendor, url = connection.vendor, database_url()
+        vendor = connection.vendor
     require(bool(redis_url) and vendor == "postgresql",
             "needs REDIS_URL and a PostgreSQL DATABASE_URL (daphne and the collector share both)")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "whaletrack.settings", "DATABASE_URL": url,
-           "REDIS_URL": redis_url, "CHANNEL_LAYER_CAPACITY": "1000", "ALERTS_PUBLIC_FEED": "false"}
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("feed") / "daphne.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603  (our own daphne with fixed arguments)
-            [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "whaletrack.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, server, log=log_path)
-            yield f"ws://127.0.0.1:{port}/ws/events/"
-        finally:
-            stop(server)
-
-
-class FeedClient:
-    """A WebSocket client of the live feed (the ``websockets`` library), reading every frame in a thread
-    into ``frames`` (decoded JSON, in arrival order)."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        from websockets.sync.client import connect
-
-        self.socket = connect(url, additional_headers=headers or {}, open_timeout=10)
-        self.frames: list[dict] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            for text in self.socket:
-                self.frames.append(json.loads(text))
-        except ConnectionClosed:
-            pass
-
-    def close(self) -> None:
-        self.socket.close()
-        self.reader.join(timeout=10)
+    env = {"REDIS_URL": os.environ["REDIS_URL"], "CHANNEL_LAYER_CAPACITY": "1000", "ALERTS_PUBLIC_FEED": "false"}
+    with daphne_server(tmp_path_factory.mktemp("feed") / "daphne.log", env) as url:
+        yield f"{url}/ws/events/"
 
 
 @dataclass
@@ -162,7 +119,7 @@ def scene(chain, feed_url, django_user_model):
         clients["query token"] = FeedClient(f"{feed_url}?token={key}")
         clients["whale filter"] = FeedClient(feed_url, {"Authorization": f"Token {key}"})
         filtered = clients["whale filter"]
-        filtered.socket.send(json.dumps({"action": "filter", "whales": [tracked.id]}))
+        filtered.send_json({"action": "filter", "whales": [tracked.id]})
         deadline = time.monotonic() + WAIT_S
         while not filtered.frames:
             assert time.monotonic() < deadline, "no answer to the filter"
