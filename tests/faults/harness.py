@@ -7,7 +7,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,10 +116,12 @@ def _column_value(column: str) -> str:
     return f'"{column}"::text'
 
 
-def database_state(name: str) -> dict[str, list[tuple]]:
+def database_state(name: str, *, ignored: Mapping[str, Collection[str]] | None = None) -> dict[str, list[tuple]]:
     """Every table of database ``name`` (but SKIPPED_TABLES) as its sorted rows, without the volatile
-    columns; a ``published_at`` column is kept as published or not, a trade's surrogate id (``*trade_id``)
-    as the trade's natural key. Values as text (exact decimals)."""
+    columns and the ``ignored`` ones ({table: column names}, for a test that compares those its own way); a
+    ``published_at`` column is kept as published or not, a trade's surrogate id (``*trade_id``) as the
+    trade's natural key. Values as text (exact decimals)."""
+    ignored = ignored or {}
     state: dict[str, list[tuple]] = {}
     with psycopg.connect(dsn(name)) as db:
         tables = [row[0] for row in db.execute(
@@ -131,8 +133,8 @@ def database_state(name: str) -> dict[str, list[tuple]]:
             columns = [row[0] for row in db.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
                 "AND table_name = %s ORDER BY ordinal_position", (table,))]
-            kept = [_column_value(c) for c in columns
-                    if c == "published_at" or not (c in VOLATILE_COLUMNS or c.endswith(VOLATILE_SUFFIXES))]
+            kept = [_column_value(c) for c in columns if c not in ignored.get(table, ())
+                    and (c == "published_at" or not (c in VOLATILE_COLUMNS or c.endswith(VOLATILE_SUFFIXES)))]
             if not kept:
                 continue
             rows = db.execute(f'SELECT {", ".join(kept)} FROM "{table}"').fetchall()  # noqa: S608  (catalogue names)
@@ -140,28 +142,28 @@ def database_state(name: str) -> dict[str, list[tuple]]:
     return state
 
 
-class CollectorDriver:
-    """The fork server (``tests/faults/collector_driver.py``) on database ``database``: ``run`` starts one
-    collector child and returns its pid; ``outcome`` waits for its exit code; ``settle`` runs the sweeps."""
+class _ForkServer:
+    """A client of one of the suite's fork servers (module ``module`` run with ``arguments``, on database
+    ``database``): one command line out, one answer line back; children's stderr goes to ``log``."""
 
-    def __init__(self, *, database: str, rpc_url: str, to_block: int, log: Path, task: bool = False,
-                 env: dict[str, str] | None = None) -> None:
+    name = "driver"
+
+    def __init__(self, *, module: str, arguments: list[str], database: str, log: Path,
+                 env: dict[str, str]) -> None:
         self.log = log.open("a")
-        child_env = {**os.environ, "DATABASE_URL": url(database), "PYTHONUNBUFFERED": "1",
-                     "ETH_RPC_URL": rpc_url, "ETH_CONFIRMATIONS": "0", **(env or {})}
+        child_env = {**os.environ, "DATABASE_URL": url(database), "PYTHONUNBUFFERED": "1", **env}
         self.process = subprocess.Popen(  # noqa: S603  (our own test script, fixed arguments)
-            [sys.executable, "-m", "tests.faults.collector_driver", "--rpc-url", rpc_url, "--to-block", str(to_block),
-             *(("--task",) if task else ())],
+            [sys.executable, "-m", module, *arguments],
             cwd=BASE_DIR, env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
 
     def _line(self, timeout: float) -> str:
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         if not ready:
-            raise TimeoutError(f"the collector driver said nothing within {timeout} s")
+            raise TimeoutError(f"the {self.name} said nothing within {timeout} s")
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the collector driver exited with {self.process.wait()}")
+            raise RuntimeError(f"the {self.name} exited with {self.process.wait()}")
         return line.strip()
 
     def _send(self, command: str) -> None:
@@ -169,9 +171,8 @@ class CollectorDriver:
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
 
-    def run(self) -> int:
-        """Start a collector child; its pid."""
-        self._send("run")
+    def _start(self, command: str) -> int:
+        self._send(command)
         word, pid = self._line(60).split()
         assert word == "pid", word
         return int(pid)
@@ -186,14 +187,6 @@ class CollectorDriver:
         assert word == "exit", line
         return int(code)
 
-    def settle(self) -> str:
-        """Run the beat's sweeps (events, metrics) in a child; their counts line."""
-        self._send("settle")
-        line = self._line(120)
-        code = self.outcome(120)
-        assert code == 0, (line, code)
-        return line
-
     def close(self) -> None:
         if self.process.stdin is not None:
             self.process.stdin.close()
@@ -203,6 +196,48 @@ class CollectorDriver:
             self.process.kill()
             self.process.wait(timeout=10)
         self.log.close()
+
+
+class CollectorDriver(_ForkServer):
+    """The fork server (``tests/faults/collector_driver.py``) on database ``database``: ``run`` starts one
+    collector child and returns its pid; ``outcome`` waits for its exit code; ``settle`` runs the sweeps."""
+
+    name = "collector driver"
+
+    def __init__(self, *, database: str, rpc_url: str, to_block: int, log: Path, task: bool = False,
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(
+            module="tests.faults.collector_driver",
+            arguments=["--rpc-url", rpc_url, "--to-block", str(to_block), *(("--task",) if task else ())],
+            database=database, log=log, env={"ETH_RPC_URL": rpc_url, "ETH_CONFIRMATIONS": "0", **(env or {})})
+
+    def run(self) -> int:
+        """Start a collector child; its pid."""
+        return self._start("run")
+
+    def settle(self) -> str:
+        """Run the beat's sweeps (events, metrics) in a child; their counts line."""
+        self._send("settle")
+        line = self._line(120)
+        code = self.outcome(120)
+        assert code == 0, (line, code)
+        return line
+
+
+class WorkerDriver(_ForkServer):
+    """The fork server ``tests/faults/worker_driver.py`` on database ``database``: ``round`` starts one worker
+    child doing a round of the worker's work (that module's docstring) and returns its pid; ``outcome`` waits
+    for its exit code. The children's broker is in memory; ``env`` adds to their environment."""
+
+    name = "worker driver"
+
+    def __init__(self, *, database: str, log: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__(module="tests.faults.worker_driver", arguments=[], database=database, log=log,
+                         env={"CELERY_BROKER_URL": "memory://localhost/", **(env or {})})
+
+    def round(self) -> int:
+        """Start a worker child; its pid."""
+        return self._start("round")
 
 
 def run_clean(driver: CollectorDriver, *, timeout: float = 300) -> None:
