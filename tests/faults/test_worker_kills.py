@@ -33,12 +33,10 @@ import json
 import os
 import random
 import signal
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -59,6 +57,7 @@ from tests.faults.harness import (
     run_clean,
     world_create,
 )
+from tests.http_servers import LoopbackServer, QuietHandler
 from whales.models import MetricsPending, WalletFifoState, WhaleEvent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -86,7 +85,7 @@ KILL_SCALE = 2.5
 IGNORED = {"alerts_alert": {"webhook_attempts"}}  # compared on its own (module docstring)
 
 
-class Receiver:
+class Receiver(LoopbackServer):
     """A webhook receiver on loopback: answers every POST 204 after RECEIVER_DELAY_S and keeps (headers, body)
     of each request it read completely."""
 
@@ -94,7 +93,7 @@ class Receiver:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
@@ -102,22 +101,13 @@ class Receiver:
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
+        self.url = f"{self.url}/hook"
 
     def take(self) -> list[tuple[dict[str, str], bytes]]:
         """The requests so far, forgotten here."""
         taken, self.requests = self.requests, []
         return taken
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
