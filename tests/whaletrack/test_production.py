@@ -52,3 +52,15 @@ def test_production_refuses_to_start_with_the_public_default_key():
 def test_development_still_starts_with_the_default_key():
     result = manage("check", environment={})
     assert (result.returncode, result.stdout) == (0, "System check identified no issues (0 silenced).\n")
+
+
+def test_production_redirects_plain_http_to_https_except_the_health_probe():
+    host = production_environment()["DJANGO_ALLOWED_HOSTS"].split(",")[0]
+    script = (f"from django.test import Client; c = Client(HTTP_HOST={host!r}); "
+              "print(c.get('/health').status_code, c.get('/api/v1/whales').status_code, "
+              "c.get('/api/v1/whales')['Location'])")
+    result = manage("shell", "-c", script, environment=production_environment())
+
+    assert result.returncode == 0, result.stderr
+    health, api, location = result.stdout.split()[-3:]  # after what the shell prints first
+    assert health != "301" and (api, location) == ("301", f"https://{host}/api/v1/whales")
