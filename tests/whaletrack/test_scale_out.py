@@ -3,9 +3,10 @@ Procfile's own commands, each twice on its own address or queue, under honcho) o
 one Redis, collecting a scripted anvil chain.
 
 - Each collector batch is stored once: each worker gets its own ``ethereum.collect_blocks`` over the same
-  blocks at the same moment; every transfer becomes its trades once (one per whale it touches) and every
-  large one its events once (likewise), the cursor ends after the last block, and each event is published
-  once. The expected rows are read back from the chain, not from the collector.
+  blocks at the same moment; the two runs overlap, and the blocks they stored add up to the chain's (the
+  loser stops at the batch the winner stored first). Every transfer becomes its trades once (one per whale
+  it touches) and every large one its events once (likewise), the cursor ends after the last block, and
+  each event is published once. The expected rows are read back from the chain, not from the collector.
 - Each WebSocket client gets each event once: two feed clients on each daphne, and the rule owner's alert
   socket on each daphne.
 - Each alert is delivered once: the rule (created through one gunicorn) matches every event; a loopback
@@ -36,7 +37,9 @@ from tests.whaletrack.serving import free_port, honcho, procfile_commands, runni
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 TRANSFERS = 16
-GAP_BLOCKS = 4  # empty blocks after each transfer: 80 blocks, 8 batches of 10 for the two tasks to race on
+# Empty blocks after each transfer: 336 blocks, 34 batches of 10, a walk of a second or more, so the two tasks,
+# started together, race over it
+GAP_BLOCKS = 20
 LARGE_TRANSFER_MIN_USD = Decimal("100000")  # the large_transfer threshold's default (settings, EventThreshold)
 SECRET = "whsec-scale-out-0123456789abcdef"
 QUIET_S = 3.0  # a client stops listening after this long without a frame, once everything has been sent
@@ -192,8 +195,12 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
     for queue in queues:
         succeeded = rf"^\S+ {queue}\.1 +\|.*Task ethereum\.collect_blocks\[[0-9a-f-]+\] succeeded"
         assert re.search(succeeded, log, re.M), queue
-    runs = list(CollectorRun.objects.filter(collector="ethereum").values_list("status", flat=True))
-    assert len(runs) == 2 and "running" not in runs, runs
+    runs = list(CollectorRun.objects.filter(collector="ethereum")
+                .values("started_at", "finished_at", "blocks", "error"))
+    assert max(run["started_at"] for run in runs) < min(run["finished_at"] for run in runs)  # they overlapped
+    # Each block stored by one of them: the loser's compare-and-set failed on a batch the winner had stored
+    assert sum(run["blocks"] for run in runs) == script.last - script.first + 1
+    assert sorted(run["error"] for run in runs) == ["", "cursor moved by another run"]
     assert SyncCursor.objects.get(stream="ethereum.blocks").position == script.last + 1
 
     # Each batch stored once: every transfer's trades once, every large transfer's events once, published once
