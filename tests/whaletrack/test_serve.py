@@ -12,18 +12,21 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import django.contrib.admin
 import pytest
 import requests
 from axes.models import AccessAttempt
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from requests.adapters import HTTPAdapter
 from rest_framework.authtoken.models import Token
 
-from tests.processes import until
+from tests.processes import BASE_DIR, until
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
 from tests.whaletrack.serving import (
@@ -39,8 +42,7 @@ from tests.whaletrack.serving import (
     stack_environment,
 )
 from whaletrack.celery import app
-
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+from whaletrack.serve import Address, nginx_binary, nginx_config_render
 
 BEAT_ROW = "alerts: flush cooldown digests"  # every 10 s, harmless on an empty database: the one row left on
 CLIENT_ADDRESS = "127.0.0.2"  # the test's own loopback address, as nginx sees it (Linux routes 127/8 to lo)
@@ -93,6 +95,47 @@ def test_the_procfile_is_the_documented_layout():
     assert commands["monitor"] == "exec python manage.py monitor_mempool"
 
 
+def test_the_rendered_config_routes_to_several_machines_and_nginx_accepts_it(tmp_path):
+    require(nginx_available(), "needs Debian's nginx (make services installs it)")
+    prefix, port = tmp_path / "nginx", free_port()
+    for folder in ("logs", "temp"):
+        (prefix / folder).mkdir(parents=True)
+    config = nginx_config_render(
+        prefix=prefix, listen=Address("127.0.0.1", port), http_upstreams=["10.0.0.1:8081", " 10.0.0.2:8081"],
+        ws_upstreams=["[fd00::3]:8082"], http_timeout_s=35, user=None)
+    upstreams = dict(re.findall(r"upstream (\w+) \{\n((?:\s+server [^;]+;\n)+)", config))
+    assert {name: re.findall(r"server ([^;]+);", servers) for name, servers in upstreams.items()} == {
+        "whaletrack_http": ["10.0.0.1:8081", "10.0.0.2:8081"], "whaletrack_ws": ["[fd00::3]:8082"]}
+    assert re.findall(r"listen ([^;]+);", config) == [f"127.0.0.1:{port}"]
+    (prefix / "nginx.conf").write_text(config)
+    result = subprocess.run(  # noqa: S603  (Debian's nginx, checking our rendered file)
+        [nginx_binary("nginx"), "-t", "-p", str(prefix), "-e", "stderr", "-c", str(prefix / "nginx.conf")],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "127.0.0.1:", ":8081", "host:http"])
+def test_an_address_without_a_port_is_refused(text):
+    with pytest.raises(ImproperlyConfigured, match="expected host:port"):
+        Address.parse(text)
+
+
+def test_serve_prepare_refuses_sqlite_and_no_redis(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve_prepare"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "CommandError: make serve needs: DATABASE_URL must name PostgreSQL (it is sqlite); REDIS_URL must be set "
+        "(the broker, channel layer and cache the processes share)")
+    assert [path.name for path in tmp_path.iterdir()] == []  # neither migrated nor collected
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_make_serve_routes_rest_admin_static_health_and_websockets_through_nginx_and_stops_cleanly(
         tmp_path, django_user_model):
     redis_url = os.environ.get("REDIS_URL")

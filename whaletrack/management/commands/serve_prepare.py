@@ -8,6 +8,7 @@ gunicorn serves through WhiteNoise (DJANGO_STATIC_ROOT). Both steps are idempote
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             problems.append("REDIS_URL must be set (the broker, channel layer and cache the processes share)")
         try:
             nginx = nginx_binary(settings.SERVE_NGINX)
-        except Exception as exc:
+        except ImproperlyConfigured as exc:
             problems.append(str(exc))
         if problems:
             raise CommandError("make serve needs: " + "; ".join(problems))
