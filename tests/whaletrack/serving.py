@@ -14,9 +14,8 @@ from pathlib import Path
 
 import requests
 
-from tests.processes import BASE_DIR, database_url, free_port, until, wait_for_port
+from tests.processes import BASE_DIR, VENV_BIN, database_url, free_port, until, wait_for_port
 
-VENV_BIN = Path(sys.executable).parent
 PROCFILE = BASE_DIR / "Procfile"
 
 

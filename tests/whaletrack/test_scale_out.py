@@ -13,14 +13,12 @@ one Redis, collecting a scripted anvil chain.
   webhook receiver counts one signed POST per alert, and the other gunicorn lists them all.
 """
 
-import asyncio
 import json
 import os
 import re
-import threading
+import time
 from collections import Counter
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -28,11 +26,14 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify
-from tests.chain.anvil import ANVIL, Anvil
+from tests.chain.fixtures import chain
 from tests.faults.harness import ETH_PRICE_USD, ScriptedChain, chain_script, world_create
-from tests.processes import until
+from tests.http_servers import LoopbackServer, QuietHandler
+from tests.processes import FeedClient, until
 from tests.requirements import require
 from tests.whaletrack.serving import free_port, honcho, procfile_commands, running, stack_environment
+
+__all__ = ["chain"]  # the anvil fixture (tests.chain.fixtures), imported so pytest finds it here
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -42,18 +43,19 @@ TRANSFERS = 16
 GAP_BLOCKS = 20
 LARGE_TRANSFER_MIN_USD = Decimal("100000")  # the large_transfer threshold's default (settings, EventThreshold)
 SECRET = "whsec-scale-out-0123456789abcdef"
-QUIET_S = 3.0  # a client stops listening after this long without a frame, once everything has been sent
+QUIET_S = 3.0  # how long the clients keep listening after their last expected frame, for any repeat
 
 
-class WebhookReceiver:
-    """A loopback HTTP server counting the signed webhook POSTs it gets, by the payload's alert ``id``."""
+class WebhookReceiver(LoopbackServer):
+    """A loopback HTTP server counting the signed webhook POSTs it gets, by the payload's alert ``id``
+    (``ids``, repeats kept); ``unverified`` counts POSTs whose signature does not verify."""
 
     def __init__(self) -> None:
         self.ids: list[int] = []
         self.unverified = 0
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if signature_verify(SECRET, body, self.headers[SIGNATURE_HEADER], self.headers[TIMESTAMP_HEADER]):
@@ -64,16 +66,8 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/whaletrack"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.hook_url = f"{self.url}/hooks/whaletrack"
 
 
 def scale_out_procfile(path, *, gunicorn: list[int], daphne: list[int], queues: list[str]):
@@ -97,32 +91,6 @@ def expected_from_the_chain(chain, script: ScriptedChain) -> tuple[Counter, set[
         if Decimal(tx["value"]) / 10**18 * ETH_PRICE_USD >= LARGE_TRANSFER_MIN_USD:
             large.add(tx_hash)
     return trades, large
-
-
-async def listen(url: str, connected: asyncio.Event, done: asyncio.Event) -> list[dict]:
-    """Open ``url``, signal, and collect frames until ``done`` is set and QUIET_S pass without one."""
-    from websockets.asyncio.client import connect
-
-    frames = []
-    async with connect(url, open_timeout=15) as websocket:
-        connected.set()
-        while True:
-            try:
-                frames.append(json.loads(await asyncio.wait_for(websocket.recv(), timeout=QUIET_S)))
-            except TimeoutError:
-                if done.is_set():
-                    return frames
-
-
-@pytest.fixture
-def chain():
-    """anvil from npm (tests/chain), stopped after the test."""
-    require(ANVIL.exists(), f"{ANVIL} is missing (make test runs npm ci in tests/chain)")
-    node = Anvil()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_path, chain, django_user_model):
@@ -157,7 +125,7 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
                 f"http://127.0.0.1:{gunicorn[0]}/api/v1/alerts/rules", timeout=30,
                 headers={"Authorization": f"Token {key}"},
                 json={"name": "every ethereum event", "chains": ["ethereum"], "channels": ["websocket", "webhook"],
-                      "webhook_url": receiver.url, "webhook_secret": SECRET})
+                      "webhook_url": receiver.hook_url, "webhook_secret": SECRET})
             assert created.status_code == 201, created.text
             rule_id = created.json()["id"]
             # What the end looks like: the cursor past the last block, both runs over, every large transfer's
@@ -166,23 +134,23 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
             settled = {"cursor": script.last + 1, "runs": {"ok": 2}, "events_published": large,
                        "events_unpublished": 0, "alert_webhooks": {"delivered": large}}
 
-            async def scenario() -> list[list[dict]]:
-                urls = [f"ws://127.0.0.1:{port}/ws/events/?token={key}" for port in daphne for _ in range(2)]
-                urls += [f"ws://127.0.0.1:{port}/ws/alerts/?token={key}" for port in daphne]
-                connected = [asyncio.Event() for _ in urls]
-                done = asyncio.Event()
-                clients = [asyncio.create_task(listen(url, c, done)) for url, c in zip(urls, connected, strict=True)]
-                await asyncio.wait_for(asyncio.gather(*(c.wait() for c in connected)), timeout=30)
+            # Two feed clients on each daphne, and the rule owner's alert socket on each (open when constructed)
+            feeds = [FeedClient(f"ws://127.0.0.1:{port}/ws/events/?token={key}") for port in daphne for _ in range(2)]
+            alert_sockets = [FeedClient(f"ws://127.0.0.1:{port}/ws/alerts/?token={key}") for port in daphne]
+            clients = feeds + alert_sockets
+            try:
                 for queue in queues:  # the race: one collector task on each worker, over the same blocks
                     app.send_task("ethereum.collect_blocks", kwargs={"max_blocks": 1000}, queue=queue)
                 try:
-                    await asyncio.to_thread(until, lambda: collection_state() == settled, timeout=120)
+                    until(lambda: collection_state() == settled, timeout=120)
                 except TimeoutError:
-                    pytest.fail(f"not settled: {await asyncio.to_thread(collection_state)} != {settled}")
-                done.set()
-                return list(await asyncio.gather(*clients))
-
-            frames = asyncio.run(scenario())
+                    pytest.fail(f"not settled: {collection_state()} != {settled}")
+                # Everything is sent: wait for the frames, then as long again for any frame sent twice
+                until(lambda: all(len(c.frames) >= large for c in clients), timeout=30)
+                time.sleep(QUIET_S)
+            finally:
+                for client in clients:
+                    client.close()
             listed = requests.get(f"http://127.0.0.1:{gunicorn[1]}/api/v1/alerts?limit=500", timeout=30,
                                   headers={"Authorization": f"Token {key}"})
             stack.look()
@@ -214,20 +182,19 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
     event_ids = sorted(event_id for event_id, *_ in events)
 
     # Each WebSocket client (two feed clients and one alert client on each daphne) got each event once
-    *feeds, alerts_one, alerts_two = frames
     for feed in feeds:
-        assert sorted(frame["event"]["id"] for frame in feed if frame["type"] == "event") == event_ids
-        assert {frame["type"] for frame in feed} == {"event"}
+        assert sorted(feed.event_ids()) == event_ids
+        assert {frame["type"] for frame in feed.frames} == {"event"}
     alerts = dict(Alert.objects.filter(rule_id=rule_id).values_list("id", "event_id"))
     assert sorted(alerts.values()) == event_ids  # one alert per (rule, event)
-    for socket_frames in (alerts_one, alerts_two):
-        assert sorted(frame["alert"]["id"] for frame in socket_frames if frame["type"] == "alert") == sorted(alerts)
+    for socket in alert_sockets:
+        assert sorted(frame["alert"]["id"] for frame in socket.frames if frame["type"] == "alert") == sorted(alerts)
 
     # Each alert delivered once to the webhook, signed; the other gunicorn lists them all
     assert receiver.unverified == 0
     assert Counter(receiver.ids) == Counter({alert_id: 1 for alert_id in alerts})
     assert set(Alert.objects.filter(rule_id=rule_id).values_list("webhook_status", flat=True)) == {"delivered"}
-    assert AlertRule.objects.get(pk=rule_id).webhook_url == receiver.url
+    assert AlertRule.objects.get(pk=rule_id).webhook_url == receiver.hook_url
     assert listed.status_code == 200 and listed.json()["total"] == len(alerts)
 
     # And the whole layout stopped on SIGTERM
@@ -237,21 +204,18 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
 
 def collection_state() -> dict[str, object]:
     """Where the collection and what it causes stand: the cursor, the collector runs by status, the events
-    published and not, the alerts by webhook status. Runs in a helper thread, whose connection is closed after."""
+    published and not, the alerts by webhook status."""
     from django.db.models import Count
 
     from alerts.models import Alert
     from ledgers.models import CollectorRun, SyncCursor
     from whales.models import WhaleEvent
 
-    try:
-        return {
-            "cursor": SyncCursor.objects.filter(stream="ethereum.blocks").values_list("position", flat=True).first(),
-            "runs": dict(CollectorRun.objects.filter(collector="ethereum").values_list("status")
-                         .annotate(n=Count("id")).order_by()),
-            "events_published": WhaleEvent.objects.filter(published_at__isnull=False).count(),
-            "events_unpublished": WhaleEvent.objects.filter(published_at__isnull=True).count(),
-            "alert_webhooks": dict(Alert.objects.values_list("webhook_status").annotate(n=Count("id")).order_by()),
-        }
-    finally:
-        connection.close()
+    return {
+        "cursor": SyncCursor.objects.filter(stream="ethereum.blocks").values_list("position", flat=True).first(),
+        "runs": dict(CollectorRun.objects.filter(collector="ethereum").values_list("status")
+                     .annotate(n=Count("id")).order_by()),
+        "events_published": WhaleEvent.objects.filter(published_at__isnull=False).count(),
+        "events_unpublished": WhaleEvent.objects.filter(published_at__isnull=True).count(),
+        "alert_webhooks": dict(Alert.objects.values_list("webhook_status").annotate(n=Count("id")).order_by()),
+    }

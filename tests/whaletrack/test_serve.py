@@ -8,12 +8,11 @@ address the app records is the one nginx saw (DJANGO_NUM_PROXIES=1 behind it), w
 client forged. SIGTERM to honcho then stops every process: each pid of the tree is checked gone.
 """
 
-import asyncio
-import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import django.contrib.admin
@@ -26,7 +25,7 @@ from django_celery_beat.models import PeriodicTask
 from requests.adapters import HTTPAdapter
 from rest_framework.authtoken.models import Token
 
-from tests.processes import BASE_DIR, until
+from tests.processes import BASE_DIR, FeedClient, until
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
 from tests.whaletrack.serving import (
@@ -41,6 +40,7 @@ from tests.whaletrack.serving import (
     serve_prepare,
     stack_environment,
 )
+from whales.models import WhaleEvent
 from whaletrack.celery import app
 from whaletrack.serve import Address, nginx_binary, nginx_config_render
 
@@ -69,21 +69,6 @@ def session_from(address: str) -> requests.Session:
 
 def csrf_token(page: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-
-
-async def first_frames(url: str, connected: asyncio.Event, sent: asyncio.Event) -> list[dict]:
-    """Open ``url`` through nginx, signal, then collect frames until 2 s pass without one after ``sent``."""
-    from websockets.asyncio.client import connect
-
-    frames = []
-    async with connect(url, open_timeout=15) as websocket:
-        connected.set()
-        await sent.wait()
-        while True:
-            try:
-                frames.append(json.loads(await asyncio.wait_for(websocket.recv(), timeout=2)))
-            except TimeoutError:
-                return frames
 
 
 def test_the_procfile_is_the_documented_layout():
@@ -197,18 +182,15 @@ def test_make_serve_routes_rest_admin_static_health_and_websockets_through_nginx
 
         # A WebSocket through nginx to daphne; the stack's worker publishes the event (the sweep task, sent
         # through the Redis broker), daphne pushes it over channels-redis
-        async def websocket() -> list[dict]:
-            connected, sent = asyncio.Event(), asyncio.Event()
-            client_task = asyncio.create_task(
-                first_frames(f"ws://127.0.0.1:{front}/ws/events/?token={key}", connected, sent))
-            await asyncio.wait_for(connected.wait(), timeout=20)
+        feed = FeedClient(f"ws://127.0.0.1:{front}/ws/events/?token={key}")
+        try:
             app.send_task("alerts.publish_pending")
-            await asyncio.to_thread(until, lambda: published(stored.id), timeout=60)
-            sent.set()
-            return await client_task
-
-        frames = asyncio.run(websocket())
-        assert [(frame["type"], frame["event"]["id"], frame["event"]["tx_hash"]) for frame in frames] == [
+            until(lambda: WhaleEvent.objects.filter(pk=stored.id, published_at__isnull=False).exists(), timeout=60)
+            until(lambda: feed.frames, timeout=15)
+            time.sleep(2)  # as long again for a repeat
+        finally:
+            feed.close()
+        assert [(frame["type"], frame["event"]["id"], frame["event"]["tx_hash"]) for frame in feed.frames] == [
             ("event", stored.id, stored.tx_hash)]
 
         # Beat dispatches its row to the worker, which runs it
@@ -230,13 +212,3 @@ def test_make_serve_routes_rest_admin_static_health_and_websockets_through_nginx
     for name in ("front.1", "web.1", "ws.1", "worker.1", "beat.1", "monitor.1"):
         assert re.search(rf"system +\| {re.escape(name)} stopped \(rc=0\)", log), name
 
-
-def published(event_id: int) -> bool:
-    """The event has been claimed and sent (published_at set); run from a helper thread, whose connection is
-    closed after."""
-    from whales.models import WhaleEvent
-
-    try:
-        return WhaleEvent.objects.filter(pk=event_id, published_at__isnull=False).exists()
-    finally:
-        connection.close()
