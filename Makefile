@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whaletrack_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: run test lint audit bench services install install-dev chain demo-chain
+.PHONY: run serve test lint audit bench services install install-dev chain demo-chain
 
 # `make run` installs the runtime only (requirements.txt); tests, lint and benchmarks add requirements-dev.txt.
 $(VENV)/.installed: requirements.txt
@@ -36,6 +36,15 @@ chain: $(CHAIN)/node_modules/.installed
 
 run: install
 	$(PY) manage.py run_main
+
+# The production layout on this machine (README "Production layout"): nginx in front, gunicorn, daphne, the Celery
+# worker and beat and the mempool monitor, each its own process under honcho (Ctrl-C or SIGTERM stops them all).
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL in the environment or .env, and Debian's nginx. serve_prepare checks
+# that, migrates and collects the static files first. Settings come from the environment, then .env, read by Django
+# in each process (honcho itself reads no env file, so the environment keeps the upper hand over .env).
+serve: install
+	$(PY) manage.py serve_prepare
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --env /dev/null
 
 # WhaleTrack live without mainnet: a local anvil chain with the Uniswap V2 contracts and scripted, plainly
 # simulated whale activity until Ctrl-C; it prints ETH_RPC_URL and how to point `make run` at it (README).

@@ -15,6 +15,14 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
+# The production layout's front door (make serve, tests/whaletrack/test_serve.py) is Debian's nginx; make serve runs
+# its own in the foreground (on these machines policy-rc.d also keeps apt from starting nginx's system service).
+# A machine whose package lists are stale or missing gets them refreshed once.
+if ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null; }
+fi
 pg_isready -h 127.0.0.1 -p 5432
 redis-cli -h 127.0.0.1 -p 6379 ping
 chromium --version
+/usr/sbin/nginx -v

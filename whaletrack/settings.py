@@ -171,7 +171,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here and WhiteNoise serves from here (make serve collects first).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGGING = {
@@ -431,6 +432,25 @@ WHALETRACK_PORT = env.int("PORT", default=8000)
 WHALETRACK_WORKER_CONCURRENCY = env.int("WHALETRACK_WORKER_CONCURRENCY", default=8)
 WHALETRACK_ADMIN_USER = env.str("WHALETRACK_ADMIN_USER", default="admin")
 WHALETRACK_ADMIN_PASSWORD = env.str("WHALETRACK_ADMIN_PASSWORD", default="")
+
+# --- Production layout (``make serve``: the Procfile run by honcho; whaletrack/serve.py) -----------------
+# The front door, nginx, listens on SERVE_HOST:SERVE_PORT and routes /ws/ to daphne and the rest to gunicorn.
+SERVE_HOST = env.str("SERVE_HOST", default="127.0.0.1")
+SERVE_PORT = env.int("SERVE_PORT", default=8080)
+# Where this machine's gunicorn (sync workers, WSGI: REST, admin, pages, static) and daphne (ASGI: /ws/ only)
+# listen, as host:port.
+SERVE_GUNICORN_BIND = env.str("SERVE_GUNICORN_BIND", default="127.0.0.1:8081")
+SERVE_GUNICORN_WORKERS = env.int("SERVE_GUNICORN_WORKERS", default=2)
+SERVE_GUNICORN_TIMEOUT_S = env.int("SERVE_GUNICORN_TIMEOUT_S", default=30)
+SERVE_DAPHNE_BIND = env.str("SERVE_DAPHNE_BIND", default="127.0.0.1:8082")
+# The gunicorn and daphne processes nginx routes to (host:port lists): this machine's by default; on several
+# machines, each machine's gunicorn or daphne address. Empty = this machine's.
+SERVE_HTTP_UPSTREAMS = env.list("SERVE_HTTP_UPSTREAMS", default=[]) or [SERVE_GUNICORN_BIND]
+SERVE_WS_UPSTREAMS = env.list("SERVE_WS_UPSTREAMS", default=[]) or [SERVE_DAPHNE_BIND]
+# nginx's own folder: its rendered config, pid file, logs and temporary files (nothing outside it is written).
+SERVE_DIR = Path(env.str("SERVE_DIR", default="") or BASE_DIR / "var" / "serve")
+# The nginx binary: a name looked up on PATH and then in /usr/sbin (Debian's nginx), or a path.
+SERVE_NGINX = env.str("SERVE_NGINX", default="nginx")
 
 # --- Bounds on one user's work (issue 14, item 10) --------------------------------------------
 # Ids one list may name: an alert rule's whales/labels/entities, a /ws/events/ filter's whales.
