@@ -3,7 +3,6 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -92,9 +91,7 @@ class Whale(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "address"], name="whale_chain_address_uniq")]
         indexes = [
             models.Index(fields=["chain", "is_tracked"], name="whale_chain_tracked"),
-            # The whale list's default order (``whales_order``: last_active desc, missing last, then id), so a page
-            # is read off the index instead of sorting every whale.
-            models.Index(F("last_active_at").desc(nulls_last=True), F("id").asc(), name="whale_last_active"),
+            models.Index(fields=["-last_active_at"], name="whale_last_active"),
             models.Index(fields=["entity"], name="whale_entity"),
             models.Index(Lower("name"), name="whale_name_lower"),
         ]
