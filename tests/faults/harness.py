@@ -4,6 +4,7 @@ the whole database state to compare, and a client of ``collector_driver`` (the f
 import os
 import random
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -186,6 +187,15 @@ class _ForkServer:
         word, code = line.split()
         assert word == "exit", line
         return int(code)
+
+    def kill_after(self, pid: int, delay_s: float) -> str:
+        """Wait up to ``delay_s`` for child ``pid`` (just started) to end, else SIGKILL it; how it ended:
+        "killed", "finished" (exit 0) or "exit <code>"."""
+        code = self.outcome(delay_s)
+        if code is None:
+            os.kill(pid, signal.SIGKILL)
+            code = self.outcome(30)
+        return {-9: "killed", 0: "finished"}.get(code, f"exit {code}")
 
     def close(self) -> None:
         if self.process.stdin is not None:

@@ -9,9 +9,7 @@ Every table but the run log is compared row for row: trades, events (and whether
 block records, the cursor, holdings marks, metrics and FIFO books.
 """
 
-import os
 import random
-import signal
 import time
 from collections import Counter
 
@@ -59,12 +57,7 @@ def test_sigkilled_collectors_end_in_the_state_of_a_clean_run(chain, tmp_path):
         positions: list[int | None] = []
         try:
             for _ in range(KILLS):
-                pid = killed.run()
-                code = killed.outcome(rng.uniform(0, max_delay_s))
-                if code is None:
-                    os.kill(pid, signal.SIGKILL)
-                    code = killed.outcome(30)
-                outcomes[{-9: "killed", 0: "finished"}.get(code, f"exit {code}")] += 1
+                outcomes[killed.kill_after(killed.run(), rng.uniform(0, max_delay_s))] += 1
                 positions.append(cursor_position())
             started = time.monotonic()
             run_clean(killed)

@@ -30,9 +30,7 @@ gives each delivery KILLS + 1 attempts.
 """
 
 import json
-import os
 import random
-import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -222,12 +220,7 @@ def test_sigkilled_workers_end_in_the_state_of_a_clean_run(chain, tmp_path, rece
         backlogs: list[tuple[int, ...]] = []
         try:
             for _ in range(KILLS):
-                pid = killed.round()
-                code = killed.outcome(rng.uniform(0, max_delay_s))
-                if code is None:
-                    os.kill(pid, signal.SIGKILL)
-                    code = killed.outcome(30)
-                outcomes[{-9: "killed", 0: "finished"}.get(code, f"exit {code}")] += 1
+                outcomes[killed.kill_after(killed.round(), rng.uniform(0, max_delay_s))] += 1
                 backlogs.append(tuple(worker_backlog().values()))
             hit = {what: sum(1 for before in [tuple(backlog.values()), *backlogs[:-1]] if before[n])
                    for n, what in enumerate(backlog)}  # kills that found that work waiting
