@@ -282,7 +282,7 @@ def trades_retract(*, chain: str, block_hashes: Sequence[str]) -> list[Retracted
         type=EventType.REORG_RETRACTION
     ).delete()
     trades.delete()
-    metrics_mark_pending(whale_ids={row["whale_id"] for row in deleted})
+    metrics_books_forget(whale_ids={row["whale_id"] for row in deleted})  # books that applied them: rebuild
     return deleted
 
 
@@ -371,7 +371,7 @@ def trades_withdraw_unconfirmed(*, chain: str, tx_hash: str, whale_id: int) -> i
                                   block_number__isnull=True).exclude(type=EventType.MEMPOOL_WHALE).delete()
         deleted, _ = trades.delete()
         if deleted:
-            metrics_mark_pending(whale_ids=[whale_id])
+            metrics_books_forget(whale_ids=[whale_id])  # books that applied them: rebuild
     return deleted
 
 

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from whales.fifo import FifoBook, Lot, lots_take
+from whales.fifo import FifoBook, Lot, LotsMissing, lots_take
 
 D = Decimal
 Q8 = Decimal("0.00000001")
@@ -201,12 +201,94 @@ def test_lots_take_reports_what_no_lot_covered():
     assert lots == []
 
 
-def test_a_book_resumes_from_its_state_exactly_where_it_stopped():
-    rng = random.Random(7)
-    trades = random_trades(rng, 80)
+class LotStore:
+    """Stored lots as a dict {seq: Lot} with a loader that counts its reads: a stand-in for WalletFifoLot rows,
+    so the queue's lazy reads and ``changes()`` are checked without a database."""
+
+    def __init__(self, book: FifoBook) -> None:
+        self.rows = {book.lots.head_seq + i: Lot(lot.amount, lot.cost) for i, lot in enumerate(book.lots.lots())}
+        self.reads: list[tuple[int, int]] = []
+
+    def load(self, from_seq: int, count: int) -> list[Lot]:
+        self.reads.append((from_seq, count))
+        if any(seq not in self.rows for seq in range(from_seq, from_seq + count)):
+            raise LotsMissing(f"{from_seq}+{count}")
+        return [Lot(self.rows[seq].amount, self.rows[seq].cost) for seq in range(from_seq, from_seq + count)]
+
+    def apply(self, book: FifoBook) -> None:
+        delete_below, head, new = book.lots.changes()
+        if delete_below is not None:
+            self.rows = {seq: lot for seq, lot in self.rows.items() if seq >= delete_below}
+        for seq, lot in ([head] if head else []) + new:
+            self.rows[seq] = Lot(lot.amount, lot.cost)
+
+
+def resume(book: FifoBook, store: LotStore) -> FifoBook:
+    return FifoBook.from_state(json.loads(json.dumps(book.state())), store.load)
+
+
+def apply_trades(book: FifoBook, trades) -> None:
+    for kind, amount, value, fee in trades:
+        (book.buy if kind == "buy" else book.sell)(D(amount), D(value), D(fee))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_book_resumed_from_its_state_and_stored_lots_carries_on_exactly(seed):
+    """Resumed in several steps, each storing only its changes, a book ends exactly as one run over every
+    trade: figures, header and every stored lot."""
+    rng = random.Random(seed)
+    trades = random_trades(rng, 160)
     whole = run_engine(trades)
-    first = run_engine(trades[:37])
-    resumed = FifoBook.from_state(json.loads(json.dumps(first.state())))
-    for kind, amount, value, fee in trades[37:]:
-        (resumed.buy if kind == "buy" else resumed.sell)(D(amount), D(value), D(fee))
-    assert resumed.state() == whole.state()
+    cuts = sorted(rng.sample(range(1, 160), 4))
+    book = run_engine(trades[:cuts[0]])
+    store = LotStore(book)
+    for start, end in zip(cuts, [*cuts[1:], 160], strict=True):
+        book = resume(book, store)
+        apply_trades(book, trades[start:end])
+        store.apply(book)
+    assert book.state() == whole.state()
+    expected = {whole.lots.head_seq + i: lot for i, lot in enumerate(whole.lots.lots())}
+    assert store.rows == expected
+
+
+def test_a_resumed_queue_reads_only_the_lots_a_sell_reaches_in_doubling_chunks():
+    book = FifoBook()
+    for _ in range(300):  # 300 lots of 1 at 10 USD each
+        book.buy(D(1), D(10), D(0))
+    store = LotStore(book)
+    resumed = resume(book, store)
+    assert (resumed.amount, resumed.cost, store.reads) == (D(300), D(3000), [])  # totals read no lot
+    resumed.buy(D(5), D(100), D(0))          # opened while 300 stored lots are unread
+    resumed.sell(D("70.5"), D(1410), D(0))   # reaches lot 70: reads 64, then 128 more
+    assert store.reads == [(0, 64), (64, 128)]
+    assert resumed.realized == D("1410") - D("705")
+    assert (resumed.amount, resumed.cost) == (D("234.5"), D("2395"))  # 3,000 - 705 + 100
+    delete_below, head, new = resumed.lots.changes()
+    assert (delete_below, head, new) == (70, (70, Lot(D("0.5"), D("5"))), [(300, Lot(D(5), D(100)))])
+    store.apply(resumed)
+    again = resume(resumed, store)
+    again.sell(D("234.5"), D(0), D(0))       # everything: reads the rest, ends with the lot opened above
+    assert again.amount == 0 and len(again.lots) == 0
+    assert store.reads[2:] == [(70, 64), (134, 128), (262, 39)]
+
+
+def test_a_queue_whose_stored_lots_went_missing_says_so():
+    book = run_engine([("buy", "1", "10", "0"), ("buy", "1", "10", "0")])
+    store = LotStore(book)
+    resumed = resume(book, store)
+    del store.rows[1]
+    with pytest.raises(LotsMissing):
+        resumed.sell(D(2), D(30), D(0))
+
+
+def test_a_queue_reads_replaces_and_removes_only_its_head():
+    queue = FifoBook().lots
+    queue.append(Lot(D(1), D(1)))
+    queue.append(Lot(D(2), None))
+    assert (queue[0], queue.amount, queue.cost, queue.known_cost) == (Lot(D(1), D(1)), D(3), None, D(1))
+    with pytest.raises(IndexError):
+        queue[1]
+    del queue[0]
+    assert (len(queue), queue.head_seq, queue.next_seq, queue.cost) == (1, 1, 2, None)
+    queue[0] = Lot(D(1), D(4))
+    assert (queue.amount, queue.cost) == (D(1), D(4))

@@ -80,10 +80,12 @@ Formulas (``figures_metrics``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
@@ -92,7 +94,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from whales.chains import Chain
-from whales.fifo import FifoBook
+from whales.fifo import FifoBook, Lot, LotLoader, LotsMissing
 from whales.jobs import task_enqueue_on_commit
 from whales.models import (
     Direction,
@@ -101,6 +103,7 @@ from whales.models import (
     OpeningStatus,
     Trade,
     TradeSource,
+    WalletFifoLot,
     WalletFifoState,
     WalletMetrics,
     WalletMetricsDaily,
@@ -327,11 +330,18 @@ def _aggregate(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], now: 
 
 @dataclass
 class _Applied:
-    """Where one whale's books stand after a pass: the highest trade id, how many trades, the last one."""
+    """Where one whale's books stand after a pass: the highest trade id, how many trades, the last one; up
+    to which id (and count) the applied trades were checked (WalletFifoState); the stored state's version the
+    pass started from (0: none), and whether the books were built from every trade (the stored lots are
+    then replaced whole) rather than resumed."""
 
     max_trade_id: int = 0
     trades: int = 0
     through: tuple[datetime, int] | None = None
+    checked_trade_id: int = 0
+    checked_trades: int = 0
+    version: int = 0
+    rebuilt: bool = True
 
     def add(self, block_time: datetime, trade_id: int) -> None:
         self.max_trade_id = max(self.max_trade_id, trade_id)
@@ -352,46 +362,83 @@ def _apply_rows(rows: Iterable[tuple], figures: dict[int, WhaleFigures], applied
         applied[whale_id].add(block_time, trade_id)
 
 
-def _fifo_resume(whale_ids: Sequence[int], figures: dict[int, WhaleFigures],
+def _lot_loader(whale_id: int, asset: str) -> LotLoader:
+    """The stored lots of (``whale_id``, ``asset``) by seq range, one query per call (whales.fifo.LotLoader)."""
+    def load(from_seq: int, count: int) -> list[Lot]:
+        rows = list(WalletFifoLot.objects.filter(whale_id=whale_id, asset=asset, seq__gte=from_seq,
+                                                 seq__lt=from_seq + count)
+                    .order_by("seq").values_list("seq", "amount", "cost_usd"))
+        if [seq for seq, _, _ in rows] != list(range(from_seq, from_seq + count)):
+            raise LotsMissing(f"whale {whale_id} {asset}: lots {from_seq}..{from_seq + count - 1}, {len(rows)} stored")
+        return [Lot(amount, cost) for _, amount, cost in rows]
+    return load
+
+
+def _whale_ranges(bounds: Mapping[int, tuple[int, int | None]]) -> list[Q]:
+    """Q objects (at most 200 whales each, for SQLite's expression depth) selecting each whale's trades with
+    ``low < id <= high`` (``high`` None: no upper bound): index range scans on trade_whale_id."""
+    terms = [Q(whale_id=whale_id, id__gt=low) & (Q() if high is None else Q(id__lte=high))
+             for whale_id, (low, high) in sorted(bounds.items())]
+    return [reduce(operator.or_, terms[start:start + 200]) for start in range(0, len(terms), 200)]
+
+
+def _fifo_resume(states: dict[int, WalletFifoState], figures: dict[int, WhaleFigures],
                  applied: dict[int, _Applied]) -> set[int]:
-    """Restore the stored books of ``whale_ids`` and apply only the trades stored since; return the whales
-    whose stored books cannot be trusted (see WalletFifoState), which must be rebuilt from every trade."""
-    states = {state.whale_id: state for state in WalletFifoState.objects.filter(whale_id__in=whale_ids)}
-    if not states:
-        return set(whale_ids)
-    fifo = Trade.objects.filter(FIFO_Q, whale_id__in=list(states))
-    counts = dict(fifo.filter(id__lte=F("whale__fifo_state__max_trade_id")).values("whale_id")
-                  .annotate(n=Count("id")).order_by().values_list("whale_id", "n"))
-    rebuild = set(whale_ids) - set(states)
-    rebuild |= {whale_id for whale_id, state in states.items() if counts.get(whale_id, 0) != state.trades_applied}
-    for whale_id, state in states.items():
-        if whale_id in rebuild:
-            continue
-        figures[whale_id].books = {asset: FifoBook.from_state(book) for asset, book in state.books.items()}
-        through = ((state.through_block_time, state.through_trade_id)
-                   if state.through_trade_id and state.through_block_time is not None else None)
-        applied[whale_id] = _Applied(state.max_trade_id, state.trades_applied, through)
-    tail = (fifo.filter(id__gt=F("whale__fifo_state__max_trade_id")).exclude(whale_id__in=rebuild)
-            .order_by("whale_id", "block_time", "id").values_list(*_FIFO_COLUMNS))
-    for row in tail.iterator(chunk_size=20_000):
-        whale_id, trade_id, block_time = row[0], row[1], row[2]
-        if whale_id in rebuild:
-            continue
-        through = applied[whale_id].through
-        if through is not None and (block_time, trade_id) <= through:  # a trade earlier than the books' end
+    """Restore the stored books ``states`` hold (lots read lazily, ``_lot_loader``) and apply only the trades
+    stored since; return the whales whose stored books cannot be trusted (see WalletFifoState), which must
+    be rebuilt from every trade. Reads only trades stored since the previous compute's check."""
+    rebuild = set(applied) - set(states)
+    usable = {whale_id: state for whale_id, state in states.items() if whale_id in applied}
+    window = {whale_id: (state.checked_trade_id, state.max_trade_id) for whale_id, state in usable.items()}
+    counts: dict[int, int] = {}
+    for ranges in _whale_ranges(window):
+        counts.update(Trade.objects.filter(FIFO_Q, ranges).values("whale_id").annotate(n=Count("id")).order_by()
+                      .values_list("whale_id", "n"))
+    for whale_id, state in usable.items():
+        if state.checked_trades + counts.get(whale_id, 0) != state.trades_applied:
             rebuild.add(whale_id)
             continue
-        _apply_rows([row], figures, applied)
+        try:
+            figures[whale_id].books = {asset: FifoBook.from_state(book, _lot_loader(whale_id, asset))
+                                       for asset, book in state.books.items()}
+        except (KeyError, ValueError, TypeError):  # not a state this code wrote: rebuild
+            rebuild.add(whale_id)
+            continue
+        through = ((state.through_block_time, state.through_trade_id)
+                   if state.through_trade_id and state.through_block_time is not None else None)
+        applied[whale_id] = _Applied(state.max_trade_id, state.trades_applied, through,
+                                     checked_trade_id=state.max_trade_id, checked_trades=state.trades_applied,
+                                     version=state.version, rebuilt=False)
+    since = {whale_id: (state.max_trade_id, None) for whale_id, state in usable.items() if whale_id not in rebuild}
+    for ranges in _whale_ranges(since):
+        tail = Trade.objects.filter(FIFO_Q, ranges).order_by("whale_id", "block_time", "id").values_list(*_FIFO_COLUMNS)
+        for row in tail.iterator(chunk_size=20_000):
+            whale_id, trade_id, block_time = row[0], row[1], row[2]
+            if whale_id in rebuild:
+                continue
+            through = applied[whale_id].through
+            if through is not None and (block_time, trade_id) <= through:  # a trade earlier than the books' end
+                rebuild.add(whale_id)
+                continue
+            try:
+                _apply_rows([row], figures, applied)
+            except LotsMissing:  # the stored lots changed under us (a forget, another compute): rebuild
+                logger.info("whales.metrics.lots_missing", extra={"whale_id": whale_id})
+                rebuild.add(whale_id)
     return rebuild
 
 
 def _fifo_pass(whale_ids: Sequence[int], figures: dict[int, WhaleFigures], *, resume: bool) -> dict[int, _Applied]:
     """Run the FIFO books of the batch: from the stored books plus the newer trades (``resume``) where
-    they can be trusted, else from every non-perp trade, streamed in (whale, time) order."""
+    they can be trusted, else from every non-perp trade, streamed in (whale, time) order. Every whale's
+    ``_Applied`` carries the version of its stored state as read here (the store checks it)."""
+    states = {state.whale_id: state for state in WalletFifoState.objects.filter(whale_id__in=whale_ids)}
     applied = {whale_id: _Applied() for whale_id in whale_ids}
-    rebuild = _fifo_resume(whale_ids, figures, applied) if resume else set(whale_ids)
+    rebuild = _fifo_resume(states, figures, applied) if resume else set(whale_ids)
     for whale_id in rebuild:
-        figures[whale_id].books, applied[whale_id] = {}, _Applied()
+        state = states.get(whale_id)
+        figures[whale_id].books = {}
+        applied[whale_id] = _Applied(version=state.version if state else 0)
     if rebuild:
         rows = (Trade.objects.filter(FIFO_Q, whale_id__in=sorted(rebuild)).order_by("whale_id", "block_time", "id")
                 .values_list(*_FIFO_COLUMNS))
@@ -431,17 +478,31 @@ METRIC_FIELDS = [
 ]
 
 
+@dataclass
+class BooksWrite:
+    """One whale's FIFO books as a compute left them, to store (``_store``): the state row (``books`` holds
+    each book's figures and lot-queue header), the books themselves (their queues know which lots changed),
+    the version of the stored state the compute started from, and whether the books were rebuilt from every
+    trade (the whale's stored lots are then replaced whole)."""
+
+    state: WalletFifoState
+    books: dict[str, FifoBook]
+    read_version: int
+    rebuilt: bool
+
+
 def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None, resume: bool = True
-                    ) -> tuple[dict[int, dict], list[WalletFifoState]]:
-    """Compute (not store) the metrics of ``whale_ids``: ({whale_id: MetricsFields values}, the FIFO states
+                    ) -> tuple[dict[int, dict], list[BooksWrite]]:
+    """Compute (not store) the metrics of ``whale_ids``: ({whale_id: MetricsFields values}, the FIFO books
     to store for the next compute).
 
     Incremental where the formulas allow: with ``resume`` the FIFO books (realized P&L, lots, round trips)
     carry on from each whale's stored ``WalletFifoState`` with only the trades stored since, when that
-    state can be trusted; every other figure (the windowed volumes and counts, the flows, the perp sums)
-    is one GROUP BY in the database. Shape: a handful of queries for the whole sequence whatever its
-    length (the GROUP BY, the states, the count of trades they cover, the newer trades, every trade of the
-    whales rebuilt, the holdings); callers batch (``BATCH_WHALES``).
+    state can be trusted, reading only the stored lots those trades consume; every other figure (the
+    windowed volumes and counts, the flows, the perp sums) is one GROUP BY in the database. Shape: a
+    handful of queries for the whole sequence whatever its length (the GROUP BY, the states, the count of
+    trades they cover, the newer trades, every trade of the whales rebuilt, the holdings), plus one query
+    per chunk of stored lots a sell or transfer out reaches; callers batch (``BATCH_WHALES``).
     """
     now = now or timezone.now()
     figures = {wid: WhaleFigures() for wid in whale_ids}
@@ -452,29 +513,73 @@ def metrics_compute(*, whale_ids: Sequence[int], now: datetime | None = None, re
     _openings_pass(ids, figures)
     applied = _fifo_pass(ids, figures, resume=resume)
     _holdings_pass(ids, figures)
-    states = [
-        WalletFifoState(whale_id=wid, books={asset: book.state() for asset, book in figures[wid].books.items()},
-                        max_trade_id=a.max_trade_id, trades_applied=a.trades,
-                        through_block_time=a.through[0] if a.through else None,
-                        through_trade_id=a.through[1] if a.through else None, computed_at=now)
+    writes = [
+        BooksWrite(
+            state=WalletFifoState(
+                whale_id=wid, books={asset: book.state() for asset, book in figures[wid].books.items()},
+                max_trade_id=a.max_trade_id, trades_applied=a.trades,
+                through_block_time=a.through[0] if a.through else None,
+                through_trade_id=a.through[1] if a.through else None, checked_trade_id=a.checked_trade_id,
+                checked_trades=a.checked_trades, version=a.version + 1, computed_at=now),
+            books=figures[wid].books, read_version=a.version, rebuilt=a.rebuilt)
         for wid, a in applied.items()
     ]
-    return {wid: figures_metrics(wid, f, now) for wid, f in figures.items()}, states
+    return {wid: figures_metrics(wid, f, now) for wid, f in figures.items()}, writes
 
 
-STATE_FIELDS = ["books", "max_trade_id", "trades_applied", "through_block_time", "through_trade_id", "computed_at"]
+STATE_FIELDS = ["books", "max_trade_id", "trades_applied", "through_block_time", "through_trade_id",
+                "checked_trade_id", "checked_trades", "version", "computed_at"]
 
 
-def _store(values: Iterable[dict], states: list[WalletFifoState], day: date) -> None:
-    values = list(values)
-    WalletFifoState.objects.bulk_create(states, batch_size=1000, update_conflicts=True, unique_fields=["whale"],
-                                        update_fields=STATE_FIELDS)
+def _lots_store(writes: Sequence[BooksWrite]) -> None:
+    """Write what changed in the lots of ``writes``: every stored lot of a rebuilt whale replaced; for a
+    resumed one, the consumed lots deleted, a lot consumed in part overwritten, the new ones inserted."""
+    rebuilt = [w.state.whale_id for w in writes if w.rebuilt]
+    if rebuilt:
+        WalletFifoLot.objects.filter(whale_id__in=rebuilt).delete()
+    consumed: list[Q] = []
+    rows: list[WalletFifoLot] = []
+    for w in writes:
+        whale_id = w.state.whale_id
+        for asset, book in w.books.items():
+            delete_below, head, new = book.lots.changes()
+            if delete_below is not None and not w.rebuilt:
+                consumed.append(Q(whale_id=whale_id, asset=asset, seq__lt=delete_below))
+            rows.extend(WalletFifoLot(whale_id=whale_id, asset=asset, seq=seq, amount=lot.amount, cost_usd=lot.cost)
+                        for seq, lot in ([head] if head else []) + new)
+    for start in range(0, len(consumed), 200):
+        WalletFifoLot.objects.filter(reduce(operator.or_, consumed[start:start + 200])).delete()
+    WalletFifoLot.objects.bulk_create(rows, batch_size=2000, update_conflicts=True,
+                                      unique_fields=["whale", "asset", "seq"], update_fields=["amount", "cost_usd"])
+
+
+def _store(values: dict[int, dict], writes: list[BooksWrite], day: date) -> int:
+    """Store one batch in the caller's transaction; return how many whales were stored.
+
+    The books of a whale are stored only if its state's version is still the one the compute read (checked
+    under a row lock, after inserting a version-0 row for a whale that had none); a whale whose books were
+    written meanwhile (another compute, a forget) is skipped whole, books and metrics: what was stored
+    meanwhile is at least as current, and a pending mark left behind recomputes it."""
+    ids = sorted(w.state.whale_id for w in writes)
+    WalletFifoState.objects.bulk_create([WalletFifoState(whale_id=whale_id) for whale_id in ids],
+                                        batch_size=1000, ignore_conflicts=True)
+    current = dict(WalletFifoState.objects.select_for_update().filter(whale_id__in=ids).order_by("whale_id")
+                   .values_list("whale_id", "version"))
+    fresh = [w for w in writes if current.get(w.state.whale_id) == w.read_version]
+    if len(fresh) < len(writes):
+        logger.info("whales.metrics.books_changed_meanwhile", extra={
+            "whales": sorted(set(ids) - {w.state.whale_id for w in fresh})})
+    _lots_store(fresh)
+    WalletFifoState.objects.bulk_create([w.state for w in fresh], batch_size=1000, update_conflicts=True,
+                                        unique_fields=["whale"], update_fields=STATE_FIELDS)
+    stored = [values[w.state.whale_id] for w in fresh]
     WalletMetrics.objects.bulk_create(
-        [WalletMetrics(**v) for v in values], batch_size=1000,
+        [WalletMetrics(**v) for v in stored], batch_size=1000,
         update_conflicts=True, unique_fields=["whale"], update_fields=METRIC_FIELDS)
     WalletMetricsDaily.objects.bulk_create(
-        [WalletMetricsDaily(date=day, **v) for v in values], batch_size=1000,
+        [WalletMetricsDaily(date=day, **v) for v in stored], batch_size=1000,
         update_conflicts=True, unique_fields=["whale", "date"], update_fields=METRIC_FIELDS)
+    return len(stored)
 
 
 def metrics_recompute(*, whale_ids: Sequence[int], now: datetime | None = None,
@@ -485,7 +590,9 @@ def metrics_recompute(*, whale_ids: Sequence[int], now: datetime | None = None,
     Shape: WalletMetrics (current) upserted on whale, WalletMetricsDaily upserted on (whale, now's UTC
     date) and WalletFifoState upserted on whale: running it again the same day overwrites the same rows
     (idempotent). Ids of whales that do not exist are skipped. Each batch of ``batch_size`` whales is
-    computed with a handful of queries and stored in its own transaction (3 upserts).
+    computed with a handful of queries and stored in its own transaction (``_store``: the books under a
+    version check, their changed lots, then the 3 upserts); a whale whose books another compute or a forget
+    wrote meanwhile is skipped and not counted.
     """
     now = now or timezone.now()
     ids = sorted(set(Whale.objects.filter(pk__in=list(whale_ids)).values_list("pk", flat=True)))
@@ -496,10 +603,9 @@ def _recompute_ids(ids: list[int], now: datetime, day: date, batch_size: int, re
     stored = 0
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
-        values, states = metrics_compute(whale_ids=batch, now=now, resume=resume)
+        values, writes = metrics_compute(whale_ids=batch, now=now, resume=resume)
         with transaction.atomic():
-            _store(values.values(), states, day)
-        stored += len(values)
+            stored += _store(values, writes, day)
     return stored
 
 
@@ -591,9 +697,16 @@ def perp_realized_by_coin(*, whale_id: int) -> dict[str, PerpRealized]:
 
 def metrics_books_forget(*, whale_ids: Iterable[int]) -> None:
     """Drop the stored FIFO books of ``whale_ids``, so their next compute rebuilds them from every trade:
-    for services that change stored trades in place (a confirmation moving a trade's time). Also marks
-    them pending. Runs in the caller's transaction."""
+    for services that delete stored trades or change them in place (a reorg retraction, a withdrawn
+    unconfirmed trade, a confirmation moving a trade's time, an amount backfilled). Their lots are
+    deleted and their state says "no books" at a new version, so a compute that read the old books cannot
+    store them afterwards. Also marks them pending. Runs in the caller's transaction."""
     ids = sorted({int(i) for i in whale_ids})
     if ids:
-        WalletFifoState.objects.filter(whale_id__in=ids).delete()
+        WalletFifoLot.objects.filter(whale_id__in=ids).delete()
+        WalletFifoState.objects.filter(whale_id__in=ids).update(
+            books={}, max_trade_id=0, trades_applied=0, through_block_time=None, through_trade_id=None,
+            checked_trade_id=0, checked_trades=0, version=F("version") + 1)
+        WalletFifoState.objects.bulk_create([WalletFifoState(whale_id=whale_id, version=1) for whale_id in ids],
+                                            batch_size=1000, ignore_conflicts=True)
         metrics_mark_pending(whale_ids=ids)

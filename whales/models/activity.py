@@ -44,7 +44,7 @@ class Trade(models.Model):
     wallet's exact balance changes (``whales.analytics.history``).
     """
 
-    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="trades")
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="trades", db_index=False)  # trade_whale_id
     chain = models.CharField(max_length=20, choices=Chain.choices)
     block_time = models.DateTimeField()
     block_number = models.BigIntegerField(null=True, blank=True)
@@ -83,6 +83,8 @@ class Trade(models.Model):
         ]
         indexes = [
             models.Index(fields=["whale", "-block_time", "-id"], name="trade_whale_time"),
+            # a whale's trades by id: the FK's index, and the metrics' "stored since id N" (whales.analytics.metrics)
+            models.Index(fields=["whale", "id"], name="trade_whale_id"),
             models.Index(fields=["chain", "-block_time"], name="trade_chain_time"),
             models.Index(fields=["-block_time"], name="trade_time"),
             models.Index(fields=["chain", "block_number"], name="trade_chain_block"),

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from whales.models.fields import percent_field, usd_field
+from whales.models.fields import amount_field, percent_field, usd_field
 from whales.models.registry import Whale
 
 
@@ -104,13 +104,26 @@ class WalletFifoState(models.Model):
     """The FIFO books of one whale as the last metrics compute left them (``whales.analytics.metrics``), so the next
     compute carries on with the trades stored since instead of replaying them all.
 
-    ``books`` is ``{asset: whales.fifo.FifoBook.state()}``; ``max_trade_id`` is the highest Trade id
-    applied, ``trades_applied`` how many FIFO trades were, and ``through_*`` the last one in FIFO order
-    (block_time, id). A compute trusts the state only while the whale still has exactly
-    ``trades_applied`` FIFO trades with ids up to ``max_trade_id`` and every newer one comes after
-    ``through_*``; otherwise (a deletion, a late trade, one committed out of id order) it rebuilds the
-    books from every trade. A service that changes stored trades in place forgets the state
-    (``whales.analytics.metrics.metrics_books_forget``).
+    ``books`` is ``{asset: whales.fifo.FifoBook.state()}``: each book's figures and its lot queue's header
+    (head seq, count, running totals); the open lots themselves are ``WalletFifoLot`` rows, so a compute reads
+    and writes only the lots its trades reach. ``max_trade_id`` is the highest Trade id applied,
+    ``trades_applied`` how many FIFO trades were, and ``through_*`` the last one in FIFO order (block_time,
+    id). ``max_trade_id`` 0 means no books (never computed, or forgotten): the next compute applies every
+    trade.
+
+    Trust: a compute carries on from the state only if every trade stored since ``max_trade_id`` comes after
+    ``through_*`` (else a late trade: rebuild from every trade) and the trades it applied are all still
+    there and none was missed: the whale has exactly ``trades_applied - checked_trades`` FIFO trades with ids
+    in (``checked_trade_id``, ``max_trade_id``] (else a trade committed out of id order: rebuild). That
+    window is what the previous compute applied, so the check reads only recent trades; once it passes, the
+    next state checks from ``max_trade_id`` on. This assumes what the services guarantee: a trade is never
+    deleted or changed in place without forgetting the books (``whales.analytics.metrics.metrics_books_forget``:
+    reorg retractions, withdrawn unconfirmed trades, confirmations, amount backfills), and no transaction
+    inserting trades stays open across two computes of the whale (the collector commits block by block).
+
+    ``version`` grows with every write of the books (a compute's or a forget's): a compute stores its books
+    only if the version it read is still the stored one (checked under a row lock), so two computes of the
+    same whale running at once, or a forget landing during one, never interleave their lot writes.
     """
 
     whale = models.OneToOneField(Whale, primary_key=True, on_delete=models.CASCADE, related_name="fifo_state")
@@ -119,6 +132,9 @@ class WalletFifoState(models.Model):
     trades_applied = models.IntegerField(default=0)
     through_block_time = models.DateTimeField(null=True, blank=True)
     through_trade_id = models.BigIntegerField(null=True, blank=True)
+    checked_trade_id = models.BigIntegerField(default=0)
+    checked_trades = models.IntegerField(default=0)
+    version = models.BigIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -126,6 +142,28 @@ class WalletFifoState(models.Model):
 
     def __str__(self) -> str:
         return f"FIFO books of whale {self.whale_id} through trade {self.through_trade_id}"
+
+
+class WalletFifoLot(models.Model):
+    """One open FIFO lot of a whale's book (``WalletFifoState``): ``amount`` of ``asset`` (human units) still
+    held, at ``cost_usd`` (None: unknown cost), numbered ``seq`` within the book, oldest open lot first.
+
+    The open lots of a book are exactly the seqs from its header's ``head_seq`` to ``head_seq + count - 1``;
+    lots a compute consumes are deleted, a lot consumed in part is overwritten, new lots are inserted
+    (``whales.fifo.LotQueue.changes``).
+    """
+
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="+", db_index=False)
+    asset = models.CharField(max_length=100)
+    seq = models.BigIntegerField()
+    amount = amount_field()
+    cost_usd = usd_field(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["whale", "asset", "seq"], name="whales_fifolot_book_seq")]
+
+    def __str__(self) -> str:
+        return f"lot {self.seq} of {self.asset} for whale {self.whale_id}"
 
 
 class MetricsPending(models.Model):
