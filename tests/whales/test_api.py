@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.throttling import AnonRateThrottle
 
@@ -285,6 +287,22 @@ def test_whale_list_query_count_does_not_grow_with_rows(api_client, django_asser
         response = api_client.get(f"{API}/whales?limit=500")
     assert len(ids(response)) == count
     assert all(len(item["labels"]) == 2 and item["entity"] and item["metrics"] for item in response.json()["items"])
+
+
+def test_whale_list_default_page_is_read_off_the_last_active_index_without_a_sort(api_client):
+    for hours in (None, 1, 2, None, 3):
+        WhaleFactory(last_active_at=None if hours is None else T0 - timedelta(hours=hours))
+    with CaptureQueriesContext(connection) as captured:
+        response = api_client.get(f"{API}/whales?limit=3")
+    page_sql = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"] and "LIMIT 3" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a 5-row table would be scanned whole otherwise
+        cursor.execute(f"EXPLAIN {page_sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert [item["last_active_at"] for item in response.json()["items"]] == [
+        "2026-11-20T11:00:00Z", "2026-11-20T10:00:00Z", "2026-11-20T09:00:00Z"]
+    assert "whale_last_active" in plan and "Sort" not in plan, plan
 
 
 def test_whale_list_metrics_are_every_field_exactly_from_the_stored_row(api_client):

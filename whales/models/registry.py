@@ -3,6 +3,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -91,7 +92,10 @@ class Whale(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "address"], name="whale_chain_address_uniq")]
         indexes = [
             models.Index(fields=["chain", "is_tracked"], name="whale_chain_tracked"),
-            models.Index(fields=["-last_active_at"], name="whale_last_active"),
+            # The whale list's default order (``whales_order``: last_active desc, missing last, then id), so a page
+            # is read off the index instead of sorting every whale. PostgreSQL only: SQLite cannot index NULLS LAST
+            # and keeps the plain last_active index under this name (migration 0019).
+            models.Index(F("last_active_at").desc(nulls_last=True), F("id").asc(), name="whale_last_active"),
             models.Index(fields=["entity"], name="whale_entity"),
             models.Index(Lower("name"), name="whale_name_lower"),
         ]
