@@ -78,4 +78,5 @@ bench: install-dev services chain
 	$(PY) bench/alert_latency.py
 	$(PY) bench/metrics.py
 	$(PY) bench/smart_money_api.py
+	$(PY) bench/api.py
 	$(PY) bench/trading.py

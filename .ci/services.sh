@@ -22,7 +22,13 @@ if ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null \
     || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null; }
 fi
+# bench/api.py (make bench) drives the API with Debian's wrk.
+if ! command -v wrk >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
+fi
 pg_isready -h 127.0.0.1 -p 5432
 redis-cli -h 127.0.0.1 -p 6379 ping
 chromium --version
 /usr/sbin/nginx -v
+wrk --version | head -n1 || true
