@@ -78,5 +78,6 @@ bench: install-dev services chain
 	$(PY) bench/alert_latency.py
 	$(PY) bench/metrics.py
 	$(PY) bench/smart_money_api.py
-	$(PY) bench/api.py
 	$(PY) bench/trading.py
+	# last: its targets (issue 15) are not met yet, and a FAIL exits non-zero, which would skip what follows
+	$(PY) bench/api.py
