@@ -20,6 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
+# The name gunicorn's database connections carry (whaletrack/gunicorn_conf.py), seen in pg_stat_activity.
+WEB_APPLICATION_NAME = "whaletrack-web"
+
 
 class NginxTemplate(string.Template):
     """``@name`` placeholders: nginx's own ``$variables`` pass through untouched."""

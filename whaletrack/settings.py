@@ -442,6 +442,11 @@ SERVE_PORT = env.int("SERVE_PORT", default=8080)
 SERVE_GUNICORN_BIND = env.str("SERVE_GUNICORN_BIND", default="127.0.0.1:8081")
 SERVE_GUNICORN_WORKERS = env.int("SERVE_GUNICORN_WORKERS", default=2)
 SERVE_GUNICORN_TIMEOUT_S = env.int("SERVE_GUNICORN_TIMEOUT_S", default=30)
+# How long each gunicorn worker keeps its database connection (s; whaletrack/gunicorn_conf.py, which also turns
+# Django's health check on): a sync worker serves one request at a time on one thread, so the connection is safe to
+# reuse, and reusing it saves a connect per request. 0 = a new connection per request (DATABASE_CONN_MAX_AGE's
+# default, which stays in force for daphne, the worker and the commands).
+SERVE_GUNICORN_CONN_MAX_AGE_S = env.int("SERVE_GUNICORN_CONN_MAX_AGE_S", default=60)
 SERVE_DAPHNE_BIND = env.str("SERVE_DAPHNE_BIND", default="127.0.0.1:8082")
 # The gunicorn and daphne processes nginx routes to (host:port lists): this machine's by default; on several
 # machines, each machine's gunicorn or daphne address. Empty = this machine's.

@@ -42,7 +42,7 @@ from tests.whaletrack.serving import (
 )
 from whales.models import WhaleEvent
 from whaletrack.celery import app
-from whaletrack.serve import Address, nginx_binary, nginx_config_render
+from whaletrack.serve import WEB_APPLICATION_NAME, Address, nginx_binary, nginx_config_render
 
 BEAT_ROW = "alerts: flush cooldown digests"  # every 10 s, harmless on an empty database: the one row left on
 CLIENT_ADDRESS = "127.0.0.2"  # the test's own loopback address, as nginx sees it (Linux routes 127/8 to lo)
@@ -161,6 +161,11 @@ def test_make_serve_routes_rest_admin_static_health_and_websockets_through_nginx
         assert whales.status_code == 200
         assert [(w["chain"], w["address"]) for w in whales.json()["items"]] == [
             (stored.whale.chain, stored.whale.address)]
+        # ... and the worker that served it keeps its database connection for the next request (idle now)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND application_name = %s", [WEB_APPLICATION_NAME])
+            assert "idle" in {state for (state,) in cursor.fetchall()}
 
         # The admin: its login page, a failed sign-in (counted for the address nginx saw, not the forged one),
         # then a real one, whose session cookie opens the admin
