@@ -305,6 +305,18 @@ def test_whale_list_default_page_is_read_off_the_last_active_index_without_a_sor
     assert "whale_last_active" in plan and "Sort" not in plan, plan
 
 
+def test_a_read_answers_304_while_it_is_unchanged_and_200_once_it_changes(api_client):
+    WhaleFactory(address=EVM_LOWER)
+    first = api_client.get(f"{API}/whales?limit=50")
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('"')
+    again = api_client.get(f"{API}/whales?limit=50", HTTP_IF_NONE_MATCH=etag)
+    assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
+    WhaleFactory()
+    changed = api_client.get(f"{API}/whales?limit=50", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag and len(changed.json()["items"]) == 2
+
+
 def test_whale_list_metrics_are_every_field_exactly_from_the_stored_row(api_client):
     whale = WhaleFactory(address=EVM_LOWER)
     WalletMetricsFactory(
