@@ -4,6 +4,19 @@ import pytest
 from django.conf import settings
 
 
+@pytest.fixture(autouse=True)
+def _read_cache_fresh():
+    """Start each test with no cached API read (``whales.readcache``): a test's writes are rolled back, not
+    committed, so they never bump the generations the answers it cached were stored under."""
+    from whales.readcache import read_cache_invalidate
+
+    for scope in ("whales", "collectors"):
+        try:
+            read_cache_invalidate(scope)
+        except Exception:  # a fault test may have stopped Redis: nothing can be cached then
+            return
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(username="analyst", password="pw-analyst-1")

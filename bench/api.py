@@ -157,6 +157,7 @@ def data_prepare(whale_count: int, trade_count: int) -> None:
     figure("whales", whales)
     figure("trades", trades)
     figure("setup_seed_s", time.perf_counter() - started, "s")
+    figure("events", activity_seed())
     started = time.perf_counter()
     metrics_recompute_all(now=now)
     whales_classify()
@@ -164,6 +165,45 @@ def data_prepare(whale_count: int, trade_count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     figure("setup_metrics_classify_score_s", time.perf_counter() - started, "s")
+
+
+# The WhaleEvent type each seeded trade raises, as the collectors assign it (ledgers.glass.*.activity): a
+# Hyperliquid deposit is an exchange flow, its fills perp trades; an Ethereum send/receive a large transfer,
+# a buy/sell a large swap.
+EVENT_TYPE_SQL = """CASE WHEN t.chain = 'hyperliquid' AND t.direction = 'deposit' THEN 'exchange_flow'
+    WHEN t.chain = 'hyperliquid' THEN 'perp_trade'
+    WHEN t.direction IN ('send', 'receive') THEN 'large_transfer' ELSE 'large_swap' END"""
+
+
+def activity_seed() -> int:
+    """What ``whales.services.trades_ingest`` adds beside the trades, which the COPY seed bypasses: every
+    trade's WhaleEvent when its USD value reaches its type's threshold (``event_threshold_map()``, the
+    settings' defaults here: of the seeded trades only the 100,000 USDC deposits and receives do), and each
+    whale's ``first_seen_at`` / ``last_active_at`` (its oldest and newest trade). Returns the events stored."""
+    from django.db import connection
+
+    from whales.services import event_threshold_map
+
+    thresholds = list(event_threshold_map().items())
+    values = ", ".join(["(%s, %s::numeric)"] * len(thresholds))
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO whales_whaleevent (chain, type, whale_id, block_time, block_number, tx_hash, log_index,
+                                           summary, value_usd, details, observed_at, published_at)
+            SELECT t.chain, e.type, t.whale_id, t.block_time, t.block_number, t.tx_hash, t.log_index,
+                   w.name || ' ' || t.direction || ' ' || trim_scale(t.amount_base) || ' ' || t.base_asset,
+                   t.value_usd, '{{}}', t.block_time, t.block_time
+            FROM whales_trade t JOIN whales_whale w ON w.id = t.whale_id
+            CROSS JOIN LATERAL (SELECT {EVENT_TYPE_SQL} AS type) e
+            JOIN (VALUES {values}) AS b (event_type, min_value_usd) ON b.event_type = e.type
+            WHERE NOT t.is_internal AND t.value_usd >= b.min_value_usd""", [v for pair in thresholds for v in pair])
+        events = cursor.rowcount
+        cursor.execute("""
+            UPDATE whales_whale w SET first_seen_at = s.first, last_active_at = s.last
+            FROM (SELECT whale_id, min(block_time) AS first, max(block_time) AS last FROM whales_trade
+                  GROUP BY whale_id) s
+            WHERE w.id = s.whale_id""")
+    return events
 
 
 def api_token() -> str:
@@ -246,7 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--whales", type=int, default=10_000)
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk per endpoint (default 20)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the bench database as an earlier run left it (no drop, seed or analytics; for "
+                             "iterating on a change, not for published figures)")
+    parser.add_argument("--servers", default="gunicorn,daphne",
+                        help="comma-separated servers to measure, of gunicorn and daphne (default both)")
     args = parser.parse_args(argv)
+    servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    if not servers or set(servers) - {"gunicorn", "daphne"} or "gunicorn" not in servers:
+        parser.error("--servers must list gunicorn (the targets are measured on it), optionally daphne")
     if not 1 <= args.duration <= 600:
         parser.error("--duration must be 1-600")
     if shutil.which("wrk") is None:
@@ -256,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="whaletrack-bench-api-"))
     os.environ.update({"REDIS_URL": redis_url, "DJANGO_STATIC_ROOT": str(workdir / "static")})
-    database_recreate(url)
+    if not args.reuse:
+        database_recreate(url)
     django_setup(url)
     import redis
 
@@ -264,7 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# WhaleTrack API load bench: {args.whales} whales, {args.trades} trades; wrk -t{WRK_THREADS} "
           f"-c{WRK_CONNECTIONS} -d{args.duration}s per endpoint; gunicorn ({GUNICORN_WORKERS} workers), daphne",
           flush=True)
-    data_prepare(args.whales, args.trades)
+    if args.reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        print("# --reuse: the data of an earlier run, as it is", flush=True)
+    else:
+        data_prepare(args.whales, args.trades)
     paths = endpoints()
     headers = {"Authorization": f"Token {api_token()}"}
     env = {key: value for key, value in os.environ.items()
@@ -275,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     results: dict[str, dict[str, WrkResult]] = {}
     try:
-        for kind in ("gunicorn", "daphne"):
+        for kind in servers:
             process, base = server_start(kind, env, workdir / f"{kind}.log")
             left: list[int] = []
             try:

@@ -7,3 +7,9 @@ class LedgersConfig(AppConfig):
     name = "ledgers"
     label = "ledgers"
     verbose_name = "Collectors"
+
+    def ready(self) -> None:
+        from whales.readcache import read_cache_scope_register
+
+        # The dashboard summary's collector freshness is cached: a run log row written drops it.
+        read_cache_scope_register("collectors", table_prefixes=["ledgers_collectorrun"])

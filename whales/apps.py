@@ -7,5 +7,7 @@ class WhalesConfig(AppConfig):
 
     def ready(self) -> None:
         from whales.analytics.api.cache import smart_money_cache_hook_register
+        from whales.readcache import read_cache_install
 
         smart_money_cache_hook_register()  # a finished scoring run invalidates the smart-money cache
+        read_cache_install()  # writes to whales_* tables drop the API's cached reads (whales.readcache)

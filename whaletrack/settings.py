@@ -202,7 +202,8 @@ if REDIS_URL:
                        "capacity": CHANNEL_LAYER_CAPACITY},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, reusing one client per pool (whaletrack/cache.py).
+    CACHES = {"default": {"BACKEND": "whaletrack.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -240,6 +241,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # DRF's JSON renderer, sending a cached read's stored body as is (whales.readcache), and the browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["whales.readcache.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
@@ -397,6 +400,10 @@ WHALE_SCORING_ENABLED = env.bool("WHALE_SCORING_ENABLED", default=True)
 # Smart-money flows (whales/analytics/flows.py) count whales scoring at least this; API cache TTLs in seconds.
 SMART_MONEY_MIN_SCORE = env.int("SMART_MONEY_MIN_SCORE", default=60)
 SMART_MONEY_FLOWS_ENABLED = env.bool("SMART_MONEY_FLOWS_ENABLED", default=True)
+# The heavy public reads (whales, whales/top, events/recent, a wallet's trades, dashboard/summary) are kept in
+# the cache until a write to what they show (whales.readcache), or at most this long (s): what changes without
+# a write (the sliding 24 h window, a collector turning stale) shows within it.
+API_READ_CACHE_TTL_S = env.int("API_READ_CACHE_TTL_S", default=10)
 SMART_MONEY_CACHE_LIST_TTL = env.int("SMART_MONEY_CACHE_LIST_TTL", default=300)
 SMART_MONEY_CACHE_DETAIL_TTL = env.int("SMART_MONEY_CACHE_DETAIL_TTL", default=600)
 SMART_MONEY_CACHE_STATS_TTL = env.int("SMART_MONEY_CACHE_STATS_TTL", default=300)

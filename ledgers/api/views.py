@@ -24,6 +24,7 @@ from ledgers.selectors import (
     dashboard_summary,
 )
 from whales.api.serializers import ErrorSerializer
+from whales.readcache import read_cached
 
 
 class DashboardSummaryView(APIView):
@@ -31,9 +32,15 @@ class DashboardSummaryView(APIView):
 
     @extend_schema(operation_id="dashboard_summary", responses={200: DashboardSummarySerializer})
     def get(self, request: Request) -> Response:
+        staff = request.user.is_staff
+        return read_cached(request, endpoint="dashboard/summary", scopes=["whales", "collectors"], known=(),
+                           vary=["staff" if staff else "public"], build=lambda: self.summary(staff=staff))
+
+    @staticmethod
+    def summary(*, staff: bool) -> dict:
         summary = dashboard_summary()
-        summary["collectors"] = collector_health_shown(summary["collectors"], staff=request.user.is_staff)
-        return Response(DashboardSummarySerializer(summary).data)
+        summary["collectors"] = collector_health_shown(summary["collectors"], staff=staff)
+        return DashboardSummarySerializer(summary).data
 
 
 class CollectorHealthListView(APIView):

@@ -6,10 +6,12 @@ Views only parse input (FilterSets for filters, ``*ParamsSerializer`` for paging
 an unknown chain 404 ``unknown_chain``, an unknown wallet or collector 404 ``not_found``.
 """
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django_filters import FilterSet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -42,6 +44,7 @@ from whales.api.serializers import (
 from whales.chains import Chain, normalize_address
 from whales.errors import InvalidParameter, NotFound, flatten_errors
 from whales.models import WalletMetricsDaily, Whale, WhaleEvent
+from whales.readcache import read_cached
 from whales.selectors import (
     event_list,
     trade_list,
@@ -72,6 +75,15 @@ class FilteredSchema(AutoSchema):
 
     def get_filter_backends(self) -> list:
         return list(getattr(self.view, "filter_backends", []))
+
+
+@functools.cache
+def _known_params(filterset_class: type[FilterSet], params_serializer: type | None) -> frozenset[str]:
+    """The query parameter names a list view reads: its filters' and its paging/sorting serializer's."""
+    names = set(filterset_class.base_filters)
+    if params_serializer is not None:
+        names |= set(params_serializer().fields)
+    return frozenset(names)
 
 
 def _wallet_key(chain: str, address: str) -> tuple[str, str]:
@@ -110,12 +122,18 @@ class WhaleListView(GenericAPIView):
         responses={200: WhaleListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
+        return read_cached(request, endpoint="whales", scopes=["whales"],
+                           known=_known_params(WhaleFilterSet, WhaleListParamsSerializer),
+                           build=lambda: self.page(request))
+
+    def page(self, request: Request) -> dict:
+        """The answer's data: validates the query (InvalidParameter), then one page of whales."""
         params = self.list_params(request)
         queryset = whales_order(self.filter_queryset(self.get_queryset()), sort_by=params["sort_by"],
                                 order=params["order"])
         start = params["offset"]
         page = queryset[start:start + params["limit"]]
-        return Response({"items": WhaleListItemSerializer(page, many=True).data, "total": queryset.count()})
+        return {"items": WhaleListItemSerializer(page, many=True).data, "total": queryset.count()}
 
 
 class TopWhaleListView(WhaleListView):
@@ -126,7 +144,8 @@ class TopWhaleListView(WhaleListView):
 
     @extend_schema(operation_id="whale_top_list", responses={200: WhaleListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        return super().get(request)
+        return read_cached(request, endpoint="whales/top", scopes=["whales"],
+                           known=_known_params(WhaleFilterSet, None), build=lambda: self.page(request))
 
 
 _WALLET_PATH = [
@@ -176,11 +195,17 @@ class WalletTradeListView(GenericAPIView):
         },
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
+        return read_cached(request, endpoint="wallet-trades", scopes=["whales"], vary=[chain, address],
+                           known=_known_params(TradeFilterSet, TradeListParamsSerializer),
+                           build=lambda: self.page(request, chain, address))
+
+    def page(self, request: Request, chain: str, address: str) -> dict:
+        """The answer's data: validates the query and the wallet (400/404 errors), then one page of trades."""
         params = validated(TradeListParamsSerializer, request.query_params)
         whale = _wallet_get(chain, address)
         queryset = self.filter_queryset(self.get_queryset().filter(whale=whale))
         page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
-        return Response({"items": TradeSerializer(page.items, many=True).data, "next_cursor": page.next_cursor})
+        return {"items": TradeSerializer(page.items, many=True).data, "next_cursor": page.next_cursor}
 
 
 def _daily_points(whale: Whale, *, field: str, days: int) -> list[dict]:
@@ -253,8 +278,14 @@ class EventRecentListView(GenericAPIView):
         responses={200: EventListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
+        return read_cached(request, endpoint="events/recent", scopes=["whales"],
+                           known=_known_params(EventFilterSet, EventListParamsSerializer),
+                           build=lambda: self.page(request))
+
+    def page(self, request: Request) -> dict:
+        """The answer's data: validates the query (InvalidParameter), then the events."""
         params = validated(EventListParamsSerializer, request.query_params)
         queryset = self.filter_queryset(self.get_queryset())
         if params.get("since_id") is not None:
             queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")
-        return Response({"items": EventSerializer(queryset[: params["limit"]], many=True).data})
+        return {"items": EventSerializer(queryset[: params["limit"]], many=True).data}
