@@ -12,6 +12,7 @@ from ledgers.models import CollectorRun
 from ledgers.redact import error_for_viewer, error_redact
 from ledgers.registry import collector_get, collector_names
 from whales.models import RunStatus, Whale, WhaleEvent
+from whales.readcache import read_cache_value
 from whales.selectors import DashboardFigures, dashboard_figures, event_recent_list, whale_recently_active_list
 
 
@@ -129,11 +130,13 @@ def dashboard_summary() -> DashboardSummary:
 def dashboard_page() -> DashboardPage:
     """Everything the server-rendered dashboard shows.
 
-    Shape: {summary: dashboard_summary(), events: the 20 newest WhaleEvents,
+    Shape: {summary: dashboard_summary() (cached up to ``API_READ_CACHE_TTL_S``, dropped by any write to whales
+    or collector runs: ``whales.readcache``), events: the 20 newest WhaleEvents,
     active_whales: the 10 whales with the newest activity}.
     """
     return DashboardPage(
-        summary=dashboard_summary(),
+        # what GET dashboard/summary shows, cached the same way (whales.readcache)
+        summary=read_cache_value(name="dashboard-summary", scopes=("whales", "collectors"), build=dashboard_summary),
         events=event_recent_list(limit=20),
         active_whales=whale_recently_active_list(limit=10),
     )

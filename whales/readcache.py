@@ -38,7 +38,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -51,6 +51,7 @@ from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 KEY_PREFIX = "readcache"
 DEFAULT_TTL_S = 10
 # The table a data-changing statement writes: INSERT INTO t / UPDATE t / DELETE FROM t (quoted or not, after
@@ -192,6 +193,26 @@ def read_cache_key(*, endpoint: str, scopes: Iterable[str], query: Mapping[str, 
                      sorted(vary))).encode()
     generations = ",".join(f"{scope}={read_cache_generation(scope)}" for scope in sorted(scopes))
     return f"{KEY_PREFIX}:{generations}:{endpoint}:{hashlib.sha256(material).hexdigest()}"
+
+
+def read_cache_value(*, name: str, scopes: Iterable[str], build: Callable[[], T]) -> T:
+    """``build()``'s value (picklable: a selector's result), kept like an answer (``read_cached``) under
+    ``name`` and the current generations of ``scopes`` for ``read_cache_ttl_s()``: for pages that show what an
+    API read shows. A value older than its scopes' last committed write is never returned."""
+    from django.db import connection
+
+    scopes = tuple(scopes)
+    generations = ",".join(f"{scope}={read_cache_generation(scope)}" for scope in sorted(scopes))
+    key = f"{KEY_PREFIX}:{generations}:value:{name}"
+    watcher = _watcher(connection)
+    if watcher is not None:
+        watcher.read_scopes.update(scopes)
+    entry = cache.get(key)
+    if entry is not None:
+        return entry[1]
+    value = build()
+    cache.set(key, (time.time(), value), timeout=read_cache_ttl_s())
+    return value
 
 
 class RenderedJSON:

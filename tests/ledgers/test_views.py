@@ -66,3 +66,78 @@ def test_dashboard_feed_panel_is_live_for_everyone_with_a_public_feed(client, se
     settings.ALERTS_PUBLIC_FEED = True
     html = html_of(client.get("/"))
     assert 'data-feed-enabled="true"' in html and 'data-since-id="0"' in html
+
+
+# --- cost at size (issue 15): the cached summary and the indexes the dashboard's reads use -------------------
+
+
+def _card(html: str, card_id: str) -> str:
+    return re.search(rf'id="{card_id}">([^<]*)<', html).group(1)
+
+
+def test_the_dashboard_reuses_the_cached_summary_until_a_write_drops_it(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    WhaleFactory()
+    with CaptureQueriesContext(connection) as first:
+        html = html_of(client.get("/"))
+    assert _card(html, "total-tracked-whales") == "1"
+    with CaptureQueriesContext(connection) as second:
+        html = html_of(client.get("/"))
+    assert _card(html, "total-tracked-whales") == "1"
+    summary_sql = [q["sql"] for q in first.captured_queries if 'COUNT(DISTINCT "whales_trade"."whale_id")' in q["sql"]]
+    assert len(summary_sql) == 1
+    assert not [q for q in second.captured_queries if q["sql"] == summary_sql[0]]
+    assert len(second.captured_queries) < len(first.captured_queries)
+    WhaleFactory()  # a write on the connection that read the summary: dropped at once
+    assert _card(html_of(client.get("/")), "total-tracked-whales") == "2"
+
+
+def _plan(sql: str) -> str:
+    """EXPLAIN of ``sql`` with every plain, bitmap and sequential scan made a last resort: what is left when an
+    index can answer alone (a tiny test table would be scanned whole otherwise)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_indexscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_dashboard_24h_figures_read_the_covering_trade_index_alone(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.whales.factories import TradeFactory
+
+    whale = WhaleFactory()
+    now = timezone.now()
+    TradeFactory(whale=whale, block_time=now - timedelta(hours=1), value_usd=Decimal("10.5"))
+    TradeFactory(whale=whale, block_time=now - timedelta(hours=2), value_usd=Decimal("4"), is_internal=True)
+    TradeFactory(whale=WhaleFactory(), block_time=now - timedelta(hours=30), value_usd=Decimal("99"))
+    with CaptureQueriesContext(connection) as captured:
+        html = html_of(client.get("/"))
+    assert (_card(html, "active-whales-24h"), _card(html, "total-tracked-whales")) == ("1", "2")
+    window_sql = next(q["sql"] for q in captured.captured_queries
+                      if 'COUNT(DISTINCT "whales_trade"."whale_id")' in q["sql"])
+    plan = _plan(window_sql)
+    assert "Index Only Scan using trade_time" in plan, plan
+
+
+def test_the_dashboard_top_whales_read_the_roi_index_in_order(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for roi in ("5", "-1", "12.5"):
+        WalletMetricsFactory(whale=WhaleFactory(), roi_percent=Decimal(roi))
+    with CaptureQueriesContext(connection) as captured:
+        html_of(client.get("/"))
+    top_sql = next(q["sql"] for q in captured.captured_queries
+                   if '"whales_walletmetrics"."roi_percent" IS NOT NULL' in q["sql"] and "LIMIT 10" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {top_sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "metrics_roi" in plan and "Sort" not in plan, plan

@@ -2,7 +2,7 @@
 pending a recompute, smart-money scores with their runs, and token flows."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from whales.models.fields import amount_field, percent_field, usd_field
@@ -44,10 +44,14 @@ class WalletMetrics(MetricsFields):
 
     class Meta:
         verbose_name_plural = "wallet metrics"
+        # The whale list's sorts (whales.selectors.whales_order: desc NULLS LAST, then the whale), so "top 10 by
+        # ROI" reads 10 index entries instead of sorting every whale. PostgreSQL only: SQLite cannot index NULLS
+        # LAST and keeps the plain descending indexes under these names (migration 0020).
         indexes = [
-            models.Index(fields=["-roi_percent"], name="metrics_roi"),
-            models.Index(fields=["-portfolio_value_usd"], name="metrics_portfolio"),
-            models.Index(fields=["-volume_30d_usd"], name="metrics_volume"),
+            models.Index(F("roi_percent").desc(nulls_last=True), F("whale_id").asc(), name="metrics_roi"),
+            models.Index(F("portfolio_value_usd").desc(nulls_last=True), F("whale_id").asc(),
+                         name="metrics_portfolio"),
+            models.Index(F("volume_30d_usd").desc(nulls_last=True), F("whale_id").asc(), name="metrics_volume"),
         ]
 
     def __str__(self) -> str:
