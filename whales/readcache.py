@@ -98,6 +98,14 @@ def read_cache_generation(scope: str) -> int:
     return int(generation)
 
 
+def _generations(scopes: Iterable[str]) -> str:
+    """``scope=generation,...`` of ``scopes`` sorted, read in one cache round trip (a missing one is created)."""
+    names = sorted(scopes)
+    found = cache.get_many([_generation_key(scope) for scope in names])
+    return ",".join(
+        f"{scope}={found.get(_generation_key(scope)) or read_cache_generation(scope)}" for scope in names)
+
+
 def read_cache_invalidate(scope: str) -> int:
     """Drop every cached answer that depends on ``scope`` by bumping its generation; return the new one."""
     key = _generation_key(scope)
@@ -191,8 +199,7 @@ def read_cache_key(*, endpoint: str, scopes: Iterable[str], query: Mapping[str, 
     known = set(known)
     material = repr((sorted((name, values) for name, values in query.items() if name in known),
                      sorted(vary))).encode()
-    generations = ",".join(f"{scope}={read_cache_generation(scope)}" for scope in sorted(scopes))
-    return f"{KEY_PREFIX}:{generations}:{endpoint}:{hashlib.sha256(material).hexdigest()}"
+    return f"{KEY_PREFIX}:{_generations(scopes)}:{endpoint}:{hashlib.sha256(material).hexdigest()}"
 
 
 def read_cache_value(*, name: str, scopes: Iterable[str], build: Callable[[], T]) -> T:
@@ -202,8 +209,7 @@ def read_cache_value(*, name: str, scopes: Iterable[str], build: Callable[[], T]
     from django.db import connection
 
     scopes = tuple(scopes)
-    generations = ",".join(f"{scope}={read_cache_generation(scope)}" for scope in sorted(scopes))
-    key = f"{KEY_PREFIX}:{generations}:value:{name}"
+    key = f"{KEY_PREFIX}:{_generations(scopes)}:value:{name}"
     watcher = _watcher(connection)
     if watcher is not None:
         watcher.read_scopes.update(scopes)
