@@ -3,23 +3,25 @@
 What is cached
     The JSON body of a read's answer (its serializer output as DRF's ``JSONRenderer`` renders it; a hit is
     sent as those bytes through ``JSONRenderer`` below, the project's default), in the Django cache (Redis in
-    production, shared by every process), under ``readcache:{scope generations}:{endpoint}:{digest}``. The
-    digest is a SHA-256 of the request's *known* query parameters (the names the view validates, with every
-    value as given, sorted) plus whatever else the answer depends on (``vary``, e.g. whether the viewer is
-    staff). Unknown parameters do not split the cache. Only answers are stored: a view validates its
-    parameters before it builds, and an error (400/404) raises, so it is never cached. A hit therefore only
-    exists for a query that validated, and a view may look the cache up before validating.
+    production, shared by every process), under ``readcache:{endpoint}:{digest}`` with the generations of the
+    scopes it depends on at the time it was computed. The digest is a SHA-256 of the request's *known* query
+    parameters (the names the view validates, with every value as given, sorted) plus whatever else the answer
+    depends on (``vary``, e.g. whether the viewer is staff). Unknown parameters do not split the cache. Only
+    answers are stored: a view validates its parameters before it builds, and an error (400/404) raises, so it
+    is never cached. A hit therefore only exists for a query that validated, and a view may look the cache up
+    before validating. The entry and the current generations come back in one round trip (``get_many``); an
+    entry computed at older generations is a miss, and the answer computed then replaces it.
 
 Invalidation: writes bump generations
     Each scope names database tables (``read_cache_scope_register``): ``whales`` is every ``whales_*`` table
-    (whales, trades, events, metrics, scores, labels, holdings, ...), ``collectors`` the run log. A key holds
-    the current generation of every scope its read depends on. A statement that writes a scope's table
-    (``INSERT INTO`` / ``UPDATE`` / ``DELETE FROM``, from the ORM or raw SQL, seen by a database execute
-    wrapper installed on every connection) bumps that scope's generation once its transaction commits, so the
-    next read recomputes from committed data; a transaction's many writes bump once. A reader that looked up
-    the generation before the commit and computed from the old data stores under the old generation, which
-    no later reader asks for. A connection that read a scope through this cache and then writes it bumps at
-    once as well (its own reads see its uncommitted writes: tests, a shell).
+    (whales, trades, events, metrics, scores, labels, holdings, ...), ``collectors`` the run log. A statement
+    that writes a scope's table (``INSERT INTO`` / ``UPDATE`` / ``DELETE FROM``, from the ORM or raw SQL, seen
+    by a database execute wrapper installed on every connection) bumps that scope's generation once its
+    transaction commits, so the next read recomputes from committed data; a transaction's many writes bump
+    once. A reader that looked up the generations before the commit and computed from the old data stores them
+    with its answer, which the next reader, seeing newer ones, does not use. A connection that read a scope
+    through this cache and then writes it bumps at once as well (its own reads see its uncommitted writes:
+    tests, a shell).
     Data that changes without a write (a sliding 24 h window, a collector turning stale, "active in the last
     24h" filters, a running monitor's statistics) is bounded by the TTL: ``API_READ_CACHE_TTL_S`` (10 s).
 
@@ -96,14 +98,6 @@ def read_cache_generation(scope: str) -> int:
         cache.add(key, int(time.time() * 1000), timeout=None)
         generation = cache.get(key)
     return int(generation)
-
-
-def _generations(scopes: Iterable[str]) -> str:
-    """``scope=generation,...`` of ``scopes`` sorted, read in one cache round trip (a missing one is created)."""
-    names = sorted(scopes)
-    found = cache.get_many([_generation_key(scope) for scope in names])
-    return ",".join(
-        f"{scope}={found.get(_generation_key(scope)) or read_cache_generation(scope)}" for scope in names)
 
 
 def read_cache_invalidate(scope: str) -> int:
@@ -190,34 +184,46 @@ def read_cache_install() -> None:
 # --- reads -------------------------------------------------------------------------------------------------
 
 
-def read_cache_key(*, endpoint: str, scopes: Iterable[str], query: Mapping[str, list[str]],
-                   known: Iterable[str], vary: Iterable[str] = ()) -> str:
-    """``readcache:{scope}={generation},...:{endpoint}:{sha256 of the known parameters and vary}``.
+def read_cache_key(*, endpoint: str, query: Mapping[str, list[str]], known: Iterable[str],
+                   vary: Iterable[str] = ()) -> str:
+    """``readcache:{endpoint}:{sha256 of the known parameters and vary}``.
 
     ``query``: parameter name -> its values as given (``QueryDict.lists()``); names outside ``known`` are
     left out. ``vary``: other things the answer depends on (e.g. ``"staff"``)."""
     known = set(known)
     material = repr((sorted((name, values) for name, values in query.items() if name in known),
                      sorted(vary))).encode()
-    return f"{KEY_PREFIX}:{_generations(scopes)}:{endpoint}:{hashlib.sha256(material).hexdigest()}"
+    return f"{KEY_PREFIX}:{endpoint}:{hashlib.sha256(material).hexdigest()}"
+
+
+def _current_entry(key: str, scopes: tuple[str, ...]) -> tuple[Any, tuple[int, ...]]:
+    """In one cache round trip: the entry under ``key`` if it was computed at the current generations of
+    ``scopes`` (else None), and those generations (sorted by scope; a missing one is created). Marks the scopes
+    read on this connection (``_WriteWatcher``)."""
+    from django.db import connection
+
+    watcher = _watcher(connection)
+    if watcher is not None:
+        watcher.read_scopes.update(scopes)
+    names = sorted(scopes)
+    generation_keys = [_generation_key(scope) for scope in names]
+    found = cache.get_many([key, *generation_keys])
+    generations = tuple(int(found[generation_key]) if generation_key in found else read_cache_generation(scope)
+                        for generation_key, scope in zip(generation_keys, names, strict=True))
+    entry = found.get(key)
+    return (entry if entry is not None and entry[0] == generations else None), generations
 
 
 def read_cache_value(*, name: str, scopes: Iterable[str], build: Callable[[], T]) -> T:
     """``build()``'s value (picklable: a selector's result), kept like an answer (``read_cached``) under
-    ``name`` and the current generations of ``scopes`` for ``read_cache_ttl_s()``: for pages that show what an
-    API read shows. A value older than its scopes' last committed write is never returned."""
-    from django.db import connection
-
-    scopes = tuple(scopes)
-    key = f"{KEY_PREFIX}:{_generations(scopes)}:value:{name}"
-    watcher = _watcher(connection)
-    if watcher is not None:
-        watcher.read_scopes.update(scopes)
-    entry = cache.get(key)
+    ``readcache:value:{name}`` for ``read_cache_ttl_s()``: for pages that show what an API read shows. A value
+    computed before its scopes' last committed write is never returned."""
+    key = f"{KEY_PREFIX}:value:{name}"
+    entry, generations = _current_entry(key, tuple(scopes))
     if entry is not None:
-        return entry[1]
+        return entry[2]
     value = build()
-    cache.set(key, (time.time(), value), timeout=read_cache_ttl_s())
+    cache.set(key, (generations, time.time(), value), timeout=read_cache_ttl_s())
     return value
 
 
@@ -249,24 +255,17 @@ def read_cached(request: Request, *, endpoint: str, scopes: Iterable[str], known
     """The answer to ``request`` from the cache (``X-Cache: HIT``, ``Age`` = its age in whole seconds), or
     ``build()`` (which validates the parameters and may raise an API error: nothing is cached then) stored
     for ``read_cache_ttl_s()`` (``X-Cache: MISS``, ``Age: 0``). See the module docstring for the key."""
-    from django.db import connection
-
-    scopes = tuple(scopes)
-    key = read_cache_key(endpoint=endpoint, scopes=scopes, query=dict(request.query_params.lists()),
-                         known=known, vary=vary)
-    watcher = _watcher(connection)
-    if watcher is not None:
-        watcher.read_scopes.update(scopes)
-    entry = cache.get(key)
+    key = read_cache_key(endpoint=endpoint, query=dict(request.query_params.lists()), known=known, vary=vary)
+    entry, generations = _current_entry(key, tuple(scopes))
     if entry is not None:
-        computed_at, body = entry
+        _, computed_at, body = entry
         response = Response(RenderedJSON(body))
         response["X-Cache"] = "HIT"
         response["Age"] = str(max(0, int(time.time() - computed_at)))
         return response
     computed_at = time.time()
     data = build()
-    cache.set(key, (computed_at, DrfJSONRenderer().render(data)), timeout=read_cache_ttl_s())
+    cache.set(key, (generations, computed_at, DrfJSONRenderer().render(data)), timeout=read_cache_ttl_s())
     response = Response(data)
     response["X-Cache"] = "MISS"
     response["Age"] = "0"

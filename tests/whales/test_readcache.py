@@ -253,3 +253,16 @@ def test_a_write_while_the_cache_is_unreachable_still_succeeds_and_is_logged(cap
 
         assert in_thread(write) == 1
     assert "whales.readcache.invalidate_failed" in [record.getMessage() for record in caplog.records]
+
+
+@pytest.mark.django_db
+def test_a_lost_generation_is_a_miss_never_a_stale_hit(api_client):
+    """Eviction or a flush of the generation key restarts it from the clock: no entry stored before matches."""
+    from django.core.cache import cache
+
+    WhaleFactory()
+    assert get(api_client, f"{API}/whales")["X-Cache"] == "MISS"
+    assert get(api_client, f"{API}/whales")["X-Cache"] == "HIT"
+    cache.delete("readcache:generation:whales")
+    assert get(api_client, f"{API}/whales")["X-Cache"] == "MISS"
+    assert get(api_client, f"{API}/whales")["X-Cache"] == "HIT"
