@@ -164,7 +164,7 @@ def test_a_write_after_a_read_on_the_same_connection_drops_the_answer_before_com
     assert sorted(item["id"] for item in listed.json()["items"]) == [whale.id, second.id]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
 def test_a_committed_transaction_bumps_its_scope_once_and_only_after_commit(api_client):
     assert get(api_client, f"{API}/whales").json()["total"] == 0
     before = read_cache_generation("whales")
@@ -182,7 +182,7 @@ def test_a_committed_transaction_bumps_its_scope_once_and_only_after_commit(api_
     assert (answer["X-Cache"], answer.json()["total"]) == ("MISS", 1)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
 def test_a_rolled_back_transaction_bumps_nothing_and_a_rolled_back_savepoint_does_not_lose_the_bump():
     before = read_cache_generation("whales")
 
@@ -206,7 +206,7 @@ def test_a_rolled_back_transaction_bumps_nothing_and_a_rolled_back_savepoint_doe
     assert Whale.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
 def test_raw_sql_writes_bump_their_scope_and_reads_do_not():
     WhaleFactory(name="before")
     whales, collectors = read_cache_generation("whales"), read_cache_generation("collectors")
@@ -222,7 +222,7 @@ def test_raw_sql_writes_bump_their_scope_and_reads_do_not():
     assert in_thread(raw) == (whales, whales + 1, collectors)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
 def test_a_collector_run_bumps_the_collectors_scope_and_drops_the_summary(api_client):
     first = get(api_client, f"{API}/dashboard/summary")
     assert first.json()["collectors"][0]["last_status"] is None
@@ -241,7 +241,7 @@ def test_a_collector_run_bumps_the_collectors_scope_and_drops_the_summary(api_cl
         "ok", 12)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/browser/test_pages.py
 def test_a_write_while_the_cache_is_unreachable_still_succeeds_and_is_logged(caplog):
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
     with override_settings(CACHES={"default": {"BACKEND": "whaletrack.cache.RedisCache",
