@@ -79,5 +79,5 @@ bench: install-dev services chain
 	$(PY) bench/metrics.py
 	$(PY) bench/smart_money_api.py
 	$(PY) bench/trading.py
-	# last: its targets (issue 15) are not met yet, and a FAIL exits non-zero, which would skip what follows
+	# last: the longest (seeds 1,000,000 trades), and a FAIL exits non-zero, which would skip what follows
 	$(PY) bench/api.py
