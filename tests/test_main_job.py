@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from ledgers.catalyst.sec.models import SecFiling
 from ledgers.exchange.market.models import PriceHistory
 from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
 from ledgers.models import CollectorRun
@@ -35,7 +36,29 @@ def snapshot() -> dict:
         "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash_usd")),
         "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
         "fills": sorted(Fill.objects.values_list("order_id", "price_usd", "quantity", "realized_pnl_usd")),
+        "sec_filings": sorted(SecFiling.objects.values_list("issuer__cik", "accession_number", "primary_document")),
     }
+
+
+def sec_recorded_counts() -> tuple[int, int]:
+    """(filings the seeded issuers' recorded submissions list, those of the stored forms), from the raw files:
+    recent filings of every issuer, plus Tesla's recorded older page."""
+    import json
+
+    from tests.ledgers.catalyst.sec.test_sec import FORMS, PAGED, recorded_submissions, wanted_accessions
+
+    ciks = [1679788, 1050446, 1507605, 1167419, 1512673, 827876, 1783879, 1876042, 1859392, 1588489, 1852317,
+            1554859, 1725210, 1318605]
+    listed = wanted = 0
+    for cik in ciks:
+        recent = recorded_submissions(cik)["filings"]["recent"]
+        columns = [recent]
+        if cik == 1318605:
+            columns.append(json.loads((PAGED / "CIK0001318605-submissions-001.json").read_text()))
+        listed += sum(len(c["accessionNumber"]) for c in columns)
+        wanted += len(set().union(*(wanted_accessions(c) for c in columns)))
+    assert FORMS == ("4", "8-K", "10-K", "10-Q", "S-1", "144", "424B5")
+    return listed, wanted
 
 
 def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(settings):
@@ -72,6 +95,12 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert Trade.objects.filter(chain="hyperliquid", direction="deposit", value_usd=Decimal("2703997.45")).exists()
     assert Holding.objects.filter(whale__address=hl_recorded.POSITIONS_USER, is_perp=True).count() == 12
     assert "hyperliquid: partial, 5 of 5 whales" in text  # two recorded accounts have no recorded positions
+    # SEC EDGAR: every seeded issuer's recorded filings of the stored forms (three older pages are not recorded).
+    listed, wanted = sec_recorded_counts()
+    assert (f"sec: partial, 14 issuers, {listed} filings listed, {wanted} new of the forms "
+            "4, 8-K, 10-K, 10-Q, S-1, 144, 424B5") in text
+    assert SecFiling.objects.count() == wanted
+    assert "sec_feed: ok, 3 pages, 300 entries (ended: past the end (503))" in text
 
     # Paper trading: the admin's account with a scheduled strategy, and a backtest that records one signal
     # per trading fill of the recorded trader (each ordered, rejected or skipped, never dropped).
@@ -97,6 +126,8 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert "ethereum: ok, 2 blocks, " + f"{transactions} transactions, 0 new trades, 0 new events" in again.getvalue()
     assert "admin user 'admin' exists (kept as it is)" in again.getvalue()
     assert "5 whales (0 new events)" in again.getvalue()
+    # Tesla's older page was stored by the first run and is not read again.
+    assert f"sec: partial, 14 issuers, {listed - 720} filings listed, 0 new" in again.getvalue()
     assert snapshot() == first
 
 

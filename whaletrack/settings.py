@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "ledgers.glass.ethereum",
     "ledgers.glass.bitcoin",
     "ledgers.glass.hyperliquid",
+    "ledgers.catalyst.sec",
     "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -359,6 +360,20 @@ COINGECKO_TIMEOUT_S = env.float("COINGECKO_TIMEOUT_S", default=15.0)
 MARKET_PRICE_UPDATES_ENABLED = env.bool("MARKET_PRICE_UPDATES_ENABLED", default=True)  # kill switch of the task
 # price_at() refuses prices older than this (the recorded CoinGecko series is daily).
 PRICE_MAX_AGE_HOURS = env.int("PRICE_MAX_AGE_HOURS", default=48)
+
+# --- Catalyst ledger: SEC EDGAR ---------------------------------------------------------------
+# The SEC's fair-access rules: a User-Agent naming the operator ("Jane Doe jane@example.com"; the collectors
+# refuse to run without one) and at most 10 requests/s for the whole deployment (a budget shared in Redis).
+SEC_USER_AGENT = env.str("SEC_USER_AGENT", default="")
+SEC_DATA_URL = env.str("SEC_DATA_URL", default="https://data.sec.gov")
+SEC_WWW_URL = env.str("SEC_WWW_URL", default="https://www.sec.gov")
+SEC_TIMEOUT_S = env.float("SEC_TIMEOUT_S", default=15.0)
+SEC_API_BUDGET = env.str("SEC_API_BUDGET", default="10/second")
+SEC_API_BUDGET_MAX_WAIT_S = env.float("SEC_API_BUDGET_MAX_WAIT_S", default=30.0)
+# The form types stored (exact EDGAR form names; amendments such as 8-K/A are other forms).
+SEC_FORMS = env.list("SEC_FORMS", default=["4", "8-K", "10-K", "10-Q", "S-1", "144", "424B5"])
+# Pages of 100 entries of the latest-filings feed read per run at most (EDGAR keeps about 50).
+SEC_FEED_MAX_PAGES = env.int("SEC_FEED_MAX_PAGES", default=10)
 
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that

@@ -1,2 +1,1 @@
-"""Catalyst ledger: events that move prices (SEC filings, exchange announcements). No source is built
-yet; each will be an app here."""
+"""Catalyst ledger: events that move prices. ``sec``: SEC EDGAR filings of the issuers analysts list."""

@@ -8,6 +8,8 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``POST /hyperliquid/info``: Hyperliquid's Info API, see ``ledgers.replay.hyperliquid`` (faults can be
   restricted to one request ``type`` with ``method``; stats count the path only);
 - ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
+- ``GET /sec-data/submissions/...`` (data.sec.gov) and ``GET /sec-www/cgi-bin/browse-edgar`` (www.sec.gov's
+  latest-filings feed): SEC EDGAR, see ``ledgers.replay.sec``;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
   ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``, or, with ``path_prefix``
   ``/bitcoin/api/v1/ws``, WebSocket faults ``{"drop_after"|"rewind": n, "times"}`` /
@@ -46,6 +48,7 @@ from ledgers.replay.mempool_ws import (
     MempoolWsServer,
     WsFaultInjector,
 )
+from ledgers.replay.sec import SecIndex
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ HYPERLIQUID_PREFIX = "/hyperliquid"
 HYPERLIQUID_INFO_PATH = HYPERLIQUID_PREFIX + "/info"
 COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
+SEC_DATA_PREFIX = "/sec-data"
+SEC_WWW_PREFIX = "/sec-www"
 CONTROL_PREFIX = "/_replay/"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON = "application/json"
@@ -133,6 +138,7 @@ class ReplayServer:
         self.coingecko = CoinGeckoIndex.load(self.data_dir)
         self.hyperliquid = HyperliquidInfo(HyperliquidIndex.load(self.data_dir))
         self.arbitrum = ArbitrumRpc(load_arbitrum_index(self.data_dir))
+        self.sec = SecIndex.load(self.data_dir)
         script = MempoolScript.load(self.data_dir)
         self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
         self.mempool_stream = MempoolStream(script, index=self.bitcoin)
@@ -227,6 +233,16 @@ class ReplayServer:
         return self.url + ARBITRUM_PATH
 
     @property
+    def sec_data_url(self) -> str:
+        """SEC EDGAR submissions host (``url + "/sec-data"``), for SEC_DATA_URL."""
+        return self.url + SEC_DATA_PREFIX
+
+    @property
+    def sec_www_url(self) -> str:
+        """SEC EDGAR www host, the latest-filings feed (``url + "/sec-www"``), for SEC_WWW_URL."""
+        return self.url + SEC_WWW_PREFIX
+
+    @property
     def bitcoin_ws_url(self) -> str:
         """mempool.space WebSocket (``ws://HOST:WSPORT/bitcoin/api/v1/ws``), for BITCOIN_WS_URL.
         Raises: RuntimeError before ``start()``."""
@@ -263,7 +279,8 @@ class ReplayServer:
         "transactions", "eth_copies", "head_block", "coingecko_responses", "coingecko_series",
         "json_files", "skipped_files", "bitcoin_txs", "bitcoin_addresses", "bitcoin_tip_height",
         "bitcoin_script_frames", "hyperliquid_recordings", "hyperliquid_users", "hyperliquid_types",
-        "arbitrum_blocks", "arbitrum_receipts", "arbitrum_logs", "arbitrum_head_block", "index_seconds"}``
+        "arbitrum_blocks", "arbitrum_receipts", "arbitrum_logs", "arbitrum_head_block", "sec_submissions",
+        "sec_feed_pages", "index_seconds"}``
         (json_files/skipped_files: Ethereum's; hyperliquid_recordings: indexed ``/info`` interactions)."""
         c = self.eth_index.counts
         arb = self.arbitrum.index.counts
@@ -290,6 +307,8 @@ class ReplayServer:
             "arbitrum_receipts": arb.receipts,
             "arbitrum_logs": len(self.arbitrum.logs),
             "arbitrum_head_block": self.arbitrum.head,
+            "sec_submissions": len(self.sec.submissions),
+            "sec_feed_pages": len(self.sec.feed_pages),
             "index_seconds": round(self.index_seconds, 3),
         }
 
@@ -485,6 +504,12 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body
+        elif path.startswith(SEC_DATA_PREFIX + "/submissions/") and verb == "GET":
+            sec = replay.sec.submissions_answer(path[len(SEC_DATA_PREFIX + "/submissions/"):])
+            status, payload, content_type = sec.status, sec.body, sec.content_type
+        elif path == SEC_WWW_PREFIX + "/cgi-bin/browse-edgar" and verb == "GET":
+            sec = replay.sec.feed_answer(url.query)
+            status, payload, content_type = sec.status, sec.body, sec.content_type
         elif path.startswith(BITCOIN_PREFIX + "/"):
             if verb == "GET":
                 esplora = replay.bitcoin.answer(path[len(BITCOIN_PREFIX):])

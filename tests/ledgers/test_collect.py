@@ -17,7 +17,7 @@ def test_list_names_every_collector_with_its_ledger():
     assert [line.split()[:2] for line in lines] == [
         ["glass", "bitcoin:"], ["glass", "bitcoin_mempool:"], ["glass", "ethereum:"], ["glass", "ethereum_holdings:"],
         ["glass", "hyperliquid:"],
-        ["glass", "hyperliquid_bridge:"], ["exchange", "market:"]]
+        ["glass", "hyperliquid_bridge:"], ["exchange", "market:"], ["catalyst", "sec:"], ["catalyst", "sec_feed:"]]
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -29,6 +29,8 @@ REQUIRED = {
     "ethereum holdings": "ethereum.refresh_holdings",
     "bitcoin": "bitcoin.collect_addresses",
     "hyperliquid": "hyperliquid.collect_whales",
+    "sec": "sec.collect_submissions",
+    "sec_feed": "sec.collect_feed",
 }
 
 

@@ -72,6 +72,10 @@ class Command(BaseCommand):
                 f"  arbitrum: {summary['arbitrum_blocks']} blocks, {summary['arbitrum_receipts']} receipts, "
                 f"{summary['arbitrum_logs']} logs, head {summary['arbitrum_head_block']}")
             self.stdout.write(f"  ARBITRUM_RPC_URL={server.arbitrum_url}")
+            self.stdout.write(f"  sec: {summary['sec_submissions']} recorded submissions files, "
+                              f"{summary['sec_feed_pages']} latest-filings feed pages")
+            self.stdout.write(f"  SEC_DATA_URL={server.sec_data_url}")
+            self.stdout.write(f"  SEC_WWW_URL={server.sec_www_url}")
             self.stdout.write("Press Ctrl+C to stop.")
             self.stdout.flush()
             while not stop.wait(0.5):

@@ -38,6 +38,10 @@ from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from ledgers.catalyst.sec.services import COLLECTOR_NAME as SEC_COLLECTOR_NAME
+from ledgers.catalyst.sec.services import IssuerProgress
+from ledgers.catalyst.sec.services import feed_collect as sec_feed_collect
+from ledgers.catalyst.sec.services import submissions_collect as sec_submissions_collect
 from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.evm import RpcError, RpcUnavailable
 from ledgers.glass.bitcoin.client import EsploraClient
@@ -86,6 +90,8 @@ MEMPOOL_REPLAY_TIMEOUT_S = 120
 MEMPOOL_REPLAY_RATE = 10.0
 # The replay node is local: no public instance's request budget to respect.
 REPLAY_BUDGET = "1000000/minute"
+# The SEC asks every client to name its operator; offline, the replay node is asked, on this machine.
+REPLAY_SEC_USER_AGENT = "WhaleTrack main job (offline replay; no SEC server is contacted)"
 # Paper trading in the main job: the admin's account and strategy, and the backtest on the recorded
 # Hyperliquid trader (its fills in BTC and ETH are the recorded trades that recorded prices can value).
 PAPER_ACCOUNT = "paper"
@@ -138,6 +144,8 @@ def replay_overrides(node: ReplayServer) -> dict[str, object]:
         "HYPERLIQUID_API_URL": node.hyperliquid_url, "HYPERLIQUID_WEIGHT_BUDGET": REPLAY_BUDGET,
         "ARBITRUM_RPC_URL": node.arbitrum_url, "HYPERLIQUID_BRIDGE_START_BLOCK": RECORDED_BRIDGE_FROM_BLOCK,
         "HYPERLIQUID_BRIDGE_MIN_USD": RECORDED_BRIDGE_MIN_USD, "COINGECKO_API_URL": node.coingecko_url,
+        "SEC_DATA_URL": node.sec_data_url, "SEC_WWW_URL": node.sec_www_url, "SEC_API_BUDGET": REPLAY_BUDGET,
+        "SEC_USER_AGENT": settings.SEC_USER_AGENT or REPLAY_SEC_USER_AGENT,
     }
 
 
@@ -214,6 +222,7 @@ class Command(BaseCommand):
                   self.unless_unreachable(sources, "arbitrum", self.discover_bridge_whales))
         self.step("Hyperliquid collector", self.unless_unreachable(
             sources, "hyperliquid", lambda: self.collect_hyperliquid(replay=replay)))
+        self.step("SEC EDGAR filings (catalyst ledger)", self.collect_sec)
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
@@ -387,6 +396,22 @@ class Command(BaseCommand):
             if replay:
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def collect_sec(self) -> None:
+        """The followed issuers' filings (``sec``), then the latest-filings feed (``sec_feed``), with counts."""
+        def progress(p: IssuerProgress) -> None:
+            self.stdout.write(f"   {p}")
+
+        for result in (sec_submissions_collect(progress=progress), sec_feed_collect()):
+            extra = result.extra
+            if result.collector == SEC_COLLECTOR_NAME:
+                line = (f"   sec: {result.status}, {extra.get('issuers', 0)} issuers, {result.items_seen} filings "
+                        f"listed, {result.items_written} new of the forms {', '.join(settings.SEC_FORMS)}")
+            else:
+                line = (f"   sec_feed: {result.status}, {extra.get('pages', 0)} pages, {result.items_seen} entries "
+                        f"(ended: {extra.get('ended', '-')}), {extra.get('followed_issuer_entries', 0)} of followed "
+                        f"issuers, {result.items_written} new filings")
+            self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
 
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()
