@@ -6,17 +6,24 @@ const wallet = document.getElementById("wallet");
 const base = `/api/v1/wallets/${encodeURIComponent(wallet.dataset.chain)}/${encodeURIComponent(wallet.dataset.address)}`;
 const labels = choiceLabels();
 const charts = {};
+// The newest request per chart: an answer to an older one (a window the user has since changed) is dropped,
+// whatever order the answers arrive in.
+const latestRequest = {};
 
 async function drawChart(kind, canvasId, label, color) {
   const canvas = document.getElementById(canvasId);
   const empty = document.getElementById(`${canvasId}-empty`);
   const days = document.getElementById("history-days").value;
+  const request = (latestRequest[kind] || 0) + 1;
+  latestRequest[kind] = request;
   let points = [];
   try {
     points = (await apiFetch(`${base}/${kind}?days=${days}`)).points || [];
   } catch (error) {
+    if (request !== latestRequest[kind]) return;
     empty.textContent = `Could not load history: ${error.message}`;
   }
+  if (request !== latestRequest[kind]) return;
   canvas.dataset.points = String(points.length);
   empty.hidden = points.length > 0;
   canvas.hidden = points.length === 0;

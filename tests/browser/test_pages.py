@@ -217,10 +217,22 @@ def test_live_feed_shows_every_event_once_across_a_server_drop_and_pages_render(
     dashboard_png = screenshot_dir / "dashboard.png"
     page.screenshot(path=str(dashboard_png), full_page=True)
 
+    # The page's first (90-day) history answers are held back until after the 365-day ones the select asks for
+    # (seen in CI: under load they arrived last and drew the old window): the charts must keep the newer window.
+    held: list = []
+    page.route("**/*-history?days=90", lambda route: held.append(route))
     page.goto(f"{base}/wallets/hyperliquid/{address}/")
+    page.wait_for_function("() => document.getElementById('history-days') !== null")
     page.select_option("#history-days", "365")  # the recorded prices end in 2025: a window ending at the newest row
     page.wait_for_function("() => document.getElementById('roi-chart').dataset.points === '120'"
                            " && document.getElementById('portfolio-chart').dataset.points === '120'")
+    assert len(held) == 2
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => [document.getElementById('roi-chart').dataset.points,"
+                         " document.getElementById('portfolio-chart').dataset.points]") == ["120", "120"]
+    page.unroute("**/*-history?days=90")
     assert page.locator("#perp-positions tbody tr").count() == 6
     assert page.locator("#trade-rows tr").count() == 25
     page.click("#more-trades")
