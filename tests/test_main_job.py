@@ -101,6 +101,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
             "4, 8-K, 10-K, 10-Q, S-1, 144, 424B5") in text
     assert SecFiling.objects.count() == wanted
     assert "sec_feed: ok, 3 pages, 300 entries (ended: past the end (503))" in text
+    assert "skipped: no exchange announcement feed is recorded" in text
 
     # Paper trading: the admin's account with a scheduled strategy, and a backtest that records one signal
     # per trading fill of the recorded trader (each ordered, rejected or skipped, never dropped).

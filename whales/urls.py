@@ -7,4 +7,5 @@ from whales import views
 urlpatterns = [
     path("whales/", views.whale_list_page, name="whale-list"),
     path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
+    path("catalysts/", views.catalyst_list_page, name="catalyst-list"),
 ]

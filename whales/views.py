@@ -5,15 +5,18 @@ own FilterSet and parameter serializer, so ``/whales/?chain=...`` and ``/api/v1/
 list the same whales. Display formatting is in ``whales.templatetags.whale_format``.
 """
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
 from whales.api.pagination import keyset_page
-from whales.api.serializers import WHALE_SORT_FIELDS, WhaleListParamsSerializer
+from whales.api.serializers import WHALE_SORT_FIELDS, CatalystListParamsSerializer, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
+from whales.context import catalyst_list
 from whales.errors import InvalidAddress, flatten_errors
-from whales.models import OpeningStatus, WalletOpening, Whale, WhaleType
+from whales.models import CatalystType, OpeningStatus, WalletOpening, Whale, WhaleType
 from whales.selectors import (
     page_choice_labels,
     page_filter_choices,
@@ -25,6 +28,7 @@ from whales.selectors import (
 )
 
 WHALE_PAGE_SIZE = 50
+CATALYST_PAGE_SIZE = 100
 WALLET_TRADES_PAGE_SIZE = 25
 
 
@@ -101,3 +105,17 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         "trades_page_size": WALLET_TRADES_PAGE_SIZE,
         "choice_labels": page_choice_labels(),
     })
+
+
+def catalyst_list_page(request: HttpRequest) -> HttpResponse:
+    """``/catalysts/``: the ``GET catalyst/events`` list as a page (same parameters: coin, type, since, until,
+    limit; newest first). Invalid input answers 400 with the API's message and no rows."""
+    params = CatalystListParamsSerializer(data={"limit": CATALYST_PAGE_SIZE, **request.GET.dict()})
+    context: dict[str, Any] = {"query": request.GET, "types": CatalystType.choices, "events": [], "errors": []}
+    if not params.is_valid():
+        context["errors"] = [flatten_errors(params.errors)]
+        return render(request, "whales/catalysts.html", context, status=400)
+    values = params.validated_data
+    context["events"] = list(catalyst_list(coin=values.get("coin"), type=values.get("type"),
+                                           since=values.get("since"), until=values.get("until"))[: values["limit"]])
+    return render(request, "whales/catalysts.html", context)

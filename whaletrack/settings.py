@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "ledgers.glass.bitcoin",
     "ledgers.glass.hyperliquid",
     "ledgers.catalyst.sec",
+    "ledgers.catalyst.announcements",
     "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -374,6 +375,9 @@ SEC_API_BUDGET_MAX_WAIT_S = env.float("SEC_API_BUDGET_MAX_WAIT_S", default=30.0)
 SEC_FORMS = env.list("SEC_FORMS", default=["4", "8-K", "10-K", "10-Q", "S-1", "144", "424B5"])
 # Pages of 100 entries of the latest-filings feed read per run at most (EDGAR keeps about 50).
 SEC_FEED_MAX_PAGES = env.int("SEC_FEED_MAX_PAGES", default=10)
+
+# --- Catalyst ledger: exchange announcements (the feeds are rows in the admin) -------------------------
+ANNOUNCEMENTS_TIMEOUT_S = env.float("ANNOUNCEMENTS_TIMEOUT_S", default=15.0)
 
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that

@@ -31,6 +31,7 @@ REQUIRED = {
     "hyperliquid": "hyperliquid.collect_whales",
     "sec": "sec.collect_submissions",
     "sec_feed": "sec.collect_feed",
+    "announcements": "announcements.collect",
 }
 
 

@@ -13,6 +13,8 @@ from rest_framework import serializers
 from whales.api.pagination import MAX_ID
 from whales.chains import tx_url
 from whales.models import (
+    CatalystEvent,
+    CatalystType,
     Entity,
     EventType,
     Holding,
@@ -83,6 +85,17 @@ class EventListParamsSerializer(serializers.Serializer):
         required=False, min_value=0, max_value=MAX_ID,
         help_text="Backfill: only events with id > since_id, oldest first (ascending id).",
     )
+
+
+class CatalystListParamsSerializer(serializers.Serializer):
+    """Query of ``GET catalyst/events``."""
+
+    coin = serializers.RegexField(r"^[A-Za-z0-9.]{1,30}$", required=False,
+                                  help_text="Only catalysts of this coin: its symbol as listed, e.g. BTC, stETH.")
+    type = serializers.ChoiceField(choices=CatalystType.choices, required=False, help_text="Catalyst type.")
+    since = serializers.DateTimeField(required=False, help_text="Only catalysts at or after this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Only catalysts before this time (ISO 8601).")
+    limit = limit_field()
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -327,3 +340,21 @@ class RoiHistorySerializer(serializers.Serializer):
 
 class PortfolioHistorySerializer(serializers.Serializer):
     points = PortfolioPointSerializer(many=True, help_text="Oldest day first.")
+
+
+class CatalystEventSerializer(serializers.ModelSerializer):
+    """One catalyst: a filing or an exchange announcement, with the coins it concerns (``coins``: symbols)."""
+
+    coins = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CatalystEvent
+        fields = ["id", "source", "type", "title", "url", "occurred_at", "impact_score", "coins", "details"]
+        read_only_fields = fields
+
+    def get_coins(self, event: CatalystEvent) -> list[str]:
+        return [symbol for symbol in event.coins.split(",") if symbol]
+
+
+class CatalystListSerializer(serializers.Serializer):
+    items = CatalystEventSerializer(many=True)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("wallets/<str:chain>/<str:address>/portfolio-history", views.PortfolioHistoryView.as_view(),
          name="api-wallet-portfolio-history"),
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
+    path("catalyst/events", views.CatalystEventListView.as_view(), name="api-catalyst-events"),
 ]

@@ -24,6 +24,9 @@ from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.params import validated
 from whales.api.serializers import (
+    CatalystEventSerializer,
+    CatalystListParamsSerializer,
+    CatalystListSerializer,
     ErrorSerializer,
     EventListParamsSerializer,
     EventListSerializer,
@@ -42,6 +45,7 @@ from whales.api.serializers import (
     WhaleListSerializer,
 )
 from whales.chains import Chain, normalize_address
+from whales.context import catalyst_list
 from whales.errors import InvalidParameter, NotFound, flatten_errors
 from whales.models import WalletMetricsDaily, Whale, WhaleEvent
 from whales.readcache import read_cached
@@ -289,3 +293,16 @@ class EventRecentListView(GenericAPIView):
         if params.get("since_id") is not None:
             queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")
         return {"items": EventSerializer(queryset[: params["limit"]], many=True).data}
+
+
+class CatalystEventListView(APIView):
+    """GET catalyst/events: SEC filings and exchange announcements, newest first, filtered by coin, type and
+    time (``since`` inclusive, ``until`` exclusive), at most ``limit``."""
+
+    @extend_schema(operation_id="catalyst_event_list", parameters=[CatalystListParamsSerializer],
+                   responses={200: CatalystListSerializer, 400: BAD_REQUEST})
+    def get(self, request: Request) -> Response:
+        params = validated(CatalystListParamsSerializer, request.query_params)
+        queryset = catalyst_list(coin=params.get("coin"), type=params.get("type"), since=params.get("since"),
+                                 until=params.get("until"))
+        return Response({"items": CatalystEventSerializer(queryset[: params["limit"]], many=True).data})

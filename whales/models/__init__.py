@@ -33,6 +33,7 @@ from whales.models.analytics import (
     WalletOpening,
     WalletScore,
 )
+from whales.models.context import CatalystCoin, CatalystEvent, CatalystType
 from whales.models.fields import (
     amount_field,
     percent_field,
@@ -53,6 +54,9 @@ from whales.models.registry import (
 
 __all__ = [
     "AddressCategory",
+    "CatalystCoin",
+    "CatalystEvent",
+    "CatalystType",
     "Direction",
     "Entity",
     "EntityKind",

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from ledgers.catalyst.sec.models import SecFiling, SecIssuer
+from ledgers.catalyst.sec.services import filings_catalysts_upsert
 
 
 @admin.register(SecIssuer)
@@ -16,6 +17,12 @@ class SecIssuerAdmin(admin.ModelAdmin):
     list_editable = ["coins", "is_active"]
     search_fields = ["name", "tickers", "=cik"]
     readonly_fields = ["last_collected_at", "older_pages_loaded", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: SecIssuer, form, change: bool) -> None:
+        """Save, then re-file the issuer's stored filings under its (possibly new) coins."""
+        obj.full_clean(exclude=["older_pages_loaded"])
+        super().save_model(request, obj, form, change)
+        filings_catalysts_upsert(issuer=obj)
 
 
 @admin.register(SecFiling)

@@ -27,8 +27,9 @@ from ledgers.catalyst.sec.models import FilingSource, SecFiling, SecIssuer
 from ledgers.catalyst.sec.types import FeedEntry, Filing
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start, cursor_advance, cursor_get_or_create
+from whales.context import CatalystItem, catalysts_upsert
 from whales.errors import InvalidParameter, Misconfigured
-from whales.models import RunStatus
+from whales.models import CatalystType, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ FEED_COLLECTOR_NAME = "sec_feed"
 FEED_STREAM = "sec_feed"
 """The feed's cursor: the newest entry time stored (epoch seconds, UTC)."""
 MAX_FEED_PAGES = 60
+CATALYST_SOURCE = "sec"
+FORM_IMPACT: dict[str, int] = {"S-1": 70, "424B5": 70, "8-K": 60, "10-K": 40, "10-Q": 40, "144": 30, "4": 20}
+"""Impact score (0-100) of a filing by form: an offering (S-1, 424B5: treasuries raise cash to buy coins) moves a
+coin most, then a current report (8-K), the periodic reports, an insider's planned sale (144) and trades (4)."""
+DEFAULT_IMPACT = 20
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,29 @@ def filings_store(*, issuer: SecIssuer, filings: Iterable[Filing], source: str,
                     report_period=filing.report_period, items=filing.items, size_bytes=filing.size_bytes,
                     accepted_at=filing.accepted_at,
                     document_url=document_url(issuer.cik, accession, filing.primary_document))
+        filings_catalysts_upsert(issuer=issuer, accession_numbers=list(wanted))
     return len(new)
+
+
+def filings_catalysts_upsert(*, issuer: SecIssuer, accession_numbers: list[str] | None = None) -> int:
+    """Write the stored filings of ``issuer`` (those of ``accession_numbers``, or all) as catalysts of its coins
+    (``whales.context``), from what is stored now: type ``sec_filing``, the title "ISSUER: FORM", the document
+    link, the acceptance time (else the filing date at 00:00 UTC), ``FORM_IMPACT``. Returns how many were new."""
+    filings = SecFiling.objects.filter(issuer=issuer)
+    if accession_numbers is not None:
+        filings = filings.filter(accession_number__in=accession_numbers)
+    coins = issuer.coin_symbols
+    items = []
+    for filing in filings.order_by("id"):
+        title = f"{issuer.name}: {filing.form}" + (f" (items {filing.items})" if filing.items else "")
+        items.append(CatalystItem(
+            source_ref=f"{issuer.cik}:{filing.accession_number}", type=CatalystType.SEC_FILING, title=title,
+            url=filing.document_url,
+            occurred_at=filing.accepted_at or datetime.combine(filing.filed_on, datetime.min.time(), tzinfo=UTC),
+            impact_score=FORM_IMPACT.get(filing.form, DEFAULT_IMPACT), coins=coins,
+            details={"form": filing.form, "accession_number": filing.accession_number, "cik": issuer.cik,
+                     "issuer": issuer.name, "filed_on": filing.filed_on.isoformat(), "items": filing.items}))
+    return catalysts_upsert(source=CATALYST_SOURCE, items=items)
 
 
 def issuer_collect(*, client: SecClient, issuer: SecIssuer) -> tuple[int, int, list[str]]:

@@ -38,6 +38,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from ledgers.catalyst.announcements.services import announcements_collect
 from ledgers.catalyst.sec.services import COLLECTOR_NAME as SEC_COLLECTOR_NAME
 from ledgers.catalyst.sec.services import IssuerProgress
 from ledgers.catalyst.sec.services import feed_collect as sec_feed_collect
@@ -223,6 +224,7 @@ class Command(BaseCommand):
         self.step("Hyperliquid collector", self.unless_unreachable(
             sources, "hyperliquid", lambda: self.collect_hyperliquid(replay=replay)))
         self.step("SEC EDGAR filings (catalyst ledger)", self.collect_sec)
+        self.step("Exchange announcements (catalyst ledger)", lambda: self.collect_announcements(replay=replay))
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
@@ -412,6 +414,17 @@ class Command(BaseCommand):
                         f"(ended: {extra.get('ended', '-')}), {extra.get('followed_issuer_entries', 0)} of followed "
                         f"issuers, {result.items_written} new filings")
             self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
+
+    def collect_announcements(self, *, replay: bool) -> None:
+        """Every active announcement feed, live only: no exchange feed is recorded."""
+        if replay:
+            self.stdout.write("   skipped: no exchange announcement feed is recorded; its beat row reads the live "
+                              "feeds hourly")
+            return
+        result = announcements_collect()
+        line = (f"   announcements: {result.status}, {result.extra.get('feeds', 0)} feeds, {result.items_seen} "
+                f"entries, {result.items_written} new")
+        self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
 
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()

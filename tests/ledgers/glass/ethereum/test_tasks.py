@@ -53,6 +53,6 @@ def test_collect_command_prints_progress_and_counts(recorded_world, replay):
 
 
 def test_collect_command_rejects_an_unknown_collector_and_runs_nothing():
-    with pytest.raises(CommandError, match=r"No collector named 'dogecoin'; known: bitcoin, .*ethereum"):
+    with pytest.raises(CommandError, match=r"No collector named 'dogecoin'; known: announcements, bitcoin, .*ethereum"):
         call_command("collect", "dogecoin")
     assert not CollectorRun.objects.exists()

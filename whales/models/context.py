@@ -1,0 +1,61 @@
+"""What surrounds a whale move (issue 16): the catalysts the ledgers collect (SEC filings, exchange
+announcements), kept in one indexed table so a wallet page, an event payload or the catalyst API can ask "what
+happened to these coins around then" in one query. The ledgers write them through ``whales.context``."""
+
+from django.db import models
+
+
+class CatalystType(models.TextChoices):
+    """A filing, or one of the source system's announcement types."""
+
+    SEC_FILING = "sec_filing", "SEC filing"
+    LISTING = "listing", "Listing"
+    MAINTENANCE = "maintenance", "Maintenance"
+    TRADING_UPDATE = "trading_update", "Trading update"
+    FEATURE = "feature", "Feature"
+
+
+class CatalystEvent(models.Model):
+    """One catalyst, unique per (``source``, ``source_ref``): the collector that found it and its own key.
+
+    ``occurred_at`` aware UTC (a filing's acceptance time, an announcement's publication); ``impact_score``
+    0-100, set by the source (``details`` says why); ``coins`` the canonical symbols it concerns,
+    comma-separated, each also a ``CatalystCoin`` row for the indexed lookups."""
+
+    source = models.CharField(max_length=30)
+    source_ref = models.CharField(max_length=200)
+    type = models.CharField(max_length=30, choices=CatalystType.choices)
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=1000, blank=True)
+    occurred_at = models.DateTimeField()
+    impact_score = models.PositiveSmallIntegerField()
+    coins = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    observed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["source", "source_ref"], name="catalyst_source_ref_uniq")]
+        indexes = [
+            models.Index(fields=["-occurred_at", "-id"], name="catalyst_time"),
+            models.Index(fields=["type", "-occurred_at"], name="catalyst_type_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80]
+
+
+class CatalystCoin(models.Model):
+    """A coin a catalyst concerns, with the catalyst's time copied so "catalysts of BTC between two times" is one
+    index range."""
+
+    event = models.ForeignKey(CatalystEvent, on_delete=models.CASCADE, related_name="coin_rows")
+    symbol = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "symbol"], name="catalyst_coin_uniq")]
+        indexes = [models.Index(fields=["symbol", "-occurred_at"], name="catalyst_coin_time")]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} @ {self.occurred_at:%Y-%m-%d %H:%M}"
