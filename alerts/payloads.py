@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from whales.api.serializers import EventSerializer
+from whales.context import event_context
 from whales.models import WhaleEvent
 
 # The ``events/recent`` item (EventSerializer) and its freshness fields: JSON-safe values only.
@@ -42,13 +43,16 @@ def event_payload(event: WhaleEvent) -> EventPayload:
     - ``detection_latency_ms``: observed_at - block_time (how long after the block, or the
       mempool's first sighting, WhaleTrack had it); None when the block time is later (clock skew);
     - ``source_lag_blocks``: how many blocks the source was behind its head when the event was
-      stored, where the collector knows it (``details["source_lag_blocks"]``), else None.
+      stored, where the collector knows it (``details["source_lag_blocks"]``), else None;
+    - ``context``: the catalysts of its coins around it (``whales.context.event_context``: filings and
+      announcements within CONTEXT_WINDOW_HOURS; two queries).
     Select ``whale`` (and its entity) with the event to avoid a query per event.
     """
     data = dict(EventSerializer(event).data)
     data["published_at"] = timezone.now().isoformat().replace("+00:00", "Z")
     data["detection_latency_ms"] = event.detection_latency_ms
     data["source_lag_blocks"] = (event.details or {}).get("source_lag_blocks")
+    data["context"] = event_context(event)
     return data
 
 

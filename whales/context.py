@@ -8,13 +8,23 @@ document) and nothing else.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from whales.models import CatalystCoin, CatalystEvent
+from whales.models import CatalystCoin, CatalystEvent, Trade, WhaleEvent
+
+CONTEXT_MAX_CATALYSTS = 10
+"""Catalysts listed beside one move at most: the highest impact first, then the nearest in time."""
+CONTEXT_WALLET_EVENTS = 5
+"""A wallet's most recent events that get their context on its page and in its API answer."""
+# A wrapped token's catalysts are its coin's (the market ledger prices WETH and WBTC through ETH and BTC).
+COIN_ALIASES = {"WETH": "ETH", "WBTC": "BTC"}
+# The coin a move with no trade row is in: the chain's native coin (a mempool whale is a BTC transfer).
+CHAIN_COINS = {"bitcoin": "BTC", "ethereum": "ETH"}
 
 
 @dataclass(frozen=True)
@@ -89,3 +99,62 @@ def catalyst_list(*, coin: str | None = None, type: str | None = None, since: da
     if until is not None:
         queryset = queryset.filter(occurred_at__lt=until)
     return queryset.order_by("-occurred_at", "-id")
+
+
+def event_coins(event: WhaleEvent) -> list[str]:
+    """The coins of a whale event: the base and quote assets of its trade (same chain, transaction, log index and
+    whale), wrapped tokens as their coin (``COIN_ALIASES``); with no trade, the chain's native coin
+    (``CHAIN_COINS``), else none. At most one query."""
+    coins: list[str] = []
+    assets: Iterable[tuple[str, str]] = ()
+    if event.whale_id is not None:  # every trade has its whale
+        assets = Trade.objects.filter(chain=event.chain, tx_hash=event.tx_hash, log_index=event.log_index,
+                                      whale_id=event.whale_id).values_list("base_asset", "quote_asset")
+    for pair in assets:
+        for asset in pair:
+            coin = COIN_ALIASES.get(asset, asset)
+            if coin and coin not in coins:
+                coins.append(coin)
+    if not coins and event.chain in CHAIN_COINS:
+        coins.append(CHAIN_COINS[event.chain])
+    return coins
+
+
+def context_around(*, coins: Sequence[str], at: datetime, window_hours: int | None = None) -> dict[str, Any]:
+    """The catalysts of ``coins`` within ``window_hours`` (default CONTEXT_WINDOW_HOURS) either side of ``at``.
+
+    Shape (JSON-safe): {"window_hours", "coins", "catalysts": [{"id", "source", "source_ref", "type", "title", "url",
+    "occurred_at" (ISO-8601 UTC), "impact_score", "coins", "offset_hours" (catalyst time - ``at``, signed,
+    1 decimal)}]}, at most CONTEXT_MAX_CATALYSTS, highest impact first, then nearest in time. One query on the
+    ``catalyst_coin_time`` index (no query without coins)."""
+    hours = settings.CONTEXT_WINDOW_HOURS if window_hours is None else window_hours
+    result: dict[str, Any] = {"window_hours": hours, "coins": list(coins), "catalysts": []}
+    if not coins:
+        return result
+    window = timedelta(hours=hours)
+    rows = CatalystCoin.objects.filter(symbol__in=list(coins), occurred_at__gte=at - window,
+                                       occurred_at__lte=at + window).values("event_id")
+    events = list(CatalystEvent.objects.filter(id__in=rows).order_by("-impact_score", "-occurred_at", "-id")
+                  [: CONTEXT_MAX_CATALYSTS * 5])
+    events.sort(key=lambda e: (-e.impact_score, abs((e.occurred_at - at).total_seconds()), -e.id))
+    result["catalysts"] = [{
+        "id": e.id, "source": e.source, "source_ref": e.source_ref, "type": e.type, "title": e.title, "url": e.url,
+        "occurred_at": e.occurred_at.isoformat().replace("+00:00", "Z"), "impact_score": e.impact_score,
+        "coins": [c for c in e.coins.split(",") if c],
+        "offset_hours": round((e.occurred_at - at).total_seconds() / 3600, 1),
+    } for e in events[:CONTEXT_MAX_CATALYSTS]]
+    return result
+
+
+def event_context(event: WhaleEvent) -> dict[str, Any]:
+    """``context_around`` the event's coins (``event_coins``) at its block time. Two queries."""
+    return context_around(coins=event_coins(event), at=event.block_time)
+
+
+def wallet_context(*, whale_id: int) -> list[dict[str, Any]]:
+    """The context of the wallet's CONTEXT_WALLET_EVENTS most recent events, newest first: [{"event_id",
+    "type", "block_time" (ISO-8601 UTC), "summary", "context": event_context}]. 1 + 2 per event queries."""
+    events = WhaleEvent.objects.filter(whale_id=whale_id).filter(~Q(type="reorg_retraction")).order_by(
+        "-block_time", "-id")[:CONTEXT_WALLET_EVENTS]
+    return [{"event_id": e.id, "type": e.type, "block_time": e.block_time.isoformat().replace("+00:00", "Z"),
+             "summary": e.summary, "context": event_context(e)} for e in events]

@@ -14,7 +14,7 @@ from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, CatalystListParamsSerializer, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
-from whales.context import catalyst_list
+from whales.context import catalyst_list, wallet_context
 from whales.errors import InvalidAddress, flatten_errors
 from whales.models import CatalystType, OpeningStatus, WalletOpening, Whale, WhaleType
 from whales.selectors import (
@@ -104,6 +104,7 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         "next_cursor": page.next_cursor or "",
         "trades_page_size": WALLET_TRADES_PAGE_SIZE,
         "choice_labels": page_choice_labels(),
+        "moves_context": wallet_context(whale_id=whale.pk),
     })
 
 

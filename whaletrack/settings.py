@@ -379,6 +379,11 @@ SEC_FEED_MAX_PAGES = env.int("SEC_FEED_MAX_PAGES", default=10)
 # --- Catalyst ledger: exchange announcements (the feeds are rows in the admin) -------------------------
 ANNOUNCEMENTS_TIMEOUT_S = env.float("ANNOUNCEMENTS_TIMEOUT_S", default=15.0)
 
+# Catalysts shown beside a whale move: those within this many hours either side of it (1-168).
+CONTEXT_WINDOW_HOURS = env.int("CONTEXT_WINDOW_HOURS", default=24)
+if not 1 <= CONTEXT_WINDOW_HOURS <= 168:
+    raise ImproperlyConfigured(f"CONTEXT_WINDOW_HOURS must be 1 to 168, not {CONTEXT_WINDOW_HOURS}")
+
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that
 # analysts edit in the admin (seeded from these by a data migration).

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from whales.api.pagination import MAX_ID
 from whales.chains import tx_url
+from whales.context import wallet_context
 from whales.models import (
     CatalystEvent,
     CatalystType,
@@ -222,12 +223,20 @@ class HoldingSerializer(serializers.ModelSerializer):
 
 
 class WalletDetailSerializer(serializers.Serializer):
-    """``GET wallets/{chain}/{address}``: {wallet, metrics, holdings, score}; score is null until scoring exists."""
+    """``GET wallets/{chain}/{address}``: {wallet, metrics, holdings, score, context}; score is null until scoring
+    exists; context lists the wallet's latest events with the catalysts of their coins around them."""
 
     wallet = WalletSerializer(source="*", read_only=True)
     metrics = serializers.SerializerMethodField()
     holdings = HoldingSerializer(many=True, read_only=True)
     score = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}, "description": (
+        "The wallet's latest events (at most 5, newest first): {event_id, type, block_time, summary, context: "
+        "{window_hours, coins, catalysts: [{id, source, source_ref, type, title, url, occurred_at, impact_score, "
+        "coins, offset_hours}]}}; the catalysts of the event's coins within CONTEXT_WINDOW_HOURS either side.")})
+    def get_context(self, whale: Whale) -> list[dict]:
+        return wallet_context(whale_id=whale.pk)
 
     @extend_schema_field(WalletMetricsSerializer(allow_null=True))
     def get_metrics(self, whale: Whale) -> dict | None:
@@ -237,6 +246,11 @@ class WalletDetailSerializer(serializers.Serializer):
                           "description": "Smart-money score; always null until wallet scoring exists."})
     def get_score(self, whale: Whale) -> None:
         return None
+
+
+# The answer's key is "context" (issue 16), which is also the name of every serializer's context property: declared
+# here, after the class, so the field is listed without a class attribute that would hide that property.
+WalletDetailSerializer._declared_fields["context"] = serializers.SerializerMethodField()
 
 
 class TradeSerializer(serializers.ModelSerializer):
