@@ -10,6 +10,7 @@ from django.core.management import call_command
 from ledgers.catalyst.sec.models import SecFiling
 from ledgers.exchange.market.models import PriceHistory
 from ledgers.glass.bitcoin.models import MempoolStatus, MempoolTransaction
+from ledgers.human.reddit.models import RedditPost
 from ledgers.models import CollectorRun
 from tests.ledgers.glass.bitcoin import recorded as btc_recorded
 from tests.ledgers.glass.ethereum import recorded
@@ -37,7 +38,26 @@ def snapshot() -> dict:
         "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
         "fills": sorted(Fill.objects.values_list("order_id", "price_usd", "quantity", "realized_pnl_usd")),
         "sec_filings": sorted(SecFiling.objects.values_list("issuer__cik", "accession_number", "primary_document")),
+        "reddit_posts": sorted(RedditPost.objects.values_list("reddit_id", "score", "sentiment_compound", "coins")),
     }
+
+
+def reddit_recorded_ids(name: str) -> set[str]:
+    import json
+
+    from tests.ledgers.human.reddit.test_reddit import DATA
+
+    return {c["data"]["name"] for c in json.loads((DATA / name).read_text())["data"]["children"] if c["kind"] == "t3"}
+
+
+def reddit_recorded_posts() -> dict[str, int]:
+    """Posts per recorded listing file (raw)."""
+    import json
+
+    from tests.ledgers.human.reddit.test_reddit import ASK_HOT, ASK_NEW, POPULAR
+
+    return {path.name: sum(c["kind"] == "t3" for c in json.loads(path.read_text())["data"]["children"])
+            for path in (POPULAR, ASK_HOT, ASK_NEW)}
 
 
 def sec_recorded_counts() -> tuple[int, int]:
@@ -102,6 +122,11 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert SecFiling.objects.count() == wanted
     assert "sec_feed: ok, 3 pages, 300 entries (ended: past the end (503))" in text
     assert "skipped: no exchange announcement feed is recorded" in text
+    # Reddit: the recorded r/popular and r/AskReddit listings; the seeded crypto subreddits are not recorded.
+    reddit_posts = reddit_recorded_posts()
+    assert "2 recorded subreddits followed (2 new)" in text
+    assert f"reddit: partial, 13 listings (10 failed), {sum(reddit_posts.values())} posts, " \
+           f"{len(set().union(*(reddit_recorded_ids(n) for n in reddit_posts)))} new" in text
 
     # Paper trading: the admin's account with a scheduled strategy, and a backtest that records one signal
     # per trading fill of the recorded trader (each ordered, rejected or skipped, never dropped).

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "ledgers.glass.hyperliquid",
     "ledgers.catalyst.sec",
     "ledgers.catalyst.announcements",
+    "ledgers.human.reddit",
     "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -383,6 +384,18 @@ ANNOUNCEMENTS_TIMEOUT_S = env.float("ANNOUNCEMENTS_TIMEOUT_S", default=15.0)
 CONTEXT_WINDOW_HOURS = env.int("CONTEXT_WINDOW_HOURS", default=24)
 if not 1 <= CONTEXT_WINDOW_HOURS <= 168:
     raise ImproperlyConfigured(f"CONTEXT_WINDOW_HOURS must be 1 to 168, not {CONTEXT_WINDOW_HOURS}")
+
+# --- Human ledger: Reddit (the subreddits are rows in the admin) ------------------------------------------
+REDDIT_URL = env.str("REDDIT_URL", default="https://www.reddit.com")
+REDDIT_USER_AGENT = env.str("REDDIT_USER_AGENT", default="python:whaletrack:1.0 (self-hosted whale tracker)")
+REDDIT_TIMEOUT_S = env.float("REDDIT_TIMEOUT_S", default=15.0)
+# Reddit allows about 10 unauthenticated requests a minute per client.
+REDDIT_API_BUDGET = env.str("REDDIT_API_BUDGET", default="10/minute")
+REDDIT_API_BUDGET_MAX_WAIT_S = env.float("REDDIT_API_BUDGET_MAX_WAIT_S", default=65.0)
+# Posts read per listing (hot, new) of each subreddit.
+REDDIT_LISTING_LIMIT = env.int("REDDIT_LISTING_LIMIT", default=25)
+if not 1 <= REDDIT_LISTING_LIMIT <= 100:
+    raise ImproperlyConfigured(f"REDDIT_LISTING_LIMIT must be 1 to 100, not {REDDIT_LISTING_LIMIT}")
 
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that

@@ -1,1 +1,1 @@
-"""Human ledger: sentiment (Reddit, news). No source is built yet; each will be an app here."""
+"""Human ledger: the crowd's mood. ``reddit``: posts of the subreddits analysts follow, with VADER sentiment."""

@@ -53,3 +53,8 @@ RECORDED_TRADER = "0xb7b6f3cea3f66bf525f5d8f965f6dbf6d9b017b2"
 # both depositors become whales (live: HYPERLIQUID_BRIDGE_MIN_USD).
 RECORDED_BRIDGE_FROM_BLOCK = 311_103_000
 RECORDED_BRIDGE_MIN_USD = Decimal(100)
+
+# --- Reddit (reddit-praw-cassettes) ------------------------------------------------------------------
+# The subreddits whose listings are recorded: name -> the recorded listings. Neither is about crypto (no crypto
+# subreddit is recorded); the main job follows them offline so the collector runs on real posts of both schemas.
+RECORDED_SUBREDDITS: dict[str, str] = {"popular": "hot", "askreddit": "hot,new"}

@@ -8,6 +8,7 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``POST /hyperliquid/info``: Hyperliquid's Info API, see ``ledgers.replay.hyperliquid`` (faults can be
   restricted to one request ``type`` with ``method``; stats count the path only);
 - ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
+- ``GET /reddit/r/<subreddit>/<listing>.json``: Reddit listings, see ``ledgers.replay.reddit``;
 - ``GET /sec-data/submissions/...`` (data.sec.gov) and ``GET /sec-www/cgi-bin/browse-edgar`` (www.sec.gov's
   latest-filings feed): SEC EDGAR, see ``ledgers.replay.sec``;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
@@ -48,6 +49,7 @@ from ledgers.replay.mempool_ws import (
     MempoolWsServer,
     WsFaultInjector,
 )
+from ledgers.replay.reddit import RedditIndex
 from ledgers.replay.sec import SecIndex
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ HYPERLIQUID_INFO_PATH = HYPERLIQUID_PREFIX + "/info"
 COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
 SEC_DATA_PREFIX = "/sec-data"
+REDDIT_PREFIX = "/reddit"
 SEC_WWW_PREFIX = "/sec-www"
 CONTROL_PREFIX = "/_replay/"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -139,6 +142,7 @@ class ReplayServer:
         self.hyperliquid = HyperliquidInfo(HyperliquidIndex.load(self.data_dir))
         self.arbitrum = ArbitrumRpc(load_arbitrum_index(self.data_dir))
         self.sec = SecIndex.load(self.data_dir)
+        self.reddit = RedditIndex.load(self.data_dir)
         script = MempoolScript.load(self.data_dir)
         self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
         self.mempool_stream = MempoolStream(script, index=self.bitcoin)
@@ -233,6 +237,11 @@ class ReplayServer:
         return self.url + ARBITRUM_PATH
 
     @property
+    def reddit_url(self) -> str:
+        """Reddit's base (``url + "/reddit"``; listings at ``/r/<sub>/<listing>.json``), for REDDIT_URL."""
+        return self.url + REDDIT_PREFIX
+
+    @property
     def sec_data_url(self) -> str:
         """SEC EDGAR submissions host (``url + "/sec-data"``), for SEC_DATA_URL."""
         return self.url + SEC_DATA_PREFIX
@@ -280,7 +289,7 @@ class ReplayServer:
         "json_files", "skipped_files", "bitcoin_txs", "bitcoin_addresses", "bitcoin_tip_height",
         "bitcoin_script_frames", "hyperliquid_recordings", "hyperliquid_users", "hyperliquid_types",
         "arbitrum_blocks", "arbitrum_receipts", "arbitrum_logs", "arbitrum_head_block", "sec_submissions",
-        "sec_feed_pages", "index_seconds"}``
+        "sec_feed_pages", "reddit_listings", "index_seconds"}``
         (json_files/skipped_files: Ethereum's; hyperliquid_recordings: indexed ``/info`` interactions)."""
         c = self.eth_index.counts
         arb = self.arbitrum.index.counts
@@ -309,6 +318,7 @@ class ReplayServer:
             "arbitrum_head_block": self.arbitrum.head,
             "sec_submissions": len(self.sec.submissions),
             "sec_feed_pages": len(self.sec.feed_pages),
+            "reddit_listings": len(self.reddit.listings),
             "index_seconds": round(self.index_seconds, 3),
         }
 
@@ -507,6 +517,8 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         elif path.startswith(SEC_DATA_PREFIX + "/submissions/") and verb == "GET":
             sec = replay.sec.submissions_answer(path[len(SEC_DATA_PREFIX + "/submissions/"):])
             status, payload, content_type = sec.status, sec.body, sec.content_type
+        elif path.startswith(REDDIT_PREFIX + "/r/") and verb == "GET":
+            status, payload = replay.reddit.answer(path[len(REDDIT_PREFIX):])
         elif path == SEC_WWW_PREFIX + "/cgi-bin/browse-edgar" and verb == "GET":
             sec = replay.sec.feed_answer(url.query)
             status, payload, content_type = sec.status, sec.body, sec.content_type

@@ -18,7 +18,8 @@ def test_list_names_every_collector_with_its_ledger():
         ["catalyst", "announcements:"], ["glass", "bitcoin:"], ["glass", "bitcoin_mempool:"], ["glass", "ethereum:"],
         ["glass", "ethereum_holdings:"],
         ["glass", "hyperliquid:"],
-        ["glass", "hyperliquid_bridge:"], ["exchange", "market:"], ["catalyst", "sec:"], ["catalyst", "sec_feed:"]]
+        ["glass", "hyperliquid_bridge:"], ["exchange", "market:"], ["human", "reddit:"],
+        ["catalyst", "sec:"], ["catalyst", "sec_feed:"]]
 
 
 @pytest.mark.parametrize(("argv", "message"), [

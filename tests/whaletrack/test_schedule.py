@@ -32,6 +32,7 @@ REQUIRED = {
     "sec": "sec.collect_submissions",
     "sec_feed": "sec.collect_feed",
     "announcements": "announcements.collect",
+    "reddit": "reddit.collect",
 }
 
 

@@ -76,6 +76,8 @@ class Command(BaseCommand):
                               f"{summary['sec_feed_pages']} latest-filings feed pages")
             self.stdout.write(f"  SEC_DATA_URL={server.sec_data_url}")
             self.stdout.write(f"  SEC_WWW_URL={server.sec_www_url}")
+            self.stdout.write(f"  reddit: {summary['reddit_listings']} recorded listings")
+            self.stdout.write(f"  REDDIT_URL={server.reddit_url}")
             self.stdout.write("Press Ctrl+C to stop.")
             self.stdout.flush()
             while not stop.wait(0.5):

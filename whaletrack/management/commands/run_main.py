@@ -57,12 +57,15 @@ from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.client import HyperliquidClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.history import metrics_backfill
+from ledgers.human.reddit.models import Subreddit
+from ledgers.human.reddit.services import ListingProgress, reddit_collect
 from ledgers.registry import WalletProgress
 from ledgers.replay.catalog import (
     RECORDED_BITCOIN_WHALES,
     RECORDED_BRIDGE_FROM_BLOCK,
     RECORDED_BRIDGE_MIN_USD,
     RECORDED_HYPERLIQUID_WHALES,
+    RECORDED_SUBREDDITS,
     RECORDED_TRADER,
 )
 from ledgers.replay.server import ReplayServer
@@ -145,6 +148,7 @@ def replay_overrides(node: ReplayServer) -> dict[str, object]:
         "HYPERLIQUID_API_URL": node.hyperliquid_url, "HYPERLIQUID_WEIGHT_BUDGET": REPLAY_BUDGET,
         "ARBITRUM_RPC_URL": node.arbitrum_url, "HYPERLIQUID_BRIDGE_START_BLOCK": RECORDED_BRIDGE_FROM_BLOCK,
         "HYPERLIQUID_BRIDGE_MIN_USD": RECORDED_BRIDGE_MIN_USD, "COINGECKO_API_URL": node.coingecko_url,
+        "REDDIT_URL": node.reddit_url, "REDDIT_API_BUDGET": REPLAY_BUDGET,
         "SEC_DATA_URL": node.sec_data_url, "SEC_WWW_URL": node.sec_www_url, "SEC_API_BUDGET": REPLAY_BUDGET,
         "SEC_USER_AGENT": settings.SEC_USER_AGENT or REPLAY_SEC_USER_AGENT,
     }
@@ -225,6 +229,9 @@ class Command(BaseCommand):
             sources, "hyperliquid", lambda: self.collect_hyperliquid(replay=replay)))
         self.step("SEC EDGAR filings (catalyst ledger)", self.collect_sec)
         self.step("Exchange announcements (catalyst ledger)", lambda: self.collect_announcements(replay=replay))
+        if replay:
+            self.step("Recorded subreddits", self.follow_recorded_subreddits)
+        self.step("Reddit (human ledger)", self.collect_reddit)
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
@@ -425,6 +432,26 @@ class Command(BaseCommand):
         line = (f"   announcements: {result.status}, {result.extra.get('feeds', 0)} feeds, {result.items_seen} "
                 f"entries, {result.items_written} new")
         self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
+
+    def follow_recorded_subreddits(self) -> None:
+        """Follow the subreddits whose listings are recorded (none is about crypto; catalog.RECORDED_SUBREDDITS)."""
+        created = 0
+        for name, listings in RECORDED_SUBREDDITS.items():
+            _, new = Subreddit.objects.get_or_create(name=name, defaults={"listings": listings})
+            created += new
+        self.stdout.write(f"   {len(RECORDED_SUBREDDITS)} recorded subreddits followed ({created} new): "
+                          + ", ".join(f"r/{n} ({listings})" for n, listings in RECORDED_SUBREDDITS.items()))
+
+    def collect_reddit(self) -> None:
+        """Every followed subreddit's listings, with progress and counts."""
+        def progress(p: ListingProgress) -> None:
+            self.stdout.write(f"   {p}")
+
+        result = reddit_collect(progress=progress)
+        extra = result.extra
+        line = (f"   reddit: {result.status}, {extra.get('listings', 0)} listings "
+                f"({extra.get('listings_failed', 0)} failed), {result.items_seen} posts, {result.items_written} new")
+        self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(line))
 
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()
