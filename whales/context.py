@@ -9,13 +9,14 @@ document) and nothing else.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
-from whales.models import CatalystCoin, CatalystEvent, Trade, WhaleEvent
+from whales.models import CatalystCoin, CatalystEvent, MoodReading, Trade, WhaleEvent
 
 CONTEXT_MAX_CATALYSTS = 10
 """Catalysts listed beside one move at most: the highest impact first, then the nearest in time."""
@@ -121,17 +122,20 @@ def event_coins(event: WhaleEvent) -> list[str]:
 
 
 def context_around(*, coins: Sequence[str], at: datetime, window_hours: int | None = None) -> dict[str, Any]:
-    """The catalysts of ``coins`` within ``window_hours`` (default CONTEXT_WINDOW_HOURS) either side of ``at``.
+    """The catalysts of ``coins`` within ``window_hours`` (default CONTEXT_WINDOW_HOURS) either side of ``at``, and
+    the crowd's mood about each coin over the same window (``mood``).
 
-    Shape (JSON-safe): {"window_hours", "coins", "catalysts": [{"id", "source", "source_ref", "type", "title", "url",
-    "occurred_at" (ISO-8601 UTC), "impact_score", "coins", "offset_hours" (catalyst time - ``at``, signed,
-    1 decimal)}]}, at most CONTEXT_MAX_CATALYSTS, highest impact first, then nearest in time. One query on the
-    ``catalyst_coin_time`` index (no query without coins)."""
+    Shape (JSON-safe): {"window_hours", "coins", "sentiment": [mood per coin], "catalysts": [{"id", "source",
+    "source_ref", "type", "title", "url", "occurred_at" (ISO-8601 UTC), "impact_score", "coins", "offset_hours"
+    (catalyst time - ``at``, signed, 1 decimal)}]}, at most CONTEXT_MAX_CATALYSTS, highest impact first, then
+    nearest in time. One query on the
+    ``catalyst_coin_time`` index and one per coin on ``mood_coin_time`` (none without coins)."""
     hours = settings.CONTEXT_WINDOW_HOURS if window_hours is None else window_hours
-    result: dict[str, Any] = {"window_hours": hours, "coins": list(coins), "catalysts": []}
+    window = timedelta(hours=hours)
+    result: dict[str, Any] = {"window_hours": hours, "coins": list(coins), "catalysts": [],
+                              "sentiment": [mood(coin=coin, since=at - window, until=at + window) for coin in coins]}
     if not coins:
         return result
-    window = timedelta(hours=hours)
     rows = CatalystCoin.objects.filter(symbol__in=list(coins), occurred_at__gte=at - window,
                                        occurred_at__lte=at + window).values("event_id")
     events = list(CatalystEvent.objects.filter(id__in=rows).order_by("-impact_score", "-occurred_at", "-id")
@@ -158,3 +162,59 @@ def wallet_context(*, whale_id: int) -> list[dict[str, Any]]:
         "-block_time", "-id")[:CONTEXT_WALLET_EVENTS]
     return [{"event_id": e.id, "type": e.type, "block_time": e.block_time.isoformat().replace("+00:00", "Z"),
              "summary": e.summary, "context": event_context(e)} for e in events]
+
+
+@dataclass(frozen=True)
+class MoodItem:
+    """One post's mood about its coins, as the human ledger reports it: ``compound`` in [-1, 1] (4 places),
+    ``weight`` the engagement weight (> 0), ``occurred_at`` aware UTC."""
+
+    source_ref: str
+    coins: Sequence[str]
+    occurred_at: datetime
+    compound: Decimal
+    weight: Decimal
+
+
+BULLISH_AT = Decimal("0.05")
+MOOD_QUANTUM = Decimal("0.0001")
+
+
+def moods_upsert(*, source: str, items: Iterable[MoodItem]) -> int:
+    """Store a reading per (item, coin); update the compound and weight of those stored. Returns readings new.
+    One transaction."""
+    rows = {(item.source_ref, coin): item for item in items for coin in item.coins}
+    if not rows:
+        return 0
+    with transaction.atomic():
+        stored = {(r.source_ref, r.coin): r for r in MoodReading.objects.filter(
+            source=source, source_ref__in={ref for ref, _ in rows})}
+        new = [MoodReading(source=source, source_ref=ref, coin=coin, occurred_at=item.occurred_at,
+                           compound=item.compound, weight=item.weight)
+               for (ref, coin), item in rows.items() if (ref, coin) not in stored]
+        MoodReading.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+        for key, reading in stored.items():
+            item = rows.get(key)
+            if item is not None and (reading.compound, reading.weight) != (item.compound, item.weight):
+                MoodReading.objects.filter(pk=reading.pk).update(compound=item.compound, weight=item.weight)
+    return len(new)
+
+
+def mood(*, coin: str, since: datetime, until: datetime) -> dict[str, Any]:
+    """The crowd's mood about ``coin`` in [``since``, ``until``): {"coin", "since", "until" (ISO-8601 UTC),
+    "posts", "bullish", "bearish", "neutral" (counts by the post's label: compound >= 0.05, <= -0.05, between),
+    "weighted_compound" (sum(weight x compound) / sum(weight), 4 places half-even, as a string; None without
+    posts)}. One aggregate query on the ``mood_coin_time`` index."""
+    rows = MoodReading.objects.filter(coin=coin, occurred_at__gte=since, occurred_at__lt=until)
+    figures = rows.aggregate(
+        posts=Count("id"), weighted=Sum(F("weight") * F("compound")), weights=Sum("weight"),
+        bullish=Count("id", filter=Q(compound__gte=BULLISH_AT)),
+        bearish=Count("id", filter=Q(compound__lte=-BULLISH_AT)))
+    weighted = None
+    if figures["posts"]:
+        weighted = str((Decimal(figures["weighted"]) / Decimal(figures["weights"])).quantize(
+            MOOD_QUANTUM, ROUND_HALF_EVEN))
+    return {"coin": coin, "since": since.isoformat().replace("+00:00", "Z"),
+            "until": until.isoformat().replace("+00:00", "Z"), "posts": figures["posts"],
+            "bullish": figures["bullish"], "bearish": figures["bearish"],
+            "neutral": figures["posts"] - figures["bullish"] - figures["bearish"], "weighted_compound": weighted}

@@ -88,6 +88,18 @@ class EventListParamsSerializer(serializers.Serializer):
     )
 
 
+SENTIMENT_WINDOWS = {"1h": 1, "24h": 24, "7d": 168}
+
+
+class SentimentParamsSerializer(serializers.Serializer):
+    """Query of ``GET human/sentiment``."""
+
+    coin = serializers.RegexField(r"^[A-Za-z0-9.]{1,30}$", help_text="The coin's symbol as listed, e.g. BTC.")
+    window = serializers.ChoiceField(choices=list(SENTIMENT_WINDOWS), required=False,
+                                     help_text="Only this window (1h, 24h, 7d); default all three.")
+    until = serializers.DateTimeField(required=False, help_text="Windows end here (ISO 8601); default now.")
+
+
 class CatalystListParamsSerializer(serializers.Serializer):
     """Query of ``GET catalyst/events``."""
 

@@ -15,4 +15,5 @@ urlpatterns = [
          name="api-wallet-portfolio-history"),
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
     path("catalyst/events", views.CatalystEventListView.as_view(), name="api-catalyst-events"),
+    path("human/sentiment", views.SentimentView.as_view(), name="api-human-sentiment"),
 ]

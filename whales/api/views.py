@@ -24,6 +24,7 @@ from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.params import validated
 from whales.api.serializers import (
+    SENTIMENT_WINDOWS,
     CatalystEventSerializer,
     CatalystListParamsSerializer,
     CatalystListSerializer,
@@ -36,6 +37,7 @@ from whales.api.serializers import (
     PortfolioPointSerializer,
     RoiHistorySerializer,
     RoiPointSerializer,
+    SentimentParamsSerializer,
     TradeListParamsSerializer,
     TradePageSerializer,
     TradeSerializer,
@@ -45,7 +47,7 @@ from whales.api.serializers import (
     WhaleListSerializer,
 )
 from whales.chains import Chain, normalize_address
-from whales.context import catalyst_list
+from whales.context import catalyst_list, mood
 from whales.errors import InvalidParameter, NotFound, flatten_errors
 from whales.models import WalletMetricsDaily, Whale, WhaleEvent
 from whales.readcache import read_cached
@@ -306,3 +308,20 @@ class CatalystEventListView(APIView):
         queryset = catalyst_list(coin=params.get("coin"), type=params.get("type"), since=params.get("since"),
                                  until=params.get("until"))
         return Response({"items": CatalystEventSerializer(queryset[: params["limit"]], many=True).data})
+
+
+class SentimentView(APIView):
+    """GET human/sentiment?coin=&window=&until=: the crowd's mood about a coin over the last hour, day and week
+    (or one ``window``) ending ``until`` (default now), from the posts that name it (``whales.context.mood``:
+    posts, bullish/bearish/neutral counts, engagement-weighted mean VADER compound)."""
+
+    @extend_schema(operation_id="human_sentiment", parameters=[SentimentParamsSerializer],
+                   responses={200: OpenApiResponse(description="{coin, until, windows: {1h|24h|7d: mood}}"),
+                              400: BAD_REQUEST})
+    def get(self, request: Request) -> Response:
+        params = validated(SentimentParamsSerializer, request.query_params)
+        until = params.get("until") or timezone.now()
+        windows = [params["window"]] if params.get("window") else list(SENTIMENT_WINDOWS)
+        return Response({"coin": params["coin"], "until": until.isoformat().replace("+00:00", "Z"), "windows": {
+            name: mood(coin=params["coin"], since=until - timedelta(hours=SENTIMENT_WINDOWS[name]), until=until)
+            for name in windows}})

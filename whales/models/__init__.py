@@ -33,7 +33,7 @@ from whales.models.analytics import (
     WalletOpening,
     WalletScore,
 )
-from whales.models.context import CatalystCoin, CatalystEvent, CatalystType
+from whales.models.context import CatalystCoin, CatalystEvent, CatalystType, MoodReading
 from whales.models.fields import (
     amount_field,
     percent_field,
@@ -69,6 +69,7 @@ __all__ = [
     "LabelConfidence",
     "MetricsFields",
     "MetricsPending",
+    "MoodReading",
     "OpeningStatus",
     "RunStatus",
     "ScoreConfidence",

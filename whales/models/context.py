@@ -59,3 +59,26 @@ class CatalystCoin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class MoodReading(models.Model):
+    """The crowd's mood about one coin in one post (the human ledger): unique per (``source``, ``source_ref``,
+    ``coin``). ``compound`` is the post's VADER compound score in [-1, 1]; ``weight`` its engagement weight
+    (``1 + ln(1 + max(score, 0) + comments)``, 4 places; updated as engagement changes); ``occurred_at`` aware UTC,
+    when it was posted."""
+
+    source = models.CharField(max_length=30)
+    source_ref = models.CharField(max_length=200)
+    coin = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField()
+    compound = models.DecimalField(max_digits=5, decimal_places=4)
+    weight = models.DecimalField(max_digits=10, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref", "coin"], name="mood_source_ref_coin_uniq"),
+        ]
+        indexes = [models.Index(fields=["coin", "-occurred_at"], name="mood_coin_time")]
+
+    def __str__(self) -> str:
+        return f"{self.coin} {self.compound} @ {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -7,24 +7,27 @@ is updated. Network I/O happens outside transactions; each listing's posts are s
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ledgers.exchange.market.mentions import CoinMatcher, coin_matcher
-from ledgers.human.reddit.activity import ListingFormatError, listing_posts, sentiment
+from ledgers.human.reddit.activity import ListingFormatError, engagement_weight, listing_posts, sentiment
 from ledgers.human.reddit.client import RedditClient, RedditError, RedditUnavailable
 from ledgers.human.reddit.models import RedditPost, Subreddit
 from ledgers.human.reddit.types import Post
 from ledgers.registry import CollectorResult
 from ledgers.runlog import collector_run_finish, collector_run_start
+from whales.context import MoodItem, moods_upsert
 from whales.errors import InvalidParameter
 from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
 
 COLLECTOR_NAME = "reddit"
+WEIGHT_QUANTUM = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class ListingProgress:
 
 def posts_store(*, posts: list[Post], matcher: CoinMatcher) -> int:
     """Store ``posts`` (the first of posts sharing an id), with VADER sentiment and coins of title + text; update
-    the engagement of those already stored. Returns how many were new. One transaction."""
+    the engagement of those already stored; write each post's mood about each of its coins to ``whales.context``
+    (weighted by engagement). Returns how many posts were new. One transaction."""
     wanted: dict[str, Post] = {}
     for post in posts:
         wanted.setdefault(post.reddit_id, post)
@@ -68,6 +72,12 @@ def posts_store(*, posts: list[Post], matcher: CoinMatcher) -> int:
                 created_at=post.created_at, permalink=post.permalink, url=post.url,
                 coins=",".join(matcher.mentions(text))[:300], sentiment_compound=compound, sentiment_label=label))
         RedditPost.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+        rows = RedditPost.objects.filter(reddit_id__in=list(wanted)).exclude(coins="").values_list(
+            "reddit_id", "coins", "created_at", "sentiment_compound", "score", "num_comments")
+        moods_upsert(source=COLLECTOR_NAME, items=[MoodItem(
+            source_ref=reddit_id, coins=coins.split(","), occurred_at=created_at, compound=compound,
+            weight=Decimal(repr(engagement_weight(score, comments))).quantize(WEIGHT_QUANTUM))
+            for reddit_id, coins, created_at, compound, score, comments in rows])
     return len(new)
 
 
