@@ -30,7 +30,57 @@ class CollectorHealth(TypedDict):
     failures_24h: int
     stale_after_s: int
     is_stale: bool
+    ledger: str
+    success_rate_24h: float | None
+    latency_p50_ms: int | None
+    latency_p95_ms: int | None
+    records_per_run_24h: float | None
+    state: str
+    state_reason: str
     live: NotRequired[Mapping[str, Any] | None]
+
+
+class HealthState:
+    """A collector's state, by the first rule it meets (``collector_state``)."""
+
+    FAILING = "failing"
+    DEGRADED = "degraded"
+    HEALTHY = "healthy"
+
+
+FAILING_BELOW = 0.5
+DEGRADED_BELOW = 0.9
+
+
+def percentile(values: list[int], fraction: float) -> int | None:
+    """The nearest-rank percentile of ``values`` (``fraction`` 0.5 for p50): the smallest value with at least
+    that fraction of the values at or below it; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(fraction * 1000) * len(ordered) // 1000))  # ceil(fraction x n), in integers
+    return ordered[rank - 1]
+
+
+def collector_state(*, is_stale: bool, last_status: str | None, success_rate: float | None) -> tuple[str, str]:
+    """(state, why) of a collector, by the first rule it meets:
+    1. failing: stale (no successful run within its ``stale_after_s``) and its last run failed or it never ran;
+       or fewer than half of its finished runs of the last 24 h succeeded;
+    2. degraded: stale; or its last run was partial or failed; or fewer than 90 % of its last 24 h's runs
+       succeeded;
+    3. healthy otherwise.
+    A run succeeded when it ended ok or partial (it stored what it could)."""
+    if is_stale and last_status in (None, RunStatus.FAILED):
+        return HealthState.FAILING, "stale, and its last run failed" if last_status else "stale: it never ran"
+    if success_rate is not None and success_rate < FAILING_BELOW:
+        return HealthState.FAILING, f"{success_rate:.0%} of its runs in 24 h succeeded (< 50 %)"
+    if is_stale:
+        return HealthState.DEGRADED, "stale: no successful run within its freshness bound"
+    if last_status in (RunStatus.PARTIAL, RunStatus.FAILED):
+        return HealthState.DEGRADED, f"its last run was {last_status}"
+    if success_rate is not None and success_rate < DEGRADED_BELOW:
+        return HealthState.DEGRADED, f"{success_rate:.0%} of its runs in 24 h succeeded (< 90 %)"
+    return HealthState.HEALTHY, "fresh, and its runs succeed"
 
 
 class DashboardSummary(DashboardFigures):
@@ -50,11 +100,14 @@ class DashboardPage(TypedDict):
 def collector_health_list() -> list[CollectorHealth]:
     """Freshness of every registered collector from its newest run log rows.
 
-    Shape: [{name, description, last_run_at, last_success_at, last_status, last_error,
-    last_duration_ms, runs_24h, failures_24h, stale_after_s, is_stale, live?}] sorted by name.
+    Shape: [{name, description, ledger, last_run_at, last_success_at, last_status, last_error,
+    last_duration_ms, runs_24h, failures_24h, success_rate_24h, latency_p50_ms, latency_p95_ms,
+    records_per_run_24h, stale_after_s, is_stale, state, state_reason, live?}] sorted by name.
     ``is_stale`` = no successful run within the collector's ``stale_after_s``; for a long-running
     collector (``live`` = its process's statistics, None when not running) = not connected, or no
-    message within ``stale_after_s``.
+    message within ``stale_after_s``. Over the finished runs of the last 24 h: ``success_rate_24h`` the share
+    that ended ok or partial (0-1, None without runs), the nearest-rank p50/p95 of their durations (ms) and the
+    mean records written per run. ``state`` and ``state_reason``: ``collector_state``.
     """
     now = timezone.now()
     since = now - timedelta(hours=24)
@@ -69,6 +122,11 @@ def collector_health_list() -> list[CollectorHealth]:
         .values("collector")
         .annotate(runs=Count("id"), failures=Count("id", filter=Q(status=RunStatus.FAILED)))
     }
+    finished: dict[str, list[tuple[int, str, int]]] = {}
+    for collector_name, duration, status, written in CollectorRun.objects.filter(
+            collector__in=names, started_at__gte=since, finished_at__isnull=False).values_list(
+            "collector", "duration_ms", "status", "items_written"):
+        finished.setdefault(collector_name, []).append((duration or 0, status, written or 0))
     items: list[CollectorHealth] = []
     for name in names:
         collector = collector_get(name)
@@ -86,13 +144,23 @@ def collector_health_list() -> list[CollectorHealth]:
             failures_24h=counts.get(name, {}).get("failures", 0),
             stale_after_s=collector.stale_after_s,
             is_stale=success_at is None or (now - success_at).total_seconds() > collector.stale_after_s,
+            ledger=str(collector.ledger),
+            success_rate_24h=(sum(s in (RunStatus.OK, RunStatus.PARTIAL) for _, s, _ in runs) / len(runs)
+                              if (runs := finished.get(name, [])) else None),
+            latency_p50_ms=percentile([d for d, _, _ in runs], 0.5),
+            latency_p95_ms=percentile([d for d, _, _ in runs], 0.95),
+            records_per_run_24h=round(sum(w for _, _, w in runs) / len(runs), 1) if runs else None,
+            state="", state_reason="",
         ))
+        item = items[-1]
         if collector.live_stats is not None:
             live = collector.live_stats()
             age = live.get("last_message_age_s") if live else None
-            items[-1]["live"] = live
-            items[-1]["is_stale"] = not (live and live.get("connected") and age is not None
-                                         and age <= collector.stale_after_s)
+            item["live"] = live
+            item["is_stale"] = not (live and live.get("connected") and age is not None
+                                    and age <= collector.stale_after_s)
+        item["state"], item["state_reason"] = collector_state(
+            is_stale=item["is_stale"], last_status=item["last_status"], success_rate=item["success_rate_24h"])
     return items
 
 

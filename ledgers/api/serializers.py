@@ -23,6 +23,17 @@ class CollectorHealthSerializer(serializers.Serializer):
     is_stale = serializers.BooleanField(
         help_text="No successful run within stale_after_s; for a long-running monitor: not connected or "
                   "no message within stale_after_s.")
+    ledger = serializers.CharField(help_text="glass, human, catalyst or exchange.")
+    success_rate_24h = serializers.FloatField(
+        allow_null=True, help_text="Share (0-1) of the last 24 h's finished runs that ended ok or partial.")
+    latency_p50_ms = serializers.IntegerField(allow_null=True, help_text="Median run duration over 24 h (ms).")
+    latency_p95_ms = serializers.IntegerField(allow_null=True, help_text="95th percentile (nearest rank), ms.")
+    records_per_run_24h = serializers.FloatField(allow_null=True, help_text="Mean records written per run, 24 h.")
+    state = serializers.ChoiceField(
+        choices=["healthy", "degraded", "failing"],
+        help_text="failing: stale with a failed (or no) last run, or under 50 % of 24 h's runs succeeded; degraded: "
+                  "stale, a partial or failed last run, or under 90 % succeeded; healthy otherwise.")
+    state_reason = serializers.CharField(help_text="Which rule decided the state.")
     live = serializers.DictField(
         allow_null=True, default=None,
         help_text="Long-running collectors (the mempool monitor): the running process's statistics "

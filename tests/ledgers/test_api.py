@@ -77,10 +77,40 @@ def test_collectors_health_lists_registered_collectors(api_client, staff_user):
         "last_success_at": (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
         "last_status": "failed", "last_error": "failed (the detail is shown to staff only)",
         "last_duration_ms": 15, "runs_24h": 2, "failures_24h": 1, "stale_after_s": 600, "is_stale": True,
-        "live": None,
+        "live": None, "ledger": "glass", "success_rate_24h": None, "latency_p50_ms": None, "latency_p95_ms": None,
+        "records_per_run_24h": None, "state": "failing", "state_reason": "stale, and its last run failed",
     }
     api_client.force_authenticate(staff_user)  # staff read the error itself
     assert api_client.get(f"{API}/collectors/health").json()["items"][0]["last_error"] == "boom"
+
+
+def test_collector_health_figures_and_state_over_the_last_24_hours(api_client):
+    now = timezone.now()
+    durations = [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    statuses = [RunStatus.OK] * 8 + [RunStatus.PARTIAL, RunStatus.FAILED]
+    for n, (duration, status) in enumerate(zip(durations, statuses, strict=True)):
+        started = now - timedelta(minutes=10 - n)
+        CollectorRunFactory(started_at=started, finished_at=started + timedelta(milliseconds=duration),
+                            duration_ms=duration, status=status, items_written=n)
+    CollectorRunFactory(started_at=now - timedelta(hours=30), finished_at=now - timedelta(hours=30),
+                        duration_ms=99_999, status=RunStatus.FAILED)  # older than 24 h: not counted
+    [item] = api_client.get(f"{API}/collectors/health").json()["items"]
+    assert item["success_rate_24h"] == 0.9  # ok or partial: 9 of 10
+    assert (item["latency_p50_ms"], item["latency_p95_ms"]) == (500, 1000)  # nearest rank: 5th and 10th of 10
+    assert item["records_per_run_24h"] == 4.5
+    # The last run failed, but one ended ok 3 minutes ago: not stale, so degraded by the last run.
+    assert (item["is_stale"], item["state"], item["state_reason"]) == (False, "degraded", "its last run was failed")
+
+
+@pytest.mark.parametrize(("is_stale", "last_status", "rate", "state"), [
+    (True, None, None, "failing"), (True, "failed", 1.0, "failing"), (False, "ok", 0.49, "failing"),
+    (True, "ok", 0.95, "degraded"), (False, "partial", 1.0, "degraded"), (False, "ok", 0.89, "degraded"),
+    (False, "ok", 0.9, "healthy"), (False, "ok", None, "healthy"),
+])
+def test_collector_state_rules(is_stale, last_status, rate, state):
+    from ledgers.selectors import collector_state
+
+    assert collector_state(is_stale=is_stale, last_status=last_status, success_rate=rate)[0] == state
 
 
 def test_collector_detail_has_health_and_20_newest_runs(api_client):
