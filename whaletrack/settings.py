@@ -6,6 +6,7 @@ Embedded default: SQLite, in-memory channel layer, local-memory cache, collector
 Celery broker (DESIGN.md section 4).
 """
 
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -396,6 +397,16 @@ REDDIT_API_BUDGET_MAX_WAIT_S = env.float("REDDIT_API_BUDGET_MAX_WAIT_S", default
 REDDIT_LISTING_LIMIT = env.int("REDDIT_LISTING_LIMIT", default=25)
 if not 1 <= REDDIT_LISTING_LIMIT <= 100:
     raise ImproperlyConfigured(f"REDDIT_LISTING_LIMIT must be 1 to 100, not {REDDIT_LISTING_LIMIT}")
+
+# --- Prometheus /metrics (off by default; when on, a token or an address allow-list is required) -----------
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from _exc
 
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that

@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from ledgers.glass.bitcoin.api.views import MempoolScorecardView, MempoolTransactionListView
 from whales.analytics.api.views import SmartMoneyFlowView
-from whaletrack import health
+from whaletrack import health, metrics
 from whaletrack.api import deprecated_alias
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"  # drf-spectacular's default SWAGGER_UI_DIST
@@ -54,4 +54,5 @@ urlpatterns = [
                                   "img-src": [SWAGGER_CDN]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
          name="api-docs"),
     path("health", health.health, name="health"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
