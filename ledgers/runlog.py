@@ -19,6 +19,7 @@ from ledgers.models import CollectorRun, SyncCursor
 from ledgers.redact import error_redact
 from ledgers.registry import CollectorResult, collector_get
 from whales.errors import Conflict
+from whales.logcontext import correlation_id, correlation_scope, new_correlation_id
 from whales.models import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def cursor_advance(*, stream: str, expected: int, position: int, position_hash: 
 
 def collector_run_start(*, collector: str, from_position: int | None = None) -> CollectorRun:
     """Open a run-log row (committed at once, so a killed run still shows as 'running')."""
-    run = CollectorRun.objects.create(collector=collector, from_position=from_position)
+    run = CollectorRun.objects.create(collector=collector, from_position=from_position,
+                                      details={"correlation_id": correlation_id.get()} if correlation_id.get() else {})
     opened = _open_runs.get()
     if opened is not None:
         opened.append(run.pk)
@@ -86,6 +88,8 @@ def collector_execute(name: str, **options: Any) -> CollectorResult:
     afresh; the run-log rows this run opened are closed as failed with the reason (a run that could not
     open its row gets a failed row of its own), at once or, while the database still fails, by the next
     run of any collector in this process; and the fault is raised for the caller to retry.
+    The run has its own correlation id (``whales.logcontext``): every log line it writes carries it, and its
+    run-log rows keep it in ``details["correlation_id"]``.
     Raises: UnknownCollector for an unknown name; InvalidParameter for bad options (nothing ran);
     DATABASE_FAULTS.
     """
@@ -93,7 +97,8 @@ def collector_execute(name: str, **options: Any) -> CollectorResult:
     token = _open_runs.set([])
     try:
         _faults_record()
-        return collector.run(**options)
+        with correlation_scope(new_correlation_id(name)):
+            return collector.run(**options)
     except DATABASE_FAULTS as exc:
         error = error_redact(f"{type(exc).__name__}: {exc}")[:5000]
         logger.warning("collector.run.database_fault", extra={"collector": name, "error": error[:200]})
