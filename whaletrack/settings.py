@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "ledgers.glass.ethereum",
     "ledgers.glass.bitcoin",
     "ledgers.glass.hyperliquid",
+    "ledgers.glass.defillama",
     "ledgers.catalyst.sec",
     "ledgers.catalyst.announcements",
     "ledgers.human.reddit",
@@ -416,6 +417,15 @@ for _network in METRICS_ALLOWED_IPS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError as _exc:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from _exc
+
+# --- Glass ledger: DeFiLlama --------------------------------------------------------------------------------
+DEFILLAMA_API_URL = env.str("DEFILLAMA_API_URL", default="https://api.llama.fi")
+DEFILLAMA_STABLECOINS_URL = env.str("DEFILLAMA_STABLECOINS_URL", default="https://stablecoins.llama.fi")
+DEFILLAMA_TIMEOUT_S = env.float("DEFILLAMA_TIMEOUT_S", default=20.0)
+# Protocols whose daily TVL is kept (the largest by TVL).
+DEFILLAMA_TOP_PROTOCOLS = env.int("DEFILLAMA_TOP_PROTOCOLS", default=100)
+# A stablecoin whose supply moved by at least this many percent in a week becomes a catalyst of its coin.
+STABLECOIN_SUPPLY_CHANGE_PERCENT = Decimal(env.str("STABLECOIN_SUPPLY_CHANGE_PERCENT", default="1.0"))
 
 # --- Whale events ----------------------------------------------------------------------------
 # Defaults for the per-type thresholds; the live values are whales.EventThreshold rows that

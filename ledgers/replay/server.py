@@ -8,6 +8,8 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``POST /hyperliquid/info``: Hyperliquid's Info API, see ``ledgers.replay.hyperliquid`` (faults can be
   restricted to one request ``type`` with ``method``; stats count the path only);
 - ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
+- ``GET /defillama-stablecoins/stablecoins`` (stablecoins.llama.fi) and ``/defillama/...`` (api.llama.fi, nothing
+  recorded: 404): DeFiLlama, see ``ledgers.replay.defillama``;
 - ``GET /reddit/r/<subreddit>/<listing>.json``: Reddit listings, see ``ledgers.replay.reddit``;
 - ``GET /sec-data/submissions/...`` (data.sec.gov) and ``GET /sec-www/cgi-bin/browse-edgar`` (www.sec.gov's
   latest-filings feed): SEC EDGAR, see ``ledgers.replay.sec``;
@@ -38,6 +40,7 @@ from urllib.parse import urlsplit
 from ledgers.replay.arbitrum import ArbitrumRpc, load_arbitrum_index
 from ledgers.replay.bitcoin import EsploraIndex
 from ledgers.replay.coingecko import CoinGeckoIndex
+from ledgers.replay.defillama import DefiLlamaRecording
 from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
 from ledgers.replay.faults import FaultInjector, ReplayStats
 from ledgers.replay.hyperliquid import HyperliquidIndex, HyperliquidInfo
@@ -62,6 +65,8 @@ COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
 SEC_DATA_PREFIX = "/sec-data"
 REDDIT_PREFIX = "/reddit"
+DEFILLAMA_PREFIX = "/defillama"
+DEFILLAMA_STABLECOINS_PREFIX = "/defillama-stablecoins"
 SEC_WWW_PREFIX = "/sec-www"
 CONTROL_PREFIX = "/_replay/"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -143,6 +148,7 @@ class ReplayServer:
         self.arbitrum = ArbitrumRpc(load_arbitrum_index(self.data_dir))
         self.sec = SecIndex.load(self.data_dir)
         self.reddit = RedditIndex.load(self.data_dir)
+        self.defillama = DefiLlamaRecording(self.data_dir)
         script = MempoolScript.load(self.data_dir)
         self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
         self.mempool_stream = MempoolStream(script, index=self.bitcoin)
@@ -235,6 +241,16 @@ class ReplayServer:
     def arbitrum_url(self) -> str:
         """Arbitrum One JSON-RPC endpoint (``url + "/arbitrum"``), for ARBITRUM_RPC_URL."""
         return self.url + ARBITRUM_PATH
+
+    @property
+    def defillama_url(self) -> str:
+        """DeFiLlama's TVL API (``url + "/defillama"``; nothing recorded), for DEFILLAMA_API_URL."""
+        return self.url + DEFILLAMA_PREFIX
+
+    @property
+    def defillama_stablecoins_url(self) -> str:
+        """DeFiLlama's stablecoins API (``url + "/defillama-stablecoins"``), for DEFILLAMA_STABLECOINS_URL."""
+        return self.url + DEFILLAMA_STABLECOINS_PREFIX
 
     @property
     def reddit_url(self) -> str:
@@ -517,6 +533,10 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         elif path.startswith(SEC_DATA_PREFIX + "/submissions/") and verb == "GET":
             sec = replay.sec.submissions_answer(path[len(SEC_DATA_PREFIX + "/submissions/"):])
             status, payload, content_type = sec.status, sec.body, sec.content_type
+        elif path.startswith(DEFILLAMA_STABLECOINS_PREFIX + "/") and verb == "GET":
+            status, payload = replay.defillama.stablecoins_answer(path[len(DEFILLAMA_STABLECOINS_PREFIX):])
+        elif path.startswith(DEFILLAMA_PREFIX + "/") and verb == "GET":
+            status, payload = 404, _dumps({"error": "no DeFiLlama TVL answer is recorded"})
         elif path.startswith(REDDIT_PREFIX + "/r/") and verb == "GET":
             status, payload = replay.reddit.answer(path[len(REDDIT_PREFIX):])
         elif path == SEC_WWW_PREFIX + "/cgi-bin/browse-edgar" and verb == "GET":

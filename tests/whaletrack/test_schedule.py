@@ -33,6 +33,7 @@ REQUIRED = {
     "sec_feed": "sec.collect_feed",
     "announcements": "announcements.collect",
     "reddit": "reddit.collect",
+    "defillama": "defillama.collect",
 }
 
 

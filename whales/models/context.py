@@ -6,13 +6,14 @@ from django.db import models
 
 
 class CatalystType(models.TextChoices):
-    """A filing, or one of the source system's announcement types."""
+    """A filing, one of the source system's announcement types, or a large move of a stablecoin's supply."""
 
     SEC_FILING = "sec_filing", "SEC filing"
     LISTING = "listing", "Listing"
     MAINTENANCE = "maintenance", "Maintenance"
     TRADING_UPDATE = "trading_update", "Trading update"
     FEATURE = "feature", "Feature"
+    STABLECOIN_SUPPLY = "stablecoin_supply", "Stablecoin supply move"
 
 
 class CatalystEvent(models.Model):

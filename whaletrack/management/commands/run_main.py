@@ -49,6 +49,7 @@ from ledgers.glass.bitcoin.client import EsploraClient
 from ledgers.glass.bitcoin.models import MempoolTransaction
 from ledgers.glass.bitcoin.monitor_run import MONITOR_NAME, monitor_once
 from ledgers.glass.bitcoin.services import collect_once as bitcoin_collect_once
+from ledgers.glass.defillama.services import defillama_collect
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.holdings import holdings_collect
 from ledgers.glass.ethereum.services import blocks_collect
@@ -149,6 +150,7 @@ def replay_overrides(node: ReplayServer) -> dict[str, object]:
         "ARBITRUM_RPC_URL": node.arbitrum_url, "HYPERLIQUID_BRIDGE_START_BLOCK": RECORDED_BRIDGE_FROM_BLOCK,
         "HYPERLIQUID_BRIDGE_MIN_USD": RECORDED_BRIDGE_MIN_USD, "COINGECKO_API_URL": node.coingecko_url,
         "REDDIT_URL": node.reddit_url, "REDDIT_API_BUDGET": REPLAY_BUDGET,
+        "DEFILLAMA_API_URL": node.defillama_url, "DEFILLAMA_STABLECOINS_URL": node.defillama_stablecoins_url,
         "SEC_DATA_URL": node.sec_data_url, "SEC_WWW_URL": node.sec_www_url, "SEC_API_BUDGET": REPLAY_BUDGET,
         "SEC_USER_AGENT": settings.SEC_USER_AGENT or REPLAY_SEC_USER_AGENT,
     }
@@ -227,6 +229,7 @@ class Command(BaseCommand):
                   self.unless_unreachable(sources, "arbitrum", self.discover_bridge_whales))
         self.step("Hyperliquid collector", self.unless_unreachable(
             sources, "hyperliquid", lambda: self.collect_hyperliquid(replay=replay)))
+        self.step("DeFiLlama stablecoins and TVL (glass ledger)", self.collect_defillama)
         self.step("SEC EDGAR filings (catalyst ledger)", self.collect_sec)
         self.step("Exchange announcements (catalyst ledger)", lambda: self.collect_announcements(replay=replay))
         if replay:
@@ -405,6 +408,14 @@ class Command(BaseCommand):
             if replay:
                 line += " (not in the recordings)"
         self.stdout.write(line if result.status != RunStatus.FAILED else self.style.ERROR(f"{line}: {result.error}"))
+
+    def collect_defillama(self) -> None:
+        """Stablecoin supply and protocol TVL, with counts."""
+        result = defillama_collect()
+        extra = result.extra
+        line = (f"   defillama: {result.status}, {extra.get('stablecoins', 0)} stablecoins, "
+                f"{extra.get('supply_catalysts', 0)} supply moves as catalysts, {extra.get('protocols', 0)} protocols")
+        self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
 
     def collect_sec(self) -> None:
         """The followed issuers' filings (``sec``), then the latest-filings feed (``sec_feed``), with counts."""
