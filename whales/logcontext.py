@@ -2,9 +2,9 @@
 
 ``correlation_id`` is a context variable: the ``CorrelationIdMiddleware`` sets it per HTTP request (the client's
 ``X-Request-ID`` when it is 1-64 letters, digits, ``-`` or ``_``, else a new one, echoed in the answer's
-``X-Request-ID``), ``ledgers.runlog.collector_execute`` per collector run (and keeps it in the run's
-``details``). ``install`` wraps the log record factory so every record made while one is set carries it as
-``record.correlation_id`` ("" otherwise), whatever handler later formats it.
+``X-Request-ID``) until the answer is closed, ``ledgers.runlog.collector_execute`` per collector run (and keeps
+it in the run's ``details``). ``install`` wraps the log record factory so every record made while one is set
+carries it as ``record.correlation_id`` ("" otherwise), whatever handler later formats it.
 
 ``json_formatter`` (python-json-logger) writes one JSON object per line: ``time`` (ISO-8601 UTC), ``level``,
 ``logger``, ``message``, ``correlation_id``, and every field the code passes in ``extra=`` as its own key.
@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter
 
@@ -55,7 +56,14 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    request_finished.connect(_request_finished, dispatch_uid="whales.logcontext.request_finished")
     _installed = True
+
+
+def _request_finished(**kwargs: Any) -> None:
+    """The answer was sent and closed (Django's ``request_finished``, after its error-answer log line): the
+    request's id no longer applies to what this thread or task logs next."""
+    correlation_id.set("")
 
 
 class _Formatter(JsonFormatter):
@@ -86,7 +94,7 @@ class CorrelationIdMiddleware:
         asked = request.META.get("HTTP_X_REQUEST_ID", "")
         value = asked if _VALID_ID.match(asked) else new_correlation_id("req")
         # Not reset on the way out: Django logs an error answer (django.request) after the middleware returns, and
-        # that line must carry the id too. The next request on this thread (WSGI) or task (ASGI) sets its own.
+        # that line must carry the id too. It is cleared when the answer is closed (``_request_finished``).
         correlation_id.set(value)
         response = self.get_response(request)
         response["X-Request-ID"] = value

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ledgers.models import CollectorRun
-from whales.logcontext import correlation_scope, json_formatter, plain_formatter
+from whales.logcontext import correlation_id, correlation_scope, json_formatter, plain_formatter
 
 
 def test_a_json_line_keeps_the_extra_fields_and_the_correlation_id():
@@ -38,6 +38,7 @@ def test_a_request_gets_an_id_and_its_log_lines_carry_it(client, caplog):
     assert given["X-Request-ID"] == "trace-42"
     forged = client.get("/no-such-page/", HTTP_X_REQUEST_ID="bad id\nX-Injected: 1")
     assert forged["X-Request-ID"].startswith("req-")  # not echoed: only letters, digits, - and _
+    assert correlation_id.get() == ""  # closed answers leave no id behind for what runs next on this thread
 
 
 @pytest.mark.django_db

@@ -107,3 +107,5 @@ def test_the_wallet_answer_and_page_show_the_catalysts_around_its_latest_moves(m
     assert page.count('class="catalyst" data-catalyst-id=') == sum(len(m["context"]["catalysts"]) for m in context)
     assert shown and all(f'data-catalyst-id="{i}"' in page for i in shown)
     assert "Coinbase Global, Inc.: 8-K" in page
+    assert f"{event.block_time:%Y-%m-%d %H:%M}</td>" not in page  # the time cell also holds the summary
+    assert f"{event.block_time:%Y-%m-%d %H:%M}<div class=\"muted\">{event.summary}" in page
