@@ -43,10 +43,13 @@ class CatalystItem:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+_CATALYST_FIELDS = ("type", "title", "url", "occurred_at", "impact_score", "coins", "details")
+
+
 def catalysts_upsert(*, source: str, items: Iterable[CatalystItem]) -> int:
     """Store ``items`` of ``source`` (the first of items sharing a ``source_ref``); return how many were new.
-    Existing ones are updated where they differ, and their coin rows replaced when their coins changed.
-    Shape: one transaction; reads the stored rows of these refs once."""
+    Existing ones are updated where they differ (one bulk update), and their coin rows replaced when their coins
+    or time changed. Shape: one transaction; reads the stored rows of these refs once."""
     wanted: dict[str, CatalystItem] = {}
     for item in items:
         wanted.setdefault(item.source_ref, item)
@@ -64,18 +67,23 @@ def catalysts_upsert(*, source: str, items: Iterable[CatalystItem]) -> int:
             source=source, source_ref__in=[event.source_ref for event in new])}
         coin_rows = [CatalystCoin(event=event, symbol=symbol, occurred_at=event.occurred_at)
                      for ref, event in created.items() for symbol in wanted[ref].coins]
+        changed: list[CatalystEvent] = []
         changed_coins: list[CatalystEvent] = []
         for ref, event in stored.items():
             item = wanted[ref]
             values = {"type": item.type, "title": item.title[:500], "url": item.url[:1000],
                       "occurred_at": item.occurred_at, "impact_score": item.impact_score,
                       "coins": ",".join(item.coins)[:300], "details": item.details}
-            if any(getattr(event, name) != value for name, value in values.items()):
-                CatalystEvent.objects.filter(pk=event.pk).update(**values)
-                if event.coins != values["coins"] or event.occurred_at != item.occurred_at:
-                    changed_coins.append(event)
-                    coin_rows += [CatalystCoin(event=event, symbol=symbol, occurred_at=item.occurred_at)
-                                  for symbol in item.coins]
+            if all(getattr(event, name) == value for name, value in values.items()):
+                continue
+            if event.coins != values["coins"] or event.occurred_at != item.occurred_at:
+                changed_coins.append(event)
+                coin_rows += [CatalystCoin(event=event, symbol=symbol, occurred_at=item.occurred_at)
+                              for symbol in item.coins]
+            for name, value in values.items():
+                setattr(event, name, value)
+            changed.append(event)
+        CatalystEvent.objects.bulk_update(changed, list(_CATALYST_FIELDS), batch_size=500)
         CatalystCoin.objects.filter(event__in=changed_coins).delete()
         CatalystCoin.objects.bulk_create(coin_rows, ignore_conflicts=True, batch_size=1000)
     return len(new)
@@ -181,8 +189,8 @@ MOOD_QUANTUM = Decimal("0.0001")
 
 
 def moods_upsert(*, source: str, items: Iterable[MoodItem]) -> int:
-    """Store a reading per (item, coin); update the compound and weight of those stored. Returns readings new.
-    One transaction."""
+    """Store a reading per (item, coin); update the compound and weight of those stored (one bulk update). Returns
+    readings new. One transaction."""
     rows = {(item.source_ref, coin): item for item in items for coin in item.coins}
     if not rows:
         return 0
@@ -193,10 +201,13 @@ def moods_upsert(*, source: str, items: Iterable[MoodItem]) -> int:
                            compound=item.compound, weight=item.weight)
                for (ref, coin), item in rows.items() if (ref, coin) not in stored]
         MoodReading.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+        changed = []
         for key, reading in stored.items():
             item = rows.get(key)
             if item is not None and (reading.compound, reading.weight) != (item.compound, item.weight):
-                MoodReading.objects.filter(pk=reading.pk).update(compound=item.compound, weight=item.weight)
+                reading.compound, reading.weight = item.compound, item.weight
+                changed.append(reading)
+        MoodReading.objects.bulk_update(changed, ["compound", "weight"], batch_size=1000)
     return len(new)
 
 

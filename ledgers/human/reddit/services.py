@@ -54,16 +54,17 @@ def posts_store(*, posts: list[Post], matcher: CoinMatcher) -> int:
         return 0
     with transaction.atomic():
         stored = {row.reddit_id: row for row in RedditPost.objects.filter(reddit_id__in=list(wanted))}
-        new = []
+        new, changed = [], []
+        now = timezone.now()
         for reddit_id, post in wanted.items():
             text = f"{post.title}\n{post.selftext}"
             if reddit_id in stored:
                 row = stored[reddit_id]
                 if (row.score, row.num_comments, row.upvote_ratio) != (post.score, post.num_comments,
                                                                        post.upvote_ratio):
-                    RedditPost.objects.filter(pk=row.pk).update(
-                        score=post.score, num_comments=post.num_comments, upvote_ratio=post.upvote_ratio,
-                        updated_at=timezone.now())
+                    row.score, row.num_comments, row.upvote_ratio, row.updated_at = (
+                        post.score, post.num_comments, post.upvote_ratio, now)
+                    changed.append(row)
                 continue
             compound, label = sentiment(text)
             new.append(RedditPost(
@@ -72,6 +73,7 @@ def posts_store(*, posts: list[Post], matcher: CoinMatcher) -> int:
                 created_at=post.created_at, permalink=post.permalink, url=post.url,
                 coins=",".join(matcher.mentions(text))[:300], sentiment_compound=compound, sentiment_label=label))
         RedditPost.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+        RedditPost.objects.bulk_update(changed, ["score", "num_comments", "upvote_ratio", "updated_at"], batch_size=500)
         rows = RedditPost.objects.filter(reddit_id__in=list(wanted)).exclude(coins="").values_list(
             "reddit_id", "coins", "created_at", "sentiment_compound", "score", "num_comments")
         moods_upsert(source=COLLECTOR_NAME, items=[MoodItem(

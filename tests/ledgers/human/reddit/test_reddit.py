@@ -110,3 +110,13 @@ def test_collect_command_refuses_a_subreddit_not_followed(followed):
     with pytest.raises(CommandError, match="r/wallstreetbets is not a subreddit WhaleTrack follows"):
         call_command("collect", "reddit", "--subreddit", "wallstreetbets")
     assert CollectorRun.objects.count() == 0
+
+
+def test_a_post_seen_again_gets_its_new_engagement(followed):
+    reddit_collect()
+    first = raw_posts(POPULAR)[0]
+    RedditPost.objects.filter(reddit_id=first["name"]).update(score=0, num_comments=0)
+    again = reddit_collect()
+    assert again.items_written == 0
+    post = RedditPost.objects.get(reddit_id=first["name"])
+    assert (post.score, post.num_comments) == (first["score"], first["num_comments"])
