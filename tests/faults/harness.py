@@ -153,24 +153,31 @@ class _ForkServer:
                  env: dict[str, str]) -> None:
         self.log = log.open("a")
         child_env = {**os.environ, "DATABASE_URL": url(database), "PYTHONUNBUFFERED": "1", **env}
+        # Unbuffered: lines are split from self._pending, never from a reader's hidden buffer (select on
+        # the pipe cannot see lines a buffered readline already pulled in, e.g. a child's last line and
+        # the server's "exit" line arriving together).
         self.process = subprocess.Popen(  # noqa: S603  (our own test script, fixed arguments)
             [sys.executable, "-m", module, *arguments],
-            cwd=BASE_DIR, env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+            cwd=BASE_DIR, env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, bufsize=0)
+        self._pending = b""
 
     def _line(self, timeout: float) -> str:
         assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            raise TimeoutError(f"the {self.name} said nothing within {timeout} s")
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {self.name} exited with {self.process.wait()}")
-        return line.strip()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError(f"the {self.name} said nothing within {timeout} s")
+            chunk = os.read(self.process.stdout.fileno(), 4096)
+            if not chunk:
+                raise RuntimeError(f"the {self.name} exited with {self.process.wait()}")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line.decode().strip()
 
     def _send(self, command: str) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
+        self.process.stdin.write(command.encode() + b"\n")
 
     def _start(self, command: str) -> int:
         self._send(command)
