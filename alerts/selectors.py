@@ -20,7 +20,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
-from whales.models import Direction, EventType, Trade, WhaleEvent, WhaleLabel
+from whales.models import SYSTEM_EVENT_TYPES, Direction, EventType, Trade, WhaleEvent, WhaleLabel
 
 # The directions a Trade behind each event type can have (whales.services.trades_ingest raises one
 # event per trade; the ledgers pick the type from the direction).
@@ -143,7 +143,8 @@ class RuleCriteria:
     def matches(self, event: WhaleEvent, facts: EventFacts) -> bool:
         """True when ``event`` meets every condition of the rule (empty conditions accept anything).
 
-        - active; chain in ``chains``; type in ``event_types``;
+        - active; chain in ``chains``; type in ``event_types`` (a system event's type, ``SYSTEM_EVENT_TYPES``,
+          must be named there: an empty list does not take them);
         - ``min_value_usd``: ``event.value_usd`` is not None and >= it;
         - ``whale_ids``: event's whale in it; ``label_ids``: the whale has one of those labels;
           ``entity_ids``: the whale's entity in it (events without a whale fail all three);
@@ -155,6 +156,8 @@ class RuleCriteria:
             return False
         if self.event_types and event.type not in self.event_types:
             return False
+        if event.type in SYSTEM_EVENT_TYPES and event.type not in self.event_types:
+            return False  # a catalyst or data-quality event reaches only rules that name its type
         if self.min_value_usd is not None and (event.value_usd is None or event.value_usd < self.min_value_usd):
             return False
         if self.whale_ids and event.whale_id not in self.whale_ids:

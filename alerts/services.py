@@ -43,7 +43,7 @@ from whales.quotas import owner_quota_check
 __all__ = [  # rules_matching and rule_simulate are reads (selectors); re-exported for the publishing API
     "alert_deliver", "alert_rule_create", "alert_rule_delete", "alert_rule_update",
     "alerts_create", "alerts_deliver_pending", "digests_flush", "events_claim", "events_publish",
-    "events_publish_pending", "events_send", "rule_simulate", "rules_matching", "webhook_dispatch",
+    "events_publish_pending", "events_send", "rule_simulate", "rules_matching", "staff_alert", "webhook_dispatch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def events_send(*, event_ids: Sequence[int]) -> list[int]:
     another process, or do not exist).
 
     In one transaction: claim (``events_claim``) and create the alerts (``alerts_create``). After it
-    commits: each event to FEED_GROUP, ``chain_group(chain)`` and, with a whale,
+    commits: each event to FEED_GROUP, ``chain_group(chain)`` (with a chain) and, with a whale,
     ``whale_group(whale_id)``, in (block_time, id) order; then each new non-suppressed alert is
     delivered (``alert_deliver``). A channel-layer failure of the feed is logged (clients backfill
     with ``events/recent?since_id=``).
@@ -141,6 +141,33 @@ def _group_send_counted(messages: Sequence[tuple[str, Mapping[str, Any]]], *, ra
             raise
         logger.exception("alerts.feed.send_failed", extra={"messages": len(messages), "sent": sent})
     return sent
+
+
+def staff_alert(*, subject: str, lines: Sequence[str], events: Sequence[WhaleEvent] = ()) -> None:
+    """Tell staff about an operational problem (a high data-quality issue), once the caller's transaction
+    commits: an ``alert.message`` to every active staff user's ``/ws/alerts/`` group (``{"id": None, "kind":
+    "staff", "rule": None, "event": the first event's payload or None, "events": ids, "count", "created_at",
+    "summary"}``), and an e-mail to ``settings.ADMINS`` (Django's ``mail_admins``; none when it is empty).
+    Failures are logged, never raised: the caller's data is already committed."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import mail_admins
+
+    body = "\n".join(lines)
+
+    def send() -> None:
+        staff_ids = list(get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True))
+        first = WhaleEvent.objects.filter(pk=events[0].pk).first() if events else None
+        alert = {"id": None, "kind": "staff", "rule": None, "event": event_payload(first) if first else None,
+                 "events": [e.pk for e in events], "count": len(lines),
+                 "created_at": timezone.now().isoformat().replace("+00:00", "Z"), "summary": f"{subject}: {body}"[:500]}
+        sent = _group_send_counted([(user_group(pk), {"type": "alert.message", "alert": alert}) for pk in staff_ids])
+        try:
+            mail_admins(subject, body, fail_silently=False)
+        except OSError:
+            logger.exception("alerts.staff.mail_failed")
+        logger.info("alerts.staff.sent", extra={"staff": sent, "lines": len(lines)})
+
+    transaction.on_commit(send, robust=True)
 
 
 class FeedWhaleRef(TypedDict):
@@ -193,7 +220,7 @@ def _feed_send(events: Sequence[WhaleEvent]) -> None:
     owners: list[int] = []  # the event id of each message
     for event in events:
         message = feed_message(event_payload(event))
-        groups = [FEED_GROUP, chain_group(event.chain)]
+        groups = [FEED_GROUP, *([chain_group(event.chain)] if event.chain else [])]
         if event.whale_id is not None:
             groups.append(whale_group(event.whale_id))
         messages.extend((group, message) for group in groups)

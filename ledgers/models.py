@@ -43,3 +43,61 @@ class CollectorRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collector} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class QualitySeverity(models.TextChoices):
+    """How much a data-quality issue matters: high raises a ``data_quality`` event and staff alerts."""
+
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+
+
+class QualityReport(models.Model):
+    """One run of the data-quality monitor (``ledgers.quality``): scores 0-100 of the system and of each
+    ledger with its parts, the issues found, and what each accuracy check counted.
+
+    ``ledgers``: {ledger: {"score", "completeness", "timeliness", "accuracy"}} (numbers as strings, one
+    decimal); ``issues``: the issues open after the run (``QualityIssue`` fields); ``checks``: {check:
+    {"ledger", "severity", "checked", "failed"}}.
+    """
+
+    computed_at = models.DateTimeField(default=timezone.now)
+    score = models.DecimalField(max_digits=4, decimal_places=1)
+    ledgers = models.JSONField(default=dict)
+    issues = models.JSONField(default=list)
+    checks = models.JSONField(default=dict)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["-computed_at"], name="qualityreport_time")]
+
+    def __str__(self) -> str:
+        return f"quality {self.score} at {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class QualityIssue(models.Model):
+    """A data-quality problem from the moment a run first finds it (``opened_at``) until a run no longer
+    does (``closed_at``). ``key`` names what is wrong ("timeliness:ethereum", "accuracy:event_without_trade");
+    at most one open issue per key. ``event_id``: the ``data_quality`` WhaleEvent raised when it was (or
+    became) high; None while it has not been."""
+
+    key = models.CharField(max_length=200)
+    ledger = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, help_text="completeness, timeliness or accuracy")
+    severity = models.CharField(max_length=10, choices=QualitySeverity.choices)
+    message = models.CharField(max_length=500)
+    action = models.CharField(max_length=500, help_text="What to do about it")
+    count = models.PositiveIntegerField(default=0, help_text="Rows or collectors found at fault")
+    examples = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], condition=models.Q(closed_at__isnull=True),
+                                               name="qualityissue_open_key")]
+        indexes = [models.Index(fields=["-opened_at"], name="qualityissue_opened")]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"

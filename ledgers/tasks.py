@@ -64,3 +64,15 @@ def backfill_metrics(*, days: int | None = 2) -> None:
     history is ``manage.py backfill_metrics`` (``days`` None). Kill switch: WHALE_METRICS_ENABLED."""
     if getattr(settings, "WHALE_METRICS_ENABLED", True):
         metrics_backfill(days=days)
+
+
+@shared_task(
+    name="ledgers.quality_run",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=240, time_limit=300,
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,  # safe: one transaction, idempotent
+)
+def quality_run_task() -> None:
+    """Beat, every 15 minutes (ledgers migration 0006): the data-quality monitor (``ledgers.quality.quality_run``)."""
+    from ledgers.quality import quality_run
+
+    quality_run()

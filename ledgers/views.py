@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from alerts.selectors import feed_allowed, feed_since_id
+from ledgers.quality import quality_latest
 from ledgers.selectors import collector_health_shown, dashboard_page
 from whales.api.serializers import WHALE_SORT_FIELDS
 from whales.selectors import page_choice_labels, whale_list_with_labels
@@ -22,7 +23,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from ``/ws/events/`` when the user may receive the feed) and the most recently active whales.
 
     Context: ``whales.selectors.dashboard_page()`` plus ``top_whales`` (whales with a known ROI, highest
-    first, the same order as ``GET whales/top``) and the feed settings.
+    first, the same order as ``GET whales/top``), the feed settings and ``quality`` (the latest data-quality
+    report, ``ledgers.quality``; None before its first run).
     """
     context: dict[str, Any] = {**dashboard_page()}
     summary = context["summary"]
@@ -35,4 +37,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context["choice_labels"] = page_choice_labels()
     context["feed_enabled"] = feed_allowed(request.user)
     context["feed_since_id"] = feed_since_id()
+    context["quality"] = quality_latest()
     return render(request, "ledgers/dashboard.html", context)

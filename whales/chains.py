@@ -75,5 +75,6 @@ def address_url(chain: str, address: str) -> str:
 
 
 def tx_url(chain: str, tx_hash: str) -> str:
-    """Explorer URL of transaction ``tx_hash`` on ``chain`` ("" when there is no hash)."""
-    return EXPLORER_TX_URL[Chain(chain)].format(tx_hash=tx_hash) if tx_hash else ""
+    """Explorer URL of transaction ``tx_hash`` on ``chain`` ("" when there is no hash, or no chain: a system
+    event's). Raises: ValueError for an unknown chain."""
+    return EXPLORER_TX_URL[Chain(chain)].format(tx_hash=tx_hash) if tx_hash and chain else ""

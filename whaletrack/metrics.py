@@ -9,6 +9,9 @@ Exposed (prometheus-client's exposition format):
 - ``whaletrack_collector_duration_ms{collector, ledger, quantile}``: p50 / p95 of the last 24 h's runs;
 - ``whaletrack_collector_last_success_timestamp_seconds{collector, ledger}``;
 - ``whaletrack_events_total`` / ``whaletrack_events_published_total``: whale events stored / sent to the feed;
+- ``whaletrack_quality_score{ledger}``: the latest data-quality score, 0-100, per ledger and ``ledger="system"``;
+  ``whaletrack_quality_part{ledger, part}``: its completeness, timeliness and accuracy;
+  ``whaletrack_quality_issues{severity}``: its open issues (``ledgers.quality``); absent before the first run;
 - ``whaletrack_websocket_connections``: signed-in users' open WebSocket connections (``alerts.connections``'
   leases in Redis; anonymous public-feed clients hold none and are not counted), absent without Redis.
 
@@ -35,6 +38,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.connections import KEY_PREFIX
 from ledgers.models import CollectorRun
+from ledgers.quality import quality_latest
 from ledgers.selectors import HealthState, collector_health_list
 from whales.models import WhaleEvent
 from whaletrack.auth import client_ip
@@ -100,11 +104,32 @@ class WhaleTrackCollector:
         yield CounterMetricFamily("whaletrack_events", "Whale events stored.", value=WhaleEvent.objects.count())
         yield CounterMetricFamily("whaletrack_events_published", "Whale events sent to the live feed.",
                                   value=WhaleEvent.objects.filter(published_at__isnull=False).count())
+        yield from _quality_metrics()
         connections = _websocket_connections()
         if connections is not None:
             yield GaugeMetricFamily("whaletrack_websocket_connections",
                                     "Signed-in users' open WebSocket connections (anonymous feed clients "
                                     "are not counted).", value=connections)
+
+
+def _quality_metrics() -> Iterator[Metric]:
+    """The latest quality report's scores and open issues (nothing before the first run)."""
+    report = quality_latest()
+    if report is None:
+        return
+    score = GaugeMetricFamily("whaletrack_quality_score", "Data-quality score 0-100 (latest run).", labels=["ledger"])
+    part = GaugeMetricFamily("whaletrack_quality_part", "Data-quality completeness, timeliness and accuracy 0-100.",
+                             labels=["ledger", "part"])
+    score.add_metric(["system"], float(report.score))
+    for ledger, figures in sorted(report.ledgers.items()):
+        score.add_metric([ledger], float(figures["score"]))
+        for name in ("completeness", "timeliness", "accuracy"):
+            part.add_metric([ledger, name], float(figures[name]))
+    issues = GaugeMetricFamily("whaletrack_quality_issues", "Open data-quality issues (latest run).",
+                               labels=["severity"])
+    for severity in ("high", "medium"):
+        issues.add_metric([severity], sum(1 for i in report.issues if i["severity"] == severity))
+    yield from (score, part, issues)
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)

@@ -408,6 +408,20 @@ REDDIT_LISTING_LIMIT = env.int("REDDIT_LISTING_LIMIT", default=25)
 if not 1 <= REDDIT_LISTING_LIMIT <= 100:
     raise ImproperlyConfigured(f"REDDIT_LISTING_LIMIT must be 1 to 100, not {REDDIT_LISTING_LIMIT}")
 
+# --- Staff e-mail (data-quality alerts go to ADMINS; the console backend prints them in the embedded default) -----
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_S", default=10.0)
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="whaletrack@localhost")
+ADMINS = [("", address) for address in env.list("STAFF_ALERT_EMAILS", default=[])]
+
+# --- Data-quality monitor (ledgers.quality): a run's report is kept this many days ---------------------------
+QUALITY_REPORT_KEEP_DAYS = env.int("QUALITY_REPORT_KEEP_DAYS", default=30)
+
 # --- Prometheus /metrics (off by default; when on, a token or an address allow-list is required) -----------
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -75,3 +75,49 @@ class CollectorTriggerSerializer(serializers.Serializer):
 
     collector = serializers.CharField()
     task = serializers.CharField(help_text="The Celery task enqueued on the worker.")
+
+
+class QualityLedgerSerializer(serializers.Serializer):
+    """One ledger's quality: its score and the three parts, 0-100 with one decimal (strings)."""
+
+    score = serializers.CharField()
+    completeness = serializers.CharField()
+    timeliness = serializers.CharField()
+    accuracy = serializers.CharField()
+
+
+class QualityIssueSerializer(serializers.Serializer):
+    """An open data-quality issue (``ledgers.quality``)."""
+
+    key = serializers.CharField()
+    ledger = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["completeness", "timeliness", "accuracy"])
+    severity = serializers.ChoiceField(choices=["high", "medium"])
+    message = serializers.CharField()
+    action = serializers.CharField(help_text="What to do about it.")
+    count = serializers.IntegerField()
+    examples = serializers.ListField(child=serializers.CharField(), help_text="Up to 5 faulty rows' ids or keys.")
+    opened_at = IsoDateTimeField(allow_null=True)
+
+
+class QualityCheckSerializer(serializers.Serializer):
+    """What one accuracy check counted in the run."""
+
+    ledger = serializers.CharField()
+    severity = serializers.CharField()
+    description = serializers.CharField()
+    checked = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class QualityReportSerializer(serializers.Serializer):
+    """The latest data-quality run: score = 0.30 completeness + 0.40 timeliness + 0.30 accuracy per ledger, the
+    system's the mean of the four (definitions: ``ledgers.quality``)."""
+
+    computed_at = IsoDateTimeField()
+    score = serializers.DecimalField(max_digits=4, decimal_places=1)
+    weights = serializers.DictField(child=serializers.CharField())
+    ledgers = serializers.DictField(child=QualityLedgerSerializer())
+    issues = QualityIssueSerializer(many=True)
+    checks = serializers.DictField(child=QualityCheckSerializer())
+    duration_ms = serializers.IntegerField()

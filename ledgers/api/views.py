@@ -13,7 +13,9 @@ from ledgers.api.serializers import (
     CollectorHealthListSerializer,
     CollectorTriggerSerializer,
     DashboardSummarySerializer,
+    QualityReportSerializer,
 )
+from ledgers.quality import WEIGHTS, quality_latest
 from ledgers.redact import error_for_viewer, error_redact
 from ledgers.runlog import collector_trigger
 from ledgers.selectors import (
@@ -24,6 +26,7 @@ from ledgers.selectors import (
     dashboard_summary,
 )
 from whales.api.serializers import ErrorSerializer
+from whales.errors import NotFound
 from whales.readcache import read_cached
 
 
@@ -84,3 +87,21 @@ class CollectorTriggerView(APIView):
         task = collector_trigger(name=name)
         return Response(CollectorTriggerSerializer({"collector": name, "task": task}).data,
                         status=status.HTTP_202_ACCEPTED)
+
+
+class QualityView(APIView):
+    """GET quality: the latest data-quality report (the monitor runs from its beat row every 15 minutes)."""
+
+    @extend_schema(
+        operation_id="quality",
+        responses={200: QualityReportSerializer,
+                   404: OpenApiResponse(ErrorSerializer, description="not_found: the monitor has not run yet")},
+    )
+    def get(self, request: Request) -> Response:
+        report = quality_latest()
+        if report is None:
+            raise NotFound("The data-quality monitor has not run yet.")
+        return Response(QualityReportSerializer({
+            "computed_at": report.computed_at, "score": report.score,
+            "weights": {part: str(weight) for part, weight in WEIGHTS.items()}, "ledgers": report.ledgers,
+            "issues": report.issues, "checks": report.checks, "duration_ms": report.duration_ms}).data)

@@ -93,3 +93,21 @@ def test_signed_in_websocket_connections_are_counted_from_their_leases(client, m
         assert before[("whaletrack_websocket_connections", ())] - after[("whaletrack_websocket_connections", ())] == 1
     finally:
         store.delete(*keys)
+
+
+def test_quality_scores_are_the_latest_reports(client, metrics_on):
+    from ledgers.quality import quality_run
+
+    assert not any(name.startswith("whaletrack_quality")
+                   for name, _ in samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content))
+    report = quality_run().report
+    figures = samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content)
+    assert figures[("whaletrack_quality_score", (("ledger", "system"),))] == float(report.score)
+    for ledger, parts in report.ledgers.items():
+        assert figures[("whaletrack_quality_score", (("ledger", ledger),))] == float(parts["score"])
+        for part in ("completeness", "timeliness", "accuracy"):
+            assert figures[("whaletrack_quality_part", (("ledger", ledger), ("part", part)))] == float(parts[part])
+    for severity in ("high", "medium"):
+        assert figures[("whaletrack_quality_issues", (("severity", severity),))] == len(
+            [i for i in report.issues if i["severity"] == severity])
+    assert figures[("whaletrack_quality_issues", (("severity", "high"),))] >= 4  # empty: every ledger lacks data

@@ -34,6 +34,7 @@ REQUIRED = {
     "announcements": "announcements.collect",
     "reddit": "reddit.collect",
     "defillama": "defillama.collect",
+    "data-quality monitor": "ledgers.quality_run",
 }
 
 

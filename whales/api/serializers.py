@@ -293,7 +293,8 @@ class WhaleRefSerializer(serializers.ModelSerializer):
 
 class EventSerializer(serializers.ModelSerializer):
     """One live-feed event. ``external_url`` is the transaction's explorer link ("" for a reorg
-    retraction, whose ``tx_hash`` is the orphaned block's hash)."""
+    retraction, whose ``tx_hash`` is the orphaned block's hash); for a system event (a catalyst, a
+    data-quality issue: no chain) the link in its ``details["url"]``, or ""."""
 
     whale = WhaleRefSerializer(allow_null=True, read_only=True)
     external_url = serializers.SerializerMethodField()
@@ -305,6 +306,8 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_external_url(self, event: WhaleEvent) -> str:
+        if not event.chain:
+            return str((event.details or {}).get("url", ""))
         return "" if event.type == EventType.REORG_RETRACTION else tx_url(event.chain, event.tx_hash)
 
 

@@ -9,6 +9,7 @@ digits (README, "Precision").
 """
 
 from whales.models.activity import (
+    SYSTEM_EVENT_TYPES,
     Direction,
     EventThreshold,
     EventType,
@@ -53,6 +54,7 @@ from whales.models.registry import (
 )
 
 __all__ = [
+    "SYSTEM_EVENT_TYPES",
     "AddressCategory",
     "CatalystCoin",
     "CatalystEvent",

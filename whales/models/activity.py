@@ -107,16 +107,24 @@ class EventType(models.TextChoices):
     PERP_TRADE = "perp_trade", "Perp trade"
     MEMPOOL_WHALE = "mempool_whale", "Mempool whale"
     REORG_RETRACTION = "reorg_retraction", "Reorg retraction"
+    CATALYST = "catalyst", "Catalyst (high-impact filing or announcement)"
+    DATA_QUALITY = "data_quality", "Data-quality issue"
+
+
+# Events of no chain and no whale (``WhaleEvent.chain`` ""): they reach only alert rules that name their type.
+SYSTEM_EVENT_TYPES = frozenset({EventType.CATALYST, EventType.DATA_QUALITY})
 
 
 class WhaleEvent(models.Model):
     """The live feed: notable whale activity above a threshold, and reorg retractions.
 
     Natural key (chain, type, tx_hash, log_index, whale); a retraction has no whale, its
-    ``tx_hash`` is the orphaned block's hash and ``details`` lists the trades it withdrew.
+    ``tx_hash`` is the orphaned block's hash and ``details`` lists the trades it withdrew. A system event
+    (``SYSTEM_EVENT_TYPES``: a high-impact catalyst, a data-quality issue) has no chain ("") and no whale;
+    its ``tx_hash`` is its own key ("catalyst:<id>", "quality:<issue id>"), never a transaction.
     """
 
-    chain = models.CharField(max_length=20, choices=Chain.choices)
+    chain = models.CharField(max_length=20, choices=Chain.choices, blank=True)
     type = models.CharField(max_length=30, choices=EventType.choices)
     whale = models.ForeignKey(Whale, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     block_time = models.DateTimeField()

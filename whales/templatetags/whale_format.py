@@ -71,5 +71,7 @@ def detection_latency(event: WhaleEvent) -> str:
 @register.filter
 def event_url(event: WhaleEvent) -> str:
     """The explorer link of ``event``'s transaction, as the API's ``external_url`` ("" for a reorg
-    retraction: its hash is an orphaned block's)."""
+    retraction: its hash is an orphaned block's; a system event's ``details["url"]``)."""
+    if not event.chain:
+        return str((event.details or {}).get("url", ""))
     return "" if event.type == EventType.REORG_RETRACTION else tx_url(event.chain, event.tx_hash)

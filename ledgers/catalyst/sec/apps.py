@@ -7,4 +7,9 @@ class SecConfig(AppConfig):
     verbose_name = "Catalyst: SEC EDGAR"
 
     def ready(self) -> None:
-        from ledgers.catalyst.sec import collector  # noqa: F401  (registers the collectors)
+        from ledgers.catalyst.sec import (
+            collector,  # noqa: F401  (registers the collectors)
+            quality,
+        )
+
+        quality.register()

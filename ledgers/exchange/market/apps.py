@@ -7,4 +7,9 @@ class MarketConfig(AppConfig):
     verbose_name = "Exchange: market"
 
     def ready(self) -> None:
-        from ledgers.exchange.market import collector  # noqa: F401  (registers the collector)
+        from ledgers.exchange.market import (
+            collector,  # noqa: F401  (registers the collector)
+            quality,
+        )
+
+        quality.register()

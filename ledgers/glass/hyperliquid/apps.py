@@ -7,4 +7,9 @@ class HyperliquidConfig(AppConfig):
     verbose_name = "Glass: Hyperliquid"
 
     def ready(self) -> None:
-        from ledgers.glass.hyperliquid import collector  # noqa: F401  (registers the collectors)
+        from ledgers.glass.hyperliquid import (
+            collector,  # noqa: F401  (registers the collectors)
+            quality,
+        )
+
+        quality.register()

@@ -7,4 +7,9 @@ class RedditConfig(AppConfig):
     verbose_name = "Human: Reddit"
 
     def ready(self) -> None:
-        from ledgers.human.reddit import collector  # noqa: F401  (registers the collector)
+        from ledgers.human.reddit import (
+            collector,  # noqa: F401  (registers the collector)
+            quality,
+        )
+
+        quality.register()
