@@ -23,7 +23,17 @@ from tests.ledgers.glass.hyperliquid import recorded
 from tests.whales.factories import TradeFactory, WhaleEventFactory, WhaleFactory
 from whales.analytics.metrics import metrics_recompute_pending
 from whales.context import CatalystItem, MoodItem, catalysts_upsert, moods_upsert
-from whales.models import CatalystEvent, EventType, MetricsPending, MoodReading, RunStatus, Trade, WalletMetrics, Whale, WhaleEvent
+from whales.models import (
+    CatalystEvent,
+    EventType,
+    MetricsPending,
+    MoodReading,
+    RunStatus,
+    Trade,
+    WalletMetrics,
+    Whale,
+    WhaleEvent,
+)
 from whales.services import trades_ingest
 
 pytestmark = pytest.mark.django_db
