@@ -77,6 +77,7 @@ bench: install-dev services chain
 	$(PY) bench/lru.py
 	$(PY) bench/alert_latency.py
 	$(PY) bench/metrics.py
+	$(PY) bench/quality.py
 	$(PY) bench/smart_money_api.py
 	$(PY) bench/trading.py
 	# last: the longest (seeds 1,000,000 trades), and a FAIL exits non-zero, which would skip what follows

@@ -60,6 +60,7 @@ from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_colle
 from ledgers.history import metrics_backfill
 from ledgers.human.reddit.models import Subreddit
 from ledgers.human.reddit.services import ListingProgress, reddit_collect
+from ledgers.quality import quality_run
 from ledgers.registry import WalletProgress
 from ledgers.replay.catalog import (
     RECORDED_BITCOIN_WHALES,
@@ -238,6 +239,7 @@ class Command(BaseCommand):
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
+        self.step("Data quality (all four ledgers)", self.data_quality)
 
     # --- steps --------------------------------------------------------------------------------
     def unless_unreachable(self, sources: Sources, name: str, fn: Callable[[], None]) -> Callable[[], None]:
@@ -488,6 +490,18 @@ class Command(BaseCommand):
                           f"{run.updated} new scores, {run.failed} failed (formula {run.formula_version})")
         flows = flows_collect()
         self.stdout.write(f"   smart-money flows: {len(flows)} token/window rows")
+
+    def data_quality(self) -> None:
+        """One run of the data-quality monitor (``ledgers.quality``; its beat row repeats it every 15 minutes)."""
+        result = quality_run()
+        report = result.report
+        self.stdout.write(f"   quality: {report.score} / 100 ({len(report.issues)} open issues, "
+                          f"{sum(1 for i in report.issues if i['severity'] == 'high')} high)")
+        for ledger, figures in sorted(report.ledgers.items()):
+            self.stdout.write(f"   {ledger}: {figures['score']} (completeness {figures['completeness']}, "
+                              f"timeliness {figures['timeliness']}, accuracy {figures['accuracy']})")
+        for name, check in sorted(report.checks.items()):
+            self.stdout.write(f"   check {name}: {check['failed']} of {check['checked']} at fault")
 
     def paper_trading(self) -> None:
         """The admin's paper account with a follow-smart-money strategy (scheduled on its own beat row),
