@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending
+from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending, events_send
 from alerts.webhooks import webhook_deliver, webhooks_redeliver_pending
 
 
@@ -17,6 +17,16 @@ def publish_pending() -> None:
     ``pending``, both older than ALERTS_PUBLISH_SWEEP_AFTER_S. Safe to run twice at once (claims)."""
     events_publish_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
     alerts_deliver_pending(older_than_s=settings.ALERTS_PUBLISH_SWEEP_AFTER_S)
+
+
+@shared_task(
+    name="alerts.publish_events",  # permanent: services enqueue it by name (whales.jobs.task_enqueue_on_commit)
+    soft_time_limit=25, time_limit=30, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def publish_events(*, event_ids: list[int]) -> None:
+    """Publish events another app stored (a high-impact catalyst: ``whales.context``) and could not publish
+    itself: claimed and sent once (``events_send``); those already sent are skipped."""
+    events_send(event_ids=[int(event_id) for event_id in event_ids][:10_000])
 
 
 @shared_task(

@@ -4,6 +4,12 @@ The catalyst ledger's collectors call ``catalysts_upsert`` with what they stored
 ``catalyst_list``. Idempotent: a catalyst is unique per (source, source_ref); upserting it again updates what
 changed (its title, link, coins, type or score: an analyst re-mapped an issuer's coins, a filing got its
 document) and nothing else.
+
+A new catalyst that is high-impact (``impact_score`` >= CATALYST_FEED_MIN_IMPACT) and recent (it occurred within
+CATALYST_FEED_MAX_AGE_H hours) also becomes a ``catalyst`` WhaleEvent on the live feed (no chain, no whale;
+``tx_hash`` "catalyst:<id>"), in the same transaction, and is published after commit by the alerts app's
+``alerts.publish_events`` task (the event sweep sends it if the broker was down). Old catalysts a first run
+back-fills (years of filings) never reach the feed.
 """
 
 from collections.abc import Iterable, Sequence
@@ -15,8 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
 
-from whales.models import CatalystCoin, CatalystEvent, MoodReading, Trade, WhaleEvent
+from whales.jobs import task_enqueue_on_commit
+from whales.models import CatalystCoin, CatalystEvent, EventType, MoodReading, Trade, WhaleEvent
 
 CONTEXT_MAX_CATALYSTS = 10
 """Catalysts listed beside one move at most: the highest impact first, then the nearest in time."""
@@ -65,6 +73,7 @@ def catalysts_upsert(*, source: str, items: Iterable[CatalystItem]) -> int:
         CatalystEvent.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         created = {event.source_ref: event for event in CatalystEvent.objects.filter(
             source=source, source_ref__in=[event.source_ref for event in new])}
+        catalyst_feed_events_create(list(created.values()))
         coin_rows = [CatalystCoin(event=event, symbol=symbol, occurred_at=event.occurred_at)
                      for ref, event in created.items() for symbol in wanted[ref].coins]
         changed: list[CatalystEvent] = []
@@ -87,6 +96,32 @@ def catalysts_upsert(*, source: str, items: Iterable[CatalystItem]) -> int:
         CatalystCoin.objects.filter(event__in=changed_coins).delete()
         CatalystCoin.objects.bulk_create(coin_rows, ignore_conflicts=True, batch_size=1000)
     return len(new)
+
+
+def catalyst_feed_events_create(catalysts: Sequence[CatalystEvent]) -> list[int]:
+    """The live-feed events of those ``catalysts`` that are high-impact and recent (module docstring), created
+    once each (the events' natural key: no chain, type ``catalyst``, ``tx_hash`` "catalyst:<id>"), and queued
+    for publishing after commit. Returns the ids of those events not published yet (the ones queued). Call it
+    inside the transaction that stored the catalysts."""
+    since = timezone.now() - timedelta(hours=settings.CATALYST_FEED_MAX_AGE_H)
+    wanted = [c for c in catalysts if c.impact_score >= settings.CATALYST_FEED_MIN_IMPACT and c.occurred_at >= since]
+    if not wanted:
+        return []
+    keys = [f"catalyst:{c.pk}" for c in wanted]
+    existing = set(WhaleEvent.objects.filter(chain="", type=EventType.CATALYST, tx_hash__in=keys)
+                   .values_list("tx_hash", flat=True))
+    WhaleEvent.objects.bulk_create([
+        WhaleEvent(chain="", type=EventType.CATALYST, whale=None, block_time=c.occurred_at, tx_hash=f"catalyst:{c.pk}",
+                   log_index=-1, summary=c.title[:500],
+                   details={"catalyst_id": c.pk, "source": c.source, "source_ref": c.source_ref,
+                            "catalyst_type": c.type, "url": c.url, "coins": c.coin_list,
+                            "impact_score": c.impact_score})
+        for c in wanted if f"catalyst:{c.pk}" not in existing], ignore_conflicts=True)
+    event_ids = list(WhaleEvent.objects.filter(chain="", type=EventType.CATALYST, tx_hash__in=keys,
+                                               published_at__isnull=True).values_list("pk", flat=True))
+    if event_ids:
+        task_enqueue_on_commit("alerts.publish_events", kwargs={"event_ids": sorted(event_ids)})
+    return sorted(event_ids)
 
 
 def catalyst_list(*, coin: str | None = None, type: str | None = None, since: datetime | None = None,
@@ -113,7 +148,9 @@ def catalyst_list(*, coin: str | None = None, type: str | None = None, since: da
 def event_coins(event: WhaleEvent) -> list[str]:
     """The coins of a whale event: the base and quote assets of its trade (same chain, transaction, log index and
     whale), wrapped tokens as their coin (``COIN_ALIASES``); with no trade, the chain's native coin
-    (``CHAIN_COINS``), else none. At most one query."""
+    (``CHAIN_COINS``), else none; a catalyst event's own coins (``details["coins"]``). At most one query."""
+    if event.type == EventType.CATALYST:
+        return [str(coin) for coin in (event.details or {}).get("coins", [])]
     coins: list[str] = []
     assets: Iterable[tuple[str, str]] = ()
     if event.whale_id is not None:  # every trade has its whale

@@ -396,6 +396,13 @@ CONTEXT_WINDOW_HOURS = env.int("CONTEXT_WINDOW_HOURS", default=24)
 if not 1 <= CONTEXT_WINDOW_HOURS <= 168:
     raise ImproperlyConfigured(f"CONTEXT_WINDOW_HOURS must be 1 to 168, not {CONTEXT_WINDOW_HOURS}")
 
+# High-impact catalysts on the live feed: a new catalyst scoring at least this (0-100), that occurred within the last
+# CATALYST_FEED_MAX_AGE_H hours, becomes a "catalyst" event.
+CATALYST_FEED_MIN_IMPACT = env.int("CATALYST_FEED_MIN_IMPACT", default=60)
+CATALYST_FEED_MAX_AGE_H = env.int("CATALYST_FEED_MAX_AGE_H", default=24)
+if not (0 <= CATALYST_FEED_MIN_IMPACT <= 101 and 1 <= CATALYST_FEED_MAX_AGE_H <= 720):
+    raise ImproperlyConfigured("CATALYST_FEED_MIN_IMPACT must be 0-101 (101: none) and CATALYST_FEED_MAX_AGE_H 1-720")
+
 # --- Human ledger: Reddit (the subreddits are rows in the admin) ------------------------------------------
 REDDIT_URL = env.str("REDDIT_URL", default="https://www.reddit.com")
 REDDIT_USER_AGENT = env.str("REDDIT_USER_AGENT", default="python:whaletrack:1.0 (self-hosted whale tracker)")

@@ -289,7 +289,8 @@ async def test_feed_filter_replaces_the_previous_one(memory_layer):
         ({"chains": ["solana"]}, "Unknown chains: solana. Allowed: ethereum, bitcoin, hyperliquid, arbitrum."),
         ({"chains": "bitcoin"}, "chains must be a list of strings."),
         ({"event_types": ["whale_sneeze"]}, "Unknown event_types: whale_sneeze. Allowed: large_transfer, large_swap, "
-                                            "exchange_flow, perp_trade, mempool_whale, reorg_retraction."),
+                                            "exchange_flow, perp_trade, mempool_whale, reorg_retraction, "
+                                            "catalyst, data_quality."),
         ({"min_value_usd": "lots"}, "min_value_usd 'lots' is not a number."),
         ({"min_value_usd": "-1"}, "min_value_usd must be a finite number >= 0."),
         ({"min_value_usd": "NaN"}, "min_value_usd must be a finite number >= 0."),

@@ -83,3 +83,67 @@ def test_the_page_shows_a_coins_catalysts_and_refuses_bad_input(collected, clien
     assert rows == len(set().union(*(recorded_recent(cik, SINCE) for cik in ETH_ISSUERS))) >= len(expected)
     assert "Grayscale Ethereum Trust ETF: " in html
     assert client.get("/catalysts/", {"since": "soon"}).status_code == 400
+
+
+# --- high-impact catalysts on the live feed ---------------------------------------------------------------------
+def test_a_new_recent_high_impact_catalyst_is_one_feed_event_published_after_commit(
+        settings, broker_tasks, django_capture_on_commit_callbacks, django_user_model):
+    from datetime import timedelta
+
+    from celery import current_app
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from alerts.services import alert_rule_create
+    from whales.context import CatalystItem, catalysts_upsert
+    from whales.models import WhaleEvent
+
+    settings.CATALYST_FEED_MIN_IMPACT, settings.CATALYST_FEED_MAX_AGE_H = 60, 24
+    owner = django_user_model.objects.create_user(username="c", password="pw-c-1")
+    rule = alert_rule_create(owner_id=owner.pk, name="catalysts", event_types=["catalyst"])
+    now = timezone.now()
+    items = [
+        CatalystItem(source_ref="hot", type="listing", title="Exchange lists ETH perpetuals", url="https://x.test/1",
+                     occurred_at=now - timedelta(hours=1), impact_score=70, coins=["ETH"]),
+        CatalystItem(source_ref="weak", type="feature", title="New app theme", url="", occurred_at=now,
+                     impact_score=10, coins=["ETH"]),
+        CatalystItem(source_ref="old", type="listing", title="Lists BTC (2019)", url="",
+                     occurred_at=now - timedelta(hours=25), impact_score=70, coins=["BTC"]),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert catalysts_upsert(source="test", items=items) == 3
+    event = WhaleEvent.objects.get(type="catalyst")
+    hot = CatalystEvent.objects.get(source="test", source_ref="hot")
+    assert (event.chain, event.whale_id, event.tx_hash, event.block_time, event.summary) == (
+        "", None, f"catalyst:{hot.pk}", hot.occurred_at, "Exchange lists ETH perpetuals")
+    assert event.details == {"catalyst_id": hot.pk, "source": "test", "source_ref": "hot", "catalyst_type": "listing",
+                             "url": "https://x.test/1", "coins": ["ETH"], "impact_score": 70}
+    queued = broker_tasks()
+    assert queued == [("alerts.publish_events", {"event_ids": [event.pk]})]
+    current_app.loader.import_default_modules()
+    with django_capture_on_commit_callbacks(execute=True):
+        current_app.tasks[queued[0][0]].apply(kwargs=queued[0][1])
+    event.refresh_from_db()
+    assert event.published_at is not None
+    assert list(Alert.objects.values_list("rule_id", "event_id")) == [(rule.pk, event.pk)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert catalysts_upsert(source="test", items=items) == 0  # stored again: nothing new, no second event
+    assert WhaleEvent.objects.filter(type="catalyst").count() == 1 and broker_tasks() == []
+
+
+def test_the_catalyst_api_event_payload_names_its_link_and_coins(settings, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from alerts.payloads import event_payload
+    from whales.context import CatalystItem, catalysts_upsert
+    from whales.models import WhaleEvent
+
+    with django_capture_on_commit_callbacks(execute=False):
+        catalysts_upsert(source="test", items=[CatalystItem(
+            source_ref="s1", type="listing", title="Lists SOL", url="https://x.test/sol", occurred_at=timezone.now(),
+            impact_score=80, coins=["ETH"])])
+    payload = event_payload(WhaleEvent.objects.get(type="catalyst"))
+    assert (payload["chain"], payload["whale"], payload["external_url"]) == ("", None, "https://x.test/sol")
+    assert payload["context"]["coins"] == ["ETH"]
+    assert [c["source_ref"] for c in payload["context"]["catalysts"]] == ["s1"]
