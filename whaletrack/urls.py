@@ -34,6 +34,7 @@ handler404 = "whaletrack.api.page_not_found"
 
 urlpatterns = [
     path("", include("ledgers.urls")),
+    path("", include("ledgers.exchange.market.urls")),
     path("", include("whales.urls")),
     path("", include("alerts.urls")),
     path("", include("trading.urls")),
@@ -44,6 +45,7 @@ urlpatterns = [
     path("api/v1/", include("whales.analytics.api.urls")),
     path("api/v1/", include("ledgers.api.urls")),
     path("api/v1/glass/", include("ledgers.glass.urls")),
+    path("api/v1/", include("ledgers.exchange.market.api.urls")),
     *_ALIASES,
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/trading/", include("trading.api.urls")),

@@ -45,6 +45,11 @@ class CatalystEvent(models.Model):
     def __str__(self) -> str:
         return self.title[:80]
 
+    @property
+    def coin_list(self) -> list[str]:
+        """``coins`` as a list of symbols."""
+        return [symbol for symbol in self.coins.split(",") if symbol]
+
 
 class CatalystCoin(models.Model):
     """A coin a catalyst concerns, with the catalyst's time copied so "catalysts of BTC between two times" is one
