@@ -407,6 +407,10 @@ if not (0 <= CATALYST_FEED_MIN_IMPACT <= 101 and 1 <= CATALYST_FEED_MAX_AGE_H <=
 REDDIT_URL = env.str("REDDIT_URL", default="https://www.reddit.com")
 REDDIT_USER_AGENT = env.str("REDDIT_USER_AGENT", default="python:whaletrack:1.0 (self-hosted whale tracker)")
 REDDIT_TIMEOUT_S = env.float("REDDIT_TIMEOUT_S", default=15.0)
+# With both set, listings are read through PRAW (application-only OAuth at REDDIT_OAUTH_URL) instead of the public JSON.
+REDDIT_CLIENT_ID = env.str("REDDIT_CLIENT_ID", default="")
+REDDIT_CLIENT_SECRET = env.str("REDDIT_CLIENT_SECRET", default="")
+REDDIT_OAUTH_URL = env.str("REDDIT_OAUTH_URL", default="https://oauth.reddit.com")
 # Reddit allows about 10 unauthenticated requests a minute per client.
 REDDIT_API_BUDGET = env.str("REDDIT_API_BUDGET", default="10/minute")
 REDDIT_API_BUDGET_MAX_WAIT_S = env.float("REDDIT_API_BUDGET_MAX_WAIT_S", default=65.0)

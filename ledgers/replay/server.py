@@ -10,7 +10,10 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
 - ``GET /defillama-stablecoins/stablecoins`` (stablecoins.llama.fi) and ``/defillama/...`` (api.llama.fi, nothing
   recorded: 404): DeFiLlama, see ``ledgers.replay.defillama``;
-- ``GET /reddit/r/<subreddit>/<listing>.json``: Reddit listings, see ``ledgers.replay.reddit``;
+- ``GET /reddit/r/<subreddit>/<listing>.json``: Reddit listings, see ``ledgers.replay.reddit``; for PRAW, the token
+  request ``POST /reddit/api/v1/access_token`` (prawcore appends it to REDDIT_URL) and the OAuth listings
+  ``GET /r/<subreddit>/<listing>`` (the recorded requests' own path) at the root (prawcore joins absolute paths to
+  its OAuth host, which drops a path prefix);
 - ``GET /sec-data/submissions/...`` (data.sec.gov) and ``GET /sec-www/cgi-bin/browse-edgar`` (www.sec.gov's
   latest-filings feed): SEC EDGAR, see ``ledgers.replay.sec``;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
@@ -256,6 +259,11 @@ class ReplayServer:
     def reddit_url(self) -> str:
         """Reddit's base (``url + "/reddit"``; listings at ``/r/<sub>/<listing>.json``), for REDDIT_URL."""
         return self.url + REDDIT_PREFIX
+
+    @property
+    def reddit_oauth_url(self) -> str:
+        """Reddit's OAuth API host (the node's root: ``/r/<sub>/<listing>``), for REDDIT_OAUTH_URL."""
+        return self.url
 
     @property
     def sec_data_url(self) -> str:
@@ -539,6 +547,10 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             status, payload = 404, _dumps({"error": "no DeFiLlama TVL answer is recorded"})
         elif path.startswith(REDDIT_PREFIX + "/r/") and verb == "GET":
             status, payload = replay.reddit.answer(path[len(REDDIT_PREFIX):])
+        elif path == REDDIT_PREFIX + "/api/v1/access_token" and verb == "POST":
+            status, payload = replay.reddit.token_answer(self.headers.get("Authorization", ""), body)
+        elif path.startswith("/r/") and verb == "GET":
+            status, payload = replay.reddit.oauth_answer(path, self.headers.get("Authorization", ""))
         elif path == SEC_WWW_PREFIX + "/cgi-bin/browse-edgar" and verb == "GET":
             sec = replay.sec.feed_answer(url.query)
             status, payload, content_type = sec.status, sec.body, sec.content_type

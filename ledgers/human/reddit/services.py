@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ledgers.exchange.market.mentions import CoinMatcher, coin_matcher
 from ledgers.human.reddit.activity import ListingFormatError, engagement_weight, listing_posts, sentiment
-from ledgers.human.reddit.client import RedditClient, RedditError, RedditUnavailable
+from ledgers.human.reddit.client import RedditError, RedditUnavailable, reddit_client
 from ledgers.human.reddit.models import RedditPost, Subreddit
 from ledgers.human.reddit.types import Post
 from ledgers.registry import CollectorResult
@@ -99,7 +99,7 @@ def reddit_collect(*, subreddit: str | None = None, api_url: str | None = None,
             raise InvalidParameter(f"r/{subreddit} is not a subreddit WhaleTrack follows; add it in the admin first")
     listings = [(sub, kind) for sub in targets for kind in sub.listings.split(",") if kind]
     run = collector_run_start(collector=COLLECTOR_NAME)
-    client = RedditClient.from_settings(api_url)
+    client = reddit_client(api_url)
     matcher = coin_matcher()
     seen = written = malformed = failed = 0
     errors: list[str] = []

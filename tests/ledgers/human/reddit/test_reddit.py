@@ -120,3 +120,52 @@ def test_a_post_seen_again_gets_its_new_engagement(followed):
     assert again.items_written == 0
     post = RedditPost.objects.get(reddit_id=first["name"])
     assert (post.score, post.num_comments) == (first["score"], first["num_comments"])
+
+
+# --- through PRAW, with API credentials ------------------------------------------------------------------------
+@pytest.fixture
+def with_credentials(followed, settings, replay):
+    settings.REDDIT_CLIENT_ID, settings.REDDIT_CLIENT_SECRET = "test-client", "test-secret"
+    settings.REDDIT_OAUTH_URL = replay.reddit_oauth_url
+    replay.stats.reset()
+
+
+def test_with_credentials_praw_reads_the_recorded_oauth_listings_into_the_same_posts(with_credentials, replay):
+    from ledgers.human.reddit.client import RedditPrawClient, reddit_client
+
+    client = reddit_client()
+    assert isinstance(client, RedditPrawClient)
+    client.close()
+    result = reddit_collect()
+    assert result.status == RunStatus.OK, result.error
+    # PRAW stops each listing at REDDIT_LISTING_LIMIT (25) posts: the first 25 of each recorded listing.
+    limit = settings.REDDIT_LISTING_LIMIT
+    raw = {r["name"]: r for path in (POPULAR, ASK_HOT, ASK_NEW) for r in raw_posts(path)[:limit]}
+    assert result.items_seen == 3 * limit
+    assert set(RedditPost.objects.values_list("reddit_id", flat=True)) == set(raw)
+    for post in RedditPost.objects.all():
+        source = raw[post.reddit_id]
+        assert (post.subreddit, post.title, post.author, post.score, post.num_comments) == (
+            source["subreddit"], source["title"].strip(), source.get("author") or "", source["score"],
+            source["num_comments"])
+        ratio = source.get("upvote_ratio")
+        assert post.upvote_ratio == (Decimal(repr(ratio)).quantize(Decimal("0.0001")) if ratio is not None else None)
+    served = replay.stats.snapshot()["paths"]
+    assert served.get("/reddit/api/v1/access_token") == 1  # one token for the run
+    assert {p for p in served if p.startswith("/r/")} == {"/r/popular/hot", "/r/AskReddit/hot", "/r/AskReddit/new"}
+    assert not any(p.endswith(".json") for p in served)  # never the public JSON
+
+
+def test_with_credentials_a_listing_not_recorded_is_a_reddit_error_and_the_run_partial(with_credentials):
+    Subreddit.objects.filter(name="Bitcoin").update(is_active=True)
+    result = reddit_collect()
+    assert result.status == RunStatus.PARTIAL
+    assert "r/Bitcoin/hot: RedditError" in result.error
+
+
+def test_the_replay_token_endpoint_refuses_requests_without_client_credentials(replay):
+    import requests
+
+    assert requests.post(f"{replay.reddit_url}/api/v1/access_token", data={"grant_type": "client_credentials"},
+                         timeout=5).status_code == 401
+    assert requests.get(f"{replay.reddit_oauth_url}/r/popular/hot", timeout=5).status_code == 401
