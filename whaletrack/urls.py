@@ -46,6 +46,7 @@ urlpatterns = [
     path("api/v1/", include("ledgers.api.urls")),
     path("api/v1/glass/", include("ledgers.glass.urls")),
     path("api/v1/", include("ledgers.exchange.market.api.urls")),
+    path("api/v1/human/", include("ledgers.human.urls")),
     *_ALIASES,
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/trading/", include("trading.api.urls")),

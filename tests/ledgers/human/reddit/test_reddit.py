@@ -169,3 +169,41 @@ def test_the_replay_token_endpoint_refuses_requests_without_client_credentials(r
     assert requests.post(f"{replay.reddit_url}/api/v1/access_token", data={"grant_type": "client_credentials"},
                          timeout=5).status_code == 401
     assert requests.get(f"{replay.reddit_oauth_url}/r/popular/hot", timeout=5).status_code == 401
+
+
+# --- the posts API ------------------------------------------------------------------------------------------------
+def test_the_posts_api_lists_the_recorded_posts_newest_first_with_filters(followed, api_client):
+    from datetime import UTC, datetime
+
+    reddit_collect()
+    raw = {r["name"]: r for path in (POPULAR, ASK_HOT, ASK_NEW) for r in raw_posts(path)}
+    newest = sorted(raw.values(), key=lambda r: r["created_utc"], reverse=True)
+    body = api_client.get("/api/v1/human/reddit/posts?limit=10").json()
+    assert [p["reddit_id"] for p in body["items"]] == [r["name"] for r in newest[:10]]
+    first = body["items"][0]
+    assert (first["title"], first["score"], first["link"]) == (
+        newest[0]["title"].strip(), newest[0]["score"], f"https://www.reddit.com{newest[0]['permalink']}")
+
+    ask = api_client.get("/api/v1/human/reddit/posts?subreddit=askreddit&limit=200").json()["items"]
+    assert len(ask) == len({n for n, r in raw.items() if r["subreddit"] == "AskReddit"})
+    bearish = api_client.get("/api/v1/human/reddit/posts?label=bearish&limit=200").json()["items"]
+    assert {p["reddit_id"] for p in bearish} == set(
+        RedditPost.objects.filter(sentiment_label="bearish").values_list("reddit_id", flat=True))
+    until = datetime.fromtimestamp(newest[5]["created_utc"], tz=UTC).isoformat().replace("+00:00", "Z")
+    older = api_client.get(f"/api/v1/human/reddit/posts?until={until}&limit=3").json()["items"]
+    assert [p["reddit_id"] for p in older] == [r["name"] for r in newest[6:9]]
+
+    ids = [r["name"] for r in newest[:3]]
+    RedditPost.objects.filter(reddit_id=ids[0]).update(coins="BTC,ETH")
+    RedditPost.objects.filter(reddit_id=ids[1]).update(coins="ETH")
+    RedditPost.objects.filter(reddit_id=ids[2]).update(coins="ETHFI")
+    eth = api_client.get("/api/v1/human/reddit/posts?coin=ETH").json()["items"]
+    assert [(p["reddit_id"], p["coins"]) for p in eth] == [(ids[0], ["BTC", "ETH"]), (ids[1], ["ETH"])]
+    assert api_client.get("/api/v1/human/reddit/posts?coin=BT").json()["items"] == []
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=100000", "label=happy", "coin=B%20TC", "subreddit=a/b",
+                                   "since=yesterday"])
+def test_the_posts_api_refuses_bad_filters(api_client, db, query):
+    answer = api_client.get(f"/api/v1/human/reddit/posts?{query}")
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_parameter"
