@@ -18,7 +18,8 @@ class PostListParamsSerializer(serializers.Serializer):
     coin = serializers.RegexField(r"^[A-Za-z0-9.]{1,30}$", required=False,
                                   help_text="Only posts naming this coin (its symbol as listed, e.g. BTC).")
     subreddit = serializers.RegexField(r"^[A-Za-z0-9_]{2,21}$", required=False, help_text="Only this subreddit.")
-    label = serializers.ChoiceField(choices=SentimentLabel.choices, required=False, help_text="Sentiment label.")
+    sentiment = serializers.ChoiceField(choices=SentimentLabel.choices, required=False,
+                                        help_text="Only posts with this sentiment label.")
     since = serializers.DateTimeField(required=False, help_text="Only posts created at or after this (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Only posts created before this (ISO 8601).")
     limit = limit_field()
@@ -49,13 +50,13 @@ class PostListSerializer(serializers.Serializer):
 
 
 class PostListView(APIView):
-    """GET human/reddit/posts?coin=&subreddit=&label=&since=&until=&limit=: newest first, at most ``limit``."""
+    """GET human/reddit/posts?coin=&subreddit=&sentiment=&since=&until=&limit=: newest first, at most ``limit``."""
 
     @extend_schema(operation_id="reddit_post_list", parameters=[PostListParamsSerializer],
                    responses={200: PostListSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="invalid_parameter")})
     def get(self, request: Request) -> Response:
         params = validated(PostListParamsSerializer, request.query_params)
-        posts = post_list(coin=params.get("coin"), subreddit=params.get("subreddit"), label=params.get("label"),
+        posts = post_list(coin=params.get("coin"), subreddit=params.get("subreddit"), label=params.get("sentiment"),
                           since=params.get("since"), until=params.get("until"))
         return Response({"items": PostSerializer(posts[: params["limit"]], many=True).data})

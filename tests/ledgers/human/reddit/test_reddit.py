@@ -186,7 +186,7 @@ def test_the_posts_api_lists_the_recorded_posts_newest_first_with_filters(follow
 
     ask = api_client.get("/api/v1/human/reddit/posts?subreddit=askreddit&limit=200").json()["items"]
     assert len(ask) == len({n for n, r in raw.items() if r["subreddit"] == "AskReddit"})
-    bearish = api_client.get("/api/v1/human/reddit/posts?label=bearish&limit=200").json()["items"]
+    bearish = api_client.get("/api/v1/human/reddit/posts?sentiment=bearish&limit=200").json()["items"]
     assert {p["reddit_id"] for p in bearish} == set(
         RedditPost.objects.filter(sentiment_label="bearish").values_list("reddit_id", flat=True))
     until = datetime.fromtimestamp(newest[5]["created_utc"], tz=UTC).isoformat().replace("+00:00", "Z")
@@ -202,7 +202,7 @@ def test_the_posts_api_lists_the_recorded_posts_newest_first_with_filters(follow
     assert api_client.get("/api/v1/human/reddit/posts?coin=BT").json()["items"] == []
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=100000", "label=happy", "coin=B%20TC", "subreddit=a/b",
+@pytest.mark.parametrize("query", ["limit=0", "limit=100000", "sentiment=happy", "coin=B%20TC", "subreddit=a/b",
                                    "since=yesterday"])
 def test_the_posts_api_refuses_bad_filters(api_client, db, query):
     answer = api_client.get(f"/api/v1/human/reddit/posts?{query}")
