@@ -122,6 +122,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert SecFiling.objects.count() == wanted
     assert "sec_feed: ok, 3 pages, 300 entries (ended: past the end (503))" in text
     assert "skipped: no exchange announcement feed is recorded" in text
+    assert "skipped: CryptoPanic is off (no CRYPTOPANIC_API_KEY; no answer of it is recorded)" in text
     assert "defillama: partial, 2 stablecoins, 1 supply moves as catalysts, 0 protocols" in text  # no TVL recorded
     # Reddit: the recorded r/popular and r/AskReddit listings; the seeded crypto subreddits are not recorded.
     reddit_posts = reddit_recorded_posts()

@@ -8,6 +8,7 @@ Celery broker (DESIGN.md section 4).
 
 import ipaddress
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "ledgers.catalyst.sec",
     "ledgers.catalyst.announcements",
     "ledgers.human.reddit",
+    "ledgers.human.cryptopanic",
     "trading",
     "whaletrack",  # composition root: hosts the main-job command only (no models, no domain code)
 ]
@@ -395,6 +397,19 @@ ANNOUNCEMENTS_TIMEOUT_S = env.float("ANNOUNCEMENTS_TIMEOUT_S", default=15.0)
 CONTEXT_WINDOW_HOURS = env.int("CONTEXT_WINDOW_HOURS", default=24)
 if not 1 <= CONTEXT_WINDOW_HOURS <= 168:
     raise ImproperlyConfigured(f"CONTEXT_WINDOW_HOURS must be 1 to 168, not {CONTEXT_WINDOW_HOURS}")
+
+# --- Human ledger: CryptoPanic news (off unless an API key is set; then enable its beat row in the admin) -------
+CRYPTOPANIC_API_KEY = env.str("CRYPTOPANIC_API_KEY", default="")
+CRYPTOPANIC_URL = env.str("CRYPTOPANIC_URL", default="https://cryptopanic.com/api/developer/v2")
+CRYPTOPANIC_TIMEOUT_S = env.float("CRYPTOPANIC_TIMEOUT_S", default=15.0)
+CRYPTOPANIC_API_BUDGET = env.str("CRYPTOPANIC_API_BUDGET", default="5/minute")
+CRYPTOPANIC_API_BUDGET_MAX_WAIT_S = env.float("CRYPTOPANIC_API_BUDGET_MAX_WAIT_S", default=65.0)
+CRYPTOPANIC_KIND = env.str("CRYPTOPANIC_KIND", default="news")
+if CRYPTOPANIC_KIND not in ("news", "media", "all"):
+    raise ImproperlyConfigured(f"CRYPTOPANIC_KIND must be news, media or all, not {CRYPTOPANIC_KIND!r}")
+CRYPTOPANIC_CURRENCIES = env.list("CRYPTOPANIC_CURRENCIES", default=[])
+if len(CRYPTOPANIC_CURRENCIES) > 50 or not all(re.fullmatch(r"[A-Za-z0-9]{1,20}", c) for c in CRYPTOPANIC_CURRENCIES):
+    raise ImproperlyConfigured("CRYPTOPANIC_CURRENCIES: at most 50 coin codes of letters and digits")
 
 # High-impact catalysts on the live feed: a new catalyst scoring at least this (0-100), that occurred within the last
 # CATALYST_FEED_MAX_AGE_H hours, becomes a "catalyst" event.

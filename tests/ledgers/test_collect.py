@@ -15,7 +15,8 @@ def test_list_names_every_collector_with_its_ledger():
     call_command("collect", "--list", stdout=out)
     lines = out.getvalue().splitlines()
     assert [line.split()[:2] for line in lines] == [
-        ["catalyst", "announcements:"], ["glass", "bitcoin:"], ["glass", "bitcoin_mempool:"], ["glass", "defillama:"],
+        ["catalyst", "announcements:"], ["glass", "bitcoin:"], ["glass", "bitcoin_mempool:"], ["human", "cryptopanic:"],
+        ["glass", "defillama:"],
         ["glass", "ethereum:"], ["glass", "ethereum_holdings:"],
         ["glass", "hyperliquid:"],
         ["glass", "hyperliquid_bridge:"], ["exchange", "market:"], ["human", "reddit:"],

@@ -5,28 +5,21 @@ in both schemas the recordings hold: 2026's (``upvote_ratio``, awards, ...) and 
 a missing optional field becomes its default, a missing required one (``name``/``id``, ``title``,
 ``created_utc``) makes the post malformed.
 
-``sentiment`` scores text with VADER (vaderSentiment, Hutto & Gilbert 2014): the compound score in [-1, 1], and
-the label by the cut-offs its authors recommend: bullish at >= 0.05, bearish at <= -0.05, neutral between.
-
-``engagement_weight`` is how much a post counts in an average: ``1 + ln(1 + max(score, 0) + num_comments)``, so a
-post with 1,000 upvotes counts about 8 times one with none, not 1,000 times.
+``sentiment`` and ``engagement_weight`` are the human ledger's shared ones (``ledgers.sentiment``): VADER's compound
+in [-1, 1] with its label, and ``1 + ln(1 + max(score, 0) + num_comments)``.
 """
 
-import math
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
-
-from ledgers.human.reddit.models import SentimentLabel
 from ledgers.human.reddit.types import Post
+from ledgers.sentiment import BEARISH_AT, BULLISH_AT, COMPOUND_QUANTUM, vader_sentiment
+from ledgers.sentiment import engagement_weight as weight_of
 
-BULLISH_AT = Decimal("0.05")
-BEARISH_AT = Decimal("-0.05")
-COMPOUND_QUANTUM = Decimal("0.0001")
+__all__ = ["BEARISH_AT", "BULLISH_AT", "ListingFormatError", "engagement_weight", "listing_posts", "sentiment"]
+
 MAX_TEXT = 10_000
-_ANALYZER: SentimentIntensityAnalyzer | None = None
 
 
 class ListingFormatError(ValueError):
@@ -34,22 +27,13 @@ class ListingFormatError(ValueError):
 
 
 def sentiment(text: str) -> tuple[Decimal, str]:
-    """(VADER compound of ``text`` rounded half-even to 4 places, its SentimentLabel). The analyser's lexicon is
-    loaded once per process."""
-    global _ANALYZER
-    if _ANALYZER is None:
-        _ANALYZER = SentimentIntensityAnalyzer()
-    compound = Decimal(repr(_ANALYZER.polarity_scores(text)["compound"])).quantize(COMPOUND_QUANTUM, ROUND_HALF_EVEN)
-    if compound >= BULLISH_AT:
-        return compound, SentimentLabel.BULLISH
-    if compound <= BEARISH_AT:
-        return compound, SentimentLabel.BEARISH
-    return compound, SentimentLabel.NEUTRAL
+    """(VADER compound of ``text`` rounded half-even to 4 places, its SentimentLabel): ``ledgers.sentiment``."""
+    return vader_sentiment(text)
 
 
 def engagement_weight(score: int, num_comments: int) -> float:
-    """The module docstring's weight (a float: it weighs an average, it is never money)."""
-    return 1 + math.log1p(max(score, 0) + max(num_comments, 0))
+    """The weight of a post with ``score`` and ``num_comments`` (``ledgers.sentiment.engagement_weight``)."""
+    return weight_of(score, num_comments)
 
 
 def _post(raw: dict[str, Any]) -> Post:

@@ -58,6 +58,7 @@ from ledgers.glass.hyperliquid.arbitrum_client import ArbitrumClient
 from ledgers.glass.hyperliquid.client import HyperliquidClient
 from ledgers.glass.hyperliquid.services import collect_once as hyperliquid_collect_once
 from ledgers.history import metrics_backfill
+from ledgers.human.cryptopanic.services import cryptopanic_collect
 from ledgers.human.reddit.models import Subreddit
 from ledgers.human.reddit.services import ListingProgress, reddit_collect
 from ledgers.quality import quality_run
@@ -236,6 +237,7 @@ class Command(BaseCommand):
         if replay:
             self.step("Recorded subreddits", self.follow_recorded_subreddits)
         self.step("Reddit (human ledger)", self.collect_reddit)
+        self.step("CryptoPanic news (human ledger)", self.collect_cryptopanic)
         self.step("Wallet metrics", self.compute_metrics)
         self.step("Classification, smart-money scores and flows", self.score_and_flows)
         self.step("Paper trading", self.paper_trading)
@@ -465,6 +467,16 @@ class Command(BaseCommand):
         line = (f"   reddit: {result.status}, {extra.get('listings', 0)} listings "
                 f"({extra.get('listings_failed', 0)} failed), {result.items_seen} posts, {result.items_written} new")
         self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(line))
+
+    def collect_cryptopanic(self) -> None:
+        """CryptoPanic's news when CRYPTOPANIC_API_KEY is set (live only: no CryptoPanic answer is recorded)."""
+        if not settings.CRYPTOPANIC_API_KEY:
+            self.stdout.write("   skipped: CryptoPanic is off (no CRYPTOPANIC_API_KEY; no answer of it is recorded); "
+                              "set the key and enable its beat row to read it every 5 minutes")
+            return
+        result = cryptopanic_collect()
+        line = (f"   cryptopanic: {result.status}, {result.items_seen} posts, {result.items_written} new")
+        self.stdout.write(line if result.status == RunStatus.OK else self.style.WARNING(f"{line}: {result.error}"))
 
     def compute_metrics(self) -> None:
         count = metrics_recompute_all()
