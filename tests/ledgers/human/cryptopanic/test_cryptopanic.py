@@ -22,7 +22,8 @@ from whales.models import MoodReading, RunStatus
 
 pytestmark = pytest.mark.django_db
 KEY = "test-key-1234567890"
-V1 = {"kind": "news", "domain": "coindesk.com", "source": {"title": "CoinDesk", "region": "en", "domain": "coindesk.com"},
+V1 = {"kind": "news", "domain": "coindesk.com",
+      "source": {"title": "CoinDesk", "region": "en", "domain": "coindesk.com"},
       "title": "Ether jumps as strong ETF inflows lift confidence", "published_at": "2026-12-03T10:15:00Z",
       "slug": "Ether-rallies", "id": 101, "url": "https://cryptopanic.com/news/101/Ether-rallies",
       "created_at": "2026-12-03T10:16:00Z",
@@ -30,7 +31,8 @@ V1 = {"kind": "news", "domain": "coindesk.com", "source": {"title": "CoinDesk", 
       "votes": {"negative": 1, "positive": 12, "important": 3, "liked": 0, "disliked": 0, "lol": 0, "toxic": 0,
                 "saved": 2, "comments": 4}}
 V2 = {"id": 102, "slug": "Exchange-hack", "title": "Exchange hack drains $40M in a terrible blow to traders",
-      "description": "Attackers stole bitcoin and ether from the hot wallet.", "published_at": "2026-12-03T11:00:00+00:00",
+      "description": "Attackers stole bitcoin and ether from the hot wallet.",
+      "published_at": "2026-12-03T11:00:00+00:00",
       "created_at": "2026-12-03T11:01:00Z", "kind": "news", "original_url": "https://example.test/hack",
       "instruments": [{"code": "BTC", "title": "Bitcoin"}, {"code": "ZZZ", "title": "Unknown"}]}
 UNTAGGED = {"id": 103, "title": "Bitcoin miners sell reserves", "published_at": "2026-12-03T12:00:00Z",
