@@ -101,6 +101,7 @@ def test_a_budget_store_outage_fails_the_run_in_the_log_and_the_retry_collects(r
 
     budget_store.start()  # the task retries with backoff (10 s doubling, with jitter) and collects
     until(lambda: Trade.objects.filter(whale=whale).count() == expected, timeout=120)
-    assert list(CollectorRun.objects.filter(collector="bitcoin").order_by("started_at")
-                .values_list("status", flat=True))[-1] == RunStatus.OK
+    # The address's trades commit before the run log's row is closed (its own write, just after): wait for it.
+    until(lambda: list(CollectorRun.objects.filter(collector="bitcoin").order_by("started_at")
+                       .values_list("status", flat=True))[-1] == RunStatus.OK, timeout=30)
     assert process.poll() is None
