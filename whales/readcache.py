@@ -6,7 +6,7 @@ What is cached
     production, shared by every process), under ``readcache:{endpoint}:{digest}`` with the generations of the
     scopes it depends on at the time it was computed. The digest is a SHA-256 of the request's *known* query
     parameters (the names the view validates, with every value as given, sorted) plus whatever else the answer
-    depends on (``vary``, e.g. whether the viewer is staff). Unknown parameters do not split the cache. Only
+    depends on (``vary``, e.g. whether the viewer is staff). An unknown parameter is a 400 before any lookup. Only
     answers are stored: a view validates its parameters before it builds, and an error (400/404) raises, so it
     is never cached. A hit therefore only exists for a query that validated, and a view may look the cache up
     before validating. The entry and the current generations come back in one round trip (``get_many``); an
@@ -50,6 +50,8 @@ from django.db.backends.signals import connection_created
 from rest_framework.renderers import JSONRenderer as DrfJSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from whales.api.params import query_params_check
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +256,11 @@ def read_cached(request: Request, *, endpoint: str, scopes: Iterable[str], known
                 build: Callable[[], Any], vary: Iterable[str] = ()) -> Response:
     """The answer to ``request`` from the cache (``X-Cache: HIT``, ``Age`` = its age in whole seconds), or
     ``build()`` (which validates the parameters and may raise an API error: nothing is cached then) stored
-    for ``read_cache_ttl_s()`` (``X-Cache: MISS``, ``Age: 0``). See the module docstring for the key."""
+    for ``read_cache_ttl_s()`` (``X-Cache: MISS``, ``Age: 0``). See the module docstring for the key.
+
+    Raises: InvalidParameter, before any lookup, when the query carries a parameter outside ``known``
+    (``whales.api.params.query_params_check``): a hit must not answer a misspelt filter with the unfiltered list."""
+    query_params_check(request.query_params, known=known)
     key = read_cache_key(endpoint=endpoint, query=dict(request.query_params.lists()), known=known, vary=vary)
     entry, generations = _current_entry(key, tuple(scopes))
     if entry is not None:

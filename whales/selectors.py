@@ -61,6 +61,7 @@ class DashboardFigures(TypedDict):
     events_24h: int
     window_end: str
     latest_block_time: str | None
+    activity_stale: bool
 
 
 def dashboard_figures() -> DashboardFigures:
@@ -68,9 +69,11 @@ def dashboard_figures() -> DashboardFigures:
     ``ledgers.selectors.dashboard_summary`` adds: whales imports no ledger).
 
     Shape: {total_tracked_whales, active_whales_24h, total_volume_24h_usd (Decimal),
-    hyperliquid_whales, events_24h, window_end (ISO), latest_block_time (ISO or None)}. "24h" is
-    relative to the newest stored activity when the data is recorded (older than a day), so the
-    offline dashboard shows the recorded day rather than zeros; ``window_end`` says which.
+    hyperliquid_whales, events_24h, window_end (ISO), latest_block_time (ISO or None), activity_stale}.
+    "24h" is relative to the newest stored activity when the data is recorded (older than a day), so the
+    offline dashboard shows the recorded day rather than zeros; ``window_end`` says which, and
+    ``activity_stale`` is True then (and when no activity is stored at all), so the page says so in a banner
+    instead of passing old figures off as today's.
     """
     latest = Trade.objects.aggregate(latest=Max("block_time"))["latest"]
     now = timezone.now()
@@ -89,6 +92,7 @@ def dashboard_figures() -> DashboardFigures:
         events_24h=WhaleEvent.objects.filter(block_time__gt=since, block_time__lte=window_end).count(),
         window_end=window_end.isoformat(),
         latest_block_time=latest.isoformat() if latest else None,
+        activity_stale=latest is None or window_end != now,
     )
 
 

@@ -27,7 +27,7 @@ from alerts.api.serializers import (
 from alerts.models import AlertRule
 from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
 from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.errors import InvalidParameter, NotFound, flatten_errors
 
@@ -78,7 +78,7 @@ class AlertRuleListView(OwnerScopedView):
     @extend_schema(operation_id="alert_rule_list", parameters=[PageParamsSerializer],
                    responses={200: AlertRuleListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        params = validated(PageParamsSerializer, request.query_params)
+        params = validated_query(PageParamsSerializer, request)
         rules = alert_rule_list(owner_id=_owner_id(request))
         page = rules[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertRuleSerializer(page, many=True).data, "total": rules.count()})
@@ -131,7 +131,7 @@ class AlertRuleSimulateView(OwnerScopedView):
                    responses={200: SimulationSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
     def post(self, request: Request, rule_id: int) -> Response:
         rule = _rule_get(request, rule_id)
-        params = validated(SimulateParamsSerializer, request.query_params)
+        params = validated_query(SimulateParamsSerializer, request)
         return Response(SimulationSerializer(rule_simulate(rule, days=params["days"])).data)
 
 
@@ -141,7 +141,7 @@ class AlertListView(OwnerScopedView):
     @extend_schema(operation_id="alert_list", parameters=[AlertListParamsSerializer],
                    responses={200: AlertListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
-        params = validated(AlertListParamsSerializer, request.query_params)
+        params = validated_query(AlertListParamsSerializer, request)
         alerts = alert_list(owner_id=_owner_id(request), rule_id=params.get("rule"), status=params.get("status"))
         page = alerts[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertSerializer(page, many=True).data, "total": alerts.count()})

@@ -67,6 +67,9 @@ class DashboardSummarySerializer(serializers.Serializer):
     events_24h = serializers.IntegerField()
     window_end = IsoDateTimeField()
     latest_block_time = IsoDateTimeField(allow_null=True)
+    activity_stale = serializers.BooleanField(
+        help_text="True when no activity is stored from the last 24 h (or none at all): the 24h figures then "
+                  "cover the 24 h before latest_block_time.")
     collectors = CollectorHealthSerializer(many=True)
 
 

@@ -25,6 +25,7 @@ from ledgers.selectors import (
     collector_run_list,
     dashboard_summary,
 )
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.errors import NotFound
 from whales.readcache import read_cached
@@ -51,6 +52,7 @@ class CollectorHealthListView(APIView):
 
     @extend_schema(operation_id="collector_health_list", responses={200: CollectorHealthListSerializer})
     def get(self, request: Request) -> Response:
+        validated_query(None, request)
         items = collector_health_shown(collector_health_list(), staff=request.user.is_staff)
         return Response(CollectorHealthListSerializer({"items": items}).data)
 
@@ -98,6 +100,7 @@ class QualityView(APIView):
                    404: OpenApiResponse(ErrorSerializer, description="not_found: the monitor has not run yet")},
     )
     def get(self, request: Request) -> Response:
+        validated_query(None, request)
         report = quality_latest()
         if report is None:
             raise NotFound("The data-quality monitor has not run yet.")

@@ -57,6 +57,16 @@ def test_dashboard_summary_counts_the_last_24h(api_client):
     }
     assert [(c["name"], c["last_status"], c["is_stale"], c["runs_24h"], c["last_duration_ms"])
             for c in body["collectors"]] == [("test.collector", "ok", False, 1, 1200)]
+    assert body["activity_stale"] is False
+
+
+def test_dashboard_summary_flags_activity_older_than_the_window(api_client):
+    latest = timezone.now() - timedelta(hours=30)
+    TradeFactory(whale=WhaleFactory(), block_time=latest, value_usd=Decimal("7"))
+    body = api_client.get(f"{API}/dashboard/summary").json()
+    assert (body["activity_stale"], body["latest_block_time"], body["window_end"]) == (
+        True, latest.isoformat().replace("+00:00", "Z"), latest.isoformat().replace("+00:00", "Z"))
+    assert (body["active_whales_24h"], body["total_volume_24h_usd"]) == (1, "7.00000000")
 
 
 # --- collectors -------------------------------------------------------------------------------

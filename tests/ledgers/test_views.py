@@ -141,3 +141,39 @@ def test_the_dashboard_top_whales_read_the_roi_index_in_order(client):
         cursor.execute(f"EXPLAIN {top_sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "metrics_roi" in plan and "Sort" not in plan, plan
+
+
+def _banner(html: str) -> str | None:
+    match = re.search(r'<div class="banner banner-warn" id="freshness-banner" role="status">(.*?)</div>', html, re.S)
+    return " ".join(match.group(1).split()) if match else None
+
+
+def test_dashboard_says_when_the_newest_activity_is_older_than_the_window(client, wallet):
+    """Issue 17 §6: the window moved back to the newest trade, and the page says so with the collectors' state."""
+    from tests.whales.factories import TradeFactory
+
+    latest = (timezone.now() - timedelta(days=3)).replace(microsecond=0)
+    TradeFactory(whale=wallet, block_time=latest)
+    succeeded = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    CollectorRunFactory(started_at=succeeded, finished_at=succeeded)
+
+    banner = _banner(html_of(client.get("/")))
+
+    iso = latest.isoformat()  # the page prints the summary's ISO times as they are
+    assert banner == (f"<strong>No activity since {iso}.</strong> The 24h figures below cover the 24 hours "
+                      f"before it, not the last 24 hours. Collectors: <span class=\"freshness-collector\">"
+                      f"test.collector degraded, last success {succeeded.isoformat()}"
+                      f"</span>.")
+
+
+def test_dashboard_has_no_banner_with_activity_inside_the_window(client, wallet):
+    from tests.whales.factories import TradeFactory
+
+    TradeFactory(whale=wallet, block_time=timezone.now() - timedelta(hours=23))
+    assert _banner(html_of(client.get("/"))) is None
+
+
+def test_dashboard_says_when_nothing_is_stored(client):
+    banner = _banner(html_of(client.get("/")))
+    assert banner == ("<strong>No activity stored yet.</strong> Collectors: <span class=\"freshness-collector\">"
+                      "test.collector failing, never succeeded</span>.")

@@ -252,8 +252,11 @@ def test_whale_top_is_ten_by_roi_desc(api_client):
         WalletMetricsFactory(whale=whale, roi_percent=Decimal(n))
     WhaleFactory()  # no metrics: would sort last anyway
 
-    response = api_client.get(f"{API}/whales/top?sort_by=last_active&limit=2")  # paging params ignored
+    response = api_client.get(f"{API}/whales/top")
+    refused = api_client.get(f"{API}/whales/top?sort_by=last_active&limit=2")  # top takes filters only
 
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("Unknown parameter(s): limit, sort_by. Known: activity_window, chain")
     assert response.status_code == 200
     assert ids(response) == [w.id for w in reversed(whales[2:])]
     assert response.json()["total"] == 13

@@ -74,10 +74,13 @@ def test_age_counts_whole_seconds_since_the_answer_was_computed(api_client):
 
 
 @pytest.mark.django_db
-def test_unknown_parameters_share_the_answer_and_known_ones_split_it(api_client):
+def test_unknown_parameters_are_refused_before_the_cache_and_known_ones_split_it(api_client):
     WhaleFactory()
     assert get(api_client, f"{API}/whales?limit=5")["X-Cache"] == "MISS"
-    assert get(api_client, f"{API}/whales?limit=5&utm_source=x")["X-Cache"] == "HIT"
+    refused = api_client.get(f"{API}/whales?limit=5&utm_source=x")
+    assert refused.status_code == 400
+    assert "X-Cache" not in refused
+    assert refused.json()["detail"].startswith("Unknown parameter(s): utm_source. Known: ")
     assert get(api_client, f"{API}/whales?limit=6")["X-Cache"] == "MISS"
     assert get(api_client, f"{API}/whales?limit=5&chain=ethereum")["X-Cache"] == "MISS"
 

@@ -65,7 +65,7 @@ from trading.services import account_create, account_halt, account_resume, order
 from trading.strategies import StrategyParamsError
 from trading.strategies.services import strategy_create, strategy_set_status
 from trading.venues import price_source_for
-from whales.api.params import validated
+from whales.api.params import validated, validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.errors import InvalidParameter, NotFound
 from whales.quotas import owner_quota_check
@@ -122,7 +122,7 @@ class OwnerScopedView(APIView):
     def account_param(self, request: Request, serializer_class: type[serializers.Serializer] = AccountParamsSerializer
                       ) -> tuple[Account, dict]:
         """The ``?account=`` (required; one of yours) and the other validated parameters."""
-        params = validated(serializer_class, request.query_params)
+        params = validated_query(serializer_class, request)
         return _account_get(request, params["account"]), params
 
 
@@ -134,6 +134,7 @@ class AccountListView(OwnerScopedView):
 
     @extend_schema(operation_id="trading_account_list", responses={200: AccountListSerializer, 401: UNAUTHORIZED})
     def get(self, request: Request) -> Response:
+        validated_query(None, request)
         accounts = list(Account.objects.filter(owner_id=_owner_id(request)).order_by("id"))
         return Response({"items": _account_data(accounts), "total": len(accounts)})
 
@@ -201,7 +202,7 @@ class OrderListView(OwnerScopedView):
     @extend_schema(operation_id="trading_order_list", parameters=[OrderListParamsSerializer],
                    responses={200: OrderListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = validated(OrderListParamsSerializer, request.query_params)
+        params = validated_query(OrderListParamsSerializer, request)
         if "account" in params:
             _account_get(request, params["account"])
         orders = order_list(owner_id=_owner_id(request), account_id=params.get("account"), status=params.get("status"),
@@ -351,7 +352,7 @@ class StrategyListView(OwnerScopedView):
     @extend_schema(operation_id="trading_strategy_list", parameters=[StrategyListParamsSerializer],
                    responses={200: StrategyListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = validated(StrategyListParamsSerializer, request.query_params)
+        params = validated_query(StrategyListParamsSerializer, request)
         strategies = Strategy.objects.filter(account__owner_id=_owner_id(request))
         if "account" in params:
             strategies = strategies.filter(account=_account_get(request, params["account"]))
@@ -412,7 +413,7 @@ class SignalListView(OwnerScopedView):
     @extend_schema(operation_id="trading_signal_list", parameters=[SignalListParamsSerializer],
                    responses={200: SignalListSerializer, **READ_ERRORS})
     def get(self, request: Request) -> Response:
-        params = validated(SignalListParamsSerializer, request.query_params)
+        params = validated_query(SignalListParamsSerializer, request)
         if "account" in params:
             _account_get(request, params["account"])
         if "strategy" in params:

@@ -6,12 +6,10 @@ Views only parse input (FilterSets for filters, ``*ParamsSerializer`` for paging
 an unknown chain 404 ``unknown_chain``, an unknown wallet or collector 404 ``not_found``.
 """
 
-import functools
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Max, QuerySet
 from django.utils import timezone
-from django_filters import FilterSet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,7 +20,7 @@ from rest_framework.views import APIView
 
 from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
-from whales.api.params import validated
+from whales.api.params import known_query_params, validated_query
 from whales.api.serializers import (
     SENTIMENT_WINDOWS,
     CatalystEventSerializer,
@@ -83,15 +81,6 @@ class FilteredSchema(AutoSchema):
         return list(getattr(self.view, "filter_backends", []))
 
 
-@functools.cache
-def _known_params(filterset_class: type[FilterSet], params_serializer: type | None) -> frozenset[str]:
-    """The query parameter names a list view reads: its filters' and its paging/sorting serializer's."""
-    names = set(filterset_class.base_filters)
-    if params_serializer is not None:
-        names |= set(params_serializer().fields)
-    return frozenset(names)
-
-
 def _wallet_key(chain: str, address: str) -> tuple[str, str]:
     """``(chain, normalized address)`` from URL parts. Raises: UnknownChain, InvalidAddress."""
     return chain, normalize_address(chain, address)
@@ -120,7 +109,7 @@ class WhaleListView(GenericAPIView):
         return whale_list_with_labels()
 
     def list_params(self, request: Request) -> dict:
-        return validated(WhaleListParamsSerializer, request.query_params)
+        return validated_query(WhaleListParamsSerializer, request, also=(WhaleFilterSet,))
 
     @extend_schema(
         operation_id="whale_list",
@@ -129,7 +118,7 @@ class WhaleListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         return read_cached(request, endpoint="whales", scopes=["whales"],
-                           known=_known_params(WhaleFilterSet, WhaleListParamsSerializer),
+                           known=known_query_params(WhaleFilterSet, WhaleListParamsSerializer),
                            build=lambda: self.page(request))
 
     def page(self, request: Request) -> dict:
@@ -151,7 +140,7 @@ class TopWhaleListView(WhaleListView):
     @extend_schema(operation_id="whale_top_list", responses={200: WhaleListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
         return read_cached(request, endpoint="whales/top", scopes=["whales"],
-                           known=_known_params(WhaleFilterSet, None), build=lambda: self.page(request))
+                           known=known_query_params(WhaleFilterSet), build=lambda: self.page(request))
 
 
 _WALLET_PATH = [
@@ -202,12 +191,12 @@ class WalletTradeListView(GenericAPIView):
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
         return read_cached(request, endpoint="wallet-trades", scopes=["whales"], vary=[chain, address],
-                           known=_known_params(TradeFilterSet, TradeListParamsSerializer),
+                           known=known_query_params(TradeFilterSet, TradeListParamsSerializer),
                            build=lambda: self.page(request, chain, address))
 
     def page(self, request: Request, chain: str, address: str) -> dict:
         """The answer's data: validates the query and the wallet (400/404 errors), then one page of trades."""
-        params = validated(TradeListParamsSerializer, request.query_params)
+        params = validated_query(TradeListParamsSerializer, request, also=(TradeFilterSet,))
         whale = _wallet_get(chain, address)
         queryset = self.filter_queryset(self.get_queryset().filter(whale=whale))
         page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
@@ -243,7 +232,7 @@ class RoiHistoryView(APIView):
         responses={200: RoiHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
-        params = validated(HistoryParamsSerializer, request.query_params)
+        params = validated_query(HistoryParamsSerializer, request)
         points = _daily_points(_wallet_get(chain, address), field="roi_percent", days=params["days"])
         return Response({"points": RoiPointSerializer(points, many=True).data})
 
@@ -258,7 +247,7 @@ class PortfolioHistoryView(APIView):
         responses={200: PortfolioHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def get(self, request: Request, chain: str, address: str) -> Response:
-        params = validated(HistoryParamsSerializer, request.query_params)
+        params = validated_query(HistoryParamsSerializer, request)
         points = _daily_points(_wallet_get(chain, address), field="portfolio_value_usd", days=params["days"])
         return Response({"points": PortfolioPointSerializer(points, many=True).data})
 
@@ -285,12 +274,12 @@ class EventRecentListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         return read_cached(request, endpoint="events/recent", scopes=["whales"],
-                           known=_known_params(EventFilterSet, EventListParamsSerializer),
+                           known=known_query_params(EventFilterSet, EventListParamsSerializer),
                            build=lambda: self.page(request))
 
     def page(self, request: Request) -> dict:
         """The answer's data: validates the query (InvalidParameter), then the events."""
-        params = validated(EventListParamsSerializer, request.query_params)
+        params = validated_query(EventListParamsSerializer, request, also=(EventFilterSet,))
         queryset = self.filter_queryset(self.get_queryset())
         if params.get("since_id") is not None:
             queryset = queryset.filter(id__gt=params["since_id"]).order_by("id")
@@ -304,7 +293,7 @@ class CatalystEventListView(APIView):
     @extend_schema(operation_id="catalyst_event_list", parameters=[CatalystListParamsSerializer],
                    responses={200: CatalystListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = validated(CatalystListParamsSerializer, request.query_params)
+        params = validated_query(CatalystListParamsSerializer, request)
         queryset = catalyst_list(coin=params.get("coin"), type=params.get("type"), since=params.get("since"),
                                  until=params.get("until"))
         return Response({"items": CatalystEventSerializer(queryset[: params["limit"]], many=True).data})
@@ -319,7 +308,7 @@ class SentimentView(APIView):
                    responses={200: OpenApiResponse(description="{coin, until, windows: {1h|24h|7d: mood}}"),
                               400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = validated(SentimentParamsSerializer, request.query_params)
+        params = validated_query(SentimentParamsSerializer, request)
         until = params.get("until") or timezone.now()
         windows = [params["window"]] if params.get("window") else list(SENTIMENT_WINDOWS)
         return Response({"coin": params["coin"], "until": until.isoformat().replace("+00:00", "Z"), "windows": {

@@ -26,7 +26,7 @@ from whales.analytics.api.serializers import (
 )
 from whales.analytics.flows import WINDOWS
 from whales.analytics.selectors import smart_money_flow_list, smart_money_stats, smart_money_wallet_list
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.api.views import _wallet_key
 from whales.chains import Chain
@@ -58,7 +58,7 @@ class SmartMoneyWalletListView(APIView):
         responses={200: SmartMoneyWalletListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        params = validated(SmartMoneyWalletListParamsSerializer, request.query_params)
+        params = validated_query(SmartMoneyWalletListParamsSerializer, request)
 
         def build() -> dict:
             queryset = smart_money_wallet_list()
@@ -123,7 +123,7 @@ class SmartMoneyFlowView(APIView):
         responses={200: SmartMoneyFlowSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        params = validated(SmartMoneyFlowParamsSerializer, request.query_params)
+        params = validated_query(SmartMoneyFlowParamsSerializer, request)
 
         def build() -> dict:
             since = timezone.now() - WINDOWS[FlowWindow.H24] * params["days"]

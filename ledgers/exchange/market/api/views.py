@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledgers.exchange.market.token import MAX_DAYS, token_overview, token_window
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="invalid_parameter")
@@ -29,6 +29,6 @@ class TokenView(APIView):
                    responses={200: OpenApiResponse(description="token_overview (see the view's docstring)"),
                               400: BAD_REQUEST, 404: OpenApiResponse(ErrorSerializer, description="not_found")})
     def get(self, request: Request, symbol: str) -> Response:
-        params = validated(TokenParamsSerializer, request.query_params)
+        params = validated_query(TokenParamsSerializer, request)
         window = token_window(symbol=symbol, days=params["days"], until=params.get("until"))
         return Response(token_overview(window))

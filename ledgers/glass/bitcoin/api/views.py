@@ -15,7 +15,7 @@ from ledgers.glass.bitcoin.api.serializers import (
     ScorecardSerializer,
 )
 from ledgers.glass.bitcoin.mempool_services import mempool_scorecard, mempool_whale_list
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
@@ -28,7 +28,7 @@ class MempoolScorecardView(APIView):
     @extend_schema(operation_id="bitcoin_mempool_scorecard", parameters=[ScorecardParamsSerializer],
                    responses={200: ScorecardSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = validated(ScorecardParamsSerializer, request.query_params)
+        params = validated_query(ScorecardParamsSerializer, request)
         since = timezone.now() - timedelta(days=params["days"]) if "days" in params else None
         return Response(ScorecardSerializer(mempool_scorecard(since=since)).data)
 
@@ -39,7 +39,7 @@ class MempoolTransactionListView(APIView):
     @extend_schema(operation_id="bitcoin_mempool_transaction_list", parameters=[MempoolListParamsSerializer],
                    responses={200: MempoolListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        params = validated(MempoolListParamsSerializer, request.query_params)
+        params = validated_query(MempoolListParamsSerializer, request)
         rows = mempool_whale_list(status=params.get("status"), band=params.get("band"))
         page = rows[params["offset"]: params["offset"] + params["limit"]]
         return Response(MempoolListSerializer({"items": page, "total": rows.count()}).data)

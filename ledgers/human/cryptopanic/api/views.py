@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledgers.human.cryptopanic.models import NewsPost
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer, limit_field
 
 
@@ -52,7 +52,7 @@ class NewsListView(APIView):
                    responses={200: NewsListSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="invalid_parameter")})
     def get(self, request: Request) -> Response:
-        params = validated(NewsListParamsSerializer, request.query_params)
+        params = validated_query(NewsListParamsSerializer, request)
         posts = NewsPost.objects.all()
         if params.get("coin"):
             posts = posts.filter(coins__regex=rf"(^|,){re.escape(params['coin'])}(,|$)")

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from ledgers.human.reddit.models import RedditPost, SentimentLabel
 from ledgers.human.reddit.selectors import post_list
-from whales.api.params import validated
+from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer, limit_field
 
 
@@ -56,7 +56,7 @@ class PostListView(APIView):
                    responses={200: PostListSerializer,
                               400: OpenApiResponse(ErrorSerializer, description="invalid_parameter")})
     def get(self, request: Request) -> Response:
-        params = validated(PostListParamsSerializer, request.query_params)
+        params = validated_query(PostListParamsSerializer, request)
         posts = post_list(coin=params.get("coin"), subreddit=params.get("subreddit"), label=params.get("sentiment"),
                           since=params.get("since"), until=params.get("until"))
         return Response({"items": PostSerializer(posts[: params["limit"]], many=True).data})
