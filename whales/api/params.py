@@ -39,7 +39,7 @@ def known_query_params(*sources: type) -> frozenset[str]:
     names = set(ALWAYS_KNOWN)
     for source in sources:
         if isinstance(source, type) and issubclass(source, FilterSet):
-            names |= set(source.base_filters)
+            names |= set(source.base_filters)  # type: ignore[attr-defined]  # django-filter is untyped
         else:
             names |= set(source().fields)
     return frozenset(names)
