@@ -5,9 +5,10 @@ Wrap order (``whaletrack/asgi.py``)::
     BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(...))))
 
 - ``AuthMiddlewareStack`` (outer) puts the session user in ``scope["user"]`` (browsers, admin sessions).
-- ``TokenAuthMiddleware`` (inner) replaces it when the client presents a DRF token, so a script's token
-  wins over whatever cookie it may also send. A token that matches no active user makes the connection
-  anonymous (it never falls back to the session): a wrong token must not quietly authenticate as someone.
+- ``TokenAuthMiddleware`` (inner) replaces it when the client presents a personal API token
+  (``alerts.tokens``), so a script's token wins over whatever cookie it may also send. A token that matches no
+  active user, or has expired, makes the connection anonymous (it never falls back to the session): a wrong
+  token must not quietly authenticate as someone.
 - ``BrowserOriginValidator`` (outermost): channels' ``AllowedHostsOriginValidator`` refuses every handshake
   *without* an ``Origin`` header unless ``ALLOWED_HOSTS`` contains ``"*"`` (``OriginValidator.valid_origin``
   in channels 4.3: "None is not allowed unless all hosts are allowed"). Scripts (``websockets``, ``wscat``,
@@ -27,12 +28,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
 def _token_key(scope: dict) -> str | None:
-    """The DRF token key from ``?token=<key>`` or an ``Authorization: Token <key>`` header; the header
-    wins when both are present. None when the client sent neither."""
+    """The API token from an ``Authorization: Token <token>`` (or ``Bearer <token>``) header, else from
+    ``?token=<token>`` (browsers cannot set headers on a WebSocket); the header wins when both are present.
+    None when the client sent neither."""
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, key = value.decode("latin1").strip().partition(" ")
-            if scheme.lower() == "token" and key.strip():
+            if scheme.lower() in ("token", "bearer") and key.strip():
                 return key.strip()
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
     keys = query.get("token")
@@ -43,17 +45,14 @@ def _token_key(scope: dict) -> str | None:
 
 @database_sync_to_async
 def _token_user(key: str) -> AbstractBaseUser | AnonymousUser:
-    """The active user owning token ``key``, else AnonymousUser."""
-    from rest_framework.authtoken.models import Token  # the app registry is ready only at call time
+    """The active user owning the unexpired token ``key``, else AnonymousUser."""
+    from alerts.tokens import api_token_user  # imports models: the app registry is ready only at call time
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    return api_token_user(key) or AnonymousUser()
 
 
 class TokenAuthMiddleware(BaseMiddleware):
-    """Sets ``scope["user"]`` from a DRF token (``?token=`` or ``Authorization: Token <key>``).
+    """Sets ``scope["user"]`` from a personal API token (``Authorization: Token <token>``, or ``?token=``).
 
     Without a token it leaves the scope alone (the session user set by ``AuthMiddlewareStack``).
     Prefer the header: query strings end up in proxy access logs.

@@ -7,12 +7,14 @@ nothing is ever dropped. Matching, delivery and digests are in ``alerts.services
 """
 
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from knox.models import AbstractAuthToken
 
 from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.chains import Chain
@@ -191,3 +193,27 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.summary or f"alert {self.pk}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A personal API token: django-rest-knox's token (``knox.models.AbstractAuthToken``) with a name, an id to
+    revoke it by and when it was last used. ``KNOX_TOKEN_MODEL`` points knox here.
+
+    Only knox's SHA-512 ``digest`` of the token is stored, plus ``token_key`` (its first 15 characters: the
+    ``wt_`` prefix and 12 random hex digits) to find the row; the token itself is shown once, when it is made
+    (``alerts.tokens.api_token_create``). ``expiry`` null = never expires. ``last_used_at`` is advanced at
+    most once a minute (``alerts.tokens.LAST_USED_EVERY_S``). Revoking deletes the row.
+    """
+
+    # The annotations are for mypy: knox's base class is untyped.
+    id: "models.BigAutoField[int, int]" = models.BigAutoField(primary_key=True)
+    digest: "models.CharField[str, str]" = models.CharField(max_length=128, unique=True)  # knox: the pk; here a column
+    name: "models.CharField[str, str]" = models.CharField(max_length=100)
+    last_used_at: "models.DateTimeField[datetime | None, datetime | None]" = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        indexes = [models.Index(fields=["user", "-created"], name="apitoken_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key}…)"

@@ -7,4 +7,5 @@ from alerts import views
 urlpatterns = [
     path("live/", views.live_page, name="live"),
     path("alerts/", views.alerts_page, name="alerts"),
+    path("account/tokens/", views.account_tokens_page, name="account-tokens"),
 ]

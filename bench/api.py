@@ -30,8 +30,8 @@ Servers (each started here, on a free loopback port, stopped at the end even on 
     bench database and REDIS_URL (cache, channel layer), access logs to files in a temporary folder.
 
 Credential and throttles
-    The requests carry ``Authorization: Token <key>``: a DRF token (``rest_framework.authtoken``) of a staff
-    user made in the bench database, as an API client would. The app throttles every API read
+    The requests carry ``Authorization: Token <key>``: a personal API token (``alerts.tokens``, knox's hashed
+    token) of a staff user made in the bench database, as an API client would. The app throttles every API read
     (API_ANON_RATE / API_USER_RATE, 600 and 1200 a minute by default), which would cap the load far below
     the targets, so the servers get API_USER_RATE=1000000/second: the throttle still runs on every request
     (its Redis read and write are measured), it just never refuses. The per-second period keeps the
@@ -267,13 +267,16 @@ def reads_uncached(paths: list[tuple[str, str]], token: str) -> dict[str, float]
 
 
 def api_token() -> str:
-    """The key of a DRF token of a staff user ``bench-api`` (made here)."""
+    """A personal API token (``alerts.tokens``) of a staff user ``bench-api``: a new one each run, the previous
+    runs' revoked."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+
+    from alerts.models import ApiToken
+    from alerts.tokens import api_token_create
 
     user, _ = get_user_model().objects.get_or_create(username="bench-api", defaults={"is_staff": True})
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    ApiToken.objects.filter(user=user).delete()
+    return api_token_create(user_id=user.pk, name="bench")[1]
 
 
 def server_start(kind: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:

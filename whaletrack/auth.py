@@ -34,3 +34,14 @@ class LoginLockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+def login_name(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The account name django-axes counts failures by: ``username`` (the admin's form, DRF, allauth when the
+    login is a username), ``email`` (allauth when it is an address), else the site form's raw ``login`` field.
+    Lower-cased, so ``Alice`` and ``alice`` share one count."""
+    credentials = credentials or {}
+    name = credentials.get("username") or credentials.get("email")
+    if not name and request is not None and request.method == "POST":
+        name = request.POST.get("login") or request.POST.get("username")
+    return name.strip().lower() if isinstance(name, str) and name.strip() else None

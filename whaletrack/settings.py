@@ -67,7 +67,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # personal API tokens, stored hashed: the model is alerts.ApiToken (KNOX_TOKEN_MODEL)
+    "allauth",
+    "allauth.account",  # sign-up, e-mail verification, password reset and change
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers a locked-out login with 429
@@ -121,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.accounts.account_context",
             ],
         },
     },
@@ -169,7 +173,8 @@ CONTENT_SECURITY_POLICY = {
 # Login lockout (django-axes): the first backend refuses a locked-out client before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "whaletrack.auth.LoginLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",  # the admin's sign-in
+    "allauth.account.auth_backends.AuthenticationBackend",  # the site's: username or e-mail address
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
@@ -178,6 +183,36 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = env.list("AXES_LOCKOUT_PARAMETERS", default=["ip_address", "username"])
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "whaletrack.auth.client_ip"
+# The admin's form names the account "username", the site's (allauth) "login" and may pass an e-mail address.
+AXES_USERNAME_CALLABLE = "whaletrack.auth.login_name"
+
+# --- Accounts (django-allauth) and personal API tokens (django-rest-knox) -----------------------------------
+# Sign-up can be closed for private installs: staff then create accounts in the admin.
+ACCOUNT_SIGNUP_OPEN = env.bool("ACCOUNT_SIGNUP_OPEN", default=True)
+ACCOUNT_ADAPTER = "alerts.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"login": "alerts.accounts.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# "mandatory": an address given at sign-up must be confirmed before its account signs in ("optional", "none").
+# Accounts staff create in the admin have no address on record and sign in directly (alerts.accounts.LoginForm).
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+# Failed sign-ins are counted and locked out by django-axes alone (429, AXES_* above), on the admin's form too;
+# allauth's own rate limits (sign-up, password reset, e-mail confirmation...) stay, kept in the cache.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[WhaleTrack] ")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
+KNOX_TOKEN_MODEL = "alerts.ApiToken"  # noqa: S105  # a model label, not a secret
+# knox's own migrations would create its unused default table (they do not mark the model swappable).
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_PREFIX": "wt_",  # recognisable in a leaked config or a secret scanner
+    "TOKEN_TTL": None,  # each token's own expiry, chosen when it is created (alerts.tokens)
+    "AUTH_HEADER_PREFIX": "Token",
+}
+API_TOKENS_MAX_PER_USER = env.int("API_TOKENS_MAX_PER_USER", default=20)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=366)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -257,7 +292,7 @@ if CELERY_BROKER_URL.startswith("memory://"):
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "alerts.tokens.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # DRF's JSON renderer, sending a cached read's stored body as is (whales.readcache), and the browsable API.
@@ -434,15 +469,19 @@ REDDIT_LISTING_LIMIT = env.int("REDDIT_LISTING_LIMIT", default=25)
 if not 1 <= REDDIT_LISTING_LIMIT <= 100:
     raise ImproperlyConfigured(f"REDDIT_LISTING_LIMIT must be 1 to 100, not {REDDIT_LISTING_LIMIT}")
 
-# --- Staff e-mail (data-quality alerts go to ADMINS; the console backend prints them in the embedded default) -----
+# --- E-mail: account mail, alert mail and staff alerts (ADMINS). The console backend prints them (the default);
+# for SMTP set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)  # STARTTLS (port 587)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)  # implicit TLS (port 465)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_S", default=10.0)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="whaletrack@localhost")
+# The sender of account e-mail (verification, password reset) and of alert e-mail.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="WhaleTrack <whaletrack@localhost>")
 ADMINS = [("", address) for address in env.list("STAFF_ALERT_EMAILS", default=[])]
 
 # --- Data-quality monitor (ledgers.quality): a run's report is kept this many days ---------------------------

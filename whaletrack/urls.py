@@ -3,7 +3,6 @@ API v1 (read endpoints of a ledger under its name, e.g. ``/api/v1/glass/``), Ope
 
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -38,8 +37,8 @@ urlpatterns = [
     path("", include("whales.urls")),
     path("", include("alerts.urls")),
     path("", include("trading.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in, sign-up, e-mail verification, password reset and change (django-allauth; alerts.accounts)
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("whales.api.urls")),
     path("api/v1/", include("whales.analytics.api.urls")),

@@ -3,9 +3,11 @@
 
 from django.urls import path
 
-from alerts.api import views
+from alerts.api import tokens, views
 
 urlpatterns = [
+    path("account/tokens", tokens.ApiTokenListView.as_view(), name="api-token-list"),
+    path("account/tokens/<int:token_id>", tokens.ApiTokenDetailView.as_view(), name="api-token-detail"),
     path("alerts", views.AlertListView.as_view(), name="api-alert-list"),
     path("alerts/rules", views.AlertRuleListView.as_view(), name="api-alert-rule-list"),
     path("alerts/rules/<int:rule_id>", views.AlertRuleDetailView.as_view(), name="api-alert-rule-detail"),

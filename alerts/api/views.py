@@ -7,7 +7,7 @@ rule answers 404 ``not_found`` exactly like a missing one (its existence is not 
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from alerts.api.serializers import (
 from alerts.models import AlertRule
 from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
 from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
+from alerts.tokens import ApiTokenAuthentication
 from whales.api.params import validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.errors import InvalidParameter, NotFound, flatten_errors
@@ -68,7 +69,7 @@ def _rule_response(rule: AlertRule, *, secret_before: str | None, status_code: i
 
 class OwnerScopedView(APIView):
     # Token first: an anonymous request then gets 401 with WWW-Authenticate instead of 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
 

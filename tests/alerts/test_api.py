@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert, AlertKind, AlertRule, AlertStatus
+from alerts.tokens import api_token_create
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
 from tests.api import assert_error
 from tests.whales.factories import EntityFactory, LabelFactory, WhaleEventFactory, WhaleFactory
@@ -47,8 +47,8 @@ def test_anonymous_requests_are_401(api_client, method, path):
 
 def test_token_and_session_auth_work(api_client, user):
     AlertRuleFactory(owner=user)
-    token = Token.objects.create(user=user)
-    response = api_client.get(RULES, HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = api_token_create(user_id=user.pk, name="test")
+    response = api_client.get(RULES, HTTP_AUTHORIZATION=f"Token {token}")
     assert (response.status_code, response.json()["total"]) == (200, 1)
     api_client.credentials()
     api_client.login(username="analyst", password="pw-analyst-1")

@@ -14,11 +14,11 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from alerts.consumers import AlertConsumer, EventFeedConsumer
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
 from alerts.payloads import event_payload
+from alerts.tokens import api_token_create
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory, WhaleFactory
 from whales.models import WhaleEvent
@@ -45,7 +45,7 @@ def make_user(username: str):
 
 @database_sync_to_async
 def make_token(user) -> str:
-    return Token.objects.create(user=user).key
+    return api_token_create(user_id=user.pk, name="test")[1]
 
 
 @database_sync_to_async

@@ -15,8 +15,8 @@ import time
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from tests.processes import BASE_DIR, VENV_BIN, daphne_server, database_url, stop
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
@@ -47,7 +47,7 @@ def test_two_daphne_processes_each_deliver_a_worker_published_event_once(tmp_pat
             "needs REDIS_URL and a PostgreSQL DATABASE_URL (processes share both)")
     stored = WhaleEventFactory()
     user = django_user_model.objects.create_user(username="script", password="pw-script-1")
-    key = Token.objects.create(user=user).key
+    key = api_token_create(user_id=user.pk, name="test")[1]
     env = {
         "REDIS_URL": os.environ["REDIS_URL"],
         "CHANNEL_LAYER_CAPACITY": "1000",  # deliberate (STACK.md pitfall 2)

@@ -10,11 +10,11 @@ import time
 import pytest
 import redis
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from alerts.connections import KEY_PREFIX
+from alerts.tokens import api_token_create
 from tests.processes import daphne_server
 from tests.requirements import require
 
@@ -39,7 +39,7 @@ def server_url(django_db_setup, django_db_blocker, tmp_path_factory):
 def token_for(django_user_model, username: str) -> tuple[int, str]:
     user = django_user_model.objects.create_user(username=username, password=f"pw-{username}-1")
     redis.Redis.from_url(os.environ["REDIS_URL"]).delete(f"{KEY_PREFIX}{user.pk}")  # ids may repeat across runs
-    return user.pk, Token.objects.create(user=user).key
+    return user.pk, api_token_create(user_id=user.pk, name="test")[1]
 
 
 def open_socket(url: str, key: str) -> ClientConnection:

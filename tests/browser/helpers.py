@@ -8,7 +8,7 @@ def sign_in(page: Any, base: str, path: str, username: str, password: str) -> No
     ``username`` and wait until the browser is back on ``path``."""
     page.goto(f"{base}{path}")
     assert page.url == f"{base}/accounts/login/?next={path}"
-    page.fill("#id_username", username)
+    page.fill("#id_login", username)
     page.fill("#id_password", password)
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}{path}")

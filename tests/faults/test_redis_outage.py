@@ -16,8 +16,8 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from tests.faults.harness import CollectorDriver, chain_script, world_create
 from tests.processes import FeedClient, RedisServer, daphne_server, until
 from tests.requirements import require
@@ -46,7 +46,7 @@ def test_an_idle_feed_socket_stays_open_past_the_layers_blocking_read(tmp_path, 
     broker = RedisServer(tmp_path)
     broker.start()
     user = django_user_model.objects.create_user(username="idle", password="pw-idle-1")
-    token = Token.objects.create(user=user).key
+    token = api_token_create(user_id=user.pk, name="test")[1]
     try:
         with daphne_server(tmp_path / "daphne.log", {"REDIS_URL": broker.url(0), "ALERTS_PUBLIC_FEED": "false"}) as url:
             client = feed_client(url, token)
@@ -66,7 +66,7 @@ def test_events_published_while_redis_is_down_arrive_once_after_it_returns(chain
     script = chain_script(chain, seed=SEED, transfers=30, gap_blocks=20)
     world_create(script)
     user = django_user_model.objects.create_user(username="feed", password="pw-feed-1")
-    token = Token.objects.create(user=user).key
+    token = api_token_create(user_id=user.pk, name="test")[1]
     broker = RedisServer(tmp_path)
     broker.start()
     env = {"REDIS_URL": broker.url(0), "CELERY_BROKER_URL": broker.url(1), "ALERTS_PUBLIC_FEED": "false",

@@ -58,7 +58,7 @@ def test_dashboard_feed_panel_is_live_for_a_signed_in_user(signed_in, wallet):
     assert f'data-since-id="{max(e.id for e in events)}"' in html
     assert '<script type="module" src="/static/js/dashboard.js"></script>' in html
     assert 'id="feed-status" class="feed-status" data-state="connecting"' in html
-    assert '<span id="username">analyst</span>' in html
+    assert '<a href="/account/tokens/" id="username" title="Your account and API tokens">analyst</a>' in html
     assert '<form method="post" action="/accounts/logout/"' in html
 
 

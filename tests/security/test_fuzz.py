@@ -8,8 +8,8 @@ made and the 5xx seen are counted and printed in the terminal summary (``tests/s
 
 import pytest
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from tests.security.conftest import FUZZ_COUNTS, FUZZ_OPERATIONS_5XX
 from tests.security.schema import CHECKS, api_schema
 from tests.trading.factories import AccountFactory, StrategyFactory
@@ -29,7 +29,7 @@ def identities(django_user_model) -> dict[str, dict[str, str]]:
     for name in ("alice", "bob"):
         user = django_user_model.objects.create_user(username=name, password=f"pw-{name}-fuzz-1")
         StrategyFactory(account=AccountFactory(owner=user))
-        headers[name] = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+        headers[name] = {"Authorization": f"Token {api_token_create(user_id=user.pk, name='test')[1]}"}
     return headers
 
 

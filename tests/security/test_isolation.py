@@ -17,12 +17,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule
 from alerts.routing import websocket_urlpatterns
 from alerts.services import alert_deliver
+from alerts.tokens import api_token_create
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
 from tests.processes import daphne_server
 from tests.requirements import require
@@ -218,7 +218,7 @@ def test_a_users_alert_reaches_only_their_own_alert_socket_on_daphne(tmp_path, d
             "needs REDIS_URL and a PostgreSQL DATABASE_URL (daphne shares both)")
     alice = django_user_model.objects.create_user(username="alice", password="pw-alice-iso-1")
     bob = django_user_model.objects.create_user(username="bob", password="pw-bob-iso-1")
-    keys = {user.username: Token.objects.create(user=user).key for user in (alice, bob)}
+    keys = {user.username: api_token_create(user_id=user.pk, name="test")[1] for user in (alice, bob)}
     alert = AlertFactory(rule=AlertRuleFactory(owner=alice, name=f"alice rule {MARK}"), summary=f"alice alert {MARK}")
     env = {"REDIS_URL": os.environ["REDIS_URL"], "CHANNEL_LAYER_CAPACITY": "1000"}
     with daphne_server(tmp_path / "daphne.log", env) as base:

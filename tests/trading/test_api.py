@@ -17,8 +17,8 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from tests.api import assert_error
 from tests.trading.factories import AccountFactory, StrategyFactory, UserFactory, set_price
 from trading.crypto import credential_store
@@ -92,8 +92,8 @@ def test_anonymous_requests_are_401(api_client, method, path):
 
 
 def test_token_and_session_auth_work(api_client, user, account):
-    token = Token.objects.create(user=user)
-    response = api_client.get(ACCOUNTS, HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = api_token_create(user_id=user.pk, name="test")
+    response = api_client.get(ACCOUNTS, HTTP_AUTHORIZATION=f"Token {token}")
     assert (response.status_code, response.json()["total"]) == (200, 1)
     api_client.credentials()
     api_client.login(username="analyst", password="pw-analyst-1")

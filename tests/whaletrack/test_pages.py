@@ -25,9 +25,9 @@ def test_sign_in_and_out_through_the_pages(client, user):
     html = html_of(client.get("/accounts/login/?next=/live/"))
     assert '<form method="post" action="/accounts/login/" id="login-form"' in html
     assert '<input type="hidden" name="next" value="/live/">' in html
-    bad = client.post("/accounts/login/", {"username": "analyst", "password": "wrong", "next": "/live/"})
+    bad = client.post("/accounts/login/", {"login": "analyst", "password": "wrong", "next": "/live/"})
     assert bad.status_code == 200 and 'id="login-error"' in bad.content.decode()
-    good = client.post("/accounts/login/", {"username": "analyst", "password": "pw-analyst-1", "next": "/live/"})
+    good = client.post("/accounts/login/", {"login": "analyst", "password": "pw-analyst-1", "next": "/live/"})
     assert (good.status_code, good["Location"]) == (302, "/live/")
     assert client.get("/live/").status_code == 200
     out = client.post("/accounts/logout/")

@@ -23,8 +23,8 @@ from decimal import Decimal
 import pytest
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from alerts.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_verify
 from tests.chain.fixtures import chain
 from tests.faults.harness import ETH_PRICE_USD, ScriptedChain, chain_script, world_create
@@ -107,7 +107,7 @@ def test_two_of_each_process_store_publish_push_and_deliver_everything_once(tmp_
     expected_trades, expected_large = expected_from_the_chain(chain, script)
     assert len(expected_large) >= 4  # the seed gives the test something to alert on
     owner = django_user_model.objects.create_user(username="owner", password="pw-owner-scale-1")
-    key = Token.objects.create(user=owner).key
+    key = api_token_create(user_id=owner.pk, name="test")[1]
     gunicorn, daphne, queues = [free_port(), free_port()], [free_port(), free_port()], ["scaleout1", "scaleout2"]
     env = stack_environment(
         tmp_path, redis_url, SERVE_GUNICORN_WORKERS="1",

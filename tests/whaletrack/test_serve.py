@@ -23,8 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from requests.adapters import HTTPAdapter
-from rest_framework.authtoken.models import Token
 
+from alerts.tokens import api_token_create
 from tests.processes import BASE_DIR, FeedClient, until
 from tests.requirements import require
 from tests.whales.factories import WhaleEventFactory
@@ -132,7 +132,7 @@ def test_make_serve_routes_rest_admin_static_health_and_websockets_through_nginx
     assert PeriodicTask.objects.get(name=BEAT_ROW).total_run_count == 0
     staff = django_user_model.objects.create_user(username="ops", password="pw-ops-serve-1", is_staff=True,
                                                   is_superuser=True)
-    key = Token.objects.create(user=staff).key
+    key = api_token_create(user_id=staff.pk, name="test")[1]
     env = stack_environment(
         tmp_path, redis_url, SERVE_HOST="127.0.0.1", SERVE_PORT=str(front),
         SERVE_GUNICORN_BIND=f"127.0.0.1:{gunicorn}", SERVE_DAPHNE_BIND=f"127.0.0.1:{daphne}",

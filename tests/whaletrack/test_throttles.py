@@ -42,11 +42,11 @@ def test_signed_in_users_are_throttled_per_user(api_client, user, django_user_mo
     assert (codes, api_client.get(URL).status_code) == ([200, 200, 200, 429], 200)
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
-def test_repeated_failed_logins_lock_out_even_the_right_password(client, staff_user, settings, path):
+@pytest.mark.parametrize(("path", "field"), [("/accounts/login/", "login"), ("/admin/login/", "username")])
+def test_repeated_failed_logins_lock_out_even_the_right_password(client, staff_user, settings, path, field):
     assert settings.AXES_FAILURE_LIMIT == 5
-    failures = [client.post(path, {"username": "staff", "password": f"wrong-{n}"}).status_code for n in range(5)]
-    locked = client.post(path, {"username": "staff", "password": "pw-staff-1"})
+    failures = [client.post(path, {field: "staff", "password": f"wrong-{n}"}).status_code for n in range(5)]
+    locked = client.post(path, {field: "staff", "password": "pw-staff-1"})
     assert failures == [200, 200, 200, 200, 429]  # the fifth failure locks
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
@@ -54,8 +54,8 @@ def test_repeated_failed_logins_lock_out_even_the_right_password(client, staff_u
 
 def test_a_correct_login_before_the_limit_still_works(client, staff_user):
     for n in range(4):
-        client.post("/accounts/login/", {"username": "staff", "password": f"wrong-{n}"})
-    response = client.post("/accounts/login/", {"username": "staff", "password": "pw-staff-1"})
+        client.post("/accounts/login/", {"login": "staff", "password": f"wrong-{n}"})
+    response = client.post("/accounts/login/", {"login": "staff", "password": "pw-staff-1"})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(staff_user.pk)
 

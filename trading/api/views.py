@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.tokens import ApiTokenAuthentication
 from trading.api.serializers import (
     AccountCreateSerializer,
     AccountListSerializer,
@@ -116,7 +117,7 @@ def _account_response(account: Account, status_code: int = status.HTTP_200_OK) -
 
 class OwnerScopedView(APIView):
     # Token first: an anonymous request then gets 401 with WWW-Authenticate instead of 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     def account_param(self, request: Request, serializer_class: type[serializers.Serializer] = AccountParamsSerializer

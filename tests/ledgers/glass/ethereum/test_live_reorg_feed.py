@@ -39,9 +39,9 @@ from itertools import pairwise
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from web3 import Web3
 
+from alerts.tokens import api_token_create
 from ledgers.exchange.market.models import Asset, PriceHistory
 from ledgers.glass.ethereum.client import EthereumRpcClient
 from ledgers.glass.ethereum.services import blocks_collect
@@ -112,7 +112,8 @@ def scene(chain, feed_url, django_user_model):
     PriceHistory.objects.create(asset=Asset.objects.get(chain=Chain.ETHEREUM, contract_address=""),
                                 timestamp=chain_time, price_usd=price_usd)
     large_wei = (math.ceil(LARGE_TRANSFER_MIN_USD / price_usd) + 1) * 10**18
-    key = Token.objects.create(user=django_user_model.objects.create_user(username="feed", password="pw-feed-1")).key
+    feed_user = django_user_model.objects.create_user(username="feed", password="pw-feed-1")
+    key = api_token_create(user_id=feed_user.pk, name="test")[1]
     clients: dict[str, FeedClient] = {}
     try:
         clients["header token"] = FeedClient(feed_url, {"Authorization": f"Token {key}"})
