@@ -22,8 +22,9 @@ def legacy_tokens_hash(apps, schema_editor):
         rows = cursor.fetchall()
         for key, user_id, created in rows:
             if not api_token.objects.filter(digest=hash_token(key)).exists():
-                token = api_token.objects.create(digest=hash_token(key), token_key=key[:15], user_id=user_id,
-                                                 name="Token made before hashed tokens", expiry=None)
+                token = api_token(digest=hash_token(key), token_key=key[:15], user_id=user_id,
+                                  name="Token made before hashed tokens", expiry=None)
+                token.save()
                 api_token.objects.filter(pk=token.pk).update(created=created)
         cursor.execute(f"DELETE FROM {LEGACY_TABLE}")
 

@@ -5,6 +5,7 @@ the in-memory layer unless a test says Redis.
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
+from django.utils import timezone
 
 from alerts.consumers import AlertConsumer, EventFeedConsumer
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
@@ -464,6 +466,34 @@ async def test_token_on_the_feed_authenticates_a_script(memory_layer):
     await publish(memory_layer, event(1))
     assert await received_ids(communicator) == [1]
     await communicator.disconnect()
+
+
+async def test_a_bearer_token_authenticates_a_script(memory_layer):
+    user = await make_user("script")
+    key = await make_token(user)
+
+    communicator, connected = await stack_connect("/ws/alerts/", [(b"authorization", f"Bearer {key}".encode())])
+
+    assert connected
+    await assert_alerts_for(communicator, memory_layer, user)
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("how", ["expired", "revoked"])
+async def test_an_expired_or_revoked_token_is_refused(memory_layer, how):
+    from alerts.models import ApiToken
+
+    user = await make_user("script")
+    key = await make_token(user)
+    rows = ApiToken.objects.filter(user=user)
+    if how == "expired":
+        await database_sync_to_async(rows.update)(expiry=timezone.now() - timedelta(seconds=1))
+    else:
+        await database_sync_to_async(rows.delete)()
+
+    _, connected = await stack_connect("/ws/alerts/", [(b"authorization", f"Token {key}".encode())])
+
+    assert not connected
 
 
 @pytest.mark.parametrize("path", ["/ws/events/", "/ws/alerts/"])
