@@ -20,7 +20,7 @@ After a reconnect a client backfills with ``GET /api/v1/events/recent?since_id=<
 import asyncio
 import json
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -34,8 +34,9 @@ from alerts.connections import LEASE_S as CONNECTION_LEASE_S
 from alerts.connections import connection_acquire, connection_release, connection_renew
 from alerts.groups import FEED_GROUP, user_group
 from whales.chains import Chain
-from whales.errors import InvalidParameter
+from whales.errors import InvalidParameter, NotFound
 from whales.models import EventType, Whale
+from whales.watchlists import watchlist_get, watchlist_wallets
 
 # Close code sent on {"type": "feed.disconnect"} (4000-4999: application codes).
 DISCONNECT_CLOSE_CODE = 4000
@@ -47,7 +48,7 @@ SENT_IDS_MAX = 1_000
 MIN_VALUE_MAX_INTEGER_DIGITS = 30
 MIN_VALUE_DECIMAL_PLACES = 8
 MIN_VALUE_MAX_CHARS = 64
-FILTER_FIELDS = frozenset({"chains", "event_types", "min_value_usd", "whales"})
+FILTER_FIELDS = frozenset({"chains", "event_types", "min_value_usd", "whales", "watchlist"})
 
 
 class FilterError(InvalidParameter):
@@ -90,6 +91,8 @@ class EventFilter:
     min_value_usd: Decimal | None = None
     whales: tuple[int, ...] | None = None
     whale_keys: frozenset[tuple[str, str]] | None = None
+    watchlist: int | None = None
+    watchlist_keys: frozenset[tuple[str, str]] | None = None  # the list's wallets when the filter was set
 
     def matches(self, event: dict) -> bool:
         """True when ``event`` (an ``event_payload`` dict) passes every set condition."""
@@ -107,6 +110,10 @@ class EventFilter:
             whale = event.get("whale")
             if not whale or (whale.get("chain"), whale.get("address")) not in self.whale_keys:
                 return False
+        if self.watchlist_keys is not None:
+            whale = event.get("whale")
+            if not whale or (whale.get("chain"), whale.get("address")) not in self.watchlist_keys:
+                return False
         return True
 
     def as_json(self) -> dict:
@@ -116,6 +123,7 @@ class EventFilter:
             "event_types": sorted(self.event_types) if self.event_types is not None else None,
             "min_value_usd": format(self.min_value_usd, "f") if self.min_value_usd is not None else None,
             "whales": list(self.whales) if self.whales is not None else None,
+            "watchlist": self.watchlist,
         }
 
 
@@ -175,6 +183,16 @@ def _whale_ids(content: dict) -> tuple[int, ...] | None:
     return tuple(sorted(set(values)))
 
 
+def _watchlist_id(content: dict) -> int | None:
+    """``watchlist`` as a positive integer id (a JSON number); missing or null means any."""
+    value = content.get("watchlist")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        raise FilterError("watchlist must be the integer id of a watchlist.")
+    return value
+
+
 def filter_parse(content: dict) -> EventFilter:
     """Validate a ``{"action": "filter", ...}`` message into an EventFilter (whale keys not resolved yet).
 
@@ -189,7 +207,17 @@ def filter_parse(content: dict) -> EventFilter:
         event_types=_choice_set(content, "event_types", EventType),
         min_value_usd=_min_value(content),
         whales=_whale_ids(content),
+        watchlist=_watchlist_id(content),
     )
+
+
+@database_sync_to_async
+def _watchlist_keys(user: Any, watchlist_id: int) -> frozenset[tuple[str, str]]:
+    """The (chain, address) pairs on a watchlist ``user`` may read (theirs or published). Raises: FilterError."""
+    try:
+        return watchlist_wallets(watchlist_get(user=user, watchlist_id=watchlist_id).pk)
+    except NotFound:
+        raise FilterError(f"Unknown watchlist {watchlist_id}: not yours and not published.") from None
 
 
 @database_sync_to_async
@@ -329,11 +357,10 @@ class EventFeedConsumer(JsonConsumer):
                 missing = [whale_id for whale_id in new_filter.whales if whale_id not in keys]
                 if missing:
                     raise FilterError(f"Unknown whale ids: {', '.join(map(str, missing))}.")
-                new_filter = EventFilter(
-                    chains=new_filter.chains, event_types=new_filter.event_types,
-                    min_value_usd=new_filter.min_value_usd, whales=new_filter.whales,
-                    whale_keys=frozenset(keys.values()),
-                )
+                new_filter = replace(new_filter, whale_keys=frozenset(keys.values()))
+            if new_filter.watchlist is not None:
+                new_filter = replace(new_filter, watchlist_keys=await _watchlist_keys(self.scope.get("user"),
+                                                                                        new_filter.watchlist))
         except FilterError as exc:
             await self.send_error("invalid_filter", str(exc))
             return

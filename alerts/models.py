@@ -18,7 +18,7 @@ from knox.models import AbstractAuthToken
 
 from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.chains import Chain
-from whales.models import Direction, Entity, EventType, Label, Whale, WhaleEvent, usd_field
+from whales.models import Direction, Entity, EventType, Label, Watchlist, Whale, WhaleEvent, usd_field
 
 # Webhook URLs: http(s) only (Django's URLValidator would also take ftp/ftps).
 webhook_url_validator = URLValidator(schemes=["http", "https"])
@@ -67,6 +67,7 @@ class AlertRule(models.Model):
     - ``min_value_usd``: the event's ``value_usd`` is known and >= it (an unpriced event never matches).
     - ``whales``: the event's whale is one of them. ``labels``: the event's whale carries at least one
       of them (any source). ``entities``: the event's whale belongs to one of them.
+    - ``watchlist``: the event's whale's ``(chain, address)`` is on that list (``whales.watchlists``).
     - ``direction`` (a ``whales.Direction`` value): the direction of the whale's activity the event
       reports, i.e. of its ``Trade`` (same chain, tx_hash, log_index and whale; see
       ``alerts.selectors.event_directions``). Events that carry no direction (``mempool_whale``,
@@ -92,6 +93,9 @@ class AlertRule(models.Model):
                                       help_text="The event's whale belongs to one of these entities.")
     direction = models.CharField(max_length=20, choices=Direction.choices, blank=True,
                                  help_text="Direction of the whale's activity; empty = any.")
+    watchlist = models.ForeignKey(
+        Watchlist, null=True, blank=True, on_delete=models.PROTECT, related_name="alert_rules",
+        help_text="The event's whale is on this watchlist (yours or a published one); empty = any.")
     cooldown_seconds = models.PositiveIntegerField(default=0, help_text="0 = every match is sent at once.")
     channels = models.JSONField(default=default_channels, blank=True, help_text='Subset of ["websocket", "webhook"].')
     webhook_url = models.URLField(max_length=500, blank=True, validators=[webhook_url_validator])

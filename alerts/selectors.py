@@ -20,7 +20,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
-from whales.models import SYSTEM_EVENT_TYPES, Direction, EventType, Trade, WhaleEvent, WhaleLabel
+from whales.models import SYSTEM_EVENT_TYPES, Direction, EventType, Trade, WatchlistEntry, WhaleEvent, WhaleLabel
 
 # The directions a Trade behind each event type can have (whales.services.trades_ingest raises one
 # event per trade; the ledgers pick the type from the direction).
@@ -139,6 +139,7 @@ class RuleCriteria:
     label_ids: frozenset[int]
     entity_ids: frozenset[int]
     direction: str
+    watchlist_wallets: frozenset[tuple[str, str]] | None = None  # None: no watchlist condition
 
     def matches(self, event: WhaleEvent, facts: EventFacts) -> bool:
         """True when ``event`` meets every condition of the rule (empty conditions accept anything).
@@ -147,7 +148,8 @@ class RuleCriteria:
           must be named there: an empty list does not take them);
         - ``min_value_usd``: ``event.value_usd`` is not None and >= it;
         - ``whale_ids``: event's whale in it; ``label_ids``: the whale has one of those labels;
-          ``entity_ids``: the whale's entity in it (events without a whale fail all three);
+          ``entity_ids``: the whale's entity in it; ``watchlist_wallets``: the whale's (chain, address) in it
+          (events without a whale fail all four);
         - ``direction``: in the event's directions (``event_directions``).
         """
         if not self.active:
@@ -166,11 +168,15 @@ class RuleCriteria:
             return False
         if self.entity_ids and facts.entity_id not in self.entity_ids:
             return False
+        if self.watchlist_wallets is not None and (
+                event.whale is None or (event.whale.chain, event.whale.address) not in self.watchlist_wallets):
+            return False
         return not self.direction or self.direction in facts.directions
 
 
 def rule_criteria_list(rules: Sequence[AlertRule]) -> list[RuleCriteria]:
-    """``RuleCriteria`` of ``rules`` in the given order; three queries (the M2M tables) for any number."""
+    """``RuleCriteria`` of ``rules`` in the given order; four queries (the M2M tables and the rules' watchlist
+    entries) for any number."""
     ids = [r.pk for r in rules]
 
     def m2m(field: str, column: str) -> dict[int, set[int]]:
@@ -181,12 +187,18 @@ def rule_criteria_list(rules: Sequence[AlertRule]) -> list[RuleCriteria]:
         return out
 
     whales, labels, entities = m2m("whales", "whale_id"), m2m("labels", "label_id"), m2m("entities", "entity_id")
+    wallets: dict[int, set[tuple[str, str]]] = {}
+    watchlist_ids = {r.watchlist_id for r in rules if r.watchlist_id is not None}
+    for list_id, chain, address in WatchlistEntry.objects.filter(watchlist_id__in=watchlist_ids).values_list(
+            "watchlist_id", "chain", "address"):
+        wallets.setdefault(list_id, set()).add((chain, address))
     return [
         RuleCriteria(
             rule_id=r.pk, active=r.active, chains=frozenset(r.chains or ()), event_types=frozenset(r.event_types or ()),
             min_value_usd=r.min_value_usd, whale_ids=frozenset(whales.get(r.pk, ())),
             label_ids=frozenset(labels.get(r.pk, ())), entity_ids=frozenset(entities.get(r.pk, ())),
             direction=r.direction,
+            watchlist_wallets=(frozenset(wallets.get(r.watchlist_id, ())) if r.watchlist_id is not None else None),
         )
         for r in rules
     ]

@@ -37,7 +37,7 @@ from alerts.payloads import EventPayload, alert_payload, event_payload
 from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rules_active, rules_matching
 from whales.errors import InvalidParameter, flatten_errors
 from whales.jobs import task_enqueue_on_commit
-from whales.models import Entity, Label, Whale, WhaleEvent
+from whales.models import Entity, Label, Watchlist, Whale, WhaleEvent
 from whales.quotas import owner_quota_check
 
 __all__ = [  # rules_matching and rule_simulate are reads (selectors); re-exported for the publishing API
@@ -431,7 +431,7 @@ def webhook_dispatch(*, alert_id: int) -> None:
 # --- rules ---------------------------------------------------------------------------------------
 
 RULE_FIELDS = ("name", "active", "chains", "event_types", "min_value_usd", "direction", "cooldown_seconds",
-               "channels", "webhook_url", "webhook_secret")
+               "channels", "webhook_url", "webhook_secret", "watchlist")
 
 
 def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Iterable[Label] | None,
@@ -441,6 +441,8 @@ def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Itera
         rule.full_clean(exclude=["owner"])
     except ValidationError as exc:
         raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
+    if rule.watchlist is not None and rule.watchlist.owner_id != rule.owner_id and not rule.watchlist.is_shared:
+        raise InvalidParameter(f"watchlist: no watchlist {rule.watchlist.pk} of yours or published.")
     with transaction.atomic():
         rule.save()
         if whales is not None:
@@ -468,18 +470,19 @@ def alert_rule_create(
     channels: Sequence[str] = (AlertChannel.WEBSOCKET,),
     webhook_url: str = "",
     webhook_secret: str = "",
+    watchlist: Watchlist | None = None,
 ) -> AlertRule:
     """Create a rule for ``owner_id``. A webhook rule without ``webhook_secret`` gets a random one
     (64 hex). Lists are stored deduplicated in the given order.
     Raises: InvalidParameter naming each bad field (``AlertRule.clean``: unknown chain/type/channel, webhook
-    without URL; field validators); QuotaExceeded when the owner has ``LIMITS_MAX_RULES_PER_USER`` rules;
-    nothing is stored.
+    without URL; field validators; a ``watchlist`` neither the owner's nor published); QuotaExceeded when the
+    owner has ``LIMITS_MAX_RULES_PER_USER`` rules; nothing is stored.
     """
     rule = AlertRule(
         owner_id=owner_id, name=name, active=active, chains=list(dict.fromkeys(chains)),
         event_types=list(dict.fromkeys(event_types)), min_value_usd=min_value_usd, direction=direction,
         cooldown_seconds=cooldown_seconds, channels=list(dict.fromkeys(channels)), webhook_url=webhook_url,
-        webhook_secret=webhook_secret,
+        webhook_secret=webhook_secret, watchlist=watchlist,
     )
     with transaction.atomic():
         owner_quota_check(owner_id=owner_id, owned=AlertRule.objects.filter(owner_id=owner_id),

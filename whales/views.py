@@ -15,7 +15,7 @@ from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, CatalystListParamsSerializer, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
 from whales.context import catalyst_list, wallet_context
-from whales.errors import InvalidAddress, flatten_errors
+from whales.errors import InvalidAddress, InvalidParameter, flatten_errors
 from whales.models import CatalystType, OpeningStatus, WalletOpening, Whale, WhaleType
 from whales.selectors import (
     page_choice_labels,
@@ -26,6 +26,7 @@ from whales.selectors import (
     whale_list_with_labels,
     whales_order,
 )
+from whales.watchlists import watchlist_visible
 
 WHALE_PAGE_SIZE = 50
 CATALYST_PAGE_SIZE = 100
@@ -43,22 +44,30 @@ def whale_list_page(request: HttpRequest) -> HttpResponse:
     activity_window, search), same sort_by/order/limit/offset and the same order. Invalid input answers
     400 with the API's message and no rows."""
     params = WhaleListParamsSerializer(data={"limit": WHALE_PAGE_SIZE, **request.GET.dict()})
-    filterset = WhaleFilterSet(request.GET, queryset=whale_list_with_labels())
+    filterset = WhaleFilterSet(request.GET, queryset=whale_list_with_labels(), request=request)
     errors = []
     if not params.is_valid():
         errors.append(flatten_errors(params.errors))
     if not filterset.is_valid():
         errors.append(flatten_errors({k: [e["message"] for e in v]
                                       for k, v in filterset.errors.get_json_data().items()}))
+    watchlists = list(watchlist_visible(request.user))
     context = {
         **page_filter_choices(), "errors": errors, "query": request.GET, "whale_types": WhaleType.choices,
         "sort_fields": list(WHALE_SORT_FIELDS), "activity_windows": list(ACTIVITY_WINDOWS),
-        "whales": [], "total": 0,
+        "whales": [], "total": 0, "watchlists": watchlists,
+        "my_watchlists": [w for w in watchlists if w.owner_id == request.user.pk],
     }
-    if errors:
+    queryset = None
+    if not errors:
+        try:
+            queryset = filterset.qs
+        except InvalidParameter as exc:  # a watchlist the viewer may not read
+            errors.append(str(exc.detail))
+    if errors or queryset is None:
         return render(request, "whales/list.html", context, status=400)
     values = params.validated_data
-    queryset = whales_order(filterset.qs, sort_by=values["sort_by"], order=values["order"])
+    queryset = whales_order(queryset, sort_by=values["sort_by"], order=values["order"])
     offset, limit = values["offset"], values["limit"]
     total = queryset.count()
     context.update({
@@ -105,6 +114,7 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         "trades_page_size": WALLET_TRADES_PAGE_SIZE,
         "choice_labels": page_choice_labels(),
         "moves_context": wallet_context(whale_id=whale.pk),
+        "my_watchlists": [w for w in watchlist_visible(request.user) if w.owner_id == request.user.pk],
     })
 
 

@@ -291,8 +291,9 @@ if CELERY_BROKER_URL.startswith("memory://"):
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous call of an owner-scoped endpoint then gets 401 with WWW-Authenticate.
         "alerts.tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # DRF's JSON renderer, sending a cached read's stored body as is (whales.readcache), and the browsable API.
@@ -623,6 +624,10 @@ LIMITS_MAX_IDS_PER_LIST = env.int("LIMITS_MAX_IDS_PER_LIST", default=500)
 LIMITS_MAX_RULES_PER_USER = env.int("LIMITS_MAX_RULES_PER_USER", default=100)
 LIMITS_MAX_ACCOUNTS_PER_USER = env.int("LIMITS_MAX_ACCOUNTS_PER_USER", default=10)
 LIMITS_MAX_STRATEGIES_PER_USER = env.int("LIMITS_MAX_STRATEGIES_PER_USER", default=20)
+# Watchlists (issue 17): lists per user, wallets per list, lines per paste.
+WATCHLISTS_MAX_PER_USER = env.int("WATCHLISTS_MAX_PER_USER", default=20)
+WATCHLIST_MAX_ENTRIES = env.int("WATCHLIST_MAX_ENTRIES", default=1000)
+WATCHLIST_PASTE_MAX_LINES = env.int("WATCHLIST_PASTE_MAX_LINES", default=200)
 # Shortest strategy schedule (s); a crontab fires at most once a minute, so 60 lets both run every minute.
 LIMITS_STRATEGY_MIN_INTERVAL_S = env.int("LIMITS_STRATEGY_MIN_INTERVAL_S", default=60)
 # Events a rule simulation holds in memory at once (it streams the window in batches of this many).

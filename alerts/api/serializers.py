@@ -16,7 +16,7 @@ from alerts.payloads import alert_payload
 from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.api.serializers import EventSerializer, limit_field, offset_field
 from whales.chains import Chain
-from whales.models import Direction, Entity, EventType, Label, Whale
+from whales.models import Direction, Entity, EventType, Label, Watchlist, Whale
 
 MAX_COOLDOWN_S = 7 * 24 * 3600
 MAX_ID = 2**63 - 1
@@ -86,8 +86,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = ["id", "name", "active", "chains", "event_types", "min_value_usd", "whales", "labels", "entities",
-                  "direction", "cooldown_seconds", "channels", "webhook_url", "webhook_secret", "webhook_secret_hint",
-                  "last_alert_at", "created_at", "updated_at"]
+                  "direction", "watchlist", "cooldown_seconds", "channels", "webhook_url", "webhook_secret",
+                  "webhook_secret_hint", "last_alert_at", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -121,6 +121,9 @@ class AlertRuleWriteSerializer(serializers.Serializer):
     entities = IdListField(queryset=Entity.objects.all(), default=list)
     direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, default="",
                                         help_text="Direction of the whale's activity; blank = any.")
+    watchlist: "serializers.PrimaryKeyRelatedField[Watchlist]" = serializers.PrimaryKeyRelatedField(
+        queryset=Watchlist.objects.all(), allow_null=True, default=None,
+        help_text="Id of a watchlist (yours or a published one): the event's whale is on it; null = any.")
     cooldown_seconds = serializers.IntegerField(min_value=0, max_value=MAX_COOLDOWN_S, default=0)
     channels = serializers.ListField(child=serializers.ChoiceField(choices=AlertChannel.choices),
                                      default=lambda: [AlertChannel.WEBSOCKET.value], max_length=2)

@@ -11,13 +11,22 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from whales.chains import Chain, normalize_address
-from whales.errors import InvalidAddress
+from whales.errors import InvalidAddress, InvalidParameter, NotFound
 from whales.models import Direction, EventType, Trade, TradeSource, Whale, WhaleEvent, WhaleLabel, WhaleType
+from whales.watchlists import events_on_watchlist, watchlist_get, whales_on_watchlist
 
 ACTIVITY_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 # Bounded so a value like 1e999999 is a 400, not a database overflow (a 500).
 _DECIMAL_BOUNDS = {"max_digits": 38, "decimal_places": 8}
+
+
+def _watchlist_id(request, value) -> int:
+    """The id of a watchlist the request's user may read. Raises: InvalidParameter naming the parameter."""
+    try:
+        return watchlist_get(user=request.user, watchlist_id=int(value)).pk
+    except NotFound as exc:
+        raise InvalidParameter(f"watchlist: no watchlist {int(value)} of yours or published.") from exc
 
 
 class WhaleFilterSet(django_filters.FilterSet):
@@ -40,6 +49,10 @@ class WhaleFilterSet(django_filters.FilterSet):
     )
     label = django_filters.CharFilter(method="filter_label", help_text="Label slug, e.g. `smart-money`.")
     entity = django_filters.CharFilter(method="filter_entity", help_text="Entity slug or name (case-insensitive).")
+    watchlist = django_filters.NumberFilter(
+        method="filter_watchlist", min_value=1, max_digits=18, decimal_places=0,
+        help_text="Id of a watchlist you own or a published one: only its wallets (whales.watchlists).",
+    )
     search = django_filters.CharFilter(
         method="filter_search",
         help_text="An address valid on some chain matches that address exactly (after normalization); "
@@ -49,6 +62,9 @@ class WhaleFilterSet(django_filters.FilterSet):
     class Meta:
         model = Whale
         fields = ["chain", "type"]
+
+    def filter_watchlist(self, queryset: QuerySet[Whale], name: str, value) -> QuerySet[Whale]:
+        return whales_on_watchlist(queryset, _watchlist_id(self.request, value))
 
     def filter_is_tracked(self, queryset: QuerySet[Whale], name: str, value: str) -> QuerySet[Whale]:
         return queryset.filter(is_tracked=value == "true")
@@ -99,7 +115,14 @@ class EventFilterSet(django_filters.FilterSet):
         field_name="value_usd", lookup_expr="gte", **_DECIMAL_BOUNDS,
         help_text="Minimum USD value (value_usd >= value); unpriced events are excluded.",
     )
+    watchlist = django_filters.NumberFilter(
+        method="filter_watchlist", min_value=1, max_digits=18, decimal_places=0,
+        help_text="Id of a watchlist you own or a published one: only events of its wallets.",
+    )
 
     class Meta:
         model = WhaleEvent
         fields = ["chain", "type"]
+
+    def filter_watchlist(self, queryset: QuerySet[WhaleEvent], name: str, value) -> QuerySet[WhaleEvent]:
+        return events_on_watchlist(queryset, _watchlist_id(self.request, value))

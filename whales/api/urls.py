@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from whales.api import views
+from whales.api import views, watchlists
 
 urlpatterns = [
     path("whales", views.WhaleListView.as_view(), name="api-whale-list"),
@@ -16,4 +16,10 @@ urlpatterns = [
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
     path("catalyst/events", views.CatalystEventListView.as_view(), name="api-catalyst-events"),
     path("human/sentiment", views.SentimentView.as_view(), name="api-human-sentiment"),
+    path("watchlists", watchlists.WatchlistListView.as_view(), name="api-watchlist-list"),
+    path("watchlists/<int:watchlist_id>", watchlists.WatchlistDetailView.as_view(), name="api-watchlist-detail"),
+    path("watchlists/<int:watchlist_id>/entries", watchlists.WatchlistEntriesView.as_view(),
+         name="api-watchlist-entries"),
+    path("watchlists/<int:watchlist_id>/entries/<str:chain>/<str:address>", watchlists.WatchlistEntryView.as_view(),
+         name="api-watchlist-entry"),
 ]

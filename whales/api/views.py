@@ -81,6 +81,12 @@ class FilteredSchema(AutoSchema):
         return list(getattr(self.view, "filter_backends", []))
 
 
+def _watchlist_vary(request: Request) -> list[str]:
+    """A ``watchlist`` filter's answer depends on who asks (a private list is its owner's alone): such answers
+    are cached per user, so a hit never shows one user's list to another."""
+    return [f"user:{request.user.pk}"] if "watchlist" in request.query_params else []
+
+
 def _wallet_key(chain: str, address: str) -> tuple[str, str]:
     """``(chain, normalized address)`` from URL parts. Raises: UnknownChain, InvalidAddress."""
     return chain, normalize_address(chain, address)
@@ -117,7 +123,7 @@ class WhaleListView(GenericAPIView):
         responses={200: WhaleListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        return read_cached(request, endpoint="whales", scopes=["whales"],
+        return read_cached(request, endpoint="whales", scopes=["whales"], vary=_watchlist_vary(request),
                            known=known_query_params(WhaleFilterSet, WhaleListParamsSerializer),
                            build=lambda: self.page(request))
 
@@ -139,7 +145,7 @@ class TopWhaleListView(WhaleListView):
 
     @extend_schema(operation_id="whale_top_list", responses={200: WhaleListSerializer, 400: BAD_REQUEST})
     def get(self, request: Request) -> Response:
-        return read_cached(request, endpoint="whales/top", scopes=["whales"],
+        return read_cached(request, endpoint="whales/top", scopes=["whales"], vary=_watchlist_vary(request),
                            known=known_query_params(WhaleFilterSet), build=lambda: self.page(request))
 
 
@@ -273,7 +279,7 @@ class EventRecentListView(GenericAPIView):
         responses={200: EventListSerializer, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
-        return read_cached(request, endpoint="events/recent", scopes=["whales"],
+        return read_cached(request, endpoint="events/recent", scopes=["whales"], vary=_watchlist_vary(request),
                            known=known_query_params(EventFilterSet, EventListParamsSerializer),
                            build=lambda: self.page(request))
 

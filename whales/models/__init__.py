@@ -52,6 +52,7 @@ from whales.models.registry import (
     WhaleLabel,
     WhaleType,
 )
+from whales.models.watchlists import Watchlist, WatchlistEntry
 
 __all__ = [
     "SYSTEM_EVENT_TYPES",
@@ -85,6 +86,8 @@ __all__ = [
     "WalletMetricsDaily",
     "WalletOpening",
     "WalletScore",
+    "Watchlist",
+    "WatchlistEntry",
     "Whale",
     "WhaleEvent",
     "WhaleLabel",
