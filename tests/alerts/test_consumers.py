@@ -265,7 +265,8 @@ async def test_feed_filter_is_echoed_normalized(memory_layer):
     )
 
     assert ack == {"type": "filter", "filter": {"chains": ["bitcoin", "ethereum"], "event_types": None,
-                                                 "min_value_usd": "100000", "whales": sorted([w1.id, w2.id])}}
+                                                 "min_value_usd": "100000", "whales": sorted([w1.id, w2.id]),
+                                                 "watchlist": None}}
 
 
 async def test_feed_filter_replaces_the_previous_one(memory_layer):
@@ -276,7 +277,8 @@ async def test_feed_filter_replaces_the_previous_one(memory_layer):
 
     await communicator.send_json_to({"action": "filter", "min_value_usd": "100000"})
     assert await communicator.receive_json_from(timeout=TIMEOUT) == {
-        "type": "filter", "filter": {"chains": None, "event_types": None, "min_value_usd": "100000", "whales": None}
+        "type": "filter", "filter": {"chains": None, "event_types": None, "min_value_usd": "100000", "whales": None,
+                                     "watchlist": None}
     }
     await publish(memory_layer, event(1, chain="ethereum"), event(2, chain="bitcoin", value_usd="10.00"),
                   event(3, chain="bitcoin", value_usd="100000"))
@@ -303,7 +305,8 @@ async def test_feed_filter_replaces_the_previous_one(memory_layer):
         ({"whales": [True]}, "whales must be a list of integer whale ids."),
         ({"whales": [987654321]}, "Unknown whale ids: 987654321."),
         ({"whales": list(range(501))}, "whales may name at most 500 whales."),
-        ({"chain": ["ethereum"]}, "Unknown filter fields: chain. Allowed: chains, event_types, min_value_usd, whales."),
+        ({"chain": ["ethereum"]},
+         "Unknown filter fields: chain. Allowed: chains, event_types, min_value_usd, watchlist, whales."),
     ],
 )
 async def test_feed_bad_filter_answers_an_error_and_keeps_the_previous_filter(memory_layer, message, detail):
@@ -563,3 +566,43 @@ async def test_a_foreign_origin_is_refused_even_with_valid_credentials(memory_la
 
     assert not connected
     assert memory_layer.groups == {}
+
+
+# --- watchlist filter (issue 17 §4) ----------------------------------------------------------------
+
+
+@database_sync_to_async
+def make_watchlist(user, wallets: list[tuple[str, str]], *, shared: bool = False):
+    from whales.models.watchlists import Watchlist, WatchlistEntry
+
+    watchlist = Watchlist.objects.create(owner=user, name=f"list of {user.username}", is_shared=shared)
+    WatchlistEntry.objects.bulk_create([WatchlistEntry(watchlist=watchlist, chain=c, address=a) for c, a in wallets])
+    return watchlist
+
+
+async def test_a_watchlist_filter_passes_only_the_lists_wallets(memory_layer):
+    user = await make_user("watcher")
+    on_list = {"chain": "ethereum", "address": "0x" + "1" * 40, "name": "on"}
+    off_list = {"chain": "ethereum", "address": "0x" + "2" * 40, "name": "off"}
+    watchlist = await make_watchlist(user, [("ethereum", on_list["address"])])
+    communicator = await feed(user)
+    await communicator.send_json_to({"action": "filter", "watchlist": watchlist.pk})
+    assert (await communicator.receive_json_from(timeout=TIMEOUT))["filter"]["watchlist"] == watchlist.pk
+    await publish(memory_layer, event(1, whale=on_list), event(2, whale=off_list), event(3, whale=None))
+    assert await received_ids(communicator) == [1]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(("shared", "allowed"), [(False, False), (True, True)])
+async def test_another_users_watchlist_filters_only_when_published(memory_layer, shared, allowed):
+    owner, viewer = await make_user("owner"), await make_user("viewer")
+    watchlist = await make_watchlist(owner, [("bitcoin", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")], shared=shared)
+    communicator = await feed(viewer)
+    await communicator.send_json_to({"action": "filter", "watchlist": watchlist.pk})
+    frame = await communicator.receive_json_from(timeout=TIMEOUT)
+    if allowed:
+        assert frame["type"] == "filter"
+    else:
+        assert frame == {"type": "error", "code": "invalid_filter",
+                         "detail": f"Unknown watchlist {watchlist.pk}: not yours and not published."}
+    await communicator.disconnect()
