@@ -1,10 +1,11 @@
 """Reads of the analytics: current smart-money scores with their joins, score statistics, flow
 collections. Never writes."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from django.db.models import Avg, Count, Prefetch, QuerySet
+from django.db.models import Avg, Count, Max, Prefetch, QuerySet
 
 from whales.models import ScoreConfidence, ScoringRun, SmartMoneyFlow, WalletScore, WhaleLabel
 
@@ -60,3 +61,34 @@ def smart_money_flow_list(*, token: str, window: str, since: object) -> tuple[Qu
     rows = SmartMoneyFlow.objects.filter(token=token, window=window)
     return rows.filter(collected_at__gte=since).order_by("collected_at", "id"), rows.order_by(
         "-collected_at", "-id").first()
+
+
+def wallet_score_current(*, whale_id: int) -> WalletScore | None:
+    """The whale's current WalletScore (``is_current``), or None when it was never scored."""
+    return WalletScore.objects.filter(whale_id=whale_id, is_current=True).first()
+
+
+def wallet_score_history(*, whale_id: int, since: datetime) -> list[WalletScore]:
+    """The whale's stored scores in force from ``since`` on, oldest first (by scored_at, then id).
+
+    Source: WalletScore rows, which the scoring run keeps as history: a run writes a row only when the
+    score, the confidence or the formula version changed (``whales.analytics.scoring``), so each row holds
+    from its ``scored_at`` until the next row's. Shape: the rows scored after ``since``, preceded by the
+    row in force at ``since`` (the newest scored at or before it) when there is one, so a score that has
+    not changed for longer than the window still shows; [] for a whale never scored.
+    """
+    rows = WalletScore.objects.filter(whale_id=whale_id)
+    before = rows.filter(scored_at__lte=since).order_by("-scored_at", "-id").first()
+    after = list(rows.filter(scored_at__gt=since).order_by("scored_at", "id"))
+    return [before, *after] if before is not None else after
+
+
+def smart_money_flow_latest() -> tuple[datetime | None, list[SmartMoneyFlow]]:
+    """The newest flow collection: its ``collected_at`` (None when nothing was ever collected) and its rows,
+    by token then window. One collection (``whales.analytics.flows.flows_collect``) stores every row with
+    the same ``collected_at``, one per token and window with counted trades, so a token missing from it
+    had no smart-money trade in the last 30 days."""
+    newest = SmartMoneyFlow.objects.aggregate(newest=Max("collected_at"))["newest"]
+    if newest is None:
+        return None, []
+    return newest, list(SmartMoneyFlow.objects.filter(collected_at=newest).order_by("token", "window", "id"))

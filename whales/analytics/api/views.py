@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from whales.analytics.api.cache import cached_response
 from whales.analytics.api.serializers import (
     SORT_FIELDS,
+    FlowOverviewParamsSerializer,
+    FlowOverviewSerializer,
     SmartMoneyFlowParamsSerializer,
     SmartMoneyFlowSerializer,
     SmartMoneyStatsSerializer,
@@ -25,13 +27,18 @@ from whales.analytics.api.serializers import (
     SmartMoneyWalletSerializer,
 )
 from whales.analytics.flows import WINDOWS
-from whales.analytics.selectors import smart_money_flow_list, smart_money_stats, smart_money_wallet_list
+from whales.analytics.selectors import (
+    smart_money_flow_latest,
+    smart_money_flow_list,
+    smart_money_stats,
+    smart_money_wallet_list,
+)
 from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
 from whales.api.views import _wallet_key
 from whales.chains import Chain
 from whales.errors import NotFound
-from whales.models import FlowWindow
+from whales.models import FlowWindow, SmartMoneyFlow, WhaleLabel
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
 
@@ -68,6 +75,9 @@ class SmartMoneyWalletListView(APIView):
                 queryset = queryset.filter(score__gte=params["min_score"])
             if "confidence" in params:
                 queryset = queryset.filter(confidence=params["confidence"])
+            if "label" in params:
+                labelled = WhaleLabel.objects.filter(label__slug=params["label"]).values("whale_id")
+                queryset = queryset.filter(whale_id__in=labelled)
             field = F(SORT_FIELDS[params["sort_by"]])
             ordering = field.asc(nulls_last=True) if params["order"] == "asc" else field.desc(nulls_last=True)
             queryset = queryset.order_by(ordering, "whale_id")
@@ -131,3 +141,35 @@ class SmartMoneyFlowView(APIView):
             return dict(SmartMoneyFlowSerializer({**params, "points": points, "latest": latest}).data)
 
         return cached_response(endpoint="flows", params=params, kind="flows", build=build)
+
+
+class SmartMoneyFlowOverviewView(APIView):
+    """GET glass/smart-money-flows/latest?window=&limit=: every token of the newest flow collection with its net
+    flow, buyers and sellers and top wallets each way over 1h, 24h, 7d and 30d; cached 5 min."""
+
+    @extend_schema(
+        operation_id="smart_money_flow_overview",
+        parameters=[FlowOverviewParamsSerializer, *_CACHE_HEADER],
+        responses={200: FlowOverviewSerializer, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        params = validated(FlowOverviewParamsSerializer, request.query_params)
+
+        def build() -> dict:
+            collected_at, rows = smart_money_flow_latest()
+            tokens: dict[str, dict[str, SmartMoneyFlow | None]] = {}
+            for row in rows:
+                tokens.setdefault(row.token, dict.fromkeys(FlowWindow.values))[row.window] = row
+
+            def order(item: tuple[str, dict[str, SmartMoneyFlow | None]]) -> tuple:
+                flow = item[1][params["window"]]
+                return (flow is None, -flow.net_flow_usd if flow is not None else 0, item[0])
+
+            ordered = sorted(tokens.items(), key=order)[:params["limit"]]
+            return dict(FlowOverviewSerializer({
+                "collected_at": collected_at, "min_score": rows[0].min_score if rows else None,
+                "window": params["window"], "total": len(tokens),
+                "tokens": [{"token": token, "windows": windows} for token, windows in ordered],
+            }).data)
+
+        return cached_response(endpoint="flows/latest", params=params, kind="flows", build=build)
