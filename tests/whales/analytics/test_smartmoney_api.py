@@ -73,6 +73,7 @@ def test_wallet_list_shape_and_values(api_client, three):
         "roi_percent": "10.0000", "win_rate_percent": "55.5000", "realized_pnl_usd": "1000.00000000",
         "realized_pnl_method": "fifo", "volume_30d_usd": "500000.00000000",
         "breakdown": [],  # components written by no formula v1 run: nothing to break down
+        "top_tokens": [],
     }
     no_metrics = body["items"][2]
     assert (no_metrics["roi_percent"], no_metrics["realized_pnl_method"], no_metrics["entity"]) == (None, None, None)
@@ -350,3 +351,27 @@ def test_flow_overview_without_any_collection(api_client):
 @pytest.mark.parametrize("query", ["window=2h", "limit=0", "limit=x"])
 def test_flow_overview_bad_parameter_is_400(api_client, query):
     assert_error(api_client.get(f"/api/v1/glass/smart-money-flows/latest?{query}"), 400, "invalid_parameter")
+
+
+def test_wallet_list_rows_name_their_most_traded_tokens_of_30_days(api_client, three):
+    from tests.whales.factories import TradeFactory
+
+    a, b = three[0], three[1]
+    now = timezone.now()
+    for whale, direction, usd, asset, days in (
+            (a, "buy", "100", "ETH", 1), (a, "sell", "30", "ETH", 2), (a, "buy", "500", "PEPE", 3),
+            (a, "short", "90", "BTC", 4), (a, "close_short", "10", "BTC", 5), (a, "buy", "80", "SOL", 6),
+            (a, "buy", "9999", "OLD", 31),            # older than 30 days
+            (a, "send", "7777", "ETH", 1),            # a transfer, not a trade
+            (b, "long", "40", "BTC", 1)):
+        TradeFactory(whale=whale, direction=direction, value_usd=Decimal(usd), base_asset=asset,
+                     block_time=now - timedelta(days=days), chain=whale.chain)
+    items = {item["name"]: item["top_tokens"] for item in api_client.get(f"{API}/wallets").json()["items"]}
+    # A: PEPE 500; ETH 100 + 30 = 130 (net 70); BTC 90 + 10 = 100 (net -90 + 10 = -80); SOL 80 is 4th: cut.
+    assert items == {
+        "A": [{"token": "PEPE", "volume_usd": "500.00000000", "net_usd": "500.00000000"},
+              {"token": "ETH", "volume_usd": "130.00000000", "net_usd": "70.00000000"},
+              {"token": "BTC", "volume_usd": "100.00000000", "net_usd": "-80.00000000"}],
+        "B": [{"token": "BTC", "volume_usd": "40.00000000", "net_usd": "40.00000000"}],
+        "C": [],
+    }

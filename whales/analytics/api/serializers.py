@@ -48,9 +48,17 @@ class SmartMoneyFlowParamsSerializer(serializers.Serializer):
                                     help_text=f"Days of collections, 1-{FLOW_MAX_DAYS} (default {FLOW_DEFAULT_DAYS}).")
 
 
+class WalletTokenSerializer(serializers.Serializer):
+    """A token the wallet traded in the last 30 days (``whales.analytics.selectors.wallet_top_tokens``)."""
+
+    token = serializers.CharField(help_text="Trade.base_asset; its page is /tokens/{token}/.")
+    volume_usd = serializers.DecimalField(max_digits=38, decimal_places=8, help_text="Bought + sold, USD.")
+    net_usd = serializers.DecimalField(max_digits=38, decimal_places=8, help_text="Bought - sold, USD.")
+
+
 class SmartMoneyWalletSerializer(serializers.ModelSerializer):
-    """One scored wallet: the whale, its current score with its components (``breakdown``) and its stored metrics
-    (null when not computed).
+    """One scored wallet: the whale, its current score with its components (``breakdown``), its stored metrics
+    (null when not computed) and ``top_tokens``: its 3 most traded tokens over the last 30 days.
 
     ``realized_pnl_method``: ``fifo``, ``exchange_closed_pnl``, both joined by "+", or "" (whales.analytics.metrics).
     """
@@ -67,13 +75,19 @@ class SmartMoneyWalletSerializer(serializers.ModelSerializer):
     realized_pnl_method = serializers.SerializerMethodField()
     volume_30d_usd = serializers.SerializerMethodField()
     breakdown = serializers.SerializerMethodField()
+    top_tokens = serializers.SerializerMethodField()
 
     class Meta:
         model = WalletScore
         fields = ["id", "chain", "address", "name", "entity", "labels", "score", "confidence", "formula_version",
                   "scored_at", "roi_percent", "win_rate_percent", "realized_pnl_usd", "realized_pnl_method",
-                  "volume_30d_usd", "breakdown"]
+                  "volume_30d_usd", "breakdown", "top_tokens"]
         read_only_fields = fields
+
+    @extend_schema_field(WalletTokenSerializer(many=True))
+    def get_top_tokens(self, score: WalletScore) -> list:
+        """From the view's ``top_tokens`` context (``wallet_top_tokens`` of the page's whales)."""
+        return list(self.context.get("top_tokens", {}).get(score.whale_id, []))
 
     @extend_schema_field(ScoreComponentSerializer(many=True))
     def get_breakdown(self, score: WalletScore) -> list:

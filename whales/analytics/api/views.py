@@ -6,6 +6,8 @@ Errors are ``{"detail", "code"}``: bad query parameter 400 ``invalid_parameter``
 score 404 ``not_found``.
 """
 
+from datetime import timedelta
+
 from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,17 +30,20 @@ from whales.analytics.api.serializers import (
 )
 from whales.analytics.flows import WINDOWS
 from whales.analytics.selectors import (
+    TOP_TOKENS_DAYS,
+    WalletToken,
     smart_money_flow_latest,
     smart_money_flow_list,
     smart_money_stats,
     smart_money_wallet_list,
+    wallet_top_tokens,
 )
 from whales.api.params import validated
 from whales.api.serializers import ErrorSerializer
 from whales.api.views import _wallet_key
 from whales.chains import Chain
 from whales.errors import NotFound
-from whales.models import FlowWindow, SmartMoneyFlow, WhaleLabel
+from whales.models import FlowWindow, SmartMoneyFlow, WalletScore, WhaleLabel
 
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="Bad query parameter (code invalid_parameter).")
 
@@ -51,6 +56,11 @@ _WALLET_PATH = [
 ]
 _CACHE_HEADER = [OpenApiParameter("X-Cache", str, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"],
                                   description="Whether the body came from the cache.")]
+
+
+def _top_tokens(scores: list[WalletScore]) -> dict[int, list[WalletToken]]:
+    since = timezone.now() - timedelta(days=TOP_TOKENS_DAYS)
+    return wallet_top_tokens(whale_ids=[s.whale_id for s in scores], since=since)
 
 
 class SmartMoneyWalletListView(APIView):
@@ -81,8 +91,8 @@ class SmartMoneyWalletListView(APIView):
             field = F(SORT_FIELDS[params["sort_by"]])
             ordering = field.asc(nulls_last=True) if params["order"] == "asc" else field.desc(nulls_last=True)
             queryset = queryset.order_by(ordering, "whale_id")
-            page = queryset[params["offset"]:params["offset"] + params["limit"]]
-            items = SmartMoneyWalletSerializer(page, many=True).data
+            page = list(queryset[params["offset"]:params["offset"] + params["limit"]])
+            items = SmartMoneyWalletSerializer(page, many=True, context={"top_tokens": _top_tokens(page)}).data
             return {"items": list(items), "total": queryset.count()}
 
         return cached_response(endpoint="wallets", params=params, kind="list", build=build)
@@ -108,7 +118,7 @@ class SmartMoneyWalletDetailView(APIView):
             score = smart_money_wallet_list().filter(whale__chain=chain, whale__address=address).first()
             if score is None:
                 raise NotFound(f"No scored wallet {address} on {chain}.")
-            return dict(SmartMoneyWalletDetailSerializer(score).data)
+            return dict(SmartMoneyWalletDetailSerializer(score, context={"top_tokens": _top_tokens([score])}).data)
 
         return cached_response(endpoint="wallet", params={"chain": chain, "address": address}, kind="detail",
                                build=build)
