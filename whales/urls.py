@@ -8,4 +8,6 @@ urlpatterns = [
     path("whales/", views.whale_list_page, name="whale-list"),
     path("wallets/<str:chain>/<str:address>/", views.wallet_page, name="wallet"),
     path("catalysts/", views.catalyst_list_page, name="catalyst-list"),
+    path("smart-money/", views.smart_money_page, name="smart-money"),
+    path("smart-money/flows/", views.smart_money_flows_page, name="smart-money-flows"),
 ]

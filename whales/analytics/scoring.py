@@ -227,9 +227,9 @@ def score_breakdown(components: dict[str, Any]) -> list[ScoreComponentRow]:
     """The formula's components of a stored ``WalletScore.components``, in formula order (roi, win_rate,
     realized_pnl, consistency), each with what it adds to the score.
 
-    Units: ``input`` as stored, in plain notation ("0.00000000", not "0E-8"): roi and win_rate in percent,
-    realized_pnl in USD, consistency a 0..1 share; null = no evidence; ``normalized`` 0..1; ``weight`` as
-    configured for that run.
+    Units: decimal strings in plain notation ("0.00000000", not the stored "0E-8"); ``input``: roi and
+    win_rate in percent, realized_pnl in USD, consistency a 0..1 share, null = no evidence; ``normalized``
+    0..1; ``weight`` as configured for that run.
     ``points`` = 100 x weight x normalized / sum(weights of the listed components), rounded half-up to
     2 decimals: the points of the 0..100 score the component earned, so the points add up to the score
     (up to the rounding of each term). Shape: a component missing from ``components`` or without a
@@ -246,7 +246,7 @@ def score_breakdown(components: dict[str, Any]) -> list[ScoreComponentRow]:
             points = (weight * normalized / total * 100) if total else ZERO
             rows.append(ScoreComponentRow(
                 name=name, input=None if entry.get("input") is None else format(Decimal(str(entry["input"])), "f"),
-                normalized=str(entry["normalized"]), weight=str(entry["weight"]),
+                normalized=format(normalized, "f"), weight=format(weight, "f"),
                 points=str(points.quantize(SCORE_QUANTUM, rounding=ROUND_HALF_UP))))
     return rows
 
