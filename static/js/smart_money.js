@@ -73,6 +73,7 @@ async function load() {
     next.hidden = offset + page.items.length >= page.total;
     json.href = `/api/v1/smart-money/wallets?${params}`;
     root.dataset.total = String(page.total);
+    root.dataset.query = filters().toString();
   } catch (error) {
     if (request !== latest) return;
     body.replaceChildren();

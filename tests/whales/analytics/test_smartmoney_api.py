@@ -375,3 +375,14 @@ def test_wallet_list_rows_name_their_most_traded_tokens_of_30_days(api_client, t
         "B": [{"token": "BTC", "volume_usd": "40.00000000", "net_usd": "40.00000000"}],
         "C": [],
     }
+
+
+def test_wallet_list_writes_a_stored_zero_in_plain_notation(api_client):
+    whale = WhaleFactory()
+    WalletMetricsFactory(whale=whale, realized_pnl_usd=Decimal("0"), roi_percent=Decimal("0"),
+                         volume_30d_usd=Decimal("0"))
+    score(whale, "50")
+    item = api_client.get(f"{API}/wallets").json()["items"][0]
+    # str() of the NUMERIC zeros PostgreSQL returns is "0E-8" / "0E-4"
+    assert (item["realized_pnl_usd"], item["roi_percent"], item["volume_30d_usd"]) == (
+        "0.00000000", "0.0000", "0.00000000")

@@ -1,5 +1,7 @@
 """Serializers of the smart-money API: query parameters and response shapes (``/api/v1/smart-money/...``)."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -102,6 +104,8 @@ class SmartMoneyWalletSerializer(serializers.ModelSerializer):
     def _metric(self, score: WalletScore, name: str) -> object:
         metrics = getattr(score.whale, "metrics", None)  # a missing reverse one-to-one raises AttributeError
         value = getattr(metrics, name) if metrics is not None else None
+        if isinstance(value, Decimal):
+            return format(value, "f")  # plain notation: a stored 0 is "0.00000000", not str()'s "0E-8"
         return str(value) if value is not None and not isinstance(value, str) else value
 
     @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True))
