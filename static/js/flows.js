@@ -45,7 +45,7 @@ function row(item, window) {
     el("td", { class: "num sellers" }, flow ? String(flow.selling_wallets) : "—"),
     wallets(flow ? flow.top_buyers : [], "top-buyers"),
     wallets(flow ? flow.top_sellers : [], "top-sellers"),
-    el("td", {}, el("button", { type: "button", class: "linkish show-chart", "data-token": item.token }, "chart")));
+    el("td", {}, el("button", { type: "button", class: "show-chart", "data-token": item.token }, "chart")));
 }
 
 async function loadTable() {
