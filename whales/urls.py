@@ -10,4 +10,6 @@ urlpatterns = [
     path("catalysts/", views.catalyst_list_page, name="catalyst-list"),
     path("watchlists/", watchlist_views.watchlists_page, name="watchlists"),
     path("watchlists/add/", watchlist_views.watchlist_add, name="watchlist-add"),
+    path("smart-money/", views.smart_money_page, name="smart-money"),
+    path("smart-money/flows/", views.smart_money_flows_page, name="smart-money-flows"),
 ]

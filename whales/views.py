@@ -10,13 +10,25 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from whales.analytics.api.serializers import SORT_FIELDS as SMART_MONEY_SORT_FIELDS
+from whales.analytics.scoring import score_breakdown
+from whales.analytics.selectors import wallet_score_current
 from whales.api.filtersets import ACTIVITY_WINDOWS, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.serializers import WHALE_SORT_FIELDS, CatalystListParamsSerializer, WhaleListParamsSerializer
 from whales.chains import Chain, normalize_address
 from whales.context import catalyst_list, wallet_context
 from whales.errors import InvalidAddress, InvalidParameter, flatten_errors
-from whales.models import CatalystType, OpeningStatus, WalletOpening, Whale, WhaleType
+from whales.models import (
+    CatalystType,
+    FlowWindow,
+    Label,
+    OpeningStatus,
+    ScoreConfidence,
+    WalletOpening,
+    Whale,
+    WhaleType,
+)
 from whales.selectors import (
     page_choice_labels,
     page_filter_choices,
@@ -31,6 +43,9 @@ from whales.watchlists import watchlist_visible
 WHALE_PAGE_SIZE = 50
 CATALYST_PAGE_SIZE = 100
 WALLET_TRADES_PAGE_SIZE = 25
+SMART_MONEY_PAGE_SIZE = 50
+# Display names of the score's components (whales.analytics.scoring.COMPONENTS).
+COMPONENT_NAMES = {"roi": "ROI", "win_rate": "Win rate", "realized_pnl": "Realized P&L", "consistency": "Consistency"}
 
 
 def _page_url(request: HttpRequest, offset: int) -> str:
@@ -80,9 +95,10 @@ def whale_list_page(request: HttpRequest) -> HttpResponse:
 
 
 def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
-    """``/wallets/<chain>/<address>/``: entity, labels with provenance, metrics, holdings (spot and perp
-    positions), the first page of trades (more through the trades API's cursor) and the ROI and
-    portfolio-value charts (``.../roi-history``, ``.../portfolio-history``). 404 for an unknown chain,
+    """``/wallets/<chain>/<address>/``: entity, labels with provenance, metrics, the current smart-money score with
+    its components and the classification with its reason, holdings (spot and perp positions), the first page of
+    trades (more through the trades API's cursor) and the ROI, portfolio-value and score charts
+    (``.../roi-history``, ``.../portfolio-history``, ``.../score-history``). 404 for an unknown chain,
     an address invalid on it or an unknown wallet; a non-canonical address redirects to the stored form."""
     if chain not in Chain.values:
         raise Http404(f"Unknown chain {chain!r}.")
@@ -99,7 +115,11 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
     holdings = list(whale.holdings.all())
     opening = WalletOpening.objects.filter(whale=whale).first()
     page = keyset_page(trade_list().filter(whale=whale), cursor=None, limit=WALLET_TRADES_PAGE_SIZE)
+    score = wallet_score_current(whale_id=whale.pk)
     return render(request, "whales/wallet.html", {
+        "score": score,
+        "score_components": [{**row, "label": COMPONENT_NAMES.get(row["name"], row["name"])}
+                             for row in score_breakdown(score.components)] if score else [],
         "whale": whale,
         "metrics": getattr(whale, "metrics", None),
         "labels": list(whale.whale_labels.all()),
@@ -130,3 +150,27 @@ def catalyst_list_page(request: HttpRequest) -> HttpResponse:
     context["events"] = list(catalyst_list(coin=values.get("coin"), type=values.get("type"),
                                            since=values.get("since"), until=values.get("until"))[: values["limit"]])
     return render(request, "whales/catalysts.html", context)
+
+
+def smart_money_page(request: HttpRequest) -> HttpResponse:
+    """``/smart-money/``: the smart-money leaderboard. The page's script reads the cached
+    ``GET /api/v1/smart-money/wallets`` with the form's filters (chain, min_score, confidence, label, sort_by,
+    order; the same names in the page's query string) and pages by SMART_MONEY_PAGE_SIZE; this view renders the
+    form's choices only."""
+    return render(request, "whales/smart_money.html", {
+        "query": request.GET, "chains": Chain.choices, "confidences": ScoreConfidence.choices,
+        "label_choices": Label.objects.filter(whale_labels__isnull=False).distinct().order_by("slug"),
+        "sort_fields": list(SMART_MONEY_SORT_FIELDS), "page_size": SMART_MONEY_PAGE_SIZE,
+        "component_names": COMPONENT_NAMES, "choice_labels": page_choice_labels(),
+    })
+
+
+def smart_money_flows_page(request: HttpRequest) -> HttpResponse:
+    """``/smart-money/flows/``: net flow per token over 1h, 24h, 7d and 30d, buyers vs sellers and the top wallets
+    each way (the cached ``GET /api/v1/glass/smart-money-flows/latest``), and a chart of one token's net flow over
+    time (``GET /api/v1/glass/smart-money-flows?token=&window=&days=``), both read by the page's script."""
+    window = request.GET.get("window")
+    return render(request, "whales/smart_money_flows.html", {
+        "windows": FlowWindow.values, "window": window if window in FlowWindow.values else FlowWindow.H24,
+        "token": request.GET.get("token", ""), "days_choices": [1, 7, 30, 90],
+    })

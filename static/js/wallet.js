@@ -1,5 +1,5 @@
-// Wallet page: ROI and portfolio-value charts (Chart.js, vendored as the global `Chart`) from
-// .../roi-history and .../portfolio-history, and "Load more trades" through the trades API cursor.
+// Wallet page: ROI, portfolio-value and smart-money score charts (Chart.js, vendored as the global `Chart`) from
+// .../roi-history, .../portfolio-history and .../score-history, and "Load more trades" through the trades API cursor.
 import { apiFetch, axisTick, choiceLabels, el, formatAmount, formatDecimal, formatTime } from "./format.js";
 
 const wallet = document.getElementById("wallet");
@@ -10,7 +10,7 @@ const charts = {};
 // whatever order the answers arrive in.
 const latestRequest = {};
 
-async function drawChart(kind, canvasId, label, color) {
+async function drawChart(kind, canvasId, label, color, { stepped = false, places = 2 } = {}) {
   const canvas = document.getElementById(canvasId);
   const empty = document.getElementById(`${canvasId}-empty`);
   const days = document.getElementById("history-days").value;
@@ -32,19 +32,20 @@ async function drawChart(kind, canvasId, label, color) {
   charts[kind] = new window.Chart(canvas, {
     type: "line",
     data: {
-      labels: points.map((point) => point.timestamp.slice(0, 10)),
+      // Daily points read as days; scores (one per scoring run that changed it) as minutes.
+      labels: points.map((point) => (stepped ? point.timestamp.slice(0, 16).replace("T", " ") : point.timestamp.slice(0, 10))),
       // Chart coordinates are floats by nature; the exact strings stay in the tooltip.
       datasets: [{
         label, data: points.map((point) => (point.value === null ? null : Number(point.value))),
         exact: points.map((point) => point.value), borderColor: color, backgroundColor: `${color}22`,
-        fill: true, pointRadius: points.length > 60 ? 0 : 2, tension: 0.2, spanGaps: false,
+        fill: true, pointRadius: points.length > 60 ? 0 : 2, tension: stepped ? 0 : 0.2, spanGaps: false, stepped,
       }],
     },
     options: {
       animation: false, responsive: true, maintainAspectRatio: false,
       plugins: {
         legend: { display: false },
-        tooltip: { callbacks: { label: (ctx) => `${label}: ${formatDecimal(ctx.dataset.exact[ctx.dataIndex], 2)}` } },
+        tooltip: { callbacks: { label: (ctx) => `${label}: ${formatDecimal(ctx.dataset.exact[ctx.dataIndex], places)}` } },
       },
       scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { ticks: { callback: axisTick } } },
     },
@@ -54,6 +55,7 @@ async function drawChart(kind, canvasId, label, color) {
 function drawCharts() {
   drawChart("roi-history", "roi-chart", "ROI %", "#1f6feb");
   drawChart("portfolio-history", "portfolio-chart", "Portfolio USD", "#1a7f37");
+  drawChart("score-history", "score-chart", "Score", "#8250df", { stepped: true });
 }
 
 function tradeRow(trade) {

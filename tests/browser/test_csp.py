@@ -42,8 +42,8 @@ def test_no_page_violates_its_content_security_policy(daphne_server, browser, ru
     sign_in(page, base, "/live/", "viewer", PASSWORD)
     page.wait_for_function("() => document.getElementById('feed-status').dataset.state === 'open'", timeout=20_000)
     visited["/live/"] = page.evaluate("() => window.__csp")
-    for path in ["/", "/whales/", f"/wallets/ethereum/{ADDRESS}/", "/tokens/ETH/", "/alerts/", "/trading/", "/admin/",
-                 "/admin/whales/whale/"]:
+    for path in ["/", "/whales/", f"/wallets/ethereum/{ADDRESS}/", "/tokens/ETH/", "/smart-money/",
+                 "/smart-money/flows/", "/alerts/", "/trading/", "/admin/", "/admin/whales/whale/"]:
         response = page.goto(f"{base}{path}", wait_until="networkidle")
         assert response.status == 200, path
         visited[path] = page.evaluate("() => window.__csp")

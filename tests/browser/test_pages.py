@@ -225,13 +225,15 @@ def test_live_feed_shows_every_event_once_across_a_server_drop_and_pages_render(
     page.wait_for_function("() => document.getElementById('history-days') !== null")
     page.select_option("#history-days", "365")  # the recorded prices end in 2025: a window ending at the newest row
     page.wait_for_function("() => document.getElementById('roi-chart').dataset.points === '120'"
-                           " && document.getElementById('portfolio-chart').dataset.points === '120'")
-    assert len(held) == 2
+                           " && document.getElementById('portfolio-chart').dataset.points === '120'"
+                           " && document.getElementById('score-chart').dataset.points === '0'")  # never scored
+    assert len(held) == 3  # roi, portfolio and score history
     for route in held:
         route.continue_()
     page.wait_for_timeout(500)
     assert page.evaluate("() => [document.getElementById('roi-chart').dataset.points,"
-                         " document.getElementById('portfolio-chart').dataset.points]") == ["120", "120"]
+                         " document.getElementById('portfolio-chart').dataset.points,"
+                         " document.getElementById('score-chart').dataset.points]") == ["120", "120", "0"]
     page.unroute("**/*-history?days=90")
     assert page.locator("#perp-positions tbody tr").count() == 6
     assert page.locator("#trade-rows tr").count() == 25

@@ -362,7 +362,7 @@ def rich_wallet(user):
     return whale
 
 
-def test_wallet_detail_has_wallet_provenance_metrics_holdings_and_null_score(api_client, rich_wallet):
+def test_wallet_detail_has_wallet_provenance_metrics_and_holdings(api_client, rich_wallet):
     response = api_client.get(f"{API}/wallets/ethereum/{EVM_MIXED}")
 
     assert response.status_code == 200, response.content
@@ -394,13 +394,13 @@ def test_wallet_detail_has_wallet_provenance_metrics_holdings_and_null_score(api
         ("USDC", "10.000000000000000000000000000000", "10.00000000", None),
         ("MYSTERY", "5.000000000000000000000000000000", None, None),
     ]
-    assert body["score"] is None
+    assert [(h["is_perp"], h["perp"]) for h in body["holdings"]] == [(False, None)] * 3
 
 
 def test_wallet_detail_without_metrics_or_holdings(api_client):
     whale = WhaleFactory(chain=Chain.BITCOIN, address=BTC_BECH32)
     body = api_client.get(f"{API}/wallets/bitcoin/{BTC_BECH32.upper()}").json()
-    assert (body["wallet"]["id"], body["metrics"], body["holdings"], body["score"]) == (whale.id, None, [], None)
+    assert (body["wallet"]["id"], body["metrics"], body["holdings"]) == (whale.id, None, [])
     assert body["wallet"]["explorer_url"] == f"https://mempool.space/address/{BTC_BECH32}"
 
 

@@ -66,7 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import Any, TypedDict
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -211,6 +211,44 @@ def wallet_score_compute(*, inputs: ScoreInputs, config: ScoreSettings) -> Score
                             "low_below": config.min_round_trips, "high_from": config.high_round_trips}
     components["pnl_cap_usd"] = str(config.pnl_cap_usd)
     return ScoreResult(score=score, confidence=confidence, components=components)
+
+
+class ScoreComponentRow(TypedDict):
+    """One component of a stored score, as the pages and the API show it (``score_breakdown``)."""
+
+    name: str
+    input: str | None
+    normalized: str
+    weight: str
+    points: str
+
+
+def score_breakdown(components: dict[str, Any]) -> list[ScoreComponentRow]:
+    """The formula's components of a stored ``WalletScore.components``, in formula order (roi, win_rate,
+    realized_pnl, consistency), each with what it adds to the score.
+
+    Units: decimal strings in plain notation ("0.00000000", not the stored "0E-8"); ``input``: roi and
+    win_rate in percent, realized_pnl in USD, consistency a 0..1 share, null = no evidence; ``normalized``
+    0..1; ``weight`` as configured for that run.
+    ``points`` = 100 x weight x normalized / sum(weights of the listed components), rounded half-up to
+    2 decimals: the points of the 0..100 score the component earned, so the points add up to the score
+    (up to the rounding of each term). Shape: a component missing from ``components`` or without a
+    ``normalized`` and ``weight`` (a row written by another formula) is left out; [] when none is listed.
+    """
+    present = [(name, components[name]) for name in COMPONENTS
+               if isinstance(components.get(name), dict) and {"normalized", "weight"} <= components[name].keys()]
+    with localcontext() as ctx:
+        ctx.prec = 28
+        total = sum((Decimal(str(entry["weight"])) for _, entry in present), ZERO)
+        rows: list[ScoreComponentRow] = []
+        for name, entry in present:
+            weight, normalized = Decimal(str(entry["weight"])), Decimal(str(entry["normalized"]))
+            points = (weight * normalized / total * 100) if total else ZERO
+            rows.append(ScoreComponentRow(
+                name=name, input=None if entry.get("input") is None else format(Decimal(str(entry["input"])), "f"),
+                normalized=format(normalized, "f"), weight=format(weight, "f"),
+                points=str(points.quantize(SCORE_QUANTUM, rounding=ROUND_HALF_UP))))
+    return rows
 
 
 # --------------------------------------------------------------------------- the run

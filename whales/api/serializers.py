@@ -10,6 +10,8 @@ from datetime import datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from whales.analytics.scoring import COMPONENTS, score_breakdown
+from whales.analytics.selectors import wallet_score_current
 from whales.api.pagination import MAX_ID
 from whales.chains import tx_url
 from whales.context import wallet_context
@@ -21,6 +23,7 @@ from whales.models import (
     Holding,
     Trade,
     WalletMetrics,
+    WalletScore,
     Whale,
     WhaleEvent,
     WhaleLabel,
@@ -222,26 +225,103 @@ class WalletSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PerpPositionSerializer(serializers.ModelSerializer):
+    """The risk figures of an open perp position (Hyperliquid), as the exchange reported them at the last
+    collection (``ledgers.glass.hyperliquid``). ``side`` long/short from the sign of the holding's amount;
+    ``return_on_equity`` a ratio (0.0104 = +1.04 %) and ``return_on_equity_percent`` the same in percent;
+    ``liquidation_distance_percent`` how far (%) the mark price (position value / |size|) may move against the
+    position before its liquidation price, computed once at collection by
+    ``ledgers.glass.hyperliquid.activity.position_liquidation_distance_percent`` (null: no liquidation price)."""
+
+    side = serializers.CharField(read_only=True)
+    return_on_equity_percent = serializers.DecimalField(max_digits=26, decimal_places=6, allow_null=True,
+                                                        read_only=True)
+
+    class Meta:
+        model = Holding
+        fields = ["side", "entry_price_usd", "unrealized_pnl_usd", "return_on_equity", "return_on_equity_percent",
+                  "leverage", "leverage_type", "liquidation_price_usd", "liquidation_distance_percent",
+                  "margin_used_usd"]
+        read_only_fields = fields
+
+
 class HoldingSerializer(serializers.ModelSerializer):
     """One asset held; ``amount`` in human units, ``value_usd`` at the latest price (null = unpriced, or an
     unverified token); ``token_address`` the contract ("" = the native coin), ``decimals``, and
-    ``block_number`` the block the balance was read at (null where the source gives none)."""
+    ``block_number`` the block the balance was read at (null where the source gives none).
+
+    A perp position (``is_perp``) has a signed ``amount`` (negative = short), ``value_usd`` its position value
+    and ``perp`` its risk figures (``PerpPositionSerializer``); ``perp`` is null for spot holdings."""
+
+    perp = serializers.SerializerMethodField()
 
     class Meta:
         model = Holding
         fields = ["asset", "token_address", "decimals", "amount", "block_number", "value_usd", "portfolio_percent",
-                  "is_verified", "updated_at"]
+                  "is_verified", "is_perp", "perp", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(PerpPositionSerializer(allow_null=True))
+    def get_perp(self, holding: Holding) -> dict | None:
+        return PerpPositionSerializer(holding).data if holding.is_perp else None
+
+
+class ScoreComponentSerializer(serializers.Serializer):
+    """One component of a smart-money score (``whales.analytics.scoring.score_breakdown``): decimal strings."""
+
+    name = serializers.ChoiceField(choices=list(COMPONENTS), help_text="roi, win_rate, realized_pnl or consistency.")
+    input = serializers.CharField(allow_null=True, help_text=(
+        "The stored figure: roi and win_rate in percent, realized_pnl in USD, consistency a 0..1 share of "
+        "profitable days; null = no evidence (normalized 0)."))
+    normalized = serializers.CharField(help_text="The input mapped to 0..1 by formula v1.")
+    weight = serializers.CharField(help_text="The component's weight in that run.")
+    points = serializers.CharField(help_text="Points of the 0..100 score it earned: 100 x weight x normalized / "
+                                             "sum of weights, 2 places.")
+
+
+class WalletScoreSerializer(serializers.ModelSerializer):
+    """A stored smart-money score (``WalletScore``): score 0-100, confidence (the minimum-sample guard), formula
+    version, when and by which run it was scored; ``components`` as the run stored them (every input and
+    weight, the sample and consistency days) and ``breakdown`` the formula's components with their points."""
+
+    run_id = serializers.IntegerField(allow_null=True, read_only=True)
+    breakdown = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WalletScore
+        fields = ["score", "confidence", "formula_version", "scored_at", "run_id", "components", "breakdown"]
+        read_only_fields = fields
+
+    @extend_schema_field(ScoreComponentSerializer(many=True))
+    def get_breakdown(self, score: WalletScore) -> list:
+        return list(score_breakdown(score.components))
+
+
+class ClassificationSerializer(serializers.ModelSerializer):
+    """The whale's type and why (``whales.analytics.classification``): ``reason`` gives the figures and the
+    thresholds that decided it ("" before the first classification, or when an analyst set it);
+    ``is_manual`` an analyst's choice that classification keeps; ``classified_at`` null = never classified."""
+
+    reason = serializers.CharField(source="type_reason", read_only=True)
+    is_manual = serializers.BooleanField(source="type_is_manual", read_only=True)
+    classified_at = serializers.DateTimeField(source="type_classified_at", allow_null=True, read_only=True)
+
+    class Meta:
+        model = Whale
+        fields = ["type", "reason", "is_manual", "classified_at"]
         read_only_fields = fields
 
 
 class WalletDetailSerializer(serializers.Serializer):
-    """``GET wallets/{chain}/{address}``: {wallet, metrics, holdings, score, context}; score is null until scoring
-    exists; context lists the wallet's latest events with the catalysts of their coins around them."""
+    """``GET wallets/{chain}/{address}``: {wallet, metrics, holdings, score, classification, context}; score is the
+    wallet's current smart-money score (null until a scoring run scored it); classification its type with the
+    reason; context lists the wallet's latest events with the catalysts of their coins around them."""
 
     wallet = WalletSerializer(source="*", read_only=True)
     metrics = serializers.SerializerMethodField()
     holdings = HoldingSerializer(many=True, read_only=True)
     score = serializers.SerializerMethodField()
+    classification = ClassificationSerializer(source="*", read_only=True)
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}, "description": (
         "The wallet's latest events (at most 5, newest first): {event_id, type, block_time, summary, context: "
@@ -254,10 +334,11 @@ class WalletDetailSerializer(serializers.Serializer):
     def get_metrics(self, whale: Whale) -> dict | None:
         return _metrics_or_none(whale)
 
-    @extend_schema_field({"type": "object", "nullable": True,
-                          "description": "Smart-money score; always null until wallet scoring exists."})
-    def get_score(self, whale: Whale) -> None:
-        return None
+    @extend_schema_field(WalletScoreSerializer(allow_null=True))
+    def get_score(self, whale: Whale) -> dict | None:
+        """The current WalletScore (null: never scored, e.g. an untracked whale or one without metrics)."""
+        current = wallet_score_current(whale_id=whale.pk)
+        return WalletScoreSerializer(current).data if current is not None else None
 
 
 # The answer's key is "context" (issue 16), which is also the name of every serializer's context property: declared
@@ -361,6 +442,31 @@ class PortfolioPointSerializer(serializers.Serializer):
 
     timestamp = serializers.DateTimeField()
     value = serializers.DecimalField(max_digits=38, decimal_places=8, allow_null=True)
+
+
+class ScoreHistoryParamsSerializer(serializers.Serializer):
+    """Window of ``GET wallets/{chain}/{address}/score-history``."""
+
+    days = serializers.IntegerField(
+        required=False, default=HISTORY_DEFAULT_DAYS, min_value=1, max_value=HISTORY_MAX_DAYS,
+        help_text=f"Days of history, 1-{HISTORY_MAX_DAYS} (default {HISTORY_DEFAULT_DAYS}), ending now.",
+    )
+
+
+class ScorePointSerializer(serializers.Serializer):
+    """One stored smart-money score: ``timestamp`` = its ``scored_at``; ``value`` the score 0-100; it holds until
+    the next point (a run stores a row only when the score, confidence or formula changed)."""
+
+    timestamp = serializers.DateTimeField(source="scored_at")
+    value = serializers.DecimalField(source="score", max_digits=6, decimal_places=2)
+    confidence = serializers.CharField()
+    formula_version = serializers.CharField()
+
+
+class ScoreHistorySerializer(serializers.Serializer):
+    points = ScorePointSerializer(many=True, help_text=(
+        "Oldest first: the score in force at the window's start (scored at or before it), then every score "
+        "stored since."))
 
 
 class RoiHistorySerializer(serializers.Serializer):

@@ -13,6 +13,8 @@ urlpatterns = [
          name="api-wallet-roi-history"),
     path("wallets/<str:chain>/<str:address>/portfolio-history", views.PortfolioHistoryView.as_view(),
          name="api-wallet-portfolio-history"),
+    path("wallets/<str:chain>/<str:address>/score-history", views.ScoreHistoryView.as_view(),
+         name="api-wallet-score-history"),
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
     path("catalyst/events", views.CatalystEventListView.as_view(), name="api-catalyst-events"),
     path("human/sentiment", views.SentimentView.as_view(), name="api-human-sentiment"),

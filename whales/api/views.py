@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from whales.analytics.selectors import wallet_score_history
 from whales.api.filtersets import EventFilterSet, TradeFilterSet, WhaleFilterSet
 from whales.api.pagination import keyset_page
 from whales.api.params import known_query_params, validated_query
@@ -35,6 +36,9 @@ from whales.api.serializers import (
     PortfolioPointSerializer,
     RoiHistorySerializer,
     RoiPointSerializer,
+    ScoreHistoryParamsSerializer,
+    ScoreHistorySerializer,
+    ScorePointSerializer,
     SentimentParamsSerializer,
     TradeListParamsSerializer,
     TradePageSerializer,
@@ -157,7 +161,8 @@ _WALLET_PATH = [
 
 
 class WalletDetailView(APIView):
-    """GET wallets/{chain}/{address}: wallet with label provenance, metrics, holdings, score (null)."""
+    """GET wallets/{chain}/{address}: wallet with label provenance, metrics, holdings (perp positions with their
+    risk figures), the current smart-money score with its components, the classification with its reason."""
 
     @extend_schema(
         operation_id="wallet_detail",
@@ -256,6 +261,22 @@ class PortfolioHistoryView(APIView):
         params = validated_query(HistoryParamsSerializer, request)
         points = _daily_points(_wallet_get(chain, address), field="portfolio_value_usd", days=params["days"])
         return Response({"points": PortfolioPointSerializer(points, many=True).data})
+
+
+class ScoreHistoryView(APIView):
+    """GET wallets/{chain}/{address}/score-history?days=N: the wallet's smart-money scores over the last N days
+    (``whales.analytics.selectors.wallet_score_history``: the stored WalletScore rows, one per change)."""
+
+    @extend_schema(
+        operation_id="wallet_score_history",
+        parameters=[*_WALLET_PATH, ScoreHistoryParamsSerializer],
+        responses={200: ScoreHistorySerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, chain: str, address: str) -> Response:
+        params = validated_query(ScoreHistoryParamsSerializer, request)
+        whale = _wallet_get(chain, address)
+        rows = wallet_score_history(whale_id=whale.pk, since=timezone.now() - timedelta(days=params["days"]))
+        return Response({"points": ScorePointSerializer(rows, many=True).data})
 
 
 class EventRecentListView(GenericAPIView):

@@ -222,6 +222,13 @@ class Holding(models.Model):
         return f"{self.amount} {self.asset}"
 
     @property
+    def side(self) -> str | None:
+        """A perp position's side: ``long`` (amount > 0) or ``short`` (amount < 0); None for spot holdings."""
+        if not self.is_perp:
+            return None
+        return "short" if self.amount < 0 else "long"
+
+    @property
     def return_on_equity_percent(self) -> Decimal | None:
         """``return_on_equity`` (a ratio: 0.0104) in percent (1.04); None when unknown."""
         return None if self.return_on_equity is None else self.return_on_equity * 100

@@ -71,7 +71,9 @@ def test_wallet_list_shape_and_values(api_client, three):
         "entity": {"slug": "fund-x", "name": "Fund X", "kind": "fund"}, "labels": ["fund", "smart"],
         "score": "90.00", "confidence": "high", "formula_version": "v1", "scored_at": "2026-11-20T12:00:00Z",
         "roi_percent": "10.0000", "win_rate_percent": "55.5000", "realized_pnl_usd": "1000.00000000",
-        "realized_pnl_method": "fifo",
+        "realized_pnl_method": "fifo", "volume_30d_usd": "500000.00000000",
+        "breakdown": [],  # components written by no formula v1 run: nothing to break down
+        "top_tokens": [],
     }
     no_metrics = body["items"][2]
     assert (no_metrics["roi_percent"], no_metrics["realized_pnl_method"], no_metrics["entity"]) == (None, None, None)
@@ -87,6 +89,11 @@ def test_wallet_list_shape_and_values(api_client, three):
     ("sort_by=realized_pnl", ["A", "B", "C"]),
     ("sort_by=score&order=asc", ["C", "B", "A"]),
     ("limit=1&offset=1", ["B"]),
+    ("label=smart", ["A"]),
+    ("label=fund&chain=bitcoin", []),
+    ("label=nobody", []),
+    ("sort_by=win_rate", ["A", "B", "C"]),     # B has no win rate: after A
+    ("sort_by=volume_30d&order=asc", ["A", "B", "C"]),
 ])
 def test_wallet_list_filters_sort_and_paging(api_client, three, query, expected):
     response = api_client.get(f"{API}/wallets?{query}")
@@ -282,3 +289,100 @@ def test_scoring_run_finishing_invalidates_the_cache(api_client, three):
     response = api_client.get(f"{API}/stats")
     assert response["X-Cache"] == "MISS"
     assert response.json()["last_run"]["id"] == ScoringRun.objects.latest("started_at").id
+
+
+def test_flow_overview_is_the_newest_collection_with_every_window_per_token(api_client):
+    """Trades of two smart-money whales (scores 80 and 70) and one below the threshold (30), collected by the real
+    flows_collect; the expected nets, counts and top wallets are summed here from the trades."""
+    from tests.whales.factories import TradeFactory
+    from whales.analytics.flows import flows_collect
+
+    now = timezone.now()
+    a, b, c = WhaleFactory(name="A"), WhaleFactory(name="B"), WhaleFactory(name="C")
+    for whale, value in ((a, "80"), (b, "70"), (c, "30")):
+        score(whale, value)
+
+    def trade(whale, direction, usd, ago, asset="ETH"):
+        TradeFactory(whale=whale, direction=direction, value_usd=Decimal(usd), base_asset=asset,
+                     block_time=now - ago)
+
+    trade(a, "buy", "1000", timedelta(minutes=30))
+    trade(a, "sell", "200", timedelta(hours=5))
+    trade(a, "buy", "500", timedelta(days=3), asset="BTC")
+    trade(b, "sell", "700", timedelta(hours=2))
+    trade(b, "buy", "100", timedelta(days=20))
+    trade(c, "buy", "9999", timedelta(minutes=10))  # score 30 < 60: not smart money
+    flow(ago=timedelta(days=1), net="123")  # an older collection: not shown
+    flows_collect(now=now)
+
+    def wallet(whale, net):
+        return {"whale_id": whale.id, "chain": "ethereum", "address": whale.address, "name": whale.name,
+                "net_usd": f"{Decimal(net):.8f}"}
+
+    def window(bought, sold, buyers, sellers):
+        return {"net_flow_usd": f"{Decimal(bought) - Decimal(sold):.8f}", "bought_usd": f"{Decimal(bought):.8f}",
+                "sold_usd": f"{Decimal(sold):.8f}", "buying_wallets": len(buyers), "selling_wallets": len(sellers),
+                "top_buyers": buyers, "top_sellers": sellers}
+
+    eth = {"token": "ETH", "windows": {
+        "1h": window("1000", "0", [wallet(a, "1000")], []),
+        "24h": window("1000", "900", [wallet(a, "800")], [wallet(b, "-700")]),
+        "7d": window("1000", "900", [wallet(a, "800")], [wallet(b, "-700")]),
+        "30d": window("1100", "900", [wallet(a, "800")], [wallet(b, "-600")]),
+    }}
+    btc = {"token": "BTC", "windows": {"1h": None, "24h": None, "7d": window("500", "0", [wallet(a, "500")], []),
+                                       "30d": window("500", "0", [wallet(a, "500")], [])}}
+    response = api_client.get("/api/v1/glass/smart-money-flows/latest")
+    assert (response.status_code, response["X-Cache"]) == (200, "MISS")
+    assert response.json() == {"collected_at": now.isoformat().replace("+00:00", "Z"), "min_score": "60.00",
+                               "window": "24h", "total": 2, "tokens": [eth, btc]}  # no 24h flow: last
+    assert [t["token"] for t in api_client.get(
+        "/api/v1/glass/smart-money-flows/latest?window=7d").json()["tokens"]] == ["BTC", "ETH"]
+    assert [t["token"] for t in api_client.get(
+        "/api/v1/glass/smart-money-flows/latest?window=7d&limit=1").json()["tokens"]] == ["BTC"]
+    assert api_client.get("/api/v1/glass/smart-money-flows/latest")["X-Cache"] == "HIT"
+
+
+def test_flow_overview_without_any_collection(api_client):
+    assert api_client.get("/api/v1/glass/smart-money-flows/latest").json() == {
+        "collected_at": None, "min_score": None, "window": "24h", "total": 0, "tokens": []}
+
+
+@pytest.mark.parametrize("query", ["window=2h", "limit=0", "limit=x"])
+def test_flow_overview_bad_parameter_is_400(api_client, query):
+    assert_error(api_client.get(f"/api/v1/glass/smart-money-flows/latest?{query}"), 400, "invalid_parameter")
+
+
+def test_wallet_list_rows_name_their_most_traded_tokens_of_30_days(api_client, three):
+    from tests.whales.factories import TradeFactory
+
+    a, b = three[0], three[1]
+    now = timezone.now()
+    for whale, direction, usd, asset, days in (
+            (a, "buy", "100", "ETH", 1), (a, "sell", "30", "ETH", 2), (a, "buy", "500", "PEPE", 3),
+            (a, "short", "90", "BTC", 4), (a, "close_short", "10", "BTC", 5), (a, "buy", "80", "SOL", 6),
+            (a, "buy", "9999", "OLD", 31),            # older than 30 days
+            (a, "send", "7777", "ETH", 1),            # a transfer, not a trade
+            (b, "long", "40", "BTC", 1)):
+        TradeFactory(whale=whale, direction=direction, value_usd=Decimal(usd), base_asset=asset,
+                     block_time=now - timedelta(days=days), chain=whale.chain)
+    items = {item["name"]: item["top_tokens"] for item in api_client.get(f"{API}/wallets").json()["items"]}
+    # A: PEPE 500; ETH 100 + 30 = 130 (net 70); BTC 90 + 10 = 100 (net -90 + 10 = -80); SOL 80 is 4th: cut.
+    assert items == {
+        "A": [{"token": "PEPE", "volume_usd": "500.00000000", "net_usd": "500.00000000"},
+              {"token": "ETH", "volume_usd": "130.00000000", "net_usd": "70.00000000"},
+              {"token": "BTC", "volume_usd": "100.00000000", "net_usd": "-80.00000000"}],
+        "B": [{"token": "BTC", "volume_usd": "40.00000000", "net_usd": "40.00000000"}],
+        "C": [],
+    }
+
+
+def test_wallet_list_writes_a_stored_zero_in_plain_notation(api_client):
+    whale = WhaleFactory()
+    WalletMetricsFactory(whale=whale, realized_pnl_usd=Decimal("0"), roi_percent=Decimal("0"),
+                         volume_30d_usd=Decimal("0"))
+    score(whale, "50")
+    item = api_client.get(f"{API}/wallets").json()["items"][0]
+    # str() of the NUMERIC zeros PostgreSQL returns is "0E-8" / "0E-4"
+    assert (item["realized_pnl_usd"], item["roi_percent"], item["volume_30d_usd"]) == (
+        "0.00000000", "0.0000", "0.00000000")
