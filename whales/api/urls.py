@@ -1,8 +1,8 @@
 """Routes of the whales API, mounted at ``/api/v1/`` by ``whaletrack.urls``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from whales.api import views
+from whales.api import exports, views
 
 urlpatterns = [
     path("whales", views.WhaleListView.as_view(), name="api-whale-list"),
@@ -16,4 +16,7 @@ urlpatterns = [
     path("events/recent", views.EventRecentListView.as_view(), name="api-event-recent"),
     path("catalyst/events", views.CatalystEventListView.as_view(), name="api-catalyst-events"),
     path("human/sentiment", views.SentimentView.as_view(), name="api-human-sentiment"),
+    re_path(r"^exports/trades\.(?P<fmt>csv|json)$", exports.TradeExportView.as_view(), name="api-export-trades"),
+    re_path(r"^exports/events\.(?P<fmt>csv|json)$", exports.EventExportView.as_view(), name="api-export-events"),
+    re_path(r"^exports/whales\.(?P<fmt>csv|json)$", exports.WhaleExportView.as_view(), name="api-export-whales"),
 ]
