@@ -38,7 +38,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model, QuerySet
 
 from whales.errors import ApplicationError
 
@@ -122,6 +123,80 @@ def _rows(queryset: QuerySet, spec: ExportSpec, chunk_rows: int) -> Iterator[tup
         yield tuple(values)
 
 
+def _kind(model: type[Model], lookup: str) -> str:
+    """How a column's raw values are encoded in CSV, from the model field its lookup ends at: ``int``, ``decimal``,
+    ``datetime``, ``bool``, ``json``, ``text``; ``any`` for an annotation (``csv_cell`` decides per value)."""
+    field: Any = None
+    for part in lookup.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return "any"
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    internal = field.get_internal_type() if field is not None else ""
+    if field is None or field.is_relation:
+        return "int" if field is not None else "any"
+    if internal == "DecimalField":
+        return "decimal"
+    if internal == "DateTimeField":
+        return "datetime"
+    if internal == "BooleanField":
+        return "bool"
+    if internal == "JSONField":
+        return "json"
+    if internal in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField",
+                    "PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"):
+        return "int"
+    return "text"
+
+
+def _decimal_cell(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return format(value, "f") if "E" in text else text  # str() uses an exponent for tiny/huge scales
+
+
+def _datetime_cell(value: datetime | None) -> str | None:
+    return None if value is None else iso_utc(value)
+
+
+def _bool_cell(value: bool | None) -> str | None:
+    return None if value is None else ("true" if value else "false")
+
+
+def _json_cell(value: Any) -> str | None:
+    return None if value is None else csv_cell(value)
+
+
+_TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
+_CSV_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "decimal": _decimal_cell, "datetime": _datetime_cell, "bool": _bool_cell, "json": _json_cell, "any": csv_cell,
+}
+
+
+def _csv_row_encoder(model: type[Model], spec: ExportSpec) -> Callable[[tuple], list]:
+    """A function turning one raw row into its CSV cells (``csv_cell``'s rules), with the conversion of each
+    column chosen once from its field: ints and plain text pass through untouched (the csv module writes None as
+    an empty cell), and text is only rewritten when it starts with a formula trigger."""
+    kinds = [("any" if column.convert else _kind(model, column.lookup)) for column in spec.columns]
+    converted = [(i, _CSV_CONVERTERS[kind]) for i, kind in enumerate(kinds) if kind in _CSV_CONVERTERS]
+    texts = [i for i, kind in enumerate(kinds) if kind == "text"]
+
+    def encode(row: tuple) -> list:
+        cells = list(row)
+        for index, convert in converted:
+            cells[index] = convert(cells[index])
+        for index in texts:
+            text = cells[index]
+            if text and text[0] in _TRIGGER_CHARS:
+                cells[index] = csv_cell(text)
+        return cells
+
+    return encode
+
+
 def export_check(queryset: QuerySet, *, max_rows: int | None = None) -> None:
     """Refuse an export of more than ``max_rows`` (default ``settings.EXPORT_MAX_ROWS``) rows before anything
     is sent. Cost: one unordered scan that stops after ``max_rows + 1`` matches.
@@ -143,18 +218,19 @@ def export_stream(queryset: QuerySet, spec: ExportSpec, *, fmt: str, chunk_rows:
     chunk_rows = chunk_rows or settings.EXPORT_CHUNK_ROWS
     rows = _rows(queryset, spec, chunk_rows)
     if fmt == "csv":
-        yield from _csv_chunks(rows, spec, chunk_rows)
+        yield from _csv_chunks(rows, _csv_row_encoder(queryset.model, spec), spec, chunk_rows)
     else:
         yield from _json_chunks(rows, spec, chunk_rows)
 
 
-def _csv_chunks(rows: Iterator[tuple], spec: ExportSpec, chunk_rows: int) -> Iterator[bytes]:
+def _csv_chunks(rows: Iterator[tuple], encode: Callable[[tuple], list], spec: ExportSpec,
+                chunk_rows: int) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(spec.header)
     pending = 0
     for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+        writer.writerow(encode(row))
         pending += 1
         if pending >= chunk_rows:
             yield buffer.getvalue().encode()
