@@ -39,7 +39,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db import connections
+from django.db.models import F, Func, Model, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from whales.errors import ApplicationError
 
@@ -110,9 +112,31 @@ def csv_cell(value: Any) -> str:
     return text
 
 
-def _rows(queryset: QuerySet, spec: ExportSpec, chunk_rows: int) -> Iterator[tuple]:
+# PostgreSQL renders these columns as the export's text itself (as COPY would), so no Decimal or datetime object is
+# built per cell: numeric::text is the plain digits at the stored scale (what format(value, "f") gives), the time
+# is ISO 8601 UTC with microseconds only when not 0 (what iso_utc gives), a boolean true/false (CSV only: JSON
+# keeps real booleans).
+_PG_TEXT = {
+    "decimal": lambda lookup: Cast(F(lookup), TextField()),
+    "datetime": lambda lookup: Func(
+        F(lookup), output_field=TextField(),
+        template="replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                 "'.000000Z', 'Z')"),
+    "bool": lambda lookup: Cast(F(lookup), TextField()),
+}
+
+
+def _rows(queryset: QuerySet, spec: ExportSpec, kinds: list[str], chunk_rows: int) -> Iterator[tuple]:
+    lookups = []
+    for index, column in enumerate(spec.columns):
+        if kinds[index] == "sql_text":
+            alias = f"_export_{index}"
+            queryset = queryset.annotate(**{alias: _PG_TEXT[_kind(queryset.model, column.lookup)](column.lookup)})
+            lookups.append(alias)
+        else:
+            lookups.append(column.lookup)
     converters = [(i, column.convert) for i, column in enumerate(spec.columns) if column.convert]
-    rows = queryset.values_list(*[column.lookup for column in spec.columns]).iterator(chunk_size=chunk_rows)
+    rows = queryset.values_list(*lookups).iterator(chunk_size=chunk_rows)
     if not converters:
         yield from rows
         return
@@ -121,6 +145,16 @@ def _rows(queryset: QuerySet, spec: ExportSpec, chunk_rows: int) -> Iterator[tup
         for index, convert in converters:
             values[index] = convert(values[index])
         yield tuple(values)
+
+
+def _kinds(queryset: QuerySet, spec: ExportSpec, fmt: str) -> list[str]:
+    """Each column's kind (``_kind``); on PostgreSQL a column the database renders as text (``_PG_TEXT``) is
+    ``sql_text``, which needs no work in Python."""
+    kinds = [("any" if column.convert else _kind(queryset.model, column.lookup)) for column in spec.columns]
+    if connections[queryset.db].vendor == "postgresql":
+        in_sql = {"decimal", "datetime", "bool"} if fmt == "csv" else {"decimal", "datetime"}
+        kinds = ["sql_text" if kind in in_sql else kind for kind in kinds]
+    return kinds
 
 
 def _kind(model: type[Model], lookup: str) -> str:
@@ -176,11 +210,10 @@ _CSV_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _csv_row_encoder(model: type[Model], spec: ExportSpec) -> Callable[[tuple], list]:
+def _csv_row_encoder(kinds: list[str]) -> Callable[[tuple], list]:
     """A function turning one raw row into its CSV cells (``csv_cell``'s rules), with the conversion of each
     column chosen once from its field: ints and plain text pass through untouched (the csv module writes None as
     an empty cell), and text is only rewritten when it starts with a formula trigger."""
-    kinds = [("any" if column.convert else _kind(model, column.lookup)) for column in spec.columns]
     converted = [(i, _CSV_CONVERTERS[kind]) for i, kind in enumerate(kinds) if kind in _CSV_CONVERTERS]
     texts = [i for i, kind in enumerate(kinds) if kind == "text"]
 
@@ -216,9 +249,10 @@ def export_stream(queryset: QuerySet, spec: ExportSpec, *, fmt: str, chunk_rows:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     chunk_rows = chunk_rows or settings.EXPORT_CHUNK_ROWS
-    rows = _rows(queryset, spec, chunk_rows)
+    kinds = _kinds(queryset, spec, fmt)
+    rows = _rows(queryset, spec, kinds, chunk_rows)
     if fmt == "csv":
-        yield from _csv_chunks(rows, _csv_row_encoder(queryset.model, spec), spec, chunk_rows)
+        yield from _csv_chunks(rows, _csv_row_encoder(kinds), spec, chunk_rows)
     else:
         yield from _json_chunks(rows, spec, chunk_rows)
 

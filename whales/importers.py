@@ -442,3 +442,54 @@ def whales_import_rows(*, rows: Iterable[RawWhaleRow], source: str, file: str = 
 
 
 # --- admin actions -------------------------------------------------------------------------------------
+
+
+# --- analysts' whale files, written back -------------------------------------------------------------------
+
+
+def _label_text(slug: str, name: str) -> str:
+    """What a whale file says for one label: its name when ``whales_import_rows`` turns that name back into the
+    same slug (so the name survives too), else the slug itself."""
+    return name if name and slugify(name)[:100] == slug and not set(name) & {";", "|"} else slug
+
+
+def whale_file_rows(*, whales: Iterable[Whale], label_source: str | None = None) -> list[dict[str, Any]]:
+    """The rows of an analysts' whale file (``WHALE_FILE_COLUMNS``) that ``whales_import_rows`` turns back into
+    ``whales``: ``import_whales`` of the written file is the identity on what it holds.
+
+    Shape: one row per whale, sorted by (chain, address): ``entity`` = its entity's name (the importer finds the
+    entity by slugify(name) or by name); ``labels`` = its label texts (``_label_text``) sorted by slug, each once,
+    from every source or only ``label_source``; ``type`` only when an analyst set it (``type_is_manual``: the
+    importer marks any given type manual, so a classifier's type is left out); ``notes`` and ``name`` as stored.
+    Provenance is not part of the format: the importer records ``analyst-import:<file name>`` as the source.
+    """
+    rows = []
+    for whale in sorted(whales, key=lambda w: (w.chain, w.address)):
+        links = [link for link in whale.whale_labels.all() if label_source is None or link.source == label_source]
+        labels = {link.label.slug: _label_text(link.label.slug, link.label.name) for link in links}
+        rows.append({
+            "chain": whale.chain, "address": whale.address, "entity": whale.entity.name if whale.entity else "",
+            "labels": [labels[slug] for slug in sorted(labels)], "type": whale.type if whale.type_is_manual else "",
+            "notes": whale.notes, "name": whale.name,
+        })
+    return rows
+
+
+def whale_file_write(*, path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` (``whale_file_rows``) as the file ``whale_file_read`` reads, by extension: CSV (header row,
+    labels joined by ';', UTF-8, ``\\n`` line ends) or YAML (a list of mappings, labels a list, keys in
+    ``WHALE_FILE_COLUMNS`` order). The same rows always give the same bytes.
+    Raises: WhaleFileUnreadable for an unknown extension; OSError when the file cannot be written."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(WHALE_FILE_COLUMNS)
+            for row in rows:
+                writer.writerow([";".join(row[c]) if c == "labels" else row[c] for c in WHALE_FILE_COLUMNS])
+        return
+    if suffix in (".yaml", ".yml"):
+        items = [{c: row[c] for c in WHALE_FILE_COLUMNS} for row in rows]
+        path.write_text(yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+        return
+    raise WhaleFileUnreadable(f"{path}: unknown file type {suffix!r} (expected .csv, .yaml or .yml)")
