@@ -18,18 +18,22 @@ from typing import Any
 import yaml
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from whales.chains import Chain, normalize_address
 from whales.errors import ApplicationError, InvalidParameter
+from whales.label_trail import label_conflicts_store, label_removals_record
 from whales.labelsets import (
     BadRow,
     EntityRef,
     FileReport,
+    FoundConflict,
     LabeledAddress,
     MergedAddress,
     addresses_merge,
     default_whales_select,
+    label_conflicts_find,
     labelsets_load,
 )
 from whales.models import (
@@ -65,6 +69,7 @@ class LabelsImportResult:
     whales_updated: int = 0
     labels_created: int = 0
     whale_labels_created: int = 0
+    conflicts: list[FoundConflict] = field(default_factory=list)
 
 
 def _entities_ensure(refs: Iterable[EntityRef], *, source: str) -> tuple[dict[str, int], int]:
@@ -204,15 +209,20 @@ def labels_import(*, data_dir: Path, track_default_whales: bool = False) -> Labe
     default whale list (``labelsets.default_whales_select``) becomes Whales (type unclassified,
     tracked) with WhaleLabel provenance per source: label = the address category and its entity,
     evidence_url = the pack's / label page's URL, confidence from the pack, added_by None.
-    Idempotent: a second run creates and updates nothing. Bulk queries only (~25k rows in seconds).
+    Sources that disagree on an address's name, category or entity are reported, not settled silently: each
+    disagreement (``labelsets.label_conflicts_find``: the values, the one kept and the rule) is in ``conflicts``
+    and stored as a LabelConflict (``label_trail.label_conflicts_store``).
+    Idempotent: a second run creates and updates nothing (but the conflicts' ``last_seen_at``). Bulk queries only
+    (~25k rows in seconds).
     Bad rows are returned in ``bad_rows`` and skipped; the rest is imported.
     Raises: OSError / ValueError / yaml.YAMLError when a label file itself is unreadable (nothing written).
     """
     sets = labelsets_load(data_dir)
     merged = addresses_merge(sets.records)
-    result = LabelsImportResult(files=sets.files, bad_rows=sets.bad_rows)
+    result = LabelsImportResult(files=sets.files, bad_rows=sets.bad_rows, conflicts=label_conflicts_find(merged))
     selected = default_whales_select(sets.records) if track_default_whales else {}
     with transaction.atomic():
+        label_conflicts_store(found=result.conflicts, now=timezone.now())
         refs = [item.entity for item in merged.values() if item.entity is not None]
         refs += [r.entity for records in selected.values() for r in records if r.entity is not None]
         entity_ids, result.entities_created = _entities_ensure(refs, source="label-import")
@@ -381,7 +391,9 @@ def _whale_labels_sync(whale: Whale, labels: Sequence[LabelEvidence], *, source:
     label_ids, _ = _labels_ensure({slug: evidence.name for slug, evidence in wanted.items()})
     current = dict(WhaleLabel.objects.filter(whale=whale, source=source).values_list("label__slug", "id"))
     stale = [link_id for slug, link_id in current.items() if slug not in wanted]
-    WhaleLabel.objects.filter(id__in=stale).delete()
+    if stale:  # the file no longer lists them: removed, with their trail
+        links = list(WhaleLabel.objects.select_related("label").filter(id__in=stale))
+        label_removals_record(links=links, removed_by=added_by, reason=f"no longer listed by {source}")
     new_links = [
         WhaleLabel(whale=whale, label_id=label_ids[slug], source=source, evidence_url=evidence.evidence_url,
                    confidence=evidence.confidence, added_by=added_by)
