@@ -204,11 +204,18 @@ class WhaleLabelInlineForm(forms.ModelForm):
         model = WhaleLabel
         fields = ["label", "source", "evidence_url", "confidence"]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or self.cleaned_data
-        if cleaned.get("DELETE") and not (cleaned.get("removal_reason") or "").strip():
-            raise ValidationError({"removal_reason": "Say why the label is removed."})
-        return cleaned
+
+
+class WhaleLabelInlineFormSet(forms.BaseInlineFormSet):
+    """Refuses to delete a label row without a ``removal_reason`` (a formset check: Django skips the validation
+    of forms marked for deletion)."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk is not None and not (form.cleaned_data.get("removal_reason") or "").strip():
+                label = form.instance.label.slug if form.instance.label_id else "label"
+                raise ValidationError(f"Say why the label is removed ({label}: removal reason).")
 
 
 class WhaleLabelInline(admin.TabularInline):
@@ -217,6 +224,7 @@ class WhaleLabelInline(admin.TabularInline):
 
     model = WhaleLabel
     form = WhaleLabelInlineForm
+    formset = WhaleLabelInlineFormSet
     extra = 1
     fields = ("label", "source", "evidence_url", "confidence", "added_by", "added_at", "removal_reason")
     readonly_fields = ("added_by", "added_at")

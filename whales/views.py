@@ -18,6 +18,7 @@ from whales.context import catalyst_list, wallet_context
 from whales.errors import InvalidAddress, flatten_errors
 from whales.models import CatalystType, OpeningStatus, WalletOpening, Whale, WhaleType
 from whales.selectors import (
+    label_removal_list,
     page_choice_labels,
     page_filter_choices,
     tokens_without_metadata,
@@ -105,6 +106,8 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         "trades_page_size": WALLET_TRADES_PAGE_SIZE,
         "choice_labels": page_choice_labels(),
         "moves_context": wallet_context(whale_id=whale.pk),
+        # The label trail (who removed which label, when, why) is for staff only.
+        "label_removals": label_removal_list(whale_id=whale.pk) if request.user.is_staff else [],
     })
 
 
