@@ -226,7 +226,9 @@ def test_exports_are_in_the_openapi_schema(client):
 
 
 @pytest.mark.asyncio
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback, as every transactional test here: the flush after it must not re-create content types under
+# new ids, which would break the next serialized_rollback test's restore (tests/browser/test_pages.py).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 async def test_export_under_asgi_streams_an_async_iterator(async_client):
     """Django reads a sync iterator whole under ASGI; the export hands it an async one, chunk by chunk."""
     from asgiref.sync import sync_to_async
