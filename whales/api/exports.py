@@ -167,6 +167,7 @@ def _export_schema(operation_id: str, params: type | None, description: str):
             (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="JSON array, streamed."),
             400: OpenApiResponse(ErrorSerializer, description="invalid_parameter (a bad or unknown parameter) or "
                                                               "export_too_large (more than EXPORT_MAX_ROWS rows)."),
+            404: OpenApiResponse(ErrorSerializer, description="A format other than csv or json (not_found)."),
         },
     )
 
