@@ -17,12 +17,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from whales.chains import Chain, normalize_address, validate_address_for_chain
 from whales.errors import ApplicationError, InvalidAddress
+from whales.importers import whale_file_render, whale_file_rows
 from whales.label_trail import label_removals_record, label_restore
 from whales.models import (
     Entity,
@@ -39,6 +40,7 @@ from whales.models import (
     WhaleLabel,
     WhaleType,
 )
+from whales.selectors import whale_list_with_labels
 from whales.services import whales_set_tracked, whales_set_type
 
 COUNT_CAP = 10_000
@@ -270,7 +272,7 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
     inlines = (WhaleLabelInline,)
     ordering = ("-id",)
     actions = ("track", "untrack", _set_type_action(WhaleType.HOLDER), _set_type_action(WhaleType.TRADER),
-               _set_type_action(WhaleType.HOLDER_TRADER))
+               _set_type_action(WhaleType.HOLDER_TRADER), "export_whale_file")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(label_total=Count("whale_labels")).prefetch_related(
@@ -294,6 +296,15 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
     def track(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = whales_set_tracked(whales=queryset, is_tracked=True)
         self.message_user(request, f"{count} whale(s) now tracked.", messages.SUCCESS)
+
+    @admin.action(description="Export selected whales (import_whales CSV)")
+    def export_whale_file(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        """The selected whales as ``export_whales`` writes them: ``import_whales`` of the file recreates them."""
+        whales = whale_list_with_labels().filter(pk__in=queryset.values("pk"))
+        text = whale_file_render(rows=whale_file_rows(whales=whales), fmt="csv")
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="whales.csv"'
+        return response
 
     @admin.action(description="Stop tracking selected whales")
     def untrack(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -9,6 +9,7 @@ twice leaves the database exactly as after the first run. Commands (``import_lab
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -487,21 +488,31 @@ def whale_file_rows(*, whales: Iterable[Whale], label_source: str | None = None)
     return rows
 
 
+def whale_file_render(*, rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
+    """``rows`` (``whale_file_rows``) as the text of the file ``whale_file_read`` reads: ``fmt`` ``csv`` (header row,
+    labels joined by ';', ``\n`` line ends) or ``yaml`` (a list of mappings, labels a list, keys in
+    ``WHALE_FILE_COLUMNS`` order). The same rows always give the same text.
+    Raises: ValueError for another ``fmt``."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(WHALE_FILE_COLUMNS)
+        for row in rows:
+            writer.writerow([";".join(row[c]) if c == "labels" else row[c] for c in WHALE_FILE_COLUMNS])
+        return buffer.getvalue()
+    if fmt == "yaml":
+        items = [{c: row[c] for c in WHALE_FILE_COLUMNS} for row in rows]
+        return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000)
+    raise ValueError(f"unknown whale file format {fmt!r}")
+
+
 def whale_file_write(*, path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``rows`` (``whale_file_rows``) as the file ``whale_file_read`` reads, by extension: CSV (header row,
-    labels joined by ';', UTF-8, ``\\n`` line ends) or YAML (a list of mappings, labels a list, keys in
-    ``WHALE_FILE_COLUMNS`` order). The same rows always give the same bytes.
+    """Write ``rows`` (``whale_file_rows``) to ``path`` as ``whale_file_render`` renders them, by extension
+    (``.csv``, ``.yaml``/``.yml``), UTF-8.
     Raises: WhaleFileUnreadable for an unknown extension; OSError when the file cannot be written."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(WHALE_FILE_COLUMNS)
-            for row in rows:
-                writer.writerow([";".join(row[c]) if c == "labels" else row[c] for c in WHALE_FILE_COLUMNS])
-        return
-    if suffix in (".yaml", ".yml"):
-        items = [{c: row[c] for c in WHALE_FILE_COLUMNS} for row in rows]
-        path.write_text(yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
-        return
-    raise WhaleFileUnreadable(f"{path}: unknown file type {suffix!r} (expected .csv, .yaml or .yml)")
+    formats = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
+    if suffix not in formats:
+        raise WhaleFileUnreadable(f"{path}: unknown file type {suffix!r} (expected .csv, .yaml or .yml)")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(whale_file_render(rows=rows, fmt=formats[suffix]))

@@ -131,3 +131,20 @@ def test_unknown_extension_is_a_command_error(tmp_path):
 
     with pytest.raises(CommandError, match=r"unknown file type '\.txt'"):
         _call("export_whales", str(Path(tmp_path) / "x.txt"))
+
+
+def test_admin_action_downloads_the_same_file_as_the_command(tmp_path, admin_client):
+    desk = tmp_path / "desk.csv"
+    desk.write_text(DESK)
+    _call("import_whales", str(desk))
+    WhaleFactory(address="0x" + "ab" * 20, name="not selected")
+    exported = tmp_path / "selected.csv"
+    _call("export_whales", str(exported), "--label-source", "analyst-import:desk.csv")
+
+    selected = list(Whale.objects.exclude(name="not selected").values_list("pk", flat=True))
+    response = admin_client.post("/admin/whales/whale/", {"action": "export_whale_file",
+                                                          "_selected_action": selected})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="whales.csv"'
+    assert response.content == exported.read_bytes()
