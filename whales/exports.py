@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -48,7 +49,7 @@ from whales.errors import ApplicationError
 FORMATS = ("csv", "json")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class ExportTooLarge(ApplicationError):
@@ -115,7 +116,12 @@ def csv_cell(value: Any) -> str:
 # PostgreSQL renders these columns as the export's text itself (as COPY would), so no Decimal or datetime object is
 # built per cell: numeric::text is the plain digits at the stored scale (what format(value, "f") gives), the time
 # is ISO 8601 UTC with microseconds only when not 0 (what iso_utc gives), a boolean true/false (CSV only: JSON
-# keeps real booleans).
+# keeps real booleans), a text cell formula-safe by csv_cell's rule (CSV only: the same first characters and the
+# same plain-number pattern as NUMBER_RE).
+_PG_FORMULA_SAFE = (
+    "CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) AND %(expressions)s !~ "
+    "'^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN '''' || %(expressions)s "
+    "ELSE %(expressions)s END")
 _PG_TEXT = {
     "decimal": lambda lookup: Cast(F(lookup), TextField()),
     "datetime": lambda lookup: Func(
@@ -123,6 +129,7 @@ _PG_TEXT = {
         template="replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
                  "'.000000Z', 'Z')"),
     "bool": lambda lookup: Cast(F(lookup), TextField()),
+    "text": lambda lookup: Func(F(lookup), output_field=TextField(), template=_PG_FORMULA_SAFE),
 }
 
 
@@ -152,7 +159,7 @@ def _kinds(queryset: QuerySet, spec: ExportSpec, fmt: str) -> list[str]:
     ``sql_text``, which needs no work in Python."""
     kinds = [("any" if column.convert else _kind(queryset.model, column.lookup)) for column in spec.columns]
     if connections[queryset.db].vendor == "postgresql":
-        in_sql = {"decimal", "datetime", "bool"} if fmt == "csv" else {"decimal", "datetime"}
+        in_sql = {"decimal", "datetime", "bool", "text"} if fmt == "csv" else {"decimal", "datetime"}
         kinds = ["sql_text" if kind in in_sql else kind for kind in kinds]
     return kinds
 
@@ -252,25 +259,24 @@ def export_stream(queryset: QuerySet, spec: ExportSpec, *, fmt: str, chunk_rows:
     kinds = _kinds(queryset, spec, fmt)
     rows = _rows(queryset, spec, kinds, chunk_rows)
     if fmt == "csv":
-        yield from _csv_chunks(rows, _csv_row_encoder(kinds), spec, chunk_rows)
+        needs_python = any(kind not in ("sql_text", "int") for kind in kinds)
+        yield from _csv_chunks(rows, _csv_row_encoder(kinds) if needs_python else None, spec, chunk_rows)
     else:
         yield from _json_chunks(rows, spec, chunk_rows)
 
 
-def _csv_chunks(rows: Iterator[tuple], encode: Callable[[tuple], list], spec: ExportSpec,
+def _csv_chunks(rows: Iterator[tuple], encode: Callable[[tuple], list] | None, spec: ExportSpec,
                 chunk_rows: int) -> Iterator[bytes]:
+    """CSV chunks of ``chunk_rows`` rows. ``encode`` None: the rows are CSV-ready already (ints, text, None), so the
+    csv module writes each chunk in one call, with no Python per row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(spec.header)
-    pending = 0
-    for row in rows:
-        writer.writerow(encode(row))
-        pending += 1
-        if pending >= chunk_rows:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
+    while chunk := list(islice(rows, chunk_rows)):
+        writer.writerows(chunk if encode is None else map(encode, chunk))
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue().encode()
 
 
