@@ -21,6 +21,7 @@ from tests.whales.factories import (
     WhaleLabelFactory,
 )
 from whales.chains import Chain
+from whales.exports import csv_cell
 from whales.models import EventType, TradeSource
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +148,8 @@ def test_csv_cells_are_formula_safe_and_numbers_stay_numbers(client):
         "'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\tTab", "'\rCR", "-12.5", "+3", "1e-9", "plain",
         "a=b"]
     assert {row["pnl_usd"] for row in rows} == {"-7.25000000"}
+    # PostgreSQL applies the rule in SQL; the Python rule (SQLite, annotations) gives the same cells
+    assert [csv_cell(name) for name in names] == [row["counterparty_name"] for row in rows]
     # JSON carries the values unchanged
     assert [row["counterparty_name"] for row in json_rows(client.get(f"{API}/trades.json"))] == names
 
