@@ -80,5 +80,6 @@ bench: install-dev services chain
 	$(PY) bench/quality.py
 	$(PY) bench/smart_money_api.py
 	$(PY) bench/trading.py
+	$(PY) bench/export.py
 	# last: the longest (seeds 1,000,000 trades), and a FAIL exits non-zero, which would skip what follows
 	$(PY) bench/api.py

@@ -15,19 +15,23 @@ from django.contrib import admin, messages
 from django.contrib.admin import ShowFacets
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from whales.chains import Chain, normalize_address, validate_address_for_chain
-from whales.errors import InvalidAddress
+from whales.errors import ApplicationError, InvalidAddress
+from whales.importers import whale_file_render, whale_file_rows
+from whales.label_trail import label_removals_record, label_restore
 from whales.models import (
     Entity,
     EventThreshold,
     KnownAddress,
     Label,
+    LabelConflict,
+    LabelRemoval,
     ScoringRun,
     Trade,
     WalletScore,
@@ -36,6 +40,7 @@ from whales.models import (
     WhaleLabel,
     WhaleType,
 )
+from whales.selectors import whale_list_with_labels
 from whales.services import whales_set_tracked, whales_set_type
 
 COUNT_CAP = 10_000
@@ -191,12 +196,39 @@ class KnownAddressAdminForm(ChainAddressForm):
         fields = ["chain", "address", "name", "category", "entity", "source", "source_url", "tags"]
 
 
+class WhaleLabelInlineForm(forms.ModelForm):
+    """A label row; deleting it asks why (``removal_reason``), kept in its LabelRemoval trail."""
+
+    removal_reason = forms.CharField(required=False, max_length=2000,
+                                     help_text="Why this label is removed (required to delete it).")
+
+    class Meta:
+        model = WhaleLabel
+        fields = ["label", "source", "evidence_url", "confidence"]
+
+
+
+class WhaleLabelInlineFormSet(forms.BaseInlineFormSet):
+    """Refuses to delete a label row without a ``removal_reason`` (a formset check: Django skips the validation
+    of forms marked for deletion)."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk is not None and not (form.cleaned_data.get("removal_reason") or "").strip():
+                label = form.instance.label.slug if form.instance.label_id else "label"
+                raise ValidationError(f"Say why the label is removed ({label}: removal reason).")
+
+
 class WhaleLabelInline(admin.TabularInline):
-    """Labels of a whale with their provenance; ``added_by`` is the analyst who added the row."""
+    """Labels of a whale with their provenance; ``added_by`` is the analyst who added the row. Deleting one
+    records a LabelRemoval (who, when, why, its provenance), restorable from the Label removals page."""
 
     model = WhaleLabel
+    form = WhaleLabelInlineForm
+    formset = WhaleLabelInlineFormSet
     extra = 1
-    fields = ("label", "source", "evidence_url", "confidence", "added_by", "added_at")
+    fields = ("label", "source", "evidence_url", "confidence", "added_by", "added_at", "removal_reason")
     readonly_fields = ("added_by", "added_at")
     autocomplete_fields = ("label",)
 
@@ -240,7 +272,7 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
     inlines = (WhaleLabelInline,)
     ordering = ("-id",)
     actions = ("track", "untrack", _set_type_action(WhaleType.HOLDER), _set_type_action(WhaleType.TRADER),
-               _set_type_action(WhaleType.HOLDER_TRADER))
+               _set_type_action(WhaleType.HOLDER_TRADER), "export_whale_file")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(label_total=Count("whale_labels")).prefetch_related(
@@ -265,6 +297,15 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
         count = whales_set_tracked(whales=queryset, is_tracked=True)
         self.message_user(request, f"{count} whale(s) now tracked.", messages.SUCCESS)
 
+    @admin.action(description="Export selected whales (import_whales CSV)")
+    def export_whale_file(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        """The selected whales as ``export_whales`` writes them: ``import_whales`` of the file recreates them."""
+        whales = whale_list_with_labels().filter(pk__in=queryset.values("pk"))
+        text = whale_file_render(rows=whale_file_rows(whales=whales), fmt="csv")
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="whales.csv"'
+        return response
+
     @admin.action(description="Stop tracking selected whales")
     def untrack(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = whales_set_tracked(whales=queryset, is_tracked=False)
@@ -277,8 +318,12 @@ class WhaleAdmin(AddressSearchMixin, admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
+        for deleted in formset.deleted_forms:
+            if isinstance(deleted.instance, WhaleLabel) and deleted.instance.pk is not None:
+                label_removals_record(links=[deleted.instance], removed_by=request.user,
+                                      reason=deleted.cleaned_data.get("removal_reason", ""))
+            elif deleted.instance.pk is not None:
+                deleted.instance.delete()
         for obj in instances:
             if isinstance(obj, WhaleLabel) and obj.pk is None and obj.added_by_id is None:
                 obj.added_by = request.user
@@ -318,6 +363,79 @@ class LabelAdmin(admin.ModelAdmin):
     @admin.display(description="whales", ordering="whale_total")
     def whale_count(self, obj: Label) -> int:
         return obj.whale_total  # type: ignore[attr-defined]  # annotated in get_queryset
+
+    def delete_model(self, request: HttpRequest, obj: Label) -> None:
+        self.delete_queryset(request, Label.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Deleting a label takes it off every whale: each of those rows leaves its LabelRemoval trail first."""
+        with transaction.atomic():
+            for label in queryset:
+                links = list(WhaleLabel.objects.select_related("label").filter(label=label))
+                if links:
+                    label_removals_record(links=links, removed_by=request.user,
+                                          reason=f"label {label.slug} deleted in the admin")
+            queryset.delete()
+
+
+@admin.register(LabelRemoval)
+class LabelRemovalAdmin(admin.ModelAdmin):
+    """The trail of removed labels: who removed which label from which whale, when, why, and its provenance.
+    Read-only; the action puts labels back exactly (``whales.label_trail.label_restore``)."""
+
+    list_display = ("whale", "label_slug", "source", "removed_by", "removed_at", "reason", "restored_at",
+                    "restored_by")
+    list_filter = ("source", ("removed_at", admin.DateFieldListFilter), ("restored_at", admin.EmptyFieldListFilter))
+    list_select_related = ("whale", "removed_by", "restored_by")
+    search_fields = ("label_slug", "whale__address", "whale__name", "reason")
+    show_full_result_count = False
+    ordering = ("-removed_at", "-id")
+    actions = ("restore",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Restore the selected labels", permissions=["view"])
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        restored, failed = 0, []
+        for removal in queryset:
+            try:
+                label_restore(removal_id=removal.pk, restored_by=request.user)
+            except ApplicationError as exc:
+                failed.append(f"{removal}: {exc.detail}")
+                continue
+            restored += 1
+        self.message_user(request, f"{restored} label(s) restored.", messages.SUCCESS)
+        for line in failed:
+            self.message_user(request, line, messages.ERROR)
+
+
+@admin.register(LabelConflict)
+class LabelConflictAdmin(admin.ModelAdmin):
+    """Where the label sets disagree on an address, what the import kept and why (``import_labels``). Read-only."""
+
+    list_display = ("address", "chain", "field", "winner_value", "winner_source", "sources", "last_seen_at")
+    list_filter = ("field", "chain", "winner_source")
+    search_fields = ("address", "winner_value")
+    readonly_fields = ("chain", "address", "field", "values", "winner_source", "winner_value", "rule",
+                       "first_seen_at", "last_seen_at")
+    show_full_result_count = False
+    ordering = ("chain", "address", "field")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(KnownAddress)

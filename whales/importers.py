@@ -9,6 +9,7 @@ twice leaves the database exactly as after the first run. Commands (``import_lab
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +19,22 @@ from typing import Any
 import yaml
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from whales.chains import Chain, normalize_address
 from whales.errors import ApplicationError, InvalidParameter
+from whales.label_trail import label_conflicts_store, label_removals_record
 from whales.labelsets import (
     BadRow,
     EntityRef,
     FileReport,
+    FoundConflict,
     LabeledAddress,
     MergedAddress,
     addresses_merge,
     default_whales_select,
+    label_conflicts_find,
     labelsets_load,
 )
 from whales.models import (
@@ -65,6 +70,7 @@ class LabelsImportResult:
     whales_updated: int = 0
     labels_created: int = 0
     whale_labels_created: int = 0
+    conflicts: list[FoundConflict] = field(default_factory=list)
 
 
 def _entities_ensure(refs: Iterable[EntityRef], *, source: str) -> tuple[dict[str, int], int]:
@@ -204,15 +210,20 @@ def labels_import(*, data_dir: Path, track_default_whales: bool = False) -> Labe
     default whale list (``labelsets.default_whales_select``) becomes Whales (type unclassified,
     tracked) with WhaleLabel provenance per source: label = the address category and its entity,
     evidence_url = the pack's / label page's URL, confidence from the pack, added_by None.
-    Idempotent: a second run creates and updates nothing. Bulk queries only (~25k rows in seconds).
+    Sources that disagree on an address's name, category or entity are reported, not settled silently: each
+    disagreement (``labelsets.label_conflicts_find``: the values, the one kept and the rule) is in ``conflicts``
+    and stored as a LabelConflict (``label_trail.label_conflicts_store``).
+    Idempotent: a second run creates and updates nothing (but the conflicts' ``last_seen_at``). Bulk queries only
+    (~25k rows in seconds).
     Bad rows are returned in ``bad_rows`` and skipped; the rest is imported.
     Raises: OSError / ValueError / yaml.YAMLError when a label file itself is unreadable (nothing written).
     """
     sets = labelsets_load(data_dir)
     merged = addresses_merge(sets.records)
-    result = LabelsImportResult(files=sets.files, bad_rows=sets.bad_rows)
+    result = LabelsImportResult(files=sets.files, bad_rows=sets.bad_rows, conflicts=label_conflicts_find(merged))
     selected = default_whales_select(sets.records) if track_default_whales else {}
     with transaction.atomic():
+        label_conflicts_store(found=result.conflicts, now=timezone.now())
         refs = [item.entity for item in merged.values() if item.entity is not None]
         refs += [r.entity for records in selected.values() for r in records if r.entity is not None]
         entity_ids, result.entities_created = _entities_ensure(refs, source="label-import")
@@ -381,7 +392,9 @@ def _whale_labels_sync(whale: Whale, labels: Sequence[LabelEvidence], *, source:
     label_ids, _ = _labels_ensure({slug: evidence.name for slug, evidence in wanted.items()})
     current = dict(WhaleLabel.objects.filter(whale=whale, source=source).values_list("label__slug", "id"))
     stale = [link_id for slug, link_id in current.items() if slug not in wanted]
-    WhaleLabel.objects.filter(id__in=stale).delete()
+    if stale:  # the file no longer lists them: removed, with their trail
+        links = list(WhaleLabel.objects.select_related("label").filter(id__in=stale))
+        label_removals_record(links=links, removed_by=added_by, reason=f"no longer listed by {source}")
     new_links = [
         WhaleLabel(whale=whale, label_id=label_ids[slug], source=source, evidence_url=evidence.evidence_url,
                    confidence=evidence.confidence, added_by=added_by)
@@ -442,3 +455,64 @@ def whales_import_rows(*, rows: Iterable[RawWhaleRow], source: str, file: str = 
 
 
 # --- admin actions -------------------------------------------------------------------------------------
+
+
+# --- analysts' whale files, written back -------------------------------------------------------------------
+
+
+def _label_text(slug: str, name: str) -> str:
+    """What a whale file says for one label: its name when ``whales_import_rows`` turns that name back into the
+    same slug (so the name survives too), else the slug itself."""
+    return name if name and slugify(name)[:100] == slug and not set(name) & {";", "|"} else slug
+
+
+def whale_file_rows(*, whales: Iterable[Whale], label_source: str | None = None) -> list[dict[str, Any]]:
+    """The rows of an analysts' whale file (``WHALE_FILE_COLUMNS``) that ``whales_import_rows`` turns back into
+    ``whales``: ``import_whales`` of the written file is the identity on what it holds.
+
+    Shape: one row per whale, sorted by (chain, address): ``entity`` = its entity's name (the importer finds the
+    entity by slugify(name) or by name); ``labels`` = its label texts (``_label_text``) sorted by slug, each once,
+    from every source or only ``label_source``; ``type`` only when an analyst set it (``type_is_manual``: the
+    importer marks any given type manual, so a classifier's type is left out); ``notes`` and ``name`` as stored.
+    Provenance is not part of the format: the importer records ``analyst-import:<file name>`` as the source.
+    """
+    rows = []
+    for whale in sorted(whales, key=lambda w: (w.chain, w.address)):
+        links = [link for link in whale.whale_labels.all() if label_source is None or link.source == label_source]
+        labels = {link.label.slug: _label_text(link.label.slug, link.label.name) for link in links}
+        rows.append({
+            "chain": whale.chain, "address": whale.address, "entity": whale.entity.name if whale.entity else "",
+            "labels": [labels[slug] for slug in sorted(labels)], "type": whale.type if whale.type_is_manual else "",
+            "notes": whale.notes, "name": whale.name,
+        })
+    return rows
+
+
+def whale_file_render(*, rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
+    """``rows`` (``whale_file_rows``) as the text of the file ``whale_file_read`` reads: ``fmt`` ``csv`` (header row,
+    labels joined by ';', ``\n`` line ends) or ``yaml`` (a list of mappings, labels a list, keys in
+    ``WHALE_FILE_COLUMNS`` order). The same rows always give the same text.
+    Raises: ValueError for another ``fmt``."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(WHALE_FILE_COLUMNS)
+        for row in rows:
+            writer.writerow([";".join(row[c]) if c == "labels" else row[c] for c in WHALE_FILE_COLUMNS])
+        return buffer.getvalue()
+    if fmt == "yaml":
+        items = [{c: row[c] for c in WHALE_FILE_COLUMNS} for row in rows]
+        return yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=1000)
+    raise ValueError(f"unknown whale file format {fmt!r}")
+
+
+def whale_file_write(*, path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` (``whale_file_rows``) to ``path`` as ``whale_file_render`` renders them, by extension
+    (``.csv``, ``.yaml``/``.yml``), UTF-8.
+    Raises: WhaleFileUnreadable for an unknown extension; OSError when the file cannot be written."""
+    suffix = path.suffix.lower()
+    formats = {".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
+    if suffix not in formats:
+        raise WhaleFileUnreadable(f"{path}: unknown file type {suffix!r} (expected .csv, .yaml or .yml)")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(whale_file_render(rows=rows, fmt=formats[suffix]))

@@ -530,3 +530,60 @@ def default_whales_select(records: Iterable[LabeledAddress]) -> dict[tuple[str, 
         if is_default_whale(record, numbered_bases=numbered_bases):
             selected.setdefault((record.chain, record.address), []).append(record)
     return selected
+
+
+# The precedence rules of ``addresses_merge``, as the conflict reports state them.
+CONFLICT_RULES = {
+    "name": "the Etherscan name tag wins (Etherscan names each address, a GraphSense pack often repeats one label); "
+            "else the first source in priority order with a name",
+    "category": "the first source in priority order (exchange-published GraphSense packs, Etherscan, other "
+                "GraphSense packs) whose category is not 'other'",
+    "entity": "the first source in priority order (exchange-published GraphSense packs, Etherscan, other "
+              "GraphSense packs) that names an owner",
+}
+
+
+@dataclass(frozen=True)
+class SourceValue:
+    """What one source says about one field of an address."""
+
+    source: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FoundConflict:
+    """Sources disagree on one field (``name``, ``category``, ``entity``: an entity slug) of one address.
+
+    Shape: ``values`` every source's non-empty value (category: not ``other``) in the order the merge reads them;
+    ``winner_source`` / ``winner_value`` what ``addresses_merge`` kept; ``rule`` why (``CONFLICT_RULES``)."""
+
+    chain: str
+    address: str
+    field: str
+    values: tuple[SourceValue, ...]
+    winner_source: str
+    winner_value: str
+    rule: str
+
+
+def label_conflicts_find(merged: dict[tuple[str, str], MergedAddress]) -> list[FoundConflict]:
+    """The disagreements ``addresses_merge`` settled: for each address and field (name, category, entity slug),
+    when its records hold two or more different values. Sorted by (chain, address, field)."""
+    found: list[FoundConflict] = []
+    for (chain, address), item in sorted(merged.items()):
+        fields = {
+            "name": ([SourceValue(r.source, r.name) for r in sorted(item.records, key=_name_priority) if r.name],
+                     item.name),
+            "category": ([SourceValue(r.source, r.category) for r in item.records
+                          if r.category != AddressCategory.OTHER], item.category),
+            "entity": ([SourceValue(r.source, r.entity.slug) for r in item.records if r.entity],
+                       item.entity.slug if item.entity else ""),
+        }
+        for name, (values, kept) in fields.items():
+            if len({v.value for v in values}) < 2:
+                continue
+            winner = next(v for v in values if v.value == kept)
+            found.append(FoundConflict(chain=chain, address=address, field=name, values=tuple(values),
+                                       winner_source=winner.source, winner_value=kept, rule=CONFLICT_RULES[name]))
+    return found

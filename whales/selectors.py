@@ -14,6 +14,7 @@ from whales.models import (
     EventType,
     Holding,
     Label,
+    LabelRemoval,
     Trade,
     TradeSource,
     WalletScore,
@@ -178,3 +179,9 @@ def page_filter_choices() -> dict[str, Any]:
         "label_choices": Label.objects.filter(whale_labels__isnull=False).distinct().order_by("slug"),
         "entity_choices": Entity.objects.filter(whales__isnull=False).distinct().order_by("name"),
     }
+
+
+def label_removal_list(*, whale_id: int) -> list[LabelRemoval]:
+    """The label trail of whale ``whale_id``: its LabelRemovals, newest first, users joined (staff pages only)."""
+    return list(LabelRemoval.objects.filter(whale_id=whale_id).select_related("removed_by", "restored_by", "added_by")
+                .order_by("-removed_at", "-id"))

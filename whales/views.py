@@ -30,6 +30,7 @@ from whales.models import (
     WhaleType,
 )
 from whales.selectors import (
+    label_removal_list,
     page_choice_labels,
     page_filter_choices,
     tokens_without_metadata,
@@ -135,6 +136,8 @@ def wallet_page(request: HttpRequest, chain: str, address: str) -> HttpResponse:
         "choice_labels": page_choice_labels(),
         "moves_context": wallet_context(whale_id=whale.pk),
         "my_watchlists": [w for w in watchlist_visible(request.user) if w.owner_id == request.user.pk],
+        # The label trail (who removed which label, when, why) is for staff only.
+        "label_removals": label_removal_list(whale_id=whale.pk) if request.user.is_staff else [],
     })
 
 

@@ -1,8 +1,8 @@
 """Routes of the whales API, mounted at ``/api/v1/`` by ``whaletrack.urls``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from whales.api import views, watchlists
+from whales.api import exports, views, watchlists
 
 urlpatterns = [
     path("whales", views.WhaleListView.as_view(), name="api-whale-list"),
@@ -24,4 +24,9 @@ urlpatterns = [
          name="api-watchlist-entries"),
     path("watchlists/<int:watchlist_id>/entries/<str:chain>/<str:address>", watchlists.WatchlistEntryView.as_view(),
          name="api-watchlist-entry"),
+    re_path(r"^exports/trades\.(?P<fmt>csv|json)$", exports.TradeExportView.as_view(), name="api-export-trades"),
+    re_path(r"^exports/events\.(?P<fmt>csv|json)$", exports.EventExportView.as_view(), name="api-export-events"),
+    re_path(r"^exports/watchlists/(?P<watchlist_id>[0-9]{1,18})\.(?P<fmt>csv|json)$",
+            exports.WatchlistExportView.as_view(), name="api-export-watchlist"),
+    re_path(r"^exports/whales\.(?P<fmt>csv|json)$", exports.WhaleExportView.as_view(), name="api-export-whales"),
 ]

@@ -177,3 +177,71 @@ class KnownAddress(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.address
+
+
+class ConflictField(models.TextChoices):
+    NAME = "name", "Name"
+    CATEGORY = "category", "Category"
+    ENTITY = "entity", "Entity"
+
+
+class LabelConflict(models.Model):
+    """Label sources that disagree on one field of an address, as the label import settled it.
+
+    ``values`` is every source's value in the order the import read them (``[{"source", "value"}, ...]``; an entity
+    is its slug), ``winner_source`` / ``winner_value`` what the import kept and ``rule`` why (the precedence of
+    ``whales.labelsets.addresses_merge``). One row per (chain, address, field): ``first_seen_at`` is the import run
+    that first reported it, ``last_seen_at`` the latest; a run that no longer finds it deletes it.
+    """
+
+    chain = models.CharField(max_length=20, choices=Chain.choices)
+    address = models.CharField(max_length=100)
+    field = models.CharField(max_length=20, choices=ConflictField.choices)
+    values = models.JSONField(default=list)
+    winner_source = models.CharField(max_length=100)
+    winner_value = models.CharField(max_length=200)
+    rule = models.CharField(max_length=300)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain", "address", "field"], name="labelconflict_uniq")]
+        indexes = [models.Index(fields=["-last_seen_at"], name="labelconflict_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.chain}:{self.address} {self.field}"
+
+    @property
+    def sources(self) -> str:
+        """The disagreeing sources and values, ``source=value; ...``."""
+        return "; ".join(f"{item['source']}={item['value']}" for item in self.values)
+
+
+class LabelRemoval(models.Model):
+    """The trail of a label taken off a whale: the removed row's provenance (so it can be restored exactly), who
+    removed it, when and why, and whether it was restored (``restored_at``). Written by
+    ``whales.label_trail.label_remove``, never deleted by it; ``label`` survives as ``label_slug`` if the Label goes.
+    """
+
+    whale = models.ForeignKey(Whale, on_delete=models.CASCADE, related_name="label_removals")
+    label = models.ForeignKey(Label, null=True, on_delete=models.SET_NULL, related_name="removals")
+    label_slug = models.SlugField(max_length=100)
+    source = models.CharField(max_length=100)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    confidence = models.CharField(max_length=10, choices=LabelConfidence.choices)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField()
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="Empty: removed by an import.")
+    removed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    restored_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["whale", "-removed_at"], name="labelremoval_whale")]
+
+    def __str__(self) -> str:
+        return f"{self.label_slug} ({self.source}) removed from {self.whale}"

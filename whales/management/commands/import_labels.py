@@ -1,5 +1,6 @@
 """``manage.py import_labels``: public label sets -> Entity / KnownAddress (and the default whale list)."""
 
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -7,7 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from whales.importers import labels_import
-from whales.labelsets import default_whales_select
+from whales.labelsets import CONFLICT_RULES, FoundConflict, default_whales_select
+from whales.models import ConflictField
 
 DEFAULT_WHALE_RULE = default_whales_select.__doc__ or ""
 
@@ -32,8 +34,12 @@ class Command(BaseCommand):
                                  "e.g. var/demo-chain/labels from make demo-chain) works too.")
         parser.add_argument("--track-default-whales", action="store_true",
                             help="Also create the default whale list (rule above) as tracked Whales.")
+        parser.add_argument("--conflicts-shown", type=int, default=20, metavar="N",
+                            help="Print the first N label conflicts (default 20; all are in the admin under "
+                                 "'Label conflicts').")
 
-    def handle(self, *args, data_dir: Path | None = None, track_default_whales: bool = False, **options) -> None:
+    def handle(self, *args, data_dir: Path | None = None, track_default_whales: bool = False,
+               conflicts_shown: int = 20, **options) -> None:
         data_dir = Path(data_dir or settings.REPLAY_DATA_DIR)
         try:
             result = labels_import(data_dir=data_dir, track_default_whales=track_default_whales)
@@ -49,6 +55,7 @@ class Command(BaseCommand):
             f"{result.addresses_updated} updated, {result.addresses_unchanged} unchanged; "
             f"{len(result.bad_rows)} bad rows skipped"
         )
+        self.conflicts_write(result.conflicts, shown=conflicts_shown)
         if track_default_whales:
             per_chain = ", ".join(f"{chain} {count}" for chain, count in result.default_whales.items())
             self.stdout.write(
@@ -56,3 +63,18 @@ class Command(BaseCommand):
                 f"{result.whales_updated} updated; labels: {result.labels_created} created; "
                 f"whale labels: {result.whale_labels_created} created"
             )
+
+    def conflicts_write(self, conflicts: list[FoundConflict], *, shown: int) -> None:
+        """The summary (count per field), up to ``shown`` conflict lines, and each field's precedence rule once."""
+        per_field = Counter(conflict.field for conflict in conflicts)
+        self.stdout.write(f"label conflicts: {len(conflicts)} ("
+                          + ", ".join(f"{name} {per_field[name]}" for name in ConflictField.values) + ")")
+        for conflict in conflicts[:max(shown, 0)]:
+            others = "; ".join(f"{v.source}={v.value!r}" for v in conflict.values
+                               if (v.source, v.value) != (conflict.winner_source, conflict.winner_value))
+            self.stdout.write(f"  {conflict.chain} {conflict.address} {conflict.field}: kept "
+                              f"{conflict.winner_value!r} from {conflict.winner_source} over {others}")
+        if len(conflicts) > shown:
+            self.stdout.write(f"  ... {len(conflicts) - max(shown, 0)} more (admin: Label conflicts)")
+        for name in sorted({conflict.field for conflict in conflicts}):
+            self.stdout.write(f"  rule for {name}: {CONFLICT_RULES[name]}")
