@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "ChainEnum": "whales.chains.Chain",
         "OrderTypeEnum": "trading.models.OrderType",
         "StrategyKindEnum": "trading.models.StrategyKind",
+        "DestinationStatusEnum": "alerts.models.DestinationStatus",
     },
 }
 
