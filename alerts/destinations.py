@@ -319,8 +319,9 @@ def message_send(*, url: str, service: str, message: Message, idempotency_key: s
         raise DeliveryTerminal(f"refused: {exc.detail}") from exc
     except WebhookTargetUnresolved as exc:
         raise DeliveryRetryable("the host name does not resolve") from exc
+    # storage_mode memory: Apprise keeps no cache files on disk (a worker's home may be read-only).
     asset = apprise.AppriseAsset(app_id="WhaleTrack", app_desc="WhaleTrack whale alerts",
-                                 app_url="https://github.com/whaletrack", secure_logging=True)
+                                 app_url="https://github.com/whaletrack", secure_logging=True, storage_mode="memory")
     notifier = apprise.Apprise(asset=asset)
     if not notifier.add(_send_url(url, service=service, message=message, idempotency_key=idempotency_key)):
         raise DeliveryTerminal("refused: not a valid Apprise URL for this service")
@@ -418,7 +419,7 @@ def delivery_send(*, delivery_id: int) -> str:
     message = alert_message(delivery.alert, service=destination.service)
     retrying = Retrying(
         stop=stop_after_attempt(left),
-        wait=wait_exponential_jitter(initial=BACKOFF_INITIAL_S, max=BACKOFF_MAX_S, jitter=BACKOFF_INITIAL_S),
+        wait=wait_exponential_jitter(multiplier=BACKOFF_INITIAL_S, max=BACKOFF_MAX_S, jitter=BACKOFF_INITIAL_S),
         retry=retry_if_exception_type(DeliveryRetryable),
     )
     try:

@@ -36,7 +36,8 @@ SERVICE_STYLES: dict[str, Style] = {
     "tgram": "html", "mailto": "html", "mailtos": "html",
     "discord": "markdown", "slack": "markdown",
 }
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
+# Characters that change Markdown inline (emphasis, code, links, quotes); escaped in names and summaries.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|>~<])")
 
 
 @dataclass(frozen=True)
