@@ -151,6 +151,8 @@ def _network_hosts(plugin: Any, scheme: str) -> list[tuple[str, int]]:
         return []
     if scheme in ("ntfy", "ntfys") and str(getattr(plugin, "mode", "")) == "cloud":
         return []  # ntfy.sh
+    if scheme in ("matrix", "matrixs") and str(getattr(plugin, "mode", "")) == "t2bot":
+        return []  # webhooks.t2bot.io
     if scheme in ("mailto", "mailtos"):
         host = str(getattr(plugin, "smtp_host", "") or getattr(plugin, "host", "") or "")
         return [(host, int(getattr(plugin, "port", None) or 25))]

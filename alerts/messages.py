@@ -24,7 +24,7 @@ from typing import Literal
 from alerts.models import Alert, AlertKind
 from whales.chains import tx_url
 from whales.context import event_context
-from whales.models import Trade, WhaleEvent
+from whales.models import EventType, Trade, WhaleEvent
 
 Style = Literal["text", "html", "markdown"]
 DIGEST_MAX_EVENTS = 10
@@ -63,6 +63,9 @@ class EventFacts:
     link: str
     when: str
     catalysts: Sequence[Catalyst] = field(default_factory=tuple)
+    source: bool = False
+    """The link is the catalyst's own source (a filing, an announcement), not an explorer page."""
+    impact: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def event_facts(event: WhaleEvent) -> EventFacts:
     """The display strings of ``event``. Source: the event, its whale and entity (select them), its ``Trade``
     (same chain, tx_hash, log_index and whale: amount, asset, direction; one query) and its catalyst context
     (``event_context``: two queries). An event without a trade takes ``details["amount"]`` / ``["asset"]`` /
-    ``["direction"]`` where present."""
+    ``["direction"]`` where present. A catalyst event (a high-impact filing or announcement on the feed) links
+    to its source (``details["url"]``) and shows its impact score."""
     whale = event.whale
     whale_text = ""
     if whale is not None:
@@ -137,14 +141,20 @@ def event_facts(event: WhaleEvent) -> EventFacts:
         asset, direction = str(details.get("asset") or ""), str(details.get("direction") or "")
     amount_str = f"{amount_text(amount)} {asset}".strip() if amount is not None else ""
     context = event_context(event)
+    is_catalyst = event.type == EventType.CATALYST
+    if is_catalyst:
+        link = str(details.get("url") or "")
+    else:
+        link = tx_url(event.chain, event.tx_hash) if event.chain else ""
+    impact = f"Impact {details['impact_score']}/100" if is_catalyst and details.get("impact_score") is not None else ""
     catalysts = tuple(Catalyst(title=str(c["title"]), url=str(c["url"] or ""), offset_hours=float(c["offset_hours"]))
                       for c in context.get("catalysts", [])[:MAX_CATALYSTS])
     return EventFacts(
         summary=event.summary, event_type=_label(event.type), chain=event.chain, whale=whale_text,
         direction=_label(direction), amount=amount_str,
         value_usd=usd_text(event.value_usd) if event.value_usd is not None else "",
-        link=tx_url(event.chain, event.tx_hash) if event.chain and not event.tx_hash.startswith("catalyst:") else "",
-        when=event.block_time.strftime("%Y-%m-%d %H:%M UTC"), catalysts=catalysts,
+        link=link, when=event.block_time.strftime("%Y-%m-%d %H:%M UTC"), catalysts=catalysts, source=is_catalyst,
+        impact=impact,
     )
 
 
@@ -170,7 +180,8 @@ def _offset(hours: float) -> str:
 
 
 def _event_lines(facts: EventFacts, style: Style) -> list[str]:
-    """The lines of one event: what/who, amount and value, chain and time, link, catalysts."""
+    """The lines of one event: what/who, amount and value, chain and time, summary, impact (a catalyst event),
+    link (explorer, or a catalyst event's source), the catalysts around it."""
     def esc(value: str) -> str:
         return html.escape(value) if style == "html" else _md(value) if style == "markdown" else value
 
@@ -186,10 +197,13 @@ def _event_lines(facts: EventFacts, style: Style) -> list[str]:
     lines.append(esc(f"{facts.chain or 'no chain'} · {facts.when}"))
     if facts.summary:
         lines.append(esc(facts.summary))
+    if facts.impact:
+        lines.append(esc(facts.impact))
     if facts.link:
-        lines.append(f'<a href="{html.escape(facts.link)}">View on explorer</a>' if style == "html"
-                     else f"[View on explorer]({facts.link})" if style == "markdown"
-                     else f"Explorer: {facts.link}")
+        label, prefix = ("Read the source", "Source") if facts.source else ("View on explorer", "Explorer")
+        lines.append(f'<a href="{html.escape(facts.link)}">{label}</a>' if style == "html"
+                     else f"[{label}]({facts.link})" if style == "markdown"
+                     else f"{prefix}: {facts.link}")
     for catalyst in facts.catalysts:
         text = f"{catalyst.title} ({_offset(catalyst.offset_hours)})"
         if style == "html":

@@ -244,3 +244,34 @@ def test_the_rule_api_returns_destination_ids(user):
     rule.destinations.set([destination])
 
     assert client_of(user).get(f"/api/v1/alerts/rules/{rule.pk}").json()["destinations"] == [destination.pk]
+
+
+def test_the_admin_shows_destinations_and_deliveries_but_never_the_url(client, django_user_model, user):
+    admin = django_user_model.objects.create_superuser(username="root", password="pw-root-1")
+    destination = destination_create(owner_id=user.pk, name="ops", url=DISCORD)
+    rule = AlertRuleFactory(owner=user)
+    rule.destinations.set([destination])
+    client.force_login(admin)
+
+    pages = [client.get(f"/admin/alerts/alertdestination/{suffix}") for suffix in ("", f"{destination.pk}/change/")]
+    pages += [client.get("/admin/alerts/alertdelivery/"), client.get(f"/admin/alerts/alertrule/{rule.pk}/change/")]
+
+    assert [page.status_code for page in pages] == [200] * 4
+    assert all("secret-token" not in page.content.decode() for page in pages)
+    assert "discord://…hook" in pages[0].content.decode()
+    assert client.get("/admin/alerts/alertdestination/add/").status_code == 403
+
+
+def test_the_admin_refuses_a_rule_naming_another_users_destination(client, django_user_model, user):
+    admin = django_user_model.objects.create_superuser(username="root", password="pw-root-1")
+    theirs = destination_create(owner_id=UserFactory().pk, name="theirs", url=DISCORD)
+    rule = AlertRuleFactory(owner=user, name="mine")
+    client.force_login(admin)
+
+    response = client.post(f"/admin/alerts/alertrule/{rule.pk}/change/", {
+        "owner": user.pk, "name": "mine", "active": "on", "chains": "[]", "event_types": "[]",
+        "channels": '["websocket"]', "cooldown_seconds": 0, "destinations": str(theirs.pk), "webhook_url": ""})
+
+    assert response.status_code == 200
+    assert "Only destinations of the rule&#x27;s owner." in response.content.decode()
+    assert list(rule.destinations.all()) == []

@@ -141,3 +141,16 @@ def test_the_test_message_names_the_destination_in_its_style():
     assert probe_message(name="Ops <chat>", service="tgram").body == \
         "This destination (Ops &lt;chat&gt;) will receive your whale alerts."
     assert probe_message(name="ops", service="ntfy").title == "WhaleTrack test message"
+
+
+def test_a_catalyst_event_links_to_its_source_and_shows_its_impact():
+    event = WhaleEventFactory(whale=None, chain="", type=EventType.CATALYST, block_time=T0, tx_hash="catalyst:9",
+                              value_usd=None, summary="SEC: spot ETH ETF approved",
+                              details={"catalyst_id": 9, "url": "https://www.sec.gov/r/9", "impact_score": 85,
+                                       "coins": ["ETH"]})
+    alert = AlertFactory(rule=AlertRuleFactory(name="News"), event=event)
+
+    assert alert_message(alert, service="ntfy").body == (
+        "Catalyst\nno chain · 2026-11-20 12:00 UTC\nSEC: spot ETH ETF approved\nImpact 85/100\n"
+        "Source: https://www.sec.gov/r/9")
+    assert alert_message(alert, service="tgram").body.endswith('<a href="https://www.sec.gov/r/9">Read the source</a>')
