@@ -1,12 +1,16 @@
 """Delivery of alerts and digests to destinations (alerts.destinations) through the real Apprise plugins, against
 real receivers on loopback: an HTTP server checking each service's payload shape, and an SMTP server."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from alerts import destinations as destinations_module
 from alerts.destinations import (
@@ -18,7 +22,7 @@ from alerts.destinations import (
 )
 from alerts.messages import alert_message
 from alerts.models import Alert, AlertDelivery, AlertKind, AlertStatus, DeliveryStatus, DestinationStatus
-from alerts.services import alert_deliver, digests_flush
+from alerts.services import alert_deliver, digests_flush, events_publish
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, UserFactory, memory_layer
 from tests.alerts.receivers import receiver, service_apis, smtp
 from tests.whales.factories import EntityFactory, TradeFactory, WhaleEventFactory, WhaleFactory
@@ -275,3 +279,38 @@ def test_the_sweep_queues_deliveries_left_pending(receiver, broker_tasks, memory
 
     assert delivery_send(delivery_id=delivery.pk) == DeliveryStatus.DELIVERED
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_token_api_rule_event_to_email_and_discord_through_a_real_worker(
+        memory_layer, smtp, service_apis, celery_worker_thread):
+    """End to end: a token client saves an e-mail and a Discord destination and a rule naming both through the
+    API; a committed event raises the alert; ``alerts.deliver_destination`` goes through the broker (Redis) to a
+    real Celery worker, which sends the e-mail (SMTP) and the Discord embed."""
+    owner = UserFactory()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    email = client.post("/api/v1/alerts/destinations", {"name": "mail", "url": smtp.url()}, format="json").json()
+    discord = client.post("/api/v1/alerts/destinations", {"name": "discord", "url": "discord://77/tok"},
+                          format="json").json()
+    rule = client.post("/api/v1/alerts/rules", {"name": "Big moves", "channels": ["websocket"],
+                                                "destinations": [email["id"], discord["id"]]}, format="json").json()
+    assert rule["destinations"] == [email["id"], discord["id"]]
+    whale = WhaleFactory(name="Jump 1", entity=EntityFactory(slug="jump", name="Jump Trading"))
+    event = WhaleEventFactory(whale=whale, value_usd=Decimal("1750000"), summary="Jump 1 sent 500 ETH")
+
+    with transaction.atomic():
+        events_publish(event_ids=[event.pk])
+
+    for _ in range(150):
+        statuses = sorted(AlertDelivery.objects.values_list("status", flat=True))
+        if statuses == [DeliveryStatus.DELIVERED] * 2:
+            break
+        time.sleep(0.1)
+    assert statuses == [DeliveryStatus.DELIVERED] * 2
+    [(_, recipients, text)] = smtp.messages
+    assert recipients == ["alice@example.com"] and "Subject: Whale alert: Big moves" in text
+    [request] = service_apis.requests
+    assert request.path == "/api/webhooks/77/tok"
+    assert request.json["embeds"][0]["title"] == "Whale alert: Big moves"
+    assert request.json["embeds"][0]["url"] == f"https://etherscan.io/tx/{event.tx_hash}"
