@@ -627,3 +627,7 @@ ALERTS_DESTINATION_PAUSE_AFTER_FAILURES = env.int("ALERTS_DESTINATION_PAUSE_AFTE
 # Deliveries left pending or sending with nothing queued or attempted this long (s) are queued again by the sweep
 # (longer than one delivery's whole retry cycle: 5 attempts x 10 s + backoff).
 ALERTS_DESTINATION_SWEEP_AFTER_S = env.int("ALERTS_DESTINATION_SWEEP_AFTER_S", default=300)
+if not (ALERTS_DESTINATION_MAX_ATTEMPTS >= 1 and ALERTS_DESTINATION_PAUSE_AFTER_FAILURES >= 1
+        and 100 <= ALERTS_DESTINATION_MAX_URL_LENGTH <= 4000 and ALERTS_DESTINATION_TIMEOUT_S > 0):
+    raise ImproperlyConfigured("ALERTS_DESTINATION_MAX_ATTEMPTS and _PAUSE_AFTER_FAILURES must be 1 or more, "
+                               "_MAX_URL_LENGTH 100-4000 and _TIMEOUT_S above 0")
