@@ -1,12 +1,31 @@
-"""Admin for alert rules (owner, on/off, conditions) and a read-only view of the alerts they raised."""
+"""Admin for alert rules (owner, on/off, conditions), a read-only view of the alerts they raised, users' alert
+destinations (never their URL) and the deliveries to them."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from alerts.models import Alert, AlertRule
+from alerts.models import Alert, AlertDelivery, AlertDestination, AlertRule, DestinationStatus
+
+
+class AlertRuleAdminForm(forms.ModelForm):
+    """Refuses destinations that are not the rule owner's (they would leak alerts to another user)."""
+
+    class Meta:
+        model = AlertRule
+        fields = ["owner", "name", "active", "chains", "event_types", "min_value_usd", "whales", "labels", "entities",
+                  "destinations", "direction", "cooldown_seconds", "channels", "webhook_url"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        owner, destinations = data.get("owner"), data.get("destinations")
+        if owner is not None and destinations is not None and any(d.owner_id != owner.pk for d in destinations):
+            self.add_error("destinations", "Only destinations of the rule's owner.")
+        return data
 
 
 @admin.register(AlertRule)
@@ -24,7 +43,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_filter = ("active", "direction")
     list_select_related = ("owner",)
     search_fields = ("name", "owner__username")
+    form = AlertRuleAdminForm
     autocomplete_fields = ("owner", "whales", "labels", "entities")
+    raw_id_fields = ("destinations",)
     exclude = ("webhook_secret",)
     readonly_fields = ("webhook_secret_hint", "last_alert_at", "created_at", "updated_at")
     ordering = ("-created_at",)
@@ -57,6 +78,58 @@ class AlertAdmin(admin.ModelAdmin):
     list_select_related = ("rule", "owner")
     search_fields = ("summary", "rule__name", "owner__username")
     raw_id_fields = ("rule", "owner", "event", "digest")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AlertDestination)
+class AlertDestinationAdmin(admin.ModelAdmin):
+    """Users' destinations. The URL is sealed and never shown here (``service`` and ``hint`` only); staff cannot
+    add one (only its owner knows the URL) but can pause or resume it."""
+
+    list_display = ("name", "owner", "service", "hint", "status", "verified_at", "consecutive_failures",
+                    "last_error", "paused_at", "created_at")
+    list_filter = ("status", "service")
+    list_select_related = ("owner",)
+    search_fields = ("name", "owner__username", "service")
+    fields = ("owner", "name", "service", "hint", "status", "verified_at", "consecutive_failures", "last_error",
+              "paused_at", "created_at", "updated_at")
+    readonly_fields = ("owner", "service", "hint", "verified_at", "consecutive_failures", "last_error", "paused_at",
+                       "created_at", "updated_at")
+    ordering = ("-created_at",)
+    actions = ("pause", "resume")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Pause selected destinations")
+    def pause(self, request: HttpRequest, queryset: QuerySet[AlertDestination]) -> None:
+        count = queryset.filter(status=DestinationStatus.ACTIVE).update(status=DestinationStatus.PAUSED,
+                                                                        paused_at=timezone.now())
+        self.message_user(request, f"{count} destination(s) paused.", messages.SUCCESS)
+
+    @admin.action(description="Resume selected destinations")
+    def resume(self, request: HttpRequest, queryset: QuerySet[AlertDestination]) -> None:
+        count = queryset.filter(status=DestinationStatus.PAUSED).update(
+            status=DestinationStatus.ACTIVE, paused_at=None, consecutive_failures=0)
+        self.message_user(request, f"{count} destination(s) resumed.", messages.SUCCESS)
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    """Deliveries of alerts to destinations, read-only (written only by alerts.destinations)."""
+
+    list_display = ("created_at", "alert", "destination", "status", "attempts", "last_error", "delivered_at")
+    list_filter = ("status", "destination__service")
+    list_select_related = ("alert", "destination")
+    search_fields = ("destination__name", "destination__owner__username", "idempotency_key")
+    raw_id_fields = ("alert", "destination")
     ordering = ("-created_at",)
     show_full_result_count = False
 

@@ -8,12 +8,14 @@ nothing is ever dropped. Matching, delivery and digests are in ``alerts.services
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from knox.models import AbstractAuthToken
 
 from alerts.targets import WebhookTargetRefused, webhook_url_check
@@ -75,9 +77,12 @@ class AlertRule(models.Model):
 
     ``cooldown_seconds``: after an alert goes out (an event alert or a digest, ``last_alert_at``),
     further matches within this many seconds are stored ``suppressed`` and sent as one digest when
-    the cooldown ends. ``channels``: JSON list, subset of ``AlertChannel`` (empty: alerts are only
-    stored and listed by the API). ``webhook_secret`` signs webhook bodies (HMAC-SHA256); generated
-    when the webhook channel is on and none is given.
+    the cooldown ends. ``destinations``: the owner's saved ``AlertDestination`` rows (e-mail, Telegram,
+    Discord, Slack, ntfy... through Apprise) every delivered alert and digest also goes to, whatever
+    ``channels`` says (``alerts.destinations``; another user's destination is refused by the services).
+    ``channels``: JSON list, subset of ``AlertChannel`` (empty: alerts are only stored and listed by the API).
+    ``webhook_secret`` signs webhook bodies (HMAC-SHA256); generated when the webhook channel is on and none
+    is given.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_rules")
@@ -100,6 +105,9 @@ class AlertRule(models.Model):
     channels = models.JSONField(default=default_channels, blank=True, help_text='Subset of ["websocket", "webhook"].')
     webhook_url = models.URLField(max_length=500, blank=True, validators=[webhook_url_validator])
     webhook_secret = models.CharField(max_length=128, blank=True)
+    destinations: "models.ManyToManyField[AlertDestination, Any]" = models.ManyToManyField(
+        "AlertDestination", blank=True, related_name="rules",
+        help_text="The owner's saved destinations (Apprise) every alert of this rule is also sent to.")
     last_alert_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When an alert (or digest) last went out; cooldown start.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -221,3 +229,86 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"
+class DestinationStatus(models.TextChoices):
+    """``paused``: failed ALERTS_DESTINATION_PAUSE_AFTER_FAILURES deliveries in a row (or paused by its owner);
+    nothing is sent to it until a test message succeeds (``alerts.destinations.destination_test``)."""
+
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class AlertDestination(models.Model):
+    """One user's saved place to send alerts: an Apprise URL (e-mail, Telegram, Discord, Slack, ntfy, ...).
+
+    ``url_encrypted``: the Apprise URL sealed with ALERT_DESTINATION_KEYS and bound to this row
+    (``whales.sealing``); it is never shown back: ``service`` (the URL's scheme, e.g. ``discord``) and
+    ``hint`` (the scheme and the URL's last 4 characters) identify it. ``verified_at``: the last test
+    message that went through. ``consecutive_failures`` counts deliveries that failed in a row (reset by a
+    success); at ALERTS_DESTINATION_PAUSE_AFTER_FAILURES the destination is ``paused`` (``paused_at``).
+    ``last_error`` is a fixed text (never a reply body or the URL). Owner-scoped like ``AlertRule``.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="alert_destinations")
+    name = models.CharField(max_length=200)
+    url_encrypted = models.BinaryField(editable=False, help_text="The Apprise URL, sealed (never shown).")
+    service = models.CharField(max_length=40, help_text="The Apprise scheme of the URL, e.g. discord, mailto.")
+    hint = models.CharField(max_length=80, blank=True, help_text="Enough of the URL to recognise it.")
+    status = models.CharField(max_length=10, choices=DestinationStatus.choices, default=DestinationStatus.ACTIVE)
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="When a test message last went through.")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"], name="alertdest_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.service})"
+
+
+class DeliveryStatus(models.TextChoices):
+    """pending -> sending -> delivered | failed; skipped: the destination was paused when its turn came."""
+
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (destination paused)"
+
+
+def idempotency_key_new() -> str:
+    return secrets.token_hex(16)
+
+
+class AlertDelivery(models.Model):
+    """One alert (or digest) sent to one destination: unique (alert, destination), so at-least-once
+    delivery never creates a second row. ``attempts`` counts every try; ``idempotency_key`` is sent where
+    the service takes one (the JSON target's ``Idempotency-Key`` header) and is the same on every try;
+    ``updated_at`` is when it was last queued or attempted (the sweep re-queues quiet ones)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    destination = models.ForeignKey(AlertDestination, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key_new, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "destination"], name="alertdelivery_alert_destination_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["updated_at"],
+                         condition=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+                         name="alertdelivery_open"),
+            models.Index(fields=["destination", "-created_at"], name="alertdelivery_dest_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} -> {self.destination_id}: {self.status}"

@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertRule
+from alerts.models import Alert, AlertDestination, AlertRule
 from whales.models import SYSTEM_EVENT_TYPES, Direction, EventType, Trade, WatchlistEntry, WhaleEvent, WhaleLabel
 
 # The directions a Trade behind each event type can have (whales.services.trades_ingest raises one
@@ -239,13 +239,24 @@ def rules_matching(event: WhaleEvent) -> list[AlertRule]:
 
 def alert_rule_list(*, owner_id: int) -> QuerySet[AlertRule]:
     """``owner_id``'s rules, newest first, M2M ids prefetched."""
-    return (AlertRule.objects.filter(owner_id=owner_id).prefetch_related("whales", "labels", "entities")
+    return (AlertRule.objects.filter(owner_id=owner_id)
+            .prefetch_related("whales", "labels", "entities", "destinations")
             .order_by("-created_at", "-id"))
 
 
 def alert_rule_get(*, owner_id: int, rule_id: int) -> AlertRule:
     """One of ``owner_id``'s rules. Raises: AlertRule.DoesNotExist (also for another user's rule)."""
     return alert_rule_list(owner_id=owner_id).get(pk=rule_id)
+
+
+def destination_list(*, owner_id: int) -> QuerySet[AlertDestination]:
+    """``owner_id``'s alert destinations, newest first."""
+    return AlertDestination.objects.filter(owner_id=owner_id).order_by("-created_at", "-id")
+
+
+def destination_get(*, owner_id: int, destination_id: int) -> AlertDestination:
+    """One of ``owner_id``'s destinations. Raises: AlertDestination.DoesNotExist (also for another user's)."""
+    return destination_list(owner_id=owner_id).get(pk=destination_id)
 
 
 def alert_list(*, owner_id: int, rule_id: int | None = None, status: str | None = None) -> QuerySet[Alert]:

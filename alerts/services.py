@@ -31,8 +31,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from alerts.destinations import alert_destinations_dispatch, rule_destinations_check
 from alerts.groups import FEED_GROUP, chain_group, user_group, whale_group
-from alerts.models import Alert, AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus
+from alerts.models import Alert, AlertChannel, AlertDestination, AlertKind, AlertRule, AlertStatus, WebhookStatus
 from alerts.payloads import EventPayload, alert_payload, event_payload
 from alerts.selectors import event_facts, rule_criteria_list, rule_simulate, rules_active, rules_matching
 from whales.errors import InvalidParameter, flatten_errors
@@ -387,7 +388,9 @@ def alert_deliver(*, alert_id: int) -> bool:
     The status moves pending -> delivered by a conditional UPDATE first, so the normal path and the
     sweep never both deliver. Then: "websocket" in the rule's channels -> ``{"type": "alert.message",
     "alert": alert_payload(alert)}`` to ``user_group(owner)`` (a channel-layer error marks the alert
-    ``failed``); "webhook" -> ``webhook_status`` pending and ``webhook_dispatch``.
+    ``failed``); "webhook" -> ``webhook_status`` pending and ``webhook_dispatch``; the rule's active destinations -> one
+    ``AlertDelivery`` each, sent by a task (``alerts.destinations``). Digests take the same path, so they reach
+    every channel.
     """
     alert = Alert.objects.select_related("rule", "event__whale__entity").filter(pk=alert_id).first()
     if alert is None or alert.status != AlertStatus.PENDING:
@@ -408,6 +411,7 @@ def alert_deliver(*, alert_id: int) -> bool:
             Alert.objects.filter(pk=alert_id).update(status=AlertStatus.FAILED)
     if webhook:
         webhook_dispatch(alert_id=alert_id)
+    alert_destinations_dispatch(alert=alert)  # e-mail, Telegram, Discord...: one delivery row each, sent by tasks
     return True
 
 
@@ -435,7 +439,7 @@ RULE_FIELDS = ("name", "active", "chains", "event_types", "min_value_usd", "dire
 
 
 def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Iterable[Label] | None,
-               entities: Iterable[Entity] | None) -> AlertRule:
+               entities: Iterable[Entity] | None, destinations: Iterable[AlertDestination] | None = None) -> AlertRule:
     rule.webhook_secret_ensure()
     try:
         rule.full_clean(exclude=["owner"])
@@ -443,6 +447,8 @@ def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Itera
         raise InvalidParameter(flatten_errors(exc.message_dict)) from exc
     if rule.watchlist is not None and rule.watchlist.owner_id != rule.owner_id and not rule.watchlist.is_shared:
         raise InvalidParameter(f"watchlist: no watchlist {rule.watchlist.pk} of yours or published.")
+    if destinations is not None:
+        destinations = rule_destinations_check(owner_id=rule.owner_id, destinations=destinations)
     with transaction.atomic():
         rule.save()
         if whales is not None:
@@ -451,6 +457,8 @@ def _rule_save(rule: AlertRule, *, whales: Iterable[Whale] | None, labels: Itera
             rule.labels.set(labels)
         if entities is not None:
             rule.entities.set(entities)
+        if destinations is not None:
+            rule.destinations.set(destinations)
     return rule
 
 
@@ -465,6 +473,7 @@ def alert_rule_create(
     whales: Iterable[Whale] = (),
     labels: Iterable[Label] = (),
     entities: Iterable[Entity] = (),
+    destinations: Iterable[AlertDestination] = (),
     direction: str = "",
     cooldown_seconds: int = 0,
     channels: Sequence[str] = (AlertChannel.WEBSOCKET,),
@@ -473,10 +482,10 @@ def alert_rule_create(
     watchlist: Watchlist | None = None,
 ) -> AlertRule:
     """Create a rule for ``owner_id``. A webhook rule without ``webhook_secret`` gets a random one
-    (64 hex). Lists are stored deduplicated in the given order.
+    (64 hex). Lists are stored deduplicated in the given order. ``destinations`` must be the owner's.
     Raises: InvalidParameter naming each bad field (``AlertRule.clean``: unknown chain/type/channel, webhook
-    without URL; field validators; a ``watchlist`` neither the owner's nor published); QuotaExceeded when the
-    owner has ``LIMITS_MAX_RULES_PER_USER`` rules; nothing is stored.
+    without URL; field validators; a ``watchlist`` neither the owner's nor published; a destination of another
+    user); QuotaExceeded when the owner has ``LIMITS_MAX_RULES_PER_USER`` rules; nothing is stored.
     """
     rule = AlertRule(
         owner_id=owner_id, name=name, active=active, chains=list(dict.fromkeys(chains)),
@@ -487,15 +496,15 @@ def alert_rule_create(
     with transaction.atomic():
         owner_quota_check(owner_id=owner_id, owned=AlertRule.objects.filter(owner_id=owner_id),
                           limit=settings.LIMITS_MAX_RULES_PER_USER, what="alert rules")
-        return _rule_save(rule, whales=whales, labels=labels, entities=entities)
+        return _rule_save(rule, whales=whales, labels=labels, entities=entities, destinations=destinations)
 
 
 def alert_rule_update(*, rule: AlertRule, **fields: Any) -> AlertRule:
     """Change the given fields of ``rule`` (names of ``RULE_FIELDS`` plus ``whales``/``labels``/
-    ``entities``); others stay. Turning the webhook on without a secret generates one.
+    ``entities``/``destinations``); others stay. Turning the webhook on without a secret generates one.
     Raises: InvalidParameter like ``alert_rule_create``; TypeError for an unknown field name.
     """
-    unknown = set(fields) - set(RULE_FIELDS) - {"whales", "labels", "entities"}
+    unknown = set(fields) - set(RULE_FIELDS) - {"whales", "labels", "entities", "destinations"}
     if unknown:
         raise TypeError(f"unknown rule field(s): {', '.join(sorted(unknown))}")
     for name in RULE_FIELDS:
@@ -504,7 +513,8 @@ def alert_rule_update(*, rule: AlertRule, **fields: Any) -> AlertRule:
             if name in ("chains", "event_types", "channels"):
                 value = list(dict.fromkeys(value))
             setattr(rule, name, value)
-    return _rule_save(rule, whales=fields.get("whales"), labels=fields.get("labels"), entities=fields.get("entities"))
+    return _rule_save(rule, whales=fields.get("whales"), labels=fields.get("labels"), entities=fields.get("entities"),
+                      destinations=fields.get("destinations"))
 
 
 def alert_rule_delete(*, rule: AlertRule) -> None:

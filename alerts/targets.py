@@ -152,6 +152,17 @@ def webhook_target_resolve(url: str) -> WebhookTarget:
     return WebhookTarget(scheme=scheme, host=host, port=port, ip=ip, host_header=host_header, path=path)
 
 
+def host_check(host: str, port: int) -> None:
+    """Check one network host another sender (an Apprise destination) will connect to, like a webhook's: every
+    address it resolves to must be allowed. Raises: WebhookTargetRefused; WebhookTargetUnresolved (does not
+    resolve now). The sender resolves it again itself: unlike ``webhook_post``, the connection is not pinned to
+    the checked address."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if not name:
+        raise WebhookTargetRefused("invalid URL: a host is required")
+    _checked(_resolve(name, port))
+
+
 def webhook_url_check(url: str) -> None:
     """Save-time check of a rule's webhook URL: as ``webhook_target_resolve``, but a name that does not
     resolve now is accepted (delivery checks it again before every attempt). Empty is accepted.

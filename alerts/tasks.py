@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from alerts.destinations import delivery_send, destinations_redeliver_pending
 from alerts.services import alerts_deliver_pending, digests_flush, events_publish_pending, events_send
 from alerts.webhooks import webhook_deliver, webhooks_redeliver_pending
 
@@ -57,3 +58,24 @@ def redeliver_webhooks() -> None:
     """Beat, every minute (migration 0004): webhook deliveries left pending for ALERTS_WEBHOOK_SWEEP_AFTER_S
     are queued again (``alerts.webhooks.webhooks_redeliver_pending``). Safe to overlap (claims)."""
     webhooks_redeliver_pending(older_than_s=settings.ALERTS_WEBHOOK_SWEEP_AFTER_S)
+
+
+@shared_task(
+    name="alerts.deliver_destination",
+    # No autoretry: delivery_send retries within the run (tenacity), recording each attempt on the delivery;
+    # 5 attempts x 10 s timeouts + backoff stay inside the limits.
+    soft_time_limit=180, time_limit=210, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def deliver_destination(delivery_id: int) -> None:
+    """Enqueued by ``alerts.destinations.alert_destinations_dispatch`` (and the sweep) for one AlertDelivery."""
+    delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(
+    name="alerts.redeliver_destinations",
+    soft_time_limit=50, time_limit=60, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def redeliver_destinations() -> None:
+    """Beat, every minute (migration 0007): deliveries left pending or sending for ALERTS_DESTINATION_SWEEP_AFTER_S
+    are queued again (``alerts.destinations.destinations_redeliver_pending``). Safe to overlap (the task claims)."""
+    destinations_redeliver_pending(older_than_s=settings.ALERTS_DESTINATION_SWEEP_AFTER_S)

@@ -14,21 +14,22 @@ exchange, field), so a ciphertext copied to another account's row, or swapped be
 secret field, does not decrypt (``InvalidToken``). Rows written before binding (a bare token of the value)
 still decrypt until ``credential_rotate`` rewrites them bound.
 
+The mechanism (MultiFernet, the ``wt1:`` binding) is the shared kit ``whales.sealing``; this module owns the
+settings, the error and the rows.
+
 Plaintexts are never logged; ``credential_reveal`` is for the (future) live adapter only, never for the
 API or admin.
 """
 
-import json
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from trading.models import Account, ExchangeCredential
 from whales.errors import Misconfigured
+from whales.sealing import BOUND_PREFIX, Binding, fernet_build, seal, unseal
 
-BOUND_PREFIX = b"wt1:"
 FIELDS = ("api_key_encrypted", "secret_encrypted")
 
 
@@ -44,44 +45,32 @@ def _keys() -> list[str | bytes]:
 
 
 def _fernet() -> MultiFernet:
-    keys = _keys()
-    if not keys:
-        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEYS (or TRADING_CREDENTIALS_KEY) is not set")
-    try:
-        return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
-    except ValueError as exc:
-        raise CredentialsKeyMissing("TRADING_CREDENTIALS_KEYS holds a value that is not a valid Fernet key") from exc
+    return fernet_build(
+        _keys(), error=CredentialsKeyMissing,
+        missing="TRADING_CREDENTIALS_KEYS (or TRADING_CREDENTIALS_KEY) is not set",
+        invalid="TRADING_CREDENTIALS_KEYS holds a value that is not a valid Fernet key")
 
 
 RowKey = tuple[int, str]
 """(account id, exchange): the unique key of an ExchangeCredential row, what a ciphertext is bound to."""
 
 
-def _binding(row_key: RowKey, field: str) -> list:
+def _binding(row_key: RowKey, field: str) -> Binding:
     return ["trading.ExchangeCredential", row_key[0], row_key[1], field]
 
 
 def encrypt(plaintext: str, *, row_key: RowKey, field: str) -> bytes:
     """Fernet token (newest key) of ``plaintext`` bound to the row ``row_key`` and ``field``.
     Raises CredentialsKeyMissing."""
-    sealed = BOUND_PREFIX + json.dumps({"v": plaintext, "row": _binding(row_key, field)}).encode()
-    return _fernet().encrypt(sealed)
+    return seal(plaintext, fernet=_fernet(), binding=_binding(row_key, field))
 
 
 def decrypt(token: bytes, *, row_key: RowKey, field: str) -> str:
     """Plaintext of a token made by ``encrypt`` for this row and field (or an unbound one written before
     binding). Raises CredentialsKeyMissing, or InvalidToken (no key fits, tampered, or bound to another row
     or field)."""
-    sealed = _fernet().decrypt(bytes(token))
-    if not sealed.startswith(BOUND_PREFIX):
-        return sealed.decode()  # written before binding: credential_rotate rewrites it bound
-    try:
-        payload = json.loads(sealed[len(BOUND_PREFIX):])
-    except ValueError as exc:
-        raise InvalidToken from exc
-    if not isinstance(payload, dict) or payload.get("row") != _binding(row_key, field):
-        raise InvalidToken  # a ciphertext copied from another row or field
-    return str(payload["v"])
+    # A bare token was written before binding: credential_rotate rewrites it bound.
+    return unseal(token, fernet=_fernet(), binding=_binding(row_key, field), allow_unbound=True)
 
 
 def credential_store(*, account: Account, exchange: str, api_key: str, secret: str) -> ExchangeCredential:
@@ -122,5 +111,5 @@ def credential_rotate() -> int:
     return done
 
 
-__all__ = ["CredentialsKeyMissing", "InvalidToken", "credential_reveal", "credential_rotate", "credential_store",
-           "decrypt", "encrypt"]
+__all__ = ["BOUND_PREFIX", "CredentialsKeyMissing", "InvalidToken", "credential_reveal", "credential_rotate",
+           "credential_store", "decrypt", "encrypt"]

@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "ChainEnum": "whales.chains.Chain",
         "OrderTypeEnum": "trading.models.OrderType",
         "StrategyKindEnum": "trading.models.StrategyKind",
+        "DestinationStatusEnum": "alerts.models.DestinationStatus",
     },
 }
 
@@ -652,3 +653,29 @@ ALERTS_WEBHOOK_ALLOWED_NETWORKS = env.list("ALERTS_WEBHOOK_ALLOWED_NETWORKS", de
 # At most this many bytes of a receiver's reply are read (then the connection is closed); the body is
 # never stored. ALERTS_WEBHOOK_TIMEOUT_S is the TOTAL deadline of one attempt (connect to last byte).
 ALERTS_WEBHOOK_MAX_RESPONSE_BYTES = env.int("ALERTS_WEBHOOK_MAX_RESPONSE_BYTES", default=65536)
+# --- Alert destinations (issue 17: e-mail, Telegram, Discord, Slack, ntfy... through Apprise URLs) ----------
+# Fernet keys sealing the destinations' Apprise URLs, newest first (comma-separated; the first encrypts, all
+# decrypt). No fallback: without a key a destination cannot be saved (503 misconfigured). Rotate: new key
+# first, restart, ``manage.py alerts_rotate_destination_keys``, then drop the old keys.
+ALERT_DESTINATION_KEYS = env.list("ALERT_DESTINATION_KEYS", default=[])
+# Apprise schemes a destination may use. Each must reach the network (no script://, syslog://, dbus://, windows://
+# ...: those run commands or talk to this machine); hosts named in the URL (json, ntfy, mailto's smtp=...) are
+# checked like webhooks (public addresses, or inside ALERTS_WEBHOOK_ALLOWED_NETWORKS).
+ALERTS_DESTINATION_SCHEMES = [s.lower() for s in env.list("ALERTS_DESTINATION_SCHEMES", default=[
+    "mailto", "mailtos", "tgram", "discord", "slack", "ntfy", "ntfys", "json", "jsons", "gotify", "gotifys",
+    "pover", "msteams", "mmost", "mmosts", "rocket", "rockets", "matrix", "matrixs"])]
+ALERTS_DESTINATION_MAX_URL_LENGTH = env.int("ALERTS_DESTINATION_MAX_URL_LENGTH", default=1000)
+LIMITS_MAX_DESTINATIONS_PER_USER = env.int("LIMITS_MAX_DESTINATIONS_PER_USER", default=20)
+# One send (a test message or one attempt of a delivery): connect and read timeouts (s), passed to Apprise.
+ALERTS_DESTINATION_TIMEOUT_S = env.float("ALERTS_DESTINATION_TIMEOUT_S", default=10.0)
+# Attempts per delivery in all (exponential backoff between them); a destination whose deliveries failed this
+# many times in a row is paused until a test message succeeds.
+ALERTS_DESTINATION_MAX_ATTEMPTS = env.int("ALERTS_DESTINATION_MAX_ATTEMPTS", default=5)
+ALERTS_DESTINATION_PAUSE_AFTER_FAILURES = env.int("ALERTS_DESTINATION_PAUSE_AFTER_FAILURES", default=5)
+# Deliveries left pending or sending with nothing queued or attempted this long (s) are queued again by the sweep
+# (longer than one delivery's whole retry cycle: 5 attempts x 10 s + backoff).
+ALERTS_DESTINATION_SWEEP_AFTER_S = env.int("ALERTS_DESTINATION_SWEEP_AFTER_S", default=300)
+if not (ALERTS_DESTINATION_MAX_ATTEMPTS >= 1 and ALERTS_DESTINATION_PAUSE_AFTER_FAILURES >= 1
+        and 100 <= ALERTS_DESTINATION_MAX_URL_LENGTH <= 4000 and ALERTS_DESTINATION_TIMEOUT_S > 0):
+    raise ImproperlyConfigured("ALERTS_DESTINATION_MAX_ATTEMPTS and _PAUSE_AFTER_FAILURES must be 1 or more, "
+                               "_MAX_URL_LENGTH 100-4000 and _TIMEOUT_S above 0")

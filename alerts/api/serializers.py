@@ -11,7 +11,16 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alerts.models import AlertChannel, AlertKind, AlertRule, AlertStatus, WebhookStatus, webhook_url_validator
+from alerts.models import (
+    AlertChannel,
+    AlertDestination,
+    AlertKind,
+    AlertRule,
+    AlertStatus,
+    DestinationStatus,
+    WebhookStatus,
+    webhook_url_validator,
+)
 from alerts.payloads import alert_payload
 from alerts.targets import WebhookTargetRefused, webhook_url_check
 from whales.api.serializers import EventSerializer, limit_field, offset_field
@@ -76,6 +85,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         many=True, read_only=True)
     entities: "serializers.PrimaryKeyRelatedField[Entity]" = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True)
+    destinations: "serializers.PrimaryKeyRelatedField[AlertDestination]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of your destinations (alerts/destinations) alerts also go to.")
     # Declared: as read-only model fields they lose allow_blank, and the schema would not allow their "".
     direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, read_only=True,
                                         help_text="Blank = any direction.")
@@ -86,7 +97,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = ["id", "name", "active", "chains", "event_types", "min_value_usd", "whales", "labels", "entities",
-                  "direction", "watchlist", "cooldown_seconds", "channels", "webhook_url", "webhook_secret",
+                  "destinations", "direction", "watchlist", "cooldown_seconds", "channels", "webhook_url",
+                  "webhook_secret",
                   "webhook_secret_hint", "last_alert_at", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -103,9 +115,9 @@ class AlertRuleListSerializer(serializers.Serializer):
 class AlertRuleWriteSerializer(serializers.Serializer):
     """Body of POST (create), PUT (replace: omitted fields take their defaults) and PATCH (partial).
 
-    Ids of whales/labels/entities must exist. ``webhook_url`` (http/https, a public host: see
-    ``alerts.targets``) is required when ``channels`` has "webhook"; ``webhook_secret`` is optional
-    (16-128 characters; generated when empty).
+    Ids of whales/labels/entities must exist; ids of destinations must be yours. ``webhook_url`` (http/https,
+    a public host: see ``alerts.targets``) is required when ``channels`` has "webhook"; ``webhook_secret`` is
+    optional (16-128 characters; generated when empty).
     """
 
     name = serializers.CharField(max_length=200)
@@ -119,6 +131,8 @@ class AlertRuleWriteSerializer(serializers.Serializer):
     whales = IdListField(queryset=Whale.objects.all(), default=list)
     labels = IdListField(queryset=Label.objects.all(), default=list)
     entities = IdListField(queryset=Entity.objects.all(), default=list)
+    destinations = IdListField(queryset=AlertDestination.objects.all(), default=list,
+                               help_text="Ids of your destinations; another user's id is refused as unknown.")
     direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, default="",
                                         help_text="Direction of the whale's activity; blank = any.")
     watchlist: "serializers.PrimaryKeyRelatedField[Watchlist]" = serializers.PrimaryKeyRelatedField(
@@ -219,3 +233,39 @@ class AlertSerializer(serializers.Serializer):
 class AlertListSerializer(serializers.Serializer):
     items = AlertSerializer(many=True)
     total = serializers.IntegerField()
+
+
+class DestinationSerializer(serializers.ModelSerializer):
+    """A destination as the API shows it: never its URL. ``service`` is the Apprise scheme (discord, tgram,
+    slack, mailto, ntfy, json...), ``hint`` the scheme and the URL's last 4 characters. ``status`` paused: it
+    failed ALERTS_DESTINATION_PAUSE_AFTER_FAILURES deliveries in a row (or was paused); a successful test
+    un-pauses it."""
+
+    class Meta:
+        model = AlertDestination
+        fields = ["id", "name", "service", "hint", "status", "verified_at", "consecutive_failures", "last_error",
+                  "paused_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class DestinationListSerializer(serializers.Serializer):
+    items = DestinationSerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class DestinationCreateSerializer(serializers.Serializer):
+    """Body of POST alerts/destinations: a name and an Apprise URL (checked by ``alerts.destinations``)."""
+
+    name = serializers.CharField(max_length=200)
+    url = serializers.CharField(max_length=4000, trim_whitespace=True, write_only=True,
+                                help_text="An Apprise URL, e.g. discord://id/token, tgram://bot/chat, mailto://...; "
+                                          "never shown back.")
+
+
+class DestinationUpdateSerializer(serializers.Serializer):
+    """Body of PATCH alerts/destinations/{id}: any of name, url (replaces it; unverified again), status."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    url = serializers.CharField(max_length=4000, required=False, write_only=True)
+    status = serializers.ChoiceField(choices=DestinationStatus.choices, required=False,
+                                     help_text="paused stops deliveries; active resumes them.")

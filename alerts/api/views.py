@@ -20,15 +20,27 @@ from alerts.api.serializers import (
     AlertRuleSerializer,
     AlertRuleWriteSerializer,
     AlertSerializer,
+    DestinationCreateSerializer,
+    DestinationListSerializer,
+    DestinationSerializer,
+    DestinationUpdateSerializer,
     PageParamsSerializer,
     SimulateParamsSerializer,
     SimulationSerializer,
 )
-from alerts.models import AlertRule
-from alerts.selectors import alert_list, alert_rule_get, alert_rule_list, rule_simulate
+from alerts.destinations import destination_create, destination_delete, destination_test, destination_update
+from alerts.models import AlertDestination, AlertRule
+from alerts.selectors import (
+    alert_list,
+    alert_rule_get,
+    alert_rule_list,
+    destination_get,
+    destination_list,
+    rule_simulate,
+)
 from alerts.services import alert_rule_create, alert_rule_delete, alert_rule_update
 from alerts.tokens import ApiTokenAuthentication
-from whales.api.params import validated_query
+from whales.api.params import validated, validated_query
 from whales.api.serializers import ErrorSerializer
 from whales.errors import InvalidParameter, NotFound, flatten_errors
 
@@ -62,7 +74,7 @@ def _rule_get(request: Request, rule_id: int) -> AlertRule:
 
 
 def _rule_response(rule: AlertRule, *, secret_before: str | None, status_code: int = status.HTTP_200_OK) -> Response:
-    rule = AlertRule.objects.prefetch_related("whales", "labels", "entities").get(pk=rule.pk)
+    rule = AlertRule.objects.prefetch_related("whales", "labels", "entities", "destinations").get(pk=rule.pk)
     reveal = bool(rule.webhook_secret) and rule.webhook_secret != secret_before
     return Response(AlertRuleSerializer(rule, context={"reveal_secret": reveal}).data, status=status_code)
 
@@ -146,3 +158,76 @@ class AlertListView(OwnerScopedView):
         alerts = alert_list(owner_id=_owner_id(request), rule_id=params.get("rule"), status=params.get("status"))
         page = alerts[params["offset"]:params["offset"] + params["limit"]]
         return Response({"items": AlertSerializer(page, many=True).data, "total": alerts.count()})
+
+
+DESTINATION_ID = OpenApiParameter("destination_id", int, OpenApiParameter.PATH,
+                                  description="Id of one of your destinations.")
+DESTINATION_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such destination of yours (code not_found).")
+MISCONFIGURED = OpenApiResponse(ErrorSerializer, description="ALERT_DESTINATION_KEYS is not set (code misconfigured).")
+TEST_FAILED = OpenApiResponse(ErrorSerializer, description="The test message was not delivered "
+                                                           "(code destination_failed).")
+
+
+def _destination_get(request: Request, destination_id: int) -> AlertDestination:
+    try:
+        return destination_get(owner_id=_owner_id(request), destination_id=destination_id)
+    except AlertDestination.DoesNotExist as exc:
+        raise NotFound(f"No alert destination {destination_id}.") from exc
+
+
+class DestinationListView(OwnerScopedView):
+    """GET alerts/destinations: your destinations, newest first, {"items", "total"}; POST: save one (201).
+    The URL is sealed at rest and never shown back (``service`` and ``hint`` identify it)."""
+
+    @extend_schema(operation_id="alert_destination_list", parameters=[PageParamsSerializer],
+                   responses={200: DestinationListSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
+    def get(self, request: Request) -> Response:
+        params = validated_query(PageParamsSerializer, request)
+        rows = destination_list(owner_id=_owner_id(request))
+        page = rows[params["offset"]:params["offset"] + params["limit"]]
+        return Response({"items": DestinationSerializer(page, many=True).data, "total": rows.count()})
+
+    @extend_schema(operation_id="alert_destination_create", request=DestinationCreateSerializer,
+                   responses={201: DestinationSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 503: MISCONFIGURED})
+    def post(self, request: Request) -> Response:
+        data = validated(DestinationCreateSerializer, request.data)
+        destination = destination_create(owner_id=_owner_id(request), name=data["name"], url=data["url"])
+        return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
+
+
+class DestinationDetailView(OwnerScopedView):
+    """GET/PATCH/DELETE alerts/destinations/{destination_id}: one of your destinations."""
+
+    @extend_schema(operation_id="alert_destination_detail", parameters=[DESTINATION_ID],
+                   responses={200: DestinationSerializer, 401: UNAUTHORIZED, 404: DESTINATION_NOT_FOUND})
+    def get(self, request: Request, destination_id: int) -> Response:
+        return Response(DestinationSerializer(_destination_get(request, destination_id)).data)
+
+    @extend_schema(operation_id="alert_destination_update", parameters=[DESTINATION_ID],
+                   request=DestinationUpdateSerializer,
+                   responses={200: DestinationSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED,
+                              404: DESTINATION_NOT_FOUND, 503: MISCONFIGURED})
+    def patch(self, request: Request, destination_id: int) -> Response:
+        destination = _destination_get(request, destination_id)
+        data = validated(DestinationUpdateSerializer, request.data)
+        destination = destination_update(destination=destination, **data)
+        return Response(DestinationSerializer(destination).data)
+
+    @extend_schema(operation_id="alert_destination_delete", parameters=[DESTINATION_ID],
+                   responses={204: None, 401: UNAUTHORIZED, 404: DESTINATION_NOT_FOUND})
+    def delete(self, request: Request, destination_id: int) -> Response:
+        destination_delete(destination=_destination_get(request, destination_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DestinationTestView(OwnerScopedView):
+    """POST alerts/destinations/{destination_id}/test: send a test message now (synchronous, with
+    ALERTS_DESTINATION_TIMEOUT_S); on success ``verified_at`` is set and a paused destination resumes (200);
+    otherwise 502 ``destination_failed`` with the reason (``last_error`` records it)."""
+
+    @extend_schema(operation_id="alert_destination_test", parameters=[DESTINATION_ID], request=None,
+                   responses={200: DestinationSerializer, 401: UNAUTHORIZED, 404: DESTINATION_NOT_FOUND,
+                              502: TEST_FAILED, 503: MISCONFIGURED})
+    def post(self, request: Request, destination_id: int) -> Response:
+        destination = destination_test(destination=_destination_get(request, destination_id))
+        return Response(DestinationSerializer(destination).data)

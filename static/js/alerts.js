@@ -4,6 +4,7 @@ import { apiFetch, backoffDelay, choiceLabels, el, formatDecimal, formatTime, so
 import { showState } from "./feed.js";
 
 const RULES = "/api/v1/alerts/rules";
+const DESTINATIONS = "/api/v1/alerts/destinations";
 const ALERTS = "/api/v1/alerts";
 const SIMULATE_DAYS = 30;
 const MAX_ALERT_ROWS = 200;
@@ -14,6 +15,7 @@ const formError = document.getElementById("rule-form-error");
 const rulesError = document.getElementById("rules-error");
 const ruleRows = document.getElementById("rule-rows");
 let rules = [];
+let destinations = [];
 
 const itemsOf = (data) => (Array.isArray(data) ? data : data?.items ?? data?.results ?? []);
 
@@ -37,6 +39,11 @@ function conditions(rule) {
   return parts.length ? parts.join(" · ") : "every event";
 }
 
+function deliveredTo(rule) {
+  const names = (rule.destinations || []).map((id) => destinations.find((d) => d.id === id)?.name || `#${id}`);
+  return [...(rule.channels || []), ...names].join(", ");
+}
+
 function ruleRow(rule) {
   const toggle = el("input", { type: "checkbox", class: "rule-toggle", "aria-label": `Active: ${rule.name}` });
   toggle.checked = Boolean(rule.active);
@@ -49,7 +56,7 @@ function ruleRow(rule) {
   return el("tr", { dataset: { ruleId: String(rule.id) } },
     el("td", { class: "rule-name" }, rule.name),
     el("td", {}, conditions(rule)),
-    el("td", {}, (rule.channels || []).join(", ") || "—"),
+    el("td", {}, deliveredTo(rule) || "—"),
     el("td", {}, toggle),
     el("td", { class: "actions" },
       button("Edit", "rule-edit", () => editRule(rule)),
@@ -143,6 +150,7 @@ function editRule(rule) {
   setSelected("whales", rule.whales);
   setSelected("labels", rule.labels);
   setSelected("entities", rule.entities);
+  setSelected("destinations", rule.destinations);
   form.elements.cooldown_seconds.value = rule.cooldown_seconds ?? 0;
   form.elements.webhook_url.value = rule.webhook_url || "";
   document.getElementById("rule-form-title").textContent = `Edit rule "${rule.name}"`;
@@ -175,6 +183,7 @@ function readForm() {
     whales: selected("whales"),
     labels: selected("labels"),
     entities: selected("entities"),
+    destinations: selected("destinations"),
     cooldown_seconds: Number(form.elements.cooldown_seconds.value || 0),
     channels: checked("channels"),
     webhook_url: form.elements.webhook_url.value.trim(),
@@ -259,5 +268,115 @@ function connectAlerts() {
   });
 }
 
-loadRules();
+// --- destinations (Apprise URLs) ------------------------------------------------------------
+
+const destinationForm = document.getElementById("destination-form");
+const destinationFormError = document.getElementById("destination-form-error");
+const destinationsError = document.getElementById("destinations-error");
+const destinationRows = document.getElementById("destination-rows");
+
+function destinationRow(destination) {
+  const button = (text, cls, handler) => {
+    const node = el("button", { type: "button", class: cls }, text);
+    node.addEventListener("click", handler);
+    return node;
+  };
+  const paused = destination.status === "paused";
+  return el("tr", { dataset: { destinationId: String(destination.id), status: destination.status } },
+    el("td", { class: "destination-name" }, destination.name),
+    el("td", { class: "destination-service" }, destination.service),
+    el("td", { class: "destination-hint" }, destination.hint),
+    el("td", { class: "destination-status", title: destination.last_error || "" },
+      paused ? `paused${destination.last_error ? `: ${destination.last_error}` : ""}` : "active"),
+    el("td", { class: "destination-verified" }, destination.verified_at ? formatTime(destination.verified_at) : "not yet"),
+    el("td", { class: "num destination-failures" }, destination.consecutive_failures),
+    el("td", { class: "actions" },
+      button("Send test", "destination-test", (event) => testDestination(destination, event.currentTarget)),
+      button(paused ? "Resume" : "Pause", "destination-toggle",
+        () => patchDestination(destination, { status: paused ? "active" : "paused" })),
+      button("Delete", "destination-delete danger", () => deleteDestination(destination))));
+}
+
+function renderDestinations() {
+  destinationRows.replaceChildren(...(destinations.length ? destinations.map(destinationRow)
+    : [el("tr", { class: "placeholder" }, el("td", { colspan: 7, class: "muted" }, "No destinations yet: add one below."))]));
+  const select = form.elements.destinations;
+  const chosen = new Set([...select.selectedOptions].map((option) => option.value));
+  select.replaceChildren(...destinations.map((d) => {
+    const option = el("option", { value: String(d.id) }, `${d.name} (${d.service}${d.status === "paused" ? ", paused" : ""})`);
+    option.selected = chosen.has(String(d.id));
+    return option;
+  }));
+  renderRules();
+}
+
+function replaceDestination(updated) {
+  destinations = destinations.map((d) => (d.id === updated.id ? updated : d));
+  renderDestinations();
+}
+
+async function loadDestinations() {
+  try {
+    destinations = itemsOf(await apiFetch(DESTINATIONS));
+    showError(destinationsError, "");
+  } catch (error) {
+    showError(destinationsError, `Could not load destinations: ${error.message}`);
+    destinations = [];
+  }
+  renderDestinations();
+}
+
+async function testDestination(destination, control) {
+  control.disabled = true;
+  control.textContent = "Sending…";
+  try {
+    replaceDestination(await apiFetch(`${DESTINATIONS}/${destination.id}/test`, { method: "POST" }));
+    showError(destinationsError, "");
+  } catch (error) {
+    showError(destinationsError, `Test of "${destination.name}" failed: ${error.message}`);
+    try { replaceDestination(await apiFetch(`${DESTINATIONS}/${destination.id}`)); } catch { /* shown above */ }
+  } finally {
+    control.disabled = false;
+    control.textContent = "Send test";
+  }
+}
+
+async function patchDestination(destination, changes) {
+  try {
+    replaceDestination(await apiFetch(`${DESTINATIONS}/${destination.id}`, { method: "PATCH", body: changes }));
+    showError(destinationsError, "");
+  } catch (error) {
+    showError(destinationsError, `Could not update "${destination.name}": ${error.message}`);
+  }
+}
+
+async function deleteDestination(destination) {
+  if (!window.confirm(`Delete the destination "${destination.name}"? Rules stop sending to it.`)) return;
+  try {
+    await apiFetch(`${DESTINATIONS}/${destination.id}`, { method: "DELETE" });
+    destinations = destinations.filter((d) => d.id !== destination.id);
+    rules = rules.map((r) => ({ ...r, destinations: (r.destinations || []).filter((id) => id !== destination.id) }));
+    renderDestinations();
+  } catch (error) {
+    showError(destinationsError, `Could not delete "${destination.name}": ${error.message}`);
+  }
+}
+
+destinationForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = destinationForm.elements.name.value.trim();
+  const url = destinationForm.elements.url.value.trim();
+  if (!name || !url) { showError(destinationFormError, "Give the destination a name and an Apprise URL."); return; }
+  try {
+    const saved = await apiFetch(DESTINATIONS, { method: "POST", body: { name, url } });
+    destinations = [saved, ...destinations];
+    renderDestinations();
+    destinationForm.reset();
+    showError(destinationFormError, "");
+  } catch (error) {
+    showError(destinationFormError, error.message);
+  }
+});
+
+loadDestinations().then(loadRules);
 loadAlerts().then(connectAlerts);

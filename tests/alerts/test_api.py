@@ -104,7 +104,7 @@ def test_create_returns_the_rule_with_every_field(client, user):
     assert data == {
         "id": rule.pk, "name": "Binance deposits", "active": True, "chains": ["ethereum", "bitcoin"],
         "event_types": ["exchange_flow"], "min_value_usd": "250000.50000000", "whales": [whale.pk],
-        "labels": [label.pk], "entities": [entity.pk], "direction": "deposit", "watchlist": None,
+        "labels": [label.pk], "entities": [entity.pk], "destinations": [], "direction": "deposit", "watchlist": None,
         "cooldown_seconds": 300, "channels": ["websocket"], "webhook_url": "", "webhook_secret": None,
         "webhook_secret_hint": "",
         "last_alert_at": None, "created_at": data["created_at"], "updated_at": data["updated_at"],

@@ -394,7 +394,8 @@ def test_beat_rows_schedule_the_sweeps_and_the_flush():
     rows = {t.task: (t.interval.every, t.interval.period, t.enabled)
             for t in PeriodicTask.objects.filter(task__startswith="alerts.").select_related("interval")}
     assert rows == {"alerts.publish_pending": (30, "seconds", True), "alerts.flush_digests": (10, "seconds", True),
-                    "alerts.redeliver_webhooks": (1, "minutes", True)}
+                    "alerts.redeliver_webhooks": (1, "minutes", True),
+                    "alerts.redeliver_destinations": (1, "minutes", True)}
 
 
 @pytest.mark.django_db

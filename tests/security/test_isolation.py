@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
-from alerts.models import Alert, AlertRule
+from alerts.destinations import destination_create
+from alerts.models import Alert, AlertDestination, AlertRule
 from alerts.routing import websocket_urlpatterns
 from alerts.services import alert_deliver
 from alerts.tokens import api_token_create
@@ -44,6 +46,7 @@ class Owned:
     order: int
     rule: int
     alert: int
+    destination: int
 
 
 def owned_scene(alice) -> Owned:
@@ -55,7 +58,11 @@ def owned_scene(alice) -> Owned:
                         price_source=fixed_prices({"ETH": Decimal("2000")}))
     rule = AlertRuleFactory(owner=alice, name=f"alice rule {MARK}")
     alert = AlertFactory(rule=rule, summary=f"alice alert {MARK}")
-    return Owned(account=account.pk, strategy=strategy.pk, order=order.pk, rule=rule.pk, alert=alert.pk)
+    destination = destination_create(owner_id=alice.pk, name=f"alice destination {MARK}",
+                                     url=f"discord://4242/{MARK}token")
+    rule.destinations.set([destination])
+    return Owned(account=account.pk, strategy=strategy.pk, order=order.pk, rule=rule.pk, alert=alert.pk,
+                 destination=destination.pk)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,17 @@ CASES: dict[tuple[str, str], Callable[[Owned], Attempt]] = {
     ("DELETE", "/api/v1/alerts/rules/{rule_id}"): lambda o: Attempt(f"/api/v1/alerts/rules/{o.rule}"),
     ("POST", "/api/v1/alerts/rules/{rule_id}/simulate"): lambda o: Attempt(
         f"/api/v1/alerts/rules/{o.rule}/simulate", {"days": 7}),
+    ("GET", "/api/v1/alerts/destinations"): lambda o: Attempt("/api/v1/alerts/destinations", own=True),
+    ("POST", "/api/v1/alerts/destinations"): lambda o: Attempt(
+        "/api/v1/alerts/destinations", body={"name": "bob's", "url": "discord://1/bobtoken"}, own=True),
+    ("GET", "/api/v1/alerts/destinations/{destination_id}"): lambda o: Attempt(
+        f"/api/v1/alerts/destinations/{o.destination}"),
+    ("PATCH", "/api/v1/alerts/destinations/{destination_id}"): lambda o: Attempt(
+        f"/api/v1/alerts/destinations/{o.destination}", body={"status": "paused"}),
+    ("DELETE", "/api/v1/alerts/destinations/{destination_id}"): lambda o: Attempt(
+        f"/api/v1/alerts/destinations/{o.destination}"),
+    ("POST", "/api/v1/alerts/destinations/{destination_id}/test"): lambda o: Attempt(
+        f"/api/v1/alerts/destinations/{o.destination}/test"),
     # staff-only, not owner-scoped: a signed-in non-staff user is refused like anyone else
     ("POST", "/api/v1/collectors/{name}/trigger"): lambda o: Attempt("/api/v1/collectors/ethereum.transfers/trigger"),
     ("GET", "/api/v1/trading/accounts"): lambda o: Attempt("/api/v1/trading/accounts", own=True),
@@ -128,7 +146,10 @@ def owner_state(owned: Owned) -> dict:
         "account": model_to_dict(Account.objects.get(pk=owned.account)),
         "strategy": model_to_dict(Strategy.objects.get(pk=owned.strategy)),
         "orders": list(Order.objects.filter(account_id=owned.account).order_by("pk").values()),
-        "rule": model_to_dict(AlertRule.objects.get(pk=owned.rule), exclude=["whales", "labels", "entities"]),
+        "rule": model_to_dict(AlertRule.objects.get(pk=owned.rule),
+                              exclude=["whales", "labels", "entities", "destinations"]),
+        "rule_destinations": list(AlertRule.objects.get(pk=owned.rule).destinations.values_list("pk", flat=True)),
+        "destination": model_to_dict(AlertDestination.objects.get(pk=owned.destination)),
         "alerts": list(Alert.objects.filter(rule_id=owned.rule).order_by("pk").values()),
     }
 
@@ -146,7 +167,9 @@ def test_every_signed_in_only_operation_of_the_schema_has_an_isolation_case():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("identity", ["other user", "anonymous"])
-def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_else(django_user_model, identity):
+def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_else(django_user_model, identity,
+                                                                                    settings):
+    settings.ALERT_DESTINATION_KEYS = [Fernet.generate_key().decode()]
     alice = django_user_model.objects.create_user(username="alice", password="pw-alice-iso-1")
     bob = django_user_model.objects.create_user(username="bob", password="pw-bob-iso-1")
     owned = owned_scene(alice)
@@ -169,7 +192,7 @@ def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_e
             assert response.status_code in (403, 404), (method, path, response.status_code)
 
     assert owner_state(owned) == before
-    assert len(answers) == len(CASES) == 30
+    assert len(answers) == len(CASES) == 36
 
 
 # --- WebSocket ---------------------------------------------------------------------------------------
