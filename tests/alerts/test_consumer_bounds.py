@@ -24,7 +24,8 @@ async def test_an_out_of_bounds_min_value_is_an_error_frame_and_the_socket_stays
 
     await communicator.send_json_to({"action": "filter", "min_value_usd": "1e29"})  # still open, still works
     assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "filter", "filter": {
-        "chains": None, "event_types": None, "min_value_usd": "1" + "0" * 29, "whales": None}}
+        "chains": None, "event_types": None, "min_value_usd": "1" + "0" * 29, "whales": None,
+        "watchlist": None}}
     await communicator.disconnect()
 
 
@@ -32,5 +33,5 @@ async def test_a_tiny_min_value_is_zero():
     communicator = await feed(await make_user("analyst"))
     await communicator.send_json_to({"action": "filter", "min_value_usd": "1e-9999999"})
     assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "filter", "filter": {
-        "chains": None, "event_types": None, "min_value_usd": "0", "whales": None}}
+        "chains": None, "event_types": None, "min_value_usd": "0", "whales": None, "watchlist": None}}
     await communicator.disconnect()

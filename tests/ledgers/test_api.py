@@ -195,9 +195,13 @@ def test_trigger_is_staff_only_and_queues_nothing(who, user, api_client, broker_
         api_client.force_authenticate(user)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(f"{API}/collectors/test.collector/trigger")
-    # Session auth comes first: an anonymous caller is 403 not_authenticated (DRF answers 401 only when the
-    # first authenticator sends a WWW-Authenticate challenge).
-    assert_error(response, 403, "not_authenticated" if who == "anonymous" else "permission_denied")
+    # Token auth comes first (issue 17): an anonymous caller is 401 not_authenticated with a WWW-Authenticate
+    # challenge; a signed-in non-staff caller is 403.
+    if who == "anonymous":
+        assert_error(response, 401, "not_authenticated")
+        assert response["WWW-Authenticate"] == "Token"
+    else:
+        assert_error(response, 403, "permission_denied")
     assert broker_queue() == []
 
 

@@ -21,7 +21,7 @@ from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
 from alerts.destinations import destination_create
-from alerts.models import Alert, AlertDestination, AlertRule
+from alerts.models import Alert, AlertDestination, AlertRule, ApiToken
 from alerts.routing import websocket_urlpatterns
 from alerts.services import alert_deliver
 from alerts.tokens import api_token_create
@@ -32,6 +32,7 @@ from tests.security.schema import api_schema
 from tests.trading.factories import AccountFactory, StrategyFactory, fixed_prices
 from trading.models import Account, Order, Strategy
 from trading.services import order_place
+from whales.models.watchlists import Watchlist, WatchlistEntry
 
 MARK = "zq7x"  # in every name of the owner's rows: no answer to anyone else may contain it
 
@@ -47,6 +48,8 @@ class Owned:
     rule: int
     alert: int
     destination: int
+    token: int
+    watchlist: int
 
 
 def owned_scene(alice) -> Owned:
@@ -61,8 +64,11 @@ def owned_scene(alice) -> Owned:
     destination = destination_create(owner_id=alice.pk, name=f"alice destination {MARK}",
                                      url=f"discord://4242/{MARK}token")
     rule.destinations.set([destination])
+    token, _ = api_token_create(user_id=alice.pk, name=f"alice token {MARK}")
+    watchlist = Watchlist.objects.create(owner=alice, name=f"alice list {MARK}")
+    WatchlistEntry.objects.create(watchlist=watchlist, chain="ethereum", address="0x" + "7" * 40)
     return Owned(account=account.pk, strategy=strategy.pk, order=order.pk, rule=rule.pk, alert=alert.pk,
-                 destination=destination.pk)
+                 destination=destination.pk, token=token.pk, watchlist=watchlist.pk)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,22 @@ CASES: dict[tuple[str, str], Callable[[Owned], Attempt]] = {
         f"/api/v1/alerts/destinations/{o.destination}"),
     ("POST", "/api/v1/alerts/destinations/{destination_id}/test"): lambda o: Attempt(
         f"/api/v1/alerts/destinations/{o.destination}/test"),
+    ("GET", "/api/v1/account/tokens"): lambda o: Attempt("/api/v1/account/tokens", own=True),
+    ("POST", "/api/v1/account/tokens"): lambda o: Attempt("/api/v1/account/tokens", body={"name": "bob's"},
+                                                          own=True),
+    ("DELETE", "/api/v1/account/tokens/{token_id}"): lambda o: Attempt(f"/api/v1/account/tokens/{o.token}"),
+    ("GET", "/api/v1/watchlists"): lambda o: Attempt("/api/v1/watchlists", own=True),
+    ("POST", "/api/v1/watchlists"): lambda o: Attempt("/api/v1/watchlists", body={"name": "bob's"}, own=True),
+    ("GET", "/api/v1/watchlists/{watchlist_id}"): lambda o: Attempt(f"/api/v1/watchlists/{o.watchlist}"),
+    ("PATCH", "/api/v1/watchlists/{watchlist_id}"): lambda o: Attempt(f"/api/v1/watchlists/{o.watchlist}",
+                                                                      body={"name": "bob's now"}),
+    ("DELETE", "/api/v1/watchlists/{watchlist_id}"): lambda o: Attempt(f"/api/v1/watchlists/{o.watchlist}"),
+    ("POST", "/api/v1/watchlists/{watchlist_id}/entries"): lambda o: Attempt(
+        f"/api/v1/watchlists/{o.watchlist}/entries", body={"addresses": "ethereum:0x" + "8" * 40}),
+    ("DELETE", "/api/v1/watchlists/{watchlist_id}/entries/{chain}/{address}"): lambda o: Attempt(
+        f"/api/v1/watchlists/{o.watchlist}/entries/ethereum/0x{'7' * 40}"),
+    ("GET", "/api/v1/exports/watchlists/{watchlist_id}.{fmt}"): lambda o: Attempt(
+        f"/api/v1/exports/watchlists/{o.watchlist}.csv"),
     # staff-only, not owner-scoped: a signed-in non-staff user is refused like anyone else
     ("POST", "/api/v1/collectors/{name}/trigger"): lambda o: Attempt("/api/v1/collectors/ethereum.transfers/trigger"),
     ("GET", "/api/v1/trading/accounts"): lambda o: Attempt("/api/v1/trading/accounts", own=True),
@@ -151,6 +173,9 @@ def owner_state(owned: Owned) -> dict:
         "rule_destinations": list(AlertRule.objects.get(pk=owned.rule).destinations.values_list("pk", flat=True)),
         "destination": model_to_dict(AlertDestination.objects.get(pk=owned.destination)),
         "alerts": list(Alert.objects.filter(rule_id=owned.rule).order_by("pk").values()),
+        "token": model_to_dict(ApiToken.objects.get(pk=owned.token)),
+        "watchlist": model_to_dict(Watchlist.objects.get(pk=owned.watchlist)),
+        "watchlist_entries": list(WatchlistEntry.objects.filter(watchlist_id=owned.watchlist).values()),
     }
 
 
@@ -192,7 +217,7 @@ def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_e
             assert response.status_code in (403, 404), (method, path, response.status_code)
 
     assert owner_state(owned) == before
-    assert len(answers) == len(CASES) == 36
+    assert len(answers) == len(CASES) == 47
 
 
 # --- WebSocket ---------------------------------------------------------------------------------------

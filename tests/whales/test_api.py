@@ -635,9 +635,9 @@ def test_schema_documents_every_endpoint_and_its_parameters(api_client):
     }
     whale_params = {p["name"] for p in paths["/api/v1/whales"]["get"]["parameters"]}
     assert whale_params == {"chain", "type", "is_tracked", "min_roi", "activity_window", "label", "entity",
-                            "search", "sort_by", "order", "limit", "offset"}
+                            "search", "sort_by", "order", "limit", "offset", "watchlist"}
     event_params = {p["name"] for p in paths["/api/v1/events/recent"]["get"]["parameters"]}
-    assert event_params == {"limit", "chain", "type", "min_value_usd", "since_id"}
+    assert event_params == {"limit", "chain", "type", "min_value_usd", "since_id", "watchlist"}
     trade_params = {p["name"] for p in paths["/api/v1/wallets/{chain}/{address}/trades"]["get"]["parameters"]}
     assert trade_params == {"chain", "address", "source", "direction", "cursor", "limit"}
     assert set(paths["/api/v1/wallets/{chain}/{address}"]["get"]["responses"]) == {"200", "400", "404"}

@@ -53,7 +53,7 @@ def test_owner_lists_refuse_unknown_parameters(api_client, user, path, query):
 def test_whale_list_names_its_known_parameters(api_client):
     detail = assert_error(api_client.get(f"{API}/whales?minRoi=1"), 400, "invalid_parameter")
     assert detail == ("Unknown parameter(s): minRoi. Known: activity_window, chain, entity, is_tracked, label, "
-                      "limit, min_roi, offset, order, search, sort_by, type.")
+                      "limit, min_roi, offset, order, search, sort_by, type, watchlist.")
 
 
 @pytest.mark.django_db
