@@ -81,6 +81,7 @@ class CollectorTriggerView(APIView):
     @extend_schema(
         operation_id="collector_trigger", request=None,
         responses={202: CollectorTriggerSerializer,
+                   401: OpenApiResponse(ErrorSerializer, description="not signed in (not_authenticated)"),
                    403: OpenApiResponse(ErrorSerializer, description="not staff (permission_denied)"),
                    404: OpenApiResponse(ErrorSerializer, description="not_found"),
                    409: OpenApiResponse(ErrorSerializer, description="a long-running monitor (not_triggerable)")},

@@ -60,6 +60,7 @@ function row(item, rank) {
 async function load() {
   const request = ++latest;
   const params = filters();
+  const query = params.toString();  // what this answer is for (the form may have changed before it arrives)
   params.set("limit", String(pageSize));
   params.set("offset", String(offset));
   root.dataset.loading = "true";
@@ -74,7 +75,7 @@ async function load() {
     next.hidden = offset + page.items.length >= page.total;
     json.href = `/api/v1/smart-money/wallets?${params}`;
     root.dataset.total = String(page.total);
-    root.dataset.query = filters().toString();
+    root.dataset.query = query;
   } catch (error) {
     if (request !== latest) return;
     body.replaceChildren();
