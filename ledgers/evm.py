@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
-from web3 import HTTPProvider
 
 from ledgers.errors import SourceError, SourceUnavailable
 from ledgers.http import RETRY_STATUSES, retrying_session
@@ -48,6 +47,10 @@ class JsonRpcTransport:
 
     def __init__(self, url: str, *, timeout_s: float, retries: int, backoff_s: float = 0.5) -> None:
         self.url = url
+        # Imported here, not at the top: web3 costs a process about 27 MB, and every web and worker process imports
+        # this module at start (the collector registry) while only the collecting ones ever open a transport.
+        from web3 import HTTPProvider
+
         session = retrying_session(retries=retries, backoff_s=backoff_s)  # JSON-RPC POSTs are reads: any method
         self._provider = HTTPProvider(
             url, session=session, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None

@@ -9,9 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector
 
 from ledgers.evm import METHOD_NOT_FOUND, JsonRpcTransport, RpcError, quantity
@@ -220,6 +217,8 @@ READ_PATH_BATCH = "json_rpc_batch"
 def _aggregate3_data(queries: Sequence[BalanceQuery]) -> str:
     """``aggregate3`` calldata reading each query with allowFailure=true: ``getEthBalance`` on Multicall3 itself
     for ETH, the token's ``balanceOf`` for a token (eth-abi encoding)."""
+    from eth_abi import encode as abi_encode  # here: eth-abi costs every process ~25 MB; only holdings reads use it
+
     words: dict[str, bytes] = {}  # each whale is read once per token: encode its address once
     calls = []
     for q in queries:
@@ -234,6 +233,9 @@ def _aggregate3_data(queries: Sequence[BalanceQuery]) -> str:
 def _aggregate3_results(response: Any, count: int) -> list[tuple[bool, bytes]] | None:
     """The ``(success, returnData)`` pairs of an aggregate3 eth_call; None when the call as a whole failed or its
     return does not decode as ``count`` results."""
+    from eth_abi import decode as abi_decode  # imported here: see _aggregate3_data
+    from eth_abi.exceptions import DecodingError
+
     data, _ = _call_bytes(response)
     if not data:
         return None

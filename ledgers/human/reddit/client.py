@@ -9,8 +9,6 @@ Reddit asks API clients for a descriptive User-Agent and allows about 10 unauthe
 
 from typing import Any
 
-import praw
-import prawcore.exceptions as praw_errors
 import requests
 from django.conf import settings
 
@@ -81,6 +79,8 @@ class RedditPrawClient:
         self.budget = budget
         self.requests_made = 0
         self._session = requests.Session()
+        import praw  # here, not at the top: only a process that reads Reddit with credentials pays for PRAW
+
         self._reddit = praw.Reddit(
             client_id=client_id, client_secret=client_secret, user_agent=user_agent, reddit_url=reddit_url.rstrip("/"),
             oauth_url=self.base_url, timeout=max(int(timeout_s), 1), check_for_updates=False,
@@ -105,6 +105,8 @@ class RedditPrawClient:
                 self.budget.spend()
             except BudgetExhausted as exc:
                 raise RedditUnavailable(str(exc)) from exc
+        import prawcore.exceptions as praw_errors
+
         where = f"{self.base_url}/r/{subreddit}/{listing}"
         try:
             submissions = list(getattr(self._reddit.subreddit(subreddit), listing)(limit=min(limit, 100)))
