@@ -481,6 +481,8 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)  # STARTTLS (port 587)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)  # implicit TLS (port 465)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_S", default=10.0)
+# The file backend's folder (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend): one file per message.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="whaletrack@localhost")
 # The sender of account e-mail (verification, password reset) and of alert e-mail.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="WhaleTrack <whaletrack@localhost>")

@@ -38,10 +38,19 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
         pytest.fail("the browser tests need REDIS_URL and a PostgreSQL DATABASE_URL (shared by two processes)")
     call_command("collectstatic", interactive=False, verbosity=0)  # WhiteNoise serves STATIC_ROOT (DEBUG off)
     log = tmp_path / "daphne.log"
-    env = {"REDIS_URL": redis_url, "ALERTS_PUBLIC_FEED": "false", "CHANNEL_LAYER_CAPACITY": "1000"}
+    env = {"REDIS_URL": redis_url, "ALERTS_PUBLIC_FEED": "false", "CHANNEL_LAYER_CAPACITY": "1000",
+           # account e-mail (sign-up confirmation, password reset) as files the test reads: ``mail_dir``
+           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+           "EMAIL_FILE_PATH": str(tmp_path / "mail")}
     with processes.daphne_server(log, env) as url:
         yield url.replace("ws://", "http://", 1)
     print(f"daphne log: {log}")
+
+
+@pytest.fixture
+def mail_dir(tmp_path) -> Path:
+    """Where the ``daphne_server`` writes the e-mail it sends, one file per message."""
+    return tmp_path / "mail"
 
 
 @pytest.fixture
