@@ -124,6 +124,23 @@ def test_refused_urls_name_the_reason_and_store_nothing(user, url, reason):
     assert AlertDestination.objects.count() == 0
 
 
+def test_the_api_refuses_a_url_with_the_reason_and_changes_nothing(user):
+    client = client_of(user)
+    mine = destination_create(owner_id=user.pk, name="ops", url=DISCORD)
+    sealed = bytes(AlertDestination.objects.get(pk=mine.pk).url_encrypted)
+
+    created = client.post(DESTINATIONS, {"name": "x", "url": "script:///bin/sh"}, format="json")
+    updated = client.patch(f"{DESTINATIONS}/{mine.pk}", {"url": "json://10.0.0.7/hook"}, format="json")
+
+    assert (created.status_code, created.json()["code"]) == (400, "destination_refused")
+    assert created.json()["detail"].startswith("url: the scheme must be one of ")
+    assert updated.json() == {"code": "destination_refused", "detail": (
+        "url: address not allowed: the host resolves to a loopback, private, link-local, multicast, metadata or "
+        "unspecified address")}
+    assert AlertDestination.objects.count() == 1
+    assert bytes(AlertDestination.objects.get(pk=mine.pk).url_encrypted) == sealed
+
+
 def test_loopback_targets_are_allowed_inside_the_webhook_allowance(settings, receiver):
     settings.ALERTS_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
