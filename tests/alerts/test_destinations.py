@@ -7,6 +7,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.destinations import (
@@ -292,3 +293,15 @@ def test_the_admin_refuses_a_rule_naming_another_users_destination(client, djang
     assert response.status_code == 200
     assert "Only destinations of the rule&#x27;s owner." in response.content.decode()
     assert list(rule.destinations.all()) == []
+
+
+def test_a_new_url_is_sealed_again_and_must_be_verified_again(user):
+    destination = destination_create(owner_id=user.pk, name="ops", url=DISCORD)
+    AlertDestination.objects.filter(pk=destination.pk).update(verified_at=timezone.now(), consecutive_failures=3)
+
+    body = client_of(user).patch(f"{DESTINATIONS}/{destination.pk}", {"url": "tgram://123456789:AAbb/-1001"},
+                                 format="json").json()
+
+    assert (body["service"], body["hint"], body["verified_at"], body["consecutive_failures"]) == (
+        "tgram", "tgram://…1001", None, 0)
+    assert destination_url(AlertDestination.objects.get(pk=destination.pk)) == "tgram://123456789:AAbb/-1001"
