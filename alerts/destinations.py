@@ -4,7 +4,9 @@ message that verifies one, and the delivery of alerts and digests to them.
 URLs (``destination_url_check``): at most ALERTS_DESTINATION_MAX_URL_LENGTH characters; the Apprise scheme must
 be in ALERTS_DESTINATION_SCHEMES (schemes that run commands or talk to this machine, such as script://,
 windows://, dbus://, syslog://, are never in the default list) and Apprise must parse it. Options that make
-Apprise read local files (``template=``, ``pgpkey=``...) are refused. The network host the plugin will contact
+Apprise read local files (``template=``, ``pgpkey=``...) are refused (and templates are off in Apprise's
+asset). Redirects are never followed (``redirect=no`` and the asset), so a public host cannot bounce a send
+to an internal address. The network host the plugin will contact
 is checked like a webhook's (``alerts.targets.host_check``: public addresses only, unless inside
 ALERTS_WEBHOOK_ALLOWED_NETWORKS): the URL's host for json/jsons/ntfy (self-hosted)/gotify/..., the ``smtp=``
 server (or the URL's host) for mailto. Services whose API host is fixed in Apprise (Telegram, Discord, Slack,
@@ -68,7 +70,7 @@ FIXED_HOST_SCHEMES = frozenset({"tgram", "discord", "slack", "pover", "msteams"}
 # URL options that make Apprise read a local file (a payload template, a PGP key) or attach one.
 REFUSED_OPTIONS = frozenset({"template", "tpl", "pgpkey", "pgppub", "pgppriv", "pgp", "attach", "config"})
 # Options this module sets itself on every send (a user's value is replaced).
-OWN_OPTIONS = frozenset({"format", "href", "blocks", "cto", "rto", "+idempotency-key"})
+OWN_OPTIONS = frozenset({"format", "href", "blocks", "cto", "rto", "redirect", "+idempotency-key"})
 
 
 class DestinationKeyMissing(Misconfigured):
@@ -187,7 +189,7 @@ def destination_url_check(url: str, *, resolve_strict: bool = False) -> CheckedU
     options = {key.lower() for key, _ in parse_qsl(query, keep_blank_values=True)}
     if refused := sorted(options & REFUSED_OPTIONS):
         raise DestinationRefused(f"url: option(s) not allowed: {', '.join(refused)}.")
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    plugin = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
     if plugin is None or not (_plugin_protocols(plugin) & {scheme}):
         raise DestinationRefused("url: not a valid Apprise URL for this service.")
     for host, port in _network_hosts(plugin, scheme):
@@ -292,7 +294,7 @@ def _send_url(url: str, *, service: str, message: Message, idempotency_key: str 
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in OWN_OPTIONS]
     timeout = f"{settings.ALERTS_DESTINATION_TIMEOUT_S:g}"
-    query += [("cto", timeout), ("rto", timeout)]
+    query += [("cto", timeout), ("rto", timeout), ("redirect", "no")]
     if service == "discord":
         query.append(("format", "markdown"))  # Apprise sends an embed only when the URL asks for Markdown
         if message.link:
@@ -304,6 +306,15 @@ def _send_url(url: str, *, service: str, message: Message, idempotency_key: str 
     if idempotency_key and service in ("json", "jsons"):
         query.append(("+Idempotency-Key", idempotency_key))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _asset() -> apprise.AppriseAsset:
+    """Apprise's settings for every send: our name; no cache files on disk (``storage_mode`` memory: a worker's
+    home may be read-only); no payload templates (they read local files); and no HTTP redirects followed (a
+    public host answering 307 to an internal address would get around the host check)."""
+    return apprise.AppriseAsset(app_id="WhaleTrack", app_desc="WhaleTrack whale alerts",
+                                app_url="https://github.com/whaletrack", secure_logging=True, storage_mode="memory",
+                                allow_templates=False, http_redirects=False)
 
 
 BODY_FORMATS = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN,
@@ -321,9 +332,7 @@ def message_send(*, url: str, service: str, message: Message, idempotency_key: s
         raise DeliveryTerminal(f"refused: {exc.detail}") from exc
     except WebhookTargetUnresolved as exc:
         raise DeliveryRetryable("the host name does not resolve") from exc
-    # storage_mode memory: Apprise keeps no cache files on disk (a worker's home may be read-only).
-    asset = apprise.AppriseAsset(app_id="WhaleTrack", app_desc="WhaleTrack whale alerts",
-                                 app_url="https://github.com/whaletrack", secure_logging=True, storage_mode="memory")
+    asset = _asset()
     notifier = apprise.Apprise(asset=asset)
     if not notifier.add(_send_url(url, service=service, message=message, idempotency_key=idempotency_key)):
         raise DeliveryTerminal("refused: not a valid Apprise URL for this service")

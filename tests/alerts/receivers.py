@@ -35,8 +35,9 @@ class ServiceReceiver(LoopbackServer):
     """Records every POST and answers the scripted statuses in turn (the last repeats). The reply body is what the
     service's API answers on success: Slack's incoming webhook "ok", Telegram's {"ok": true, ...}, else {}."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, location: str = "") -> None:
         self.statuses = list(statuses or [200])
+        self.location = location  # sent as Location with a 3xx status
         self.requests: list[Received] = []
         self.lock = threading.Lock()
         receiver = self
@@ -55,6 +56,8 @@ class ServiceReceiver(LoopbackServer):
                          else b'{"ok": true, "result": {"message_id": 1}}' if self.path.startswith("/bot")
                          else b"{}")
                 self.send_response(status)
+                if receiver.location and 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Type", "text/plain" if reply == b"ok" else "application/json")
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()

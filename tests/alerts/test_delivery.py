@@ -24,7 +24,7 @@ from alerts.models import Alert, AlertDelivery, AlertKind, AlertStatus, Delivery
 from alerts.services import alert_deliver, digests_flush, events_publish
 from alerts.tokens import api_token_create
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, UserFactory, memory_layer
-from tests.alerts.receivers import receiver, service_apis, smtp
+from tests.alerts.receivers import ServiceReceiver, receiver, service_apis, smtp
 from tests.whales.factories import EntityFactory, TradeFactory, WhaleEventFactory, WhaleFactory
 
 __all__ = ["memory_layer", "receiver", "service_apis", "smtp"]  # fixtures imported from their modules
@@ -135,6 +135,17 @@ def test_a_destination_failing_n_deliveries_in_a_row_is_paused_until_a_test_succ
         DestinationStatus.ACTIVE, 0, None)
     assert destination.verified_at is not None
     assert receiver.requests[-1].json["title"] == "WhaleTrack test message"
+
+
+def test_a_redirect_is_not_followed(receiver, memory_layer):
+    bouncer = ServiceReceiver([307], location=f"{receiver.url}/internal")
+    try:
+        rule, _ = rule_with(f"json://{bouncer.host}/hook")
+        delivery = deliver(moved_alert(rule))
+    finally:
+        bouncer.close()
+
+    assert (delivery.status, len(bouncer.requests), receiver.requests) == (DeliveryStatus.FAILED, 3, [])
 
 
 def test_a_queued_delivery_of_a_destination_paused_since_is_skipped(receiver, memory_layer):

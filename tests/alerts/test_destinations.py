@@ -7,6 +7,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.destinations import (
@@ -122,6 +123,23 @@ def test_refused_urls_name_the_reason_and_store_nothing(user, url, reason):
     assert reason in refused.value.detail
     assert refused.value.code == "destination_refused"
     assert AlertDestination.objects.count() == 0
+
+
+def test_the_api_refuses_a_url_with_the_reason_and_changes_nothing(user):
+    client = client_of(user)
+    mine = destination_create(owner_id=user.pk, name="ops", url=DISCORD)
+    sealed = bytes(AlertDestination.objects.get(pk=mine.pk).url_encrypted)
+
+    created = client.post(DESTINATIONS, {"name": "x", "url": "script:///bin/sh"}, format="json")
+    updated = client.patch(f"{DESTINATIONS}/{mine.pk}", {"url": "json://10.0.0.7/hook"}, format="json")
+
+    assert (created.status_code, created.json()["code"]) == (400, "destination_refused")
+    assert created.json()["detail"].startswith("url: the scheme must be one of ")
+    assert updated.json() == {"code": "destination_refused", "detail": (
+        "url: address not allowed: the host resolves to a loopback, private, link-local, multicast, metadata or "
+        "unspecified address")}
+    assert AlertDestination.objects.count() == 1
+    assert bytes(AlertDestination.objects.get(pk=mine.pk).url_encrypted) == sealed
 
 
 def test_loopback_targets_are_allowed_inside_the_webhook_allowance(settings, receiver):
@@ -275,3 +293,15 @@ def test_the_admin_refuses_a_rule_naming_another_users_destination(client, djang
     assert response.status_code == 200
     assert "Only destinations of the rule&#x27;s owner." in response.content.decode()
     assert list(rule.destinations.all()) == []
+
+
+def test_a_new_url_is_sealed_again_and_must_be_verified_again(user):
+    destination = destination_create(owner_id=user.pk, name="ops", url=DISCORD)
+    AlertDestination.objects.filter(pk=destination.pk).update(verified_at=timezone.now(), consecutive_failures=3)
+
+    body = client_of(user).patch(f"{DESTINATIONS}/{destination.pk}", {"url": "tgram://123456789:AAbb/-1001"},
+                                 format="json").json()
+
+    assert (body["service"], body["hint"], body["verified_at"], body["consecutive_failures"]) == (
+        "tgram", "tgram://…1001", None, 0)
+    assert destination_url(AlertDestination.objects.get(pk=destination.pk)) == "tgram://123456789:AAbb/-1001"
