@@ -41,10 +41,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import apprise
 from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
@@ -59,6 +58,9 @@ from whales.errors import ApplicationError, InvalidParameter, Misconfigured
 from whales.jobs import task_enqueue_on_commit
 from whales.quotas import owner_quota_check
 from whales.sealing import Binding, fernet_build, seal, unseal
+
+if TYPE_CHECKING:
+    import apprise
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +191,8 @@ def destination_url_check(url: str, *, resolve_strict: bool = False) -> CheckedU
     options = {key.lower() for key, _ in parse_qsl(query, keep_blank_values=True)}
     if refused := sorted(options & REFUSED_OPTIONS):
         raise DestinationRefused(f"url: option(s) not allowed: {', '.join(refused)}.")
+    import apprise  # here, not at the top: Apprise's plugins cost a process ~15 MB; only senders and savers need it
+
     plugin = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
     if plugin is None or not (_plugin_protocols(plugin) & {scheme}):
         raise DestinationRefused("url: not a valid Apprise URL for this service.")
@@ -308,17 +312,15 @@ def _send_url(url: str, *, service: str, message: Message, idempotency_key: str 
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def _asset() -> apprise.AppriseAsset:
+def _asset() -> "apprise.AppriseAsset":
     """Apprise's settings for every send: our name; no cache files on disk (``storage_mode`` memory: a worker's
     home may be read-only); no payload templates (they read local files); and no HTTP redirects followed (a
     public host answering 307 to an internal address would get around the host check)."""
+    import apprise
+
     return apprise.AppriseAsset(app_id="WhaleTrack", app_desc="WhaleTrack whale alerts",
                                 app_url="https://github.com/whaletrack", secure_logging=True, storage_mode="memory",
                                 allow_templates=False, http_redirects=False)
-
-
-BODY_FORMATS = {"html": apprise.NotifyFormat.HTML, "markdown": apprise.NotifyFormat.MARKDOWN,
-                "text": apprise.NotifyFormat.TEXT}
 
 
 def message_send(*, url: str, service: str, message: Message, idempotency_key: str = "") -> None:
@@ -332,11 +334,13 @@ def message_send(*, url: str, service: str, message: Message, idempotency_key: s
         raise DeliveryTerminal(f"refused: {exc.detail}") from exc
     except WebhookTargetUnresolved as exc:
         raise DeliveryRetryable("the host name does not resolve") from exc
+    import apprise
+
     asset = _asset()
     notifier = apprise.Apprise(asset=asset)
     if not notifier.add(_send_url(url, service=service, message=message, idempotency_key=idempotency_key)):
         raise DeliveryTerminal("refused: not a valid Apprise URL for this service")
-    if not notifier.notify(body=message.body, title=message.title, body_format=BODY_FORMATS[message.style]):
+    if not notifier.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat(message.style)):
         raise DeliveryRetryable(f"{service}: the service did not accept the message or could not be reached")
 
 
