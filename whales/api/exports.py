@@ -164,7 +164,7 @@ _FORMAT_PARAM = OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(FO
                                  description="csv (RFC 4180, header row) or json (one array of objects).")
 
 
-def _export_schema(operation_id: str, params: type | None, description: str):
+def _export_schema(operation_id: str, params: type | None, description: str = "", extra: dict | None = None):
     return extend_schema(
         operation_id=operation_id, description=description,
         parameters=[_FORMAT_PARAM, *([params] if params else [])],
@@ -174,6 +174,7 @@ def _export_schema(operation_id: str, params: type | None, description: str):
             400: OpenApiResponse(ErrorSerializer, description="invalid_parameter (a bad or unknown parameter) or "
                                                               "export_too_large (more than EXPORT_MAX_ROWS rows)."),
             404: OpenApiResponse(ErrorSerializer, description="A format other than csv or json (not_found)."),
+            **(extra or {}),
         },
     )
 
@@ -290,7 +291,11 @@ class WatchlistExportView(ExportView):
                           whale_name=Subquery(whale.values("name")[:1]),
                           is_tracked=Subquery(whale.values("is_tracked")[:1])))
 
-    @_export_schema("export_watchlist", None, "One watchlist's wallets (yours or a published one), oldest first, "
-                    "streamed, each with its stored whale's id, name and tracked flag (empty when none is stored).")
+    @_export_schema(
+        "export_watchlist", None,
+        "One watchlist's wallets (yours or a published one), oldest first, streamed, each with its stored whale's "
+        "id, name and tracked flag (empty when none is stored).",
+        extra={401: OpenApiResponse(ErrorSerializer, description="Not signed in (not_authenticated)."),
+               404: OpenApiResponse(ErrorSerializer, description="No such watchlist you may see, or another format.")})
     def get(self, request: Request, fmt: str, watchlist_id: int) -> StreamingHttpResponse:
         return super().get(request, fmt)

@@ -162,7 +162,8 @@ class WatchlistDetailView(APIView):
                                                   context={"user_id": request.user.pk}).data)
 
     @extend_schema(operation_id="watchlist_update", parameters=[LIST_ID], request=WatchlistUpdateSerializer,
-                   responses={200: WatchlistDetailSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT})
+                   responses={200: WatchlistDetailSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND,
+                              409: CONFLICT})
     def patch(self, request: Request, watchlist_id: int) -> Response:
         body = validated(WatchlistUpdateSerializer, request.data)
         watchlist = watchlist_get(user=request.user, watchlist_id=watchlist_id, write=True)
@@ -172,7 +173,7 @@ class WatchlistDetailView(APIView):
                                                   context={"user_id": request.user.pk}).data)
 
     @extend_schema(operation_id="watchlist_delete", parameters=[LIST_ID],
-                   responses={204: None, 404: NOT_FOUND, 409: CONFLICT})
+                   responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: CONFLICT})
     def delete(self, request: Request, watchlist_id: int) -> Response:
         watchlist_delete(watchlist=watchlist_get(user=request.user, watchlist_id=watchlist_id, write=True),
                          user=request.user)
@@ -185,7 +186,8 @@ class WatchlistEntriesView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="watchlist_entries_add", parameters=[LIST_ID], request=WatchlistPasteSerializer,
-                   responses={200: WatchlistPasteResultSerializer, 400: BAD_REQUEST, 404: NOT_FOUND})
+                   responses={200: WatchlistPasteResultSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED,
+                              404: NOT_FOUND})
     def post(self, request: Request, watchlist_id: int) -> Response:
         body = validated(WatchlistPasteSerializer, request.data)
         watchlist = watchlist_get(user=request.user, watchlist_id=watchlist_id, write=True)
@@ -204,7 +206,7 @@ class WatchlistEntryView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="watchlist_entry_remove", parameters=[LIST_ID],
-                   responses={204: None, 404: NOT_FOUND})
+                   responses={204: None, 400: BAD_REQUEST, 401: UNAUTHORIZED, 404: NOT_FOUND})
     def delete(self, request: Request, watchlist_id: int, chain: str, address: str) -> Response:
         watchlist = watchlist_get(user=request.user, watchlist_id=watchlist_id, write=True)
         if not watchlist_entry_remove(watchlist=watchlist, user=request.user, chain=chain, address=address):
