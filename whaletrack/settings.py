@@ -560,7 +560,7 @@ API_READ_CACHE_TTL_S = env.int("API_READ_CACHE_TTL_S", default=10)
 # Streamed exports (GET /api/v1/exports/...): at most this many rows in one export (more is a 400
 # export_too_large, narrow the filters), read from a server-side cursor this many rows at a time.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=1_000_000)
-EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=2000)
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=500)
 SMART_MONEY_CACHE_LIST_TTL = env.int("SMART_MONEY_CACHE_LIST_TTL", default=300)
 SMART_MONEY_CACHE_DETAIL_TTL = env.int("SMART_MONEY_CACHE_DETAIL_TTL", default=600)
 SMART_MONEY_CACHE_STATS_TTL = env.int("SMART_MONEY_CACHE_STATS_TTL", default=300)

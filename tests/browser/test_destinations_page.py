@@ -7,6 +7,9 @@ from cryptography.fernet import Fernet
 from tests.alerts.receivers import ServiceReceiver
 from tests.browser.helpers import sign_in
 
+# serialized_rollback, as every transactional test: a plain flush re-creates the content types, and the next
+# serialized test then fails to restore its own over them.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PASSWORD = "pw-destinations-1"
 
 
