@@ -21,21 +21,30 @@ from alerts.selectors import feed_allowed, feed_since_id
 from alerts.tokens import api_token_create, api_token_list, api_token_revoke
 from whales.errors import InvalidParameter, NotFound
 from whales.models import Direction
+from whales.models.watchlists import WatchlistEntry
 from whales.selectors import event_recent_list, page_filter_choices
+from whales.watchlists import watchlist_visible
 
 LIVE_INITIAL_EVENTS = 50
 
 
 def live_page(request: HttpRequest) -> HttpResponse:
-    """``/live/``: the full-width live feed with filter controls. Signed-in users only, unless
-    ``ALERTS_PUBLIC_FEED``. The newest events are rendered; the page's script then follows
-    ``/ws/events/`` and backfills from the largest stored id after every (re)connect."""
+    """``/live/``: the full-width live feed with filter controls (a watchlist of yours or a published one among
+    them). Signed-in users only, unless ``ALERTS_PUBLIC_FEED``. The newest events are rendered; the page's
+    script then follows ``/ws/events/`` and backfills from the largest stored id after every (re)connect."""
     if not feed_allowed(request.user):
         return redirect_to_login(request.get_full_path())
+    watchlists = list(watchlist_visible(request.user))
+    wallets: dict[str, list[str]] = {str(w.pk): [] for w in watchlists}
+    for list_id, chain, address in WatchlistEntry.objects.filter(watchlist__in=watchlists).values_list(
+            "watchlist_id", "chain", "address"):
+        wallets[str(list_id)].append(f"{chain}:{address}")
     return render(request, "alerts/live.html", {
         **page_filter_choices(),
         "events": event_recent_list(limit=LIVE_INITIAL_EVENTS),
         "feed_since_id": feed_since_id(),
+        # the page filters its backfill and reloads by the chosen list too: each list's "chain:address" keys
+        "watchlists": watchlists, "watchlist_wallets": wallets,
     })
 
 

@@ -158,6 +158,9 @@ export function eventMatches(filter, event) {
   if (filter.whaleKeys) {
     if (!event.whale || !filter.whaleKeys.has(`${event.whale.chain}:${event.whale.address}`)) return false;
   }
+  if (filter.watchlistKeys) {
+    if (!event.whale || !filter.watchlistKeys.has(`${event.whale.chain}:${event.whale.address}`)) return false;
+  }
   return true;
 }
 

@@ -8,6 +8,8 @@ const panel = document.getElementById("feed-panel");
 const form = document.getElementById("feed-filters");
 const note = document.getElementById("feed-filter-note");
 let current = null;  // null = everything
+const walletsNode = document.getElementById("watchlist-wallets");
+const watchlistWallets = walletsNode ? JSON.parse(walletsNode.textContent) : {};  // list id -> ["chain:address"]
 
 function readFilter() {
   const checked = (name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((input) => input.value);
@@ -15,21 +17,24 @@ function readFilter() {
   const eventTypes = checked("event_types");
   const min = form.elements.min_value_usd.value.trim();
   const options = [...form.elements.whales.selectedOptions];
+  const watchlist = form.elements.watchlist ? form.elements.watchlist.value : "";
   const filter = {
     chains: chains.length ? chains : null,
     event_types: eventTypes.length ? eventTypes : null,
     min_value_usd: min === "" ? null : min,
     whales: options.length ? options.map((option) => Number(option.value)) : null,
     whaleKeys: options.length ? new Set(options.map((o) => `${o.dataset.chain}:${o.dataset.address}`)) : null,
+    watchlist: watchlist === "" ? null : Number(watchlist),
+    watchlistKeys: watchlist === "" ? null : new Set(watchlistWallets[watchlist] || []),
   };
-  const any = filter.chains || filter.event_types || filter.min_value_usd !== null || filter.whales;
+  const any = filter.chains || filter.event_types || filter.min_value_usd !== null || filter.whales || filter.watchlist;
   return any ? filter : null;
 }
 
 function wireFilter(filter) {
   // Sent after every (re)connect; all fields, so a cleared filter widens the server's one too.
-  if (!filter) return { chains: null, event_types: null, min_value_usd: null, whales: null };
-  const { whaleKeys, ...wire } = filter;  // eslint-disable-line no-unused-vars
+  if (!filter) return { chains: null, event_types: null, min_value_usd: null, whales: null, watchlist: null };
+  const { whaleKeys, watchlistKeys, ...wire } = filter;  // eslint-disable-line no-unused-vars
   return wire;
 }
 
@@ -40,6 +45,10 @@ function describe(filter) {
   if (filter.event_types) parts.push(`types: ${filter.event_types.join(", ")}`);
   if (filter.min_value_usd !== null) parts.push(`value ≥ ${filter.min_value_usd} USD`);
   if (filter.whales) parts.push(`${filter.whales.length} whale(s)`);
+  if (filter.watchlist) {
+    const option = form.elements.watchlist.selectedOptions[0];
+    parts.push(`watchlist: ${option ? option.textContent : filter.watchlist}`);
+  }
   return `Showing ${parts.join("; ")}.`;
 }
 
@@ -55,6 +64,7 @@ async function reload() {
   if (current?.chains?.length === 1) params.set("chain", current.chains[0]);
   if (current?.event_types?.length === 1) params.set("type", current.event_types[0]);
   if (current?.min_value_usd !== null && current?.min_value_usd !== undefined) params.set("min_value_usd", current.min_value_usd);
+  if (current?.watchlist) params.set("watchlist", String(current.watchlist));
   table.clear();
   feed.seen.clear();
   try {

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.helpers import sign_in
-from tests.whales.factories import WhaleFactory
+from tests.whales.factories import WhaleEventFactory, WhaleFactory
 from whales.models.watchlists import Watchlist, WatchlistEntry
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -19,8 +19,10 @@ def setup(user_model) -> dict:
     user_model.objects.create_user(username="watcher", password=PASSWORD)
     whales = [WhaleFactory(name=f"Fund {n}") for n in range(3)]
     untracked = WhaleFactory(name="Dormant", is_tracked=False)
+    events = [WhaleEventFactory(whale=w, summary=f"{w.name} moved") for w in whales]
     return {"whales": [(w.pk, w.chain, w.address, w.name) for w in whales],
-            "untracked": (untracked.pk, untracked.chain, untracked.address, untracked.name)}
+            "untracked": (untracked.pk, untracked.chain, untracked.address, untracked.name),
+            "events": [e.pk for e in events]}
 
 
 def test_make_fill_and_filter_by_a_watchlist(browser, daphne_server, run, django_user_model):
@@ -63,3 +65,16 @@ def test_make_fill_and_filter_by_a_watchlist(browser, daphne_server, run, django
         "rows => rows.map(r => r.dataset.whaleId)"))
     assert listed == sorted([id0, id2, untracked_id])
     assert page.inner_text("#whale-count").startswith("1\u20133 of 3 whales")
+
+    # the live feed filtered by the list: its reload shows the events of its wallets only (Fund 0 and Fund 2)
+    page.goto(f"{daphne_server}/live/")
+    page.select_option("#feed-watchlist", str(watchlist_id))
+    page.click("#feed-filter-apply")
+    page.wait_for_function("() => document.getElementById('feed-filter-note').textContent === "
+                           "'Showing watchlist: desk.'", timeout=20_000)
+    event0, _, event2 = data["events"]
+    page.wait_for_function("() => document.querySelectorAll('#feed-rows tr[data-event-id]').length === 2",
+                           timeout=20_000)
+    shown = sorted(int(v) for v in page.locator("#feed-rows tr[data-event-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.eventId)"))
+    assert shown == sorted([event0, event2])
