@@ -126,7 +126,7 @@ def scene(chain, feed_url, django_user_model):
             assert time.monotonic() < deadline, "no answer to the filter"
             time.sleep(0.02)
         assert filtered.frames.pop(0) == {"type": "filter", "filter": {
-            "chains": None, "event_types": None, "min_value_usd": None, "whales": [tracked.id]}}
+            "chains": None, "event_types": None, "min_value_usd": None, "whales": [tracked.id], "watchlist": None}}
         yield FeedScene(chain, whale, friend, stranger, large_wei, clients)
     finally:
         for client in clients.values():
