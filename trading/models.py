@@ -37,6 +37,19 @@ class Venue(models.TextChoices):
     HYPERLIQUID = "hyperliquid", "Hyperliquid mid price"
 
 
+class LiveVenue(models.TextChoices):
+    """Where a live account's orders go (``trading.adapters``); a paper account has none."""
+
+    HYPERLIQUID = "hyperliquid", "Hyperliquid"
+    COINSPOT = "coinspot", "Coinspot"
+
+
+LIVE_LIMIT_FIELDS = ("max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
+                     "max_orders_per_day", "min_order_usd", "max_order_notional_usd", "max_daily_notional_usd",
+                     "price_band_percent", "flatten_on_daily_loss")
+"""The limits an owner confirms before an account may trade live; changing any of them voids the confirmation."""
+
+
 class Account(models.Model):
     """A trading account with its cash, halt flag and per-account safety limits (DESIGN.md §10).
 
@@ -64,6 +77,20 @@ class Account(models.Model):
     max_orders_per_day = models.PositiveIntegerField(default=100)
     min_order_usd = usd_field(default=Decimal("10"))
     flatten_on_daily_loss = models.BooleanField(default=True)
+    # Live-only limits (trading.live): notional caps per order and per UTC day, and the market-order price band.
+    max_order_notional_usd = usd_field(default=Decimal("1000"))
+    max_daily_notional_usd = usd_field(default=Decimal("5000"))
+    price_band_percent = percent_field(default=Decimal("2"))
+    # Live trading (issue 18): the venue, staff's live mode (``mode``) and the owner's confirmation of the limits.
+    live_venue = models.CharField(max_length=20, choices=LiveVenue.choices, blank=True,
+                                  help_text="Venue of live orders; blank for a paper account.")
+    live_confirmed_limits = models.JSONField(null=True, blank=True,
+                                             help_text="The limits the owner confirmed (LIVE_LIMIT_FIELDS).")
+    live_confirmed_at = models.DateTimeField(null=True, blank=True)
+    live_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+")
+    fills_synced_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="Venue fills are imported up to this time (reconciliation).")
     slippage_bps = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("5"))
     fee_bps = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("10"))
     created_at = models.DateTimeField(default=timezone.now)
@@ -133,9 +160,18 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown (submit timed out; being resolved)"
 
 
 OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+
+
+class OrderVenue(models.TextChoices):
+    """Where an order or fill executed: the paper book or a live venue."""
+
+    PAPER = "paper", "Paper"
+    HYPERLIQUID = "hyperliquid", "Hyperliquid"
+    COINSPOT = "coinspot", "Coinspot"
 
 
 class Order(models.Model):
@@ -157,6 +193,13 @@ class Order(models.Model):
     reject_reason = models.TextField(blank=True)
     filled_quantity = amount_field(default=Decimal(0))
     average_fill_price_usd = price_field(null=True, blank=True)
+    # Live orders: the venue, our cloid there, the venue's id, the reference price of the band and checks.
+    venue = models.CharField(max_length=20, choices=OrderVenue.choices, default=OrderVenue.PAPER)
+    cloid = models.CharField(max_length=66, blank=True)
+    venue_order_id = models.CharField(max_length=100, blank=True)
+    reduce_only = models.BooleanField(default=False)
+    reference_price_usd = price_field(null=True, blank=True)
+    expected_notional_usd = usd_field(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     filled_at = models.DateTimeField(null=True, blank=True)
@@ -227,9 +270,14 @@ class Fill(models.Model):
     fee_usd = usd_field()
     realized_pnl_usd = usd_field(null=True, blank=True)
     filled_at = models.DateTimeField()
+    venue = models.CharField(max_length=20, choices=OrderVenue.choices, default=OrderVenue.PAPER)
+    venue_fill_id = models.CharField(max_length=100, blank=True,
+                                     help_text="The venue's id of this execution (live fills); the import key.")
 
     class Meta:
         indexes = [models.Index(fields=["account", "filled_at"], name="trading_fill_acct_time")]
+        constraints = [models.UniqueConstraint(fields=["account", "venue", "venue_fill_id"],
+                                               condition=~models.Q(venue_fill_id=""), name="trading_fill_venue_uniq")]
 
     def __str__(self) -> str:
         return f"{self.side} {self.quantity} {self.symbol} @ {self.price_usd}"
@@ -309,12 +357,20 @@ class AccountAudit(models.Model):
 
 class ExchangeCredential(models.Model):
     """API credentials for a live exchange, Fernet-encrypted at rest (``trading.crypto``); never
-    logged, never shown in the admin or returned by the API."""
+    logged, never shown in the admin or returned by the API.
+
+    Hyperliquid: ``api_key`` is the main wallet's address (public) and ``secret`` an agent (API) wallet's private
+    key; the main wallet's key is never asked for. Coinspot: the API key and its secret. ``hint`` is what may be
+    shown (an address, the key's last characters); ``tested_*`` the last "Test connection" (a read-only call)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="credentials")
     exchange = models.CharField(max_length=50)
     api_key_encrypted = models.BinaryField()
     secret_encrypted = models.BinaryField()
+    hint = models.CharField(max_length=120, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    tested_ok = models.BooleanField(null=True, blank=True)
+    tested_detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -322,3 +378,55 @@ class ExchangeCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exchange} credentials for account {self.account_id}"
+
+
+class VenueCall(models.Model):
+    """One call to a live venue that changes or verifies state (place, cancel, flatten, test, resolve), with the
+    venue's answer, for the account's audit: the emergency stop records each of its steps here.
+    ``response`` is the venue's answer as parsed (or the error), never a secret."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="venue_calls")
+    venue = models.CharField(max_length=20, choices=OrderVenue.choices)
+    action = models.CharField(max_length=30)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="venue_calls")
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField()
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "-at"], name="trading_venuecall_acct_time")]
+
+    def __str__(self) -> str:
+        return f"{self.venue} {self.action} {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ReconcileStatus(models.TextChoices):
+    OK = "ok", "In agreement"
+    DRIFT = "drift", "Drift beyond tolerance"
+    ERROR = "error", "Venue unreachable"
+
+
+class Reconciliation(models.Model):
+    """One comparison of our book with the venue's (``trading.live.account_reconcile``): fills imported, open
+    orders and positions compared. ``drift``: a list of ``{"kind", "symbol"|"order", "ours", "venue"}`` (decimal
+    strings) of the differences beyond the tolerance; a drift halts the account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="reconciliations")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReconcileStatus.choices)
+    fills_imported = models.PositiveIntegerField(default=0)
+    orders_updated = models.PositiveIntegerField(default=0)
+    drift = models.JSONField(default=list, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["account", "-started_at"], name="trading_recon_acct_time")]
+
+    def __str__(self) -> str:
+        return f"reconcile {self.account_id} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"

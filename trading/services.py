@@ -262,8 +262,13 @@ def memoized(source: PriceSource) -> PriceSource:
 
 
 def _apply_fill(account: Account, order: Order, execution: Execution, positions: dict[str, Position],
-                now: datetime) -> Fill:
-    """Book ``execution`` of ``order``: fill, lots, position, cash, order status (locks already held)."""
+                now: datetime, *, venue_fill_id: str = "") -> Fill:
+    """Book ``execution`` of ``order``: fill, lots, position, cash, order status (locks already held).
+
+    An order may fill in several executions (a live venue's partial fills): ``filled_quantity`` accumulates, the
+    average price is the quantity-weighted mean, and the order is ``filled`` once the whole quantity is, else
+    ``partially_filled``. ``venue_fill_id`` is the venue's id of a live execution (the fill's import key); the
+    fill's venue is the order's."""
     symbol = order.symbol
     realized: Decimal | None = None
     position = positions.get(symbol)
@@ -290,7 +295,8 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
     fill = Fill.objects.create(order=order, account=account, symbol=symbol, side=order.side,
                                price_usd=execution.price_usd, quantity=execution.quantity,
                                notional_usd=execution.notional_usd, fee_usd=execution.fee_usd,
-                               realized_pnl_usd=realized, filled_at=now)
+                               realized_pnl_usd=realized, filled_at=now, venue=order.venue,
+                               venue_fill_id=venue_fill_id)
     if order.side == OrderSide.BUY:
         PositionLot.objects.create(account=account, symbol=symbol, fill=fill, opened_at=now,
                                    quantity=execution.quantity, quantity_remaining=execution.quantity,
@@ -312,10 +318,16 @@ def _apply_fill(account: Account, order: Order, execution: Execution, positions:
         position.delete()
         del positions[symbol]
     account.save(update_fields=["cash_usd", "updated_at"])
-    order.filled_quantity = execution.quantity
-    order.average_fill_price_usd = execution.price_usd
-    order.status = OrderStatus.FILLED
-    order.filled_at = now
+    before = order.filled_quantity
+    order.filled_quantity = before + execution.quantity
+    order.average_fill_price_usd = q_price(
+        ((order.average_fill_price_usd or ZERO) * before + execution.price_usd * execution.quantity)
+        / order.filled_quantity)
+    if order.filled_quantity >= order.quantity:
+        order.status = OrderStatus.FILLED
+        order.filled_at = now
+    elif order.status not in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        order.status = OrderStatus.PARTIALLY_FILLED
     order.submitted_at = order.submitted_at or now
     order.save(update_fields=["filled_quantity", "average_fill_price_usd", "status", "filled_at", "submitted_at"])
     return fill
@@ -436,10 +448,8 @@ def _block_reason(account: Account, order: Order, positions: dict[str, Position]
     """Why ``order`` may not execute now (None = it may), and the market price it would use."""
     if account.halted:
         return f"account_halted: {account.halted_reason}", None
-    if account.mode == AccountMode.LIVE:
-        if not live_trading_enabled():
-            return "live_trading_disabled: needs settings.TRADING_LIVE_ENABLED and the admin toggle", None
-        return "live_adapter_missing: no live exchange adapter is configured", None
+    if account.mode == AccountMode.LIVE:  # switched to live after the caller looked: never fill it on paper
+        return "live_mode_changed: the account was switched to live mode; place the order again", None
     strategy = order.strategy  # None for a manual order (no query then: strategy_id is None)
     if strategy is not None and strategy.status != StrategyStatus.ACTIVE:
         return f"strategy_paused: strategy {strategy.pk} is {strategy.status}", None
@@ -498,8 +508,12 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
 def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
                 order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                 strategy_id: int | None = None, now: datetime | None = None,
-                price_source: PriceSource | None = None) -> Order:
+                price_source: PriceSource | None = None, reference_price_usd: Decimal | None = None) -> Order:
     """Place an order; return it (filled, submitted, or rejected with the reason).
+
+    A live-mode account's order goes to its venue instead (``trading.live.live_order_place``: the live gates,
+    the paper checks at the venue's mids, the notional caps and the price band around ``reference_price_usd``,
+    the signal's price; default the stored market price).
 
     Idempotent on (account, client_order_id): a retry returns the stored order and places nothing.
     Checks, in order: halted account, live mode, paused strategy, missing/stale price of the symbol,
@@ -515,6 +529,13 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
     _validate(side=side, quantity=quantity, order_type=order_type, limit_price_usd=limit_price_usd,
               client_order_id=client_order_id, symbol=symbol)
     now = now or timezone.now()
+    if Account.objects.filter(pk=account_id, mode=AccountMode.LIVE).exists():
+        from trading.live import live_order_place  # the live path (it imports this module)
+
+        return live_order_place(account_id=account_id, symbol=symbol, side=side, quantity=quantity,
+                                client_order_id=client_order_id, order_type=order_type,
+                                limit_price_usd=limit_price_usd, strategy_id=strategy_id,
+                                reference_price_usd=reference_price_usd, now=now)
     # Prices first, with no lock held: a venue's network call never runs under the account's row lock.
     source = memoized(price_source or _prefetched_source(account_id))
     with transaction.atomic():

@@ -63,3 +63,39 @@ def run_strategy(strategy_id: int) -> RunSummary | None:
         logger.warning("trading: strategy %s no longer exists; its beat row can be deleted", strategy_id)
         return None
     return result.as_dict()
+
+
+@shared_task(
+    name="trading.reconcile_live_accounts",  # permanent: PeriodicTask rows store this string
+    soft_time_limit=110, time_limit=120, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def reconcile_live_accounts() -> dict[int, str]:
+    """Beat, every 60 s: reconcile every live account with its venue (``trading.live.live_accounts_reconcile``);
+    {account id: ok | drift | error | failed}. Idempotent: fills are imported once each."""
+    from trading.live import live_accounts_reconcile
+
+    return live_accounts_reconcile()
+
+
+@shared_task(
+    name="trading.resolve_order",  # permanent: queued by name
+    soft_time_limit=50, time_limit=60, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def resolve_order(order_id: int) -> str:
+    """Settle a live order whose submit timed out (``trading.live.order_resolve``); its status after."""
+    from trading.live import order_resolve
+
+    return order_resolve(order_id=order_id).status
+
+
+@shared_task(
+    name="trading.emergency_stop",  # permanent: queued by name
+    soft_time_limit=110, time_limit=120, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def emergency_stop(account_id: int, flatten: bool, reason: str) -> dict:
+    """The emergency stop off the request (``trading.live.account_emergency_stop``), e.g. after the daily-loss
+    rule halted a live account; what it did."""
+    from trading.live import account_emergency_stop
+
+    report = account_emergency_stop(account_id=account_id, flatten=flatten, reason=reason)
+    return {"cancelled": report.cancelled, "flatten_orders": report.flatten_orders, "failures": report.failures}

@@ -590,6 +590,13 @@ TRADING_PRICE_MAX_AGE_HOURS = env.int("TRADING_PRICE_MAX_AGE_HOURS", default=48)
 # this many seconds of the present (a past time has no mid: trading blocks).
 TRADING_HYPERLIQUID_MID_TTL_S = env.float("TRADING_HYPERLIQUID_MID_TTL_S", default=5.0)
 TRADING_HYPERLIQUID_MID_MAX_AGE_S = env.float("TRADING_HYPERLIQUID_MID_MAX_AGE_S", default=60.0)
+# Live venues (issue 18): Coinspot's host (ccxt appends /api and /pubapi; Hyperliquid's orders go to
+# HYPERLIQUID_API_URL + /exchange), the timeout of every venue call, the wait before an order whose submit timed
+# out is looked up, and the largest position difference (asset units) reconciliation lets pass.
+COINSPOT_API_URL = env.str("COINSPOT_API_URL", default="https://www.coinspot.com.au")
+TRADING_VENUE_TIMEOUT_S = env.float("TRADING_VENUE_TIMEOUT_S", default=10.0)
+TRADING_RESOLVE_DELAY_S = env.float("TRADING_RESOLVE_DELAY_S", default=5.0)
+TRADING_RECONCILE_TOLERANCE = env.str("TRADING_RECONCILE_TOLERANCE", default="0.00000001")
 
 # --- Main job ---------------------------------------------------------------------------------
 # ``make run`` serves here: a second instance (say a live one beside an offline one) takes other values.

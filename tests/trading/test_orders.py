@@ -167,7 +167,7 @@ def test_live_account_is_refused_while_live_trading_is_off():
     set_price("ETH", "2000")
     order = order_place(account_id=account.pk, symbol="ETH", side="buy", quantity=D(1), client_order_id="l", now=T0)
     assert order.status == OrderStatus.REJECTED
-    assert order.reject_reason.startswith("live_trading_disabled")
+    assert order.reject_reason.startswith("live_gate_setting: TRADING_LIVE_ENABLED is off")
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
