@@ -16,6 +16,9 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
   its OAuth host, which drops a path prefix);
 - ``GET /sec-data/submissions/...`` (data.sec.gov) and ``GET /sec-www/cgi-bin/browse-edgar`` (www.sec.gov's
   latest-filings feed): SEC EDGAR, see ``ledgers.replay.sec``;
+- ``POST /coinspot/api/v2/...`` (private, signed) and ``GET /coinspot/pubapi/v2/...`` (public): a SIMULATOR of
+  Coinspot's documented API v2 (no recording exists), see ``ledgers.replay.coinspot``; its control endpoints
+  ``/_replay/coinspot/{accounts,prices,state,faults}`` are there too;
 - control (not counted in stats, never faulted): ``POST /_replay/faults`` (JSON list of
   ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``, or, with ``path_prefix``
   ``/bitcoin/api/v1/ws``, WebSocket faults ``{"drop_after"|"rewind": n, "times"}`` /
@@ -43,6 +46,7 @@ from urllib.parse import urlsplit
 from ledgers.replay.arbitrum import ArbitrumRpc, load_arbitrum_index
 from ledgers.replay.bitcoin import EsploraIndex
 from ledgers.replay.coingecko import CoinGeckoIndex
+from ledgers.replay.coinspot import CoinspotSimulator, default_prices
 from ledgers.replay.defillama import DefiLlamaRecording
 from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
 from ledgers.replay.faults import FaultInjector, ReplayStats
@@ -71,6 +75,8 @@ REDDIT_PREFIX = "/reddit"
 DEFILLAMA_PREFIX = "/defillama"
 DEFILLAMA_STABLECOINS_PREFIX = "/defillama-stablecoins"
 SEC_WWW_PREFIX = "/sec-www"
+COINSPOT_PREFIX = "/coinspot"
+COINSPOT_CONTROL_PREFIX = "/_replay/coinspot/"
 CONTROL_PREFIX = "/_replay/"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON = "application/json"
@@ -152,6 +158,7 @@ class ReplayServer:
         self.sec = SecIndex.load(self.data_dir)
         self.reddit = RedditIndex.load(self.data_dir)
         self.defillama = DefiLlamaRecording(self.data_dir)
+        self.coinspot = CoinspotSimulator(default_prices(self.coingecko))
         script = MempoolScript.load(self.data_dir)
         self.bitcoin = EsploraIndex.load(self.data_dir, block_heights=script.block_heights)
         self.mempool_stream = MempoolStream(script, index=self.bitcoin)
@@ -379,6 +386,8 @@ class ReplayServer:
         return b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (_dumps(call_id), self._encoder.encode(result))
 
     def _control(self, verb: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if path.startswith(COINSPOT_CONTROL_PREFIX):
+            return self.coinspot.control(verb, path[len(COINSPOT_CONTROL_PREFIX):], body)
         if path == "/_replay/faults":
             if verb == "POST":
                 try:
@@ -538,6 +547,16 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body
+        elif path.startswith(COINSPOT_PREFIX + "/"):
+            auth = {name: self.headers.get(name, "") for name in ("key", "sign")}
+            venue = replay.coinspot.answer(verb, path[len(COINSPOT_PREFIX):], body, auth)
+            if venue.delay_s:
+                time.sleep(venue.delay_s)  # outside the simulator's lock
+            if venue.drop:
+                self.close_connection = True  # no answer at all: the client sees the connection close
+                return
+            self._send(venue.status, venue.body, venue.headers)
+            return
         elif path.startswith(SEC_DATA_PREFIX + "/submissions/") and verb == "GET":
             sec = replay.sec.submissions_answer(path[len(SEC_DATA_PREFIX + "/submissions/"):])
             status, payload, content_type = sec.status, sec.body, sec.content_type
