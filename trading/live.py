@@ -305,6 +305,11 @@ def _daily_notional(account: Account, now: datetime) -> Decimal:
     return total or ZERO
 
 
+def _plain(value: Decimal) -> str:
+    """``value`` in a reason text: plain notation, no trailing zeros."""
+    return f"{value.normalize():f}"
+
+
 def _live_block_reason(account: Account, order: Order, positions: dict[str, Position], source: PriceSource,
                        now: datetime) -> str | None:
     """Why the live ``order`` may not be sent (None = it may): gates, halt, strategy, prices, the live caps and
@@ -327,16 +332,16 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
                     "market price); a live market order needs one")
         moved = abs(mid - reference) / reference * HUNDRED
         if moved > account.price_band_percent:
-            return (f"price_band_percent: the venue mid {mid:f} is {moved.quantize(Decimal('0.01'))}% from the "
-                    f"reference {reference:f}, band {account.price_band_percent}%")
+            return (f"price_band_percent: the venue mid {_plain(mid)} is {moved.quantize(Decimal('0.01'))}% from "
+                    f"the reference {_plain(reference)}, band {_plain(account.price_band_percent)}%")
     notional = order.quantity * (order.limit_price_usd or mid)
     if notional > account.max_order_notional_usd:
-        return (f"max_order_notional_usd: order notional {q_usd(notional)} USD exceeds "
-                f"{account.max_order_notional_usd} USD")
+        return (f"max_order_notional_usd: order notional {_plain(q_usd(notional))} USD exceeds "
+                f"{_plain(account.max_order_notional_usd)} USD")
     today = _daily_notional(account, now)
     if today + notional > account.max_daily_notional_usd:
-        return (f"max_daily_notional_usd: {q_usd(today)} USD today + {q_usd(notional)} USD exceeds "
-                f"{account.max_daily_notional_usd} USD")
+        return (f"max_daily_notional_usd: {_plain(q_usd(today))} USD today + {_plain(q_usd(notional))} USD exceeds "
+                f"{_plain(account.max_daily_notional_usd)} USD")
     snapshot = _snapshot(account, positions, source, now, orders_today=_orders_today(account, now, order.pk),
                          strategy_id=order.strategy_id)
     missing = unpriced_symbols(snapshot)
@@ -366,7 +371,8 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
 def _emergency_stop_later(account_id: int, *, flatten: bool, reason: str) -> None:
     from trading.tasks import emergency_stop
 
-    transaction.on_commit(lambda: emergency_stop.delay(account_id, flatten, reason), robust=True)
+    transaction.on_commit(lambda: emergency_stop.delay(account_id=account_id, flatten=flatten, reason=reason),
+                          robust=True)
 
 
 def _mids_source(adapter: VenueAdapter, symbols: list[str]) -> PriceSource:
@@ -473,7 +479,9 @@ def _send(adapter: VenueAdapter, account: Account, order: Order, request: PlaceR
                 response={"error": "timeout", "detail": str(exc)[:500]}, by_user=by_user)
         from trading.tasks import resolve_order
 
-        resolve_order.apply_async((order.pk,), countdown=venue_resolve_delay_s())
+        order_id, delay = order.pk, venue_resolve_delay_s()
+        transaction.on_commit(lambda: resolve_order.apply_async(kwargs={"order_id": order_id}, countdown=delay),
+                              robust=True)
         logger.warning("trading.live.order_unknown", extra={"order": order.pk, "error": str(exc)})
         return Order.objects.get(pk=order.pk)
     except VenueRejected as exc:

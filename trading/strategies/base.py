@@ -42,6 +42,8 @@ class Signal:
     ``skip_reason`` says why). ``reason``: why the strategy emitted it, with the numbers.
     ``source``: JSON-safe reference to the data behind it. ``skip_reason``: set when the strategy
     decided not to order; the runner records the signal as skipped with this reason.
+    ``price_usd``: the price the signal saw (USD per unit; e.g. the whale's trade price), the reference of a live
+    order's price band; None when the strategy has none.
     """
 
     key: str
@@ -51,6 +53,7 @@ class Signal:
     reason: str
     source: dict[str, Any] = field(default_factory=dict)
     skip_reason: str = ""
+    price_usd: Decimal | None = None
 
     def __post_init__(self) -> None:
         # One spelling per symbol (trading.models.symbol_canonical), as orders and positions store it.

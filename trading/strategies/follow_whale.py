@@ -134,7 +134,7 @@ class FollowWhale(BaseStrategy):
                 skip = f"scaled quantity {fmt(trade.amount_base)} x {fmt(ratio)} rounds to 0 {symbol}"
             signals.append(Signal(key=key, symbol=symbol, side=side, quantity=None if skip else quantity,
                                   source=source, reason=f"{reason}; scaled x {fmt(ratio)} ({ratio_note})",
-                                  skip_reason=skip))
+                                  skip_reason=skip, price_usd=trade.price_usd))
             # Later signals of this run see the holding this one will create or remove.
             if not skip:
                 held[symbol] = holding + quantity if side == OrderSide.BUY else holding - quantity

@@ -32,6 +32,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from trading.models import (
     Account,
     AccountAudit,
+    AccountMode,
     OrderSide,
     OrderStatus,
     SignalOutcome,
@@ -211,6 +212,34 @@ def strategy_delete(*, strategy_id: int) -> None:
             PeriodicTask.objects.filter(pk=task_id).delete()
 
 
+def _live_signal_send(record: StrategySignal, quantity: Decimal, *, strategy: Strategy, price_usd: Decimal | None,
+                      now: datetime) -> StrategySignal | None:
+    """Send a live account's order for ``record`` (no lock held: the venue call is never made under the strategy's
+    or the account's lock), then record the signal with its outcome; None when a concurrent run recorded it first.
+    A crash between the two is safe: the next run regenerates the unrecorded signal and ``order_place`` returns the
+    order already sent (same client order id)."""
+    try:
+        order = order_place(account_id=strategy.account_id, symbol=record.symbol, side=record.side, quantity=quantity,
+                            client_order_id=f"sig:{strategy.pk}:{record.key}", strategy_id=strategy.pk, now=now,
+                            reference_price_usd=price_usd)
+    except TradingError as exc:
+        order = None
+        record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, f"invalid order: {exc}"
+    with transaction.atomic():
+        Strategy.objects.select_for_update().get(pk=strategy.pk)
+        if StrategySignal.objects.filter(strategy_id=strategy.pk, key=record.key).exists():
+            return None
+        if order is not None:
+            record.order = order
+            if order.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
+                record.outcome = SignalOutcome.REJECTED
+                record.outcome_reason = "; ".join(filter(None, [order.reject_reason, record.outcome_reason]))
+            else:
+                record.outcome = SignalOutcome.ORDERED
+        record.save()
+    return record
+
+
 def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source: PriceSource | None = None,
                  flow_source: FlowSource | None = None) -> RunResult:
     """Run a strategy once at ``now``: generate its signals, record each with its outcome, place orders.
@@ -232,10 +261,12 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
     result.generated = len(signals)
     recorded = set(StrategySignal.objects.filter(strategy_id=strategy_id, key__in=[s.key for s in signals])
                    .values_list("key", flat=True))
+    live = strategy.account.mode == AccountMode.LIVE
     for signal in signals:
         if signal.key in recorded:
             result.already_recorded += 1
             continue
+        pending: tuple[StrategySignal, Decimal] | None = None
         with transaction.atomic():
             locked = Strategy.objects.select_for_update().get(pk=strategy_id)
             if StrategySignal.objects.filter(strategy_id=strategy_id, key=signal.key).exists():
@@ -262,6 +293,9 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
                     quantity = holding
                 else:
                     quantity = signal.quantity
+                if live:  # a live order is sent after this transaction, with no lock held (below)
+                    pending = (record, quantity)
+                    continue
                 try:
                     order = order_place(
                         account_id=strategy.account_id, symbol=signal.symbol, side=signal.side,
@@ -277,6 +311,12 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
                     else:
                         record.outcome = SignalOutcome.ORDERED
             record.save()
+        if pending is not None:
+            sent = _live_signal_send(*pending, strategy=strategy, price_usd=signal.price_usd, now=now)
+            if sent is None:
+                result.already_recorded += 1
+                continue
+            record = sent
         setattr(result, record.outcome, getattr(result, record.outcome) + 1)  # ordered / rejected / skipped
     Strategy.objects.filter(pk=strategy_id).update(last_run_at=now, last_run_summary=result.as_dict())
     logger.info("trading.strategy.run", extra=result.as_dict())
