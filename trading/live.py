@@ -604,6 +604,45 @@ def _fills_book(account: Account, positions: dict[str, Position], fills: list[Ve
     return result
 
 
+def live_order_cancel(*, account_id: int, order_id: int, by_user: User | None = None) -> Order:
+    """Cancel a live order at its venue (no lock held during the call), then ours: cancelled when the venue
+    cancelled it, else settled from the venue's state (it filled meanwhile). Recorded as a VenueCall. Raises:
+    OrderNotOpen (not open; nothing sent), LiveRefused (still unknown or without a venue id: it is being resolved),
+    Order.DoesNotExist; the venue's errors (VenueError) when it could not be asked."""
+    from trading.services import OrderNotOpen
+
+    order = Order.objects.select_related("account").get(pk=order_id, account_id=account_id)
+    if order.status not in OPEN_OR_UNKNOWN:
+        raise OrderNotOpen(f"order {order_id} is {order.status}, not open")
+    if order.status == OrderStatus.UNKNOWN or not order.venue_order_id:
+        raise LiveRefused(f"order {order_id} has no answer from {order.venue} yet; it is being resolved, cancel it "
+                          "after that")
+    account = order.account
+    adapter = adapter_for(account)
+    try:
+        try:
+            done = adapter.cancel(venue_order_id=order.venue_order_id, symbol=order.symbol, side=order.side)
+        except VenueError as exc:
+            _record(account, "cancel", ok=False, order=order, by_user=by_user,
+                    request={"venue_order_id": order.venue_order_id}, response={"error": str(exc)[:500]})
+            raise
+        _record(account, "cancel", ok=True, order=order, by_user=by_user,
+                request={"venue_order_id": order.venue_order_id}, response={"cancelled": done})
+        found = adapter.order_lookup(cloid=order.cloid, symbol=order.symbol, side=order.side,
+                                     quantity=order.quantity,
+                                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
+        if found is None and done:
+            found = VenueOrder(venue_order_id=order.venue_order_id, symbol=order.symbol, side=order.side,
+                               status=VenueStatus.CANCELLED, quantity=order.quantity)
+        if found is not None and done and found.status in (VenueStatus.OPEN, VenueStatus.PARTIALLY_FILLED):
+            found = VenueOrder(venue_order_id=found.venue_order_id, symbol=found.symbol, side=found.side,
+                               status=VenueStatus.CANCELLED, quantity=found.quantity,
+                               filled_quantity=found.filled_quantity)
+        return _settle(adapter, account.pk, order.pk, found) if found is not None else Order.objects.get(pk=order.pk)
+    finally:
+        adapter.close()
+
+
 # ---------------------------------------------------------------- resolution
 
 

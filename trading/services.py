@@ -131,7 +131,8 @@ def exchange_for(account: Account) -> Exchange | None:
 
 
 ACCOUNT_SETTINGS = ("venue", "max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
-                    "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps")
+                    "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps",
+                    "max_order_notional_usd", "max_daily_notional_usd", "price_band_percent")
 
 
 def account_create(*, owner_id: int, name: str, starting_cash_usd: Decimal = Decimal("10000"),

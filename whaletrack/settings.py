@@ -324,6 +324,9 @@ SPECTACULAR_SETTINGS = {
         "OrderTypeEnum": "trading.models.OrderType",
         "StrategyKindEnum": "trading.models.StrategyKind",
         "DestinationStatusEnum": "alerts.models.DestinationStatus",
+        "PriceVenueEnum": "trading.models.Venue",
+        "LiveVenueEnum": "trading.models.LiveVenue",
+        "OrderVenueEnum": "trading.models.OrderVenue",
     },
 }
 

@@ -30,7 +30,8 @@ from tests.processes import daphne_server
 from tests.requirements import require
 from tests.security.schema import api_schema
 from tests.trading.factories import AccountFactory, StrategyFactory, fixed_prices
-from trading.models import Account, Order, Strategy
+from trading.live import credential_set
+from trading.models import Account, ExchangeCredential, Order, Reconciliation, Strategy, VenueCall
 from trading.services import order_place
 from whales.models.watchlists import Watchlist, WatchlistEntry
 
@@ -65,6 +66,8 @@ def owned_scene(alice) -> Owned:
                                      url=f"discord://4242/{MARK}token")
     rule.destinations.set([destination])
     token, _ = api_token_create(user_id=alice.pk, name=f"alice token {MARK}")
+    credential_set(account_id=account.pk, owner=alice, venue="coinspot", api_key=f"alice-key-{MARK}",
+                   secret=f"alice-secret-{MARK}")
     watchlist = Watchlist.objects.create(owner=alice, name=f"alice list {MARK}")
     WatchlistEntry.objects.create(watchlist=watchlist, chain="ethereum", address="0x" + "7" * 40)
     return Owned(account=account.pk, strategy=strategy.pk, order=order.pk, rule=rule.pk, alert=alert.pk,
@@ -146,6 +149,28 @@ CASES: dict[tuple[str, str], Callable[[Owned], Attempt]] = {
     **{("GET", f"/api/v1/trading/{name}"): account_query(f"/api/v1/trading/{name}")
        for name in ("pnl/by-coin", "pnl/by-strategy", "pnl/history", "pnl/realized", "pnl/summary",
                     "pnl/unrealized", "positions", "signals", "strategies")},
+    ("GET", "/api/v1/trading/accounts/{account_id}/live"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/live"),
+    ("POST", "/api/v1/trading/accounts/{account_id}/live/confirm"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/live/confirm"),
+    # staff-only: a signed-in non-staff user is refused (403) on anyone's account
+    ("POST", "/api/v1/trading/accounts/{account_id}/live/mode"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/live/mode", body={"live": True, "venue": "coinspot"}),
+    ("PUT", "/api/v1/trading/accounts/{account_id}/credentials"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/credentials",
+        body={"venue": "coinspot", "api_key": "bob-key-0001", "secret": "bob-secret-0001"}),
+    ("DELETE", "/api/v1/trading/accounts/{account_id}/credentials"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/credentials"),
+    ("POST", "/api/v1/trading/accounts/{account_id}/credentials/test"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/credentials/test"),
+    ("GET", "/api/v1/trading/accounts/{account_id}/venue/orders"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/venue/orders"),
+    ("GET", "/api/v1/trading/accounts/{account_id}/reconciliations"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/reconciliations"),
+    ("POST", "/api/v1/trading/accounts/{account_id}/reconciliations"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/reconciliations"),
+    ("POST", "/api/v1/trading/accounts/{account_id}/emergency-stop"): lambda o: Attempt(
+        f"/api/v1/trading/accounts/{o.account}/emergency-stop", body={"flatten": True, "reason": "bob"}),
     ("POST", "/api/v1/trading/strategies"): lambda o: Attempt(
         "/api/v1/trading/strategies", body={"account": o.account, "name": "bob's", "kind": "follow_smart_money"}),
     ("POST", "/api/v1/trading/strategies/{strategy_id}/pause"): lambda o: Attempt(
@@ -176,6 +201,9 @@ def owner_state(owned: Owned) -> dict:
         "token": model_to_dict(ApiToken.objects.get(pk=owned.token)),
         "watchlist": model_to_dict(Watchlist.objects.get(pk=owned.watchlist)),
         "watchlist_entries": list(WatchlistEntry.objects.filter(watchlist_id=owned.watchlist).values()),
+        "credentials": list(ExchangeCredential.objects.filter(account_id=owned.account).values()),
+        "reconciliations": list(Reconciliation.objects.filter(account_id=owned.account).values()),
+        "venue_calls": list(VenueCall.objects.filter(account_id=owned.account).values()),
     }
 
 
@@ -195,6 +223,7 @@ def test_every_signed_in_only_operation_of_the_schema_has_an_isolation_case():
 def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_else(django_user_model, identity,
                                                                                     settings):
     settings.ALERT_DESTINATION_KEYS = [Fernet.generate_key().decode()]
+    settings.TRADING_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
     alice = django_user_model.objects.create_user(username="alice", password="pw-alice-iso-1")
     bob = django_user_model.objects.create_user(username="bob", password="pw-bob-iso-1")
     owned = owned_scene(alice)
@@ -217,7 +246,7 @@ def test_no_owner_scoped_operation_shows_or_changes_the_owners_rows_for_anyone_e
             assert response.status_code in (403, 404), (method, path, response.status_code)
 
     assert owner_state(owned) == before
-    assert len(answers) == len(CASES) == 47
+    assert len(answers) == len(CASES) == 57
 
 
 # --- WebSocket ---------------------------------------------------------------------------------------

@@ -161,6 +161,8 @@ def test_create_a_paper_account_with_limits(client, user):
         "halted_at": None, "max_position_percent": "25.0000", "max_daily_loss_percent": "5.0000",
         "max_strategy_exposure_percent": "30.0000", "max_orders_per_day": 7, "min_order_usd": "10.00000000",
         "flatten_on_daily_loss": False, "slippage_bps": "5.0000", "fee_bps": "7.5000",
+        "max_order_notional_usd": "1000.00000000", "max_daily_notional_usd": "5000.00000000",
+        "price_band_percent": "2.0000", "live_venue": "",
         "created_at": data["created_at"], "updated_at": data["updated_at"],
     }
     assert (account.owner_id, account.cash_usd, account.fee_bps) == (user.pk, D("2500.5"), D("7.5"))

@@ -9,7 +9,7 @@ simulator). ``TRADING_VENUE_TIMEOUT_S`` bounds every venue call.
 from django.conf import settings
 
 from trading.adapters.base import VenueAdapter
-from trading.crypto import credential_reveal
+from trading.crypto import CredentialsKeyMissing, InvalidToken, credential_reveal
 from trading.models import Account, AccountMode, ExchangeCredential, LiveVenue
 from whales.errors import Conflict
 
@@ -41,8 +41,8 @@ def live_adapter(*, venue: str, api_key: str, secret: str) -> VenueAdapter:
 
 def adapter_for(account: Account) -> VenueAdapter:
     """The venue adapter of ``account``: ``PaperVenue`` for a paper account, else its live venue's. Raises
-    VenueNotConfigured (no venue or no credentials), InvalidToken / CredentialsKeyMissing (credentials that the
-    configured keys cannot open)."""
+    VenueNotConfigured (no venue or no credentials), CredentialsKeyMissing (no key, or credentials that the
+    configured keys cannot open: 503)."""
     if account.mode == AccountMode.PAPER or not account.live_venue:
         if account.mode == AccountMode.LIVE:
             raise VenueNotConfigured(f"account {account.pk} is in live mode but has no live venue")
@@ -52,5 +52,9 @@ def adapter_for(account: Account) -> VenueAdapter:
     credential = ExchangeCredential.objects.filter(account=account, exchange=account.live_venue).first()
     if credential is None:
         raise VenueNotConfigured(f"account {account.pk} has no {account.live_venue} credentials")
-    api_key, secret = credential_reveal(credential=credential)
+    try:
+        api_key, secret = credential_reveal(credential=credential)
+    except InvalidToken as exc:
+        raise CredentialsKeyMissing(f"account {account.pk}'s {account.live_venue} credentials cannot be opened with "
+                                    "the configured TRADING_CREDENTIALS_KEYS; enter them again") from exc
     return live_adapter(venue=account.live_venue, api_key=api_key, secret=secret)

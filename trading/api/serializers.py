@@ -40,7 +40,8 @@ from whales.api.serializers import limit_field, offset_field
 ZERO = Decimal(0)
 MAX_ID = 2**63 - 1
 LIMIT_FIELDS = ["max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
-                "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps"]
+                "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps",
+                "max_order_notional_usd", "max_daily_notional_usd", "price_band_percent"]
 
 
 def usd_field(**kwargs) -> serializers.DecimalField:
@@ -150,7 +151,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "mode", "venue", "base_currency", "starting_cash_usd", "cash_usd",
+        fields = ["id", "name", "mode", "venue", "live_venue", "base_currency", "starting_cash_usd", "cash_usd",
                   "portfolio_value_usd", "halted", "halted_reason", "halted_at", *LIMIT_FIELDS, "created_at",
                   "updated_at"]
         read_only_fields = fields
@@ -202,6 +203,13 @@ class AccountCreateSerializer(RenamedKeysSerializer):
     flatten_on_daily_loss = serializers.BooleanField(required=False)
     slippage_bps = _bps()
     fee_bps = _bps()
+    max_order_notional_usd = serializers.DecimalField(
+        max_digits=38, decimal_places=8, required=False, min_value=ZERO,
+        help_text="USD, >= 0: the largest notional of one live order (default 1000).")
+    max_daily_notional_usd = serializers.DecimalField(
+        max_digits=38, decimal_places=8, required=False, min_value=ZERO,
+        help_text="USD, >= 0: the largest notional of live orders per UTC day (default 5000).")
+    price_band_percent = _percent()
 
     def validate_starting_cash_usd(self, value: Decimal) -> Decimal:
         return _positive(value)
@@ -223,7 +231,7 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["id", "account", "strategy", "client_order_id", "symbol", "side", "type", "quantity",
                   "limit_price_usd", "status", "reject_reason", "filled_quantity", "average_fill_price_usd",
-                  "created_at", "submitted_at", "filled_at", "cancelled_at"]
+                  "venue", "venue_order_id", "reduce_only", "created_at", "submitted_at", "filled_at", "cancelled_at"]
         read_only_fields = fields
 
 
@@ -372,14 +380,15 @@ class HistorySerializer(serializers.Serializer):
 
 
 class RealizedFillSerializer(serializers.ModelSerializer):
-    """A sell fill with its FIFO realized P&L (net of its fee)."""
+    """A sell fill with its FIFO realized P&L (net of its fee); ``venue`` says where it executed (paper,
+    hyperliquid, coinspot) and ``venue_fill_id`` is the venue's id of a live execution."""
 
     strategy = serializers.IntegerField(source="order.strategy_id", allow_null=True, read_only=True)
 
     class Meta:
         model = Fill
         fields = ["id", "order", "strategy", "symbol", "side", "price_usd", "quantity", "notional_usd", "fee_usd",
-                  "realized_pnl_usd", "filled_at"]
+                  "realized_pnl_usd", "filled_at", "venue", "venue_fill_id"]
         read_only_fields = fields
 
 

@@ -244,7 +244,13 @@ class OrderCancelView(OwnerScopedView):
                    responses={200: OrderSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND, 409: CONFLICT})
     def post(self, request: Request, order_id: int) -> Response:
         order = _order_get(request, order_id)
-        order = order_cancel(account_id=order.account_id, order_id=order.pk)
+        if order.venue != "paper":  # a live order is cancelled at its venue first
+            from trading.live import live_order_cancel
+
+            by_user = request.user if request.user.is_authenticated else None
+            order = live_order_cancel(account_id=order.account_id, order_id=order.pk, by_user=by_user)
+        else:
+            order = order_cancel(account_id=order.account_id, order_id=order.pk)
         return Response(OrderSerializer(order).data)
 
 
