@@ -70,10 +70,12 @@ Orders (``order``, grouping ``"na"``; perps only, asset = index in the recorded 
 Info (``info_answer``), for simulated users only (others fall through to the recordings): ``openOrders``,
 ``frontendOpenOrders``, ``userFills``, ``userFillsByTime``, ``orderStatus``, ``clearinghouseState``,
 ``spotClearinghouseState``; for everyone: ``meta`` (the recorded answer, also for ``"dex": ""`` as the SDK asks),
-``spotMeta`` (DERIVED: element 0 of the recorded ``spotMetaAndAssetCtxs``) and ``allMids`` (the recorded mids
-with the overrides). Fills are newest first, shaped like the recorded ``userFills`` plus ``tid``, ``feeToken``
-("USDC") and ``cloid`` when the order had one; ``hash`` is a keccak of the oid and tid (SIMULATED). Prices and
-sizes are formatted like Hyperliquid: plain decimals without trailing zeros, one ``.0`` kept on integers.
+``spotMeta`` (only when no ``spotMeta`` answer is recorded, DERIVED: element 0 of the recorded
+``spotMetaAndAssetCtxs``; rotki's cassettes hold a real one, which the recordings then serve) and ``allMids``
+(the recorded mids with the overrides). Fills are newest first, shaped like the recorded ``userFills`` plus
+``tid``, ``feeToken`` ("USDC") and ``cloid`` when the order had one; ``hash`` is a keccak of the oid and tid
+(SIMULATED). Prices and sizes are formatted like Hyperliquid: plain decimals without trailing zeros, one ``.0``
+kept on integers.
 
 Faults (``faults_add``, the control endpoint): ``rate_limit``, ``drop_connection``, ``accept_then_timeout``
 (taken by the server around a request, see ``take_transport_fault``), ``reject`` and ``partial_fill`` (taken by
@@ -324,8 +326,10 @@ class HyperliquidExchange:
     (``POST /exchange`` bodies), ``info_answer`` (``POST /info`` bodies, None = not the simulator's to answer),
     ``control`` (``/_replay/hyperliquid/...``) and ``take_transport_fault``. ``clock`` gives the server time in
     ms (nonce window, timestamps). ``source`` is the phantom-agent source accepted (module docstring).
+    Without the recorded ``meta`` / ``allMids`` (a data directory lacking the SDK's cassettes) the universe and
+    the mids are empty, so every order is refused as an unsupported asset.
 
-    Raises: ValueError (constructor) when the recorded ``meta`` or ``allMids`` is missing.
+    Raises: ValueError (constructor) for a ``source`` other than "a" or "b".
     """
 
     def __init__(
@@ -354,18 +358,23 @@ class HyperliquidExchange:
 
     @classmethod
     def from_index(cls, index: HyperliquidIndex, **kwargs: Any) -> "HyperliquidExchange":
-        """The venue over the recordings of ``index`` (see the module docstring for which ones)."""
+        """The venue over the recordings of ``index`` (see the module docstring for which ones); missing ones
+        leave it empty (class docstring)."""
         meta = _recorded(index, "meta", META_CASSETTE)
         mids = _recorded(index, "allMids", MIDS_CASSETTE)
         spot = _recorded(index, "spotMetaAndAssetCtxs", SPOT_CASSETTE)
-        if not isinstance(meta, dict) or not isinstance(mids, dict):
-            raise ValueError("the recorded meta and allMids answers are needed")
+        if not isinstance(meta, dict) or not isinstance(meta.get("universe"), list):
+            meta = {"universe": []}  # a data directory without the SDK's cassettes: nothing can be traded
+        if not isinstance(mids, dict):
+            mids = {}
         books = {
             rec.request["coin"]: rec.value
             for rec in index.by_key.get(("l2Book", None), [])
             if isinstance(rec.request.get("coin"), str) and isinstance(rec.value, dict)
         }
         spot_meta = spot[0] if isinstance(spot, list) and spot and isinstance(spot[0], dict) else None
+        if index.by_key.get(("spotMeta", None)):
+            spot_meta = None  # a real spotMeta answer is recorded: the recordings answer it
         return cls(meta=meta, mids=mids, books=books, spot_meta=spot_meta, **kwargs)
 
     # --- state control ----------------------------------------------------------------------------------------
