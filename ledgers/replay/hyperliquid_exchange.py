@@ -479,6 +479,7 @@ class HyperliquidExchange:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
+                logger.info("replay.hyperliquid.fault", extra={"kind": fault.kind, "info_type": info_type})
                 return fault
         return None
 

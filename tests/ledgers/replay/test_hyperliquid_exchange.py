@@ -10,7 +10,9 @@ expected connectionId / r, s, v; the SDK's code is not called there). Part 2 dri
 
 import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -198,7 +200,19 @@ def _statuses(answer: dict) -> list:
 
 
 @pytest.fixture
-def venue(replay):
+def venue(replay, monkeypatch):
+    """A simulated user (100,000 USDC) with one agent, the SDK's Exchange signing as that agent and an Info.
+    The SDK's nonce (``get_timestamp_ms``) is made strictly increasing, as a client's nonce manager would, so two
+    calls in the same millisecond cannot collide (the duplicate-nonce test makes them collide on purpose)."""
+    last = [0]
+    lock = threading.Lock()
+
+    def unique_ms() -> int:
+        with lock:
+            last[0] = max(int(time.time() * 1000), last[0] + 1)
+            return last[0]
+
+    monkeypatch.setattr("hyperliquid.exchange.get_timestamp_ms", unique_ms)
     user, agent = Account.from_key(USER_KEY), Account.from_key(AGENT_KEY)
     answer = requests.post(f"{replay.url}/_replay/hyperliquid/accounts", timeout=10,
                            json={"user": user.address, "agents": [agent.address], "usdc": str(USDC)})
@@ -243,6 +257,43 @@ def test_ioc_buy_walks_the_recorded_dydx_book(venue):
     assert venue.usdc() == USDC - sum(fees)
     position = venue.info.user_state(venue.user)["assetPositions"][0]["position"]
     assert (position["coin"], position["szi"], position["entryPx"]) == ("DYDX", "1000.0", str(avg_px.normalize()))
+
+
+def test_liquidity_taken_from_the_recorded_book_stays_taken(venue):
+    book = _recorded("test_get_l2_snapshot.yaml", {"type": "l2Book", "coin": "DYDX"})
+    best, second = book["levels"][1][0], book["levels"][1][1]
+    first = venue.exchange.order("DYDX", True, float(best["sz"]), float(best["px"]), {"limit": {"tif": "Ioc"}})
+    assert _statuses(first) == [{"filled": {"totalSz": best["sz"], "avgPx": best["px"], "oid": 1}}]
+    again = venue.exchange.order("DYDX", True, 10, float(best["px"]), {"limit": {"tif": "Ioc"}})
+    assert _statuses(again) == [{"error": "Order could not immediately match against any resting orders."}]
+    next_level = venue.exchange.order("DYDX", True, 10, float(second["px"]), {"limit": {"tif": "Ioc"}})
+    assert _statuses(next_level) == [{"filled": {"totalSz": "10.0", "avgPx": second["px"], "oid": 3}}]
+
+
+def test_a_booked_coin_whose_mid_is_overridden_fills_at_the_mid(venue):
+    venue.control("POST", "mids", {"DYDX": "2.05"})
+    answer = venue.exchange.order("DYDX", True, 5000, 2.06, {"limit": {"tif": "Ioc"}})  # more than the book holds
+    assert _statuses(answer) == [{"filled": {"totalSz": "5000.0", "avgPx": "2.05", "oid": 1}}]
+    assert venue.usdc() == USDC - _fee(Decimal("2.05"), Decimal(5000), TAKER)
+
+
+def test_concurrent_orders_from_several_agents_are_all_booked(venue):
+    agents = [Account.from_key("0x" + f"{n + 1:02x}" * 32) for n in range(6)]
+    venue.control("POST", "accounts", {"user": venue.user, "agents": [a.address for a in agents], "usdc": "100000"})
+    exchanges = [Exchange(a, base_url=venue.replay.hyperliquid_url, account_address=venue.user, timeout=10)
+                 for a in agents]
+
+    def place(exchange: Exchange) -> list:
+        return [_statuses(exchange.order("ETH", True, 0.1, 2000, {"limit": {"tif": "Ioc"}}))[0] for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=len(exchanges)) as pool:
+        statuses = [s for result in pool.map(place, exchanges) for s in result]
+    assert sorted(s["filled"]["oid"] for s in statuses) == list(range(1, 31))
+    mid = Decimal(_recorded("test_get_all_mids.yaml", {"type": "allMids"})["ETH"])
+    fills = venue.info.user_fills(venue.user)
+    assert sorted(f["tid"] for f in fills) == list(range(1, 31))
+    assert venue.info.user_state(venue.user)["assetPositions"][0]["position"]["szi"] == "3.0"
+    assert venue.usdc() == USDC - 30 * _fee(mid, Decimal("0.1"), TAKER)
 
 
 def test_ioc_that_crosses_nothing_is_refused_and_changes_nothing(venue):
@@ -559,6 +610,11 @@ def test_accept_then_timeout_without_delay_hangs_up_after_applying(venue):
     with pytest.raises(requests.ConnectionError):
         venue.exchange.order("BTC", True, 0.01, 29000, {"limit": {"tif": "Gtc"}})
     assert [o["oid"] for o in venue.info.open_orders(venue.user)] == [1]
+
+
+def test_the_node_lists_the_exchange_url(replay):
+    info = requests.get(f"{replay.url}/_replay/info", timeout=10).json()
+    assert info["hyperliquid_exchange_url"] == replay.hyperliquid_url + "/exchange"
 
 
 def test_faults_are_listed_validated_and_cleared(venue):
