@@ -78,8 +78,9 @@ Info (``info_answer``), for simulated users only (others fall through to the rec
 kept on integers.
 
 Faults (``faults_add``, the control endpoint): ``rate_limit``, ``drop_connection``, ``accept_then_timeout``
-(taken by the server around a request, see ``take_transport_fault``), ``reject`` and ``partial_fill`` (taken by
-the next ``order`` action).
+(taken by the server around a request, see ``take_transport_fault``), ``reject`` and ``partial_fill`` (each use
+taken by one order of an ``order`` action, after its shape, price and size checks); the server module's
+``HYPERLIQUID_FAULTS_DOC`` describes each kind.
 """
 
 import json

@@ -86,10 +86,11 @@ requests (default 1):
   with ``info_type`` (e.g. "userFills") the next /info request of that type;
 - accept_then_timeout: the next /exchange request is applied, then its answer is held ``delay_s`` seconds (the
   client times out first), or, without ``delay_s``, the socket is closed without an answer;
-- reject: the next order action's orders are answered ``{"error": error}`` (default "Insufficient margin to place
-  order.") and recorded as rejected;
-- partial_fill: the next order action fills only ``fraction`` (0-1, rounded down to szDecimals) of each order's
-  size now; a Gtc rests the remainder, an Ioc cancels it.
+- reject: the next order (one per use: the first ``times`` orders of order actions, after the signature, nonce and
+  price/size checks) is answered ``{"error": error}`` (default "Insufficient margin to place order.") and recorded
+  as rejected;
+- partial_fill: the next order (one per use, likewise) fills only ``fraction`` (0-1, exclusive; rounded down to
+  szDecimals) of its size now, of what crosses; a Gtc rests the remainder, an Ioc cancels it.
 """
 COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
