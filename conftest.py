@@ -153,10 +153,14 @@ def replay_node(replay_data_dir):
 def replay(replay_node):
     """The session's replay node; after the test its faults (HTTP and WebSocket) are cleared, its
     Bitcoin WebSocket stream and rate are reset (cursor 0, counters and REST confirmations cleared),
-    and its Hyperliquid request log is emptied."""
+    its Hyperliquid request log is emptied and its simulated Hyperliquid venue is reset (users, orders, mids,
+    faults)."""
     rate = replay_node.ws_rate
     yield replay_node
     replay_node.faults.clear()
     replay_node.hyperliquid.reset()
+    replay_node.hyperliquid_exchange.reset()
+    replay_node.hyperliquid_exchange.faults_clear()
+    replay_node.coinspot.reset()
     replay_node.mempool_stream.reset()  # also clears the WebSocket faults and the stream's REST confirmations
     replay_node.ws_rate = rate

@@ -275,9 +275,13 @@ class HyperliquidInfo:
     def answer(self, body: bytes) -> InfoAnswer:
         """Answer one ``/info`` request body and log it. Raises: nothing (bad input is a 422 answer)."""
         answer = self._answer(body)
-        with self._lock:
-            self._log.append((time.monotonic(), answer.request_type, answer.user, answer.items))
+        self.log(answer.request_type, answer.user, answer.items)
         return answer
+
+    def log(self, request_type: str | None, user: str | None, items: int) -> None:
+        """Log one request answered elsewhere (the venue simulator), so ``weight_in_window`` counts it too."""
+        with self._lock:
+            self._log.append((time.monotonic(), request_type, user.lower() if user else None, items))
 
     # --- answering ----------------------------------------------------------------------------
     def _answer(self, body: bytes) -> InfoAnswer:

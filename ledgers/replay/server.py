@@ -6,7 +6,11 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
 - ``GET /coingecko/api/v3/...``: CoinGecko API v3, see ``ledgers.replay.coingecko``;
 - ``GET /bitcoin/api/...``: Esplora / mempool.space REST, see ``ledgers.replay.bitcoin``;
 - ``POST /hyperliquid/info``: Hyperliquid's Info API, see ``ledgers.replay.hyperliquid`` (faults can be
-  restricted to one request ``type`` with ``method``; stats count the path only);
+  restricted to one request ``type`` with ``method``; stats count the path only); requests about a simulated
+  user, ``spotMeta``, ``allMids`` and the SDK's ``{"type": "meta", "dex": ""}`` are answered first by the venue
+  simulator (``ledgers.replay.hyperliquid_exchange``);
+- ``POST /hyperliquid/exchange``: Hyperliquid's Exchange API, SIMULATED (signed orders, cancels, agents) by
+  ``ledgers.replay.hyperliquid_exchange``; the official SDK takes ``hyperliquid_url`` as its ``base_url``;
 - ``POST /arbitrum``: Arbitrum One JSON-RPC 2.0 (single call or batch), see ``ledgers.replay.arbitrum``;
 - ``GET /defillama-stablecoins/stablecoins`` (stablecoins.llama.fi) and ``/defillama/...`` (api.llama.fi, nothing
   recorded: 404): DeFiLlama, see ``ledgers.replay.defillama``;
@@ -23,7 +27,13 @@ Paths (DESIGN.md section 6), all relative to ``ReplayServer.url``:
   ``{"path_prefix", "status", "delay_s", "malformed", "times", "method"}``, or, with ``path_prefix``
   ``/bitcoin/api/v1/ws``, WebSocket faults ``{"drop_after"|"rewind": n, "times"}`` /
   ``{"malformed_before_frame": k, "text"}``), ``GET``/``DELETE /_replay/faults`` (both kinds),
-  ``GET``/``DELETE /_replay/stats``, ``GET /_replay/info``.
+  ``GET``/``DELETE /_replay/stats``, ``GET /_replay/info``; the simulated venue's ``POST
+  /_replay/hyperliquid/accounts`` (``{"user", "agents": [address], "usdc": "100000"}``: create or reset a user),
+  ``POST /_replay/hyperliquid/mids`` (``{"BTC": "30000.5"}``: override mids, fill the resting orders they cross;
+  answers ``{"filled": [oid]}``), ``GET``/``DELETE /_replay/hyperliquid/state`` (dump / reset users, orders,
+  fills, positions, mids) and ``POST``/``GET``/``DELETE /_replay/hyperliquid/faults`` (a list of ``{"kind":
+  "accept_then_timeout"|"reject"|"partial_fill"|"rate_limit"|"drop_connection", "times", "delay_s", "error",
+  "fraction", "info_type"}``, see ``HYPERLIQUID_FAULTS_DOC`` below).
 
 Only the standard library serves HTTP requests (``http.server.ThreadingHTTPServer``, HTTP/1.1
 keep-alive, one thread per connection); no Django is needed inside request handling. Next to it, on
@@ -51,6 +61,7 @@ from ledgers.replay.defillama import DefiLlamaRecording
 from ledgers.replay.ethereum import EthereumIndex, EthereumRpc, RpcError
 from ledgers.replay.faults import FaultInjector, ReplayStats
 from ledgers.replay.hyperliquid import HyperliquidIndex, HyperliquidInfo
+from ledgers.replay.hyperliquid_exchange import ExchangeFault, HyperliquidExchange
 from ledgers.replay.mempool_ws import (
     DEFAULT_WS_RATE,
     WS_PATH,
@@ -68,6 +79,23 @@ ETH_PATH = "/ethereum"
 ARBITRUM_PATH = "/arbitrum"
 HYPERLIQUID_PREFIX = "/hyperliquid"
 HYPERLIQUID_INFO_PATH = HYPERLIQUID_PREFIX + "/info"
+HYPERLIQUID_EXCHANGE_PATH = HYPERLIQUID_PREFIX + "/exchange"
+HYPERLIQUID_CONTROL_PREFIX = "/_replay/hyperliquid/"
+HYPERLIQUID_FAULTS_DOC = """The simulated venue's faults (POST /_replay/hyperliquid/faults), each hitting ``times``
+requests (default 1):
+
+- rate_limit: HTTP 429 (plain-text body, ``Retry-After: 0``) before anything is done, on the next /exchange request,
+  or with ``info_type`` the next /info request of that type;
+- drop_connection: the socket is closed without an answer and nothing is done, on the next /exchange request, or
+  with ``info_type`` (e.g. "userFills") the next /info request of that type;
+- accept_then_timeout: the next /exchange request is applied, then its answer is held ``delay_s`` seconds (the
+  client times out first), or, without ``delay_s``, the socket is closed without an answer;
+- reject: the next order (one per use: the first ``times`` orders of order actions, after the signature, nonce and
+  price/size checks) is answered ``{"error": error}`` (default "Insufficient margin to place order.") and recorded
+  as rejected;
+- partial_fill: the next order (one per use, likewise) fills only ``fraction`` (0-1, exclusive; rounded down to
+  szDecimals) of its size now, of what crosses; a Gtc rests the remainder, an Ioc cancels it.
+"""
 COINGECKO_PREFIX = "/coingecko/api/v3"
 BITCOIN_PREFIX = "/bitcoin/api"
 SEC_DATA_PREFIX = "/sec-data"
@@ -127,7 +155,9 @@ class ReplayServer:
     indexed in the constructor; ``start()`` binds and serves in daemon threads. In process:
     ``faults`` (FaultInjector), ``stats`` (ReplayStats), ``bitcoin`` (EsploraIndex), ``mempool_stream``
     (MempoolStream: cursor, counters, ``reset()``), ``ws_faults`` (WsFaultInjector), ``hyperliquid``
-    (HyperliquidInfo: ``requests`` log, ``reset()``, ``weight_in_window(seconds)``) and ``arbitrum``
+    (HyperliquidInfo: ``requests`` log, ``reset()``, ``weight_in_window(seconds)``), ``hyperliquid_exchange``
+    (HyperliquidExchange, the simulated venue: ``account_set``, ``mids_set``, ``state()``, ``reset()``,
+    ``faults_add``/``faults_clear``) and ``arbitrum``
     (ArbitrumRpc; its ``head`` is settable, None = the highest recorded block).
 
     Raises: ValueError (constructor) when ``eth_copies`` > 0 and the template pair is not recorded, or
@@ -154,6 +184,7 @@ class ReplayServer:
         self.eth = EthereumRpc(self.eth_index, copies=eth_copies, head_block=head_block)
         self.coingecko = CoinGeckoIndex.load(self.data_dir)
         self.hyperliquid = HyperliquidInfo(HyperliquidIndex.load(self.data_dir))
+        self.hyperliquid_exchange = HyperliquidExchange.from_index(self.hyperliquid.index)
         self.arbitrum = ArbitrumRpc(load_arbitrum_index(self.data_dir))
         self.sec = SecIndex.load(self.data_dir)
         self.reddit = RedditIndex.load(self.data_dir)
@@ -246,6 +277,12 @@ class ReplayServer:
     def hyperliquid_url(self) -> str:
         """Hyperliquid API base (``url + "/hyperliquid"``; clients POST to ``+ "/info"``), for HYPERLIQUID_API_URL."""
         return self.url + HYPERLIQUID_PREFIX
+
+    @property
+    def hyperliquid_exchange_url(self) -> str:
+        """The simulated Exchange API (``url + "/hyperliquid/exchange"``); SDKs take ``hyperliquid_url`` and append
+        ``/exchange`` themselves."""
+        return self.url + HYPERLIQUID_EXCHANGE_PATH
 
     @property
     def arbitrum_url(self) -> str:
@@ -388,6 +425,9 @@ class ReplayServer:
     def _control(self, verb: str, path: str, body: bytes) -> tuple[int, bytes]:
         if path.startswith(COINSPOT_CONTROL_PREFIX):
             return self.coinspot.control(verb, path[len(COINSPOT_CONTROL_PREFIX):], body)
+        if path.startswith(HYPERLIQUID_CONTROL_PREFIX):
+            status, value = self.hyperliquid_exchange.control(verb, path, body)
+            return status, _dumps(value)
         if path == "/_replay/faults":
             if verb == "POST":
                 try:
@@ -410,10 +450,27 @@ class ReplayServer:
         elif path == "/_replay/info" and verb == "GET":
             return 200, _dumps({**self.summary(), "eth_url": self.eth_url, "coingecko_url": self.coingecko_url,
                                 "bitcoin_url": self.bitcoin_url, "bitcoin_ws_url": self.bitcoin_ws_url,
-                                "hyperliquid_url": self.hyperliquid_url, "arbitrum_url": self.arbitrum_url})
+                                "hyperliquid_url": self.hyperliquid_url,
+                                "hyperliquid_exchange_url": self.hyperliquid_exchange_url,
+                                "arbitrum_url": self.arbitrum_url})
         else:
             return 404, _dumps({"error": "not found"})
         return 405, _dumps({"error": f"{verb} not allowed"})
+
+    def _hyperliquid_info(self, body: bytes) -> tuple[int, bytes]:
+        """An ``/info`` answer: the venue simulator's when it has one (logged like the recorded ones), else the
+        recordings'."""
+        try:
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            request = None
+        simulated = self.hyperliquid_exchange.info_answer(request)
+        if simulated is None:
+            info = self.hyperliquid.answer(body)
+            return info.status, info.body
+        items = len(simulated) if isinstance(simulated, list) else 0
+        self.hyperliquid.log(request.get("type"), request.get("user"), items)
+        return 200, _dumps(simulated)
 
     def _add_faults(self, specs: Any) -> int:
         """Add HTTP and WebSocket faults from the control endpoint's JSON; all or nothing.
@@ -509,6 +566,7 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         parse_failed = False
         rpc_node = {ETH_PATH: replay.eth, ARBITRUM_PATH: replay.arbitrum}.get(path.rstrip("/"))
         is_hyperliquid = path.rstrip("/") == HYPERLIQUID_INFO_PATH
+        is_hyperliquid_exchange = path.rstrip("/") == HYPERLIQUID_EXCHANGE_PATH
         if rpc_node is not None and verb == "POST":
             try:
                 parsed = replay._rpc_calls(body)
@@ -522,6 +580,16 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         fault_methods = rpc_methods
         if is_hyperliquid and verb == "POST":
             fault_methods = [_info_type(body)]  # lets a fault target one info request type
+        venue_fault: ExchangeFault | None = None
+        if (is_hyperliquid or is_hyperliquid_exchange) and verb == "POST":
+            venue_fault = replay.hyperliquid_exchange.take_transport_fault(
+                info_type=fault_methods[0] if is_hyperliquid else None)
+            if venue_fault is not None and venue_fault.kind == "rate_limit":
+                self._send(429, b"429 Too Many Requests (injected)", {"Retry-After": "0"}, content_type="text/plain")
+                return
+            if venue_fault is not None and venue_fault.kind == "drop_connection":
+                self._drop()
+                return
         fault = replay.faults.take(path, fault_methods)
         if fault is not None:
             if fault.delay_s:
@@ -542,8 +610,18 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             if verb != "POST":
                 status, payload = 405, _dumps({"error": "the Info API needs POST"})
             else:
-                info = replay.hyperliquid.answer(body)
-                status, payload = info.status, info.body
+                status, payload = replay._hyperliquid_info(body)
+        elif is_hyperliquid_exchange:
+            if verb != "POST":
+                status, payload = 405, _dumps({"error": "the Exchange API needs POST"})
+            else:
+                exchange_status, exchange_answer = replay.hyperliquid_exchange.exchange(body)
+                status, payload = exchange_status, _dumps(exchange_answer)
+                if venue_fault is not None:  # accept_then_timeout: applied; now hold the answer or hang up
+                    if not venue_fault.delay_s:
+                        self._drop()
+                        return
+                    time.sleep(venue_fault.delay_s)
         elif path.startswith(COINGECKO_PREFIX + "/") and verb == "GET":
             answer = replay.coingecko.answer(path[len(COINGECKO_PREFIX) + 1:], url.query)
             status, payload = answer.status, answer.body
@@ -585,6 +663,14 @@ class _ReplayHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.malformed:
             status, payload = 200, payload[: max(1, len(payload) // 2)]
         self._send(status, payload, content_type=content_type)
+
+    def _drop(self) -> None:
+        """Close the connection without answering (the client sees the server hang up)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the peer
 
     def _send(
         self, status: int, payload: bytes, headers: dict[str, str] | None = None, content_type: str = JSON,

@@ -149,7 +149,12 @@ def test_malformed_bodies_are_422_with_hyperliquids_message(replay, body):
 
 def test_info_needs_post_and_other_paths_are_404(replay):
     assert requests.get(replay.hyperliquid_url + "/info", timeout=10).status_code == 405
-    assert requests.post(replay.hyperliquid_url + "/exchange", json={}, timeout=10).status_code == 404
+    assert requests.post(replay.hyperliquid_url + "/other", json={}, timeout=10).status_code == 404
+    # /exchange is the simulated venue (test_hyperliquid_exchange.py); an empty body cannot be deserialized
+    exchange = requests.post(replay.hyperliquid_url + "/exchange", json={}, timeout=10)
+    assert (exchange.status_code, exchange.json()["error"].split(":")[0]) == (
+        422, "Failed to deserialize the JSON body into the target type")
+    assert requests.get(replay.hyperliquid_url + "/exchange", timeout=10).status_code == 405
 
 
 def test_injected_429_then_the_real_answer_and_stats_count_the_path(replay):
