@@ -39,9 +39,11 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = ("mode", "venue", "halted")
     search_fields = ("name", "owner__username")
     # ``mode`` is read-only: paper/live changes only through a reviewed path, never a form edit.
-    readonly_fields = ("mode", "cash_usd", "halted", "halted_reason", "halted_at", "start_of_day_value_usd",
+    # So are the live fields: staff use the actions below, the owner confirms the limits on the trading page.
+    readonly_fields = ("mode", "live_venue", "live_confirmed_limits", "live_confirmed_at", "live_confirmed_by",
+                       "fills_synced_at", "cash_usd", "halted", "halted_reason", "halted_at", "start_of_day_value_usd",
                        "start_of_day_date", "created_at", "updated_at")
-    actions = ("halt_accounts", "resume_accounts")
+    actions = ("halt_accounts", "resume_accounts", "live_mode_on", "live_mode_off")
 
     def save_model(self, request: HttpRequest, obj: Account, form: forms.ModelForm, change: bool) -> None:
         """Save, and audit every venue or limit change (AccountAudit ``limits_changed``: old -> new)."""
@@ -68,6 +70,42 @@ class AccountAdmin(admin.ModelAdmin):
         for account in queryset.order_by("pk"):
             account_resume(account_id=account.pk, reason="resumed from the admin", by_user=by_user)
         self.message_user(request, f"Resumed {queryset.count()} account(s).")
+
+
+    @admin.action(description="Live mode ON, on the venue of the account's stored credentials (audited)")
+    def live_mode_on(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from trading.live import LiveRefused, live_mode_set
+
+        done = []
+        for account in queryset.order_by("pk"):
+            venue = account.live_venue or ExchangeCredential.objects.filter(account=account).values_list(
+                "exchange", flat=True).first()
+            if not venue:
+                self.message_user(request, f"{account}: no venue credentials stored; nothing changed.", messages.ERROR)
+                continue
+            try:
+                live_mode_set(account_id=account.pk, live=True, venue=venue, by_user=request.user,  # type: ignore[arg-type]
+                              reason="from the admin")
+            except LiveRefused as exc:
+                self.message_user(request, f"{account}: {exc}", messages.ERROR)
+                continue
+            done.append(f"{account.name} ({venue})")
+        if done:
+            self.message_user(request, f"Live mode on for {', '.join(done)}. Orders still need the setting, the admin "
+                                       "switch and the owner's confirmation of the limits.", messages.WARNING)
+
+    @admin.action(description="Back to paper mode (audited)")
+    def live_mode_off(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from trading.live import LiveRefused, live_mode_set
+
+        for account in queryset.order_by("pk"):
+            try:
+                live_mode_set(account_id=account.pk, live=False, by_user=request.user,  # type: ignore[arg-type]
+                              reason="from the admin")
+            except LiveRefused as exc:
+                self.message_user(request, f"{account}: {exc}", messages.ERROR)
+                continue
+            self.message_user(request, f"{account.name}: paper mode.")
 
 
 class StrategyAdminForm(forms.ModelForm):

@@ -273,6 +273,7 @@ def test_a_market_order_fills_and_returns_every_field_decimals_as_strings(client
         "id": order.pk, "account": account.pk, "strategy": None, "client_order_id": "c1", "symbol": "ETH",
         "side": "buy", "type": "market", "quantity": qty("0.5"), "limit_price_usd": None, "status": "filled",
         "reject_reason": "", "filled_quantity": qty("0.5"), "average_fill_price_usd": px("2000"),
+        "venue": "paper", "venue_order_id": "", "reduce_only": False,
         "created_at": data["created_at"], "submitted_at": data["created_at"], "filled_at": data["created_at"],
         "cancelled_at": None,
     }
@@ -488,7 +489,7 @@ ACCOUNT_KEYS = {
     "id", "name", "mode", "venue", "base_currency", "starting_cash_usd", "cash_usd", "portfolio_value_usd", "halted",
     "halted_reason", "halted_at", "max_position_percent", "max_daily_loss_percent", "max_strategy_exposure_percent",
     "max_orders_per_day", "min_order_usd", "flatten_on_daily_loss", "slippage_bps", "fee_bps", "created_at",
-    "updated_at"}
+    "updated_at", "live_venue", "max_order_notional_usd", "max_daily_notional_usd", "price_band_percent"}
 PNL_SUMMARY_KEYS = {
     "realized_pnl_usd", "unrealized_pnl_usd", "closed_trades", "wins", "losses", "win_rate_percent",
     "gross_profit_usd", "gross_loss_usd", "profit_factor", "average_win_usd", "largest_win_usd", "average_loss_usd",
@@ -545,7 +546,8 @@ def test_pnl_realized_lists_sell_fills_with_the_total(client, account, traded):
     assert data == {"items": [{
         "id": fill.pk, "order": sell["id"], "strategy": strategy.pk, "symbol": "ETH", "side": "sell",
         "price_usd": px("2500"), "quantity": qty("0.4"), "notional_usd": usd("1000"), "fee_usd": usd("1"),
-        "realized_pnl_usd": usd("198.2"), "filled_at": data["items"][0]["filled_at"]}],
+        "realized_pnl_usd": usd("198.2"), "filled_at": data["items"][0]["filled_at"], "venue": "paper",
+        "venue_fill_id": ""}],
         "total": 1, "total_realized_pnl_usd": usd("198.2")}
     page = client.get(f"{API}/pnl/realized?account={account.pk}&offset=1").json()
     assert page == {"items": [], "total": 1, "total_realized_pnl_usd": usd("198.2")}

@@ -82,7 +82,10 @@ def admin_form(account: Account, **changes) -> dict:
             "max_strategy_exposure_percent": account.max_strategy_exposure_percent,
             "max_orders_per_day": account.max_orders_per_day, "min_order_usd": account.min_order_usd,
             "flatten_on_daily_loss": "on" if account.flatten_on_daily_loss else "",
-            "slippage_bps": account.slippage_bps, "fee_bps": account.fee_bps}
+            "slippage_bps": account.slippage_bps, "fee_bps": account.fee_bps,
+            "max_order_notional_usd": account.max_order_notional_usd,
+            "max_daily_notional_usd": account.max_daily_notional_usd,
+            "price_band_percent": account.price_band_percent}
     data.update(changes)
     return {k: v for k, v in data.items() if v != ""}
 

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from tests.trading.factories import T0, AccountFactory, set_price
-from trading.models import Fill, Order, OrderStatus, Position, PositionLot
+from tests.trading.factories import T0, AccountFactory, UserFactory, set_price
+from trading.models import Account, Fill, Order, OrderStatus, Position, PositionLot
 from trading.services import order_place
 
 D = Decimal
@@ -44,7 +44,8 @@ def test_the_migration_merges_positions_that_differed_only_by_case():
     executor = MigrationExecutor(connection)
     executor.migrate([("trading", "0005_usd_field_names")])
     old = MigrationExecutor(connection).loader.project_state([("trading", "0005_usd_field_names")]).apps
-    account = AccountFactory()
+    # The account is made by the 0005 model: the current one has columns later migrations add.
+    account = old.get_model("trading", "Account").objects.create(owner_id=UserFactory().pk, name="before 0006")
     position_model, order_model, fill_model, lot_model = (old.get_model("trading", m) for m in
                                                           ("Position", "Order", "Fill", "PositionLot"))
     for n, (symbol, quantity, cost) in enumerate([("ETH", "1", "2000"), ("eth", "2", "3000"), ("Eth ", "0.5", "1001")]):
@@ -61,6 +62,9 @@ def test_the_migration_merges_positions_that_differed_only_by_case():
                                   average_price_usd=D("100"))
 
     MigrationExecutor(connection).migrate([("trading", "0006_symbols_upper_case")])
+    latest = MigrationExecutor(connection)
+    latest.migrate(latest.loader.graph.leaf_nodes())  # the current models below read today's columns
+    account = Account.objects.get(pk=account.pk)
 
     positions = list(Position.objects.filter(account=account).order_by("symbol")
                      .values_list("symbol", "quantity", "total_cost_usd", "average_price_usd"))
