@@ -18,6 +18,10 @@ HTTP 429 -> VenueUnavailable; an ``err`` answer or an order status ``error`` -> 
 """
 
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -62,6 +66,25 @@ def _raise_for_status(response: requests.Response) -> None:
     if status < 500:
         raise VenueRejected(f"Hyperliquid answered HTTP {status}: {response.text[:200]}")
     raise ServerError(status, response.text[:200])
+
+
+_nonce_lock = threading.Lock()
+_nonce_last_ms = 0
+
+
+@contextmanager
+def _signing_clock() -> Iterator[None]:
+    """Serialize this process's signed actions so each gets its own millisecond: the SDK's nonce is the time in
+    ms, and Hyperliquid refuses a nonce a signer already used. (Across processes a clash is possible but harmless:
+    the venue refuses it before doing anything, and the order fails without being placed.)"""
+    global _nonce_last_ms
+    with _nonce_lock:
+        while int(time.time() * 1000) <= _nonce_last_ms:
+            time.sleep(0.0005)
+        try:
+            yield
+        finally:
+            _nonce_last_ms = int(time.time() * 1000)
 
 
 class _Info(Info):
@@ -120,6 +143,9 @@ class HyperliquidVenue(VenueAdapter):
 
     def _call(self, func: Any, *args: Any, mutating: bool = False, **kwargs: Any) -> Any:
         try:
+            if mutating:
+                with _signing_clock():
+                    return func(*args, **kwargs)
             return func(*args, **kwargs)
         except VenueError:
             raise
@@ -228,6 +254,8 @@ class HyperliquidVenue(VenueAdapter):
             raise VenueUnavailable(f"Hyperliquid answered {answer!r}"[:300])
         if answer.get("status") != "ok":
             reason = str(answer.get("response", answer))
+            if "Invalid nonce" in reason:  # refused before anything was done
+                raise VenueUnavailable(f"Hyperliquid refused the nonce: {reason}"[:300])
             error = VenueAuthError if any(word in reason for word in AUTH_WORDS) else VenueRejected
             raise error(reason[:500])
         statuses = answer["response"]["data"]["statuses"]

@@ -1,0 +1,238 @@
+"""Live trading on Hyperliquid, proven offline (issue 18 §3-§4): the adapter signs through the official SDK and
+talks over loopback HTTP to the replay node's Hyperliquid simulator (ledgers.replay.hyperliquid_exchange), which
+recovers each action's EIP-712 signer and refuses one that is not the user's approved agent.
+
+Expected figures come from the recordings (the recorded allMids, read here from the raw cassette) and from the
+venue itself: its own ``userFills`` / ``clearinghouseState`` answers, asked here with plain HTTP.
+"""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from cryptography.fernet import Fernet
+from django.conf import settings as django_settings
+from eth_account import Account as EthAccount
+
+from tests.trading.factories import AccountFactory, UserFactory
+from trading.live import (
+    account_emergency_stop,
+    account_reconcile,
+    credential_set,
+    credential_test,
+    live_confirm,
+    live_mode_set,
+    live_order_cancel,
+    order_resolve,
+)
+from trading.models import Fill, OrderStatus, ReconcileStatus, VenueCall
+from trading.services import live_trading_set, order_place
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+MAIN = EthAccount.from_key("0x" + "a1" * 32)  # keys made for this test; eth-account derives the addresses
+AGENT = EthAccount.from_key("0x" + "b2" * 32)
+STRANGER = EthAccount.from_key("0x" + "c3" * 32)
+
+
+def recorded_mid(coin: str) -> Decimal:
+    path = Path(django_settings.REPLAY_DATA_DIR) / "hyperliquid-python-sdk-cassettes" / "test_get_all_mids.yaml"
+    [interaction] = yaml.safe_load(path.read_text())["interactions"]
+    return D(json.loads(interaction["response"]["body"]["string"])[coin])
+
+
+def control(node, name: str, body=None, verb: str = "POST"):
+    response = requests.request(verb, f"{node.url}/_replay/hyperliquid/{name}", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def info(node, body: dict):
+    response = requests.post(f"{node.hyperliquid_url}/info", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def hyperliquid(replay, settings):
+    settings.HYPERLIQUID_API_URL = replay.hyperliquid_url
+    settings.HYPERLIQUID_WEIGHT_BUDGET = "1000000/minute"
+    settings.TRADING_LIVE_ENABLED = True
+    settings.TRADING_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
+    settings.TRADING_VENUE_TIMEOUT_S = 2.0
+    control(replay, "accounts", {"user": MAIN.address, "agents": [AGENT.address], "usdc": "100000"})
+    return replay
+
+
+def live_account(agent=AGENT, **fields):
+    staff = UserFactory(is_staff=True)
+    live_trading_set(enabled=True, by_user=staff, reason="test")
+    account = AccountFactory(starting_cash_usd=D("100000"), cash_usd=D("100000"), fee_bps=D("4.5"),
+                             max_order_notional_usd=D("50000"), max_daily_notional_usd=D("100000"), **fields)
+    credential_set(account_id=account.pk, owner=account.owner, venue="hyperliquid", api_key=MAIN.address,
+                   secret=agent.key.hex())
+    live_mode_set(account_id=account.pk, live=True, venue="hyperliquid", by_user=staff)
+    live_confirm(account_id=account.pk, by_user=account.owner)
+    account.refresh_from_db()
+    return account
+
+
+def venue_fills(node) -> list[dict]:
+    return info(node, {"type": "userFills", "user": MAIN.address})
+
+
+def venue_position(node, coin: str) -> Decimal:
+    state = info(node, {"type": "clearinghouseState", "user": MAIN.address})
+    return sum((D(p["position"]["szi"]) for p in state["assetPositions"] if p["position"]["coin"] == coin), D(0))
+
+
+def place(account, client_order_id: str, side: str, quantity: str, **kwargs):
+    return order_place(account_id=account.pk, symbol="ETH", side=side, quantity=D(quantity),
+                       client_order_id=client_order_id, **kwargs)
+
+
+def test_test_connection_reads_the_main_wallets_balances(hyperliquid):
+    account = live_account()
+    row = credential_test(account_id=account.pk, owner=account.owner)
+    assert row.tested_ok is True, row.tested_detail
+    assert "100000" in row.tested_detail
+
+
+def test_a_market_buy_is_signed_by_the_agent_filled_at_the_recorded_mid_and_booked_from_the_venues_fill(
+        hyperliquid):
+    account = live_account()
+    mid = recorded_mid("ETH")
+    order = place(account, "m1", "buy", "2", reference_price_usd=mid)
+    assert order.status == OrderStatus.FILLED, order.reject_reason
+    [venue_fill] = venue_fills(hyperliquid)
+    assert venue_fill["cloid"] == order.cloid and str(venue_fill["oid"]) == order.venue_order_id
+    assert (venue_fill["side"], D(venue_fill["sz"]), D(venue_fill["px"])) == ("B", D(2), mid)
+    [fill] = Fill.objects.filter(order=order)
+    assert (fill.price_usd, fill.quantity, fill.fee_usd) == (D(venue_fill["px"]), D(2), D(venue_fill["fee"]))
+    assert fill.venue == "hyperliquid" and fill.venue_fill_id == str(venue_fill["tid"])
+    account.refresh_from_db()
+    assert account.cash_usd == D(100000) - D(2) * mid - D(venue_fill["fee"])
+    assert venue_position(hyperliquid, "ETH") == D(2)
+    # The IOC price sent: the mid moved by the band (2 %) toward the trader, to 5 significant figures (the venue's
+    # tick rule; here computed the way the SDK's own market orders do, with a float and "%.5g").
+    [call] = VenueCall.objects.filter(order=order, action="place")
+    assert call.ok and call.request["reference_price_usd"] == f"{mid:f}"
+    status = info(hyperliquid, {"type": "orderStatus", "user": MAIN.address, "oid": order.cloid})
+    assert D(status["order"]["order"]["limitPx"]) == D(f"{float(mid * D('1.02')):.5g}")
+    recon = account_reconcile(account_id=account.pk)
+    assert (recon.status, recon.fills_imported, recon.drift) == (ReconcileStatus.OK, 0, [])
+
+
+def test_an_unapproved_agent_is_refused_by_the_venue(hyperliquid):
+    account = live_account(agent=STRANGER)
+    order = place(account, "s1", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert order.status == OrderStatus.REJECTED
+    assert order.reject_reason.startswith("venue_rejected: User or API Wallet ")
+    assert venue_fills(hyperliquid) == []
+
+
+def test_a_resting_order_fills_when_the_mid_crosses_and_reconciliation_imports_it(hyperliquid):
+    account = live_account()
+    order = place(account, "l1", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    assert order.status == OrderStatus.SUBMITTED and order.venue_order_id
+    [resting] = info(hyperliquid, {"type": "openOrders", "user": MAIN.address})
+    assert (str(resting["oid"]), D(resting["limitPx"])) == (order.venue_order_id, D(1800))
+    assert control(hyperliquid, "mids", {"ETH": "1790"})["filled"] == [int(order.venue_order_id)]
+    recon = account_reconcile(account_id=account.pk)
+    assert (recon.status, recon.fills_imported) == (ReconcileStatus.OK, 1)
+    order.refresh_from_db()
+    [venue_fill] = venue_fills(hyperliquid)
+    assert order.status == OrderStatus.FILLED and order.average_fill_price_usd == D(1800)
+    assert order.fills.get().fee_usd == D(venue_fill["fee"])
+    assert account_reconcile(account_id=account.pk).fills_imported == 0
+
+
+def test_a_timeout_after_the_venue_accepted_is_resolved_by_cloid_and_nothing_is_placed_twice(hyperliquid):
+    account = live_account()
+    control(hyperliquid, "faults", [{"kind": "accept_then_timeout", "times": 1}])
+    order = place(account, "t1", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert order.status == OrderStatus.UNKNOWN and not order.fills.exists()
+    resolved = order_resolve(order_id=order.pk)
+    assert resolved.status == OrderStatus.FILLED and resolved.fills.count() == 1
+    assert len(venue_fills(hyperliquid)) == 1  # placed once
+    again = place(account, "t1", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert again.pk == order.pk and len(venue_fills(hyperliquid)) == 1  # a retry of the same order sends nothing
+    assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK
+
+
+def test_a_timeout_before_the_venue_saw_the_order_resolves_to_not_placed(hyperliquid):
+    account = live_account()
+    control(hyperliquid, "faults", [{"kind": "drop_connection", "times": 1}])
+    order = place(account, "t2", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert order.status == OrderStatus.UNKNOWN
+    resolved = order_resolve(order_id=order.pk)
+    assert resolved.status == OrderStatus.FAILED
+    assert resolved.reject_reason.startswith("not placed: after the submit timed out the venue has no order ")
+    assert venue_fills(hyperliquid) == [] and venue_position(hyperliquid, "ETH") == 0
+
+
+def test_429_and_reject_leave_nothing_at_the_venue(hyperliquid):
+    account = live_account()
+    control(hyperliquid, "faults", [{"kind": "rate_limit", "times": 1}])
+    limited = place(account, "r1", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert limited.status == OrderStatus.FAILED and limited.reject_reason.startswith("venue_unavailable: ")
+    control(hyperliquid, "faults", [{"kind": "reject", "error": "Insufficient margin to place order.", "times": 1}])
+    rejected = place(account, "r2", "buy", "1", reference_price_usd=recorded_mid("ETH"))
+    assert rejected.status == OrderStatus.REJECTED
+    assert rejected.reject_reason == "venue_rejected: Insufficient margin to place order."
+    assert venue_fills(hyperliquid) == [] and info(hyperliquid, {"type": "openOrders", "user": MAIN.address}) == []
+
+
+def test_a_partial_fill_of_a_market_order_books_what_filled(hyperliquid):
+    account = live_account()
+    control(hyperliquid, "faults", [{"kind": "partial_fill", "fraction": "0.5", "times": 1}])
+    order = place(account, "p1", "buy", "2", reference_price_usd=recorded_mid("ETH"))
+    assert order.status == OrderStatus.CANCELLED  # immediate-or-cancel: the rest was cancelled by the venue
+    assert order.filled_quantity == D(1) == venue_position(hyperliquid, "ETH")
+    assert account.positions.get().quantity == D(1)
+    assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK
+
+
+def test_a_dropped_connection_mid_reconcile_then_the_books_reconcile(hyperliquid):
+    account = live_account()
+    order = place(account, "l2", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    control(hyperliquid, "mids", {"ETH": "1790"})
+    control(hyperliquid, "faults", [{"kind": "drop_connection", "info_type": "userFillsByTime", "times": 1}])
+    assert account_reconcile(account_id=account.pk).status == ReconcileStatus.ERROR
+    assert not Fill.objects.exists()
+    ok = account_reconcile(account_id=account.pk)
+    assert (ok.status, ok.fills_imported) == (ReconcileStatus.OK, 1)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FILLED
+
+
+def test_cancel_a_resting_order_at_the_venue(hyperliquid):
+    account = live_account()
+    order = place(account, "c1", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    cancelled = live_order_cancel(account_id=account.pk, order_id=order.pk)
+    assert cancelled.status == OrderStatus.CANCELLED
+    assert info(hyperliquid, {"type": "openOrders", "user": MAIN.address}) == []
+
+
+def test_the_emergency_stop_cancels_at_the_venue_and_flattens_with_reduce_only_orders(hyperliquid):
+    account = live_account()
+    place(account, "e1", "buy", "1.5", reference_price_usd=recorded_mid("ETH"))
+    resting = place(account, "e2", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    report = account_emergency_stop(account_id=account.pk, by_user=account.owner, flatten=True, reason="test")
+    assert report.cancelled == [resting.venue_order_id] and report.failures == []
+    assert info(hyperliquid, {"type": "openOrders", "user": MAIN.address}) == []
+    assert venue_position(hyperliquid, "ETH") == 0
+    [flatten] = account.orders.filter(pk__in=report.flatten_orders)
+    assert (flatten.side, flatten.quantity, flatten.reduce_only, flatten.status) == ("sell", D("1.5"), True,
+                                                                                    OrderStatus.FILLED)
+    assert not account.positions.exists()
+    actions = list(VenueCall.objects.filter(account=account).order_by("at", "id").values_list("action", "ok"))
+    assert actions == [("place", True), ("place", True), ("list_open_orders", True), ("cancel", True),
+                       ("place", True)]
+    resting.refresh_from_db()
+    assert resting.status == OrderStatus.CANCELLED
+    assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK
