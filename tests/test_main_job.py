@@ -4,6 +4,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
@@ -20,6 +21,53 @@ from whales.models import Holding, KnownAddress, Trade, Whale, WhaleEvent, Whale
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps seeded assets
 
+LIVE_DEMO = "live demo (simulated venue)"
+
+
+def recorded_mids() -> dict[str, Decimal]:
+    """The recorded allMids answer (the simulated venue's mids), read from the raw cassette."""
+    import json
+    from pathlib import Path
+
+    import yaml
+    from django.conf import settings
+
+    path = Path(settings.REPLAY_DATA_DIR) / "hyperliquid-python-sdk-cassettes" / "test_get_all_mids.yaml"
+    [interaction] = yaml.safe_load(path.read_text())["interactions"]
+    return {coin: Decimal(mid) for coin, mid in json.loads(interaction["response"]["body"]["string"]).items()}
+
+
+def assert_live_demo(text: str) -> Account:
+    """The live demo: a live account on the simulated Hyperliquid venue whose follow-whale strategy acted on the
+    recorded trader's fills from its last BTC long on; each refusal by the price band checked here against the
+    recorded mid and the recorded fill's price; each fill at the recorded mid."""
+    from trading.live import live_gates
+
+    demo = Account.objects.get(name=LIVE_DEMO)
+    assert (demo.mode, demo.live_venue) == ("live", "hyperliquid")
+    # The setting gate is on only while the main job serves the simulator (its override ends with the command).
+    assert [gate.name for gate in live_gates(demo) if not gate.ok] == ["setting"], live_gates(demo)
+    trader = Whale.objects.get(chain="hyperliquid", address=hl_recorded.FILLS_USER)
+    first = trader.trades.filter(base_asset="BTC", direction="long").order_by("-block_time", "-id").first()
+    window = trader.trades.filter(block_time__gte=first.block_time, is_internal=False, amount_base__gt=0)
+    signals = StrategySignal.objects.filter(strategy__account=demo)
+    assert signals.count() == window.count() == 74
+    assert signals.filter(outcome="skipped").count() >= window.filter(direction__in=["short", "close_short"]).count()
+    mids = recorded_mids()
+    for signal in signals.filter(outcome="rejected", order__reject_reason__startswith="price_band_percent"):
+        trade = window.get(pk=int(signal.key.removeprefix("fw:")))
+        moved = abs(mids[signal.symbol] - trade.price_usd) / trade.price_usd * 100
+        assert moved > 10, (signal.symbol, moved)
+    filled = Fill.objects.filter(account=demo)
+    assert filled.exists()
+    for fill in filled:
+        assert (fill.venue, fill.price_usd) == ("hyperliquid", mids[fill.symbol])
+    assert "LIVE on the SIMULATED Hyperliquid venue" in text
+    assert (f"74 signals, {signals.filter(outcome='ordered').count()} ordered, "
+            f"{signals.filter(outcome='rejected').count()} rejected, {signals.filter(outcome='skipped').count()} "
+            "skipped") in text
+    return demo
+
 
 def snapshot() -> dict:
     return {
@@ -34,9 +82,12 @@ def snapshot() -> dict:
         "holdings": sorted(Holding.objects.values_list("whale__address", "asset", "amount", "value_usd")),
         "mempool": sorted(MempoolTransaction.objects.values_list("tx_hash", "status", "fee_bump_sat",
                                                                  "time_to_confirm_s", "value_usd")),
-        "accounts": sorted(Account.objects.values_list("owner__username", "name", "cash_usd")),
-        "signals": sorted(StrategySignal.objects.values_list("strategy__name", "key", "outcome", "order_id")),
-        "fills": sorted(Fill.objects.values_list("order_id", "price_usd", "quantity", "realized_pnl_usd")),
+        # The live demo account is made again on every run (its simulated venue starts empty): compared apart.
+        "accounts": sorted(Account.objects.exclude(name=LIVE_DEMO).values_list("owner__username", "name", "cash_usd")),
+        "signals": sorted(StrategySignal.objects.exclude(strategy__account__name=LIVE_DEMO).values_list(
+            "strategy__name", "key", "outcome", "order_id")),
+        "fills": sorted(Fill.objects.exclude(account__name=LIVE_DEMO).values_list(
+            "order_id", "price_usd", "quantity", "realized_pnl_usd")),
         "sec_filings": sorted(SecFiling.objects.values_list("issuer__cik", "accession_number", "primary_document")),
         "reddit_posts": sorted(RedditPost.objects.values_list("reddit_id", "score", "sentiment_compound", "coins")),
     }
@@ -83,6 +134,7 @@ def sec_recorded_counts() -> tuple[int, int]:
 
 def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(settings):
     settings.WHALETRACK_SOURCES = "replay"
+    settings.TRADING_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]  # no key file written by the test
     settings.REPLAY_PORT = 0
     settings.WHALETRACK_ADMIN_PASSWORD = "main-job-test-pw"  # no generated password file
     out = StringIO()
@@ -147,6 +199,7 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     assert filled.exists() and set(filled.values_list("symbol", flat=True)) <= {"BTC", "ETH"}
     assert f"backtest 'recorded fills of 0xb7b6f3ce: follow_whale x 0.1' (account {backtest.pk}): " in text
     # Data quality: one report, printed as stored; every accuracy check passes on the recorded data.
+    demo = assert_live_demo(text)
     report = QualityReport.objects.get()
     assert f"quality: {report.score} / 100 ({len(report.issues)} open issues" in text
     for ledger, figures in report.ledgers.items():
@@ -175,6 +228,8 @@ def test_main_job_sets_up_collects_the_recordings_and_a_rerun_changes_nothing(se
     # Tesla's older page was stored by the first run and is not read again.
     assert f"sec: partial, 14 issuers, {listed - 720} filings listed, 0 new" in again.getvalue()
     assert snapshot() == first
+    again_demo = assert_live_demo(again.getvalue())
+    assert again_demo.pk != demo.pk and not Account.objects.filter(pk=demo.pk).exists()
 
 
 def test_main_job_follows_a_reachable_live_node_instead_of_the_recordings(settings):

@@ -394,13 +394,15 @@ def _mids_source(adapter: VenueAdapter, symbols: list[str]) -> PriceSource:
 def live_order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
                      order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                      strategy_id: int | None = None, reference_price_usd: Decimal | None = None,
-                     reduce_only: bool = False, now: datetime | None = None) -> Order:
+                     reduce_only: bool = False, lot_round: bool = False, now: datetime | None = None) -> Order:
     """Place a live order (called by ``trading.services.order_place`` for a live-mode account; input already
     validated and the symbol canonical). Idempotent on (account, client_order_id): a retry returns the stored
     order and sends nothing. Returns the order as the venue left it; a refusal by our checks or by the venue is a
     ``rejected`` order with the reason, a venue that could not be reached a ``failed`` one, a timeout an
     ``unknown`` one (resolved by ``order_resolve``, queued after commit). ``reference_price_usd``: the signal's
-    price for the band (default: the stored market price). Raises: TradingError; Account.DoesNotExist."""
+    price for the band (default: the stored market price). ``lot_round``: cut the quantity down to the venue's lot
+    size (a strategy's sized quantity) instead of refusing one with more decimals than the venue takes (a manual
+    order). Raises: TradingError (also for a quantity that rounds to 0); Account.DoesNotExist."""
     now = now or timezone.now()
     account = Account.objects.get(pk=account_id)
     existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
@@ -418,7 +420,9 @@ def live_order_place(*, account_id: int, symbol: str, side: str, quantity: Decim
                 rounded = adapter.quantity_round(symbol, quantity)
             except VenueError:
                 rounded = quantity
-            if rounded != quantity:
+            if rounded != quantity and lot_round and rounded > 0:
+                quantity = rounded
+            elif rounded != quantity:
                 raise TradingError(f"quantity {quantity} has more decimals than {account.live_venue} takes for "
                                    f"{symbol}; round it to {rounded}")
         held = list(Position.objects.filter(account=account).values_list("symbol", flat=True))

@@ -509,12 +509,13 @@ def _validate(*, side: str, quantity: Decimal, order_type: str, limit_price_usd:
 def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, client_order_id: str,
                 order_type: str = OrderType.MARKET, limit_price_usd: Decimal | None = None,
                 strategy_id: int | None = None, now: datetime | None = None,
-                price_source: PriceSource | None = None, reference_price_usd: Decimal | None = None) -> Order:
+                price_source: PriceSource | None = None, reference_price_usd: Decimal | None = None,
+                lot_round: bool = False) -> Order:
     """Place an order; return it (filled, submitted, or rejected with the reason).
 
     A live-mode account's order goes to its venue instead (``trading.live.live_order_place``: the live gates,
     the paper checks at the venue's mids, the notional caps and the price band around ``reference_price_usd``,
-    the signal's price; default the stored market price).
+    the signal's price; default the stored market price; ``lot_round`` cuts the quantity to the venue's lot).
 
     Idempotent on (account, client_order_id): a retry returns the stored order and places nothing.
     Checks, in order: halted account, live mode, paused strategy, missing/stale price of the symbol,
@@ -536,7 +537,7 @@ def order_place(*, account_id: int, symbol: str, side: str, quantity: Decimal, c
         return live_order_place(account_id=account_id, symbol=symbol, side=side, quantity=quantity,
                                 client_order_id=client_order_id, order_type=order_type,
                                 limit_price_usd=limit_price_usd, strategy_id=strategy_id,
-                                reference_price_usd=reference_price_usd, now=now)
+                                reference_price_usd=reference_price_usd, lot_round=lot_round, now=now)
     # Prices first, with no lock held: a venue's network call never runs under the account's row lock.
     source = memoized(price_source or _prefetched_source(account_id))
     with transaction.atomic():

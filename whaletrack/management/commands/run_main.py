@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import requests
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -71,13 +73,14 @@ from ledgers.replay.catalog import (
     RECORDED_SUBREDDITS,
     RECORDED_TRADER,
 )
-from ledgers.replay.server import ReplayServer
+from ledgers.replay.server import COINSPOT_PREFIX, ReplayServer
 from ledgers.replay.services import start_replay_node
 from trading.backtest import BACKTEST_OWNER, backtest_run, default_range
-from trading.models import Account, StrategyKind, StrategySignal
+from trading.live import credential_set, live_confirm, live_mode_set
+from trading.models import Account, LiveVenue, Strategy, StrategyKind, StrategySignal
 from trading.pnl import pnl_summary
-from trading.services import account_create
-from trading.strategies.services import strategy_create
+from trading.services import account_create, live_trading_enabled, live_trading_set
+from trading.strategies.services import strategy_create, strategy_delete, strategy_run
 from whales.analytics.classification import whales_classify
 from whales.analytics.flows import flows_collect
 from whales.analytics.metrics import metrics_recompute_all
@@ -104,6 +107,17 @@ REPLAY_SEC_USER_AGENT = "WhaleTrack main job (offline replay; no SEC server is c
 PAPER_ACCOUNT = "paper"
 SMART_MONEY_STRATEGY = "follow smart money"
 BACKTEST_SCALE = "0.1"
+# Live trading offline: a live-mode account of the admin on the replay node's SIMULATED Hyperliquid venue,
+# following the recorded trader's fills from its last BTC long on (shorts, and sells of what the account does not
+# hold, are skipped). The simulator starts empty on every run, so the account is made again each run. Its price
+# band is wide: the recorded fills (2023-05) and the recorded mids (2023-07) are months apart; fills further from
+# the mid than the band are refused, and the page shows why.
+LIVE_DEMO_ACCOUNT = "live demo (simulated venue)"
+LIVE_DEMO_STRATEGY = "follow the recorded trader"
+LIVE_DEMO_FROM = ("BTC", "long")
+LIVE_DEMO_BAND_PERCENT = Decimal("10")
+LIVE_DEMO_USDC = Decimal("100000")
+CREDENTIALS_KEY_FILE = Path(settings.BASE_DIR) / "var" / "trading-credentials.key"
 
 
 def secret_file_write(path: Path, text: str) -> None:
@@ -155,7 +169,20 @@ def replay_overrides(node: ReplayServer) -> dict[str, object]:
         "DEFILLAMA_API_URL": node.defillama_url, "DEFILLAMA_STABLECOINS_URL": node.defillama_stablecoins_url,
         "SEC_DATA_URL": node.sec_data_url, "SEC_WWW_URL": node.sec_www_url, "SEC_API_BUDGET": REPLAY_BUDGET,
         "SEC_USER_AGENT": settings.SEC_USER_AGENT or REPLAY_SEC_USER_AGENT,
+        # The venues are the node's simulators: no order can reach a real exchange, so the setting gate is on.
+        "COINSPOT_API_URL": node.url + COINSPOT_PREFIX, "TRADING_LIVE_ENABLED": True,
+        "TRADING_CREDENTIALS_KEYS": settings.TRADING_CREDENTIALS_KEYS or [credentials_key()],
     }
+
+
+def credentials_key() -> str:
+    """The Fernet key sealing the offline demo's venue credentials when TRADING_CREDENTIALS_KEYS is not set: made
+    once into ``CREDENTIALS_KEY_FILE`` (0600), read back on later runs."""
+    if CREDENTIALS_KEY_FILE.exists():
+        return CREDENTIALS_KEY_FILE.read_text().strip()
+    key = Fernet.generate_key().decode()
+    secret_file_write(CREDENTIALS_KEY_FILE, key + "\n")
+    return key
 
 
 def live_probes() -> dict[str, tuple[str, Callable[[], object]]]:
@@ -206,6 +233,8 @@ class Command(BaseCommand):
             with settings_overridden(sources.overrides):
                 if not options["skip_setup"]:
                     self.setup(sources)
+                if sources.node is not None:
+                    self.step("Live trading on the simulated venue", lambda: self.live_demo(sources.node))
                 self.summary(sources, time.monotonic() - started, options)
                 if not options["no_serve"]:
                     self.serve(sources, options["host"], options["port"])
@@ -553,6 +582,54 @@ class Command(BaseCommand):
             f"{outcomes.get('rejected', 0)} rejected, {outcomes.get('skipped', 0)} skipped; "
             f"{summary['closed_trades']} closed trades, realized {summary['realized_pnl_usd']:.2f} USD, "
             f"fees {summary['fees_usd']:.2f} USD (recorded prices are daily: only BTC and ETH can be priced)")
+
+    def live_demo(self, node: ReplayServer) -> None:
+        """A live-mode account of the admin on the node's simulated Hyperliquid venue: a fresh simulated main
+        wallet with an approved agent, the four gates passed the audited way (setting on offline, admin switch,
+        live mode, the owner's confirmation), and a follow-whale strategy on the recorded trader's last
+        ``LIVE_DEMO_FILLS`` fills, run once now; its orders go to the simulator over loopback HTTP."""
+        from eth_account import Account as EthAccount
+
+        admin = get_user_model().objects.get(username=settings.WHALETRACK_ADMIN_USER)
+        trader = Whale.objects.filter(chain=Chain.HYPERLIQUID, address=RECORDED_TRADER).first()
+        first = (trader.trades.filter(base_asset=LIVE_DEMO_FROM[0], direction=LIVE_DEMO_FROM[1])
+                 .order_by("-block_time", "-id").first() if trader else None)
+        if trader is None or first is None:
+            self.stdout.write("   no recorded Hyperliquid fills to follow")
+            return
+        for old in Account.objects.filter(owner=admin, name=LIVE_DEMO_ACCOUNT):  # the simulator starts empty
+            for strategy in old.strategies.all():
+                strategy_delete(strategy_id=strategy.pk)
+            old.delete()
+        main, agent = EthAccount.create(), EthAccount.create()
+        node.hyperliquid_exchange.account_set(user=main.address, agents=[agent.address], usdc=LIVE_DEMO_USDC)
+        account = account_create(owner_id=admin.pk, name=LIVE_DEMO_ACCOUNT, starting_cash_usd=LIVE_DEMO_USDC,
+                                 price_band_percent=LIVE_DEMO_BAND_PERCENT, max_order_notional_usd=Decimal("20000"),
+                                 max_daily_notional_usd=Decimal("50000"), max_position_percent=Decimal("50"),
+                                 max_strategy_exposure_percent=Decimal("80"), fee_bps=Decimal("4.5"))
+        credential_set(account_id=account.pk, owner=admin, venue=LiveVenue.HYPERLIQUID, api_key=main.address,
+                       secret=agent.key.hex())
+        if not live_trading_enabled():
+            live_trading_set(enabled=True, by_user=admin, reason="offline demo: the venue is the replay node's "
+                                                                 "simulator")
+        live_mode_set(account_id=account.pk, live=True, venue=LiveVenue.HYPERLIQUID, by_user=admin,
+                      reason="offline demo on the simulated venue")
+        live_confirm(account_id=account.pk, by_user=admin)
+        oldest = first.block_time
+        hours = int((timezone.now() - oldest).total_seconds() // 3600) + 2
+        strategy = strategy_create(account_id=account.pk, name=LIVE_DEMO_STRATEGY, kind=StrategyKind.FOLLOW_WHALE,
+                                   params={"whale_id": trader.pk, "scale": BACKTEST_SCALE, "lookback_hours": hours})
+        Strategy.objects.filter(pk=strategy.pk).update(started_at=oldest - timedelta(seconds=1))
+        result = strategy_run(strategy_id=strategy.pk)
+        self.stdout.write(f"   account {account.name!r} (id {account.pk}) of {admin.username!r}, LIVE on the SIMULATED "
+                          f"Hyperliquid venue at {node.hyperliquid_url} (main wallet {main.address}, a fresh agent)")
+        self.stdout.write(f"   strategy {strategy.name!r} on the recorded trader's fills from {oldest.isoformat()} "
+                          f"on: {result.generated} signals, {result.ordered} ordered, {result.rejected} rejected, "
+                          f"{result.skipped} skipped")
+        statuses = dict(account.orders.values_list("status").annotate(n=Count("id")).order_by())
+        shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        self.stdout.write(f"   orders at the simulated venue: {shown or 'none'}; {account.fills.count()} fills booked "
+                          "from the venue's answers")
 
     def progress(self, p) -> None:
         self.stdout.write(f"   block {p.block_number}: {p.trades_written} trades, {p.events_written} events so far")
