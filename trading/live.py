@@ -358,7 +358,7 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
         if violation is not None:
             _halt(account, reason=str(violation), by_user=None, now=now)
             if account.flatten_on_daily_loss:
-                _emergency_stop_later(account.pk, flatten=True, reason=str(violation))
+                emergency_stop_later(account.pk, flatten=True, reason=str(violation))
             return f"{violation}; account halted"
     quote = PaperExchange(slippage_bps=account.slippage_bps, fee_bps=account.fee_bps).quote(
         ticket=_ticket(order), mark_usd=mid)
@@ -368,7 +368,9 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
     return "; ".join(str(v) for v in violations) or None
 
 
-def _emergency_stop_later(account_id: int, *, flatten: bool, reason: str) -> None:
+def emergency_stop_later(account_id: int, *, flatten: bool, reason: str) -> None:
+    """Queue the emergency stop of ``account_id`` (``trading.emergency_stop``) once the caller's transaction
+    commits: the venue is never called under the account's lock."""
     from trading.tasks import emergency_stop
 
     transaction.on_commit(lambda: emergency_stop.delay(account_id=account_id, flatten=flatten, reason=reason),

@@ -408,7 +408,12 @@ def _daily_loss_guard(account: Account, positions: dict[str, Position], source: 
         return None
     reason = str(violation)
     _halt(account, reason=reason, by_user=None, now=now)
-    if account.flatten_on_daily_loss:
+    if account.flatten_on_daily_loss and account.mode == AccountMode.LIVE:
+        from trading.live import emergency_stop_later  # a live account is flattened at its venue, off the lock
+
+        emergency_stop_later(account.pk, flatten=True, reason=reason)
+        reason += "; account halted, its venue's orders cancelled and positions closed after this commits"
+    elif account.flatten_on_daily_loss:
         _flatten(account, positions, source, now, trigger=reason)
         reason += "; account halted and flattened"
     else:

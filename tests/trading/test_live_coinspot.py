@@ -261,3 +261,35 @@ def test_the_emergency_stop_cancels_every_open_order_at_the_venue(coinspot):
     assert calls == [(True, {"cancelled": True}), (True, {"cancelled": True})]
     after = buy(account, "s3", "0.05", order_type="limit", limit_price_usd=D("40000"))
     assert after.status == OrderStatus.REJECTED and after.reject_reason.startswith("account_halted: ")
+
+
+def test_the_daily_loss_rule_halts_a_live_account_and_flattens_it_at_the_venue(
+        coinspot, broker_tasks, django_capture_on_commit_callbacks):
+    account = live_account(max_daily_loss_percent=D("5"))
+    first = buy(account, "dl1", "0.1", reference_price_usd=D("50010"))
+    assert first.status == OrderStatus.FILLED
+    account.refresh_from_db()
+    start_value = account.start_of_day_value_usd  # cash + 0.1 BTC at the mid before the buy
+    assert start_value == D(10000)
+    # BTC falls 20 %: 0.1 BTC at the new mid loses 1000 USD, 10 % of the day's start value.
+    control(coinspot, "prices", {"btc": {"bid": "40000", "ask": "40020", "last": "40010"}})
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = buy(account, "dl2", "0.01", reference_price_usd=D("40010"))
+    value = account.cash_usd + D("0.1") * D("40010")
+    loss = (start_value - value) / start_value * 100
+    assert refused.status == OrderStatus.REJECTED
+    assert refused.reject_reason == (f"max_daily_loss_percent: daily loss {loss.quantize(D('0.01'))}% of start-of-day "
+                                     f"value {start_value.quantize(D('0.01'))} USD (now {value.quantize(D('0.01'))} "
+                                     "USD) exceeds 5.00%; account halted")
+    account.refresh_from_db()
+    assert account.halted
+    [(name, kwargs)] = broker_tasks()
+    assert name == "trading.emergency_stop" and kwargs["flatten"] is True
+    from celery import current_app
+
+    report = current_app.tasks[name].apply(kwargs=kwargs).get()
+    assert report["failures"] == [] and len(report["flatten_orders"]) == 1
+    flatten = account.orders.get(pk=report["flatten_orders"][0])
+    assert (flatten.side, flatten.quantity, flatten.reduce_only, flatten.status) == ("sell", D("0.1"), True,
+                                                                                    OrderStatus.FILLED)
+    assert "BTC" not in venue_balances(coinspot) and not account.positions.exists()
