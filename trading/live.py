@@ -52,7 +52,7 @@ from trading.adapters.base import (
     VenueUnavailable,
     cloid_for,
 )
-from trading.adapters.registry import VenueNotConfigured, adapter_for, live_adapter
+from trading.adapters.registry import VenueNotConfigured, adapter_for, live_adapter, venue_timeout_s
 from trading.crypto import credential_reveal, credential_store
 from trading.exchange import Execution, PaperExchange
 from trading.models import (
@@ -692,19 +692,24 @@ def reconcile_tolerance() -> Decimal:
 def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconciliation:
     """Compare the account's book with its venue's; import missed fills; settle open and unknown orders; on a drift
     beyond the tolerance halt the account, record a ``data_quality`` event and alert staff. Idempotent: a second
-    run imports nothing twice. A venue that fails mid-way gives an ``error`` row and changes nothing of what it
-    had not read yet. Returns the Reconciliation row."""
+    run imports nothing twice. A venue that fails mid-way gives an ``error`` row and changes nothing. Returns the
+    Reconciliation row. Raises: LiveRefused for a paper account (nothing to reconcile)."""
     now = now or timezone.now()
     account = Account.objects.get(pk=account_id)
+    if account.mode != AccountMode.LIVE or not account.live_venue:
+        raise LiveRefused(f"account {account_id} is a paper account: its book is its own venue, there is nothing "
+                          "to reconcile")
     adapter = adapter_for(account)
     since = (account.fills_synced_at or account.created_at) - FILL_LOOKBACK
+    in_flight = timedelta(seconds=2 * venue_timeout_s() + 5)
     try:
         try:
             venue_fills = adapter.fills_since(since)
             venue_open = adapter.open_orders()
+            # A submitted order without the venue's id younger than two timeouts may still be on its way.
             ours_open = list(Order.objects.filter(account=account, status__in=OPEN_OR_UNKNOWN)
-                             .exclude(venue_order_id="", status=OrderStatus.SUBMITTED, submitted_at__gt=now
-                                      - timedelta(seconds=2)))
+                             .exclude(venue_order_id="", status=OrderStatus.SUBMITTED,
+                                      submitted_at__gt=now - in_flight))
             open_ids = {o.venue_order_id for o in venue_open}
             lookups: dict[int, VenueOrder | None] = {}
             for order in ours_open:

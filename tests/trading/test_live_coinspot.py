@@ -10,8 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
+from tests.trading.conftest import COINSPOT_KEY, COINSPOT_SECRET
 from tests.trading.factories import AccountFactory, UserFactory
 from trading.live import (
     account_emergency_stop,
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 E8 = D("0.00000001")
-KEY, SECRET = "live-key-0001", "live-secret-0001"
+KEY, SECRET = COINSPOT_KEY, COINSPOT_SECRET
 
 
 def q8(value: Decimal) -> Decimal:
@@ -41,19 +41,6 @@ def control(node, name: str, body=None, verb: str = "POST") -> dict:
     response = requests.request(verb, f"{node.url}/_replay/coinspot/{name}", json=body, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-@pytest.fixture
-def coinspot(replay, settings):
-    replay.coinspot.reset()
-    settings.COINSPOT_API_URL = replay.url + "/coinspot"
-    settings.TRADING_LIVE_ENABLED = True
-    settings.TRADING_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
-    settings.TRADING_VENUE_TIMEOUT_S = 2.0
-    control(replay, "accounts", {"key": KEY, "secret": SECRET, "balances": {"USDT": "10000"}})
-    control(replay, "prices", {"btc": {"bid": "50000", "ask": "50020", "last": "50010"}})
-    yield replay
-    replay.coinspot.reset()
 
 
 def live_account(**fields):

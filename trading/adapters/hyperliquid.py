@@ -51,6 +51,7 @@ from trading.adapters.base import (
 logger = logging.getLogger(__name__)
 
 QUOTE = "USDC"
+MIDS_TTL_S = 2.0
 SPOT_ASSET_OFFSET = 10_000
 AUTH_WORDS = ("signature", "does not exist", "not authorized", "agent", "User or API Wallet")
 """Words of Hyperliquid's refusals of the signer itself (bad signature, unknown or unapproved agent)."""
@@ -138,6 +139,7 @@ class HyperliquidVenue(VenueAdapter):
         self.timeout_s = timeout_s
         self._info: _Info | None = None
         self._exchange: _Exchange | None = None
+        self._mids: tuple[float, Any] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -348,7 +350,11 @@ class HyperliquidVenue(VenueAdapter):
         return sorted(out, key=lambda p: p.symbol)
 
     def mid(self, symbol: str) -> Decimal | None:
+        """The coin's mid from ``allMids``, asked once per ``MIDS_TTL_S`` by this adapter (one order's checks ask
+        for several coins)."""
         coin, _, _ = self._coin(symbol)
-        mids = self._call(self.info.all_mids)
+        if self._mids is None or time.monotonic() - self._mids[0] > MIDS_TTL_S:
+            self._mids = (time.monotonic(), self._call(self.info.all_mids))
+        mids = self._mids[1]
         value = mids.get(coin) if isinstance(mids, dict) else None
         return _dec(value) if value is not None else None
