@@ -288,6 +288,10 @@ class SimPosition:
     entry_px: Decimal = Decimal(0)
 
 
+AGENT_VALID_UNTIL_MS = 4_102_444_800_000
+"""``validUntil`` of a simulated agent in ``extraAgents`` (2100-01-01): the simulator's agents do not expire."""
+
+
 @dataclass
 class SimUser:
     """A simulated account: its agents (lowercase addresses), USDC balance and positions by coin."""
@@ -866,6 +870,9 @@ class HyperliquidExchange:
             return self._order_status(user, request.get("oid"))
         if kind == "clearinghouseState":
             return self._clearinghouse(user)
+        if kind == "extraAgents":  # the recorded shape (test_extra_agents.yaml); SIMULATED: no agent expires
+            return [{"name": f"agent {n}", "address": agent, "validUntil": AGENT_VALID_UNTIL_MS}
+                    for n, agent in enumerate(sorted(self.users[user].agents), start=1)]
         if kind == "spotClearinghouseState":
             usdc = format_decimal(self.users[user].usdc)
             return {"balances": [{"coin": "USDC", "token": 0, "total": usdc, "hold": "0.0", "entryNtl": "0.0"}]}

@@ -40,6 +40,7 @@ from trading.adapters.base import (
     VenueBalance,
     VenueError,
     VenueFill,
+    VenueHealth,
     VenueOrder,
     VenuePosition,
     VenueRejected,
@@ -338,6 +339,30 @@ class HyperliquidVenue(VenueAdapter):
             out.append(VenueBalance(asset=f"{QUOTE} (perp margin)", total=_dec(summary.get("accountValue", "0")),
                                     available=_dec(perp.get("withdrawable", "0"))))
         return out
+
+    def health(self) -> VenueHealth:
+        """The balances (read-only, unsigned) and whether the agent is one of the main wallet's approved agents
+        (``extraAgents``, still valid): an unsigned read alone cannot show that the key may trade. Never raises."""
+        health = super().health()
+        if not health.ok:
+            return health
+        started = time.monotonic()
+        try:
+            agents = self._call(self.info.post, "/info", {"type": "extraAgents", "user": self.account_address})
+        except VenueError as exc:
+            return VenueHealth(ok=False, detail=f"{health.detail}; approved agents unreadable: {exc}",
+                               latency_ms=health.latency_ms + int((time.monotonic() - started) * 1000))
+        now_ms = int(time.time() * 1000)
+        mine = self._wallet.address.lower()
+        approved = any(isinstance(a, dict) and str(a.get("address", "")).lower() == mine
+                       and int(a.get("validUntil") or 0) > now_ms for a in (agents or []))
+        latency = health.latency_ms + int((time.monotonic() - started) * 1000)
+        if not approved:
+            return VenueHealth(ok=False, latency_ms=latency,
+                               detail=f"{health.detail}; agent {mine} is not an approved, valid API wallet of "
+                                      f"{self.account_address} (approve it at Hyperliquid first)")
+        return VenueHealth(ok=True, detail=f"{health.detail}; agent {mine[:6]}…{mine[-4:]} approved",
+                           latency_ms=latency)
 
     def positions(self) -> list[VenuePosition]:
         perp = self._call(self.info.user_state, self.account_address)
