@@ -295,22 +295,24 @@ def strategy_run(*, strategy_id: int, now: datetime | None = None, price_source:
                     quantity = signal.quantity
                 if live:  # a live order is sent after this transaction, with no lock held (below)
                     pending = (record, quantity)
-                    continue
-                try:
-                    order = order_place(
-                        account_id=strategy.account_id, symbol=signal.symbol, side=signal.side,
-                        quantity=quantity, client_order_id=f"sig:{strategy_id}:{signal.key}",
-                        strategy_id=strategy_id, now=now, price_source=price_source)
-                except TradingError as exc:
-                    record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, f"invalid order: {exc}"
                 else:
-                    record.order = order
-                    if order.status == OrderStatus.REJECTED:
-                        record.outcome = SignalOutcome.REJECTED
-                        record.outcome_reason = "; ".join(filter(None, [order.reject_reason, record.outcome_reason]))
+                    try:
+                        order = order_place(
+                            account_id=strategy.account_id, symbol=signal.symbol, side=signal.side,
+                            quantity=quantity, client_order_id=f"sig:{strategy_id}:{signal.key}",
+                            strategy_id=strategy_id, now=now, price_source=price_source)
+                    except TradingError as exc:
+                        record.outcome, record.outcome_reason = SignalOutcome.SKIPPED, f"invalid order: {exc}"
                     else:
-                        record.outcome = SignalOutcome.ORDERED
-            record.save()
+                        record.order = order
+                        if order.status == OrderStatus.REJECTED:
+                            record.outcome = SignalOutcome.REJECTED
+                            record.outcome_reason = "; ".join(filter(None, [order.reject_reason,
+                                                                            record.outcome_reason]))
+                        else:
+                            record.outcome = SignalOutcome.ORDERED
+            if pending is None:  # a live signal is recorded by _live_signal_send, with its order's outcome
+                record.save()
         if pending is not None:
             sent = _live_signal_send(*pending, strategy=strategy, price_usd=signal.price_usd, now=now)
             if sent is None:
