@@ -1,12 +1,15 @@
 // Paper trading page: one of the user's accounts (the first, or ?account=<id>) drawn from the owner-scoped
 // /api/v1/trading/ API: cash, portfolio value, halt state with Halt / Resume; the equity curve and the P&L
 // per coin (Chart.js, vendored as the global `Chart`); the P&L summary; positions, strategies (Pause /
-// Resume), recent signals and orders. Writes send X-CSRFToken (apiFetch); every API error is shown.
+// Resume), recent signals, orders and realized fills (each with its venue), and the "Live trading" panel
+// (trading_live.js). Writes send X-CSRFToken (apiFetch); every API error is shown.
 import { apiFetch, axisTick, el, formatAmount, formatDecimal, formatTime } from "./format.js";
+import { initLivePanel, showLiveAccount } from "./trading_live.js";
 
 const API = "/api/v1/trading";
 const SIGNAL_LIMIT = 50;
 const ORDER_LIMIT = 20;
+const FILL_LIMIT = 20;
 const KINDS = { follow_smart_money: "Follow smart money", follow_whale: "Follow a whale" };
 const OUTCOME_CLASSES = { ordered: "badge-fresh", rejected: "badge-stale", skipped: "badge-skipped" };
 const ORDER_STATUS_CLASSES = { filled: "pos", rejected: "neg", failed: "neg", cancelled: "" };
@@ -277,12 +280,26 @@ function orderRow(order) {
     el("td", { class: "time" }, formatTime(order.created_at)),
     el("td", {}, el("span", { class: `tag ${order.side === "buy" ? "pos" : "neg"}` }, order.side)),
     el("td", {}, order.symbol),
+    el("td", { class: "venue" }, order.venue),
     el("td", {}, order.type === "limit" ? `limit ${formatPrice(order.limit_price_usd)}` : order.type),
     el("td", { class: "num" }, formatAmount(order.quantity, 8)),
     el("td", { class: "num" }, formatAmount(order.filled_quantity, 8)),
     el("td", { class: "num" }, formatPrice(order.average_fill_price_usd)),
     el("td", {}, el("span", { class: `tag order-status ${ORDER_STATUS_CLASSES[order.status] ?? ""}` }, order.status)),
     el("td", { class: "reason" }, order.reject_reason || "—"));
+}
+
+function fillRow(fill) {
+  return el("tr", { dataset: { fillId: String(fill.id), venue: fill.venue } },
+    el("td", { class: "time" }, formatTime(fill.filled_at)),
+    el("td", {}, el("span", { class: `tag ${fill.side === "buy" ? "pos" : "neg"}` }, fill.side)),
+    el("td", {}, fill.symbol),
+    el("td", { class: "venue" }, fill.venue),
+    el("td", { class: "num" }, formatAmount(fill.quantity, 8)),
+    el("td", { class: "num price" }, formatPrice(fill.price_usd)),
+    el("td", { class: "num" }, money(fill.fee_usd)),
+    el("td", { class: `num ${signClass(fill.realized_pnl_usd)}` }, money(fill.realized_pnl_usd)),
+    el("td", { class: "mono" }, fill.venue_fill_id || "—"));
 }
 
 function renderRows(bodyId, columns, items, row, emptyText) {
@@ -300,13 +317,14 @@ async function loadAccountData() {
   const failures = [];
   const get = (label, path) => apiFetch(path).catch((error) => { failures.push(`${label}: ${error.message}`); return null; });
   const equity = drawEquity(current);
-  const [summary, coins, positions, strategyList, signals, orders] = await Promise.all([
+  const [summary, coins, positions, strategyList, signals, orders, fills] = await Promise.all([
     get("P&L summary", `${API}/pnl/summary?account=${id}`),
     get("P&L per coin", `${API}/pnl/by-coin?account=${id}`),
     get("positions", `${API}/positions?account=${id}`),
     get("strategies", `${API}/strategies?account=${id}`),
     get("signals", `${API}/signals?account=${id}&limit=${SIGNAL_LIMIT}`),
     get("orders", `${API}/orders?account=${id}&limit=${ORDER_LIMIT}`),
+    get("realized fills", `${API}/pnl/realized?account=${id}&limit=${FILL_LIMIT}`),
   ]);
   if (current !== generation) return;
   renderSummary(summary);
@@ -315,16 +333,20 @@ async function loadAccountData() {
   strategies = strategyList?.items || [];
   if (strategyList) renderStrategies(); else placeholder(byId("strategy-rows"), 7, "Could not load strategies.");
   renderRows("signal-rows", 8, signals?.items || [], signalRow, signals ? "No signals yet." : "Could not load signals.");
-  renderRows("order-rows", 9, orders?.items || [], orderRow, orders ? "No orders yet." : "Could not load orders.");
+  renderRows("order-rows", 10, orders?.items || [], orderRow, orders ? "No orders yet." : "Could not load orders.");
+  renderRows("fill-rows", 9, fills?.items || [], fillRow, fills ? "No realized fills yet." : "Could not load fills.");
   if (failures.length) showMessage(`Could not load ${failures.join("; ")}`);
   await equity;
-  document.getElementById("trading").dataset.loadedAccount = String(id);
+  const section = document.getElementById("trading");
+  section.dataset.loadedAccount = String(id);
+  section.dataset.loads = String(Number(section.dataset.loads || 0) + 1);
 }
 
 function selectAccount(id, { push }) {
   account = accounts.find((a) => a.id === id) || null;
   renderAccountOptions();
   renderAccount();
+  showLiveAccount(account ? account.id : null);
   if (!account) return;
   if (push) {
     const url = new URL(window.location.href);
@@ -344,7 +366,8 @@ async function start() {
   if (!accounts.length) {
     byId("no-accounts").hidden = false;
     select.replaceChildren(el("option", { value: "" }, "no accounts"));
-    for (const body of ["position-rows", "strategy-rows", "signal-rows", "order-rows"]) placeholder(byId(body), 9, "—");
+    for (const body of ["position-rows", "strategy-rows", "signal-rows", "order-rows", "fill-rows"]) placeholder(byId(body), 10, "—");
+    showLiveAccount(null);
     renderSummary(null);
     return;
   }
@@ -357,6 +380,24 @@ async function start() {
   selectAccount(id, { push: false });
 }
 
+/** After a live action that changes the account (emergency stop, reconciliation): its figures, halt state,
+ * orders and fills again. */
+async function reloadAccount() {
+  if (!account) return;
+  const id = account.id;
+  try {
+    const updated = await apiFetch(`${API}/accounts/${id}`);
+    if (!account || account.id !== id) return;
+    account = updated;
+    accounts = accounts.map((a) => (a.id === updated.id ? updated : a));
+    renderAccount();
+  } catch (error) {
+    showMessage(`Could not reload the account: ${error.message}`);
+  }
+  loadAccountData();
+}
+
+initLivePanel({ changed: reloadAccount });
 select.addEventListener("change", () => { showMessage(""); selectAccount(Number(select.value), { push: true }); });
 interval.addEventListener("change", () => { if (account) drawEquity(generation); });
 start();

@@ -30,9 +30,17 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture
-def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
+def daphne_env() -> dict[str, str]:
+    """More environment for the ``daphne_server`` process (settings read by django-environ there); a test module
+    overrides this fixture to run daphne with its own settings (e.g. a venue URL on the replay node)."""
+    return {}
+
+
+@pytest.fixture
+def daphne_server(transactional_db, tmp_path, daphne_env) -> Iterator[str]:
     """``http://127.0.0.1:<port>``: daphne serving whaletrack.asgi on the test database and REDIS_URL, so
-    group messages sent from this process (publishing, ``feed.disconnect``) reach its consumers."""
+    group messages sent from this process (publishing, ``feed.disconnect``) reach its consumers; with
+    ``daphne_env`` over its environment."""
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url or connection.vendor != "postgresql":
         pytest.fail("the browser tests need REDIS_URL and a PostgreSQL DATABASE_URL (shared by two processes)")
@@ -41,7 +49,7 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[str]:
     env = {"REDIS_URL": redis_url, "ALERTS_PUBLIC_FEED": "false", "CHANNEL_LAYER_CAPACITY": "1000",
            # account e-mail (sign-up confirmation, password reset) as files the test reads: ``mail_dir``
            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-           "EMAIL_FILE_PATH": str(tmp_path / "mail")}
+           "EMAIL_FILE_PATH": str(tmp_path / "mail"), **daphne_env}
     with processes.daphne_server(log, env) as url:
         yield url.replace("ws://", "http://", 1)
     print(f"daphne log: {log}")

@@ -1,6 +1,7 @@
 """The paper-trading page in a real browser against a real server (``conftest.daphne_server``): account
 figures, the P&L summary, the equity curve drawn by Chart.js, signals with their outcome, Halt / Resume of
-the account, Pause of a strategy, an API error shown on the page, and a screenshot.
+the account, Pause of a strategy, orders and realized fills with their venue, an API error shown on the page, and a
+screenshot (the live panel: test_live_trading_page.py).
 
 Data (committed in the worker thread, so daphne sees it): a paper account of the signed-in user with fills
 placed by ``trading.services.order_place`` at stored prices (fee and slippage 0), one order rejected by the
@@ -183,6 +184,11 @@ def test_trading_page_shows_the_account_charts_signals_and_halts_resumes_and_pau
     rejected = page.locator("#order-rows tr[data-status=rejected]")
     assert rejected.locator("td.reason").inner_text() == data.rejected_reason
     assert page.locator("#order-rows tr").count() == 5
+    assert page.locator("#order-rows td.venue").all_inner_texts() == ["paper"] * 5
+    # Realized fills (the one sell), with their venue.
+    assert page.locator("#fill-rows tr").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent, r.cells[5].textContent,"
+        " r.cells[7].textContent])") == [["sell", "paper", money(ETH_SELL), money(realized)]]
     strategy_row = page.locator(f"#strategy-rows tr[data-strategy-id='{data.strategy_id}']")
     assert strategy_row.locator("td").nth(3).inner_text() == "every 300 s"
     assert strategy_row.locator("td").nth(5).inner_text() == "2 generated · 1 ordered · 0 rejected · 1 skipped"

@@ -236,3 +236,30 @@ def test_the_emergency_stop_cancels_at_the_venue_and_flattens_with_reduce_only_o
     resting.refresh_from_db()
     assert resting.status == OrderStatus.CANCELLED
     assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK
+
+
+def test_a_strategy_run_on_a_live_account_sends_its_order_to_the_venue_and_records_the_signal(hyperliquid):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.whales.factories import TradeFactory, WhaleFactory
+    from trading.models import SignalOutcome, StrategySignal
+    from trading.strategies.services import strategy_create, strategy_run
+
+    account = live_account()
+    mid = recorded_mid("ETH")
+    now = timezone.now()
+    whale = WhaleFactory()
+    strategy = strategy_create(account_id=account.pk, name="follow", kind="follow_whale",
+                               params={"whale_id": whale.pk, "scale": "0.5"}, started_at=now - timedelta(hours=1))
+    trade = TradeFactory(whale=whale, block_time=now - timedelta(minutes=1), direction="buy", amount_base=D(2),
+                         price_usd=mid)
+    result = strategy_run(strategy_id=strategy.pk, now=now)
+    assert (result.generated, result.ordered, result.rejected, result.skipped) == (1, 1, 0, 0)
+    record = StrategySignal.objects.get(strategy=strategy, key=f"fw:{trade.pk}")
+    assert record.outcome == SignalOutcome.ORDERED and record.order.status == OrderStatus.FILLED
+    [venue_fill] = venue_fills(hyperliquid)
+    assert (venue_fill["cloid"], D(venue_fill["sz"]), D(venue_fill["px"])) == (record.order.cloid, D(1), mid)
+    again = strategy_run(strategy_id=strategy.pk, now=now)  # the signal is recorded: nothing is sent twice
+    assert (again.generated, again.ordered) == (0, 0) and len(venue_fills(hyperliquid)) == 1
