@@ -238,7 +238,11 @@ def test_the_owner_goes_live_on_the_simulated_venue_sees_the_fill_and_stops_ever
     perp = info(hyperliquid, {"type": "clearinghouseState", "user": MAIN.address})
     balances = [f"{row['coin']} {D(str(row['total'])):f}" for row in spot.get("balances", [])]
     balances.append(f"USDC (perp margin) {D(str(perp['marginSummary']['accountValue'])):f}")
-    detail = f"balances: {', '.join(balances[:5])}"
+    # ... and the agent among the main wallet's approved agents (the venue's extraAgents answer).
+    agents = [a["address"].lower() for a in info(hyperliquid, {"type": "extraAgents", "user": MAIN.address})]
+    agent = AGENT.address.lower()
+    assert agent in agents
+    detail = f"balances: {', '.join(balances[:5])}; agent {agent[:6]}…{agent[-4:]} approved"
     assert "100000" in detail
     assert page.get_attribute("#credentials-test-result", "data-state") == "ok"
     assert page.inner_text("#credentials-test-result .test-detail") == detail

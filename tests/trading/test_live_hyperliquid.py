@@ -263,3 +263,13 @@ def test_a_strategy_run_on_a_live_account_sends_its_order_to_the_venue_and_recor
     assert (venue_fill["cloid"], D(venue_fill["sz"]), D(venue_fill["px"])) == (record.order.cloid, D(1), mid)
     again = strategy_run(strategy_id=strategy.pk, now=now)  # the signal is recorded: nothing is sent twice
     assert (again.generated, again.ordered) == (0, 0) and len(venue_fills(hyperliquid)) == 1
+
+
+def test_test_connection_fails_for_an_agent_the_main_wallet_did_not_approve(hyperliquid):
+    account = live_account(agent=STRANGER)
+    row = credential_test(account_id=account.pk, owner=account.owner)
+    approved = [a["address"].lower() for a in info(hyperliquid, {"type": "extraAgents", "user": MAIN.address})]
+    assert approved == [AGENT.address.lower()]
+    assert row.tested_ok is False
+    assert row.tested_detail.endswith(f"; agent {STRANGER.address.lower()} is not an approved, valid API wallet of "
+                                      f"{MAIN.address.lower()} (approve it at Hyperliquid first)")
