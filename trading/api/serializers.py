@@ -148,6 +148,8 @@ class AccountSerializer(serializers.ModelSerializer):
     market; null when a held symbol has no fresh price), taken from ``context["portfolio_values"]``."""
 
     portfolio_value_usd = serializers.SerializerMethodField()
+    live_venue = serializers.CharField(read_only=True, help_text="Venue of live orders: hyperliquid, coinspot, or "
+                                                                 "empty for a paper account.")
 
     class Meta:
         model = Account
