@@ -25,8 +25,10 @@ venue for the cloid (or, on Coinspot, for a matching order in its history) and n
 Reconciliation (``account_reconcile``, beat row ``trading.reconcile_live_accounts``): imports the venue's fills we
 missed, settles our open and unknown orders from the venue's state, and compares positions and open orders; a
 drift beyond ``TRADING_RECONCILE_TOLERANCE`` (asset units) halts the account, records a ``data_quality`` event and
-alerts staff. The emergency stop (``account_emergency_stop``) halts the account, cancels every open order at the
-venue and optionally flattens with reduce-only market orders, recording each step's venue answer (``VenueCall``).
+alerts staff; only symbols the account trades are compared (other holdings of the same venue account are not this
+book's). The emergency stop (``account_emergency_stop``) halts the account, cancels every open order at the venue
+and optionally closes the book's positions with reduce-only market orders, recording each step's venue answer
+(``VenueCall``).
 """
 
 import logging
@@ -718,7 +720,11 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
                 lookups[order.pk] = adapter.order_lookup(
                     cloid=order.cloid, symbol=order.symbol, side=order.side, quantity=order.quantity,
                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
-            venue_positions = {p.symbol: p.quantity for p in adapter.positions()}
+            # Only the symbols this account trades are ours to compare: other holdings of the same venue account
+            # (a Coinspot wallet's coins, a position opened by hand) are not this book's.
+            traded = set(Order.objects.filter(account=account).exclude(venue="paper")
+                         .values_list("symbol", flat=True).distinct())
+            venue_positions = {p.symbol: p.quantity for p in adapter.positions() if p.symbol in traded}
         except VenueError as exc:
             return Reconciliation.objects.create(account=account, started_at=now, finished_at=timezone.now(),
                                                  status=ReconcileStatus.ERROR, detail=str(exc)[:2000])
@@ -750,7 +756,7 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
         for symbol in sorted(set(ours) | set(venue_positions)):
             mine, theirs = ours.get(symbol, ZERO), venue_positions.get(symbol, ZERO)
             if abs(mine - theirs) > tolerance:
-                drift.append({"kind": "position", "symbol": symbol, "ours": f"{mine:f}", "venue": f"{theirs:f}"})
+                drift.append({"kind": "position", "symbol": symbol, "ours": _plain(mine), "venue": _plain(theirs)})
         known = set(Order.objects.filter(account=account, venue_order_id__in=list(open_ids))
                     .values_list("venue_order_id", flat=True))
         for venue_order in venue_open:
@@ -829,9 +835,9 @@ class StopReport:
 
 def account_emergency_stop(*, account_id: int, by_user: User | None = None, flatten: bool = False,
                            reason: str = "") -> StopReport:
-    """Halt the account, cancel every open order at its venue, and with ``flatten`` close every position with
-    reduce-only market orders. Each step is a VenueCall with the venue's answer; our orders follow the venue.
-    Safe to repeat. Returns the StopReport."""
+    """Halt the account, cancel every open order at its venue, and with ``flatten`` close this book's positions
+    (each capped by what the venue holds) with reduce-only market orders. Each step is a VenueCall with the
+    venue's answer; our orders follow the venue. Safe to repeat. Returns the StopReport."""
     now = timezone.now()
     report = StopReport()
     with transaction.atomic():
@@ -899,11 +905,15 @@ def _flatten_at_venue(adapter: VenueAdapter, account: Account, by_user: User | N
         report.failures.append(f"positions: {exc}")
         _record(account, "flatten", ok=False, by_user=by_user, response={"error": str(exc)[:500]})
         return
+    # Only what this book holds is closed, and never more than the venue holds: other holdings of the same venue
+    # account (a Coinspot wallet's coins, a position opened by hand) are left alone.
+    ours = dict(Position.objects.filter(account=account, quantity__gt=0).values_list("symbol", "quantity"))
     for position in venue_positions:
-        if position.quantity == 0:
+        quantity = min(ours.get(position.symbol, ZERO), position.quantity)
+        if quantity <= 0:
             continue
-        side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
-        quantity = abs(position.quantity)
+        side = OrderSide.SELL
+        quantity = adapter.quantity_round(position.symbol, quantity)
         client_order_id = f"flatten:{now.isoformat()}:{position.symbol}"
         try:
             mid = adapter.mid(position.symbol)

@@ -218,11 +218,15 @@ def test_a_drift_halts_the_account_raises_a_data_quality_event_and_alerts_staff(
         coinspot, mailoutbox, settings, django_capture_on_commit_callbacks):
     settings.ADMINS = [("ops", "ops@example.com")]
     account = live_account()
-    control(coinspot, "accounts", {"key": KEY, "secret": SECRET, "balances": {"USDT": "10000", "BTC": "0.5"}})
+    assert buy(account, "b1", "0.1", reference_price_usd=D("50010")).status == OrderStatus.FILLED
+    # Someone moves coins in the same Coinspot account: 0.5 BTC where our book holds 0.1, and ETH, which this
+    # account never traded (not ours to compare).
+    control(coinspot, "accounts", {"key": KEY, "secret": SECRET, "balances": {"USDT": "10000", "BTC": "0.5",
+                                                                              "ETH": "3"}})
     with django_capture_on_commit_callbacks(execute=True):
         recon = account_reconcile(account_id=account.pk)
     assert recon.status == ReconcileStatus.DRIFT
-    assert recon.drift == [{"kind": "position", "symbol": "BTC", "ours": "0", "venue": "0.5"}]
+    assert recon.drift == [{"kind": "position", "symbol": "BTC", "ours": "0.1", "venue": "0.5"}]
     account.refresh_from_db()
     assert account.halted and account.halted_reason.startswith("reconciliation_drift: 1 difference(s) with coinspot")
     event = WhaleEvent.objects.get(type=EventType.DATA_QUALITY, tx_hash=f"reconcile:{recon.pk}")
@@ -280,3 +284,19 @@ def test_the_daily_loss_rule_halts_a_live_account_and_flattens_it_at_the_venue(
     assert (flatten.side, flatten.quantity, flatten.reduce_only, flatten.status) == ("sell", D("0.1"), True,
                                                                                     OrderStatus.FILLED)
     assert "BTC" not in venue_balances(coinspot) and not account.positions.exists()
+
+
+def test_the_flatten_closes_only_this_books_positions_and_leaves_other_holdings_alone(coinspot):
+    account = live_account()
+    assert buy(account, "f1", "0.1", reference_price_usd=D("50010")).status == OrderStatus.FILLED
+    # The same Coinspot account also holds 2 BTC and 3 ETH of the user's own (set on the venue directly).
+    held = venue_state(coinspot)["balances"]
+    control(coinspot, "accounts", {"key": KEY, "secret": SECRET,
+                                   "balances": {**held, "BTC": str(D(held["BTC"]) + 2), "ETH": "3"}})
+    report = account_emergency_stop(account_id=account.pk, by_user=account.owner, flatten=True, reason="test")
+    [flatten] = account.orders.filter(pk__in=report.flatten_orders)
+    assert (flatten.symbol, flatten.side, flatten.quantity, flatten.status) == ("BTC", "sell", D("0.1"),
+                                                                                OrderStatus.FILLED)
+    balances = venue_balances(coinspot)
+    assert (balances["BTC"], balances["ETH"]) == (D(2), D(3))
+    assert not account.positions.exists()
