@@ -31,6 +31,7 @@ from trading.adapters.base import (
     VenueAdapter,
     VenueAuthError,
     VenueBalance,
+    VenueError,
     VenueFill,
     VenueOrder,
     VenuePosition,
@@ -136,7 +137,7 @@ class CoinspotVenue(VenueAdapter):
         try:
             open_orders = {o.venue_order_id: o for o in self.open_orders()}
             fills = [f for f in self._completed(None) if f.venue_order_id == venue_order_id]
-        except (VenueUnavailable, VenueTimeout):
+        except VenueError:  # the order is placed whatever these reads say: a refused read is not a refused order
             return None
         filled = sum((f.quantity for f in fills), Decimal(0))
         average = (sum((f.quantity * f.price_usd for f in fills), Decimal(0)) / filled) if filled else None
@@ -154,7 +155,7 @@ class CoinspotVenue(VenueAdapter):
         """The newest completed buy/sell-now entry matching ``request`` (the answer of buy now has no id)."""
         try:
             entries = self._history(None)
-        except (VenueUnavailable, VenueTimeout):
+        except VenueError:  # the buy/sell now was applied: a refused read must not turn it into a rejection
             return None
         for entry in entries:
             if (entry["side"] == request.side and entry["coin"].upper() == request.symbol
