@@ -630,7 +630,8 @@ def live_order_cancel(*, account_id: int, order_id: int, by_user: User | None = 
                 request={"venue_order_id": order.venue_order_id}, response={"cancelled": done})
         found = adapter.order_lookup(cloid=order.cloid, symbol=order.symbol, side=order.side,
                                      quantity=order.quantity,
-                                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
+                                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK,
+                                     venue_order_id=order.venue_order_id, exclude=_claimed(account, order))
         if found is None and done:
             found = VenueOrder(venue_order_id=order.venue_order_id, symbol=order.symbol, side=order.side,
                                status=VenueStatus.CANCELLED, quantity=order.quantity)
@@ -646,6 +647,13 @@ def live_order_cancel(*, account_id: int, order_id: int, by_user: User | None = 
 # ---------------------------------------------------------------- resolution
 
 
+def _claimed(account: Account, order: Order) -> frozenset[str]:
+    """The venue ids the account's other orders hold: a lookup by coin, side and quantity (a venue without client
+    ids) must not hand one of them to ``order`` as well."""
+    return frozenset(Order.objects.filter(account=account).exclude(pk=order.pk).exclude(venue_order_id="")
+                     .values_list("venue_order_id", flat=True))
+
+
 def order_resolve(*, order_id: int) -> Order:
     """Settle an ``unknown`` order from the venue: found (by cloid, or on Coinspot by its history) -> its state and
     fills; not found -> ``failed`` ("not placed"), and nothing is resent. A venue still unreachable leaves it
@@ -659,7 +667,8 @@ def order_resolve(*, order_id: int) -> Order:
         placed_after = (order.submitted_at or order.created_at) - FILL_LOOKBACK
         try:
             found = adapter.order_lookup(cloid=order.cloid, symbol=order.symbol, side=order.side,
-                                         quantity=order.quantity, placed_after=placed_after)
+                                         quantity=order.quantity, placed_after=placed_after,
+                                         venue_order_id=order.venue_order_id, exclude=_claimed(account, order))
         except VenueError as exc:
             _record(account, "resolve", ok=False, order=order, response={"error": str(exc)[:500]})
             return order
@@ -701,12 +710,16 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
                                       - timedelta(seconds=2)))
             open_ids = {o.venue_order_id for o in venue_open}
             lookups: dict[int, VenueOrder | None] = {}
+            taken: set[str] = set()  # ids this run already gave to one of our orders
             for order in ours_open:
                 if order.venue_order_id and order.venue_order_id in open_ids:
                     continue
-                lookups[order.pk] = adapter.order_lookup(
+                found = lookups[order.pk] = adapter.order_lookup(
                     cloid=order.cloid, symbol=order.symbol, side=order.side, quantity=order.quantity,
-                    placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
+                    placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK,
+                    venue_order_id=order.venue_order_id, exclude=_claimed(account, order) | taken)
+                if found is not None and found.venue_order_id:
+                    taken.add(found.venue_order_id)
             venue_positions = {p.symbol: p.quantity for p in adapter.positions()}
         except VenueError as exc:
             return Reconciliation.objects.create(account=account, started_at=now, finished_at=timezone.now(),

@@ -135,10 +135,15 @@ class CoinspotVenue(VenueAdapter):
     def _state(self, venue_order_id: str, request: PlaceRequest) -> VenueOrder | None:
         """The order's state from the open and completed lists (None when the lists could not be read)."""
         try:
-            open_orders = {o.venue_order_id: o for o in self.open_orders()}
-            fills = [f for f in self._completed(None) if f.venue_order_id == venue_order_id]
+            return self._state_of(venue_order_id, request)
         except VenueError:  # the order is placed whatever these reads say: a refused read is not a refused order
             return None
+
+    def _state_of(self, venue_order_id: str, request: PlaceRequest) -> VenueOrder:
+        """The order's state from the open and completed lists: open (partly filled), else filled when its fills
+        add up to its quantity, else cancelled. Raises the venue's errors."""
+        open_orders = {o.venue_order_id: o for o in self.open_orders()}
+        fills = [f for f in self._completed(None) if f.venue_order_id == venue_order_id]
         filled = sum((f.quantity for f in fills), Decimal(0))
         average = (sum((f.quantity * f.price_usd for f in fills), Decimal(0)) / filled) if filled else None
         if venue_order_id in open_orders:
@@ -190,11 +195,17 @@ class CoinspotVenue(VenueAdapter):
             raise
         return True
 
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
+        """By its id when we know it; else (no client ids on Coinspot) the first order not in ``exclude`` that
+        matches: an open one of that coin and side placed after ``placed_after`` with at most ``quantity`` left,
+        or a completed one whose fills add up to ``quantity``."""
+        if venue_order_id:
+            return self._state_of(venue_order_id, PlaceRequest(cloid=cloid, symbol=symbol, side=side,
+                                                               quantity=quantity))
         for order in self.open_orders():
-            if (order.symbol == symbol and order.side == side and order.placed_at is not None
-                    and order.placed_at >= placed_after and order.quantity <= quantity):
+            if (order.venue_order_id not in exclude and order.symbol == symbol and order.side == side
+                    and order.placed_at is not None and order.placed_at >= placed_after and order.quantity <= quantity):
                 partly = order.quantity < quantity
                 return VenueOrder(venue_order_id=order.venue_order_id, symbol=symbol, side=side,
                                   status=VenueStatus.PARTIALLY_FILLED if partly else VenueStatus.OPEN,
@@ -204,7 +215,8 @@ class CoinspotVenue(VenueAdapter):
         by_order: dict[str, list[VenueFill]] = {}
         for entry in self._history(placed_after):
             fill = self._fill_of(entry).fill
-            if (fill.side == side and fill.symbol == symbol and _when(entry["created"]) >= placed_after):
+            if (fill.venue_order_id not in exclude and fill.side == side and fill.symbol == symbol
+                    and _when(entry["created"]) >= placed_after):
                 by_order.setdefault(fill.venue_order_id, []).append(fill)
         for venue_order_id, fills in sorted(by_order.items()):
             filled = sum((f.quantity for f in fills), Decimal(0))

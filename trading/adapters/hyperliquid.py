@@ -278,8 +278,8 @@ class HyperliquidVenue(VenueAdapter):
             return False
         raise VenueRejected(error)
 
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
         answer = self._call(self.info.query_order_by_cloid, self.account_address, Cloid.from_str(cloid))
         if not isinstance(answer, dict) or answer.get("status") != "order":
             return None
