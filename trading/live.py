@@ -587,7 +587,10 @@ def _fills_book(account: Account, positions: dict[str, Position], fills: list[Ve
             order.venue_order_id = fill.venue_order_id
             order.save(update_fields=["venue_order_id"])
         price = q_price(fill.price_usd)
-        execution = Execution(price_usd=price, quantity=fill.quantity, notional_usd=q_usd(fill.quantity * price),
+        # The venue's own notional when it gives one: it rounds price x quantity its own way (Coinspot half-up to
+        # 8 places), and our cash must move by what the venue's balance moved.
+        notional = fill.notional_usd if fill.notional_usd is not None else fill.quantity * price
+        execution = Execution(price_usd=price, quantity=fill.quantity, notional_usd=q_usd(notional),
                               fee_usd=q_usd(fill.fee_usd))
         try:
             with transaction.atomic():

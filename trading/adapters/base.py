@@ -89,7 +89,9 @@ class VenueOrder:
 
 @dataclass(frozen=True)
 class VenueFill:
-    """One execution at the venue. ``venue_fill_id`` is unique per venue account (the import key)."""
+    """One execution at the venue. ``venue_fill_id`` is unique per venue account (the import key).
+    ``notional_usd``: what the venue charged or paid for it before the fee, when it says (a venue that rounds
+    price x quantity its own way); None = price x quantity."""
 
     venue_fill_id: str
     venue_order_id: str
@@ -100,6 +102,7 @@ class VenueFill:
     fee_usd: Decimal
     filled_at: datetime
     cloid: str | None = None
+    notional_usd: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ does not give) by coin, side and amount among the orders created after its submi
 (``ro/my/orders/market/open``) and the completed ones (``ro/my/orders/completed``, one entry per fill, carrying the
 order's id). Two identical orders submitted in the same moment cannot be told apart; the README says so.
 
-Fills: each completed entry, keyed ``<order id>:<solddate>:<amount>``; its fee is ``audfeeExGst + audGst`` (in the
-market's quote, USDT here). Errors: ccxt's RequestTimeout or a dropped connection after sending -> VenueTimeout; a
-429, an unreachable host or a refused nonce (nothing applied; retried up to three times) -> VenueUnavailable;
-Coinspot's ``{"status": "error"}`` -> VenueRejected (VenueAuthError for the key or signature).
+Fills: each completed entry, keyed ``<order id>:<solddate>:<amount>``; its notional is the entry's ``total`` (the
+venue's own rounding of amount x rate) and its fee ``audfeeExGst + audGst`` (in the market's quote, USDT here).
+Errors: ccxt's RequestTimeout or a dropped connection after sending -> VenueTimeout; a 429, an unreachable host or
+a refused nonce (nothing applied; retried up to three times) -> VenueUnavailable; Coinspot's
+``{"status": "error"}`` -> VenueRejected (VenueAuthError for the key or signature).
 """
 
 import logging
@@ -276,7 +277,7 @@ class _Fill:
             venue_fill_id=f"{entry['id']}:{sold}:{_dec(entry['amount']):f}", venue_order_id=str(entry["id"]),
             symbol=str(entry["coin"]).upper(), side=entry["side"], price_usd=_dec(entry["rate"]),
             quantity=_dec(entry["amount"]), fee_usd=_dec(entry.get("audfeeExGst", 0)) + _dec(entry.get("audGst", 0)),
-            filled_at=_when(sold))
+            filled_at=_when(sold), notional_usd=_dec(entry["total"]) if entry.get("total") is not None else None)
 
     def as_order(self, request: PlaceRequest) -> VenueOrder:
         return VenueOrder(venue_order_id=self.fill.venue_order_id, symbol=request.symbol, side=request.side,
