@@ -14,7 +14,9 @@ A live order passes every check a paper order passes (``trading.safety``, priced
 - ``max_order_notional_usd``: quantity x price (the limit price, else the venue mid) <= the cap;
 - ``max_daily_notional_usd``: the expected notional of today's (UTC) accepted live orders plus this one <= the cap;
 - ``price_band_percent``: a market order is refused when the venue mid is more than the band away from the
-  reference price (the signal's price, else the stored market price), |mid - reference| / reference x 100.
+  reference price (the signal's price, else the stored market price), |mid - reference| / reference x 100;
+- ``no_shorting`` counts the sells still open (or unknown) at the venue: a sell may not exceed the position less
+  what those may still sell (a perp venue would otherwise fill them into a short when the price reaches them).
 
 Lifecycle: the order is stored ``submitted`` with a deterministic cloid (``cloid_for``) and the account unlocked;
 then it is sent. The venue's answer moves it to open / partially filled / filled / cancelled / rejected, and its
@@ -334,6 +336,13 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
         if moved > account.price_band_percent:
             return (f"price_band_percent: the venue mid {_plain(mid)} is {moved.quantize(Decimal('0.01'))}% from "
                     f"the reference {_plain(reference)}, band {_plain(account.price_band_percent)}%")
+    if order.side == OrderSide.SELL:
+        reserved = _open_sells(account, order)
+        if reserved > 0:
+            held = positions[order.symbol].quantity if order.symbol in positions else ZERO
+            if order.quantity > held - reserved:
+                return (f"no_shorting: sell {_plain(order.quantity)} {order.symbol} exceeds position {_plain(held)} "
+                        f"less {_plain(reserved)} in open sell orders")
     notional = order.quantity * (order.limit_price_usd or mid)
     if notional > account.max_order_notional_usd:
         return (f"max_order_notional_usd: order notional {_plain(q_usd(notional))} USD exceeds "
@@ -366,6 +375,13 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
                     mark_usd=mid, fee_usd=quote.fee_usd)
     violations = pre_trade_violations(snapshot, intent)
     return "; ".join(str(v) for v in violations) or None
+
+
+def _open_sells(account: Account, order: Order) -> Decimal:
+    """What the account's other sells of ``order.symbol`` still open or unknown at the venue may still sell."""
+    rows = (Order.objects.filter(account=account, symbol=order.symbol, side=OrderSide.SELL, status__in=OPEN_OR_UNKNOWN)
+            .exclude(pk=order.pk).values_list("quantity", "filled_quantity"))
+    return sum((quantity - filled for quantity, filled in rows), ZERO)
 
 
 def _emergency_stop_later(account_id: int, *, flatten: bool, reason: str) -> None:
