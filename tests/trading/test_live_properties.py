@@ -144,7 +144,7 @@ class HyperliquidDriver:
         hl_venue_reset(self.node)
         self.mid = self.base_mid
         hl_control(self.node, "mids", {"ETH": str(self.mid)})
-        return hl_live_account(max_order_notional_usd=D("5000"), max_daily_notional_usd=D("15000"))
+        return hl_live_account(max_order_notional_usd=D("4000"), max_daily_notional_usd=D("5000"))
 
     def move(self, bps: int) -> None:
         self.mid = (self.mid * (1 + bps * BPS)).quantize(D("0.1"))
@@ -199,7 +199,7 @@ class CoinspotDriver:
     def reset(self) -> Account:
         cs_venue_reset(self.node)
         self.bid = D(50000)
-        return cs_live_account(max_order_notional_usd=D("4000"), max_daily_notional_usd=D("12000"))
+        return cs_live_account(max_order_notional_usd=D("3000"), max_daily_notional_usd=D("4000"))
 
     def move(self, bps: int) -> None:
         # Cents, so that amount (8 decimals) x rate has more than 8 decimals and the venue's rounding shows.
