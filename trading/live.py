@@ -14,7 +14,9 @@ A live order passes every check a paper order passes (``trading.safety``, priced
 - ``max_order_notional_usd``: quantity x price (the limit price, else the venue mid) <= the cap;
 - ``max_daily_notional_usd``: the expected notional of today's (UTC) accepted live orders plus this one <= the cap;
 - ``price_band_percent``: a market order is refused when the venue mid is more than the band away from the
-  reference price (the signal's price, else the stored market price), |mid - reference| / reference x 100.
+  reference price (the signal's price, else the stored market price), |mid - reference| / reference x 100;
+- ``no_shorting`` counts the sells still open (or unknown) at the venue: a sell may not exceed the position less
+  what those may still sell (a perp venue would otherwise fill them into a short when the price reaches them).
 
 Lifecycle: the order is stored ``submitted`` with a deterministic cloid (``cloid_for``) and the account unlocked;
 then it is sent. The venue's answer moves it to open / partially filled / filled / cancelled / rejected, and its
@@ -336,7 +338,14 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
         if moved > account.price_band_percent:
             return (f"price_band_percent: the venue mid {_plain(mid)} is {moved.quantize(Decimal('0.01'))}% from "
                     f"the reference {_plain(reference)}, band {_plain(account.price_band_percent)}%")
-    notional = order.quantity * (order.limit_price_usd or mid)
+    if order.side == OrderSide.SELL:
+        reserved = _open_sells(account, order)
+        if reserved > 0:
+            held = positions[order.symbol].quantity if order.symbol in positions else ZERO
+            if order.quantity > held - reserved:
+                return (f"no_shorting: sell {_plain(order.quantity)} {order.symbol} exceeds position {_plain(held)} "
+                        f"less {_plain(reserved)} in open sell orders")
+    notional = q_usd(order.quantity * (order.limit_price_usd or mid))  # as stored (expected_notional_usd)
     if notional > account.max_order_notional_usd:
         return (f"max_order_notional_usd: order notional {_plain(q_usd(notional))} USD exceeds "
                 f"{_plain(account.max_order_notional_usd)} USD")
@@ -368,6 +377,13 @@ def _live_block_reason(account: Account, order: Order, positions: dict[str, Posi
                     mark_usd=mid, fee_usd=quote.fee_usd)
     violations = pre_trade_violations(snapshot, intent)
     return "; ".join(str(v) for v in violations) or None
+
+
+def _open_sells(account: Account, order: Order) -> Decimal:
+    """What the account's other sells of ``order.symbol`` still open or unknown at the venue may still sell."""
+    rows = (Order.objects.filter(account=account, symbol=order.symbol, side=OrderSide.SELL, status__in=OPEN_OR_UNKNOWN)
+            .exclude(pk=order.pk).values_list("quantity", "filled_quantity"))
+    return sum((quantity - filled for quantity, filled in rows), ZERO)
 
 
 def emergency_stop_later(account_id: int, *, flatten: bool, reason: str) -> None:
@@ -595,7 +611,10 @@ def _fills_book(account: Account, positions: dict[str, Position], fills: list[Ve
             order.venue_order_id = fill.venue_order_id
             order.save(update_fields=["venue_order_id"])
         price = q_price(fill.price_usd)
-        execution = Execution(price_usd=price, quantity=fill.quantity, notional_usd=q_usd(fill.quantity * price),
+        # The venue's own notional when it gives one: it rounds price x quantity its own way (Coinspot half-up to
+        # 8 places), and our cash must move by what the venue's balance moved.
+        notional = fill.notional_usd if fill.notional_usd is not None else fill.quantity * price
+        execution = Execution(price_usd=price, quantity=fill.quantity, notional_usd=q_usd(notional),
                               fee_usd=q_usd(fill.fee_usd))
         try:
             with transaction.atomic():
@@ -638,7 +657,8 @@ def live_order_cancel(*, account_id: int, order_id: int, by_user: User | None = 
                 request={"venue_order_id": order.venue_order_id}, response={"cancelled": done})
         found = adapter.order_lookup(cloid=order.cloid, symbol=order.symbol, side=order.side,
                                      quantity=order.quantity,
-                                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
+                                     placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK,
+                                     venue_order_id=order.venue_order_id, exclude=_claimed(account, order))
         if found is None and done:
             found = VenueOrder(venue_order_id=order.venue_order_id, symbol=order.symbol, side=order.side,
                                status=VenueStatus.CANCELLED, quantity=order.quantity)
@@ -654,6 +674,13 @@ def live_order_cancel(*, account_id: int, order_id: int, by_user: User | None = 
 # ---------------------------------------------------------------- resolution
 
 
+def _claimed(account: Account, order: Order) -> frozenset[str]:
+    """The venue ids the account's other orders hold: a lookup by coin, side and quantity (a venue without client
+    ids) must not hand one of them to ``order`` as well."""
+    return frozenset(Order.objects.filter(account=account).exclude(pk=order.pk).exclude(venue_order_id="")
+                     .values_list("venue_order_id", flat=True))
+
+
 def order_resolve(*, order_id: int) -> Order:
     """Settle an ``unknown`` order from the venue: found (by cloid, or on Coinspot by its history) -> its state and
     fills; not found -> ``failed`` ("not placed"), and nothing is resent. A venue still unreachable leaves it
@@ -667,7 +694,8 @@ def order_resolve(*, order_id: int) -> Order:
         placed_after = (order.submitted_at or order.created_at) - FILL_LOOKBACK
         try:
             found = adapter.order_lookup(cloid=order.cloid, symbol=order.symbol, side=order.side,
-                                         quantity=order.quantity, placed_after=placed_after)
+                                         quantity=order.quantity, placed_after=placed_after,
+                                         venue_order_id=order.venue_order_id, exclude=_claimed(account, order))
         except VenueError as exc:
             _record(account, "resolve", ok=False, order=order, response={"error": str(exc)[:500]})
             return order
@@ -714,12 +742,16 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
                                       submitted_at__gt=now - in_flight))
             open_ids = {o.venue_order_id for o in venue_open}
             lookups: dict[int, VenueOrder | None] = {}
+            taken: set[str] = set()  # ids this run already gave to one of our orders
             for order in ours_open:
                 if order.venue_order_id and order.venue_order_id in open_ids:
                     continue
-                lookups[order.pk] = adapter.order_lookup(
+                found = lookups[order.pk] = adapter.order_lookup(
                     cloid=order.cloid, symbol=order.symbol, side=order.side, quantity=order.quantity,
-                    placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK)
+                    placed_after=(order.submitted_at or order.created_at) - FILL_LOOKBACK,
+                    venue_order_id=order.venue_order_id, exclude=_claimed(account, order) | taken)
+                if found is not None and found.venue_order_id:
+                    taken.add(found.venue_order_id)
             # Only the symbols this account trades are ours to compare: other holdings of the same venue account
             # (a Coinspot wallet's coins, a position opened by hand) are not this book's.
             traded = set(Order.objects.filter(account=account).exclude(venue="paper")

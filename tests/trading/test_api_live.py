@@ -7,12 +7,16 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from tests.trading import live_fixtures
 from tests.trading.factories import AccountFactory, UserFactory
-from tests.trading.test_live_coinspot import KEY, SECRET, control, live_account
+from tests.trading.live_fixtures import KEY, SECRET
+from tests.trading.live_fixtures import cs_control as control
+from tests.trading.live_fixtures import cs_live_account as live_account
 from trading.models import AccountMode, ExchangeCredential, OrderStatus
 from trading.services import live_trading_set, order_place
 
 pytestmark = pytest.mark.django_db
+coinspot = live_fixtures.coinspot  # the fixture
 
 D = Decimal
 BASE = "/api/v1/trading/accounts"

@@ -6,62 +6,32 @@ rule the simulator documents (total = amount x rate, fee = 0.1 % of the total, e
 and the venue's own state is read back from its control endpoint.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
-import requests
 
-from tests.trading.conftest import COINSPOT_KEY, COINSPOT_SECRET
-from tests.trading.factories import AccountFactory, UserFactory
+from tests.trading import live_fixtures
+from tests.trading.live_fixtures import KEY, SECRET, q8
+from tests.trading.live_fixtures import cs_control as control
+from tests.trading.live_fixtures import cs_live_account as live_account
+from tests.trading.live_fixtures import cs_venue_balances as venue_balances
+from tests.trading.live_fixtures import cs_venue_state as venue_state
 from trading.live import (
     account_emergency_stop,
     account_reconcile,
     credential_set,
     credential_test,
     live_confirm,
-    live_mode_set,
     order_resolve,
 )
 from trading.models import Fill, Order, OrderStatus, ReconcileStatus, VenueCall
-from trading.services import live_trading_set, order_place
+from trading.services import order_place
 from whales.models import EventType, WhaleEvent
 
 pytestmark = pytest.mark.django_db
+coinspot = live_fixtures.coinspot  # the fixture
 
 D = Decimal
-E8 = D("0.00000001")
-KEY, SECRET = COINSPOT_KEY, COINSPOT_SECRET
-
-
-def q8(value: Decimal) -> Decimal:
-    return value.quantize(E8, rounding=ROUND_HALF_UP)
-
-
-def control(node, name: str, body=None, verb: str = "POST") -> dict:
-    response = requests.request(verb, f"{node.url}/_replay/coinspot/{name}", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def live_account(**fields):
-    staff = UserFactory(is_staff=True)
-    live_trading_set(enabled=True, by_user=staff, reason="test")
-    account = AccountFactory(fee_bps=D("10"), max_order_notional_usd=D("10000"), max_daily_notional_usd=D("20000"),
-                             **fields)
-    credential_set(account_id=account.pk, owner=account.owner, venue="coinspot", api_key=KEY, secret=SECRET)
-    live_mode_set(account_id=account.pk, live=True, venue="coinspot", by_user=staff)
-    live_confirm(account_id=account.pk, by_user=account.owner)
-    account.refresh_from_db()
-    return account
-
-
-def venue_state(node) -> dict:
-    """The simulator's view of our key: balances, open orders and completed entries."""
-    return control(node, "state", verb="GET")["accounts"][KEY]
-
-
-def venue_balances(node) -> dict[str, Decimal]:
-    return {coin: D(amount) for coin, amount in venue_state(node)["balances"].items() if D(amount) != 0}
 
 
 def buy(account, client_order_id: str, quantity: str, **kwargs) -> Order:

@@ -11,83 +11,36 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
-from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
-from eth_account import Account as EthAccount
 
-from tests.trading.factories import AccountFactory, UserFactory
+from tests.trading import live_fixtures
+from tests.trading.live_fixtures import AGENT, MAIN, STRANGER
+from tests.trading.live_fixtures import hl_control as control
+from tests.trading.live_fixtures import hl_info as info
+from tests.trading.live_fixtures import hl_live_account as live_account
+from tests.trading.live_fixtures import hl_venue_fills as venue_fills
+from tests.trading.live_fixtures import hl_venue_position as venue_position
 from trading.live import (
     account_emergency_stop,
     account_reconcile,
-    credential_set,
     credential_test,
-    live_confirm,
-    live_mode_set,
     live_order_cancel,
     order_resolve,
 )
 from trading.models import Fill, OrderStatus, ReconcileStatus, VenueCall
-from trading.services import live_trading_set, order_place
+from trading.services import order_place
 
 pytestmark = pytest.mark.django_db
+hyperliquid = live_fixtures.hyperliquid  # the fixture
 
 D = Decimal
-MAIN = EthAccount.from_key("0x" + "a1" * 32)  # keys made for this test; eth-account derives the addresses
-AGENT = EthAccount.from_key("0x" + "b2" * 32)
-STRANGER = EthAccount.from_key("0x" + "c3" * 32)
 
 
 def recorded_mid(coin: str) -> Decimal:
     path = Path(django_settings.REPLAY_DATA_DIR) / "hyperliquid-python-sdk-cassettes" / "test_get_all_mids.yaml"
     [interaction] = yaml.safe_load(path.read_text())["interactions"]
     return D(json.loads(interaction["response"]["body"]["string"])[coin])
-
-
-def control(node, name: str, body=None, verb: str = "POST"):
-    response = requests.request(verb, f"{node.url}/_replay/hyperliquid/{name}", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def info(node, body: dict):
-    response = requests.post(f"{node.hyperliquid_url}/info", json=body, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-@pytest.fixture
-def hyperliquid(replay, settings):
-    settings.HYPERLIQUID_API_URL = replay.hyperliquid_url
-    settings.HYPERLIQUID_WEIGHT_BUDGET = "1000000/minute"
-    settings.TRADING_LIVE_ENABLED = True
-    settings.TRADING_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
-    settings.TRADING_VENUE_TIMEOUT_S = 2.0
-    control(replay, "accounts", {"user": MAIN.address, "agents": [AGENT.address], "usdc": "100000"})
-    return replay
-
-
-def live_account(agent=AGENT, **fields):
-    staff = UserFactory(is_staff=True)
-    live_trading_set(enabled=True, by_user=staff, reason="test")
-    account = AccountFactory(starting_cash_usd=D("100000"), cash_usd=D("100000"), fee_bps=D("4.5"),
-                             max_order_notional_usd=D("50000"), max_daily_notional_usd=D("100000"), **fields)
-    credential_set(account_id=account.pk, owner=account.owner, venue="hyperliquid", api_key=MAIN.address,
-                   secret=agent.key.hex())
-    live_mode_set(account_id=account.pk, live=True, venue="hyperliquid", by_user=staff)
-    live_confirm(account_id=account.pk, by_user=account.owner)
-    account.refresh_from_db()
-    return account
-
-
-def venue_fills(node) -> list[dict]:
-    return info(node, {"type": "userFills", "user": MAIN.address})
-
-
-def venue_position(node, coin: str) -> Decimal:
-    state = info(node, {"type": "clearinghouseState", "user": MAIN.address})
-    return sum((D(p["position"]["szi"]) for p in state["assetPositions"] if p["position"]["coin"] == coin), D(0))
 
 
 def place(account, client_order_id: str, side: str, quantity: str, **kwargs):
@@ -273,3 +226,12 @@ def test_test_connection_fails_for_an_agent_the_main_wallet_did_not_approve(hype
     assert row.tested_ok is False
     assert row.tested_detail.endswith(f"; agent {STRANGER.address.lower()} is not an approved, valid API wallet of "
                                       f"{MAIN.address.lower()} (approve it at Hyperliquid first)")
+
+
+def test_a_limit_price_off_the_venues_tick_is_refused_not_moved(hyperliquid):
+    account = live_account()
+    order = place(account, "tick", "buy", "1", order_type="limit", limit_price_usd=D("1800.55"))  # 6 significant
+    assert order.status == OrderStatus.REJECTED
+    assert order.reject_reason == ("venue_rejected: limit price 1800.55 is not on Hyperliquid's tick for ETH (5 "
+                                   "significant figures, at most 2 decimals); the nearest is 1800.6")
+    assert info(hyperliquid, {"type": "openOrders", "user": MAIN.address}) == []

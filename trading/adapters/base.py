@@ -89,7 +89,9 @@ class VenueOrder:
 
 @dataclass(frozen=True)
 class VenueFill:
-    """One execution at the venue. ``venue_fill_id`` is unique per venue account (the import key)."""
+    """One execution at the venue. ``venue_fill_id`` is unique per venue account (the import key).
+    ``notional_usd``: what the venue charged or paid for it before the fee, when it says (a venue that rounds
+    price x quantity its own way); None = price x quantity."""
 
     venue_fill_id: str
     venue_order_id: str
@@ -100,6 +102,7 @@ class VenueFill:
     fee_usd: Decimal
     filled_at: datetime
     cloid: str | None = None
+    notional_usd: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,12 @@ class VenueAdapter(ABC):
         """Cancel an open order; True when the venue cancelled it, False when it was no longer open."""
 
     @abstractmethod
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
-        """The order we sent as ``cloid`` (or, on a venue without client ids, the one matching symbol, side and
-        quantity placed after ``placed_after``); None when the venue has no such order (it was never placed)."""
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
+        """The order we sent as ``cloid``; None when the venue has no such order (it was never placed). On a venue
+        without client ids: the order ``venue_order_id`` when we know its id, else the one matching symbol, side
+        and quantity placed after ``placed_after`` that is not one of ``exclude`` (the venue ids our other orders
+        already hold, so that one venue order is never claimed by two of ours)."""
 
     @abstractmethod
     def open_orders(self) -> list[VenueOrder]:

@@ -13,10 +13,11 @@ does not give) by coin, side and amount among the orders created after its submi
 (``ro/my/orders/market/open``) and the completed ones (``ro/my/orders/completed``, one entry per fill, carrying the
 order's id). Two identical orders submitted in the same moment cannot be told apart; the README says so.
 
-Fills: each completed entry, keyed ``<order id>:<solddate>:<amount>``; its fee is ``audfeeExGst + audGst`` (in the
-market's quote, USDT here). Errors: ccxt's RequestTimeout or a dropped connection after sending -> VenueTimeout; a
-429, an unreachable host or a refused nonce (nothing applied; retried up to three times) -> VenueUnavailable;
-Coinspot's ``{"status": "error"}`` -> VenueRejected (VenueAuthError for the key or signature).
+Fills: each completed entry, keyed ``<order id>:<solddate>:<amount>``; its notional is the entry's ``total`` (the
+venue's own rounding of amount x rate) and its fee ``audfeeExGst + audGst`` (in the market's quote, USDT here).
+Errors: ccxt's RequestTimeout or a dropped connection after sending -> VenueTimeout; a 429, an unreachable host or
+a refused nonce (nothing applied; retried up to three times) -> VenueUnavailable; Coinspot's
+``{"status": "error"}`` -> VenueRejected (VenueAuthError for the key or signature).
 """
 
 import logging
@@ -31,6 +32,7 @@ from trading.adapters.base import (
     VenueAdapter,
     VenueAuthError,
     VenueBalance,
+    VenueError,
     VenueFill,
     VenueOrder,
     VenuePosition,
@@ -134,10 +136,15 @@ class CoinspotVenue(VenueAdapter):
     def _state(self, venue_order_id: str, request: PlaceRequest) -> VenueOrder | None:
         """The order's state from the open and completed lists (None when the lists could not be read)."""
         try:
-            open_orders = {o.venue_order_id: o for o in self.open_orders()}
-            fills = [f for f in self._completed(None) if f.venue_order_id == venue_order_id]
-        except (VenueUnavailable, VenueTimeout):
+            return self._state_of(venue_order_id, request)
+        except VenueError:  # the order is placed whatever these reads say: a refused read is not a refused order
             return None
+
+    def _state_of(self, venue_order_id: str, request: PlaceRequest) -> VenueOrder:
+        """The order's state from the open and completed lists: open (partly filled), else filled when its fills
+        add up to its quantity, else cancelled. Raises the venue's errors."""
+        open_orders = {o.venue_order_id: o for o in self.open_orders()}
+        fills = [f for f in self._completed(None) if f.venue_order_id == venue_order_id]
         filled = sum((f.quantity for f in fills), Decimal(0))
         average = (sum((f.quantity * f.price_usd for f in fills), Decimal(0)) / filled) if filled else None
         if venue_order_id in open_orders:
@@ -154,7 +161,7 @@ class CoinspotVenue(VenueAdapter):
         """The newest completed buy/sell-now entry matching ``request`` (the answer of buy now has no id)."""
         try:
             entries = self._history(None)
-        except (VenueUnavailable, VenueTimeout):
+        except VenueError:  # the buy/sell now was applied: a refused read must not turn it into a rejection
             return None
         for entry in entries:
             if (entry["side"] == request.side and entry["coin"].upper() == request.symbol
@@ -189,11 +196,17 @@ class CoinspotVenue(VenueAdapter):
             raise
         return True
 
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
+        """By its id when we know it; else (no client ids on Coinspot) the first order not in ``exclude`` that
+        matches: an open one of that coin and side placed after ``placed_after`` with at most ``quantity`` left,
+        or a completed one whose fills add up to ``quantity``."""
+        if venue_order_id:
+            return self._state_of(venue_order_id, PlaceRequest(cloid=cloid, symbol=symbol, side=side,
+                                                               quantity=quantity))
         for order in self.open_orders():
-            if (order.symbol == symbol and order.side == side and order.placed_at is not None
-                    and order.placed_at >= placed_after and order.quantity <= quantity):
+            if (order.venue_order_id not in exclude and order.symbol == symbol and order.side == side
+                    and order.placed_at is not None and order.placed_at >= placed_after and order.quantity <= quantity):
                 partly = order.quantity < quantity
                 return VenueOrder(venue_order_id=order.venue_order_id, symbol=symbol, side=side,
                                   status=VenueStatus.PARTIALLY_FILLED if partly else VenueStatus.OPEN,
@@ -203,7 +216,8 @@ class CoinspotVenue(VenueAdapter):
         by_order: dict[str, list[VenueFill]] = {}
         for entry in self._history(placed_after):
             fill = self._fill_of(entry).fill
-            if (fill.side == side and fill.symbol == symbol and _when(entry["created"]) >= placed_after):
+            if (fill.venue_order_id not in exclude and fill.side == side and fill.symbol == symbol
+                    and _when(entry["created"]) >= placed_after):
                 by_order.setdefault(fill.venue_order_id, []).append(fill)
         for venue_order_id, fills in sorted(by_order.items()):
             filled = sum((f.quantity for f in fills), Decimal(0))
@@ -263,7 +277,7 @@ class _Fill:
             venue_fill_id=f"{entry['id']}:{sold}:{_dec(entry['amount']):f}", venue_order_id=str(entry["id"]),
             symbol=str(entry["coin"]).upper(), side=entry["side"], price_usd=_dec(entry["rate"]),
             quantity=_dec(entry["amount"]), fee_usd=_dec(entry.get("audfeeExGst", 0)) + _dec(entry.get("audGst", 0)),
-            filled_at=_when(sold))
+            filled_at=_when(sold), notional_usd=_dec(entry["total"]) if entry.get("total") is not None else None)
 
     def as_order(self, request: PlaceRequest) -> VenueOrder:
         return VenueOrder(venue_order_id=self.fill.venue_order_id, symbol=request.symbol, side=request.side,

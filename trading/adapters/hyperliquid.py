@@ -230,6 +230,11 @@ class HyperliquidVenue(VenueAdapter):
             tif = "Ioc"
         else:
             price, tif = request.limit_price_usd, "Gtc"
+            on_tick = price_round(price, sz_decimals=sz_decimals, spot=spot)
+            if on_tick != price:  # never move the trader's own limit (a buy would pay more than asked)
+                raise VenueRejected(f"limit price {price.normalize():f} is not on Hyperliquid's tick for {coin} (5 "
+                                    f"significant figures, at most {max((8 if spot else 6) - sz_decimals, 0)} "
+                                    f"decimals); the nearest is {on_tick:f}")
         price = price_round(price, sz_decimals=sz_decimals, spot=spot)
         answer = self._call(self.exchange.order, coin, is_buy, float(size), float(price),
                             {"limit": {"tif": tif}}, reduce_only=request.reduce_only,
@@ -281,8 +286,8 @@ class HyperliquidVenue(VenueAdapter):
             return False
         raise VenueRejected(error)
 
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
         answer = self._call(self.info.query_order_by_cloid, self.account_address, Cloid.from_str(cloid))
         if not isinstance(answer, dict) or answer.get("status") != "order":
             return None

@@ -66,8 +66,8 @@ class PaperVenue(VenueAdapter):
             return False
         return True
 
-    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal,
-                     placed_after: datetime) -> VenueOrder | None:
+    def order_lookup(self, *, cloid: str, symbol: str, side: str, quantity: Decimal, placed_after: datetime,
+                     venue_order_id: str = "", exclude: frozenset[str] = frozenset()) -> VenueOrder | None:
         order = Order.objects.filter(account_id=self.account_id, client_order_id=cloid).first()
         return _venue_order(order) if order is not None else None
 
