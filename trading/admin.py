@@ -260,9 +260,9 @@ class LiveTradingToggleAdmin(admin.ModelAdmin):
 class ExchangeCredentialAdmin(admin.ModelAdmin):
     """Lists which accounts have credentials; the encrypted fields are never displayed or editable."""
 
-    list_display = ("account", "exchange", "created_at")
-    fields = ("account", "exchange", "created_at")
-    readonly_fields = ("account", "exchange", "created_at")
+    list_display = ("account", "exchange", "hint", "tested_ok", "tested_at", "created_at")
+    fields = ("account", "exchange", "hint", "tested_ok", "tested_at", "tested_detail", "created_at")
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -757,6 +757,13 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
             traded = set(Order.objects.filter(account=account).exclude(venue="paper")
                          .values_list("symbol", flat=True).distinct())
             venue_positions = {p.symbol: p.quantity for p in adapter.positions() if p.symbol in traded}
+            # An order the venue filled further than we booked, from before this window: read back to its submit.
+            behind = [o for o in ours_open if (f := lookups.get(o.pk)) is not None
+                      and f.filled_quantity > o.filled_quantity and (o.submitted_at or o.created_at) < since]
+            if behind:
+                earliest = min(o.submitted_at or o.created_at for o in behind) - FILL_LOOKBACK
+                seen = {f.venue_fill_id for f in venue_fills}
+                venue_fills += [f for f in adapter.fills_since(earliest) if f.venue_fill_id not in seen]
         except VenueError as exc:
             return Reconciliation.objects.create(account=account, started_at=now, finished_at=timezone.now(),
                                                  status=ReconcileStatus.ERROR, detail=str(exc)[:2000])
@@ -778,12 +785,13 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
             _order_update(order, found)
             updated += 1
         booked = _fills_book(account, positions, venue_fills)
-        for order in Order.objects.select_for_update().filter(pk__in=list(lookups)):
-            found = lookups[order.pk]
-            if found is not None and found.status == VenueStatus.FILLED and order.status != OrderStatus.FILLED:
-                pass  # its fills were not in this window: the drift check below reports the position
         tolerance = reconcile_tolerance()
         drift: list[dict] = []
+        for order in Order.objects.filter(pk__in=list(lookups)).order_by("pk"):
+            found = lookups[order.pk]
+            if found is not None and found.filled_quantity - order.filled_quantity > tolerance:
+                drift.append({"kind": "order_fills", "order": found.venue_order_id, "symbol": order.symbol,
+                              "ours": _plain(order.filled_quantity), "venue": _plain(found.filled_quantity)})
         ours = {s: p.quantity for s, p in positions.items()}
         for symbol in sorted(set(ours) | set(venue_positions)):
             mine, theirs = ours.get(symbol, ZERO), venue_positions.get(symbol, ZERO)

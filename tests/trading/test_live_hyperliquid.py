@@ -235,3 +235,23 @@ def test_a_limit_price_off_the_venues_tick_is_refused_not_moved(hyperliquid):
     assert order.reject_reason == ("venue_rejected: limit price 1800.55 is not on Hyperliquid's tick for ETH (5 "
                                    "significant figures, at most 2 decimals); the nearest is 1800.6")
     assert info(hyperliquid, {"type": "openOrders", "user": MAIN.address}) == []
+
+
+def test_reconciliation_reads_back_the_fills_of_an_order_filled_before_its_window(hyperliquid):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trading.models import Account
+
+    account = live_account()
+    order = place(account, "old", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    control(hyperliquid, "mids", {"ETH": "1790"})  # fills at the venue
+    # The fill window has moved past the order (e.g. the venue was down through its fill): its fills are older.
+    Account.objects.filter(pk=account.pk).update(fills_synced_at=timezone.now() + timedelta(hours=1))
+    recon = account_reconcile(account_id=account.pk)
+    [venue_fill] = venue_fills(hyperliquid)
+    assert (recon.status, recon.fills_imported, recon.drift) == (ReconcileStatus.OK, 1, [])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FILLED
+    assert order.fills.get().venue_fill_id == str(venue_fill["tid"])
