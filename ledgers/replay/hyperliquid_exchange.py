@@ -3,8 +3,9 @@
 Hyperliquid's trading endpoint cannot be recorded usefully (every answer depends on the account and the book at
 that moment), so the replay node SIMULATES it, in this module, on top of the real recordings that
 ``ledgers.replay.hyperliquid`` indexes: the perp universe of ``meta`` (test_get_info.yaml), the mids of ``allMids``
-(test_get_all_mids.yaml), every recorded ``l2Book`` (test_get_l2_snapshot.yaml: DYDX) and the spot universe of
-``spotMetaAndAssetCtxs`` (test_spot_asset_ctx.yaml). Nothing here imports Django or ``trading``. Thread-safe: all
+(test_get_all_mids.yaml), every recorded ``l2Book`` (test_get_l2_snapshot.yaml: DYDX), the spot universe of the
+``spotMeta`` the SDK is served and the spot mids of ``spotMetaAndAssetCtxs`` (test_spot_asset_ctx.yaml; see
+"Spot" below). Nothing here imports Django or ``trading``. Thread-safe: all
 state is behind one lock; signatures are recovered outside it.
 
 Signing (``l1_action_hash``, ``l1_signer``, ``user_signed_signer``) is implemented here, independently of the
@@ -34,11 +35,12 @@ with ``"Invalid nonce: duplicate nonce N"`` (wording reported in nomeida/hyperli
 record of Hyperliquid's wording for that case was found; this text is the simulator's). A request whose
 ``expiresAfter`` (ms) has passed is refused with ``"Action expired"`` (wording not found either).
 
-Orders (``order``, grouping ``"na"``; perps only, asset = index in the recorded ``meta`` universe):
+Orders (``order``, grouping ``"na"``; asset = index in the recorded ``meta`` universe for perps, 10000 + ``index``
+for a spot pair, see "Spot"):
 
 - checks, in order, each giving ``{"error": ...}`` in that order's status (strings from the docs' "Error
-  responses" page unless said): unknown asset / spot asset (``"Unsupported asset (the simulator trades perps
-  only)."``, the simulator's); size not a positive multiple of ``10**-szDecimals`` (``"Order has invalid size."``,
+  responses" page unless said): unknown asset, or a spot pair that cannot be traded (``ERR_ASSET``, the
+  simulator's wording); size not a positive multiple of ``10**-szDecimals`` (``"Order has invalid size."``,
   as reported by users; not on the docs page); price with more than 5 significant figures (integers always
   pass) or more than ``6 - szDecimals`` decimals (docs "Tick and lot size": ``"Price must be divisible by tick
   size."``); a cloid the user already used (``"Duplicate cloid."``: no public record of Hyperliquid's wording);
@@ -63,19 +65,45 @@ Orders (``order``, grouping ``"na"``; perps only, asset = index in the recorded 
   the size that would open or increase a position exceeds the free USDC = balance - sum(|szi| * entryPx) -
   sum(remaining sz * limitPx of the user's resting orders that are not reduce-only). Unrealized P&L is ignored.
 
+Spot (SIMULATED on the recordings; perps rules above apply unless said):
+
+- universe: the pairs of the ``spotMeta`` the SDK is SERVED, since the SDK's ``Info`` maps ``name`` -> asset
+  ``10000 + index`` from it: the recordings' real answer when one is recorded (rotki's cassette
+  test_refetch_hyperliquid_core_history_with_max_event__hyperliquid_accounts0.yaml; the first recording, as the
+  recordings' handler answers), else element 0 of ``spotMetaAndAssetCtxs`` (which this module then serves).
+  Tradable: pairs quoted in USDC (token 0) whose ``name`` has a recorded ``midPx`` in ``spotMetaAndAssetCtxs[1]``
+  (keyed by ``coin``); any other pair is refused with ``ERR_ASSET``. Their mids (with ``mids_set`` overrides) are
+  added to ``allMids`` under the pair's name ("PURR/USDC", "@1"), the key the SDK's ``_slippage_price`` reads.
+- rules: size a multiple of ``10**-szDecimals`` of the BASE token; price an integer or <= 5 significant figures
+  and <= ``8 - szDecimals`` decimals; $10 minimum notional; reduce-only is refused (``"Reduce only is not
+  simulated for spot orders."``, the simulator's: Hyperliquid's behaviour was not found); a buy needs free USDC
+  >= limit notional + taker fee on it (free USDC = balance - perp margin - resting perp orders - resting spot
+  buys), a sell needs the free token balance (balance - resting sells): else ``"Insufficient spot balance."``
+  (no public record of Hyperliquid's exact wording was found). No margin, no shorting.
+- matching as for a perp without a recorded book: at the mid, unlimited size (SIMULATED liquidity).
+- fees, tier 0 spot (https://hyperliquid.gitbook.io/hyperliquid-docs/trading/fees; the same rates appear as
+  ``userSpotCrossRate`` 0.0007 / ``userSpotAddRate`` 0.0004 in ``userFees`` answers): taker 0.070 %, maker
+  0.040 % of ``px * sz``, rounded half-even to 6 decimals, charged in USDC (``feeToken`` "USDC"). A
+  SIMPLIFICATION: Hyperliquid takes a spot buy's fee in the token bought.
+- balances: USDC is the one balance shared with the perp side; tokens per user by name. Fills carry the pair's
+  name as ``coin``, ``dir`` "Buy"/"Sell", ``startPosition`` = the token balance before, ``closedPnl`` "0.0".
+  ``spotClearinghouseState`` lists USDC (``hold`` = remaining size x limit of resting spot buys) and every
+  non-zero token balance (``hold`` = resting sell sizes, ``entryNtl`` = bought notional, reduced pro rata by
+  sells). ``clearinghouseState`` is perps only.
+
 ``cancel`` (``{"a", "o"}``) and ``cancelByCloid`` (``{"asset", "cloid"}``) answer ``"success"`` or ``{"error":
 "Order was never placed, already canceled, or filled."}`` per cancel. Any other action type is refused with
 ``"Unsupported action in the simulator: TYPE"`` (the simulator's wording).
 
 Info (``info_answer``), for simulated users only (others fall through to the recordings): ``openOrders``,
 ``frontendOpenOrders``, ``userFills``, ``userFillsByTime``, ``orderStatus``, ``clearinghouseState``,
-``spotClearinghouseState``; for everyone: ``meta`` (the recorded answer, also for ``"dex": ""`` as the SDK asks),
-``spotMeta`` (only when no ``spotMeta`` answer is recorded, DERIVED: element 0 of the recorded
+``spotClearinghouseState`` (see "Spot"); for everyone: ``meta`` (the recorded answer, also for ``"dex": ""`` as
+the SDK asks), ``spotMeta`` (only when no ``spotMeta`` answer is recorded, DERIVED: element 0 of the recorded
 ``spotMetaAndAssetCtxs``; rotki's cassettes hold a real one, which the recordings then serve) and ``allMids``
-(the recorded mids with the overrides). Fills are newest first, shaped like the recorded ``userFills`` plus
-``tid``, ``feeToken`` ("USDC") and ``cloid`` when the order had one; ``hash`` is a keccak of the oid and tid
-(SIMULATED). Prices and sizes are formatted like Hyperliquid: plain decimals without trailing zeros, one ``.0``
-kept on integers.
+(the recorded perp mids and the tradable spot pairs' mids, with the overrides). Fills are newest first, shaped
+like the recorded ``userFills`` plus ``tid``, ``feeToken`` ("USDC") and ``cloid`` when the order had one;
+``hash`` is a keccak of the oid and tid (SIMULATED). Prices and sizes are formatted like Hyperliquid: plain
+decimals without trailing zeros, one ``.0`` kept on integers.
 
 Faults (``faults_add``, the control endpoint): ``rate_limit``, ``drop_connection``, ``accept_then_timeout``
 (taken by the server around a request, see ``take_transport_fault``), ``reject`` and ``partial_fill`` (each use
@@ -107,11 +135,15 @@ TESTNET_SOURCE = "b"
 CHAIN_NAMES = {MAINNET_SOURCE: "Mainnet", TESTNET_SOURCE: "Testnet"}
 TAKER_FEE_RATE = Decimal("0.00045")
 MAKER_FEE_RATE = Decimal("0.00015")
+SPOT_TAKER_FEE_RATE = Decimal("0.0007")
+SPOT_MAKER_FEE_RATE = Decimal("0.0004")
 FEE_QUANTUM = Decimal("0.000001")
 AVG_PX_QUANTUM = Decimal("0.00000001")
 PNL_QUANTUM = Decimal("0.000001")
 MIN_ORDER_VALUE_USD = Decimal(10)
 PERP_MAX_DECIMALS = 6
+SPOT_MAX_DECIMALS = 8
+USDC_TOKEN = 0
 MAX_SIGNIFICANT_FIGURES = 5
 NONCE_MAX_AGE_MS = 2 * 24 * 3600 * 1000
 NONCE_MAX_LEAD_MS = 1 * 24 * 3600 * 1000
@@ -133,7 +165,10 @@ ERR_ALO = "Post only order would have immediately matched, bbo was {bbo}."
 ERR_IOC = "Order could not immediately match against any resting orders."
 ERR_MISSING_ORDER = "Order was never placed, already canceled, or filled."
 ERR_DUPLICATE_CLOID = "Duplicate cloid."
-ERR_ASSET = "Unsupported asset (the simulator trades perps only)."
+ERR_ASSET = ("Unsupported asset (the simulator trades the recorded perps and the USDC spot pairs with a recorded "
+             "mid only).")
+ERR_SPOT_BALANCE = "Insufficient spot balance."
+ERR_SPOT_REDUCE_ONLY = "Reduce only is not simulated for spot orders."
 ERR_UNKNOWN_SIGNER = "User or API Wallet {address} does not exist."
 ERR_DUPLICATE_NONCE = "Invalid nonce: duplicate nonce {nonce}"
 ERR_NONCE_WINDOW = "Invalid nonce: nonce {nonce} is too far from the current time"
@@ -300,6 +335,22 @@ class SimUser:
     agents: set[str]
     usdc: Decimal
     positions: dict[str, SimPosition] = field(default_factory=dict)
+    spot: dict[str, Decimal] = field(default_factory=dict)
+    """Spot token balances by token name (USDC is ``usdc``, shared with the perp side)."""
+    spot_entry_ntl: dict[str, Decimal] = field(default_factory=dict)
+    """USDC paid for each token balance (bought notional, reduced pro rata by sells): ``entryNtl``."""
+
+
+@dataclass(frozen=True)
+class SpotPair:
+    """A tradable spot pair of the served ``spotMeta``: ``name`` ("PURR/USDC" or "@N", the coin name in answers),
+    ``asset`` = 10000 + its ``index``, the base token's name, index and ``szDecimals``; quoted in USDC."""
+
+    name: str
+    asset: int
+    base: str
+    base_token: int
+    sz_decimals: int
 
 
 @dataclass
@@ -346,6 +397,8 @@ class HyperliquidExchange:
         spot_meta: dict | None,
         source: str = TESTNET_SOURCE,
         clock: Callable[[], int] = _now_ms,
+        served_spot_meta: dict | None = None,
+        spot_mids: dict[str, str] | None = None,
     ) -> None:
         if source not in CHAIN_NAMES:
             raise ValueError("source must be 'a' (mainnet) or 'b' (testnet)")
@@ -357,6 +410,10 @@ class HyperliquidExchange:
         self.clock = clock
         self.universe: list[dict] = list(meta["universe"])
         self.asset_of = {entry["name"]: n for n, entry in enumerate(self.universe)}
+        self.spot_pairs = _spot_pairs(served_spot_meta if served_spot_meta is not None else spot_meta,
+                                      spot_mids or {})
+        self.spot_asset_of = {pair.name: pair.asset for pair in self.spot_pairs.values()}
+        self.recorded_spot_mids = {pair.name: (spot_mids or {})[pair.name] for pair in self.spot_pairs.values()}
         self._lock = threading.RLock()
         self._faults: list[ExchangeFault] = []
         self.reset()
@@ -378,9 +435,19 @@ class HyperliquidExchange:
             if isinstance(rec.request.get("coin"), str) and isinstance(rec.value, dict)
         }
         spot_meta = spot[0] if isinstance(spot, list) and spot and isinstance(spot[0], dict) else None
-        if index.by_key.get(("spotMeta", None)):
-            spot_meta = None  # a real spotMeta answer is recorded: the recordings answer it
-        return cls(meta=meta, mids=mids, books=books, spot_meta=spot_meta, **kwargs)
+        spot_mids = {ctx["coin"]: ctx["midPx"] for ctx in (spot[1] if isinstance(spot, list) and len(spot) > 1
+                                                             and isinstance(spot[1], list) else [])
+                     if isinstance(ctx, dict) and isinstance(ctx.get("coin"), str)
+                     and _decimal(ctx.get("midPx")) is not None}
+        served = spot_meta
+        # The SDK maps spot asset ids from the spotMeta it is SERVED; the recordings answer first when they hold a
+        # real one (the first recording of {"type": "spotMeta"}, as HyperliquidInfo picks it), so that one is used.
+        recorded_spot_meta = index.by_key.get(("spotMeta", None), [])
+        if recorded_spot_meta:
+            spot_meta = None  # the recordings answer it
+            served = recorded_spot_meta[0].value if isinstance(recorded_spot_meta[0].value, dict) else None
+        return cls(meta=meta, mids=mids, books=books, spot_meta=spot_meta, served_spot_meta=served,
+                   spot_mids=spot_mids, **kwargs)
 
     # --- state control ----------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -397,31 +464,41 @@ class HyperliquidExchange:
             self._next_oid = 1
             self._next_tid = 1
 
-    def account_set(self, *, user: str, agents: list[str], usdc: Decimal) -> dict:
-        """Create or reset a simulated user: its agents, ``usdc`` balance; its orders, fills and positions are
-        dropped. Shape: ``{"user", "agents", "usdc"}`` (lowercase addresses). Raises: ValueError for a bad
-        address or a negative balance."""
+    def account_set(self, *, user: str, agents: list[str], usdc: Decimal,
+                    spot: dict[str, Decimal] | None = None) -> dict:
+        """Create or reset a simulated user: its agents, ``usdc`` balance and ``spot`` token balances (by token
+        name of the served spotMeta, e.g. ``{"PURR": Decimal(100)}``; ``entryNtl`` starts at 0); its orders, fills
+        and positions are dropped. Shape: ``{"user", "agents", "usdc"}`` (lowercase addresses), plus ``"spot"``
+        when given. Raises: ValueError for a bad address, a negative balance or a token the spot universe lacks."""
         user = _address(user)
         agent_set = {_address(a) for a in agents}
         if usdc < 0:
             raise ValueError("usdc must be >= 0")
+        tokens = {pair.base for pair in self.spot_pairs.values()}
+        for token, amount in (spot or {}).items():
+            if token not in tokens or amount < 0:
+                raise ValueError(f"unknown spot token or balance < 0: {token}")
         with self._lock:
             old = self.users.get(user)
             if old is not None:
                 for agent in old.agents:
                     self.agent_owner.pop(agent, None)
-            self.users[user] = SimUser(user, agent_set, usdc)
+            self.users[user] = SimUser(user, agent_set, usdc, spot={t: a for t, a in (spot or {}).items() if a})
             for agent in agent_set:
                 self.agent_owner[agent] = user
             self.orders = {oid: o for oid, o in self.orders.items() if o.user != user}
             self.fills.pop(user, None)
-            return {"user": user, "agents": sorted(agent_set), "usdc": format_decimal(usdc)}
+            answer: dict[str, Any] = {"user": user, "agents": sorted(agent_set), "usdc": format_decimal(usdc)}
+            if spot is not None:
+                answer["spot"] = {t: format_decimal(a) for t, a in spot.items()}
+            return answer
 
     def mids_set(self, overrides: dict[str, Decimal]) -> list[int]:
-        """Override mids (USD) and fill the resting orders they now cross; returns the filled oids.
-        Raises: ValueError for a coin outside the recorded universe or a mid <= 0."""
+        """Override mids (USD) of perps or tradable spot pairs (by pair name) and fill the resting orders they
+        now cross; returns the filled oids. Raises: ValueError for a coin outside the recorded universe (or a
+        spot pair that cannot be traded) or a mid <= 0."""
         for coin, mid in overrides.items():
-            if coin not in self.asset_of or mid <= 0:
+            if (coin not in self.asset_of and coin not in self.spot_asset_of) or mid <= 0:
                 raise ValueError(f"unknown coin or mid <= 0: {coin}")
         with self._lock:
             self.mid_overrides.update(overrides)
@@ -432,10 +509,10 @@ class HyperliquidExchange:
         with self._lock:
             if coin in self.mid_overrides:
                 return self.mid_overrides[coin]
-            return _decimal(self.recorded_mids.get(coin))
+            return _decimal(self.recorded_mids.get(coin) or self.recorded_spot_mids.get(coin))
 
     def state(self) -> dict:
-        """Everything, for ``GET /_replay/hyperliquid/state``: ``{"users": {addr: {"agents", "usdc",
+        """Everything, for ``GET /_replay/hyperliquid/state``: ``{"users": {addr: {"agents", "usdc", "spot",
         "positions": {coin: {"szi", "entryPx"}}}}, "orders": [frontend order + "status", "user"], "fills":
         {addr: [fill]}, "mids": {coin: override}}``."""
         with self._lock:
@@ -443,6 +520,7 @@ class HyperliquidExchange:
                 "users": {
                     u.address: {
                         "agents": sorted(u.agents), "usdc": format_decimal(u.usdc),
+                        "spot": {t: format_decimal(a) for t, a in u.spot.items() if a},
                         "positions": {c: {"szi": format_decimal(p.szi), "entryPx": format_decimal(p.entry_px)}
                                       for c, p in u.positions.items() if p.szi},
                     } for u in self.users.values()
@@ -592,15 +670,24 @@ class HyperliquidExchange:
         fault = self._take_fault(frozenset({"reject", "partial_fill"}), info_type=None)
         if fault is not None and fault.kind == "reject":
             return self._reject(order, fault.error)
-        position = self._position(user, order.coin)
-        if order.reduce_only:
-            if not position.szi or (position.szi > 0) == order.is_buy:
-                return self._reject(order, ERR_REDUCE_ONLY)
-            order.sz = order.orig_sz = min(order.sz, abs(position.szi))
-        elif order.limit_px * order.sz < MIN_ORDER_VALUE_USD:
-            return self._reject(order, ERR_MIN_VALUE)
-        if self._opening_cost(order, position) > self._free_usdc(user):
-            return self._reject(order, ERR_MARGIN)
+        pair = self.spot_pairs.get(order.asset)
+        if pair is not None:
+            if order.reduce_only:
+                return self._reject(order, ERR_SPOT_REDUCE_ONLY)
+            if order.limit_px * order.sz < MIN_ORDER_VALUE_USD:
+                return self._reject(order, ERR_MIN_VALUE)
+            if not self._spot_affordable(order, pair):
+                return self._reject(order, ERR_SPOT_BALANCE)
+        else:
+            position = self._position(user, order.coin)
+            if order.reduce_only:
+                if not position.szi or (position.szi > 0) == order.is_buy:
+                    return self._reject(order, ERR_REDUCE_ONLY)
+                order.sz = order.orig_sz = min(order.sz, abs(position.szi))
+            elif order.limit_px * order.sz < MIN_ORDER_VALUE_USD:
+                return self._reject(order, ERR_MIN_VALUE)
+            if self._opening_cost(order, position) > self._free_usdc(user):
+                return self._reject(order, ERR_MARGIN)
         fills = self._match(order)
         if order.tif == "Alo" and fills:
             return self._reject(order, ERR_ALO.format(bbo=self._bbo(order.coin)))
@@ -636,7 +723,8 @@ class HyperliquidExchange:
             return "Invalid order"
         if tif not in ("Gtc", "Ioc", "Alo"):
             return "Only limit orders (tif Gtc, Ioc, Alo) are simulated"
-        if not 0 <= asset < len(self.universe):
+        pair = self.spot_pairs.get(asset)
+        if not 0 <= asset < len(self.universe) and pair is None:
             return ERR_ASSET
         if cloid is not None and (not isinstance(cloid, str) or len(cloid) != 34 or not _is_hex(cloid)):
             return "Invalid cloid"
@@ -644,10 +732,11 @@ class HyperliquidExchange:
         sz_decimals = self._sz_decimals(asset)
         if sz is None or sz <= 0 or _decimals(sz) > sz_decimals:
             return ERR_SIZE
-        if px is None or px <= 0 or not _valid_perp_price(px, sz_decimals):
+        if px is None or px <= 0 or not _valid_price(px, sz_decimals, spot=pair is not None):
             return ERR_TICK
         order = SimOrder(
-            oid=self._next_oid, user=user, coin=self.universe[asset]["name"], asset=asset, is_buy=is_buy,
+            oid=self._next_oid, user=user, coin=pair.name if pair else self.universe[asset]["name"], asset=asset,
+            is_buy=is_buy,
             limit_px=px, orig_sz=sz, sz=sz, tif=tif, reduce_only=reduce_only, cloid=cloid, timestamp=now,
             status_timestamp=now,
         )
@@ -663,7 +752,27 @@ class HyperliquidExchange:
         return {"error": error}
 
     def _sz_decimals(self, asset: int) -> int:
-        return int(self.universe[asset]["szDecimals"])
+        pair = self.spot_pairs.get(asset)
+        return pair.sz_decimals if pair is not None else int(self.universe[asset]["szDecimals"])
+
+    def _spot_affordable(self, order: SimOrder, pair: SpotPair) -> bool:
+        """A spot buy needs free USDC for its limit notional plus the taker fee on it; a sell needs the free
+        token balance (balance - resting sells): no margin, no shorting."""
+        if order.is_buy:
+            return order.limit_px * order.sz + _fee(order.limit_px * order.sz, SPOT_TAKER_FEE_RATE) <= (
+                self._free_usdc(order.user))
+        return order.sz <= self.users[order.user].spot.get(pair.base, Decimal(0)) - self._spot_hold(order.user,
+                                                                                                   pair.base)
+
+    def _spot_hold(self, user: str, token: str) -> Decimal:
+        """Token size held by the user's resting spot sells of pairs with base ``token``."""
+        return sum((o.sz for o in self.orders.values() if o.user == user and o.status == "open" and not o.is_buy
+                    and (p := self.spot_pairs.get(o.asset)) is not None and p.base == token), Decimal(0))
+
+    def _spot_usdc_hold(self, user: str) -> Decimal:
+        """USDC held by the user's resting spot buys (remaining size x limit price)."""
+        return sum((o.sz * o.limit_px for o in self.orders.values() if o.user == user and o.status == "open"
+                    and o.is_buy and o.asset in self.spot_pairs), Decimal(0))
 
     def _position(self, user: str, coin: str) -> SimPosition:
         return self.users[user].positions.setdefault(coin, SimPosition())
@@ -679,7 +788,8 @@ class HyperliquidExchange:
         account = self.users[user]
         used = sum((abs(p.szi) * p.entry_px for p in account.positions.values()), Decimal(0))
         held = sum((o.sz * o.limit_px for o in self.orders.values()
-                    if o.user == user and o.status == "open" and not o.reduce_only), Decimal(0))
+                    if o.user == user and o.status == "open" and not o.reduce_only
+                    and (o.is_buy or o.asset not in self.spot_pairs)), Decimal(0))
         return account.usdc - used - held
 
     def _book_live(self, coin: str) -> bool:
@@ -738,6 +848,10 @@ class HyperliquidExchange:
 
     def _apply_fill(self, order: SimOrder, px: Decimal, sz: Decimal, *, crossed: bool, now: int) -> None:
         """Book one fill of ``order``: position, balance (closed P&L - fee), the fill record, the order's size."""
+        pair = self.spot_pairs.get(order.asset)
+        if pair is not None:
+            self._apply_spot_fill(order, pair, px, sz, crossed=crossed, now=now)
+            return
         account = self.users[order.user]
         position = self._position(order.user, order.coin)
         start = position.szi
@@ -761,9 +875,34 @@ class HyperliquidExchange:
                 direction = "Long > Short" if start > 0 else "Short > Long"
             else:
                 direction = "Close Long" if start > 0 else "Close Short"
-        rate = TAKER_FEE_RATE if crossed else MAKER_FEE_RATE
-        fee = (px * sz * rate).quantize(FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        fee = _fee(px * sz, TAKER_FEE_RATE if crossed else MAKER_FEE_RATE)
         account.usdc += closed_pnl - fee
+        self._record_fill(order, px, sz, start=start, direction=direction, closed_pnl=closed_pnl, fee=fee,
+                          crossed=crossed, now=now)
+
+    def _apply_spot_fill(self, order: SimOrder, pair: SpotPair, px: Decimal, sz: Decimal, *, crossed: bool,
+                         now: int) -> None:
+        """Book one spot fill: the token balance moves by ``sz``, USDC by the notional, the fee (spot rate) is
+        taken in USDC; ``entryNtl`` grows by a buy's notional and shrinks pro rata on a sell."""
+        account = self.users[order.user]
+        start = account.spot.get(pair.base, Decimal(0))
+        notional = px * sz
+        entry = account.spot_entry_ntl.get(pair.base, Decimal(0))
+        if order.is_buy:
+            account.spot[pair.base] = start + sz
+            account.spot_entry_ntl[pair.base] = entry + notional
+            account.usdc -= notional
+        else:
+            account.spot[pair.base] = start - sz
+            account.spot_entry_ntl[pair.base] = entry * (start - sz) / start if start else Decimal(0)
+            account.usdc += notional
+        fee = _fee(notional, SPOT_TAKER_FEE_RATE if crossed else SPOT_MAKER_FEE_RATE)
+        account.usdc -= fee
+        self._record_fill(order, px, sz, start=start, direction="Buy" if order.is_buy else "Sell",
+                          closed_pnl=Decimal(0), fee=fee, crossed=crossed, now=now)
+
+    def _record_fill(self, order: SimOrder, px: Decimal, sz: Decimal, *, start: Decimal, direction: str,
+                     closed_pnl: Decimal, fee: Decimal, crossed: bool, now: int) -> None:
         order.sz -= sz
         tid = self._next_tid
         self._next_tid += 1
@@ -843,8 +982,9 @@ class HyperliquidExchange:
             return self.spot_meta
         if kind == "allMids":
             with self._lock:
+                recorded = self.recorded_mids | self.recorded_spot_mids
                 return {coin: format_decimal(self.mid_overrides[coin]) if coin in self.mid_overrides else mid
-                        for coin, mid in self.recorded_mids.items()}
+                        for coin, mid in recorded.items()}
         raw_user = request.get("user")
         user = raw_user.lower() if isinstance(raw_user, str) else None
         with self._lock:
@@ -874,8 +1014,7 @@ class HyperliquidExchange:
             return [{"name": f"agent {n}", "address": agent, "validUntil": AGENT_VALID_UNTIL_MS}
                     for n, agent in enumerate(sorted(self.users[user].agents), start=1)]
         if kind == "spotClearinghouseState":
-            usdc = format_decimal(self.users[user].usdc)
-            return {"balances": [{"coin": "USDC", "token": 0, "total": usdc, "hold": "0.0", "entryNtl": "0.0"}]}
+            return self._spot_clearinghouse(user)
         return None
 
     def _open_order(self, order: SimOrder) -> dict:
@@ -907,6 +1046,19 @@ class HyperliquidExchange:
             return {"status": "unknownOid"}
         return {"status": "order", "order": {"order": self._frontend_order(order), "status": order.status,
                                              "statusTimestamp": order.status_timestamp}}
+
+    def _spot_clearinghouse(self, user: str) -> dict:
+        account = self.users[user]
+        balances = [{"coin": "USDC", "token": USDC_TOKEN, "total": format_decimal(account.usdc),
+                     "hold": format_decimal(self._spot_usdc_hold(user)), "entryNtl": "0.0"}]
+        token_of = {pair.base: pair.base_token for pair in self.spot_pairs.values()}
+        for token, total in sorted(account.spot.items(), key=lambda item: token_of[item[0]]):
+            if total:
+                entry = account.spot_entry_ntl.get(token, Decimal(0)).quantize(FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
+                balances.append({"coin": token, "token": token_of[token], "total": format_decimal(total),
+                                 "hold": format_decimal(self._spot_hold(user, token)),
+                                 "entryNtl": format_decimal(entry)})
+        return {"balances": balances}
 
     def _clearinghouse(self, user: str) -> dict:
         account = self.users[user]
@@ -946,9 +1098,15 @@ class HyperliquidExchange:
                 spec = _json_object(body)
                 agents = spec.get("agents", [])
                 usdc = _decimal(str(spec.get("usdc", "0")))
-                if not isinstance(agents, list) or usdc is None:
-                    raise ValueError("agents must be a list and usdc a decimal string")
-                return 200, self.account_set(user=spec.get("user", ""), agents=agents, usdc=usdc)
+                raw_spot = spec.get("spot")
+                if not isinstance(agents, list) or usdc is None or not isinstance(raw_spot, dict | None):
+                    raise ValueError("agents must be a list, usdc a decimal string and spot an object")
+                spot = {str(t): _decimal(str(a)) for t, a in raw_spot.items()} if raw_spot is not None else None
+                if spot is not None and any(a is None for a in spot.values()):
+                    raise ValueError("spot balances must be decimal strings")
+                return 200, self.account_set(user=spec.get("user", ""), agents=agents, usdc=usdc,
+                                             spot={t: a for t, a in spot.items() if a is not None}
+                                             if spot is not None else None)
             if name == "mids" and verb == "POST":
                 spec = _json_object(body)
                 overrides = {coin: _decimal(str(mid)) for coin, mid in spec.items()}
@@ -1011,13 +1169,38 @@ def _json_object(body: bytes) -> dict:
     return value
 
 
-def _valid_perp_price(px: Decimal, sz_decimals: int) -> bool:
-    """Hyperliquid's perp price rule: an integer, or <= 5 significant figures and <= 6 - szDecimals decimals."""
+def _valid_price(px: Decimal, sz_decimals: int, *, spot: bool) -> bool:
+    """Hyperliquid's price rule: an integer, or <= 5 significant figures and <= (8 for spot, 6 for perps) -
+    szDecimals decimals."""
     if px == px.to_integral_value():
         return True
     normalized = px.normalize()
     return (len(normalized.as_tuple().digits) <= MAX_SIGNIFICANT_FIGURES
-            and _decimals(normalized) <= PERP_MAX_DECIMALS - sz_decimals)
+            and _decimals(normalized) <= (SPOT_MAX_DECIMALS if spot else PERP_MAX_DECIMALS) - sz_decimals)
+
+
+def _fee(notional: Decimal, rate: Decimal) -> Decimal:
+    return (notional * rate).quantize(FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _spot_pairs(spot_meta: dict | None, mids: dict[str, str]) -> dict[int, SpotPair]:
+    """The tradable pairs of ``spot_meta`` by asset id (10000 + ``index``, as the SDK's Info computes it): quoted
+    in USDC (token 0) and with a recorded mid under the same name. Malformed entries are skipped."""
+    if not isinstance(spot_meta, dict):
+        return {}
+    tokens = {t.get("index"): t for t in spot_meta.get("tokens", []) if isinstance(t, dict)}
+    pairs = {}
+    for entry in spot_meta.get("universe", []):
+        try:
+            name, index, (base, quote) = entry["name"], entry["index"], entry["tokens"]
+            token = tokens[base]
+            pair = SpotPair(name=name, asset=SPOT_ASSET_OFFSET + int(index), base=str(token["name"]),
+                            base_token=int(base), sz_decimals=int(token["szDecimals"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if quote == USDC_TOKEN and name in mids:
+            pairs[pair.asset] = pair
+    return pairs
 
 
 def _round_size(size: Decimal, sz_decimals: int) -> Decimal:

@@ -88,6 +88,12 @@ def hl_venue_position(node, coin: str) -> Decimal:
     return sum((D(p["position"]["szi"]) for p in state["assetPositions"] if p["position"]["coin"] == coin), D(0))
 
 
+def hl_venue_spot_balance(node, token: str) -> Decimal:
+    """``MAIN``'s spot balance of ``token`` (e.g. "PURR") from the venue's ``spotClearinghouseState``; 0 if unlisted."""
+    state = hl_info(node, {"type": "spotClearinghouseState", "user": MAIN.address})
+    return sum((D(b["total"]) for b in state["balances"] if b["coin"] == token), D(0))
+
+
 # ---------------------------------------------------------------- Coinspot
 
 

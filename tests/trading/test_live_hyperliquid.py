@@ -21,6 +21,7 @@ from tests.trading.live_fixtures import hl_info as info
 from tests.trading.live_fixtures import hl_live_account as live_account
 from tests.trading.live_fixtures import hl_venue_fills as venue_fills
 from tests.trading.live_fixtures import hl_venue_position as venue_position
+from tests.trading.live_fixtures import hl_venue_spot_balance as venue_spot_balance
 from trading.live import (
     account_emergency_stop,
     account_reconcile,
@@ -255,3 +256,53 @@ def test_reconciliation_reads_back_the_fills_of_an_order_filled_before_its_windo
     order.refresh_from_db()
     assert order.status == OrderStatus.FILLED
     assert order.fills.get().venue_fill_id == str(venue_fill["tid"])
+
+
+def recorded_spot_mid(pair: str) -> Decimal:
+    """The recorded ``midPx`` of a spot pair (``spotMetaAndAssetCtxs``, test_spot_asset_ctx.yaml)."""
+    path = Path(django_settings.REPLAY_DATA_DIR) / "hyperliquid-python-sdk-cassettes" / "test_spot_asset_ctx.yaml"
+    [interaction] = yaml.safe_load(path.read_text())["interactions"]
+    ctxs = json.loads(interaction["response"]["body"]["string"])[1]
+    return D(next(ctx["midPx"] for ctx in ctxs if ctx["coin"] == pair))
+
+
+def test_a_spot_token_is_bought_and_sold_on_its_usdc_pair_and_the_emergency_stop_sells_the_rest(hyperliquid):
+    """PURR has no perp: it trades the spot pair PURR/USDC (asset 10000), fills at the recorded spot mid, and the
+    books follow the venue's own userFills and spotClearinghouseState."""
+    account = live_account()
+    mid = recorded_spot_mid("PURR/USDC")
+    buy = order_place(account_id=account.pk, symbol="PURR", side="buy", quantity=D(1000), client_order_id="sb1",
+                      reference_price_usd=mid)
+    assert buy.status == OrderStatus.FILLED, buy.reject_reason
+    [venue_fill] = venue_fills(hyperliquid)
+    assert (venue_fill["coin"], venue_fill["side"], D(venue_fill["px"]), D(venue_fill["sz"])) == (
+        "PURR/USDC", "B", mid, D(1000))
+    assert venue_fill["cloid"] == buy.cloid and str(venue_fill["oid"]) == buy.venue_order_id
+    [fill] = Fill.objects.filter(order=buy)
+    assert (fill.price_usd, fill.quantity, fill.fee_usd, fill.venue_fill_id) == (
+        D(venue_fill["px"]), D(venue_fill["sz"]), D(venue_fill["fee"]), str(venue_fill["tid"]))
+    assert D(venue_fill["fee"]) == (mid * 1000 * D("0.0007")).quantize(D("0.000001"))  # spot taker, tier 0
+    assert account.positions.get(symbol="PURR").quantity == venue_spot_balance(hyperliquid, "PURR") == D(1000)
+    recon = account_reconcile(account_id=account.pk)
+    assert (recon.status, recon.fills_imported, recon.drift) == (ReconcileStatus.OK, 0, [])
+
+    sell = order_place(account_id=account.pk, symbol="PURR", side="sell", quantity=D(400), client_order_id="ss1",
+                       reference_price_usd=mid)
+    assert sell.status == OrderStatus.FILLED, sell.reject_reason
+    sold = venue_fills(hyperliquid)[0]
+    [fill] = Fill.objects.filter(order=sell)
+    assert (sold["coin"], sold["side"]) == ("PURR/USDC", "A")
+    assert (fill.price_usd, fill.quantity, fill.fee_usd, fill.venue_fill_id) == (
+        mid, D(400), D(sold["fee"]), str(sold["tid"]))
+    assert account.positions.get(symbol="PURR").quantity == venue_spot_balance(hyperliquid, "PURR") == D(600)
+    recon = account_reconcile(account_id=account.pk)
+    assert (recon.status, recon.fills_imported, recon.drift) == (ReconcileStatus.OK, 0, [])
+
+    report = account_emergency_stop(account_id=account.pk, by_user=account.owner, flatten=True, reason="test")
+    assert report.failures == []
+    [flatten] = account.orders.filter(pk__in=report.flatten_orders)
+    assert (flatten.symbol, flatten.side, flatten.quantity, flatten.status) == ("PURR", "sell", D(600),
+                                                                                OrderStatus.FILLED)
+    assert venue_spot_balance(hyperliquid, "PURR") == 0 and not account.positions.filter(quantity__gt=0).exists()
+    assert [f["side"] for f in venue_fills(hyperliquid)] == ["A", "A", "B"]
+    assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK

@@ -6,7 +6,10 @@ Credentials: the main wallet's address (``account_address``: whose orders, balan
 agent (API) wallet's private key, approved by the main wallet at Hyperliquid. The main wallet's key is never used.
 
 Markets: a symbol trades the perp of that name (``BTC``) when Hyperliquid lists one, else the spot pair
-``<symbol>/USDC``. USDC is taken at par with USD. Market orders are immediate-or-cancel limit orders
+``<symbol>/USDC`` (the SDK's name for the pair whose coin is ``PURR/USDC`` or ``@N``); fills and orders of a spot
+pair map back to the base token's name, upper-case, and positions list spot token balances (not USDC) next to
+perp positions. A reduce-only request on a spot pair is sent without the flag (a spot sell cannot exceed the
+balance). USDC is taken at par with USD. Market orders are immediate-or-cancel limit orders
 ``max_slippage_percent`` beyond the reference price (Hyperliquid has no other market order), priced to the venue's
 rules: 5 significant figures and at most 6 (perps) or 8 (spot) minus ``szDecimals`` decimals. Sizes are cut down
 to ``szDecimals`` (``quantity_round``) before anything is checked.
@@ -236,8 +239,10 @@ class HyperliquidVenue(VenueAdapter):
                                     f"significant figures, at most {max((8 if spot else 6) - sz_decimals, 0)} "
                                     f"decimals); the nearest is {on_tick:f}")
         price = price_round(price, sz_decimals=sz_decimals, spot=spot)
+        # Reduce-only is a perp notion: a spot sell can never go below the token balance (no shorting on spot),
+        # which is already the guarantee a reduce-only flatten asks for, so spot orders never carry the flag.
         answer = self._call(self.exchange.order, coin, is_buy, float(size), float(price),
-                            {"limit": {"tif": tif}}, reduce_only=request.reduce_only,
+                            {"limit": {"tif": tif}}, reduce_only=request.reduce_only and not spot,
                             cloid=Cloid.from_str(request.cloid), mutating=True)
         status = self._status_of(answer)
         if "error" in status:

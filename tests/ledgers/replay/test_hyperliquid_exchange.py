@@ -534,7 +534,8 @@ def test_accounts_are_reset_idempotently_and_state_is_deleted(venue):
     body = {"user": venue.user, "agents": [venue.agent.address], "usdc": "5000"}
     assert venue.control("POST", "accounts", body) == venue.control("POST", "accounts", body)
     state = venue.control("GET", "state")
-    assert state["users"] == {venue.user: {"agents": [venue.agent.address.lower()], "usdc": "5000.0", "positions": {}}}
+    assert state["users"] == {venue.user: {"agents": [venue.agent.address.lower()], "usdc": "5000.0", "spot": {},
+                                                "positions": {}}}
     assert state["orders"] == []
     assert venue.control("DELETE", "state") == {"reset": True}
     assert venue.control("GET", "state") == {"users": {}, "orders": [], "fills": {}, "mids": {}}
@@ -624,3 +625,149 @@ def test_faults_are_listed_validated_and_cleared(venue):
     assert bad.status_code == 400
     assert venue.control("DELETE", "faults") == {"cleared": True}
     assert venue.control("GET", "faults") == []
+
+
+# --- spot: the served spotMeta (rotki's real answer) and the mids of test_spot_asset_ctx.yaml --------------------
+SPOT_TAKER = Decimal("0.0007")  # Hyperliquid tier 0 spot fees (docs "Fees"; userFees userSpotCrossRate/AddRate)
+SPOT_MAKER = Decimal("0.0004")
+ROTKI_SPOT_META = ("rotki-test-caching-cassettes/hyperliquid/"
+                   "test_refetch_hyperliquid_core_history_with_max_event__hyperliquid_accounts0.yaml")
+
+
+def _served_spot_meta() -> dict:
+    doc = yaml.safe_load((settings.REPLAY_DATA_DIR / ROTKI_SPOT_META).read_text())
+    return next(json.loads(item["response"]["body"]["string"]) for item in doc["interactions"]
+                if json.loads(item["request"]["body"]) == {"type": "spotMeta"})
+
+
+def _spot_mids() -> dict[str, Decimal]:
+    ctxs = _recorded("test_spot_asset_ctx.yaml", {"type": "spotMetaAndAssetCtxs"})[1]
+    return {ctx["coin"]: Decimal(ctx["midPx"]) for ctx in ctxs if ctx.get("midPx")}
+
+
+def _spot_pair(name: str) -> tuple[int, int, str]:
+    """(asset id, szDecimals of the base token, base token name) of a pair of the served spotMeta."""
+    meta = _served_spot_meta()
+    pair = next(p for p in meta["universe"] if p["name"] == name)
+    token = next(t for t in meta["tokens"] if t["index"] == pair["tokens"][0])
+    return 10000 + pair["index"], token["szDecimals"], token["name"]
+
+
+def _spot_balances(venue) -> dict[str, tuple[Decimal, Decimal]]:
+    return {b["coin"]: (Decimal(b["total"]), Decimal(b["hold"])) for b in venue.info.spot_user_state(venue.user)[
+        "balances"]}
+
+
+def test_spot_asset_ids_and_mids_match_what_the_sdk_computes(venue):
+    asset, sz_decimals, base = _spot_pair("PURR/USDC")
+    assert (asset, sz_decimals, base) == (10000, 0, "PURR")
+    assert venue.info.name_to_coin["PURR/USDC"] == "PURR/USDC" and venue.info.coin_to_asset["PURR/USDC"] == asset
+    mids, all_mids = _spot_mids(), venue.info.all_mids()
+    served = {p["name"] for p in _served_spot_meta()["universe"]}
+    assert Decimal(all_mids["PURR/USDC"]) == mids["PURR/USDC"] and Decimal(all_mids["@1"]) == mids["@1"]
+    tradable = {p["name"] for p in _served_spot_meta()["universe"] if p["tokens"][1] == 0 and p["name"] in mids}
+    assert {c: Decimal(m) for c, m in all_mids.items() if c.startswith("@") or "/" in c} == {
+        name: mids[name] for name in tradable}
+    assert tradable <= served and len(tradable) > 100
+    assert venue.info.coin_to_asset["@1"] == _spot_pair("@1")[0]
+
+
+def test_spot_market_buy_then_sell_fills_at_the_recorded_mid_with_spot_taker_fees(venue):
+    mid = _spot_mids()["PURR/USDC"]
+    size = Decimal(1000)
+    buy = venue.exchange.market_open("PURR/USDC", True, 1000)  # the SDK prices it from allMids
+    assert _statuses(buy) == [{"filled": {"totalSz": "1000.0", "avgPx": str(mid), "oid": 1}}]
+    [fill] = venue.info.user_fills(venue.user)
+    buy_fee = _fee(mid, size, SPOT_TAKER)
+    assert {k: fill[k] for k in ("coin", "px", "sz", "side", "dir", "startPosition", "crossed", "fee", "feeToken",
+                                 "closedPnl", "tid")} == {
+        "coin": "PURR/USDC", "px": str(mid), "sz": "1000.0", "side": "B", "dir": "Buy", "startPosition": "0.0",
+        "crossed": True, "fee": str(buy_fee.normalize()), "feeToken": "USDC", "closedPnl": "0.0", "tid": 1}
+    assert _spot_balances(venue) == {"USDC": (USDC - mid * size - buy_fee, Decimal(0)), "PURR": (size, Decimal(0))}
+    assert venue.info.spot_user_state(venue.user)["balances"][1]["entryNtl"] == str((mid * size).normalize())
+    assert venue.info.user_state(venue.user)["assetPositions"] == []  # spot is not a perp position
+
+    sell = venue.exchange.market_open("PURR/USDC", False, 1000)
+    assert _statuses(sell) == [{"filled": {"totalSz": "1000.0", "avgPx": str(mid), "oid": 2}}]
+    sold = venue.info.user_fills(venue.user)[0]
+    sell_fee = _fee(mid, size, SPOT_TAKER)
+    assert (sold["side"], sold["dir"], sold["startPosition"], Decimal(sold["fee"])) == ("A", "Sell", "1000.0",
+                                                                                        sell_fee)
+    assert _spot_balances(venue) == {"USDC": (USDC - buy_fee - sell_fee, Decimal(0))}
+
+
+def test_spot_needs_the_token_to_sell_and_usdc_to_buy(venue):
+    assert _statuses(venue.exchange.market_open("PURR/USDC", False, 1000)) == [
+        {"error": "Insufficient spot balance."}]
+    venue.control("POST", "accounts", {"user": venue.user, "agents": [venue.agent.address], "usdc": "20",
+                                       "spot": {"PURR": "200"}})
+    assert _spot_balances(venue) == {"USDC": (Decimal(20), Decimal(0)), "PURR": (Decimal(200), Decimal(0))}
+    mid = _spot_mids()["PURR/USDC"]
+    # The SDK's market buy is a limit 5 % above the mid (its DEFAULT_SLIPPAGE, to 5 significant figures); the venue
+    # wants that limit's notional plus the taker fee in free USDC: 200 PURR is too much, ``affordable`` is not.
+    limit_px = Decimal(f"{float(mid) * 1.05:.5g}")
+    affordable = int(Decimal(20) / (limit_px * (1 + SPOT_TAKER)))
+    assert _statuses(venue.exchange.market_open("PURR/USDC", True, 200)) == [{"error": "Insufficient spot balance."}]
+    assert "filled" in _statuses(venue.exchange.market_open("PURR/USDC", True, affordable))[0]
+    # A resting sell holds its tokens: a second sell of more than what is left is refused.
+    limit = (mid * 2).quantize(Decimal("0.0001"))
+    assert _statuses(venue.exchange.order("PURR/USDC", False, 150, float(limit), {"limit": {"tif": "Gtc"}})) == [
+        {"resting": {"oid": 4}}]
+    total = Decimal(200 + affordable)
+    assert _spot_balances(venue)["PURR"] == (total, Decimal(150))
+    assert _statuses(venue.exchange.order("PURR/USDC", False, int(total) - 149, float(limit),
+                                          {"limit": {"tif": "Gtc"}})) == [{"error": "Insufficient spot balance."}]
+    [resting] = venue.info.open_orders(venue.user)
+    assert (resting["coin"], resting["side"], resting["sz"]) == ("PURR/USDC", "A", "150.0")
+    assert _statuses(venue.exchange.order("PURR/USDC", False, 100, float(mid), {"limit": {"tif": "Ioc"}},
+                                          reduce_only=True)) == [
+        {"error": "Reduce only is not simulated for spot orders."}]
+
+
+def test_spot_price_and_size_rules_use_the_base_tokens_sz_decimals(venue):
+    _, sz_decimals, _ = _spot_pair("PURR/USDC")
+    assert sz_decimals == 0  # sizes are whole PURR; the SDK sends 100.5 as "100.5"
+    statuses = _statuses(venue.exchange.bulk_orders([
+        {"coin": "PURR/USDC", "is_buy": True, "sz": 100.5, "limit_px": 0.2, "order_type": {"limit": {"tif": "Gtc"}},
+         "reduce_only": False},
+        {"coin": "PURR/USDC", "is_buy": True, "sz": 100, "limit_px": 0.113111,
+         "order_type": {"limit": {"tif": "Gtc"}}, "reduce_only": False},
+        {"coin": "PURR/USDC", "is_buy": True, "sz": 50, "limit_px": 0.11311, "order_type": {"limit": {"tif": "Gtc"}},
+         "reduce_only": False},
+    ]))
+    assert statuses == [{"error": "Order has invalid size."}, {"error": "Price must be divisible by tick size."},
+                        {"error": "Order must have minimum value of $10."}]
+    # 8 - szDecimals decimals: a pair whose base token has szDecimals d accepts 8 - d decimals, not 9 - d.
+    name = next(n for n in _spot_mids() if n in {p["name"] for p in _served_spot_meta()["universe"]}
+                and _spot_pair(n)[1] == 2)
+    ok_px, bad_px = Decimal("0.000001"), Decimal("0.0000001")  # 6 = 8 - 2 decimals; 7 decimals
+    assert _statuses(venue.exchange.order(name, True, 1, float(ok_px), {"limit": {"tif": "Gtc"}}))[0] == {
+        "error": "Order must have minimum value of $10."}  # past the tick check
+    assert _statuses(venue.exchange.order(name, True, 1, float(bad_px), {"limit": {"tif": "Gtc"}}))[0] == {
+        "error": "Price must be divisible by tick size."}
+
+
+def test_a_served_spot_pair_without_a_recorded_mid_cannot_be_traded(venue):
+    mids = _spot_mids()
+    name = next(p["name"] for p in _served_spot_meta()["universe"] if p["name"] not in mids)
+    asset = venue.info.coin_to_asset[name]
+    assert name not in venue.info.all_mids()
+    assert _statuses(venue.exchange.order(name, True, 10, 1, {"limit": {"tif": "Gtc"}})) == [
+        {"error": "Unsupported asset (the simulator trades the recorded perps and the USDC spot pairs with a "
+                  "recorded mid only)."}]
+    assert asset >= 10000
+
+
+def test_a_resting_spot_buy_holds_usdc_and_fills_as_maker_when_the_mid_crosses(venue):
+    mid = _spot_mids()["PURR/USDC"]
+    limit = Decimal("0.1")
+    assert limit < mid
+    assert _statuses(venue.exchange.order("PURR/USDC", True, 500, float(limit), {"limit": {"tif": "Alo"}})) == [
+        {"resting": {"oid": 1}}]
+    assert _spot_balances(venue) == {"USDC": (USDC, limit * 500)}
+    assert venue.control("POST", "mids", {"PURR/USDC": "0.099"}) == {"filled": [1]}
+    [fill] = venue.info.user_fills(venue.user)
+    fee = _fee(limit, Decimal(500), SPOT_MAKER)
+    assert (fill["px"], fill["crossed"], Decimal(fill["fee"])) == ("0.1", False, fee)
+    assert _spot_balances(venue) == {"USDC": (USDC - limit * 500 - fee, Decimal(0)), "PURR": (Decimal(500), Decimal(0))}
+    assert venue.info.all_mids()["PURR/USDC"] == "0.099"
