@@ -603,6 +603,10 @@ def _fills_book(account: Account, positions: dict[str, Position], fills: list[Ve
         if order is None:
             result.refused.append((fill, "a fill of an order we did not place"))
             continue
+        if fill.fee_asset:  # a fee in a token (e.g. a spot buy's fee in the coin bought) cannot be booked as USD
+            result.refused.append((fill, f"its fee of {fill.fee_usd} was paid in {fill.fee_asset}, not in the quote: "
+                                         "not booked, check the venue"))
+            continue
         if order.filled_quantity + fill.quantity > order.quantity or fill.side != order.side:
             result.refused.append((fill, f"does not fit order {order.pk} ({order.side} {order.quantity}, "
                                          f"{order.filled_quantity} filled)"))
@@ -789,7 +793,9 @@ def account_reconcile(*, account_id: int, now: datetime | None = None) -> Reconc
         drift: list[dict] = []
         for order in Order.objects.filter(pk__in=list(lookups)).order_by("pk"):
             found = lookups[order.pk]
-            if found is not None and found.filled_quantity - order.filled_quantity > tolerance:
+            # Only a venue's "filled" is a definite quantity (a cancelled or rejected order's sizes are less sure).
+            if (found is not None and found.status == VenueStatus.FILLED
+                    and found.filled_quantity - order.filled_quantity > tolerance):
                 drift.append({"kind": "order_fills", "order": found.venue_order_id, "symbol": order.symbol,
                               "ours": _plain(order.filled_quantity), "venue": _plain(found.filled_quantity)})
         ours = {s: p.quantity for s, p in positions.items()}

@@ -306,3 +306,31 @@ def test_a_spot_token_is_bought_and_sold_on_its_usdc_pair_and_the_emergency_stop
     assert venue_spot_balance(hyperliquid, "PURR") == 0 and not account.positions.filter(quantity__gt=0).exists()
     assert [f["side"] for f in venue_fills(hyperliquid)] == ["A", "A", "B"]
     assert account_reconcile(account_id=account.pk).status == ReconcileStatus.OK
+
+
+def test_a_fill_whose_fee_was_paid_in_a_token_is_not_booked_but_reported(hyperliquid):
+    """Hyperliquid names each fill's ``feeToken``; the simulator charges USDC, so the venue's own fill is taken and
+    only its fee token changed here (a spot buy's fee may be taken in the coin bought)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from django.db import transaction
+
+    from trading.adapters.hyperliquid import HyperliquidVenue
+    from trading.live import _fills_book, _lock_positions
+    from trading.models import Account
+
+    account = live_account()
+    order = place(account, "ft", "buy", "1", order_type="limit", limit_price_usd=D("1800"))
+    control(hyperliquid, "mids", {"ETH": "1790"})
+    venue = HyperliquidVenue(base_url=hyperliquid.hyperliquid_url, account_address=MAIN.address,
+                             agent_key=AGENT.key.hex(), timeout_s=2)
+    [fill] = venue.fills_since(datetime(2020, 1, 1, tzinfo=UTC))
+    assert fill.fee_asset == "" and fill.venue_order_id == order.venue_order_id
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        result = _fills_book(locked, _lock_positions(locked), [replace(fill, fee_asset="ETH")])
+    assert result.booked == 0
+    assert result.refused == [(replace(fill, fee_asset="ETH"), f"its fee of {fill.fee_usd} was paid in ETH, not in "
+                                                               "the quote: not booked, check the venue")]
+    assert not order.fills.exists()

@@ -91,7 +91,8 @@ class VenueOrder:
 class VenueFill:
     """One execution at the venue. ``venue_fill_id`` is unique per venue account (the import key).
     ``notional_usd``: what the venue charged or paid for it before the fee, when it says (a venue that rounds
-    price x quantity its own way); None = price x quantity."""
+    price x quantity its own way); None = price x quantity. ``fee_asset``: what the fee was paid in, when the venue
+    says ("" = the quote, USD at par); a fee in anything else is not booked (``trading.live``)."""
 
     venue_fill_id: str
     venue_order_id: str
@@ -103,6 +104,7 @@ class VenueFill:
     filled_at: datetime
     cloid: str | None = None
     notional_usd: Decimal | None = None
+    fee_asset: str = ""
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,7 @@ class HyperliquidVenue(VenueAdapter):
             if status == VenueStatus.FILLED:
                 filled = original
         elif "rejected" in state.lower():
-            status = VenueStatus.REJECTED
+            status, filled = VenueStatus.REJECTED, Decimal(0)
         else:
             status = VenueStatus.CANCELLED
         return VenueOrder(venue_order_id=str(order["oid"]), symbol=self._symbol(order["coin"]),
@@ -335,6 +335,7 @@ class HyperliquidVenue(VenueAdapter):
         fills = [VenueFill(venue_fill_id=str(row["tid"]), venue_order_id=str(row["oid"]),
                            symbol=self._symbol(row["coin"]), side=_side(row["side"]), price_usd=_dec(row["px"]),
                            quantity=_dec(row["sz"]), fee_usd=_dec(row["fee"]),
+                           fee_asset="" if row.get("feeToken", QUOTE) in ("", QUOTE) else str(row["feeToken"]),
                            filled_at=_at(row["time"]) or since, cloid=row.get("cloid"))
                  for row in rows]
         return sorted(fills, key=lambda f: (f.filled_at, f.venue_fill_id))
