@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_ONLY = {"pytest", "pytest-django", "pytest-asyncio", "playwright", "eth-tester", "py-evm", "hypothesis",
-            "factory-boy", "ruff", "mypy", "django-stubs", "djangorestframework-stubs", "eth-account"}
+            "factory-boy", "ruff", "mypy", "django-stubs", "djangorestframework-stubs"}
 # Code `make run` and `make demo-chain` run: every app, scripts/ and the chain helper demo-chain imports.
 RUNTIME_CODE = ["whaletrack", "whales", "ledgers", "alerts", "trading", "scripts", "tests/chain/anvil.py",
                 "manage.py"]
@@ -62,8 +62,9 @@ def imported_top_level_modules() -> set[str]:
 
 def test_runtime_requirements_hold_no_test_or_lint_tool():
     runtime = closure(pinned(ROOT / "requirements.txt"))
-    assert sorted(runtime & DEV_ONLY - {"eth-account"}) == []
-    assert "eth-account" not in pinned(ROOT / "requirements.txt")  # web3 brings it; nothing of ours imports it
+    assert sorted(runtime & DEV_ONLY) == []
+    # A runtime requirement since issue 18: the Hyperliquid adapter and the credentials check import it.
+    assert "eth-account" in pinned(ROOT / "requirements.txt")
 
 
 def test_runtime_requirements_cover_every_module_the_app_imports():
@@ -77,4 +78,4 @@ def test_runtime_requirements_cover_every_module_the_app_imports():
 def test_dev_requirements_include_the_runtime_and_the_tools():
     text = (ROOT / "requirements-dev.txt").read_text()
     assert re.search(r"^-r requirements\.txt$", text, re.M)
-    assert sorted(DEV_ONLY - {"eth-account"} - pinned(ROOT / "requirements-dev.txt")) == []
+    assert sorted(DEV_ONLY - pinned(ROOT / "requirements-dev.txt")) == []
