@@ -173,12 +173,16 @@ class HyperliquidVenue(VenueAdapter):
 
     @property
     def info(self) -> _Info:
+        """The SDK's Info client for ``base_url`` (made on first use: it reads ``meta`` and ``spotMeta``, which
+        map coin names to asset ids and size decimals). Raises VenueUnavailable / VenueTimeout."""
         if self._info is None:
             self._info = self._call(_Info, self.base_url, True, timeout=self.timeout_s)
         return self._info
 
     @property
     def exchange(self) -> _Exchange:
+        """The SDK's Exchange client signing with the agent key for ``account_address`` (made on first use, from
+        the same ``meta`` and ``spotMeta`` as ``info``). Raises VenueUnavailable / VenueTimeout."""
         if self._exchange is None:
             info = self.info
             # meta and spot_meta are handed over so the SDK's own Info maps assets as ours does.

@@ -158,11 +158,15 @@ class VenueOrderSerializer(serializers.Serializer):
 
 
 class VenueOrderListSerializer(serializers.Serializer):
+    """``GET …/venue/orders``: the orders resting at the venue now and their count."""
+
     items = VenueOrderSerializer(many=True)
     total = serializers.IntegerField()
 
 
 class ReconciliationListSerializer(serializers.Serializer):
+    """``GET …/reconciliations``: the newest 50 reconciliations, newest first, and how many there are."""
+
     items = ReconciliationSerializer(many=True)
     total = serializers.IntegerField()
 
